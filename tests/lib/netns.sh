@@ -1,0 +1,292 @@
+# SPDX-License-Identifier: GPL-2.0
+# natk test helpers for scenarios that run inside the test VM.
+# Source this file; it is bash.
+# shellcheck shell=bash
+
+NATK_REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+NATK_RESULTS=${NATK_RESULTS:-/dev/null}
+NATKCTL=${NATKCTL:-$NATK_REPO/userctl/natkctl}
+NATK_KO=${NATK_KO:-$NATK_REPO/build/$(uname -r)/natk.ko}
+. "$NATK_REPO/tests/lib/kernlog.sh"
+
+# Address plan (see tests/scenarios/README: fixed, everyone uses it).
+LAN1=10.0.0.2
+LAN2=10.0.0.3
+LAN_GW=10.0.0.1
+NAT_EXT=192.0.2.1
+WAN1=192.0.2.2
+WAN2=192.0.2.3
+NAMESPACES="lan1 lan2 nat wan"
+
+# ---------------------------------------------------------------- results
+
+pass() {
+	echo "PASS $1"
+	echo "PASS $1" >> "$NATK_RESULTS"
+}
+
+fail() {
+	local name=$1
+	shift
+	local why=${*:-failed}
+	why=${why//$'\n'/ }
+	echo "FAIL $name: $why"
+	echo "FAIL $name: $why" >> "$NATK_RESULTS"
+}
+
+# check NAME CMD...: PASS if the command succeeds, else FAIL with its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "'$*' failed: $(echo "$out" | tail -n 3)"
+		return 1
+	fi
+}
+
+# expect_eq NAME WANT GOT [what]
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "${4:-value}: expected '$2', got '$3'"
+		return 1
+	fi
+}
+
+log() { echo "  # $*"; }
+
+# poll TIMEOUT CMD...: retry every 0.1 s until CMD succeeds (0) or TIMEOUT
+# seconds (may be fractional) pass (1). Output of CMD is discarded.
+poll() {
+	local timeout=$1
+	shift
+	local end=$(( $(date +%s%N) + ${timeout%.*} * 1000000000 ))
+	case $timeout in
+	*.*) end=$(( end + ${timeout#*.} * 100000000 )) ;;
+	esac
+	while :; do
+		"$@" > /dev/null 2>&1 && return 0
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# ---------------------------------------------------------------- topology
+
+nsx() { # nsx NS CMD...
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+_ns_base() { # fresh netns with lo up
+	ip netns add "$1" && ip -n "$1" link set lo up
+}
+
+# topo_setup: lan1, lan2 -- [br lan0 10.0.0.1] nat [wan0 192.0.2.1] -- wan
+#   lan1 eth0 10.0.0.2/24, lan2 eth0 10.0.0.3/24, default via 10.0.0.1
+#   nat: bridge lan0 (ports vlan1, vlan2) 10.0.0.1/24, wan0 192.0.2.1/24,
+#        ip_forward=1
+#   wan eth0 192.0.2.2/24 + 192.0.2.3/24, no route to 10.0.0.0/24
+topo_setup() {
+	local ns
+	topo_teardown
+	for ns in $NAMESPACES; do _ns_base "$ns" || return 1; done
+	nsx nat sysctl -qw net.ipv4.ip_forward=1 || return 1
+	ip -n nat -b - <<-EOT || return 1
+		link add lan0 type bridge forward_delay 0 stp_state 0
+		link add vlan1 type veth peer name eth0 netns lan1
+		link add vlan2 type veth peer name eth0 netns lan2
+		link add wan0 type veth peer name eth0 netns wan
+		link set vlan1 master lan0
+		link set vlan2 master lan0
+		addr add $LAN_GW/24 dev lan0
+		addr add $NAT_EXT/24 dev wan0
+		link set lan0 up
+		link set vlan1 up
+		link set vlan2 up
+		link set wan0 up
+	EOT
+	ip -n lan1 -b - <<-EOT || return 1
+		addr add $LAN1/24 dev eth0
+		link set eth0 up
+		route add default via $LAN_GW
+	EOT
+	ip -n lan2 -b - <<-EOT || return 1
+		addr add $LAN2/24 dev eth0
+		link set eth0 up
+		route add default via $LAN_GW
+	EOT
+	ip -n wan -b - <<-EOT || return 1
+		addr add $WAN1/24 dev eth0
+		addr add $WAN2/24 dev eth0
+		link set eth0 up
+	EOT
+	# Links come up asynchronously; wait until the gateway answers.
+	poll 10 nsx lan1 ping -c1 -W1 $LAN_GW || { echo "topo: lan1 cannot reach gateway"; return 1; }
+	poll 10 nsx lan2 ping -c1 -W1 $LAN_GW || { echo "topo: lan2 cannot reach gateway"; return 1; }
+	poll 10 nsx wan ping -c1 -W1 $NAT_EXT || { echo "topo: wan cannot reach nat"; return 1; }
+}
+
+# ns_kill NS: kill every process inside a netns.
+ns_kill() {
+	local pids
+	pids=$(ip netns pids "$1" 2>/dev/null) || return 0
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill $pids 2>/dev/null
+	poll 3 test -z "$(ip netns pids "$1" 2>/dev/null)" ||
+		{ pids=$(ip netns pids "$1" 2>/dev/null); [ -n "$pids" ] && kill -9 $pids 2>/dev/null; }
+	return 0
+}
+
+topo_teardown() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		ns_kill "$ns"
+		ip netns del "$ns" 2>/dev/null
+	done
+	pkill_orphans
+	return 0
+}
+
+# pkill_orphans: our background helpers (socat, iperf3) outside any netns.
+pkill_orphans() {
+	local p
+	for p in $(jobs -p 2>/dev/null); do kill "$p" 2>/dev/null; done
+	return 0
+}
+
+# ---------------------------------------------------------------- natk
+
+natkctl() { "$NATKCTL" "$@"; }
+# nctl ARGS...: natkctl acting on the nat namespace
+nctl() { nsx nat "$NATKCTL" "$@"; }
+
+natk_built() {
+	[ -e "$NATK_KO" ] && [ -x "$NATKCTL" ]
+}
+
+# natk_install: put natk.ko into the (overlay) module tree and depmod.
+natk_install() {
+	local dst=/lib/modules/$(uname -r)/extra/natk.ko
+	[ -e "$NATK_KO" ] || { echo "natk: $NATK_KO not built"; return 1; }
+	if ! cmp -s "$NATK_KO" "$dst"; then
+		mkdir -p "$(dirname "$dst")" && cp "$NATK_KO" "$dst" && depmod -a || return 1
+	fi
+}
+
+natk_loaded() { [ -d /sys/module/natk ]; }
+
+natk_load() {
+	natk_install || return 1
+	natk_loaded || modprobe natk
+}
+
+natk_unload() {
+	natk_loaded || return 0
+	modprobe -r natk
+}
+
+# natk_up: load natk and masquerade out of wan0 in netns nat.
+natk_up() {
+	natk_load || return 1
+	nctl set external wan0
+}
+
+# require_natk NAME: FAIL NAME and exit the scenario if natk is not built.
+require_natk() {
+	if ! natk_built; then
+		fail "$1" "natk not built ($NATK_KO, $NATKCTL)"
+		exit 1
+	fi
+}
+
+# flows_json [filters...]: natkctl -j flows in nat
+flows_json() { nctl -j flows "$@"; }
+stats_json() { nctl -j stats; }
+stat_of() { nctl -j stats | jq -r ".$1"; }
+
+# ---------------------------------------------------------------- traffic
+
+# wait_listen NS PROTO PORT: until something listens (tcp) / is bound (udp)
+wait_listen() {
+	local opt=-ltn
+	[ "$2" = udp ] && opt=-lun
+	poll 10 sh -c "ip netns exec $1 ss -H $opt 'sport = :$3' | grep -q ."
+}
+
+# peer_server NS PROTO PORT [ADDR]: background socat server that answers
+# every connection / datagram with "PEERADDR PEERPORT" and, for TCP, echoes.
+peer_server() {
+	local ns=$1 proto=$2 port=$3 addr=${4:-} bind=
+	[ -n "$addr" ] && bind=",bind=$addr"
+	if [ "$proto" = tcp ]; then
+		nsx "$ns" socat TCP-LISTEN:"$port",reuseaddr,fork"$bind" \
+			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat' &
+	else
+		nsx "$ns" socat UDP-RECVFROM:"$port",fork"$bind" \
+			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat >/dev/null' &
+	fi
+	wait_listen "$ns" "$proto" "$port"
+}
+
+# ask NS PROTO DST PORT [SRCPORT] [DATA]: send DATA (default "hello"), print
+# the reply (first line: the peer as the server saw it).
+ask() {
+	local ns=$1 proto=$2 dst=$3 port=$4 sport=${5:-} data=${6:-hello} opt=
+	[ -n "$sport" ] && opt=",sourceport=$sport,reuseaddr"
+	if [ "$proto" = tcp ]; then
+		echo "$data" | nsx "$ns" timeout 10 socat -t 2 - TCP:"$dst":"$port",connect-timeout=5"$opt"
+	else
+		echo "$data" | nsx "$ns" timeout 10 socat -t 1 - UDP:"$dst":"$port""$opt"
+	fi
+}
+
+# ---------------------------------------------------------------- kernel
+
+# kernel_log_check NAME: FAIL if dmesg shows a warning, oops, ... or the
+# kernel got tainted by a warning/oops (beyond out-of-tree/unsigned).
+kernel_log_check() {
+	local name=$1 tmp hits taint bad
+	tmp=$(mktemp)
+	dmesg > "$tmp" 2>/dev/null
+	hits=$(kernel_problems "$tmp")
+	taint=$(cat /proc/sys/kernel/tainted 2>/dev/null || echo 0)
+	# D=128 (died), W=512 (warning), L=32768 (soft lockup), B=32 (bad page)
+	bad=$(( taint & (128 | 512 | 32768 | 32) ))
+	if [ -z "$hits" ] && [ "$bad" -eq 0 ]; then
+		pass "$name"
+	else
+		fail "$name" "kernel log: $(echo "$hits" | cut -d: -f2 | tr '\n' ' ')taint=$taint"
+		if [ -n "$hits" ]; then
+			kernel_context "$tmp" "$(echo "$hits" | head -n1 | cut -d: -f1)" 5 40 | sed 's/^/  | /'
+		fi
+	fi
+	rm -f "$tmp"
+}
+
+# reset_all: leave the VM clean for the next scenario.
+reset_all() {
+	topo_teardown
+	if natk_loaded; then
+		modprobe -r natk 2>/dev/null || echo "natk: could not unload natk"
+	fi
+	nft flush ruleset 2>/dev/null
+	return 0
+}
+
+# scenario_init: common prologue: clean slate and a cleanup trap.
+scenario_init() {
+	reset_all
+	trap scenario_cleanup EXIT
+}
+
+scenario_cleanup() {
+	local rc=$?
+	reset_all
+	exit $rc
+}

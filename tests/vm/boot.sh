@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot one natk test VM and wait for it to power off.
+#
+#   tests/vm/boot.sh KVER RESULTS_DIR CONSOLE_LOG [MODE]
+#
+# KVER          kernel release (/boot/vmlinuz-KVER, /lib/modules/KVER)
+# RESULTS_DIR   host directory shared read-write with the guest (mount tag
+#               "results"); the job description job.env is written there and
+#               the guest leaves results.txt, guest.log, dmesg.txt, done.
+# CONSOLE_LOG   the serial console is written here
+# MODE          check (default: run scenarios), demo, or a script path
+#               relative to the repo to run as the guest job
+#
+# Environment: NATK_VM_TIMEOUT (seconds, default 1200), NATK_TESTS,
+# NATK_VM_MEM (default 2G), NATK_VM_SMP (default 2), NATK_KVM=1 (use KVM
+# if /dev/kvm exists; TCG otherwise), NATK_CONSOLE=1 (also copy the console
+# to stdout), NATK_CMDLINE_EXTRA.
+#
+# The exit status is only about running QEMU (0 when the VM ran and powered
+# off, 124 on timeout); pass/fail comes from RESULTS_DIR.
+set -uo pipefail
+
+KVER=${1:?usage: boot.sh KVER RESULTS_DIR CONSOLE_LOG [MODE]}
+RES=${2:?results dir}
+LOG=${3:?console log}
+MODE=${4:-check}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+TIMEOUT=${NATK_VM_TIMEOUT:-1200}
+
+KERNEL=/boot/vmlinuz-$KVER
+[ -r "$KERNEL" ] || { echo "boot: no $KERNEL" >&2; exit 2; }
+INITRD=$("$HERE/mkinitramfs.sh" "$KVER") || { echo "boot: initramfs for $KVER failed" >&2; exit 2; }
+
+mkdir -p "$RES" "$(dirname "$LOG")"
+rm -f "$RES/done" "$RES/results.txt"
+{
+	printf 'NATK_MODE=%q\n' "$MODE"
+	printf 'NATK_REPO=%q\n' "$REPO"
+	printf 'NATK_TESTS=%q\n' "${NATK_TESTS:-*}"
+	printf 'NATK_SCENARIO_TIMEOUT=%q\n' "${NATK_SCENARIO_TIMEOUT:-300}"
+	printf 'CI=%q\n' "${CI:-}"
+} > "$RES/job.env"
+
+ACCEL=(-accel tcg -cpu max)
+if [ "${NATK_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
+	ACCEL=(-accel kvm -cpu host)
+fi
+
+CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off"
+CMDLINE+=" rcupdate.rcu_cpu_stall_timeout=60 natk_init=$REPO/tests/vm/guest-init.sh"
+CMDLINE+=" ${NATK_CMDLINE_EXTRA:-}"
+
+QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
+	-m "${NATK_VM_MEM:-2G}" -smp "${NATK_VM_SMP:-2}"
+	-nographic -no-reboot -nic none -nodefaults -serial stdio
+	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
+	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap
+	-virtfs "local,path=$RES,mount_tag=results,security_model=none,multidevs=remap")
+
+if [ "${NATK_CONSOLE:-0}" = 1 ]; then
+	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null 2>&1 | tee "$LOG"
+	rc=${PIPESTATUS[0]}
+else
+	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1
+	rc=$?
+fi
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	echo "boot: VM for $KVER killed after ${TIMEOUT}s" >&2
+	echo "natk-host: VM killed after ${TIMEOUT}s timeout" >> "$LOG"
+	exit 124
+fi
+exit "$rc"

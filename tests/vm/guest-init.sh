@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# natk test VM, stage 2: PID 1 after switch_root into the host's root
+# filesystem (read-only 9p, with tmpfs and overlays where writes are needed).
+# Reads the job description from the results share, runs it, writes
+# results there and powers off. Never exits (PID 1 must not).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C LC_ALL=C
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RESULTS=/run/natk-results
+
+finish() {
+	sync
+	umount "$RESULTS" 2>/dev/null
+	echo "natk-guest: powering off"
+	poweroff -f 2>/dev/null || echo o > /proc/sysrq-trigger
+	sleep 30
+	echo o > /proc/sysrq-trigger
+	while :; do sleep 60; done
+}
+trap finish EXIT
+
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+mkdir -p /dev/pts /dev/shm /run/netns
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+hostname natk-vm
+ip link set lo up
+
+# Job description written by the host: NATK_MODE, NATK_TESTS, NATK_REPO ...
+[ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
+: "${NATK_MODE:=check}"
+export NATK_MODE NATK_TESTS NATK_REPO NATK_RESULTS="$RESULTS/results.txt"
+export NATK_REPO=${NATK_REPO:-$(cd "$HERE/../.." && pwd)}
+
+echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"
+echo "$(uname -r)" > "$RESULTS/kernel"
+: > "$NATK_RESULTS"
+
+case $NATK_MODE in
+check)
+	bash "$NATK_REPO/tests/vm/guest-run.sh" 2>&1 | tee "$RESULTS/guest.log"
+	;;
+demo)
+	bash "$NATK_REPO/tests/vm/guest-demo.sh" 2>&1 | tee "$RESULTS/guest.log"
+	;;
+*)
+	# Any other mode names a script to run (path relative to the repo).
+	bash "$NATK_REPO/$NATK_MODE" 2>&1 | tee "$RESULTS/guest.log"
+	;;
+esac
+dmesg > "$RESULTS/dmesg.txt" 2>/dev/null
+echo done > "$RESULTS/done"
+exit 0
