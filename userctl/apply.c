@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natkctl apply FILE, natkctl save: the configuration file.
+ *
+ * A line is a setting as given to "natkctl set" ("ports 1024-65535",
+ * "timeout udp 300") or "forward tcp|udp PORT ADDR[:PORT]". "#" starts a
+ * comment. The whole file is validated before anything is sent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natkctl.h"
+
+#define MAX_WORDS 8
+
+struct file_conf {
+	struct natk_conf c;
+	struct natk_fwd *fwd;
+	size_t nfwd, capfwd;
+	unsigned int *fwd_line;
+};
+
+static int split(char *line, char **w, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p || *p == '#')
+			break;
+		if (n == max)
+			return -1;
+		w[n++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		if (!*p)
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static int parse_forward(struct file_conf *fc, int argc, char **argv,
+			 unsigned int lineno, char *err, size_t errlen)
+{
+	struct natk_fwd f = {};
+	bool has_port;
+
+	if (argc != 4) {
+		snprintf(err, errlen, "expected: forward tcp|udp PORT ADDR[:PORT]");
+		return -1;
+	}
+	if (!parse_proto(argv[1], false, &f.proto)) {
+		snprintf(err, errlen, "invalid protocol '%s' (tcp or udp)", argv[1]);
+		return -1;
+	}
+	if (!parse_port(argv[2], &f.ext_port)) {
+		snprintf(err, errlen, "invalid port '%s' (1 to 65535)", argv[2]);
+		return -1;
+	}
+	if (!parse_addr_port(argv[3], &f.int_addr_be, &f.int_port, &has_port)) {
+		snprintf(err, errlen, "invalid internal address '%s' (ADDR or ADDR:PORT)",
+			 argv[3]);
+		return -1;
+	}
+	if (!has_port)
+		f.int_port = f.ext_port;
+	for (size_t i = 0; i < fc->nfwd; i++) {
+		if (fc->fwd[i].proto == f.proto &&
+		    fc->fwd[i].ext_port == f.ext_port) {
+			snprintf(err, errlen, "%s port %u is already forwarded on line %u",
+				 argv[1], f.ext_port, fc->fwd_line[i]);
+			return -1;
+		}
+	}
+	if (fc->nfwd == fc->capfwd) {
+		size_t cap = fc->capfwd ? fc->capfwd * 2 : 16;
+
+		fc->fwd = realloc(fc->fwd, cap * sizeof(*fc->fwd));
+		fc->fwd_line = realloc(fc->fwd_line, cap * sizeof(*fc->fwd_line));
+		if (!fc->fwd || !fc->fwd_line)
+			fail("out of memory");
+		fc->capfwd = cap;
+	}
+	fc->fwd_line[fc->nfwd] = lineno;
+	fc->fwd[fc->nfwd++] = f;
+	return 0;
+}
+
+/* Returns the number of errors, each reported as FILE:LINE: message. */
+static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
+{
+	char *line = NULL, err[256], *w[MAX_WORDS];
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	int errors = 0, n, used;
+
+	while (getline(&line, &cap, fp) >= 0) {
+		lineno++;
+		n = split(line, w, MAX_WORDS);
+		if (n == 0)
+			continue;
+		if (n < 0) {
+			warnmsg("%s:%u: too many words", path, lineno);
+			errors++;
+			continue;
+		}
+		if (!strcmp(w[0], "forward")) {
+			if (parse_forward(fc, n, w, lineno, err, sizeof(err)) < 0) {
+				warnmsg("%s:%u: %s", path, lineno, err);
+				errors++;
+			}
+			continue;
+		}
+		used = conf_parse_setting(&fc->c, n, w, false, err, sizeof(err));
+		if (used < 0) {
+			warnmsg("%s:%u: %s", path, lineno, err);
+			errors++;
+		} else if (used != n) {
+			warnmsg("%s:%u: one setting per line: unexpected '%s'",
+				path, lineno, w[used]);
+			errors++;
+		}
+	}
+	if (ferror(fp)) {
+		warnmsg("%s: read error: %s", path, strerror(errno));
+		errors++;
+	}
+	free(line);
+	return errors;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct file_conf fc = {};
+	struct natk_fwd *cur = NULL;
+	size_t ncur = 0;
+	const char *path;
+	bool check = false;
+	FILE *fp;
+	int errors, err;
+
+	if (argc > 0 && (!strcmp(argv[0], "--check") || !strcmp(argv[0], "-c"))) {
+		check = true;
+		argc--;
+		argv++;
+	}
+	if (argc != 1)
+		usage_fail("apply", argc ? "too many arguments" : "apply needs a FILE");
+	path = argv[0];
+	if (!strcmp(path, "-")) {
+		fp = stdin;
+		path = "<stdin>";
+	} else {
+		fp = fopen(path, "r");
+		if (!fp)
+			fail("cannot open '%s': %s", path, strerror(errno));
+	}
+	errors = parse_file(path, fp, &fc);
+	if (fp != stdin)
+		fclose(fp);
+	if (errors)
+		fail("%s: %d error%s, nothing applied", path, errors,
+		     errors > 1 ? "s" : "");
+	if (check)
+		return 0;
+
+	if (fc.c.have)
+		conf_send(&fc.c);
+	else
+		nk_open();
+
+	/* The file lists all port forwards: make the kernel's match it. */
+	err = fwd_get_all(&cur, &ncur);
+	if (err)
+		nk_fail("apply: port forwards", err);
+	for (size_t i = 0; i < ncur; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < fc.nfwd; j++) {
+			if (cur[i].proto == fc.fwd[j].proto &&
+			    cur[i].ext_port == fc.fwd[j].ext_port &&
+			    cur[i].int_addr_be == fc.fwd[j].int_addr_be &&
+			    cur[i].int_port == fc.fwd[j].int_port) {
+				keep = true;
+				fc.fwd[j].proto = 0;	/* already there */
+				break;
+			}
+		}
+		if (keep)
+			continue;
+		err = fwd_del(cur[i].proto, cur[i].ext_port);
+		if (err && err != -ENOENT)
+			fwd_fail("apply: forward del", err, cur[i].proto,
+				 cur[i].ext_port);
+	}
+	for (size_t j = 0; j < fc.nfwd; j++) {
+		if (!fc.fwd[j].proto)
+			continue;
+		err = fwd_add(&fc.fwd[j]);
+		if (err)
+			fwd_fail("apply: forward add", err, fc.fwd[j].proto,
+				 fc.fwd[j].ext_port);
+	}
+	free(cur);
+	free(fc.fwd);
+	free(fc.fwd_line);
+	return 0;
+}
+
+int cmd_save(int argc, char **argv)
+{
+	struct natk_status st;
+	struct natk_fwd *f = NULL;
+	size_t n = 0;
+	char a[INET_ADDRSTRLEN];
+	int err, i;
+
+	(void)argv;
+	if (argc)
+		usage_fail("save", "save takes no arguments");
+	err = status_get(&st);
+	if (err)
+		nk_fail("save", err);
+	err = fwd_get_all(&f, &n);
+	if (err)
+		nk_fail("save: port forwards", err);
+
+	printf("# natk configuration (natkctl save); load with: natkctl apply FILE\n");
+	if (st.enabled && st.ifname[0])
+		printf("external %s\n", st.ifname);
+	printf("ports %u-%u\n", st.port_min, st.port_max);
+	printf("max-flows %u\n", st.max_flows);
+	printf("max-flows-per-host %u\n", st.max_flows_per_host);
+	printf("mapping %s\n", status_mapping(&st));
+	printf("filtering %s\n", status_filtering(&st));
+	for (i = 0; i < TIMEOUT_COUNT; i++)
+		printf("timeout %s %u\n", timeout_names[i], st.timeout[i]);
+	if (st.mss_clamp == 0)
+		printf("mss-clamp off\n");
+	else if (st.mss_clamp == NATK_MSS_CLAMP_PMTU)
+		printf("mss-clamp pmtu\n");
+	else
+		printf("mss-clamp %u\n", st.mss_clamp);
+	for (size_t j = 0; j < n; j++) {
+		inet_ntop(AF_INET, &f[j].int_addr_be, a, sizeof(a));
+		printf("forward %s %u %s:%u\n", proto_name(f[j].proto),
+		       f[j].ext_port, a, f[j].int_port);
+	}
+	free(f);
+	return 0;
+}

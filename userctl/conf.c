@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The settings of "natkctl set", also the lines of a configuration file.
+ * Parsing is pure (no netlink), so "apply --check" can validate a file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "natkctl.h"
+
+const char *const timeout_names[TIMEOUT_COUNT] = {
+	[TIMEOUT_TCP_EST]	= "tcp-established",
+	[TIMEOUT_TCP_TRANS]	= "tcp-transitory",
+	[TIMEOUT_UDP]		= "udp",
+	[TIMEOUT_ICMP]		= "icmp",
+};
+
+const char *const timeout_json_keys[TIMEOUT_COUNT] = {
+	[TIMEOUT_TCP_EST]	= "tcp_established",
+	[TIMEOUT_TCP_TRANS]	= "tcp_transitory",
+	[TIMEOUT_UDP]		= "udp",
+	[TIMEOUT_ICMP]		= "icmp",
+};
+
+const int timeout_attrs[TIMEOUT_COUNT] = {
+	[TIMEOUT_TCP_EST]	= NATK_A_TIMEOUT_TCP_EST,
+	[TIMEOUT_TCP_TRANS]	= NATK_A_TIMEOUT_TCP_TRANS,
+	[TIMEOUT_UDP]		= NATK_A_TIMEOUT_UDP,
+	[TIMEOUT_ICMP]		= NATK_A_TIMEOUT_ICMP,
+};
+
+const char *const mapping_names[NATK_MAPPING_MAX + 1] = {
+	[NATK_MAPPING_ENDPOINT_INDEPENDENT]	= "endpoint-independent",
+	[NATK_MAPPING_ADDRESS_PORT_DEPENDENT]	= "address-port-dependent",
+};
+
+const char *const filtering_names[NATK_FILTERING_MAX + 1] = {
+	[NATK_FILTERING_ADDRESS_PORT_DEPENDENT]	= "address-port-dependent",
+	[NATK_FILTERING_ADDRESS_DEPENDENT]	= "address-dependent",
+	[NATK_FILTERING_ENDPOINT_INDEPENDENT]	= "endpoint-independent",
+};
+
+enum setting {
+	S_EXTERNAL,
+	S_PORTS,
+	S_MAX_FLOWS,
+	S_MAX_PER_HOST,
+	S_TIMEOUT,
+	S_MAPPING,
+	S_FILTERING,
+	S_MSS,
+	S_COUNT,
+};
+
+static const char *const setting_names[S_COUNT] = {
+	[S_EXTERNAL]	= "external",
+	[S_PORTS]	= "ports",
+	[S_MAX_FLOWS]	= "max-flows",
+	[S_MAX_PER_HOST] = "max-flows-per-host",
+	[S_TIMEOUT]	= "timeout",
+	[S_MAPPING]	= "mapping",
+	[S_FILTERING]	= "filtering",
+	[S_MSS]		= "mss-clamp",
+};
+
+static const char *const setting_help[S_COUNT] = {
+	[S_EXTERNAL]	= "IFNAME",
+	[S_PORTS]	= "LO-HI, with 1 <= LO <= HI <= 65535",
+	[S_MAX_FLOWS]	= "a number from 1 to 4294967295",
+	[S_MAX_PER_HOST] = "a number, 0 or \"none\" for no limit",
+	[S_TIMEOUT]	= "NAME SECONDS, NAME one of tcp-established, tcp-transitory, udp, icmp",
+	[S_MAPPING]	= "endpoint-independent or address-port-dependent",
+	[S_FILTERING]	= "address-port-dependent, address-dependent or endpoint-independent",
+	[S_MSS]		= "pmtu, off or a value from 88 to 65534",
+};
+
+const char *conf_keywords(void)
+{
+	return "external, ports, max-flows, max-flows-per-host, timeout, "
+	       "mapping, filtering, mss-clamp";
+}
+
+#define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static bool valid_ifname(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= IF_NAMESIZE)
+		return false;
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || (unsigned char)*s <= ' ')
+			return false;
+	return true;
+}
+
+int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
+		       bool prefix_ok, char *err, size_t errlen)
+{
+	unsigned int bit;
+	const char *key, *v;
+	uint32_t u;
+	int s, i, need;
+
+	key = argv[0];
+	s = match_word(key, setting_names, S_COUNT, prefix_ok);
+	if (s == -2)
+		ERR("ambiguous setting '%s' (one of: %s)", key, conf_keywords());
+	if (s < 0)
+		ERR("unknown setting '%s' (one of: %s)", key, conf_keywords());
+	key = setting_names[s];
+	need = s == S_TIMEOUT ? 2 : 1;
+	if (argc < need + 1)
+		ERR("'%s' needs a value: %s", key, setting_help[s]);
+	v = argv[1];
+
+	switch (s) {
+	case S_EXTERNAL:
+		bit = HAVE_IFNAME;
+		if (!valid_ifname(v))
+			ERR("invalid interface name '%s'", v);
+		break;
+	case S_PORTS: {
+		uint32_t lo, hi;
+		const char *dash = strchr(v, '-');
+		char buf[16];
+
+		bit = HAVE_PORTS;
+		if (!dash || (size_t)(dash - v) >= sizeof(buf))
+			ERR("invalid port range '%s': expected %s", v, setting_help[s]);
+		memcpy(buf, v, (size_t)(dash - v));
+		buf[dash - v] = '\0';
+		if (!parse_u32(buf, 1, 65535, &lo) ||
+		    !parse_u32(dash + 1, 1, 65535, &hi) || lo > hi)
+			ERR("invalid port range '%s': expected %s", v, setting_help[s]);
+		c->port_min = (uint16_t)lo;
+		c->port_max = (uint16_t)hi;
+		break;
+	}
+	case S_MAX_FLOWS:
+		bit = HAVE_MAX_FLOWS;
+		if (!parse_u32(v, 1, UINT32_MAX, &c->max_flows))
+			ERR("invalid max-flows '%s': expected %s", v, setting_help[s]);
+		break;
+	case S_MAX_PER_HOST:
+		bit = HAVE_MAX_PER_HOST;
+		if (!strcmp(v, "none") || !strcmp(v, "off"))
+			c->max_flows_per_host = 0;
+		else if (!parse_u32(v, 0, UINT32_MAX, &c->max_flows_per_host))
+			ERR("invalid max-flows-per-host '%s': expected %s", v,
+			    setting_help[s]);
+		break;
+	case S_TIMEOUT:
+		i = match_word(v, timeout_names, TIMEOUT_COUNT, prefix_ok);
+		if (i < 0)
+			ERR("unknown timeout '%s' (one of: tcp-established, tcp-transitory, udp, icmp)",
+			    v);
+		bit = HAVE_TIMEOUT0 << i;
+		if (!parse_seconds(argv[2], &u))
+			ERR("invalid timeout '%s' for %s: expected seconds from 1 to %u (units s, m, h, d allowed)",
+			    argv[2], timeout_names[i], NATK_TIMEOUT_MAX);
+		if (c->have & bit)
+			ERR("timeout %s given twice", timeout_names[i]);
+		c->timeout[i] = u;
+		break;
+	case S_MAPPING:
+		bit = HAVE_MAPPING;
+		i = match_word(v, mapping_names, NATK_MAPPING_MAX + 1, prefix_ok);
+		if (i < 0)
+			ERR("invalid mapping '%s': expected %s", v, setting_help[s]);
+		c->mapping = (uint8_t)i;
+		break;
+	case S_FILTERING:
+		bit = HAVE_FILTERING;
+		i = match_word(v, filtering_names, NATK_FILTERING_MAX + 1,
+			       prefix_ok);
+		if (i < 0)
+			ERR("invalid filtering '%s': expected %s", v, setting_help[s]);
+		c->filtering = (uint8_t)i;
+		break;
+	case S_MSS:
+		bit = HAVE_MSS;
+		if (!strcmp(v, "pmtu"))
+			c->mss_clamp = NATK_MSS_CLAMP_PMTU;
+		else if (!strcmp(v, "off"))
+			c->mss_clamp = 0;
+		else if (parse_u32(v, 88, 65534, &u))
+			c->mss_clamp = (uint16_t)u;
+		else
+			ERR("invalid mss-clamp '%s': expected %s", v, setting_help[s]);
+		break;
+	default:
+		ERR("internal error");
+	}
+	if (s != S_TIMEOUT && (c->have & bit))
+		ERR("'%s' given twice", key);
+	if (s == S_EXTERNAL)
+		snprintf(c->ifname, sizeof(c->ifname), "%s", v);
+	c->have |= bit;
+	return need + 1;
+}
+
+void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
+{
+	int i;
+
+	if (c->have & HAVE_IFNAME)
+		nla_put_string(msg, NATK_A_IFNAME, c->ifname);
+	if (c->have & HAVE_PORTS) {
+		nla_put_u16(msg, NATK_A_PORT_MIN, c->port_min);
+		nla_put_u16(msg, NATK_A_PORT_MAX, c->port_max);
+	}
+	if (c->have & HAVE_MAX_FLOWS)
+		nla_put_u32(msg, NATK_A_MAX_FLOWS, c->max_flows);
+	if (c->have & HAVE_MAX_PER_HOST)
+		nla_put_u32(msg, NATK_A_MAX_FLOWS_PER_HOST, c->max_flows_per_host);
+	if (c->have & HAVE_MAPPING)
+		nla_put_u8(msg, NATK_A_MAPPING, c->mapping);
+	if (c->have & HAVE_FILTERING)
+		nla_put_u8(msg, NATK_A_FILTERING, c->filtering);
+	if (c->have & HAVE_MSS)
+		nla_put_u16(msg, NATK_A_MSS_CLAMP, c->mss_clamp);
+	for (i = 0; i < TIMEOUT_COUNT; i++)
+		if (c->have & (HAVE_TIMEOUT0 << i))
+			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
+}
+
+/* Send one SET_CONFIG with everything in c; exits on failure. */
+void conf_send(const struct natk_conf *c)
+{
+	struct nl_msg *msg;
+	int err;
+
+	nk_open();
+	if ((c->have & HAVE_IFNAME) && !if_nametoindex(c->ifname))
+		fail("unknown interface '%s'%s", c->ifname,
+		     netns_name ? " in this network namespace" : "");
+	msg = nk_msg(NATK_CMD_SET_CONFIG, 0);
+	conf_put_attrs(msg, c);
+	err = nk_request(msg, NULL, NULL, NULL);
+	if (err == -ENODEV && (c->have & HAVE_IFNAME))
+		fail("unknown interface '%s'%s%s", c->ifname,
+		     nk_extack[0] ? ": " : "", nk_extack);
+	if (err)
+		nk_fail("set", err);
+}
+
+int cmd_set(int argc, char **argv)
+{
+	struct natk_conf c = {};
+	char err[256];
+	int n;
+
+	if (argc == 0)
+		usage_fail("set", "set needs at least one SETTING VALUE pair");
+	while (argc > 0) {
+		n = conf_parse_setting(&c, argc, argv, true, err, sizeof(err));
+		if (n < 0)
+			usage_fail("set", "%s", err);
+		argc -= n;
+		argv += n;
+	}
+	conf_send(&c);
+	return 0;
+}
+
+static int simple_cmd(const char *name, uint8_t cmd, int argc)
+{
+	int err;
+
+	if (argc)
+		usage_fail(name, "%s takes no arguments", name);
+	nk_open();
+	err = nk_request(nk_msg(cmd, 0), NULL, NULL, NULL);
+	if (err)
+		nk_fail(name, err);
+	return 0;
+}
+
+int cmd_down(int argc, char **argv)
+{
+	(void)argv;
+	return simple_cmd("down", NATK_CMD_DOWN, argc);
+}
+
+int cmd_flush(int argc, char **argv)
+{
+	(void)argv;
+	return simple_cmd("flush", NATK_CMD_FLUSH, argc);
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/* natkctl forward: static port forwards. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natkctl.h"
+
+struct fwd_buf {
+	struct natk_fwd *v;
+	size_t n, cap;
+};
+
+static bool fwd_parse(const struct nlattr *nest, struct natk_fwd *f)
+{
+	const struct nlattr *a;
+	unsigned int seen = 0;
+	int rem;
+
+	memset(f, 0, sizeof(*f));
+	nla_for_each_nested(a, (struct nlattr *)nest, rem) {
+		switch (nla_type(a)) {
+		case NATK_FWD_A_PROTO:
+			if (nla_len(a) < 1)
+				return false;
+			f->proto = nla_get_u8(a);
+			break;
+		case NATK_FWD_A_EXT_PORT:
+			if (nla_len(a) < 2)
+				return false;
+			f->ext_port = nla_get_u16(a);
+			break;
+		case NATK_FWD_A_INT_ADDR_BE:
+			if (nla_len(a) < 4)
+				return false;
+			f->int_addr_be = nla_get_u32(a);
+			break;
+		case NATK_FWD_A_INT_PORT:
+			if (nla_len(a) < 2)
+				return false;
+			f->int_port = nla_get_u16(a);
+			break;
+		default:
+			continue;
+		}
+		seen |= 1u << nla_type(a);
+	}
+	return seen & (1u << NATK_FWD_A_EXT_PORT);
+}
+
+static int fwds_cb(struct nl_msg *msg, void *arg)
+{
+	struct fwd_buf *b = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		if (nla_type(a) != NATK_A_FWD)
+			continue;
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 16;
+			struct natk_fwd *v = realloc(b->v, cap * sizeof(*v));
+
+			if (!v)
+				fail("out of memory");
+			b->v = v;
+			b->cap = cap;
+		}
+		if (fwd_parse(a, &b->v[b->n]))
+			b->n++;
+	}
+	return NL_OK;
+}
+
+static int fwd_cmp(const void *x, const void *y)
+{
+	const struct natk_fwd *a = x, *b = y;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return (int)a->ext_port - (int)b->ext_port;
+}
+
+int fwd_get_all(struct natk_fwd **out, size_t *n)
+{
+	struct fwd_buf b = {};
+	bool intr;
+	int err, try;
+
+	nk_open();
+	for (try = 0; try < 5; try++) {
+		b.n = 0;
+		err = nk_request(nk_msg(NATK_CMD_GET_FWDS, NLM_F_DUMP), fwds_cb,
+				 &b, &intr);
+		if (err || !intr)
+			break;
+	}
+	if (err) {
+		free(b.v);
+		return err;
+	}
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), fwd_cmp);
+	*out = b.v;
+	*n = b.n;
+	return 0;
+}
+
+void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
+		    const char *text_indent)
+{
+	char a[INET_ADDRSTRLEN];
+
+	print_open_array(key);
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(AF_INET, &f[i].int_addr_be, a, sizeof(a));
+		print_open_object(NULL);
+		print_text(text_indent);
+		print_string(PRINT_ANY, "proto", "%s", proto_name(f[i].proto));
+		print_u64(PRINT_ANY, "external_port", " %u", f[i].ext_port);
+		print_string(PRINT_ANY, "internal_address", " -> %s", a);
+		print_u64(PRINT_ANY, "internal_port", ":%u\n", f[i].int_port);
+		print_close_object();
+	}
+	print_close_array();
+}
+
+int fwd_add(const struct natk_fwd *f)
+{
+	struct nl_msg *msg = nk_msg(NATK_CMD_FWD_ADD, 0);
+	struct nlattr *nest = nla_nest_start(msg, NATK_A_FWD);
+
+	nla_put_u8(msg, NATK_FWD_A_PROTO, f->proto);
+	nla_put_u16(msg, NATK_FWD_A_EXT_PORT, f->ext_port);
+	nla_put_u32(msg, NATK_FWD_A_INT_ADDR_BE, f->int_addr_be);
+	nla_put_u16(msg, NATK_FWD_A_INT_PORT, f->int_port);
+	nla_nest_end(msg, nest);
+	return nk_request(msg, NULL, NULL, NULL);
+}
+
+int fwd_del(uint8_t proto, uint16_t ext_port)
+{
+	struct nl_msg *msg = nk_msg(NATK_CMD_FWD_DEL, 0);
+	struct nlattr *nest = nla_nest_start(msg, NATK_A_FWD);
+
+	nla_put_u8(msg, NATK_FWD_A_PROTO, proto);
+	nla_put_u16(msg, NATK_FWD_A_EXT_PORT, ext_port);
+	nla_nest_end(msg, nest);
+	return nk_request(msg, NULL, NULL, NULL);
+}
+
+void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
+{
+	if (err == -EEXIST)
+		fail("%s port %u is already forwarded (remove it first: natkctl forward del %s %u)",
+		     proto_name(proto), port, proto_name(proto), port);
+	if (err == -ENOENT)
+		fail("there is no forward for %s port %u (see: natkctl forward list)",
+		     proto_name(proto), port);
+	nk_fail(what, err);
+}
+
+static int forward_list(void)
+{
+	struct natk_fwd *f = NULL;
+	size_t n = 0;
+	int err = fwd_get_all(&f, &n);
+
+	if (err)
+		nk_fail("forward list", err);
+	fwd_print_list(f, n, NULL, "");
+	print_end();
+	free(f);
+	return 0;
+}
+
+int cmd_forward(int argc, char **argv)
+{
+	static const char *const sub[] = { "add", "del", "list", "show", "delete" };
+	struct natk_fwd f = {};
+	bool has_port;
+	int i, err;
+
+	if (argc == 0)
+		return forward_list();
+	i = match_word(argv[0], sub, ARRAY_SIZE(sub), true);
+	if (i == -2 && !strncmp(argv[0], "delete", strlen(argv[0])))
+		i = 1;
+	if (i < 0)
+		usage_fail("forward", "unknown forward command '%s' (add, del or list)",
+			   argv[0]);
+	if (i == 2 || i == 3) {
+		if (argc > 1)
+			usage_fail("forward", "forward list takes no arguments");
+		return forward_list();
+	}
+	if (i == 4)
+		i = 1;
+	if (argc < 2 || !parse_proto(argv[1], false, &f.proto))
+		usage_fail("forward", "expected tcp or udp%s%s%s",
+			   argc >= 2 ? ", not '" : "", argc >= 2 ? argv[1] : "",
+			   argc >= 2 ? "'" : "");
+	if (argc < 3 || !parse_port(argv[2], &f.ext_port))
+		usage_fail("forward", "expected an external PORT from 1 to 65535%s%s%s",
+			   argc >= 3 ? ", not '" : "", argc >= 3 ? argv[2] : "",
+			   argc >= 3 ? "'" : "");
+	if (i == 1) {
+		if (argc > 3)
+			usage_fail("forward", "too many arguments for forward del");
+		nk_open();
+		err = fwd_del(f.proto, f.ext_port);
+		if (err)
+			fwd_fail("forward del", err, f.proto, f.ext_port);
+		return 0;
+	}
+	if (argc < 4 || !parse_addr_port(argv[3], &f.int_addr_be, &f.int_port,
+					 &has_port))
+		usage_fail("forward", "expected an internal ADDR[:PORT]%s%s%s",
+			   argc >= 4 ? ", not '" : "", argc >= 4 ? argv[3] : "",
+			   argc >= 4 ? "'" : "");
+	if (argc > 4)
+		usage_fail("forward", "too many arguments for forward add");
+	if (!has_port)
+		f.int_port = f.ext_port;
+	nk_open();
+	err = fwd_add(&f);
+	if (err)
+		fwd_fail("forward add", err, f.proto, f.ext_port);
+	return 0;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natkctl: configure natk, the in-kernel IPv4 masquerading NAT.
+ *
+ *   natkctl [-j] [-p] [-n NETNS] COMMAND [ARGS]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natkctl.h"
+
+const char *netns_name;
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "status", cmd_status, "status",
+	  "show whether natk runs, its configuration and port forwards" },
+	{ "stats", cmd_stats, "stats",
+	  "show the counters" },
+	{ "flows", cmd_flows,
+	  "flows [proto tcp|udp|icmp] [internal ADDR[:PORT]]",
+	  "list the flows (translations), optionally filtered" },
+	{ "set", cmd_set,
+	  "set SETTING VALUE [SETTING VALUE]...\n"
+	  "  SETTING VALUE := external IFNAME | ports LO-HI | max-flows N |\n"
+	  "                   max-flows-per-host N | timeout NAME SECONDS |\n"
+	  "                   mapping endpoint-independent|address-port-dependent |\n"
+	  "                   filtering address-port-dependent|address-dependent|endpoint-independent |\n"
+	  "                   mss-clamp pmtu|VALUE|off\n"
+	  "  NAME := tcp-established | tcp-transitory | udp | icmp",
+	  "change the configuration; \"set external IFNAME\" starts masquerading" },
+	{ "down", cmd_down, "down",
+	  "stop masquerading and drop all flows (other settings are kept)" },
+	{ "flush", cmd_flush, "flush",
+	  "drop all dynamic flows (port forwards stay)" },
+	{ "forward", cmd_forward,
+	  "forward { add tcp|udp PORT ADDR[:PORT] | del tcp|udp PORT | list }",
+	  "manage static port forwards" },
+	{ "monitor", cmd_monitor, "monitor [count N]",
+	  "print flow creation and destruction events as they happen" },
+	{ "apply", cmd_apply, "apply [--check] FILE",
+	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
+	{ "save", cmd_save, "save",
+	  "print the running configuration in the configuration file format" },
+	{ "help", cmd_help, "help [COMMAND]",
+	  "show help for all commands or for one" },
+};
+
+static const char *cmd_names[ARRAY_SIZE(cmds)];
+
+void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void warnmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const struct cmd *find_cmd_exact(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+void usage_fail(const char *cmd, const char *fmt, ...)
+{
+	const struct cmd *c = find_cmd_exact(cmd);
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c)
+		fprintf(stderr, "Usage: " PROG " %s\n", c->usage);
+	exit(1);
+}
+
+int match_word(const char *word, const char *const *names, size_t n,
+	       bool prefix_ok)
+{
+	size_t len = strlen(word);
+	int found = -1;
+
+	if (!len)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		if (!strcmp(word, names[i]))
+			return (int)i;
+	}
+	if (!prefix_ok)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i] || strncmp(word, names[i], len))
+			continue;
+		if (found >= 0)
+			return -2;
+		found = (int)i;
+	}
+	return found;
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Options (before the command):\n"
+		"  -j, --json         JSON output\n"
+		"  -p, --pretty       indented JSON (with -j)\n"
+		"  -n, --netns NETNS  act on network namespace NETNS (/run/netns/NETNS)\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\n"
+		"Commands (an unambiguous prefix is enough):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nRun \"" PROG " help COMMAND\" for a command's arguments; "
+		   "see natkctl(8).\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	int i;
+
+	if (argc == 0) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (argc > 1)
+		usage_fail("help", "too many arguments");
+	i = match_word(argv[0], cmd_names, ARRAY_SIZE(cmds), true);
+	if (i == -2)
+		fail("ambiguous command '%s' (run: " PROG " help)", argv[0]);
+	if (i < 0)
+		fail("unknown command '%s' (run: " PROG " help)", argv[0]);
+	printf("Usage: " PROG " %s\n\n%s\n", cmds[i].usage, cmds[i].help);
+	return 0;
+}
+
+static void ambiguous(const char *word)
+{
+	size_t len = strlen(word);
+	bool first = true;
+
+	fprintf(stderr, PROG ": ambiguous command '%s': could be", word);
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (strncmp(word, cmds[i].name, len))
+			continue;
+		fprintf(stderr, "%s %s", first ? "" : ",", cmds[i].name);
+		first = false;
+	}
+	fputc('\n', stderr);
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "netns",	required_argument,	NULL, 'n' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static char stdout_buf[1 << 16];
+	bool json = false, pretty = false;
+	int c, i, ret;
+
+	for (i = 0; i < (int)ARRAY_SIZE(cmds); i++)
+		cmd_names[i] = cmds[i].name;
+
+	opterr = 0;
+	/* '+': options end at the command, as in ip(8). */
+	while ((c = getopt_long(argc, argv, "+jpn:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			pretty = true;
+			break;
+		case 'n':
+			netns_name = optarg;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", NATKCTL_VERSION);
+			return 0;
+		default:
+			if (optopt == 'n')
+				fprintf(stderr, PROG ": option -n needs a network namespace name\n");
+			else if (optopt)
+				fprintf(stderr, PROG ": unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, PROG ": unknown option '%s'\n",
+					argv[optind - 1]);
+			fprintf(stderr, "Usage: " PROG " [-j] [-p] [-n NETNS] COMMAND [ARGS] (try: " PROG " -h)\n");
+			return 1;
+		}
+	}
+	if (optind >= argc) {
+		print_usage(stderr);
+		return 1;
+	}
+
+	i = match_word(argv[optind], cmd_names, ARRAY_SIZE(cmds), true);
+	if (i == -2)
+		ambiguous(argv[optind]);
+	if (i < 0) {
+		fprintf(stderr, PROG ": unknown command '%s' (try: " PROG " -h)\n",
+			argv[optind]);
+		return 1;
+	}
+
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
+	print_init(json, pretty);
+	ret = cmds[i].fn(argc - optind - 1, argv + optind + 1);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, PROG ": write error: %s\n", strerror(errno));
+		return 1;
+	}
+	return ret;
+}

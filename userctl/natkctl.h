@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NATKCTL_H
+#define NATKCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include <netlink/netlink.h>
+#include <netlink/genl/genl.h>
+
+#include <linux/natk.h>
+
+#include "print.h"
+
+#define NATKCTL_VERSION "0.1.0"
+#define PROG "natkctl"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- natkctl.c ---- */
+extern const char *netns_name;
+
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "natkctl: msg" and the usage line of a command, exit 1. */
+void usage_fail(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * Exact match, or an unambiguous prefix of one of names[]. Returns the
+ * index, -1 if nothing matches, -2 if the prefix is ambiguous.
+ */
+int match_word(const char *word, const char *const *names, size_t n,
+	       bool prefix_ok);
+
+/* ---- parse.c: value parsers shared by the CLI and config files ---- */
+bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+bool parse_port(const char *s, uint16_t *out);
+bool parse_proto(const char *s, bool icmp_ok, uint8_t *out);
+bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
+		     bool *has_port);
+bool parse_seconds(const char *s, uint32_t *out);
+const char *proto_name(uint8_t proto);
+
+/* ---- conf.c: the "set" settings, reused by apply ---- */
+enum natk_timeout {
+	TIMEOUT_TCP_EST,
+	TIMEOUT_TCP_TRANS,
+	TIMEOUT_UDP,
+	TIMEOUT_ICMP,
+	TIMEOUT_COUNT,
+};
+extern const char *const timeout_names[TIMEOUT_COUNT];
+extern const char *const timeout_json_keys[TIMEOUT_COUNT];
+extern const int timeout_attrs[TIMEOUT_COUNT];
+extern const char *const mapping_names[NATK_MAPPING_MAX + 1];
+extern const char *const filtering_names[NATK_FILTERING_MAX + 1];
+
+enum {
+	HAVE_IFNAME		= 1 << 0,
+	HAVE_PORTS		= 1 << 1,
+	HAVE_MAX_FLOWS		= 1 << 2,
+	HAVE_MAX_PER_HOST	= 1 << 3,
+	HAVE_MAPPING		= 1 << 4,
+	HAVE_FILTERING		= 1 << 5,
+	HAVE_MSS		= 1 << 6,
+	HAVE_TIMEOUT0		= 1 << 7,	/* + enum natk_timeout */
+};
+
+struct natk_fwd {
+	uint8_t proto;
+	uint16_t ext_port;
+	uint32_t int_addr_be;
+	uint16_t int_port;
+};
+
+struct natk_conf {
+	unsigned int have;
+	char ifname[IF_NAMESIZE];
+	uint16_t port_min, port_max;
+	uint32_t max_flows;
+	uint32_t max_flows_per_host;
+	uint8_t mapping;
+	uint8_t filtering;
+	uint16_t mss_clamp;
+	uint32_t timeout[TIMEOUT_COUNT];
+};
+
+/*
+ * Parse one setting ("ports 1024-65535", "timeout udp 60", ...) at argv.
+ * Returns the number of words used, or -1 with a message in err.
+ */
+int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
+		       bool prefix_ok, char *err, size_t errlen);
+void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c);
+const char *conf_keywords(void);
+/* One SET_CONFIG with everything in c; exits on failure. */
+void conf_send(const struct natk_conf *c);
+
+/* ---- nl.c ---- */
+extern char nk_extack[512];
+
+/* Enter the -n namespace (once), connect, resolve the family; exits on error. */
+void nk_open(void);
+struct nl_sock *nk_sock(void);
+int nk_family(void);
+struct nl_msg *nk_msg(uint8_t cmd, int flags);
+/*
+ * Send msg (freed) and receive until the ack or the end of the dump.
+ * valid is called for each reply. Returns 0 or a negative errno; the
+ * kernel's extended ack message, if any, is in nk_extack. *intr (if not
+ * NULL) is set when a dump message carried NLM_F_DUMP_INTR.
+ */
+int nk_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg,
+	       bool *intr);
+/* Exit with a one-line message for a failed request. */
+void nk_fail(const char *what, int err) __attribute__((noreturn));
+void nk_enter_netns(void);
+void nk_set_rcvbuf(int bytes);
+
+/* ---- flow.c ---- */
+struct flow {
+	uint32_t present;	/* 1 << NATK_FLOW_A_* */
+	uint32_t int_addr, ext_addr, rem_addr;	/* network order */
+	uint16_t int_port, ext_port, rem_port;
+	uint8_t proto, state, reason;
+	uint32_t expires_ms, age_ms;
+	uint64_t pkts_out, bytes_out, pkts_in, bytes_in;
+};
+bool flow_parse(const struct nlattr *nest, struct flow *f);
+/* all: print every key (0 if missing); else only what the kernel sent. */
+void flow_print(const struct flow *f, bool all);
+const char *reason_name(uint8_t reason);
+
+/* ---- commands ---- */
+int cmd_set(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+
+/* fwd.c helpers also used by status, save and apply */
+int fwd_get_all(struct natk_fwd **out, size_t *n);
+void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
+		    const char *text_indent);
+int fwd_add(const struct natk_fwd *f);
+int fwd_del(uint8_t proto, uint16_t ext_port);
+void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
+	__attribute__((noreturn));
+
+/* status.c, also used by save */
+struct natk_status {
+	unsigned int present_lo;	/* 1 << NATK_A_* (all < 32) */
+	bool enabled;
+	char ifname[IF_NAMESIZE];
+	uint32_t ifindex;
+	uint32_t ext_addr;
+	uint16_t port_min, port_max;
+	uint32_t max_flows, max_flows_per_host, flows, hash_buckets;
+	uint8_t mapping, filtering;
+	uint16_t mss_clamp;
+	uint32_t timeout[TIMEOUT_COUNT];
+};
+int status_get(struct natk_status *st);
+const char *status_mapping(const struct natk_status *st);
+const char *status_filtering(const struct natk_status *st);
+
+#endif

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/* natkctl status, natkctl stats. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natkctl.h"
+
+static int config_cb(struct nl_msg *msg, void *arg)
+{
+	struct natk_status *st = arg;
+	struct nlattr *tb[NATK_A_MAX + 1];
+	struct nlattr *a;
+	int i;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NATK_A_MAX, NULL) < 0)
+		return NL_SKIP;
+	for (i = 1; i <= NATK_A_MAX && i < 32; i++)
+		if (tb[i])
+			st->present_lo |= 1u << i;
+
+#define GET(attr, field, getter, minlen) \
+	do { \
+		a = tb[attr]; \
+		if (a && nla_len(a) >= (minlen)) \
+			st->field = getter(a); \
+	} while (0)
+
+	GET(NATK_A_ENABLED, enabled, nla_get_u8, 1);
+	GET(NATK_A_IFINDEX, ifindex, nla_get_u32, 4);
+	GET(NATK_A_EXT_ADDR_BE, ext_addr, nla_get_u32, 4);
+	GET(NATK_A_PORT_MIN, port_min, nla_get_u16, 2);
+	GET(NATK_A_PORT_MAX, port_max, nla_get_u16, 2);
+	GET(NATK_A_MAX_FLOWS, max_flows, nla_get_u32, 4);
+	GET(NATK_A_MAX_FLOWS_PER_HOST, max_flows_per_host, nla_get_u32, 4);
+	GET(NATK_A_FLOWS, flows, nla_get_u32, 4);
+	GET(NATK_A_HASH_BUCKETS, hash_buckets, nla_get_u32, 4);
+	GET(NATK_A_MAPPING, mapping, nla_get_u8, 1);
+	GET(NATK_A_FILTERING, filtering, nla_get_u8, 1);
+	GET(NATK_A_MSS_CLAMP, mss_clamp, nla_get_u16, 2);
+	for (i = 0; i < TIMEOUT_COUNT; i++)
+		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
+#undef GET
+	a = tb[NATK_A_IFNAME];
+	if (a && nla_len(a) > 0) {
+		size_t len = strnlen(nla_data(a), (size_t)nla_len(a));
+
+		if (len >= sizeof(st->ifname))
+			len = sizeof(st->ifname) - 1;
+		memcpy(st->ifname, nla_data(a), len);
+		st->ifname[len] = '\0';
+	}
+	return NL_OK;
+}
+
+int status_get(struct natk_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	nk_open();
+	return nk_request(nk_msg(NATK_CMD_GET_CONFIG, 0), config_cb, st, NULL);
+}
+
+static const char *enum_name(const char *const *names, size_t n, uint8_t v)
+{
+	return v < n && names[v] ? names[v] : "unknown";
+}
+
+const char *status_mapping(const struct natk_status *st)
+{
+	return enum_name(mapping_names, ARRAY_SIZE(mapping_names), st->mapping);
+}
+
+const char *status_filtering(const struct natk_status *st)
+{
+	return enum_name(filtering_names, ARRAY_SIZE(filtering_names),
+			 st->filtering);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct natk_status st;
+	struct natk_fwd *fwds = NULL;
+	size_t nfwd = 0;
+	char addr[INET_ADDRSTRLEN];
+	int err, i;
+
+	(void)argv;
+	if (argc)
+		usage_fail("status", "status takes no arguments");
+	err = status_get(&st);
+	if (err)
+		nk_fail("status", err);
+	err = fwd_get_all(&fwds, &nfwd);
+	if (err)
+		nk_fail("status: port forwards", err);
+
+	print_open_object(NULL);
+	print_textf("natk: %s\n", st.enabled ? "enabled" : "disabled");
+	print_bool(PRINT_JSON, "enabled", NULL, st.enabled);
+
+	print_text("  external interface: ");
+	if (st.ifname[0] && st.enabled)
+		print_string(PRINT_ANY, "external_interface", "%s", st.ifname);
+	else
+		print_null(PRINT_ANY, "external_interface", "%s", "none");
+	if (st.ext_addr) {
+		inet_ntop(AF_INET, &st.ext_addr, addr, sizeof(addr));
+		print_string(PRINT_ANY, "external_address", " (%s)", addr);
+	} else {
+		print_null(PRINT_ANY, "external_address",
+			   st.enabled ? " (%s)" : NULL, "no address");
+	}
+	print_text("\n");
+
+	print_u64(PRINT_ANY, "port_min", "  ports: %u", st.port_min);
+	print_u64(PRINT_ANY, "port_max", "-%u\n", st.port_max);
+	print_string(PRINT_ANY, "mapping", "  mapping: %s", status_mapping(&st));
+	print_string(PRINT_ANY, "filtering", "   filtering: %s\n",
+		     status_filtering(&st));
+
+	print_text("  timeouts:");
+	print_open_object("timeouts");
+	for (i = 0; i < TIMEOUT_COUNT; i++) {
+		print_textf(" %s", timeout_names[i]);
+		print_u64(PRINT_ANY, timeout_json_keys[i], " %us", st.timeout[i]);
+	}
+	print_close_object();
+	print_text("\n");
+
+	print_u64(PRINT_ANY, "flows", "  flows: %u", st.flows);
+	print_u64(PRINT_ANY, "max_flows", " / %u", st.max_flows);
+	if (st.max_flows_per_host)
+		print_u64(PRINT_ANY, "max_flows_per_host", "   per host: %u",
+			  st.max_flows_per_host);
+	else
+		print_u64(PRINT_ANY, "max_flows_per_host", "   per host: no limit",
+			  0);
+	print_u64(PRINT_ANY, "hash_buckets", "   hash buckets: %u\n",
+		  st.hash_buckets);
+
+	if (st.mss_clamp == 0)
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "off");
+	else if (st.mss_clamp == NATK_MSS_CLAMP_PMTU)
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "pmtu");
+	else
+		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp: %u\n", st.mss_clamp);
+
+	if (nfwd)
+		print_text("  forwards:\n");
+	fwd_print_list(fwds, nfwd, "forwards", "    ");
+	print_close_object();
+	print_end();
+	free(fwds);
+	return 0;
+}
+
+static const char *const stat_names[NATK_STAT_MAX + 1] = {
+	[NATK_STAT_ACTIVE_CONNECTIONS]		= "active_connections",
+	[NATK_STAT_CONNECTION_ATTEMPTS]		= "connection_attempts",
+	[NATK_STAT_CONNECTIONS_ESTABLISHED]	= "connections_established",
+	[NATK_STAT_IDLE_TIMEOUTS]		= "idle_timeouts",
+	[NATK_STAT_PORT_ALLOCATION_ERRORS]	= "port_allocation_errors",
+	[NATK_STAT_PACKETS_IN_FROM_SOURCE]	= "packets_in_from_source",
+	[NATK_STAT_BYTES_IN_FROM_SOURCE]	= "bytes_in_from_source",
+	[NATK_STAT_PACKETS_OUT_TO_DESTINATION]	= "packets_out_to_destination",
+	[NATK_STAT_BYTES_OUT_TO_DESTINATION]	= "bytes_out_to_destination",
+	[NATK_STAT_PACKETS_IN_FROM_DESTINATION]	= "packets_in_from_destination",
+	[NATK_STAT_BYTES_IN_FROM_DESTINATION]	= "bytes_in_from_destination",
+	[NATK_STAT_PACKETS_OUT_TO_SOURCE]	= "packets_out_to_source",
+	[NATK_STAT_BYTES_OUT_TO_SOURCE]		= "bytes_out_to_source",
+	[NATK_STAT_PACKETS_DROPPED]		= "packets_dropped",
+	[NATK_STAT_DROP_TABLE_FULL]		= "drop_table_full",
+	[NATK_STAT_DROP_NO_PORT]		= "drop_no_port",
+	[NATK_STAT_DROP_INVALID]		= "drop_invalid",
+	[NATK_STAT_DROP_UNSOLICITED]		= "drop_unsolicited",
+	[NATK_STAT_DROP_NO_MEMORY]		= "drop_no_memory",
+	[NATK_STAT_DROP_HOST_LIMIT]		= "drop_host_limit",
+	[NATK_STAT_DROP_BAD_CHECKSUM]		= "drop_bad_checksum",
+	[NATK_STAT_DROP_NO_FLOW]		= "drop_no_flow",
+	[NATK_STAT_DROP_FRAGMENT]		= "drop_fragment",
+	[NATK_STAT_ICMP_ERRORS_TRANSLATED]	= "icmp_errors_translated",
+	[NATK_STAT_FLOWS_EVICTED]		= "flows_evicted",
+	[NATK_STAT_EVENTS_LOST]			= "events_lost",
+	[NATK_STAT_PASSED_NO_FLOW]		= "passed_no_flow",
+	[NATK_STAT_HAIRPINNED]			= "hairpinned",
+};
+
+struct stats {
+	uint64_t v[NATK_STAT_MAX + 1];
+	bool got;
+};
+
+static int stats_cb(struct nl_msg *msg, void *arg)
+{
+	struct stats *s = arg;
+	struct nlattr *tb[NATK_A_MAX + 1];
+	struct nlattr *a;
+	int rem;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NATK_A_MAX, NULL) < 0 ||
+	    !tb[NATK_A_STATS])
+		return NL_SKIP;
+	s->got = true;
+	nla_for_each_nested(a, tb[NATK_A_STATS], rem) {
+		int t = nla_type(a);
+
+		/* unknown (newer) counters and the pad are ignored */
+		if (t <= 0 || t > NATK_STAT_MAX || !stat_names[t] ||
+		    nla_len(a) < 8)
+			continue;
+		s->v[t] = nla_get_u64(a);
+	}
+	return NL_OK;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct stats s = {};
+	int err;
+
+	(void)argv;
+	if (argc)
+		usage_fail("stats", "stats takes no arguments");
+	nk_open();
+	err = nk_request(nk_msg(NATK_CMD_GET_STATS, 0), stats_cb, &s, NULL);
+	if (err)
+		nk_fail("stats", err);
+	if (!s.got)
+		fail("stats: the kernel sent no counters");
+	/* Every counter we know is printed, 0 if the kernel did not send it. */
+	print_open_object(NULL);
+	for (int i = 1; i <= NATK_STAT_MAX; i++) {
+		if (!stat_names[i])
+			continue;
+		print_textf("%s: ", stat_names[i]);
+		print_u64(PRINT_ANY, stat_names[i], "%u\n", s.v[i]);
+	}
+	print_close_object();
+	print_end();
+	return 0;
+}
