@@ -41,6 +41,7 @@ rm -f "$RES/done" "$RES/results.txt"
 	printf 'NATK_TESTS=%q\n' "${NATK_TESTS:-*}"
 	printf 'NATK_SCENARIO_TIMEOUT=%q\n' "${NATK_SCENARIO_TIMEOUT:-300}"
 	printf 'CI=%q\n' "${CI:-}"
+	[ -n "${NATK_KO:-}" ] && printf 'NATK_KO=%q\n' "$NATK_KO"
 } > "$RES/job.env"
 
 ACCEL=(-accel tcg -cpu max)

@@ -32,7 +32,8 @@ ip link set lo up
 # Job description written by the host: NATK_MODE, NATK_TESTS, NATK_REPO ...
 [ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
 : "${NATK_MODE:=check}"
-export NATK_MODE NATK_TESTS NATK_REPO NATK_RESULTS="$RESULTS/results.txt"
+[ -n "${NATK_KO:-}" ] && export NATK_KO
+export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
 export NATK_REPO=${NATK_REPO:-$(cd "$HERE/../.." && pwd)}
 
 echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"

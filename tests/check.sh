@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: install deps, build natk.ko for every kernel and natkctl, run
+# the host-side suites, then boot one QEMU VM per kernel (sequentially) that
+# runs tests/scenarios/*.sh. Prints PASS/FAIL lines and ends with exactly
+# "N passed, N failed"; exit status 0 iff nothing failed.
+#
+# Environment:
+#   NATK_KERNELS="kver ..."  only these kernels (default: all installed
+#                            with /boot/vmlinuz-K and headers)
+#   NATK_TESTS=GLOB          only scenarios whose name (e.g. 03-tcp) matches
+#   NATK_SKIP_DEPS=1         do not run tests/deps.sh
+#   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
+#   NATK_SKIP_CHECKPATCH=1   no checkpatch line
+#   NATK_VM_TIMEOUT=SECONDS  per VM (default 1200); a killed VM is a failure
+#   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
+#   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
+# Extra suites: every executable tests/suites/*.sh is run on the host and
+# its PASS/FAIL lines count towards the total.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+cd "$REPO" || exit 1
+. "$HERE/lib/kernlog.sh"
+. "$HERE/lib/kernels.sh"
+
+LOGDIR=${NATK_LOG_DIR:-$REPO/build/test-logs}
+mkdir -p "$LOGDIR"
+SUMMARY=$(mktemp)
+trap 'rm -f "$SUMMARY"' EXIT
+T0=$(date +%s)
+
+# result PASS|FAIL PREFIX NAME [WHY]
+result() {
+	local line="$1 $2$3"
+	[ -n "${4:-}" ] && line+=": $4"
+	echo "$line"
+	echo "$line" >> "$SUMMARY"
+}
+
+# count lines that a suite or a VM produced
+record_lines() { # PREFIX < lines
+	local pre=$1 line
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) echo "PASS $pre${line#PASS }" ;;
+		FAIL\ *) echo "FAIL $pre${line#FAIL }" ;;
+		*) continue ;;
+		esac | tee -a "$SUMMARY"
+	done
+}
+
+section() { echo "==== $* ($(( $(date +%s) - T0 ))s)"; }
+
+# ------------------------------------------------------------ deps, build
+if [ "${NATK_SKIP_DEPS:-0}" != 1 ]; then
+	section "dependencies"
+	if ! "$HERE/deps.sh"; then
+		result FAIL "" deps "tests/deps.sh failed"
+	fi
+fi
+
+mapfile -t KERNELS < <(natk_kernels)
+if [ ${#KERNELS[@]} -eq 0 ]; then
+	result FAIL "" kernels "no kernel with /boot/vmlinuz-K and /lib/modules/K/build (NATK_KERNELS='${NATK_KERNELS:-}')"
+fi
+
+declare -A BUILT=()
+if [ "${NATK_SKIP_BUILD:-0}" != 1 ]; then
+	for k in "${KERNELS[@]}"; do
+		section "build natk.ko for $k"
+		if make --no-print-directory module KVER="$k" > "$LOGDIR/build-$k.log" 2>&1; then
+			result PASS "[$k] " build-module
+			BUILT[$k]=1
+		else
+			tail -n 30 "$LOGDIR/build-$k.log"
+			result FAIL "[$k] " build-module "make module KVER=$k failed (log $LOGDIR/build-$k.log)"
+		fi
+	done
+	section "build natkctl"
+	if make --no-print-directory natkctl > "$LOGDIR/build-natkctl.log" 2>&1; then
+		result PASS "" build-natkctl
+	else
+		tail -n 30 "$LOGDIR/build-natkctl.log"
+		result FAIL "" build-natkctl "make natkctl failed (log $LOGDIR/build-natkctl.log)"
+	fi
+else
+	for k in "${KERNELS[@]}"; do BUILT[$k]=1; done
+fi
+
+if [ "${NATK_SKIP_CHECKPATCH:-0}" != 1 ] && [ -x "$HERE/checkpatch.sh" ]; then
+	section "checkpatch"
+	if "$HERE/checkpatch.sh" > "$LOGDIR/checkpatch.log" 2>&1; then
+		result PASS "" checkpatch
+	else
+		tail -n 40 "$LOGDIR/checkpatch.log"
+		result FAIL "" checkpatch "$(grep -E '^total:' "$LOGDIR/checkpatch.log" | tail -n1) (log $LOGDIR/checkpatch.log)"
+	fi
+fi
+
+# ------------------------------------------------------------ host suites
+for s in "$HERE"/suites/*.sh; do
+	[ -x "$s" ] || continue
+	section "suite $(basename "$s")"
+	"$s" 2>&1 | tee "$LOGDIR/suite-$(basename "$s" .sh).log" | record_lines ""
+done
+
+# ------------------------------------------------------------ VMs
+for k in "${KERNELS[@]}"; do
+	section "VM $k"
+	res=$(mktemp -d /tmp/natk-results.XXXXXX)
+	klog=$LOGDIR/$k
+	rm -rf "$klog"
+	mkdir -p "$klog"
+	# A module that failed to build must not be replaced by a stale one.
+	ko=
+	[ -z "${BUILT[$k]:-}" ] && ko=/nonexistent/natk.ko
+	t0=$(date +%s)
+	NATK_KO=$ko "$HERE/vm/boot.sh" "$k" "$res" "$klog/console.log" check &
+	vm=$!
+	shown=0
+	while kill -0 "$vm" 2>/dev/null; do
+		sleep 2
+		n=$(wc -l < "$res/results.txt" 2>/dev/null || echo 0)
+		if [ "$n" -gt "$shown" ]; then
+			sed -n "$((shown + 1)),${n}p" "$res/results.txt" | sed "s/^\(PASS\|FAIL\) /\1 [$k] /"
+			shown=$n
+		fi
+	done
+	wait "$vm"
+	rc=$?
+	t1=$(date +%s)
+	cp -r "$res"/. "$klog"/ 2>/dev/null
+	rm -rf "$res"
+	if [ -s "$klog/results.txt" ]; then
+		tail -n "+$((shown + 1))" "$klog/results.txt" | sed "s/^\(PASS\|FAIL\) /\1 [$k] /"
+		record_lines "[$k] " < "$klog/results.txt" > /dev/null
+	fi
+	if [ ! -e "$klog/done" ]; then
+		why="VM produced no complete result (boot.sh status $rc)"
+		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-1200}s"
+		echo "---- last console lines ($klog/console.log)"
+		tail -n 40 "$klog/console.log"
+		result FAIL "[$k] " vm-completed "$why"
+	else
+		result PASS "[$k] " vm-completed
+	fi
+	# Kernel problems on the serial console (kernel lines only).
+	grep -E '^\[ *[0-9]+\.[0-9]+\]' "$klog/console.log" > "$klog/console-kernel.log" 2>/dev/null
+	probs=$(kernel_problems "$klog/console-kernel.log")
+	if [ -z "$probs" ]; then
+		result PASS "[$k] " kernel-console-clean
+	else
+		while IFS=: read -r ln pat; do
+			echo "---- console around '$pat':"
+			kernel_context "$klog/console-kernel.log" "$ln" 5 30
+			result FAIL "[$k] " kernel-console "$pat"
+		done <<< "$probs"
+	fi
+	# Show the whole output of every scenario that failed something.
+	awk -v k="$k" '/^=== scenario / { buf = ""; bad = 0; n = 0 }
+		{ if (n++ < 150) buf = buf "  | " $0 "\n" }
+		/^FAIL / { bad = 1 }
+		/^=== end / { if (bad) printf "---- [%s] output of a failing scenario:\n%s", k, buf; buf = "" }' \
+		"$klog/guest.log" 2>/dev/null
+	echo "==== VM $k took $((t1 - t0))s, logs in $klog"
+done
+
+passed=$(grep -c '^PASS' "$SUMMARY")
+failed=$(grep -c '^FAIL' "$SUMMARY")
+if [ "$failed" -gt 0 ]; then
+	echo "==== failures:"
+	grep '^FAIL' "$SUMMARY"
+fi
+echo "==== total time $(( $(date +%s) - T0 ))s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
