@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# natk top-level Makefile.
+#
+#   make                 natk.ko for the running kernel (or the newest
+#                        installed headers) and natkctl
+#   make KVER=6.12.x     natk.ko for that kernel release
+#   make modules-all     natk.ko for every kernel with headers installed
+#   make W=1 / C=2       extra warnings / sparse, as in the kernel
+#   make checkpatch      checkpatch.pl --strict over kmod/ and include/
+#   make check           every test, on every installed Debian kernel, in VMs
+#   make demo            a VM with a private subnet behind natk
+#
+# Module builds for different kernels coexist: build/<kernel release>/natk.ko.
+
+KERNELS := $(shell ls -1 /lib/modules 2>/dev/null | while read k; do \
+	[ -e /lib/modules/$$k/build/Makefile ] && echo $$k; done | sort -V)
+KVER ?= $(shell k=$$(uname -r); [ -e /lib/modules/$$k/build/Makefile ] && \
+	echo $$k || echo $(lastword $(KERNELS)))
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := $(CURDIR)/build/$(KVER)
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+
+.PHONY: all module modules-all natkctl clean checkpatch check check-quick \
+	demo deps kunit install uninstall dkms-install dkms-remove bench
+
+all: module natkctl
+
+module:
+	@test -n "$(KVER)" -a -e "$(KDIR)/Makefile" || { echo "natk: no kernel headers for '$(KVER)'; install linux-headers-$(KVER) (make deps installs Debian's)" >&2; exit 1; }
+	@mkdir -p $(BUILD)/kmod $(BUILD)/include/uapi/linux
+	@ln -sf $(CURDIR)/Kbuild $(BUILD)/Kbuild
+	@for f in kmod/*.c kmod/*.h include/uapi/linux/*.h; do \
+		ln -sf $(CURDIR)/$$f $(BUILD)/$$f; done
+	@for f in $(BUILD)/kmod/*.c $(BUILD)/kmod/*.h; do \
+		[ -e "$$f" ] || rm -f "$$f"; done
+	$(MAKE) -C $(KDIR) M=$(BUILD) modules
+	@echo "natk: built $(BUILD)/natk.ko"
+
+modules-all:
+	@for k in $(KERNELS); do $(MAKE) --no-print-directory module KVER=$$k || exit 1; done
+
+natkctl:
+	$(MAKE) -C userctl
+
+checkpatch:
+	@./tests/checkpatch.sh
+
+deps:
+	@./tests/deps.sh
+
+check:
+	@./tests/check.sh
+
+demo:
+	@./tests/demo.sh
+
+kunit:
+	@./tests/kunit.sh
+
+bench:
+	@./tests/bench.sh
+
+install:
+	@./tests/install.sh install
+
+uninstall:
+	@./tests/install.sh uninstall
+
+clean:
+	rm -rf build
+	$(MAKE) -C userctl clean

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * natk: in-kernel IPv4 masquerading NAT with its own flow table.
+ *
+ * Generic netlink API, family NATK_GENL_NAME ("natk"), version
+ * NATK_GENL_VERSION. The family is network-namespace aware: every command
+ * acts on the network namespace of the socket that sends it. Looking the
+ * family up autoloads natk.ko (MODULE_ALIAS_GENL_FAMILY).
+ *
+ * Permissions: NATK_CMD_SET_CONFIG, NATK_CMD_DOWN, NATK_CMD_FLUSH,
+ * NATK_CMD_FWD_ADD, NATK_CMD_FWD_DEL and the flow dump NATK_CMD_GET_FLOWS
+ * require CAP_NET_ADMIN in the user namespace that owns the network
+ * namespace (GENL_UNS_ADMIN_PERM); the root of a container may manage its
+ * own namespace. An unprivileged caller gets -EPERM. NATK_CMD_GET_CONFIG,
+ * NATK_CMD_GET_STATS and NATK_CMD_GET_FWDS are open to everyone.
+ *
+ * Errors are reported as negative errno in the netlink ack. Where the kernel
+ * can say more, the ack carries an extended-ack message (NLMSGERR_ATTR_MSG)
+ * and, for a bad attribute, its offset (NLMSGERR_ATTR_OFFS). Every command
+ * has a strict attribute policy: unknown attributes, wrong types, wrong
+ * lengths and out-of-range values are rejected with -EINVAL (or -ERANGE)
+ * and an extack naming the attribute.
+ *
+ * Integers are in host byte order unless the attribute name ends in _BE,
+ * where they are in network byte order (addresses and ports as they appear
+ * on the wire). Addresses are IPv4 (__be32).
+ *
+ * NATK_CMD_GET_CONFIG (doit)
+ *   Takes nothing. Returns one message with NATK_CMD_GET_CONFIG and:
+ *     NATK_A_ENABLED       u8   1 if natk masquerades in this netns
+ *     NATK_A_IFINDEX       u32  external interface (when enabled)
+ *     NATK_A_IFNAME        string
+ *     NATK_A_EXT_ADDR_BE   u32  the external interface's primary IPv4
+ *                               address, 0 if it has none right now
+ *     NATK_A_PORT_MIN, NATK_A_PORT_MAX  u16  port range for mappings
+ *     NATK_A_MAX_FLOWS     u32  flow table limit
+ *     NATK_A_MAX_FLOWS_PER_HOST u32  per internal host limit, 0 = none
+ *     NATK_A_FLOWS         u32  flows in use now
+ *     NATK_A_MAPPING       u8   enum natk_mapping
+ *     NATK_A_FILTERING     u8   enum natk_filtering
+ *     NATK_A_TIMEOUT_*     u32  seconds
+ *     NATK_A_MSS_CLAMP     u16  0 = off, NATK_MSS_CLAMP_PMTU, or a value
+ *     NATK_A_HASH_BUCKETS  u32  current size of the flow hash table
+ *
+ * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
+ *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
+ *   masquerading out of that interface), NATK_A_PORT_MIN with
+ *   NATK_A_PORT_MAX (both, min <= max, 1..65535), NATK_A_MAX_FLOWS,
+ *   NATK_A_MAX_FLOWS_PER_HOST, NATK_A_MAPPING, NATK_A_FILTERING,
+ *   NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX seconds), NATK_A_MSS_CLAMP.
+ *   All attributes are validated before any is applied: the command
+ *   applies all of them or none. Settings made before an external interface
+ *   is set are kept and used when it is. Changing the external interface
+ *   flushes all flows. Returns an empty ack.
+ *
+ * NATK_CMD_DOWN (doit, CAP_NET_ADMIN)
+ *   Stops masquerading in this netns: unhooks and flushes all flows.
+ *   Configuration values other than the interface are kept.
+ *
+ * NATK_CMD_FLUSH (doit, CAP_NET_ADMIN)
+ *   Deletes all dynamic flows. Static port forwards stay.
+ *
+ * NATK_CMD_GET_STATS (doit)
+ *   Returns NATK_A_STATS, a nest of u64 counters indexed by enum
+ *   natk_stat (NATK_STAT_*), summed over all CPUs. Counters only grow;
+ *   NATK_STAT_ACTIVE_CONNECTIONS is a gauge. Attributes unknown to an old
+ *   reader must be ignored: new counters are appended.
+ *
+ * NATK_CMD_GET_FLOWS (dump, CAP_NET_ADMIN)
+ *   Optional filters in the request: NATK_A_FILTER_PROTO (u8 IPPROTO_*),
+ *   NATK_A_FILTER_ADDR_BE (internal address), NATK_A_FILTER_PORT (u16,
+ *   internal port). Each message carries one or more NATK_A_FLOW nests,
+ *   each with NATK_FLOW_A_* attributes. A long dump is split over many
+ *   messages and resumed by the kernel where it left off. If the table was
+ *   resized or flushed while the dump ran, messages carry NLM_F_DUMP_INTR:
+ *   the dump may have missed or repeated flows and should be retried.
+ *
+ * NATK_CMD_FWD_ADD (doit, CAP_NET_ADMIN)
+ *   Static port forward: NATK_A_FWD nest with NATK_FWD_A_PROTO (TCP or UDP),
+ *   NATK_FWD_A_EXT_PORT, NATK_FWD_A_INT_ADDR_BE, NATK_FWD_A_INT_PORT.
+ *   -EEXIST if the external port is already forwarded.
+ * NATK_CMD_FWD_DEL (doit, CAP_NET_ADMIN)
+ *   NATK_A_FWD nest with NATK_FWD_A_PROTO and NATK_FWD_A_EXT_PORT.
+ *   -ENOENT if there is no such forward.
+ * NATK_CMD_GET_FWDS (dump)
+ *   One NATK_A_FWD nest per message.
+ *
+ * Multicast group NATK_MCGRP_EVENTS ("events"):
+ *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
+ *   destroyed (with NATK_FLOW_A_REASON). Each carries one NATK_A_FLOW nest
+ *   and NATK_A_TIMESTAMP_NS (u64, CLOCK_REALTIME). Events are best effort:
+ *   under overload some are lost and counted in NATK_STAT_EVENTS_LOST.
+ */
+
+#ifndef _UAPI_LINUX_NATK_H
+#define _UAPI_LINUX_NATK_H
+
+#define NATK_GENL_NAME		"natk"
+#define NATK_GENL_VERSION	1
+#define NATK_MCGRP_EVENTS	"events"
+
+#define NATK_TIMEOUT_MAX	(30 * 24 * 3600)	/* seconds */
+#define NATK_MSS_CLAMP_PMTU	0xffff
+
+enum natk_cmd {
+	NATK_CMD_UNSPEC,
+	NATK_CMD_GET_CONFIG,
+	NATK_CMD_SET_CONFIG,
+	NATK_CMD_DOWN,
+	NATK_CMD_FLUSH,
+	NATK_CMD_GET_STATS,
+	NATK_CMD_GET_FLOWS,
+	NATK_CMD_FWD_ADD,
+	NATK_CMD_FWD_DEL,
+	NATK_CMD_GET_FWDS,
+	NATK_CMD_FLOW_NEW,
+	NATK_CMD_FLOW_DEL,
+	__NATK_CMD_MAX
+};
+#define NATK_CMD_MAX (__NATK_CMD_MAX - 1)
+
+enum natk_mapping {
+	NATK_MAPPING_ENDPOINT_INDEPENDENT,
+	NATK_MAPPING_ADDRESS_PORT_DEPENDENT,
+	__NATK_MAPPING_MAX
+};
+#define NATK_MAPPING_MAX (__NATK_MAPPING_MAX - 1)
+
+enum natk_filtering {
+	NATK_FILTERING_ADDRESS_PORT_DEPENDENT,
+	NATK_FILTERING_ADDRESS_DEPENDENT,
+	NATK_FILTERING_ENDPOINT_INDEPENDENT,
+	__NATK_FILTERING_MAX
+};
+#define NATK_FILTERING_MAX (__NATK_FILTERING_MAX - 1)
+
+enum natk_attr {
+	NATK_A_UNSPEC,
+	NATK_A_ENABLED,			/* u8 */
+	NATK_A_IFINDEX,			/* u32 */
+	NATK_A_IFNAME,			/* string, < IFNAMSIZ */
+	NATK_A_EXT_ADDR_BE,		/* __be32 */
+	NATK_A_PORT_MIN,		/* u16 */
+	NATK_A_PORT_MAX,		/* u16 */
+	NATK_A_MAX_FLOWS,		/* u32 */
+	NATK_A_MAX_FLOWS_PER_HOST,	/* u32 */
+	NATK_A_FLOWS,			/* u32 */
+	NATK_A_MAPPING,			/* u8, enum natk_mapping */
+	NATK_A_FILTERING,		/* u8, enum natk_filtering */
+	NATK_A_TIMEOUT_TCP_EST,		/* u32, seconds */
+	NATK_A_TIMEOUT_TCP_TRANS,	/* u32, seconds */
+	NATK_A_TIMEOUT_UDP,		/* u32, seconds */
+	NATK_A_TIMEOUT_ICMP,		/* u32, seconds */
+	NATK_A_MSS_CLAMP,		/* u16 */
+	NATK_A_HASH_BUCKETS,		/* u32 */
+	NATK_A_STATS,			/* nest, enum natk_stat */
+	NATK_A_FLOW,			/* nest, enum natk_flow_attr */
+	NATK_A_FILTER_PROTO,		/* u8 */
+	NATK_A_FILTER_ADDR_BE,		/* __be32 */
+	NATK_A_FILTER_PORT,		/* u16 */
+	NATK_A_FWD,			/* nest, enum natk_fwd_attr */
+	NATK_A_TIMESTAMP_NS,		/* u64 */
+	NATK_A_PAD,
+	__NATK_A_MAX
+};
+#define NATK_A_MAX (__NATK_A_MAX - 1)
+
+enum natk_tcp_state {
+	NATK_TCP_NONE,		/* not TCP */
+	NATK_TCP_SYN_OUT,	/* SYN sent by the internal host */
+	NATK_TCP_SYN_IN,	/* SYN received from outside first */
+	NATK_TCP_ESTABLISHED,	/* SYN seen in both directions */
+	NATK_TCP_FIN_OUT,	/* FIN sent by the internal host */
+	NATK_TCP_FIN_IN,	/* FIN received from outside */
+	NATK_TCP_FIN_BOTH,	/* FIN seen in both directions */
+	NATK_TCP_RST,		/* RST seen: transitory, then freed */
+	__NATK_TCP_MAX
+};
+#define NATK_TCP_MAX (__NATK_TCP_MAX - 1)
+
+enum natk_flow_reason {
+	NATK_REASON_NONE,
+	NATK_REASON_EXPIRED,	/* idle timeout */
+	NATK_REASON_FLUSH,	/* natkctl flush, down, address change */
+	NATK_REASON_EVICTED,	/* evicted to make room (table full) */
+	__NATK_REASON_MAX
+};
+
+enum natk_flow_attr {
+	NATK_FLOW_A_UNSPEC,
+	NATK_FLOW_A_PROTO,		/* u8, IPPROTO_TCP/UDP/ICMP */
+	NATK_FLOW_A_INT_ADDR_BE,	/* __be32 */
+	NATK_FLOW_A_INT_PORT,		/* u16 (ICMP: echo identifier) */
+	NATK_FLOW_A_EXT_ADDR_BE,	/* __be32 */
+	NATK_FLOW_A_EXT_PORT,		/* u16 */
+	NATK_FLOW_A_REM_ADDR_BE,	/* __be32 */
+	NATK_FLOW_A_REM_PORT,		/* u16 (ICMP: 0) */
+	NATK_FLOW_A_STATE,		/* u8, enum natk_tcp_state */
+	NATK_FLOW_A_EXPIRES_MS,		/* u32, milliseconds until expiry */
+	NATK_FLOW_A_PKTS_OUT,		/* u64, internal -> remote */
+	NATK_FLOW_A_BYTES_OUT,		/* u64 */
+	NATK_FLOW_A_PKTS_IN,		/* u64, remote -> internal */
+	NATK_FLOW_A_BYTES_IN,		/* u64 */
+	NATK_FLOW_A_REASON,		/* u8, enum natk_flow_reason (events) */
+	NATK_FLOW_A_AGE_MS,		/* u32, milliseconds since creation */
+	NATK_FLOW_A_PAD,
+	__NATK_FLOW_A_MAX
+};
+#define NATK_FLOW_A_MAX (__NATK_FLOW_A_MAX - 1)
+
+enum natk_fwd_attr {
+	NATK_FWD_A_UNSPEC,
+	NATK_FWD_A_PROTO,		/* u8, IPPROTO_TCP or IPPROTO_UDP */
+	NATK_FWD_A_EXT_PORT,		/* u16 */
+	NATK_FWD_A_INT_ADDR_BE,		/* __be32 */
+	NATK_FWD_A_INT_PORT,		/* u16 */
+	__NATK_FWD_A_MAX
+};
+#define NATK_FWD_A_MAX (__NATK_FWD_A_MAX - 1)
+
+/*
+ * Counters in NATK_A_STATS, all u64. Names follow the metrics of managed
+ * NAT gateways; natkctl prints them in snake_case.
+ */
+enum natk_stat {
+	NATK_STAT_UNSPEC,
+	NATK_STAT_ACTIVE_CONNECTIONS,	/* gauge: flows in the table */
+	NATK_STAT_CONNECTION_ATTEMPTS,	/* flows created (TCP: by a SYN) */
+	NATK_STAT_CONNECTIONS_ESTABLISHED, /* TCP flows that saw both SYNs */
+	NATK_STAT_IDLE_TIMEOUTS,	/* flows freed by their idle timeout */
+	NATK_STAT_PORT_ALLOCATION_ERRORS, /* no free external port */
+	NATK_STAT_PACKETS_IN_FROM_SOURCE,	/* lan -> natk */
+	NATK_STAT_BYTES_IN_FROM_SOURCE,
+	NATK_STAT_PACKETS_OUT_TO_DESTINATION,	/* natk -> wan */
+	NATK_STAT_BYTES_OUT_TO_DESTINATION,
+	NATK_STAT_PACKETS_IN_FROM_DESTINATION,	/* wan -> natk */
+	NATK_STAT_BYTES_IN_FROM_DESTINATION,
+	NATK_STAT_PACKETS_OUT_TO_SOURCE,	/* natk -> lan */
+	NATK_STAT_BYTES_OUT_TO_SOURCE,
+	NATK_STAT_PACKETS_DROPPED,		/* sum of the DROP_* below */
+	NATK_STAT_DROP_TABLE_FULL,
+	NATK_STAT_DROP_NO_PORT,
+	NATK_STAT_DROP_INVALID,		/* truncated or malformed */
+	NATK_STAT_DROP_UNSOLICITED,	/* inbound, no flow, filtered */
+	NATK_STAT_DROP_NO_MEMORY,	/* GFP_ATOMIC allocation failed */
+	NATK_STAT_DROP_HOST_LIMIT,	/* max-flows-per-host reached */
+	NATK_STAT_DROP_BAD_CHECKSUM,	/* ICMP error with a bad checksum */
+	NATK_STAT_DROP_NO_FLOW,		/* TCP non-SYN or ICMP without flow */
+	NATK_STAT_DROP_FRAGMENT,	/* fragment that could not be handled */
+	NATK_STAT_ICMP_ERRORS_TRANSLATED,
+	NATK_STAT_FLOWS_EVICTED,
+	NATK_STAT_EVENTS_LOST,
+	NATK_STAT_PASSED_NO_FLOW,	/* inbound to the host, not for natk */
+	NATK_STAT_HAIRPINNED,
+	NATK_STAT_PAD,
+	__NATK_STAT_MAX
+};
+#define NATK_STAT_MAX (__NATK_STAT_MAX - 1)
+
+#endif /* _UAPI_LINUX_NATK_H */

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk flow attributes and flow events. A flow is described the same way
+ * in dumps and in the create/destroy events of the "events" multicast
+ * group. Events cost nothing when nobody listens; when an event cannot be
+ * allocated or delivered it is counted as lost, never retried.
+ */
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <net/genetlink.h>
+#include "natk.h"
+
+/* Room for one flow nest and a timestamp (about 200 bytes used). */
+#define NATK_EVENT_SIZE	320
+
+int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
+		   __be32 ext_addr, u8 reason)
+{
+	long left = (long)(READ_ONCE(flow->expires) - jiffies);
+	u32 age = (u32)jiffies - flow->created;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, NATK_A_FLOW);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, NATK_FLOW_A_PROTO, flow->okey.proto) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_INT_ADDR_BE, flow->okey.iaddr) ||
+	    nla_put_u16(skb, NATK_FLOW_A_INT_PORT, ntohs(flow->okey.iport)) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, ext_addr) ||
+	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->rkey.eport)) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_REM_ADDR_BE, flow->okey.raddr) ||
+	    nla_put_u16(skb, NATK_FLOW_A_REM_PORT, ntohs(flow->okey.rport)) ||
+	    nla_put_u8(skb, NATK_FLOW_A_STATE, READ_ONCE(flow->state)) ||
+	    nla_put_u32(skb, NATK_FLOW_A_EXPIRES_MS,
+			left > 0 ? jiffies_to_msecs(left) : 0) ||
+	    nla_put_u32(skb, NATK_FLOW_A_AGE_MS, jiffies_to_msecs(age)) ||
+	    nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_OUT,
+			      READ_ONCE(flow->pkts[0]), NATK_FLOW_A_PAD) ||
+	    nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_OUT,
+			      READ_ONCE(flow->bytes[0]), NATK_FLOW_A_PAD) ||
+	    nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_IN,
+			      READ_ONCE(flow->pkts[1]), NATK_FLOW_A_PAD) ||
+	    nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_IN,
+			      READ_ONCE(flow->bytes[1]), NATK_FLOW_A_PAD) ||
+	    (reason && nla_put_u8(skb, NATK_FLOW_A_REASON, reason))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
+		u8 reason)
+{
+	const struct natk_cfg *cfg;
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!genl_has_listeners(&natk_genl_family, nn->net, 0))
+		return;
+
+	skb = genlmsg_new(NATK_EVENT_SIZE, GFP_ATOMIC);
+	if (!skb)
+		goto lost;
+	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, cmd);
+	if (!hdr)
+		goto lost_free;
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	if (natk_flow_fill(skb, flow, cfg->ext_addr, reason)) {
+		rcu_read_unlock();
+		goto lost_free;
+	}
+	rcu_read_unlock();
+	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
+			      NATK_A_PAD))
+		goto lost_free;
+	genlmsg_end(skb, hdr);
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
+				    GFP_ATOMIC) == -ENOBUFS)
+		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+	return;
+
+lost_free:
+	nlmsg_free(skb);
+lost:
+	natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+}

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk flow table: two resizable RCU hash tables over one set of flow
+ * objects, keyed by the original (lan side) and reply (wan side) tuples.
+ *
+ * Lookups are lockless under RCU. Inserts use the rhashtable's per-bucket
+ * locks, so there is no global lock on the packet path. rhashtable keys its
+ * hash with a random seed per table and rehashes a chain that grows past
+ * its elasticity, which bounds the damage an attacker choosing tuples can
+ * do. Flows have no timers: a deferrable GC worker walks the table in
+ * process context, a bounded number of entries per run.
+ */
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include "natk.h"
+
+static struct kmem_cache *natk_flow_cache __read_mostly;
+
+static const struct rhashtable_params natk_oparams = {
+	.head_offset = offsetof(struct natk_flow, onode),
+	.key_offset = offsetof(struct natk_flow, okey),
+	.key_len = sizeof(struct natk_okey),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params natk_rparams = {
+	.head_offset = offsetof(struct natk_flow, rnode),
+	.key_offset = offsetof(struct natk_flow, rkey),
+	.key_len = sizeof(struct natk_rkey),
+	.automatic_shrinking = true,
+};
+
+/* The mapping tables belong to ports.c but live with the others. */
+extern const struct rhashtable_params natk_miparams;
+extern const struct rhashtable_params natk_meparams;
+
+int natk_flow_cache_init(void)
+{
+	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
+	return natk_flow_cache ? 0 : -ENOMEM;
+}
+
+void natk_flow_cache_exit(void)
+{
+	/* Flows are freed by RCU callbacks; wait for all of them. */
+	rcu_barrier();
+	kmem_cache_destroy(natk_flow_cache);
+}
+
+int natk_tables_init(struct natk_net *nn)
+{
+	int err;
+
+	err = rhashtable_init(&nn->otbl, &natk_oparams);
+	if (err)
+		return err;
+	err = rhashtable_init(&nn->rtbl, &natk_rparams);
+	if (err)
+		goto err_o;
+	err = rhashtable_init(&nn->mitbl, &natk_miparams);
+	if (err)
+		goto err_r;
+	err = rhashtable_init(&nn->metbl, &natk_meparams);
+	if (err)
+		goto err_mi;
+	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
+	return 0;
+
+err_mi:
+	rhashtable_destroy(&nn->mitbl);
+err_r:
+	rhashtable_destroy(&nn->rtbl);
+err_o:
+	rhashtable_destroy(&nn->otbl);
+	return err;
+}
+
+/* Called with no flows left and no hooks, GC or dumps running. */
+void natk_tables_destroy(struct natk_net *nn)
+{
+	rhashtable_walk_exit(&nn->gc_iter);
+	rhashtable_destroy(&nn->metbl);
+	rhashtable_destroy(&nn->mitbl);
+	rhashtable_destroy(&nn->rtbl);
+	rhashtable_destroy(&nn->otbl);
+}
+
+/* Caller holds rcu_read_lock(). */
+struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
+				       const struct natk_okey *key)
+{
+	return rhashtable_lookup(&nn->otbl, key, natk_oparams);
+}
+
+/* Caller holds rcu_read_lock(). */
+struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
+				      const struct natk_rkey *key)
+{
+	return rhashtable_lookup(&nn->rtbl, key, natk_rparams);
+}
+
+void natk_flow_refresh(struct natk_flow *flow, unsigned long timeout)
+{
+	unsigned long exp = jiffies + timeout;
+
+	/* Avoid dirtying the cache line on every packet of a busy flow. */
+	if (time_after(exp, READ_ONCE(flow->expires) + HZ / 4) ||
+	    time_before(exp, READ_ONCE(flow->expires)))
+		WRITE_ONCE(flow->expires, exp);
+}
+
+static void natk_flow_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(natk_flow_cache,
+			container_of(head, struct natk_flow, rcu));
+}
+
+/*
+ * Create a flow for an outbound packet with no flow yet. Returns the flow
+ * (possibly one another CPU created at the same time) or NULL with *why set
+ * to the drop reason. Caller holds rcu_read_lock(); softirq safe.
+ */
+struct natk_flow *natk_flow_create(struct natk_net *nn,
+				   const struct natk_cfg *cfg,
+				   const struct natk_okey *key, u8 state,
+				   struct natk_map *map, enum natk_stat *why)
+{
+	struct natk_flow *flow, *old;
+	int err;
+
+	if (atomic_inc_return(&nn->nflows) > cfg->max_flows) {
+		atomic_dec(&nn->nflows);
+		*why = NATK_STAT_DROP_TABLE_FULL;
+		return NULL;
+	}
+
+	/* A forward's mapping is given (and pinned by its static ref). */
+	if (map)
+		refcount_inc(&map->ref);
+	else
+		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
+				   why);
+	if (!map)
+		goto err_count;
+
+	flow = kmem_cache_zalloc(natk_flow_cache, GFP_ATOMIC);
+	if (!flow) {
+		*why = NATK_STAT_DROP_NO_MEMORY;
+		goto err_map;
+	}
+	flow->okey = *key;
+	flow->rkey.raddr = key->raddr;
+	flow->rkey.rport = key->rport;
+	flow->rkey.eport = map->ekey.eport;
+	flow->rkey.proto = key->proto;
+	flow->map = map;
+	flow->state = state;
+	flow->created = (u32)jiffies;
+	flow->expires = jiffies + natk_timeout_for(cfg, key->proto, state);
+
+	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
+						natk_oparams);
+	if (old) {
+		/* Another CPU won the race (or the insert failed). */
+		kmem_cache_free(natk_flow_cache, flow);
+		natk_map_put(nn, map);
+		atomic_dec(&nn->nflows);
+		if (IS_ERR(old)) {
+			*why = NATK_STAT_DROP_NO_MEMORY;
+			return NULL;
+		}
+		return old;
+	}
+	err = rhashtable_insert_fast(&nn->rtbl, &flow->rnode, natk_rparams);
+	if (err) {
+		/* Visible in otbl already: unlink and free after RCU. */
+		set_bit(NATK_FLOW_DEAD, &flow->flags);
+		rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
+		natk_map_put(nn, map);
+		atomic_dec(&nn->nflows);
+		call_rcu(&flow->rcu, natk_flow_free_rcu);
+		*why = NATK_STAT_DROP_NO_MEMORY;
+		return NULL;
+	}
+	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
+	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
+	return flow;
+
+err_map:
+	natk_map_put(nn, map);
+err_count:
+	atomic_dec(&nn->nflows);
+	return NULL;
+}
+
+/* Unlink a flow and free it after a grace period. Any context. */
+void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
+{
+	if (test_and_set_bit(NATK_FLOW_DEAD, &flow->flags))
+		return;
+	rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
+	rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
+	atomic_dec(&nn->nflows);
+	if (reason == NATK_REASON_EXPIRED)
+		natk_stat_inc(nn, NATK_STAT_IDLE_TIMEOUTS);
+	natk_event(nn, flow, NATK_CMD_FLOW_DEL, reason);
+	natk_map_put(nn, flow->map);
+	call_rcu(&flow->rcu, natk_flow_free_rcu);
+}
+
+/*
+ * Walk up to @budget flows from where the last call stopped, freeing
+ * expired ones. Returns true when the walk reached the end of the table.
+ * Process context (GC worker); the caller serialises calls.
+ */
+bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
+{
+	struct rhashtable_iter *it = &nn->gc_iter;
+	struct natk_flow *flow;
+	bool done = false;
+	unsigned int n = 0;
+
+	rhashtable_walk_start(it);
+	while (n < budget) {
+		flow = rhashtable_walk_next(it);
+		if (IS_ERR(flow)) {
+			if (PTR_ERR(flow) == -EAGAIN)
+				continue;	/* table resized: go on */
+			break;
+		}
+		if (!flow) {
+			done = true;
+			break;
+		}
+		n++;
+		if (time_after(jiffies, READ_ONCE(flow->expires)))
+			natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
+		if ((n & 255) == 0) {
+			rhashtable_walk_stop(it);
+			cond_resched();
+			rhashtable_walk_start(it);
+		}
+	}
+	rhashtable_walk_stop(it);
+	if (done) {
+		/* Rewind for the next pass. */
+		rhashtable_walk_exit(it);
+		rhashtable_walk_enter(&nn->otbl, it);
+	}
+	return done;
+}
+
+#define NATK_GC_BUDGET		16384
+#define NATK_GC_INTERVAL	(HZ / 2)
+
+static void natk_gc_work(struct work_struct *work)
+{
+	struct natk_net *nn = container_of(to_delayed_work(work),
+					   struct natk_net, gc_work);
+	bool done = natk_gc_scan(nn, NATK_GC_BUDGET);
+
+	queue_delayed_work(system_power_efficient_wq, &nn->gc_work,
+			   done ? NATK_GC_INTERVAL : 1);
+}
+
+void natk_gc_start(struct natk_net *nn)
+{
+	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
+	queue_delayed_work(system_power_efficient_wq, &nn->gc_work,
+			   NATK_GC_INTERVAL);
+}
+
+void natk_gc_stop(struct natk_net *nn)
+{
+	cancel_delayed_work_sync(&nn->gc_work);
+}
+
+/* Kill every dynamic flow. Process context. */
+void natk_flush(struct natk_net *nn, u8 reason)
+{
+	struct rhashtable_iter it;
+	struct natk_flow *flow;
+	unsigned int n = 0;
+
+	atomic_inc(&nn->gen);
+	rhashtable_walk_enter(&nn->otbl, &it);
+	rhashtable_walk_start(&it);
+	while ((flow = rhashtable_walk_next(&it)) != NULL) {
+		if (IS_ERR(flow)) {
+			if (PTR_ERR(flow) == -EAGAIN)
+				continue;
+			break;
+		}
+		natk_flow_kill(nn, flow, reason);
+		if ((++n & 255) == 0) {
+			rhashtable_walk_stop(&it);
+			cond_resched();
+			rhashtable_walk_start(&it);
+		}
+	}
+	rhashtable_walk_stop(&it);
+	rhashtable_walk_exit(&it);
+}

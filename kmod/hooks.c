@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk netfilter hooks: the packet path.
+ *
+ * Inbound (PRE_ROUTING, before nf_conntrack): packets arriving on the
+ * external interface for the external address are matched by their reply
+ * tuple and their destination is rewritten to the internal host, before
+ * routing, so they are forwarded to the lan. Doing this ahead of conntrack
+ * lets a stateful forward firewall in the same netns see the reply of the
+ * connection it saw leave, and accept it as established.
+ *
+ * Outbound (POST_ROUTING, after filtering): packets routed out of the
+ * external interface get the external address and port as their source;
+ * a flow is created on the first packet.
+ *
+ * nf_defrag_ipv4 reassembles fragments before either hook (natk enables it
+ * per netns while hooked); the output path refragments to the original
+ * fragment size.
+ *
+ * Every packet is untrusted: headers are pulled before they are read, and
+ * a packet that cannot be parsed is dropped and counted by reason.
+ */
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/ip.h>
+#include <net/tcp.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include "natk.h"
+
+#define NATK_PRI_IN	(NF_IP_PRI_CONNTRACK - 50)
+#define NATK_PRI_OUT	NF_IP_PRI_NAT_SRC
+
+struct natk_pkt {
+	unsigned int l4off;
+	u8 proto;
+	u8 tcpflags;
+	u8 icmp_type;
+	__be16 sport, dport;	/* ICMP echo: id in both */
+};
+
+/*
+ * Parse the L4 header natk needs. Returns 0, a drop reason, or -1 for a
+ * protocol natk does not translate.
+ */
+static int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int iplen = ntohs(iph->tot_len), ihl = iph->ihl * 4;
+	int len;
+
+	pkt->proto = iph->protocol;
+	len = natk_l4_hdrlen(pkt->proto);
+	if (len < 0)
+		return -1;
+	if (ip_is_fragment(iph))
+		return NATK_STAT_DROP_FRAGMENT;
+	pkt->l4off = skb_network_offset(skb) + ihl;
+	if (iplen < ihl + len || !pskb_may_pull(skb, pkt->l4off + len))
+		return NATK_STAT_DROP_INVALID;
+
+	switch (pkt->proto) {
+	case IPPROTO_TCP: {
+		const struct tcphdr *th =
+			(const struct tcphdr *)(skb->data + pkt->l4off);
+
+		if (th->doff < 5)
+			return NATK_STAT_DROP_INVALID;
+		pkt->sport = th->source;
+		pkt->dport = th->dest;
+		pkt->tcpflags = tcp_flag_byte(th);
+		break;
+	}
+	case IPPROTO_UDP: {
+		const struct udphdr *uh =
+			(const struct udphdr *)(skb->data + pkt->l4off);
+
+		if (ntohs(uh->len) < sizeof(*uh))
+			return NATK_STAT_DROP_INVALID;
+		pkt->sport = uh->source;
+		pkt->dport = uh->dest;
+		break;
+	}
+	default: {
+		const struct icmphdr *ih =
+			(const struct icmphdr *)(skb->data + pkt->l4off);
+
+		pkt->icmp_type = ih->type;
+		pkt->sport = ih->un.echo.id;
+		pkt->dport = ih->un.echo.id;
+		break;
+	}
+	}
+	return 0;
+}
+
+/* A packet natk takes responsibility for, from the lan or the wan side. */
+static void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len)
+{
+	if (outbound) {
+		natk_stat_inc(nn, NATK_STAT_PACKETS_IN_FROM_SOURCE);
+		natk_stat_add(nn, NATK_STAT_BYTES_IN_FROM_SOURCE, len);
+	} else {
+		natk_stat_inc(nn, NATK_STAT_PACKETS_IN_FROM_DESTINATION);
+		natk_stat_add(nn, NATK_STAT_BYTES_IN_FROM_DESTINATION, len);
+	}
+}
+
+static void natk_account(struct natk_net *nn, struct natk_flow *flow,
+			 bool outbound, unsigned int len)
+{
+	int dir = outbound ? 0 : 1;
+
+	/* Per-flow counters are advisory: racing CPUs may lose a count. */
+	WRITE_ONCE(flow->pkts[dir], flow->pkts[dir] + 1);
+	WRITE_ONCE(flow->bytes[dir], flow->bytes[dir] + len);
+	if (outbound) {
+		natk_stat_inc(nn, NATK_STAT_PACKETS_OUT_TO_DESTINATION);
+		natk_stat_add(nn, NATK_STAT_BYTES_OUT_TO_DESTINATION, len);
+	} else {
+		natk_stat_inc(nn, NATK_STAT_PACKETS_OUT_TO_SOURCE);
+		natk_stat_add(nn, NATK_STAT_BYTES_OUT_TO_SOURCE, len);
+	}
+}
+
+/* Follow TCP state and refresh the flow's expiry. */
+static void natk_track(struct natk_net *nn, const struct natk_cfg *cfg,
+		       struct natk_flow *flow, const struct natk_pkt *pkt,
+		       bool outbound)
+{
+	u8 old, new = 0;
+	int i;
+
+	if (!outbound)
+		set_bit(NATK_FLOW_REPLIED, &flow->flags);
+	if (pkt->proto == IPPROTO_TCP) {
+		for (i = 0; i < 4; i++) {
+			old = READ_ONCE(flow->state);
+			new = natk_tcp_next(old, outbound, pkt->tcpflags);
+			if (new == old || cmpxchg(&flow->state, old, new) == old)
+				break;
+		}
+		if (new == NATK_TCP_ESTABLISHED && old != new &&
+		    (old == NATK_TCP_SYN_OUT || old == NATK_TCP_SYN_IN))
+			natk_stat_inc(nn, NATK_STAT_CONNECTIONS_ESTABLISHED);
+		/* RFC 7857: an outbound RST does not extend the mapping. */
+		if (outbound && (pkt->tcpflags & NATK_TCPF_RST) && old == new)
+			return;
+	}
+	natk_flow_refresh(flow, natk_timeout_for(cfg, pkt->proto,
+						 READ_ONCE(flow->state)));
+}
+
+/*
+ * An inbound packet for a mapped external port with no flow: a port
+ * forward opens a flow; otherwise the filtering behaviour decides.
+ */
+static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
+					   const struct natk_cfg *cfg,
+					   struct natk_map *map,
+					   const struct natk_rkey *rk,
+					   const struct natk_pkt *pkt, int *why)
+{
+	struct natk_okey k = {
+		.iaddr = map->ikey.iaddr,
+		.iport = map->ikey.iport,
+		.raddr = rk->raddr,
+		.rport = rk->rport,
+		.proto = rk->proto,
+	};
+	enum natk_stat reason;
+	struct natk_flow *flow;
+	u8 st = NATK_TCP_NONE;
+
+	if (!(READ_ONCE(map->flags) & NATK_MAP_STATIC) &&
+	    cfg->filtering != NATK_FILTERING_ENDPOINT_INDEPENDENT) {
+		*why = NATK_STAT_DROP_UNSOLICITED;
+		return NULL;
+	}
+	if (pkt->proto == IPPROTO_TCP) {
+		if (!natk_tcp_may_create(pkt->tcpflags)) {
+			*why = NATK_STAT_DROP_UNSOLICITED;
+			return NULL;
+		}
+		st = NATK_TCP_SYN_IN;
+	}
+	if (!refcount_inc_not_zero(&map->ref)) {
+		*why = NATK_STAT_DROP_UNSOLICITED;
+		return NULL;
+	}
+	flow = natk_flow_create(nn, cfg, &k, st, map, &reason);
+	natk_map_put(nn, map);
+	if (!flow)
+		*why = reason;
+	return flow;
+}
+
+static unsigned int natk_in(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct natk_net *nn = natk_pernet(state->net);
+	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct natk_rkey k = {};
+	struct natk_flow *flow;
+	struct natk_pkt pkt;
+	int why;
+
+	if (!cfg || !cfg->ext_addr || state->in->ifindex != cfg->ifindex ||
+	    iph->daddr != cfg->ext_addr)
+		return NF_ACCEPT;
+
+	why = natk_parse(skb, &pkt);
+	if (why < 0) {
+		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+		return NF_ACCEPT;
+	}
+	if (why)
+		goto drop;
+
+	if (pkt.proto == IPPROTO_ICMP) {
+		if (natk_icmp_is_error(pkt.icmp_type))
+			return natk_icmp_error_in(nn, cfg, skb);
+		if (pkt.icmp_type != ICMP_ECHOREPLY) {
+			/* Echo requests and the rest are for the host. */
+			natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+			return NF_ACCEPT;
+		}
+		pkt.sport = 0;
+	}
+
+	iph = ip_hdr(skb);
+	k.raddr = iph->saddr;
+	k.rport = pkt.sport;
+	k.eport = pkt.dport;
+	k.proto = pkt.proto;
+	flow = natk_flow_lookup_in(nn, &k);
+	if (!flow) {
+		struct natk_map *map = natk_map_lookup_ext(nn, pkt.proto,
+							   pkt.dport);
+
+		/* Not natk's port: the NAT host's own business. */
+		if (!map) {
+			natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+			return NF_ACCEPT;
+		}
+		flow = natk_flow_inbound(nn, cfg, map, &k, &pkt, &why);
+		if (!flow)
+			goto drop;
+	}
+
+	natk_count_in(nn, false, skb->len);
+	if (natk_manip(skb, false, flow->okey.iaddr, flow->okey.iport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_track(nn, cfg, flow, &pkt, false);
+	natk_account(nn, flow, false, skb->len);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}
+
+static unsigned int natk_out(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct natk_net *nn = natk_pernet(state->net);
+	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct natk_okey k = {};
+	struct natk_flow *flow;
+	struct natk_pkt pkt;
+	enum natk_stat reason;
+	int why;
+
+	if (!cfg || state->out->ifindex != cfg->ifindex ||
+	    iph->saddr == cfg->ext_addr)
+		return NF_ACCEPT;
+	/* Never leak an internal address while the interface has none. */
+	if (!cfg->ext_addr) {
+		why = NATK_STAT_DROP_NO_PORT;
+		goto drop;
+	}
+
+	why = natk_parse(skb, &pkt);
+	if (why < 0) {
+		why = NATK_STAT_DROP_NO_FLOW;
+		goto drop;
+	}
+	if (why)
+		goto drop;
+
+	if (pkt.proto == IPPROTO_ICMP) {
+		if (natk_icmp_is_error(pkt.icmp_type))
+			return natk_icmp_error_out(nn, cfg, skb);
+		if (pkt.icmp_type != ICMP_ECHO) {
+			why = NATK_STAT_DROP_NO_FLOW;
+			goto drop;
+		}
+		pkt.dport = 0;
+	}
+
+	iph = ip_hdr(skb);
+	k.iaddr = iph->saddr;
+	k.raddr = iph->daddr;
+	k.iport = pkt.sport;
+	k.rport = pkt.dport;
+	k.proto = pkt.proto;
+	flow = natk_flow_lookup_out(nn, &k);
+	if (!flow) {
+		u8 st = NATK_TCP_NONE;
+
+		if (pkt.proto == IPPROTO_TCP) {
+			if (!natk_tcp_may_create(pkt.tcpflags)) {
+				why = NATK_STAT_DROP_NO_FLOW;
+				goto drop;
+			}
+			st = NATK_TCP_SYN_OUT;
+		}
+		flow = natk_flow_create(nn, cfg, &k, st, NULL, &reason);
+		if (!flow) {
+			why = reason;
+			goto drop;
+		}
+	}
+
+	natk_count_in(nn, true, skb->len);
+	if (natk_manip(skb, true, cfg->ext_addr, flow->rkey.eport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_track(nn, cfg, flow, &pkt, true);
+	natk_account(nn, flow, true, skb->len);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}
+
+static const struct nf_hook_ops natk_ops[] = {
+	{
+		.hook = natk_in,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NATK_PRI_IN,
+	},
+	{
+		.hook = natk_out,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = NATK_PRI_OUT,
+	},
+};
+
+int natk_hooks_register(struct net *net)
+{
+	int err;
+
+	err = nf_defrag_ipv4_enable(net);
+	if (err)
+		return err;
+	err = nf_register_net_hooks(net, natk_ops, ARRAY_SIZE(natk_ops));
+	if (err)
+		nf_defrag_ipv4_disable(net);
+	return err;
+}
+
+void natk_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, natk_ops, ARRAY_SIZE(natk_ops));
+	nf_defrag_ipv4_disable(net);
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk ICMP error translation (RFC 5508 REQ-3 to REQ-5, REQ-10).
+ *
+ * An ICMP error (destination unreachable, including fragmentation needed,
+ * time exceeded, parameter problem) carries the IP header and at least
+ * 8 bytes of the packet that caused it. natk matches that embedded packet to
+ * a flow, checks that it really belongs to it, and rewrites the embedded
+ * header back (or forth) together with the outer address, so PMTU discovery
+ * and traceroute work through the NAT. Errors never refresh or delete a flow
+ * (RFC 4787 REQ-12, RFC 5508 REQ-6). The outer ICMP checksum is verified
+ * before anything is touched (RFC 5508 REQ-3); the embedded transport
+ * checksum is not validated, only kept consistent where it is present.
+ */
+#include <linux/ip.h>
+#include <linux/icmp.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include "natk.h"
+
+bool natk_icmp_is_error(u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+	       type == ICMP_PARAMETERPROB || type == ICMP_SOURCE_QUENCH;
+}
+
+struct natk_inner {
+	unsigned int ioff;	/* embedded IP header */
+	unsigned int l4off;	/* embedded L4 header */
+	u8 proto;
+	__be32 saddr, daddr;
+	__be16 sport, dport;	/* ICMP: id in sport, 0 in dport */
+};
+
+/*
+ * Validate an ICMP error and parse its embedded packet. Everything read is
+ * pulled into the linear area first. Returns 0, or the drop reason.
+ */
+static int natk_icmp_parse(struct sk_buff *skb, struct natk_inner *in)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int off = skb_network_offset(skb) + iph->ihl * 4;
+	const struct iphdr *inner;
+	unsigned int ihl;
+
+	/* The outer IP stack has checked tot_len against skb->len. */
+	if (!pskb_may_pull(skb, off + sizeof(struct icmphdr) +
+			   sizeof(struct iphdr)))
+		return NATK_STAT_DROP_INVALID;
+
+	if (skb->ip_summed != CHECKSUM_UNNECESSARY &&
+	    skb->ip_summed != CHECKSUM_PARTIAL &&
+	    csum_fold(skb_checksum(skb, off, skb->len - off, 0)))
+		return NATK_STAT_DROP_BAD_CHECKSUM;
+
+	in->ioff = off + sizeof(struct icmphdr);
+	inner = (const struct iphdr *)(skb->data + in->ioff);
+	ihl = inner->ihl * 4;
+	if (inner->version != 4 || ihl < sizeof(struct iphdr))
+		return NATK_STAT_DROP_INVALID;
+	/* Later fragments carry no L4 header to match. */
+	if (inner->frag_off & htons(IP_OFFSET))
+		return NATK_STAT_DROP_INVALID;
+	in->l4off = in->ioff + ihl;
+	/* RFC 792: at least 8 bytes of the original datagram's data. */
+	if (!pskb_may_pull(skb, in->l4off + 8))
+		return NATK_STAT_DROP_INVALID;
+	inner = (const struct iphdr *)(skb->data + in->ioff);
+	in->proto = inner->protocol;
+	in->saddr = inner->saddr;
+	in->daddr = inner->daddr;
+
+	switch (in->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP: {
+		const __be16 *ports = (const __be16 *)(skb->data + in->l4off);
+
+		in->sport = ports[0];
+		in->dport = ports[1];
+		return 0;
+	}
+	case IPPROTO_ICMP: {
+		const struct icmphdr *ih =
+			(const struct icmphdr *)(skb->data + in->l4off);
+
+		/* Only an error about an echo request can match a flow. */
+		if (ih->type != ICMP_ECHO && ih->type != ICMP_ECHOREPLY)
+			return NATK_STAT_DROP_NO_FLOW;
+		in->sport = ih->un.echo.id;
+		in->dport = 0;
+		return 0;
+	}
+	default:
+		return NATK_STAT_DROP_NO_FLOW;
+	}
+}
+
+/*
+ * Rewrite the embedded packet's source (@src) or destination endpoint, and
+ * the outer destination (@src) or source address, then recompute the ICMP
+ * checksum. The embedded L4 checksum is adjusted where the header holds it.
+ */
+static int natk_icmp_rewrite(struct sk_buff *skb, const struct natk_inner *in,
+			     bool src, __be32 addr, __be16 port)
+{
+	unsigned int off, len;
+	struct iphdr *iph, *inner;
+	__be32 *ia, olda;
+	__be16 *ip, oldp;
+	__sum16 *l4check = NULL;
+	struct icmphdr *icmph;
+
+	if (skb_ensure_writable(skb, skb->len))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	inner = (struct iphdr *)(skb->data + in->ioff);
+	ia = src ? &inner->saddr : &inner->daddr;
+	olda = *ia;
+
+	switch (in->proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = (struct tcphdr *)(skb->data + in->l4off);
+
+		ip = src ? &th->source : &th->dest;
+		if (skb->len >= in->l4off + offsetofend(struct tcphdr, check))
+			l4check = &th->check;
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = (struct udphdr *)(skb->data + in->l4off);
+
+		ip = src ? &uh->source : &uh->dest;
+		if (uh->check)
+			l4check = &uh->check;
+		break;
+	}
+	default: {
+		struct icmphdr *ih = (struct icmphdr *)(skb->data + in->l4off);
+
+		/* Echo id; its checksum has no pseudo-header. */
+		ip = &ih->un.echo.id;
+		oldp = *ip;
+		csum_replace2(&ih->checksum, oldp, port);
+		*ip = port;
+		goto addr;
+	}
+	}
+	oldp = *ip;
+	if (l4check) {
+		csum_replace4(l4check, olda, addr);
+		csum_replace2(l4check, oldp, port);
+		if (in->proto == IPPROTO_UDP && !*l4check)
+			*l4check = CSUM_MANGLED_0;
+	}
+	*ip = port;
+addr:
+	csum_replace4(&inner->check, olda, addr);
+	*ia = addr;
+
+	/* Outer header: the error goes to (or comes from) the other side. */
+	if (src) {
+		csum_replace4(&iph->check, iph->daddr, addr);
+		iph->daddr = addr;
+	} else {
+		csum_replace4(&iph->check, iph->saddr, addr);
+		iph->saddr = addr;
+	}
+
+	off = skb_network_offset(skb) + iph->ihl * 4;
+	len = skb->len - off;
+	icmph = (struct icmphdr *)(skb->data + off);
+	icmph->checksum = 0;
+	icmph->checksum = csum_fold(skb_checksum(skb, off, len, 0));
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
+	return 0;
+}
+
+/*
+ * An ICMP error from the wan side to the external address, about a packet
+ * natk sent out: the embedded packet goes from ext:eport to remote. Returns
+ * a netfilter verdict.
+ */
+unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
+				struct sk_buff *skb)
+{
+	struct natk_inner in;
+	struct natk_rkey k = {};
+	struct natk_flow *flow;
+	int why = natk_icmp_parse(skb, &in);
+
+	if (why == NATK_STAT_DROP_NO_FLOW || (!why && in.saddr != cfg->ext_addr)) {
+		/* Not about natk's traffic: maybe the host's own. */
+		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+		return NF_ACCEPT;
+	}
+	if (why)
+		goto drop;
+	k.raddr = in.daddr;
+	k.rport = in.dport;
+	k.eport = in.sport;
+	k.proto = in.proto;
+	flow = natk_flow_lookup_in(nn, &k);
+	if (!flow) {
+		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+		return NF_ACCEPT;
+	}
+	if (natk_icmp_rewrite(skb, &in, true, flow->okey.iaddr,
+			      flow->okey.iport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_stat_inc(nn, NATK_STAT_ICMP_ERRORS_TRANSLATED);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}
+
+/*
+ * An ICMP error from a lan host about a packet natk delivered to it: the
+ * embedded packet goes from remote to iaddr:iport. Returns a verdict.
+ */
+unsigned int natk_icmp_error_out(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 struct sk_buff *skb)
+{
+	struct natk_inner in;
+	struct natk_okey k = {};
+	struct natk_flow *flow;
+	int why = natk_icmp_parse(skb, &in);
+
+	if (why)
+		goto drop;
+	k.iaddr = in.daddr;
+	k.raddr = in.saddr;
+	k.iport = in.proto == IPPROTO_ICMP ? in.sport : in.dport;
+	k.rport = in.proto == IPPROTO_ICMP ? 0 : in.sport;
+	k.proto = in.proto;
+	flow = natk_flow_lookup_out(nn, &k);
+	if (!flow) {
+		why = NATK_STAT_DROP_NO_FLOW;
+		goto drop;
+	}
+	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,
+			      flow->rkey.eport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_stat_inc(nn, NATK_STAT_ICMP_ERRORS_TRANSLATED);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}

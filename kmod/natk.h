@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * natk internal interfaces. See docs/design.md for the datapath.
+ */
+#ifndef _NATK_H
+#define _NATK_H
+
+#include <linux/types.h>
+#include <linux/rhashtable.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <net/net_namespace.h>
+#include <net/genetlink.h>
+#include <uapi/linux/natk.h>
+
+/* Timeout classes; values in cfg->timeout[] are in jiffies. */
+enum natk_timeout {
+	NATK_TO_TCP_EST,
+	NATK_TO_TCP_TRANS,
+	NATK_TO_UDP,
+	NATK_TO_ICMP,
+	NATK_TO_NUM
+};
+
+#define NATK_DEF_TCP_EST	7440
+#define NATK_DEF_TCP_TRANS	240
+#define NATK_DEF_UDP		300
+#define NATK_DEF_ICMP		60
+#define NATK_DEF_PORT_MIN	1024
+#define NATK_DEF_PORT_MAX	65535
+#define NATK_MIN_FLOWS_LIMIT	1024
+#define NATK_MAX_FLOWS_LIMIT	(16U << 20)
+
+/* Attempts the port allocator makes before it gives up (RFC 6056 style). */
+#define NATK_PORT_ATTEMPTS	128
+
+/*
+ * Configuration snapshot. Readers take it with rcu_dereference() on the
+ * packet path; writers (netlink, notifier work) copy, change and replace it
+ * under natk_net.lock. A snapshot is never modified once published.
+ */
+struct natk_cfg {
+	int ifindex;			/* 0: not masquerading */
+	char ifname[IFNAMSIZ];
+	__be32 ext_addr;		/* 0 while the interface has none */
+	u16 port_min, port_max;
+	u32 max_flows;
+	u32 max_flows_per_host;
+	unsigned long timeout[NATK_TO_NUM];
+	u8 mapping, filtering;
+	u16 mss_clamp;
+	struct rcu_head rcu;
+};
+
+/* Key of a flow in the original (lan -> wan) direction. Pad must be 0. */
+struct natk_okey {
+	__be32 iaddr;
+	__be32 raddr;
+	__be16 iport;
+	__be16 rport;
+	u8 proto;
+	u8 pad[3];
+};
+
+/* Key of a flow in the reply (wan -> lan) direction. Pad must be 0. */
+struct natk_rkey {
+	__be32 raddr;
+	__be16 rport;
+	__be16 eport;
+	u8 proto;
+	u8 pad[3];
+};
+
+/* A mapping: internal endpoint <-> external port (RFC 4787 "mapping"). */
+struct natk_mkey {
+	__be32 iaddr;
+	__be16 iport;
+	u8 proto;
+	u8 pad;
+};
+
+struct natk_ekey {
+	__be16 eport;
+	u8 proto;
+	u8 pad;
+};
+
+#define NATK_MAP_STATIC		BIT(0)	/* a port forward, never freed */
+
+struct natk_map {
+	struct rhash_head inode;	/* by internal endpoint */
+	struct rhash_head enode;	/* by external port */
+	struct natk_mkey ikey;
+	struct natk_ekey ekey;
+	refcount_t ref;			/* flows using it (+1 if static) */
+	u32 flags;
+	struct rcu_head rcu;
+};
+
+#define NATK_FLOW_DEAD		0	/* bit: unlinked, freed after RCU */
+#define NATK_FLOW_REPLIED	1	/* bit: a packet came back from wan */
+
+/* A flow (a session): one 5-tuple through the NAT. */
+struct natk_flow {
+	struct rhash_head onode;
+	struct rhash_head rnode;
+	struct natk_okey okey;
+	struct natk_rkey rkey;
+	struct natk_map *map;
+	unsigned long expires;		/* jiffies */
+	unsigned long flags;
+	u32 created;			/* jiffies, for the age */
+	u8 state;			/* enum natk_tcp_state */
+	u64 pkts[2], bytes[2];		/* [0]: lan -> wan, [1]: wan -> lan */
+	struct rcu_head rcu;
+};
+
+struct natk_stats {
+	u64 c[__NATK_STAT_MAX];
+};
+
+struct natk_net {
+	struct net *net;
+	struct natk_cfg __rcu *cfg;
+	struct mutex lock;		/* config, hooks; process context */
+	bool hooked;
+	atomic_t nflows;
+	atomic_t gen;			/* bumped by flush and config changes */
+	struct rhashtable otbl;		/* flows by natk_okey */
+	struct rhashtable rtbl;		/* flows by natk_rkey */
+	struct rhashtable mitbl;	/* mappings by natk_mkey */
+	struct rhashtable metbl;	/* mappings by natk_ekey */
+	struct natk_stats __percpu *stats;
+	struct delayed_work gc_work;
+	struct rhashtable_iter gc_iter;
+	struct work_struct addr_work;
+	struct list_head fwds;		/* static forwards, under lock */
+};
+
+struct natk_fwd {
+	struct list_head list;
+	struct natk_map *map;
+	__be32 iaddr;
+	__be16 iport, eport;
+	u8 proto;
+};
+
+/* netns.c */
+extern unsigned int natk_net_id;
+struct natk_net *natk_pernet(const struct net *net);
+int natk_netns_init(void);
+void natk_netns_exit(void);
+struct natk_cfg *natk_cfg_dup(struct natk_net *nn);
+int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
+		    struct netlink_ext_ack *extack);
+void natk_down(struct natk_net *nn);
+unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state);
+
+static inline void natk_stat_add(struct natk_net *nn, enum natk_stat s, u64 v)
+{
+	this_cpu_add(nn->stats->c[s], v);
+}
+
+static inline void natk_stat_inc(struct natk_net *nn, enum natk_stat s)
+{
+	this_cpu_inc(nn->stats->c[s]);
+}
+
+/* Count a drop under its reason and in the total. */
+static inline void natk_drop(struct natk_net *nn, enum natk_stat reason)
+{
+	this_cpu_inc(nn->stats->c[reason]);
+	this_cpu_inc(nn->stats->c[NATK_STAT_PACKETS_DROPPED]);
+}
+
+void natk_stats_sum(struct natk_net *nn, u64 *out);
+
+/* flow.c */
+int natk_flow_cache_init(void);
+void natk_flow_cache_exit(void);
+int natk_tables_init(struct natk_net *nn);
+void natk_tables_destroy(struct natk_net *nn);
+struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
+				       const struct natk_okey *key);
+struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
+				      const struct natk_rkey *key);
+struct natk_flow *natk_flow_create(struct natk_net *nn,
+				   const struct natk_cfg *cfg,
+				   const struct natk_okey *key, u8 state,
+				   struct natk_map *map, enum natk_stat *why);
+void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
+void natk_flow_refresh(struct natk_flow *flow, unsigned long timeout);
+void natk_flush(struct natk_net *nn, u8 reason);
+void natk_gc_start(struct natk_net *nn);
+void natk_gc_stop(struct natk_net *nn);
+bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
+
+/* ports.c */
+struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
+			      u8 proto, __be32 iaddr, __be16 iport,
+			      enum natk_stat *why);
+void natk_map_put(struct natk_net *nn, struct natk_map *map);
+struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
+				     __be16 eport);
+int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
+		    u16 *lo, u16 *hi);
+
+/* TCP flag bits as in the 14th byte of the header (tcp_flag_byte()). */
+#define NATK_TCPF_FIN	0x01
+#define NATK_TCPF_SYN	0x02
+#define NATK_TCPF_RST	0x04
+#define NATK_TCPF_ACK	0x10
+
+/* fwd.c */
+int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,
+		 __be16 iport, struct netlink_ext_ack *extack);
+int natk_fwd_del(struct natk_net *nn, u8 proto, __be16 eport);
+void natk_fwd_flush(struct natk_net *nn);
+int natk_map_insert_static(struct natk_net *nn, struct natk_map *map);
+
+/* proto.c */
+u8 natk_tcp_next(u8 state, bool outbound, u8 tcpflags);
+bool natk_tcp_may_create(u8 tcpflags);
+bool natk_state_transitory(u8 state);
+
+/* xlate.c */
+int natk_l4_hdrlen(u8 proto);
+int natk_manip(struct sk_buff *skb, bool src, __be32 addr, __be16 port);
+
+/* icmp.c */
+bool natk_icmp_is_error(u8 type);
+unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
+				struct sk_buff *skb);
+unsigned int natk_icmp_error_out(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 struct sk_buff *skb);
+
+/* hooks.c */
+int natk_hooks_register(struct net *net);
+void natk_hooks_unregister(struct net *net);
+
+/* netlink.c */
+extern struct genl_family natk_genl_family;
+int natk_genl_init(void);
+void natk_genl_exit(void);
+
+/* events.c */
+void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
+		u8 reason);
+int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
+		   __be32 ext_addr, u8 reason);
+
+#endif /* _NATK_H */

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk generic netlink family. The contract is include/uapi/linux/natk.h.
+ *
+ * Every command has its own strict policy: an attribute a command does not
+ * take is rejected, not ignored. Configuration is applied all-or-nothing:
+ * a private copy of the running configuration is changed, validated and
+ * then published in one step. The flow dump walks the flow table with an
+ * rhashtable iterator kept across dump calls; a flush, configuration
+ * change or table resize during the dump marks it NLM_F_DUMP_INTR.
+ */
+#include <linux/netdevice.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+#include "natk.h"
+
+/* Not const: 6.1's NLA_POLICY_FULL_RANGE() takes a plain pointer. */
+static struct netlink_range_validation natk_timeout_range = {
+	.min = 1,
+	.max = NATK_TIMEOUT_MAX,
+};
+
+static struct netlink_range_validation natk_flows_range = {
+	.min = 1,
+	.max = NATK_MAX_FLOWS_LIMIT,
+};
+
+static struct netlink_range_validation natk_host_range = {
+	.min = 0,
+	.max = NATK_MAX_FLOWS_LIMIT,
+};
+
+static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
+	[NATK_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[NATK_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+	[NATK_A_PORT_MIN] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_A_PORT_MAX] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_A_MAX_FLOWS] = NLA_POLICY_FULL_RANGE(NLA_U32, &natk_flows_range),
+	[NATK_A_MAX_FLOWS_PER_HOST] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_host_range),
+	[NATK_A_MAPPING] = NLA_POLICY_MAX(NLA_U8, NATK_MAPPING_MAX),
+	[NATK_A_FILTERING] = NLA_POLICY_MAX(NLA_U8, NATK_FILTERING_MAX),
+	[NATK_A_TIMEOUT_TCP_EST] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
+	[NATK_A_TIMEOUT_TCP_TRANS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
+	[NATK_A_TIMEOUT_UDP] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
+	[NATK_A_TIMEOUT_ICMP] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
+	[NATK_A_MSS_CLAMP] = { .type = NLA_U16 },
+};
+
+/* Commands that take no attributes: everything is rejected. */
+static const struct nla_policy natk_none_policy[NATK_A_MAX + 1] = {
+};
+
+static const struct nla_policy natk_flows_policy[NATK_A_MAX + 1] = {
+	[NATK_A_FILTER_PROTO] = { .type = NLA_U8 },
+	[NATK_A_FILTER_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_A_FILTER_PORT] = { .type = NLA_U16 },
+};
+
+static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
+	[NATK_FWD_A_PROTO] = { .type = NLA_U8 },
+	[NATK_FWD_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_FWD_A_INT_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FWD_A_INT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+};
+
+static const struct nla_policy natk_fwd_policy[NATK_A_MAX + 1] = {
+	[NATK_A_FWD] = NLA_POLICY_NESTED(natk_fwd_attr_policy),
+};
+
+static const int natk_timeout_attr[NATK_TO_NUM] = {
+	[NATK_TO_TCP_EST] = NATK_A_TIMEOUT_TCP_EST,
+	[NATK_TO_TCP_TRANS] = NATK_A_TIMEOUT_TCP_TRANS,
+	[NATK_TO_UDP] = NATK_A_TIMEOUT_UDP,
+	[NATK_TO_ICMP] = NATK_A_TIMEOUT_ICMP,
+};
+
+static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
+{
+	const struct natk_cfg *cfg;
+	int i, err = -EMSGSIZE;
+
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	if (nla_put_u8(skb, NATK_A_ENABLED, !!cfg->ifindex) ||
+	    (cfg->ifindex &&
+	     (nla_put_u32(skb, NATK_A_IFINDEX, cfg->ifindex) ||
+	      nla_put_string(skb, NATK_A_IFNAME, cfg->ifname) ||
+	      nla_put_in_addr(skb, NATK_A_EXT_ADDR_BE, cfg->ext_addr))) ||
+	    nla_put_u16(skb, NATK_A_PORT_MIN, cfg->port_min) ||
+	    nla_put_u16(skb, NATK_A_PORT_MAX, cfg->port_max) ||
+	    nla_put_u32(skb, NATK_A_MAX_FLOWS, cfg->max_flows) ||
+	    nla_put_u32(skb, NATK_A_MAX_FLOWS_PER_HOST,
+			cfg->max_flows_per_host) ||
+	    nla_put_u32(skb, NATK_A_FLOWS, atomic_read(&nn->nflows)) ||
+	    nla_put_u8(skb, NATK_A_MAPPING, cfg->mapping) ||
+	    nla_put_u8(skb, NATK_A_FILTERING, cfg->filtering) ||
+	    nla_put_u16(skb, NATK_A_MSS_CLAMP, cfg->mss_clamp) ||
+	    nla_put_u32(skb, NATK_A_HASH_BUCKETS,
+			rcu_dereference(nn->otbl.tbl)->size))
+		goto out;
+	for (i = 0; i < NATK_TO_NUM; i++)
+		if (nla_put_u32(skb, natk_timeout_attr[i],
+				cfg->timeout[i] / HZ))
+			goto out;
+	err = 0;
+out:
+	rcu_read_unlock();
+	return err;
+}
+
+static int natk_reply(struct genl_info *info, u8 cmd,
+		      int (*fill)(struct sk_buff *, struct natk_net *))
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct sk_buff *skb;
+	void *hdr;
+	int err;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(skb, info, &natk_genl_family, 0, cmd);
+	if (!hdr) {
+		err = -EMSGSIZE;
+		goto err;
+	}
+	err = fill(skb, nn);
+	if (err)
+		goto err;
+	genlmsg_end(skb, hdr);
+	return genlmsg_reply(skb, info);
+err:
+	nlmsg_free(skb);
+	return err;
+}
+
+static int natk_get_config(struct sk_buff *skb, struct genl_info *info)
+{
+	return natk_reply(info, NATK_CMD_GET_CONFIG, natk_fill_config);
+}
+
+static int natk_fill_stats(struct sk_buff *skb, struct natk_net *nn)
+{
+	u64 v[__NATK_STAT_MAX];
+	struct nlattr *nest;
+	int i;
+
+	natk_stats_sum(nn, v);
+	nest = nla_nest_start(skb, NATK_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = NATK_STAT_UNSPEC + 1; i < __NATK_STAT_MAX; i++) {
+		if (i == NATK_STAT_PAD)
+			continue;
+		if (nla_put_u64_64bit(skb, i, v[i], NATK_STAT_PAD))
+			return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int natk_get_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	return natk_reply(info, NATK_CMD_GET_STATS, natk_fill_stats);
+}
+
+/* Apply the attributes of a SET_CONFIG to @cfg. Nothing is published. */
+static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
+			     struct nlattr **tb, struct netlink_ext_ack *extack)
+{
+	struct net_device *dev;
+	int i;
+
+	if (tb[NATK_A_IFNAME] && tb[NATK_A_IFINDEX]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_IFINDEX],
+				    "natk: give the interface by name or by index, not both");
+		return -EINVAL;
+	}
+	if (tb[NATK_A_IFNAME]) {
+		dev = dev_get_by_name(net, nla_data(tb[NATK_A_IFNAME]));
+		if (!dev) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_IFNAME],
+					    "natk: no such interface in this network namespace");
+			return -ENODEV;
+		}
+		cfg->ifindex = dev->ifindex;
+		dev_put(dev);
+	}
+	if (tb[NATK_A_IFINDEX]) {
+		dev = dev_get_by_index(net, nla_get_u32(tb[NATK_A_IFINDEX]));
+		if (!dev) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_IFINDEX],
+					    "natk: no such interface in this network namespace");
+			return -ENODEV;
+		}
+		cfg->ifindex = dev->ifindex;
+		dev_put(dev);
+	}
+	if (!!tb[NATK_A_PORT_MIN] != !!tb[NATK_A_PORT_MAX]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_PORT_MIN] ?:
+				    tb[NATK_A_PORT_MAX],
+				    "natk: port range needs both NATK_A_PORT_MIN and NATK_A_PORT_MAX");
+		return -EINVAL;
+	}
+	if (tb[NATK_A_PORT_MIN]) {
+		u16 lo = nla_get_u16(tb[NATK_A_PORT_MIN]);
+		u16 hi = nla_get_u16(tb[NATK_A_PORT_MAX]);
+
+		if (lo > hi) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_PORT_MIN],
+					    "natk: port range minimum is above its maximum");
+			return -EINVAL;
+		}
+		cfg->port_min = lo;
+		cfg->port_max = hi;
+	}
+	if (tb[NATK_A_MAX_FLOWS])
+		cfg->max_flows = nla_get_u32(tb[NATK_A_MAX_FLOWS]);
+	if (tb[NATK_A_MAX_FLOWS_PER_HOST] &&
+	    nla_get_u32(tb[NATK_A_MAX_FLOWS_PER_HOST])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MAX_FLOWS_PER_HOST],
+				    "natk: per-host flow limits are not supported by this version");
+		return -EOPNOTSUPP;
+	}
+	if (tb[NATK_A_MAPPING] &&
+	    nla_get_u8(tb[NATK_A_MAPPING]) != NATK_MAPPING_ENDPOINT_INDEPENDENT) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MAPPING],
+				    "natk: only endpoint-independent mapping is supported by this version");
+		return -EOPNOTSUPP;
+	}
+	if (tb[NATK_A_FILTERING]) {
+		u8 f = nla_get_u8(tb[NATK_A_FILTERING]);
+
+		if (f == NATK_FILTERING_ADDRESS_DEPENDENT) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_FILTERING],
+					    "natk: address-dependent filtering is not supported by this version");
+			return -EOPNOTSUPP;
+		}
+		cfg->filtering = f;
+	}
+	if (tb[NATK_A_MSS_CLAMP] && nla_get_u16(tb[NATK_A_MSS_CLAMP])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MSS_CLAMP],
+				    "natk: MSS clamping is not supported by this version");
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < NATK_TO_NUM; i++)
+		if (tb[natk_timeout_attr[i]])
+			cfg->timeout[i] =
+				nla_get_u32(tb[natk_timeout_attr[i]]) * HZ;
+	return 0;
+}
+
+static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct natk_cfg *ncfg;
+	int err;
+
+	mutex_lock(&nn->lock);
+	ncfg = natk_cfg_dup(nn);
+	if (!ncfg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = natk_parse_config(genl_info_net(info), ncfg, info->attrs,
+				info->extack);
+	if (err) {
+		kfree(ncfg);
+		goto out;
+	}
+	err = natk_cfg_commit(nn, ncfg, info->extack);
+out:
+	mutex_unlock(&nn->lock);
+	return err;
+}
+
+static int natk_cmd_down(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+
+	mutex_lock(&nn->lock);
+	natk_down(nn);
+	mutex_unlock(&nn->lock);
+	return 0;
+}
+
+static int natk_cmd_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+
+	mutex_lock(&nn->lock);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	mutex_unlock(&nn->lock);
+	return 0;
+}
+
+struct natk_flow_dump {
+	struct rhashtable_iter it;
+	int restarts;
+	u8 proto;
+	__be32 addr;
+	u16 port;
+	bool has_proto, has_addr, has_port;
+};
+
+static int natk_flows_start(struct netlink_callback *cb)
+{
+	struct natk_net *nn = natk_pernet(sock_net(cb->skb->sk));
+	struct nlattr *tb[NATK_A_MAX + 1];
+	struct natk_flow_dump *d;
+	int err;
+
+	err = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, NATK_A_MAX,
+			  natk_flows_policy, cb->extack);
+	if (err)
+		return err;
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	if (tb[NATK_A_FILTER_PROTO]) {
+		d->has_proto = true;
+		d->proto = nla_get_u8(tb[NATK_A_FILTER_PROTO]);
+	}
+	if (tb[NATK_A_FILTER_ADDR_BE]) {
+		d->has_addr = true;
+		d->addr = nla_get_in_addr(tb[NATK_A_FILTER_ADDR_BE]);
+	}
+	if (tb[NATK_A_FILTER_PORT]) {
+		d->has_port = true;
+		d->port = nla_get_u16(tb[NATK_A_FILTER_PORT]);
+	}
+	rhashtable_walk_enter(&nn->otbl, &d->it);
+	cb->args[0] = (long)d;
+	return 0;
+}
+
+static bool natk_flow_match(const struct natk_flow_dump *d,
+			    const struct natk_flow *flow)
+{
+	return (!d->has_proto || flow->okey.proto == d->proto) &&
+	       (!d->has_addr || flow->okey.iaddr == d->addr) &&
+	       (!d->has_port || ntohs(flow->okey.iport) == d->port);
+}
+
+static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct natk_net *nn = natk_pernet(sock_net(skb->sk));
+	struct natk_flow_dump *d = (struct natk_flow_dump *)cb->args[0];
+	struct natk_flow *flow;
+	__be32 ext_addr;
+	int n = 0, err = 0;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &natk_genl_family, NLM_F_MULTI, NATK_CMD_GET_FLOWS);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	rhashtable_walk_start(&d->it);
+	ext_addr = rcu_dereference(nn->cfg)->ext_addr;
+	flow = rhashtable_walk_peek(&d->it);
+	while (flow) {
+		if (IS_ERR(flow)) {
+			if (PTR_ERR(flow) != -EAGAIN) {
+				err = PTR_ERR(flow);
+				break;
+			}
+			d->restarts++;	/* resized: may repeat or miss */
+		} else if (natk_flow_match(d, flow)) {
+			if (natk_flow_fill(skb, flow, ext_addr, 0))
+				break;	/* full: resume with this flow */
+			n++;
+		}
+		flow = rhashtable_walk_next(&d->it);
+	}
+	rhashtable_walk_stop(&d->it);
+
+	cb->seq = atomic_read(&nn->gen) + d->restarts + 1;
+	genl_dump_check_consistent(cb, hdr);
+	if (err) {
+		genlmsg_cancel(skb, hdr);
+		return err;
+	}
+	if (!n && !flow) {
+		genlmsg_cancel(skb, hdr);
+		return 0;	/* done */
+	}
+	genlmsg_end(skb, hdr);
+	return skb->len;
+}
+
+static int natk_flows_done(struct netlink_callback *cb)
+{
+	struct natk_flow_dump *d = (struct natk_flow_dump *)cb->args[0];
+
+	if (d) {
+		rhashtable_walk_exit(&d->it);
+		kfree(d);
+	}
+	return 0;
+}
+
+static int natk_fwd_parse(struct genl_info *info, struct nlattr **tb,
+			  bool full)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	int err;
+	u8 proto;
+
+	if (!info->attrs[NATK_A_FWD]) {
+		NL_SET_ERR_MSG(extack, "natk: missing NATK_A_FWD");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, NATK_FWD_A_MAX, info->attrs[NATK_A_FWD],
+			       natk_fwd_attr_policy, extack);
+	if (err)
+		return err;
+	if (!tb[NATK_FWD_A_PROTO] || !tb[NATK_FWD_A_EXT_PORT] ||
+	    (full && (!tb[NATK_FWD_A_INT_ADDR_BE] || !tb[NATK_FWD_A_INT_PORT]))) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[NATK_A_FWD],
+				    "natk: a forward needs protocol, external port, internal address and port");
+		return -EINVAL;
+	}
+	proto = nla_get_u8(tb[NATK_FWD_A_PROTO]);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_PROTO],
+				    "natk: forwards are for TCP or UDP");
+		return -EINVAL;
+	}
+	if (full && !nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_INT_ADDR_BE],
+				    "natk: the internal address must not be 0.0.0.0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int natk_cmd_fwd_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct nlattr *tb[NATK_FWD_A_MAX + 1];
+	int err;
+
+	err = natk_fwd_parse(info, tb, true);
+	if (err)
+		return err;
+	mutex_lock(&nn->lock);
+	err = natk_fwd_add(nn, nla_get_u8(tb[NATK_FWD_A_PROTO]),
+			   htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT])),
+			   nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE]),
+			   htons(nla_get_u16(tb[NATK_FWD_A_INT_PORT])),
+			   info->extack);
+	mutex_unlock(&nn->lock);
+	return err;
+}
+
+static int natk_cmd_fwd_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct nlattr *tb[NATK_FWD_A_MAX + 1];
+	int err;
+
+	err = natk_fwd_parse(info, tb, false);
+	if (err)
+		return err;
+	mutex_lock(&nn->lock);
+	err = natk_fwd_del(nn, nla_get_u8(tb[NATK_FWD_A_PROTO]),
+			   htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT])));
+	mutex_unlock(&nn->lock);
+	if (err)
+		NL_SET_ERR_MSG(info->extack, "natk: no such forward");
+	return err;
+}
+
+static int natk_fwds_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct natk_net *nn = natk_pernet(sock_net(skb->sk));
+	struct natk_fwd *fwd;
+	struct nlattr *nest;
+	long i = 0, skip = cb->args[0];
+	void *hdr;
+
+	mutex_lock(&nn->lock);
+	list_for_each_entry(fwd, &nn->fwds, list) {
+		if (i++ < skip)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &natk_genl_family,
+				  NLM_F_MULTI, NATK_CMD_GET_FWDS);
+		if (!hdr)
+			break;
+		nest = nla_nest_start(skb, NATK_A_FWD);
+		if (!nest ||
+		    nla_put_u8(skb, NATK_FWD_A_PROTO, fwd->proto) ||
+		    nla_put_u16(skb, NATK_FWD_A_EXT_PORT, ntohs(fwd->eport)) ||
+		    nla_put_in_addr(skb, NATK_FWD_A_INT_ADDR_BE, fwd->iaddr) ||
+		    nla_put_u16(skb, NATK_FWD_A_INT_PORT, ntohs(fwd->iport))) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		nla_nest_end(skb, nest);
+		genlmsg_end(skb, hdr);
+		cb->args[0] = i;
+	}
+	mutex_unlock(&nn->lock);
+	return skb->len;
+}
+
+static const struct genl_ops natk_genl_ops[] = {
+	{
+		.cmd = NATK_CMD_GET_CONFIG,
+		.doit = natk_get_config,
+		.policy = natk_none_policy,
+		.maxattr = NATK_A_MAX,
+	},
+	{
+		.cmd = NATK_CMD_SET_CONFIG,
+		.doit = natk_set_config,
+		.policy = natk_set_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_DOWN,
+		.doit = natk_cmd_down,
+		.policy = natk_none_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_FLUSH,
+		.doit = natk_cmd_flush,
+		.policy = natk_none_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_GET_STATS,
+		.doit = natk_get_stats,
+		.policy = natk_none_policy,
+		.maxattr = NATK_A_MAX,
+	},
+	{
+		.cmd = NATK_CMD_GET_FLOWS,
+		.start = natk_flows_start,
+		.dumpit = natk_flows_dump,
+		.done = natk_flows_done,
+		.policy = natk_flows_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_FWD_ADD,
+		.doit = natk_cmd_fwd_add,
+		.policy = natk_fwd_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_FWD_DEL,
+		.doit = natk_cmd_fwd_del,
+		.policy = natk_fwd_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_GET_FWDS,
+		.dumpit = natk_fwds_dump,
+		.policy = natk_none_policy,
+		.maxattr = NATK_A_MAX,
+	},
+};
+
+static const struct genl_multicast_group natk_mcgrps[] = {
+	{ .name = NATK_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+};
+
+struct genl_family natk_genl_family __ro_after_init = {
+	.name = NATK_GENL_NAME,
+	.version = NATK_GENL_VERSION,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.ops = natk_genl_ops,
+	.n_ops = ARRAY_SIZE(natk_genl_ops),
+	.mcgrps = natk_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(natk_mcgrps),
+};
+
+int natk_genl_init(void)
+{
+	return genl_register_family(&natk_genl_family);
+}
+
+void natk_genl_exit(void)
+{
+	genl_unregister_family(&natk_genl_family);
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk per-network-namespace state: configuration snapshots, bringing the
+ * hooks up and down, counters, and the device and address notifiers.
+ *
+ * Every netns gets empty tables and a default configuration when it is
+ * created; nothing is hooked until an external interface is configured.
+ * Notifiers run under RTNL: they only schedule natk_net.addr_work, which
+ * re-reads the external address (or notices the interface is gone) in
+ * process context and flushes the flows that used the old address.
+ */
+#include <linux/inetdevice.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <net/netns/generic.h>
+#include "natk.h"
+
+unsigned int natk_net_id __read_mostly;
+
+struct natk_net *natk_pernet(const struct net *net)
+{
+	return net_generic(net, natk_net_id);
+}
+
+static u32 natk_default_max_flows(void)
+{
+	u64 bytes = (u64)totalram_pages() << PAGE_SHIFT;
+
+	/* About 200 bytes a flow: at most 1/20 of RAM by default. */
+	return clamp_t(u64, bytes >> 12, 16384, 4U << 20);
+}
+
+/* The primary IPv4 address of a device, 0 if it has none. RCU held. */
+static __be32 natk_dev_addr(struct net_device *dev)
+{
+	const struct in_device *in_dev = __in_dev_get_rcu(dev);
+	const struct in_ifaddr *ifa;
+
+	if (!in_dev)
+		return 0;
+	in_dev_for_each_ifa_rcu(ifa, in_dev) {
+		if (ifa->ifa_flags & IFA_F_SECONDARY)
+			continue;
+		if (ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+			continue;
+		return ifa->ifa_local;
+	}
+	return 0;
+}
+
+static struct natk_cfg *natk_cfg_default(void)
+{
+	struct natk_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+
+	if (!cfg)
+		return NULL;
+	cfg->port_min = NATK_DEF_PORT_MIN;
+	cfg->port_max = NATK_DEF_PORT_MAX;
+	cfg->max_flows = natk_default_max_flows();
+	cfg->timeout[NATK_TO_TCP_EST] = NATK_DEF_TCP_EST * HZ;
+	cfg->timeout[NATK_TO_TCP_TRANS] = NATK_DEF_TCP_TRANS * HZ;
+	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
+	cfg->timeout[NATK_TO_ICMP] = NATK_DEF_ICMP * HZ;
+	cfg->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
+	cfg->filtering = NATK_FILTERING_ADDRESS_PORT_DEPENDENT;
+	return cfg;
+}
+
+/* A private copy of the running configuration, to change and commit. */
+struct natk_cfg *natk_cfg_dup(struct natk_net *nn)
+{
+	struct natk_cfg *cfg;
+
+	lockdep_assert_held(&nn->lock);
+	cfg = kmemdup(rcu_dereference_protected(nn->cfg,
+						lockdep_is_held(&nn->lock)),
+		      sizeof(*cfg), GFP_KERNEL);
+	return cfg;
+}
+
+static void natk_unhook(struct natk_net *nn)
+{
+	if (!nn->hooked)
+		return;
+	natk_hooks_unregister(nn->net);	/* waits for packets in flight */
+	natk_gc_stop(nn);
+	nn->hooked = false;
+}
+
+/*
+ * Publish @ncfg (a copy from natk_cfg_dup, consumed in every case).
+ * Hooks the netns when an interface is set for the first time; flushes when
+ * the interface or its address changes. Caller holds nn->lock.
+ */
+int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
+		    struct netlink_ext_ack *extack)
+{
+	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
+						lockdep_is_held(&nn->lock));
+	struct net_device *dev;
+	bool flush;
+	int err;
+
+	lockdep_assert_held(&nn->lock);
+	if (ncfg->ifindex) {
+		rcu_read_lock();
+		dev = dev_get_by_index_rcu(nn->net, ncfg->ifindex);
+		if (dev) {
+			strscpy(ncfg->ifname, dev->name, IFNAMSIZ);
+			ncfg->ext_addr = natk_dev_addr(dev);
+		}
+		rcu_read_unlock();
+		if (!dev) {
+			NL_SET_ERR_MSG(extack, "natk: no such interface");
+			kfree(ncfg);
+			return -ENODEV;
+		}
+		if (!nn->hooked) {
+			err = natk_hooks_register(nn->net);
+			if (err) {
+				NL_SET_ERR_MSG(extack,
+					       "natk: cannot register netfilter hooks");
+				kfree(ncfg);
+				return err;
+			}
+			nn->hooked = true;
+			natk_gc_start(nn);
+		}
+	} else {
+		ncfg->ext_addr = 0;
+	}
+	flush = old->ifindex != ncfg->ifindex || old->ext_addr != ncfg->ext_addr;
+	rcu_assign_pointer(nn->cfg, ncfg);
+	kfree_rcu(old, rcu);
+	if (!ncfg->ifindex)
+		natk_unhook(nn);
+	if (flush)
+		natk_flush(nn, NATK_REASON_FLUSH);
+	else
+		atomic_inc(&nn->gen);
+	return 0;
+}
+
+/* Stop masquerading in this netns and flush. Caller holds nn->lock. */
+void natk_down(struct natk_net *nn)
+{
+	struct natk_cfg *ncfg;
+
+	lockdep_assert_held(&nn->lock);
+	ncfg = natk_cfg_dup(nn);
+	if (ncfg) {
+		ncfg->ifindex = 0;
+		ncfg->ifname[0] = '\0';
+		natk_cfg_commit(nn, ncfg, NULL);
+	} else {
+		/* Out of memory: still unhook and flush, keep the config. */
+		natk_unhook(nn);
+		natk_flush(nn, NATK_REASON_FLUSH);
+	}
+}
+
+void natk_stats_sum(struct natk_net *nn, u64 *out)
+{
+	int cpu, i;
+
+	memset(out, 0, sizeof(u64) * __NATK_STAT_MAX);
+	for_each_possible_cpu(cpu) {
+		const struct natk_stats *s = per_cpu_ptr(nn->stats, cpu);
+
+		for (i = 0; i < __NATK_STAT_MAX; i++)
+			out[i] += READ_ONCE(s->c[i]);
+	}
+	out[NATK_STAT_ACTIVE_CONNECTIONS] = atomic_read(&nn->nflows);
+}
+
+/* The external interface changed: re-read its address or stop. */
+static void natk_addr_work(struct work_struct *work)
+{
+	struct natk_net *nn = container_of(work, struct natk_net, addr_work);
+	const struct natk_cfg *cfg;
+	struct natk_cfg *ncfg;
+	struct net_device *dev;
+	__be32 addr = 0;
+
+	mutex_lock(&nn->lock);
+	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
+	if (!cfg->ifindex)
+		goto out;
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(nn->net, cfg->ifindex);
+	if (dev)
+		addr = natk_dev_addr(dev);
+	rcu_read_unlock();
+	if (!dev) {
+		natk_down(nn);
+		goto out;
+	}
+	if (addr == cfg->ext_addr)
+		goto out;
+	ncfg = natk_cfg_dup(nn);
+	if (ncfg)
+		natk_cfg_commit(nn, ncfg, NULL);	/* re-reads, flushes */
+out:
+	mutex_unlock(&nn->lock);
+}
+
+static void natk_dev_event(struct net_device *dev)
+{
+	struct natk_net *nn = natk_pernet(dev_net(dev));
+	const struct natk_cfg *cfg;
+	bool ours;
+
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	ours = cfg && cfg->ifindex == dev->ifindex;
+	rcu_read_unlock();
+	if (ours)
+		schedule_work(&nn->addr_work);
+}
+
+static int natk_netdev_event(struct notifier_block *nb, unsigned long event,
+			     void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event == NETDEV_UNREGISTER || event == NETDEV_CHANGENAME)
+		natk_dev_event(dev);
+	return NOTIFY_DONE;
+}
+
+static int natk_inetaddr_event(struct notifier_block *nb, unsigned long event,
+			       void *ptr)
+{
+	const struct in_ifaddr *ifa = ptr;
+
+	if (ifa->ifa_dev && ifa->ifa_dev->dev)
+		natk_dev_event(ifa->ifa_dev->dev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block natk_netdev_nb = {
+	.notifier_call = natk_netdev_event,
+};
+
+static struct notifier_block natk_inetaddr_nb = {
+	.notifier_call = natk_inetaddr_event,
+};
+
+static int __net_init natk_net_init(struct net *net)
+{
+	struct natk_net *nn = natk_pernet(net);
+	struct natk_cfg *cfg;
+	int err;
+
+	nn->net = net;
+	mutex_init(&nn->lock);
+	INIT_LIST_HEAD(&nn->fwds);
+	INIT_WORK(&nn->addr_work, natk_addr_work);
+	atomic_set(&nn->nflows, 0);
+
+	nn->stats = alloc_percpu(struct natk_stats);
+	if (!nn->stats)
+		return -ENOMEM;
+	cfg = natk_cfg_default();
+	if (!cfg) {
+		err = -ENOMEM;
+		goto err_stats;
+	}
+	RCU_INIT_POINTER(nn->cfg, cfg);
+	err = natk_tables_init(nn);
+	if (err)
+		goto err_cfg;
+	return 0;
+
+err_cfg:
+	kfree(cfg);
+err_stats:
+	free_percpu(nn->stats);
+	return err;
+}
+
+static void __net_exit natk_net_exit(struct net *net)
+{
+	struct natk_net *nn = natk_pernet(net);
+
+	mutex_lock(&nn->lock);
+	natk_unhook(nn);
+	mutex_unlock(&nn->lock);
+	cancel_work_sync(&nn->addr_work);
+	natk_fwd_flush(nn);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	natk_tables_destroy(nn);
+	kfree(rcu_dereference_protected(nn->cfg, true));
+	free_percpu(nn->stats);
+}
+
+static struct pernet_operations natk_net_ops = {
+	.init = natk_net_init,
+	.exit = natk_net_exit,
+	.id = &natk_net_id,
+	.size = sizeof(struct natk_net),
+};
+
+int natk_netns_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&natk_net_ops);
+	if (err)
+		return err;
+	err = register_netdevice_notifier(&natk_netdev_nb);
+	if (err)
+		goto err_pernet;
+	err = register_inetaddr_notifier(&natk_inetaddr_nb);
+	if (err)
+		goto err_netdev;
+	return 0;
+
+err_netdev:
+	unregister_netdevice_notifier(&natk_netdev_nb);
+err_pernet:
+	unregister_pernet_subsys(&natk_net_ops);
+	return err;
+}
+
+void natk_netns_exit(void)
+{
+	unregister_inetaddr_notifier(&natk_inetaddr_nb);
+	unregister_netdevice_notifier(&natk_netdev_nb);
+	unregister_pernet_subsys(&natk_net_ops);
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk header rewriting: one address and one port (or ICMP echo identifier)
+ * of an IPv4 packet, with incremental checksum updates (RFC 1624).
+ *
+ * inet_proto_csum_replace*() keeps CHECKSUM_PARTIAL skbs (local or GSO
+ * traffic, where the L4 field holds only the pseudo-header sum) and
+ * CHECKSUM_COMPLETE skbs right. A UDP checksum of zero means "none" and
+ * stays zero; a computed zero is sent as 0xffff.
+ */
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include "natk.h"
+
+/* Bytes of L4 header natk reads and writes, or -1 if it does not NAT it. */
+int natk_l4_hdrlen(u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+		return sizeof(struct udphdr);
+	case IPPROTO_ICMP:
+		return sizeof(struct icmphdr);
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Rewrite the source (@src) or destination address and port of @skb.
+ * The caller has checked that the L4 header is present (pskb_may_pull).
+ * For ICMP the port is the echo identifier and only queries are passed in.
+ * Returns 0 or -ENOMEM when the header could not be made writable.
+ */
+int natk_manip(struct sk_buff *skb, bool src, __be32 addr, __be16 port)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	unsigned int l4off = skb_network_offset(skb) + iph->ihl * 4;
+	u8 proto = iph->protocol;
+	__be32 *a, olda;
+	__be16 *p;
+	__sum16 *check;
+	int len = natk_l4_hdrlen(proto);
+
+	if (len < 0 || skb_ensure_writable(skb, l4off + len))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	a = src ? &iph->saddr : &iph->daddr;
+	olda = *a;
+
+	switch (proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = (struct tcphdr *)(skb->data + l4off);
+
+		p = src ? &th->source : &th->dest;
+		check = &th->check;
+		inet_proto_csum_replace4(check, skb, olda, addr, true);
+		inet_proto_csum_replace2(check, skb, *p, port, false);
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = (struct udphdr *)(skb->data + l4off);
+
+		p = src ? &uh->source : &uh->dest;
+		check = &uh->check;
+		if (*check || skb->ip_summed == CHECKSUM_PARTIAL) {
+			inet_proto_csum_replace4(check, skb, olda, addr, true);
+			inet_proto_csum_replace2(check, skb, *p, port, false);
+			if (!*check)
+				*check = CSUM_MANGLED_0;
+		}
+		break;
+	}
+	default: {
+		struct icmphdr *ih = (struct icmphdr *)(skb->data + l4off);
+
+		/* The ICMP checksum has no pseudo-header: only the id. */
+		p = &ih->un.echo.id;
+		inet_proto_csum_replace2(&ih->checksum, skb, *p, port, false);
+		break;
+	}
+	}
+	*p = port;
+	csum_replace4(&iph->check, olda, addr);
+	*a = addr;
+	return 0;
+}
