@@ -122,7 +122,7 @@ for k in "${KERNELS[@]}"; do
 	shown=0
 	while kill -0 "$vm" 2>/dev/null; do
 		sleep 2
-		n=$(wc -l < "$res/results.txt" 2>/dev/null || echo 0)
+		n=$(cat "$res/results.txt" 2>/dev/null | wc -l)
 		if [ "$n" -gt "$shown" ]; then
 			sed -n "$((shown + 1)),${n}p" "$res/results.txt" | sed "s/^\(PASS\|FAIL\) /\1 [$k] /"
 			shown=$n

@@ -27,14 +27,14 @@ vm=$!
 shown=0
 while kill -0 "$vm" 2>/dev/null; do
 	sleep 1
-	n=$(wc -l < "$res/guest.log" 2>/dev/null || echo 0)
+	n=$(cat "$res/guest.log" 2>/dev/null | wc -l)
 	if [ "$n" -gt "$shown" ]; then
 		sed -n "$((shown + 1)),${n}p" "$res/guest.log"
 		shown=$n
 	fi
 done
 wait "$vm"
-n=$(wc -l < "$res/guest.log" 2>/dev/null || echo 0)
+n=$(cat "$res/guest.log" 2>/dev/null | wc -l)
 [ "$n" -gt "$shown" ] && sed -n "$((shown + 1)),${n}p" "$res/guest.log"
 if [ ! -e "$res/done" ]; then
 	echo "demo: the VM did not finish; console log: $log" >&2

@@ -212,11 +212,13 @@ stat_of() { nctl -j stats | jq -r ".$1"; }
 
 # ---------------------------------------------------------------- traffic
 
-# wait_listen NS PROTO PORT: until something listens (tcp) / is bound (udp)
+# wait_listen NS PROTO PORT [ADDR]: until something listens (tcp) / is
+# bound (udp) on PORT (and ADDR)
 wait_listen() {
-	local opt=-ltn
+	local opt=-ltn filt="sport = :$3"
 	[ "$2" = udp ] && opt=-lun
-	poll 10 sh -c "ip netns exec $1 ss -H $opt 'sport = :$3' | grep -q ."
+	[ -n "${4:-}" ] && filt="src $4:$3"
+	poll 10 sh -c "ip netns exec $1 ss -H $opt '$filt' | grep -q ."
 }
 
 # peer_server NS PROTO PORT [ADDR]: background socat server that answers
@@ -231,7 +233,7 @@ peer_server() {
 		nsx "$ns" socat UDP-RECVFROM:"$port",fork"$bind" \
 			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat >/dev/null' &
 	fi
-	wait_listen "$ns" "$proto" "$port"
+	wait_listen "$ns" "$proto" "$port" "$addr"
 }
 
 # ask NS PROTO DST PORT [SRCPORT] [DATA]: send DATA (default "hello"), print
@@ -289,4 +291,94 @@ scenario_cleanup() {
 	local rc=$?
 	reset_all
 	exit $rc
+}
+
+# ---------------------------------------------------------------- more natk
+
+# flow_get PROTO INT_ADDR INT_PORT: the matching flow objects (JSON, one
+# per line) from natkctl -j flows, filtered with jq (not natkctl's filter).
+flow_get() {
+	nctl -j flows | jq -c --arg p "$1" --arg a "$2" --argjson port "$3" \
+		'.[] | select(.proto == $p and .internal_address == $a and .internal_port == $port)'
+}
+
+# flow_field PROTO INT_ADDR INT_PORT FIELD: one field of the first match
+flow_field() {
+	flow_get "$1" "$2" "$3" | sed -n 1p | jq -r ".$4"
+}
+
+# flow_absent PROTO INT_ADDR INT_PORT: succeeds if no such flow (and natkctl
+# worked)
+flow_absent() {
+	local out
+	out=$(nctl -j flows) || return 1
+	[ -z "$(echo "$out" | jq -c --arg p "$1" --arg a "$2" --argjson port "$3" \
+		'.[] | select(.proto == $p and .internal_address == $a and .internal_port == $port)')" ]
+}
+
+flow_present() { [ -n "$(flow_get "$@")" ]; }
+
+# flow_state_is PROTO ADDR PORT REGEX
+flow_state_is() {
+	flow_field "$1" "$2" "$3" state | grep -Eqx "$4"
+}
+
+# ---------------------------------------------------------------- dmesg
+
+# dmesg_mark: remember where the kernel log is now; dmesg_check NAME: PASS
+# if nothing bad was logged since.
+dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+
+dmesg_check() {
+	local name=$1 tmp hits
+	tmp=$(mktemp)
+	dmesg | tail -n "+$(( ${DMESG_MARK:-0} + 1 ))" > "$tmp"
+	hits=$(kernel_problems "$tmp")
+	if [ -z "$hits" ]; then
+		pass "$name"
+	else
+		fail "$name" "kernel log: $(echo "$hits" | cut -d: -f2 | tr '\n' ' ')"
+		kernel_context "$tmp" "$(echo "$hits" | head -n1 | cut -d: -f1)" 5 40 | sed 's/^/  | /'
+	fi
+	rm -f "$tmp"
+}
+
+# ---------------------------------------------------------------- long-lived
+
+# hold_tcp NS DST PORT SPORT [extra socat opts]: background TCP connection
+# that stays open (stdin is a sleep) until killed; prints its PID.
+hold_tcp() {
+	local ns=$1 dst=$2 port=$3 sport=$4 extra=${5:-}
+	nsx "$ns" sh -c "sleep 600 | exec socat - TCP:$dst:$port,sourceport=$sport,reuseaddr$extra" \
+		> /dev/null 2>&1 &
+	echo $!
+}
+
+# wan_counter_setup: nft counters in wan: packets arriving from the NAT's
+# external address and from the private lan (which must never happen).
+wan_counter_setup() {
+	nsx wan nft -f - <<-EOT
+		table ip watch {
+			counter from_nat { }
+			counter from_lan { }
+			chain in {
+				type filter hook prerouting priority -300;
+				ip saddr $NAT_EXT counter name from_nat
+				ip saddr 10.0.0.0/24 counter name from_lan
+			}
+		}
+	EOT
+}
+
+# wan_counter NAME: packets counted so far
+wan_counter() {
+	nsx wan nft list counter ip watch "$1" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# hold_stop PID: end a hold_tcp connection (normal close, FIN or RST per its
+# options).
+hold_stop() {
+	pkill -TERM -P "$1" 2>/dev/null
+	kill "$1" 2>/dev/null
+	return 0
 }

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# TCP state tracking: established while open, FIN states after a normal
+# close (with the short transitory timeout), rst after a reset either way.
+. "$NATK_REPO/tests/lib/netns.sh"
+scenario_init
+require_natk tcp-state-established
+topo_setup || { fail tcp-state-established "topology setup failed"; exit 1; }
+check natk-up natk_up || exit 1
+peer_server wan tcp 5000
+trans=$(nctl -j status | jq -r .timeouts.tcp_transitory)
+est=$(nctl -j status | jq -r .timeouts.tcp_established)
+log "timeouts: tcp_established=$est tcp_transitory=$trans"
+
+# Normal close.
+pid=$(hold_tcp lan1 $WAN1 5000 41200)
+if poll 5 flow_state_is tcp $LAN1 41200 established; then
+	pass tcp-state-established
+	e=$(flow_field tcp $LAN1 41200 expires)
+	if [ "$e" -gt "${trans:-0}" ] 2>/dev/null; then
+		pass tcp-established-long-timeout
+	else
+		fail tcp-established-long-timeout "expires=$e while established (transitory=$trans, established=$est)"
+	fi
+else
+	fail tcp-state-established "flow: $(flow_get tcp $LAN1 41200)"
+fi
+hold_stop "$pid"
+if poll 5 flow_state_is tcp $LAN1 41200 'fin_both'; then
+	pass tcp-fin-close
+	e=$(flow_field tcp $LAN1 41200 expires)
+	if [ "$e" -le "${trans:-0}" ] 2>/dev/null; then
+		pass tcp-fin-transitory-timeout
+	else
+		fail tcp-fin-transitory-timeout "expires=$e after FIN close (transitory=$trans)"
+	fi
+else
+	fail tcp-fin-close "after both FINs: $(flow_get tcp $LAN1 41200)"
+fi
+
+# Connection refused by wan: the RST comes back to lan1, flow in rst.
+out=$(echo x | nsx lan1 timeout 10 socat - TCP:$WAN1:5999,sourceport=41202,reuseaddr,connect-timeout=5 2>&1)
+if echo "$out" | grep -qi 'refused'; then
+	pass tcp-rst-delivered
+else
+	fail tcp-rst-delivered "expected 'Connection refused', got: $out"
+fi
+if poll 3 flow_state_is tcp $LAN1 41202 rst; then
+	pass tcp-rst-inbound-state
+else
+	fail tcp-rst-inbound-state "flow after inbound RST: $(flow_get tcp $LAN1 41202)"
+fi
+
+# Abortive close from lan1 (SO_LINGER 0): RST outbound.
+pid=$(hold_tcp lan1 $WAN1 5000 41203 ",so-linger=0")
+poll 5 flow_state_is tcp $LAN1 41203 established || log "41203 never established: $(flow_get tcp $LAN1 41203)"
+hold_stop "$pid"
+if poll 5 flow_state_is tcp $LAN1 41203 rst; then
+	pass tcp-rst-outbound-state
+else
+	fail tcp-rst-outbound-state "flow after outbound RST: $(flow_get tcp $LAN1 41203)"
+fi
