@@ -234,10 +234,13 @@ void conf_send(const struct natk_conf *c)
 	struct nl_msg *msg;
 	int err;
 
-	nk_open();
+	/* The interface is looked up in the -n namespace, before the module. */
+	nk_enter_netns();
 	if ((c->have & HAVE_IFNAME) && !if_nametoindex(c->ifname))
-		fail("unknown interface '%s'%s", c->ifname,
-		     netns_name ? " in this network namespace" : "");
+		fail("unknown interface '%s'%s%s (see: ip link)", c->ifname,
+		     netns_name ? " in network namespace " : "",
+		     netns_name ? netns_name : "");
+	nk_open();
 	msg = nk_msg(NATK_CMD_SET_CONFIG, 0);
 	conf_put_attrs(msg, c);
 	err = nk_request(msg, NULL, NULL, NULL);

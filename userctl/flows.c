@@ -48,6 +48,19 @@ static int flows_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+static void flows_print(const struct flow_buf *b)
+{
+	print_open_array(NULL);
+	for (size_t n = 0; n < b->n; n++) {
+		print_open_object(NULL);
+		flow_print(&b->v[n], true);
+		print_close_object();
+		print_text("\n");
+	}
+	print_close_array();
+	print_end();
+}
+
 int cmd_flows(int argc, char **argv)
 {
 	static const char *const kw[] = { "proto", "internal" };
@@ -107,15 +120,7 @@ int cmd_flows(int argc, char **argv)
 	if (b.bad)
 		warnmsg("warning: skipped malformed flow entries from the kernel");
 
-	print_open_array(NULL);
-	for (size_t n = 0; n < b.n; n++) {
-		print_open_object(NULL);
-		flow_print(&b.v[n], true);
-		print_close_object();
-		print_text("\n");
-	}
-	print_close_array();
-	print_end();
+	flows_print(&b);
 	free(b.v);
 	return 0;
 }

@@ -86,7 +86,7 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	print_close_object();
 	print_text("\n");
 	print_end();
-	fflush(stdout);
+	print_flush();
 
 	m->seen++;
 	if (m->count && m->seen >= m->count)

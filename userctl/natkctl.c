@@ -64,7 +64,7 @@ void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
+	print_flush();
 	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -97,7 +97,7 @@ void usage_fail(const char *cmd, const char *fmt, ...)
 	const struct cmd *c = find_cmd_exact(cmd);
 	va_list ap;
 
-	fflush(stdout);
+	print_flush();
 	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -253,6 +253,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 	print_init(json, pretty);
 	ret = cmds[i].fn(argc - optind - 1, argv + optind + 1);
+	print_flush();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (errno != EPIPE)
 			fprintf(stderr, PROG ": write error: %s\n", strerror(errno));

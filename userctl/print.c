@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Text/JSON printer. Writes to stdout only; stdout is fully buffered by
- * stdio and used unlocked, so a dump of a million flows is cheap.
+ * Text/JSON printer. Writes to stdout only, through its own buffer (stdio
+ * costs too much per call for a dump of a million flows): print_flush()
+ * hands the buffer to stdout, and must be called before anything else
+ * writes to stdout.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdio_ext.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "print.h"
@@ -27,7 +29,6 @@ void print_init(bool j, bool p)
 	pretty = p;
 	depth = 0;
 	memset(stack, 0, sizeof(stack));
-	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
 }
 
 bool print_is_json(void)
@@ -35,14 +36,40 @@ bool print_is_json(void)
 	return json;
 }
 
+static char obuf[1 << 16];
+static size_t olen;
+
+void print_flush(void)
+{
+	if (olen)
+		fwrite(obuf, 1, olen, stdout);
+	olen = 0;
+	fflush(stdout);
+}
+
+static void put_mem(const char *s, size_t n)
+{
+	if (n > sizeof(obuf) - olen) {
+		print_flush();
+		if (n > sizeof(obuf)) {
+			fwrite(s, 1, n, stdout);
+			return;
+		}
+	}
+	memcpy(obuf + olen, s, n);
+	olen += n;
+}
+
 static inline void put(char c)
 {
-	putc_unlocked(c, stdout);
+	if (olen == sizeof(obuf))
+		print_flush();
+	obuf[olen++] = c;
 }
 
 static inline void puts_raw(const char *s)
 {
-	fputs_unlocked(s, stdout);
+	put_mem(s, strlen(s));
 }
 
 static void put_u64(uint64_t v)
@@ -96,8 +123,18 @@ void json_put_string(const char *str)
 
 	put('"');
 	while (*s) {
-		unsigned char c = *s;
+		const unsigned char *run = s;
+		unsigned char c;
 		int n;
+
+		/* the common case: a run of plain ASCII */
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		if (s != run)
+			put_mem((const char *)run, (size_t)(s - run));
+		c = *s;
+		if (!c)
+			break;
 
 		switch (c) {
 		case '"':  puts_raw("\\\""); s++; continue;
@@ -126,7 +163,7 @@ void json_put_string(const char *str)
 			s++;
 			continue;
 		}
-		fwrite_unlocked(s, 1, (size_t)n, stdout);
+		put_mem((const char *)s, (size_t)n);
 		s += n;
 	}
 	put('"');
@@ -252,9 +289,15 @@ static void text_out(const char *fmt, const char *s, uint64_t u, bool is_str)
 		if (n == 1) {
 			puts_raw(s);
 		} else {
+			char out[256];
+			int len;
+
 			spec[n++] = 's';
 			spec[n] = '\0';
-			printf(spec, s);
+			len = snprintf(out, sizeof(out), spec, s);
+			if (len > 0)
+				put_mem(out, (size_t)len < sizeof(out) ?
+					(size_t)len : sizeof(out) - 1);
 		}
 	}
 }
@@ -316,13 +359,28 @@ void print_text(const char *s)
 
 void print_textf(const char *fmt, ...)
 {
+	char buf[1024], *p = buf;
 	va_list ap;
+	int len;
 
 	if (json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof(buf)) {
+		p = malloc((size_t)len + 1);
+		if (!p)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
+	put_mem(p, (size_t)len);
+	if (p != buf)
+		free(p);
 }
 
 void print_end(void)

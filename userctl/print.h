@@ -44,6 +44,9 @@ void print_textf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* End of a JSON document (newline) or nothing in text mode. */
 void print_end(void);
 
+/* Hand buffered output to stdout and flush it. */
+void print_flush(void);
+
 /* Write s as a JSON string literal (with quotes) to stdout. */
 void json_put_string(const char *s);
 

@@ -78,13 +78,77 @@ const char *status_filtering(const struct natk_status *st)
 			 st->filtering);
 }
 
+static void status_print(const struct natk_status *st,
+			 const struct natk_fwd *fwds, size_t nfwd)
+{
+	char addr[INET_ADDRSTRLEN];
+	int i;
+
+	print_open_object(NULL);
+	print_textf("natk: %s\n", st->enabled ? "enabled" : "disabled");
+	print_bool(PRINT_JSON, "enabled", NULL, st->enabled);
+
+	print_text("  external interface: ");
+	if (st->ifname[0] && st->enabled)
+		print_string(PRINT_ANY, "external_interface", "%s", st->ifname);
+	else
+		print_null(PRINT_ANY, "external_interface", "%s", "none");
+	if (st->ext_addr && st->enabled) {
+		inet_ntop(AF_INET, &st->ext_addr, addr, sizeof(addr));
+		print_string(PRINT_ANY, "external_address", " (%s)", addr);
+	} else {
+		print_null(PRINT_ANY, "external_address",
+			   st->enabled ? " (%s)" : NULL, "no address");
+	}
+	print_text("\n");
+
+	print_u64(PRINT_ANY, "port_min", "  ports: %u", st->port_min);
+	print_u64(PRINT_ANY, "port_max", "-%u\n", st->port_max);
+	print_string(PRINT_ANY, "mapping", "  mapping: %s", status_mapping(st));
+	print_string(PRINT_ANY, "filtering", "   filtering: %s\n",
+		     status_filtering(st));
+
+	print_text("  timeouts:");
+	print_open_object("timeouts");
+	for (i = 0; i < TIMEOUT_COUNT; i++) {
+		print_textf(" %s", timeout_names[i]);
+		print_u64(PRINT_ANY, timeout_json_keys[i], " %us", st->timeout[i]);
+	}
+	print_close_object();
+	print_text("\n");
+
+	print_u64(PRINT_ANY, "flows", "  flows: %u", st->flows);
+	print_u64(PRINT_ANY, "max_flows", " / %u\n", st->max_flows);
+	if (st->max_flows_per_host)
+		print_u64(PRINT_ANY, "max_flows_per_host",
+			  "  max-flows-per-host: %u", st->max_flows_per_host);
+	else
+		print_u64(PRINT_ANY, "max_flows_per_host",
+			  "  max-flows-per-host: none", 0);
+	print_u64(PRINT_ANY, "hash_buckets", "   hash buckets: %u\n",
+		  st->hash_buckets);
+
+	if (st->mss_clamp == 0)
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "off");
+	else if (st->mss_clamp == NATK_MSS_CLAMP_PMTU)
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "pmtu");
+	else
+		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp: %u\n",
+			  st->mss_clamp);
+
+	if (nfwd)
+		print_text("  forwards:\n");
+	fwd_print_list(fwds, nfwd, "forwards", "    ");
+	print_close_object();
+	print_end();
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct natk_status st;
 	struct natk_fwd *fwds = NULL;
 	size_t nfwd = 0;
-	char addr[INET_ADDRSTRLEN];
-	int err, i;
+	int err;
 
 	(void)argv;
 	if (argc)
@@ -95,63 +159,7 @@ int cmd_status(int argc, char **argv)
 	err = fwd_get_all(&fwds, &nfwd);
 	if (err)
 		nk_fail("status: port forwards", err);
-
-	print_open_object(NULL);
-	print_textf("natk: %s\n", st.enabled ? "enabled" : "disabled");
-	print_bool(PRINT_JSON, "enabled", NULL, st.enabled);
-
-	print_text("  external interface: ");
-	if (st.ifname[0] && st.enabled)
-		print_string(PRINT_ANY, "external_interface", "%s", st.ifname);
-	else
-		print_null(PRINT_ANY, "external_interface", "%s", "none");
-	if (st.ext_addr) {
-		inet_ntop(AF_INET, &st.ext_addr, addr, sizeof(addr));
-		print_string(PRINT_ANY, "external_address", " (%s)", addr);
-	} else {
-		print_null(PRINT_ANY, "external_address",
-			   st.enabled ? " (%s)" : NULL, "no address");
-	}
-	print_text("\n");
-
-	print_u64(PRINT_ANY, "port_min", "  ports: %u", st.port_min);
-	print_u64(PRINT_ANY, "port_max", "-%u\n", st.port_max);
-	print_string(PRINT_ANY, "mapping", "  mapping: %s", status_mapping(&st));
-	print_string(PRINT_ANY, "filtering", "   filtering: %s\n",
-		     status_filtering(&st));
-
-	print_text("  timeouts:");
-	print_open_object("timeouts");
-	for (i = 0; i < TIMEOUT_COUNT; i++) {
-		print_textf(" %s", timeout_names[i]);
-		print_u64(PRINT_ANY, timeout_json_keys[i], " %us", st.timeout[i]);
-	}
-	print_close_object();
-	print_text("\n");
-
-	print_u64(PRINT_ANY, "flows", "  flows: %u", st.flows);
-	print_u64(PRINT_ANY, "max_flows", " / %u", st.max_flows);
-	if (st.max_flows_per_host)
-		print_u64(PRINT_ANY, "max_flows_per_host", "   per host: %u",
-			  st.max_flows_per_host);
-	else
-		print_u64(PRINT_ANY, "max_flows_per_host", "   per host: no limit",
-			  0);
-	print_u64(PRINT_ANY, "hash_buckets", "   hash buckets: %u\n",
-		  st.hash_buckets);
-
-	if (st.mss_clamp == 0)
-		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "off");
-	else if (st.mss_clamp == NATK_MSS_CLAMP_PMTU)
-		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "pmtu");
-	else
-		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp: %u\n", st.mss_clamp);
-
-	if (nfwd)
-		print_text("  forwards:\n");
-	fwd_print_list(fwds, nfwd, "forwards", "    ");
-	print_close_object();
-	print_end();
+	status_print(&st, fwds, nfwd);
 	free(fwds);
 	return 0;
 }
@@ -215,6 +223,20 @@ static int stats_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* Every counter we know is printed, 0 if the kernel did not send it. */
+static void stats_print(const struct stats *s)
+{
+	print_open_object(NULL);
+	for (int i = 1; i <= NATK_STAT_MAX; i++) {
+		if (!stat_names[i])
+			continue;
+		print_textf("%s: ", stat_names[i]);
+		print_u64(PRINT_ANY, stat_names[i], "%u\n", s->v[i]);
+	}
+	print_close_object();
+	print_end();
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	struct stats s = {};
@@ -229,15 +251,6 @@ int cmd_stats(int argc, char **argv)
 		nk_fail("stats", err);
 	if (!s.got)
 		fail("stats: the kernel sent no counters");
-	/* Every counter we know is printed, 0 if the kernel did not send it. */
-	print_open_object(NULL);
-	for (int i = 1; i <= NATK_STAT_MAX; i++) {
-		if (!stat_names[i])
-			continue;
-		print_textf("%s: ", stat_names[i]);
-		print_u64(PRINT_ANY, stat_names[i], "%u\n", s.v[i]);
-	}
-	print_close_object();
-	print_end();
+	stats_print(&s);
 	return 0;
 }

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Offline unit tests for natkctl: the printer, the parsers and the netlink
+ * callbacks fed with messages built here (no kernel module needed). The
+ * sources are included so static functions can be tested.
+ */
+#define main natkctl_main
+#include "../natkctl.c"
+#undef main
+#include "../print.c"
+#include "../nl.c"
+#include "../parse.c"
+#include "../conf.c"
+#include "../flow.c"
+#include "../status.c"
+#include "../flows.c"
+#include "../fwd.c"
+#include "../monitor.c"
+#include "../apply.c"
+
+#include <assert.h>
+
+static int failures;
+static char *cap_buf;
+static size_t cap_len;
+static FILE *saved_stdout;
+
+static void cap_start(bool j, bool p)
+{
+	saved_stdout = stdout;
+	stdout = open_memstream(&cap_buf, &cap_len);
+	print_init(j, p);
+}
+
+static char *cap_end(void)
+{
+	print_flush();
+	fclose(stdout);
+	stdout = saved_stdout;
+	return cap_buf;
+}
+
+#define EXPECT_STR(got, want) do { \
+	if (strcmp((got), (want))) { \
+		fprintf(stderr, "%s:%d: mismatch\n--- got:\n%s\n--- want:\n%s\n", \
+			__FILE__, __LINE__, (got), (want)); \
+		failures++; \
+	} \
+} while (0)
+
+#define EXPECT(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
+		failures++; \
+	} \
+} while (0)
+
+static void save_json(const char *name, const char *s)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.json",
+		 getenv("TEST_OUT") ? getenv("TEST_OUT") : ".", name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(s, f);
+		fclose(f);
+	}
+}
+
+static void test_printer(void)
+{
+	char *s;
+
+	cap_start(true, false);
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "a", "%s", "q\"b\\s\n\t\x01\x7f é \xff end");
+	print_u64(PRINT_ANY, "n", "%u", 18446744073709551615ull);
+	print_bool(PRINT_ANY, "t", "%s", true);
+	print_null(PRINT_ANY, "z", "%s", "none");
+	print_string(PRINT_TEXT, "hidden", "%s", "x");
+	print_open_array("arr");
+	print_u64(PRINT_ANY, NULL, "%u", 1);
+	print_open_object(NULL);
+	print_close_object();
+	print_open_array(NULL);
+	print_close_array();
+	print_close_array();
+	print_close_object();
+	print_end();
+	s = cap_end();
+	EXPECT_STR(s, "{\"a\":\"q\\\"b\\\\s\\n\\t\\u0001\\u007f é \\u00ff end\","
+		      "\"n\":18446744073709551615,\"t\":true,\"z\":null,"
+		      "\"arr\":[1,{},[]]}\n");
+	save_json("printer", s);
+	free(s);
+
+	cap_start(true, true);
+	print_open_object(NULL);
+	print_u64(PRINT_ANY, "a", "%u", 1);
+	print_open_object("o");
+	print_string(PRINT_ANY, "b", "%s", "x");
+	print_close_object();
+	print_open_array("e");
+	print_close_array();
+	print_close_object();
+	print_end();
+	s = cap_end();
+	EXPECT_STR(s, "{\n  \"a\": 1,\n  \"o\": {\n    \"b\": \"x\"\n  },\n  \"e\": []\n}\n");
+	free(s);
+
+	cap_start(false, false);
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "a", "[%s]", "x");
+	print_u64(PRINT_ANY, "b", " %u%%", 42);
+	print_u64(PRINT_ANY, "c", " <%5u>", 7);
+	print_string(PRINT_ANY, "d", " <%-4s>", "ab");
+	print_u64(PRINT_ANY, "e", " %" PRIu64, 5);
+	print_u64(PRINT_JSON, "f", " %u", 6);
+	print_null(PRINT_ANY, "g", " %s", "none");
+	print_bool(PRINT_ANY, "h", " %s", false);
+	print_close_object();
+	print_end();
+	s = cap_end();
+	EXPECT_STR(s, "[x] 42% <    7> <ab  > 5 none false");
+	free(s);
+}
+
+static void test_parsers(void)
+{
+	uint32_t u, a;
+	uint16_t p;
+	bool hp;
+	struct natk_conf c = {};
+	char err[256];
+	char *argv1[] = { "ports", "1024-65535", "timeout", "udp", "5m",
+			  "mss-clamp", "pmtu", "max-flows-per-host", "none",
+			  "filtering", "endpoint-independent", "external", "wan0" };
+	int i = 0, n;
+
+	EXPECT(parse_seconds("300", &u) && u == 300);
+	EXPECT(parse_seconds("2h", &u) && u == 7200);
+	EXPECT(parse_seconds("30d", &u) && u == 2592000);
+	EXPECT(!parse_seconds("31d", &u));
+	EXPECT(!parse_seconds("0", &u));
+	EXPECT(!parse_seconds("-1", &u));
+	EXPECT(!parse_seconds("1x", &u));
+	EXPECT(!parse_seconds("", &u));
+	EXPECT(!parse_seconds("99999999999999999999", &u));
+	EXPECT(parse_port("65535", &p) && p == 65535);
+	EXPECT(!parse_port("65536", &p));
+	EXPECT(!parse_port("0", &p));
+	EXPECT(!parse_port("+1", &p));
+	EXPECT(!parse_port(" 1", &p));
+	EXPECT(!parse_port("0x10", &p));
+	EXPECT(parse_addr_port("10.0.0.2:80", &a, &p, &hp) && hp && p == 80 &&
+	       a == htonl(0x0a000002));
+	EXPECT(parse_addr_port("10.0.0.2", &a, &p, &hp) && !hp);
+	EXPECT(!parse_addr_port("10.0.0.2:", &a, &p, &hp));
+	EXPECT(!parse_addr_port("host:80", &a, &p, &hp));
+
+	while (i < (int)ARRAY_SIZE(argv1)) {
+		n = conf_parse_setting(&c, (int)ARRAY_SIZE(argv1) - i, argv1 + i,
+				       true, err, sizeof(err));
+		EXPECT(n > 0);
+		if (n <= 0) {
+			fprintf(stderr, "  %s\n", err);
+			return;
+		}
+		i += n;
+	}
+	EXPECT(c.port_min == 1024 && c.port_max == 65535);
+	EXPECT(c.timeout[TIMEOUT_UDP] == 300);
+	EXPECT(c.mss_clamp == NATK_MSS_CLAMP_PMTU);
+	EXPECT(c.max_flows_per_host == 0 && (c.have & HAVE_MAX_PER_HOST));
+	EXPECT(c.filtering == NATK_FILTERING_ENDPOINT_INDEPENDENT);
+	EXPECT(!strcmp(c.ifname, "wan0"));
+
+	{
+		char *bad[] = { "external", "a/b" };
+		char *bad2[] = { "external", "0123456789abcdef" };
+		char *dup[] = { "timeout", "udp", "10" };
+		char *pfx[] = { "max-flows", "5" };
+		char *amb[] = { "m", "5" };
+
+		EXPECT(conf_parse_setting(&c, 2, bad, true, err, sizeof(err)) < 0);
+		EXPECT(conf_parse_setting(&c, 2, bad2, true, err, sizeof(err)) < 0);
+		EXPECT(conf_parse_setting(&c, 3, dup, true, err, sizeof(err)) < 0);
+		EXPECT(conf_parse_setting(&c, 2, pfx, true, err, sizeof(err)) == 2 &&
+		       c.max_flows == 5);
+		EXPECT(conf_parse_setting(&c, 2, amb, true, err, sizeof(err)) < 0);
+	}
+	{
+		static const char *const names[] = { "status", "stats", "set" };
+
+		for (i = 0; i < 3; i++)
+			cmd_names[i] = names[i];
+		EXPECT(match_word("stat", names, 3, true) == -2);
+		EXPECT(match_word("stats", names, 3, true) == 1);
+		EXPECT(match_word("statu", names, 3, true) == 0);
+		EXPECT(match_word("se", names, 3, true) == 2);
+		EXPECT(match_word("se", names, 3, false) == -1);
+		EXPECT(match_word("", names, 3, true) == -1);
+	}
+}
+
+static struct nl_msg *genl_msg(uint8_t cmd)
+{
+	struct nl_msg *m = nlmsg_alloc_size(1 << 16);
+
+	assert(m);
+	family = 0x1234;
+	assert(genlmsg_put(m, 0, 0, family, 0, 0, cmd, 1));
+	return m;
+}
+
+static void test_status(void)
+{
+	struct nl_msg *m = genl_msg(NATK_CMD_GET_CONFIG);
+	struct natk_status st = {};
+	struct natk_fwd fw[2] = {
+		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80 },
+		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353 },
+	};
+	char *s;
+
+	nla_put_u8(m, NATK_A_ENABLED, 1);
+	nla_put_u32(m, NATK_A_IFINDEX, 3);
+	nla_put_string(m, NATK_A_IFNAME, "wan0");
+	nla_put_u32(m, NATK_A_EXT_ADDR_BE, htonl(0xc0000201));
+	nla_put_u16(m, NATK_A_PORT_MIN, 1024);
+	nla_put_u16(m, NATK_A_PORT_MAX, 65535);
+	nla_put_u32(m, NATK_A_MAX_FLOWS, 262144);
+	nla_put_u32(m, NATK_A_MAX_FLOWS_PER_HOST, 0);
+	nla_put_u32(m, NATK_A_FLOWS, 3);
+	nla_put_u8(m, NATK_A_MAPPING, NATK_MAPPING_ENDPOINT_INDEPENDENT);
+	nla_put_u8(m, NATK_A_FILTERING, NATK_FILTERING_ADDRESS_PORT_DEPENDENT);
+	nla_put_u32(m, NATK_A_TIMEOUT_TCP_EST, 7440);
+	nla_put_u32(m, NATK_A_TIMEOUT_TCP_TRANS, 240);
+	nla_put_u32(m, NATK_A_TIMEOUT_UDP, 300);
+	nla_put_u32(m, NATK_A_TIMEOUT_ICMP, 60);
+	nla_put_u16(m, NATK_A_MSS_CLAMP, NATK_MSS_CLAMP_PMTU);
+	nla_put_u32(m, NATK_A_HASH_BUCKETS, 65536);
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+
+	cap_start(false, false);
+	status_print(&st, fw, 2);
+	s = cap_end();
+	EXPECT_STR(s,
+		"natk: enabled\n"
+		"  external interface: wan0 (192.0.2.1)\n"
+		"  ports: 1024-65535\n"
+		"  mapping: endpoint-independent   filtering: address-port-dependent\n"
+		"  timeouts: tcp-established 7440s tcp-transitory 240s udp 300s icmp 60s\n"
+		"  flows: 3 / 262144\n"
+		"  max-flows-per-host: none   hash buckets: 65536\n"
+		"  mss-clamp: pmtu\n"
+		"  forwards:\n"
+		"    tcp 8080 -> 10.0.0.2:80\n"
+		"    udp 5353 -> 10.0.0.3:5353\n");
+	free(s);
+
+	cap_start(true, false);
+	status_print(&st, fw, 2);
+	s = cap_end();
+	EXPECT_STR(s,
+		"{\"enabled\":true,\"external_interface\":\"wan0\","
+		"\"external_address\":\"192.0.2.1\",\"port_min\":1024,"
+		"\"port_max\":65535,\"mapping\":\"endpoint-independent\","
+		"\"filtering\":\"address-port-dependent\",\"timeouts\":{"
+		"\"tcp_established\":7440,\"tcp_transitory\":240,\"udp\":300,"
+		"\"icmp\":60},\"flows\":3,\"max_flows\":262144,"
+		"\"max_flows_per_host\":0,\"hash_buckets\":65536,"
+		"\"mss_clamp\":\"pmtu\",\"forwards\":[{\"proto\":\"tcp\","
+		"\"external_port\":8080,\"internal_address\":\"10.0.0.2\","
+		"\"internal_port\":80},{\"proto\":\"udp\",\"external_port\":5353,"
+		"\"internal_address\":\"10.0.0.3\",\"internal_port\":5353}]}\n");
+	save_json("status", s);
+	free(s);
+
+	/* disabled, nothing forwarded, numeric MSS */
+	st.enabled = false;
+	st.mss_clamp = 1400;
+	st.max_flows_per_host = 100;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT_STR(s,
+		"natk: disabled\n"
+		"  external interface: none\n"
+		"  ports: 1024-65535\n"
+		"  mapping: endpoint-independent   filtering: address-port-dependent\n"
+		"  timeouts: tcp-established 7440s tcp-transitory 240s udp 300s icmp 60s\n"
+		"  flows: 3 / 262144\n"
+		"  max-flows-per-host: 100   hash buckets: 65536\n"
+		"  mss-clamp: 1400\n");
+	free(s);
+	cap_start(true, true);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"external_interface\": null,"));
+	EXPECT(strstr(s, "\"external_address\": null,"));
+	EXPECT(strstr(s, "\"mss_clamp\": 1400,"));
+	EXPECT(strstr(s, "\"forwards\": []"));
+	save_json("status_disabled", s);
+	free(s);
+}
+
+static void test_stats(void)
+{
+	struct nl_msg *m = genl_msg(NATK_CMD_GET_STATS);
+	struct nlattr *nest;
+	struct stats st = {};
+	char *s;
+
+	nest = nla_nest_start(m, NATK_A_STATS);
+	nla_put_u64(m, NATK_STAT_ACTIVE_CONNECTIONS, 3);
+	nla_put_u32(m, NATK_STAT_PAD, 0);
+	nla_put_u64(m, NATK_STAT_HAIRPINNED, 1ull << 40);
+	nla_put_u64(m, NATK_STAT_MAX + 5, 99);	/* newer counter: ignored */
+	nla_nest_end(m, nest);
+	EXPECT(stats_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.got);
+
+	cap_start(false, false);
+	stats_print(&st);
+	s = cap_end();
+	EXPECT(!strncmp(s, "active_connections: 3\nconnection_attempts: 0\n", 45));
+	EXPECT(strstr(s, "\nhairpinned: 1099511627776\n"));
+	EXPECT(strstr(s, "drop_fragment: 0\n"));
+	free(s);
+	cap_start(true, false);
+	stats_print(&st);
+	s = cap_end();
+	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
+	EXPECT(strstr(s, ",\"hairpinned\":1099511627776}\n"));
+	save_json("stats", s);
+	free(s);
+}
+
+static void put_flow(struct nl_msg *m, uint8_t proto, uint8_t state,
+		     uint8_t reason, bool counters)
+{
+	struct nlattr *nest = nla_nest_start(m, NATK_A_FLOW);
+
+	nla_put_u8(m, NATK_FLOW_A_PROTO, proto);
+	nla_put_u32(m, NATK_FLOW_A_INT_ADDR_BE, htonl(0x0a000002));
+	nla_put_u16(m, NATK_FLOW_A_INT_PORT, 40000);
+	nla_put_u32(m, NATK_FLOW_A_EXT_ADDR_BE, htonl(0xc0000201));
+	nla_put_u16(m, NATK_FLOW_A_EXT_PORT, 40000);
+	nla_put_u32(m, NATK_FLOW_A_REM_ADDR_BE, htonl(0xc0000202));
+	nla_put_u16(m, NATK_FLOW_A_REM_PORT, proto == IPPROTO_ICMP ? 0 : 80);
+	nla_put_u8(m, NATK_FLOW_A_STATE, state);
+	if (reason)
+		nla_put_u8(m, NATK_FLOW_A_REASON, reason);
+	nla_put_u32(m, NATK_FLOW_A_EXPIRES_MS, 7438001);
+	nla_put_u32(m, NATK_FLOW_A_AGE_MS, 1999);
+	if (counters) {
+		nla_put_u32(m, NATK_FLOW_A_PAD, 0);
+		nla_put_u64(m, NATK_FLOW_A_PKTS_OUT, 12);
+		nla_put_u64(m, NATK_FLOW_A_BYTES_OUT, 1024);
+		nla_put_u64(m, NATK_FLOW_A_PKTS_IN, 10);
+		nla_put_u64(m, NATK_FLOW_A_BYTES_IN, 9000);
+	}
+	nla_put_u32(m, NATK_FLOW_A_MAX + 3, 1);	/* unknown: ignored */
+	nla_nest_end(m, nest);
+}
+
+static void test_flows(void)
+{
+	struct nl_msg *m = genl_msg(NATK_CMD_GET_FLOWS);
+	struct flow_buf b = {};
+	char *s;
+
+	put_flow(m, IPPROTO_TCP, NATK_TCP_ESTABLISHED, 0, true);
+	put_flow(m, IPPROTO_ICMP, 0, 0, true);
+	EXPECT(flows_cb(m, &b) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(b.n == 2);
+
+	cap_start(false, false);
+	flows_print(&b);
+	s = cap_end();
+	EXPECT_STR(s,
+		"tcp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:80 established expires 7439s out 12 pkts 1024 bytes in 10 pkts 9000 bytes\n"
+		"icmp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:0 - expires 7439s out 12 pkts 1024 bytes in 10 pkts 9000 bytes\n");
+	free(s);
+
+	cap_start(true, false);
+	flows_print(&b);
+	s = cap_end();
+	EXPECT_STR(s,
+		"[{\"proto\":\"tcp\",\"internal_address\":\"10.0.0.2\",\"internal_port\":40000,"
+		"\"external_address\":\"192.0.2.1\",\"external_port\":40000,"
+		"\"remote_address\":\"192.0.2.2\",\"remote_port\":80,\"state\":\"established\","
+		"\"expires\":7439,\"age\":1,\"packets_out\":12,\"bytes_out\":1024,"
+		"\"packets_in\":10,\"bytes_in\":9000},"
+		"{\"proto\":\"icmp\",\"internal_address\":\"10.0.0.2\",\"internal_port\":40000,"
+		"\"external_address\":\"192.0.2.1\",\"external_port\":40000,"
+		"\"remote_address\":\"192.0.2.2\",\"remote_port\":0,\"state\":\"-\","
+		"\"expires\":7439,\"age\":1,\"packets_out\":12,\"bytes_out\":1024,"
+		"\"packets_in\":10,\"bytes_in\":9000}]\n");
+	save_json("flows", s);
+	free(s);
+
+	b.n = 0;
+	cap_start(true, false);
+	flows_print(&b);
+	s = cap_end();
+	EXPECT_STR(s, "[]\n");
+	free(s);
+	cap_start(false, false);
+	flows_print(&b);
+	s = cap_end();
+	EXPECT_STR(s, "");
+	free(s);
+
+	/* A big dump prints fast: 1M flows, timed. */
+	{
+		struct timespec t0, t1;
+		struct flow f = b.v[0];
+		FILE *null = fopen("/dev/null", "w");
+		double dt;
+
+		free(b.v);
+		b.v = malloc(1000000 * sizeof(*b.v));
+		assert(b.v);
+		for (b.n = 0; b.n < 1000000; b.n++) {
+			b.v[b.n] = f;
+			b.v[b.n].int_port = (uint16_t)b.n;
+		}
+		for (int j = 0; j < 2; j++) {
+			static char vbuf[1 << 16];
+
+			saved_stdout = stdout;
+			stdout = null;
+			setvbuf(stdout, vbuf, _IOFBF, sizeof(vbuf));
+			print_init(j, false);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			flows_print(&b);
+			print_flush();
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			stdout = saved_stdout;
+			dt = (double)(t1.tv_sec - t0.tv_sec) +
+			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			fprintf(stderr, "  1M flows, %s: %.2fs\n", j ? "json" : "text", dt);
+		}
+		fclose(null);
+	}
+	free(b.v);
+}
+
+static void test_event(void)
+{
+	struct nl_msg *m = genl_msg(NATK_CMD_FLOW_DEL);
+	struct mon mo = { .count = 2 };
+	char *s;
+
+	put_flow(m, IPPROTO_UDP, 0, NATK_REASON_EXPIRED, true);
+	/* 2024-05-01T12:34:56.123456789Z */
+	nla_put_u64(m, NATK_A_TIMESTAMP_NS, 1714566896123456789ull);
+	nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+
+	cap_start(false, false);
+	EXPECT(event_cb(m, &mo) == NL_OK);
+	s = cap_end();
+	EXPECT_STR(s, "2024-05-01T12:34:56.123456Z destroy udp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:80 - expires 7439s out 12 pkts 1024 bytes in 10 pkts 9000 bytes reason expired\n");
+	free(s);
+
+	cap_start(true, false);
+	EXPECT(event_cb(m, &mo) == NL_OK);
+	s = cap_end();
+	EXPECT_STR(s, "{\"time\":\"2024-05-01T12:34:56.123456Z\",\"event\":\"destroy\","
+		      "\"reason\":\"expired\",\"proto\":\"udp\",\"internal_address\":\"10.0.0.2\","
+		      "\"internal_port\":40000,\"external_address\":\"192.0.2.1\","
+		      "\"external_port\":40000,\"remote_address\":\"192.0.2.2\","
+		      "\"remote_port\":80,\"state\":\"-\",\"expires\":7439,\"age\":1,"
+		      "\"packets_out\":12,\"bytes_out\":1024,\"packets_in\":10,"
+		      "\"bytes_in\":9000}\n");
+	save_json("event", s);
+	free(s);
+	EXPECT(mo.seen == 2 && stop);
+	nlmsg_free(m);
+
+	/* a new flow without counters */
+	m = genl_msg(NATK_CMD_FLOW_NEW);
+	{
+		struct nlattr *nest = nla_nest_start(m, NATK_A_FLOW);
+
+		nla_put_u8(m, NATK_FLOW_A_PROTO, IPPROTO_TCP);
+		nla_put_u32(m, NATK_FLOW_A_INT_ADDR_BE, htonl(0x0a000002));
+		nla_put_u16(m, NATK_FLOW_A_INT_PORT, 1);
+		nla_put_u32(m, NATK_FLOW_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_FLOW_A_EXT_PORT, 2);
+		nla_put_u32(m, NATK_FLOW_A_REM_ADDR_BE, htonl(0xc0000202));
+		nla_put_u16(m, NATK_FLOW_A_REM_PORT, 3);
+		nla_put_u8(m, NATK_FLOW_A_STATE, NATK_TCP_SYN_OUT);
+		nla_nest_end(m, nest);
+	}
+	nla_put_u64(m, NATK_A_TIMESTAMP_NS, 1714566896000001000ull);
+	cap_start(true, false);
+	EXPECT(event_cb(m, &mo) == NL_OK);
+	s = cap_end();
+	EXPECT_STR(s, "{\"time\":\"2024-05-01T12:34:56.000001Z\",\"event\":\"new\","
+		      "\"reason\":null,\"proto\":\"tcp\",\"internal_address\":\"10.0.0.2\","
+		      "\"internal_port\":1,\"external_address\":\"192.0.2.1\","
+		      "\"external_port\":2,\"remote_address\":\"192.0.2.2\","
+		      "\"remote_port\":3,\"state\":\"syn_out\"}\n");
+	free(s);
+	nlmsg_free(m);
+}
+
+/* NLMSG_ERROR with extended ack TLVs, capped and not capped. */
+static void test_extack(void)
+{
+	char buf[512] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e = NLMSG_DATA(nlh);
+	struct nlattr *a;
+	struct req r = {};
+	const char *msg = "port range: min is above max";
+	size_t orig_payload = 12, off;
+
+	for (int capped = 0; capped < 2; capped++) {
+		memset(buf, 0, sizeof(buf));
+		e->error = -EINVAL;
+		e->msg.nlmsg_len = NLMSG_HDRLEN + (unsigned int)orig_payload;
+		e->msg.nlmsg_type = 0x1234;
+		off = sizeof(*e) + (capped ? 0 : orig_payload);
+		a = (struct nlattr *)((char *)e + NLMSG_ALIGN(off));
+		a->nla_type = NLMSGERR_ATTR_OFFS;
+		a->nla_len = NLA_HDRLEN + 4;
+		a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len));
+		a->nla_type = NLMSGERR_ATTR_MSG;
+		a->nla_len = (uint16_t)(NLA_HDRLEN + strlen(msg) + 1);
+		memcpy((char *)a + NLA_HDRLEN, msg, strlen(msg) + 1);
+		nlh->nlmsg_type = NLMSG_ERROR;
+		nlh->nlmsg_flags = NLM_F_ACK_TLVS | (capped ? NLM_F_CAPPED : 0);
+		nlh->nlmsg_len = (uint32_t)((char *)a + NLA_ALIGN(a->nla_len) - buf);
+		nk_extack[0] = '\0';
+		EXPECT(err_cb(NULL, e, &r) == NL_STOP);
+		EXPECT(r.err == -EINVAL && r.done);
+		EXPECT_STR(nk_extack, msg);
+	}
+	/* no TLVs */
+	nlh->nlmsg_flags = 0;
+	nk_extack[0] = '\0';
+	err_cb(NULL, e, &r);
+	EXPECT_STR(nk_extack, "");
+}
+
+int main(void)
+{
+	test_printer();
+	test_parsers();
+	test_status();
+	test_stats();
+	test_flows();
+	test_event();
+	test_extack();
+	if (failures) {
+		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
+		return 1;
+	}
+	fprintf(stderr, "test_unit: all passed\n");
+	return 0;
+}
