@@ -30,10 +30,6 @@ static const struct rhashtable_params natk_rparams = {
 	.automatic_shrinking = true,
 };
 
-/* The mapping tables belong to ports.c but live with the others. */
-extern const struct rhashtable_params natk_miparams;
-extern const struct rhashtable_params natk_meparams;
-
 int natk_flow_cache_init(void)
 {
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);

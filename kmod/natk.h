@@ -198,7 +198,9 @@ void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
 
-/* ports.c */
+/* ports.c; its mapping tables are set up with the others in flow.c */
+extern const struct rhashtable_params natk_miparams;
+extern const struct rhashtable_params natk_meparams;
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
 			      enum natk_stat *why);

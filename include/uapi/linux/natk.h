@@ -117,6 +117,7 @@ enum natk_cmd {
 	NATK_CMD_FLOW_DEL,
 	__NATK_CMD_MAX
 };
+
 #define NATK_CMD_MAX (__NATK_CMD_MAX - 1)
 
 enum natk_mapping {
@@ -124,6 +125,7 @@ enum natk_mapping {
 	NATK_MAPPING_ADDRESS_PORT_DEPENDENT,
 	__NATK_MAPPING_MAX
 };
+
 #define NATK_MAPPING_MAX (__NATK_MAPPING_MAX - 1)
 
 enum natk_filtering {
@@ -132,6 +134,7 @@ enum natk_filtering {
 	NATK_FILTERING_ENDPOINT_INDEPENDENT,
 	__NATK_FILTERING_MAX
 };
+
 #define NATK_FILTERING_MAX (__NATK_FILTERING_MAX - 1)
 
 enum natk_attr {
@@ -163,6 +166,7 @@ enum natk_attr {
 	NATK_A_PAD,
 	__NATK_A_MAX
 };
+
 #define NATK_A_MAX (__NATK_A_MAX - 1)
 
 enum natk_tcp_state {
@@ -176,6 +180,7 @@ enum natk_tcp_state {
 	NATK_TCP_RST,		/* RST seen: transitory, then freed */
 	__NATK_TCP_MAX
 };
+
 #define NATK_TCP_MAX (__NATK_TCP_MAX - 1)
 
 enum natk_flow_reason {
@@ -206,6 +211,7 @@ enum natk_flow_attr {
 	NATK_FLOW_A_PAD,
 	__NATK_FLOW_A_MAX
 };
+
 #define NATK_FLOW_A_MAX (__NATK_FLOW_A_MAX - 1)
 
 enum natk_fwd_attr {
@@ -216,6 +222,7 @@ enum natk_fwd_attr {
 	NATK_FWD_A_INT_PORT,		/* u16 */
 	__NATK_FWD_A_MAX
 };
+
 #define NATK_FWD_A_MAX (__NATK_FWD_A_MAX - 1)
 
 /*
@@ -255,6 +262,7 @@ enum natk_stat {
 	NATK_STAT_PAD,
 	__NATK_STAT_MAX
 };
+
 #define NATK_STAT_MAX (__NATK_STAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_NATK_H */
