@@ -99,7 +99,7 @@ int cmd_monitor(int argc, char **argv)
 	static const char *const kw[] = { "count" };
 	struct mon m = {};
 	struct sigaction sa = {};
-	struct nl_sock *sk;
+	struct nl_sock *nsk;
 	struct nl_cb *cb;
 	struct pollfd pfd;
 	uint32_t n;
@@ -116,20 +116,20 @@ int cmd_monitor(int argc, char **argv)
 	}
 
 	nk_open();
-	sk = nk_sock();
-	grp = genl_ctrl_resolve_grp(sk, NATK_GENL_NAME, NATK_MCGRP_EVENTS);
+	nsk = nk_sock();
+	grp = genl_ctrl_resolve_grp(nsk, NATK_GENL_NAME, NATK_MCGRP_EVENTS);
 	if (grp < 0)
 		fail("monitor: the natk module has no \"%s\" multicast group: %s",
 		     NATK_MCGRP_EVENTS, nl_geterror(grp));
-	err = nl_socket_add_membership(sk, grp);
+	err = nl_socket_add_membership(nsk, grp);
 	if (err < 0)
 		fail("monitor: cannot subscribe to natk events: %s%s",
 		     nl_geterror(err),
 		     err == -NLE_PERM ? " (run as root)" : "");
 	nk_set_rcvbuf(8 << 20);
 	/* events are not replies: no sequence numbers to check */
-	nl_socket_disable_seq_check(sk);
-	nl_socket_set_nonblocking(sk);
+	nl_socket_disable_seq_check(nsk);
+	nl_socket_set_nonblocking(nsk);
 
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb)
@@ -143,7 +143,7 @@ int cmd_monitor(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_DFL);
 
-	pfd.fd = nl_socket_get_fd(sk);
+	pfd.fd = nl_socket_get_fd(nsk);
 	pfd.events = POLLIN;
 	while (!stop) {
 		int r = poll(&pfd, 1, -1);
@@ -153,7 +153,7 @@ int cmd_monitor(int argc, char **argv)
 				continue;
 			fail("monitor: poll: %s", strerror(errno));
 		}
-		err = nl_recvmsgs(sk, cb);
+		err = nl_recvmsgs(nsk, cb);
 		if (err == -NLE_AGAIN)
 			continue;
 		if (err == -NLE_NOMEM) {

@@ -251,7 +251,11 @@ int nk_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg,
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &r);
 	nl_cb_err(cb, NL_CB_CUSTOM, err_cb, &r);
 
-	ret = nl_send_auto(sk, msg);
+	nl_complete_msg(sk, msg);
+	/* A dump ends with NLMSG_DONE: no ack (as iproute2 does). */
+	if (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP)
+		nlmsg_hdr(msg)->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	ret = nl_send(sk, msg);
 	nlmsg_free(msg);
 	if (ret < 0) {
 		nl_cb_put(cb);

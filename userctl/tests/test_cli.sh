@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Offline checks of natkctl's command line: usage errors, help, version,
+# apply --check, and (where natk is not available) the "module not loaded"
+# error. Needs no kernel module and no privileges.
+#
+#   tests/test_cli.sh [path/to/natkctl]
+
+N=${1:-./natkctl}
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect RC 'stderr/stdout pattern' args...
+expect() {
+	want_rc=$1 pat=$2
+	shift 2
+	"$N" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" != "$want_rc" ] || { [ -n "$pat" ] && ! grep -q -e "$pat" "$tmp/out" "$tmp/err"; }; then
+		echo "FAIL: natkctl $* (rc $rc, want $want_rc, pattern '$pat')"
+		sed 's/^/  | /' "$tmp/out" "$tmp/err"
+		fails=$((fails + 1))
+	fi
+}
+
+expect 0 '^natkctl 0\.1\.0$' -V
+expect 0 '^natkctl 0\.1\.0$' --version
+expect 0 'Usage: natkctl' -h
+expect 0 'monitor' --help
+expect 1 'Usage: natkctl'
+expect 1 "unknown option '-x'" -x status
+expect 1 "ambiguous command 'st': could be status, stats" st
+expect 1 "ambiguous command 'stat'" stat
+expect 1 "unknown command 'frobnicate'" frobnicate
+expect 0 'Usage: natkctl set SETTING' help set
+expect 0 'Usage: natkctl flows' help flo
+expect 1 'needs at least one' set
+expect 1 'Usage: natkctl set' set
+expect 1 "unknown setting 'colour'" set colour blue
+expect 1 "'ports' needs a value" set ports
+expect 1 "invalid port range '0-10'" set ports 0-10
+expect 1 "invalid port range '2000-1000'" set ports 2000-1000
+expect 1 "invalid port range '1-65536'" set ports 1-65536
+expect 1 "invalid max-flows '0'" set max-flows 0
+expect 1 "invalid max-flows '-1'" set max-flows -1
+expect 1 "invalid max-flows-per-host 'x'" set max-flows-per-host x
+expect 1 "unknown timeout 'sctp'" set timeout sctp 10
+expect 1 "invalid timeout '0' for udp" set timeout udp 0
+expect 1 "invalid timeout '31d' for udp" set timeout udp 31d
+expect 1 "timeout udp given twice" set timeout udp 10 timeout udp 20
+expect 1 "'ports' given twice" set ports 1-2 ports 3-4
+expect 1 "invalid mapping 'full-cone'" set mapping full-cone
+expect 1 "invalid filtering 'x'" set filtering x
+expect 1 "invalid mss-clamp '10'" set mss-clamp 10
+expect 1 "invalid interface name" set external a/b
+expect 1 "invalid interface name" set external 0123456789abcdef
+expect 1 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 1024-2048
+expect 1 'down takes no arguments' down now
+expect 1 'flush takes no arguments' flush all
+expect 1 'status takes no arguments' status x
+expect 1 'stats takes no arguments' stats x
+expect 1 "unknown filter 'port'" flows port 80
+expect 1 "invalid or repeated proto 'sctp'" flows proto sctp
+expect 1 "invalid or repeated internal '10.0.0.256'" flows internal 10.0.0.256
+expect 1 "invalid or repeated internal '10.0.0.1:0'" flows internal 10.0.0.1:0
+expect 1 'Usage: natkctl forward' forward add
+expect 1 "not 'sctp'" forward add sctp 80 10.0.0.2
+expect 1 "not '0'" forward add tcp 0 10.0.0.2
+expect 1 "not 'x'" forward add tcp 80 x
+expect 1 'too many arguments for forward add' forward add tcp 80 10.0.0.2 extra
+expect 1 'too many arguments for forward del' forward del tcp 80 10.0.0.2
+expect 1 "unknown forward command 'move'" forward move
+expect 1 'count needs a number' monitor count 0
+expect 1 "unknown argument 'foo'" monitor foo
+expect 1 "cannot open network namespace 'natk-nonexist'" -n natk-nonexist status
+expect 1 "option -n needs" -n
+expect 1 'apply needs a FILE' apply
+expect 1 "cannot open '/nonexistent/natk.conf'" apply /nonexistent/natk.conf
+
+cat >"$tmp/good.conf" <<'CONF'
+# natk configuration
+external eth0
+ports 1024-65535   # trailing comment
+timeout udp 300
+timeout tcp-established 2h
+max-flows 100000
+max-flows-per-host 0
+mapping endpoint-independent
+filtering address-port-dependent
+mss-clamp pmtu
+
+forward tcp 8080 10.0.0.2:80
+forward udp 53 10.0.0.3
+CONF
+expect 0 '' apply --check "$tmp/good.conf"
+
+cat >"$tmp/bad.conf" <<'CONF'
+ports 1024-70000
+timeout udp
+forward tcp 8080 10.0.0.2:80
+forward tcp 8080 10.0.0.3:80
+mapping full-cone
+ports 1-2 max-flows 3
+ext eth0
+CONF
+expect 1 'bad.conf:1: invalid port range' apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:2: 'timeout' needs a value" apply --check "$tmp/bad.conf"
+expect 1 'bad.conf:4: tcp port 8080 is already forwarded on line 3' apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:5: invalid mapping" apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:6: one setting per line" apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:7: unknown setting 'ext'" apply --check "$tmp/bad.conf"
+expect 1 'bad.conf: 6 errors, nothing applied' apply --check "$tmp/bad.conf"
+
+# Without the module, every command that talks to the kernel says so.
+if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
+	for cmd in status stats flows down flush save monitor "forward list" \
+		"set ports 1024-2048" "forward del tcp 80"; do
+		# shellcheck disable=SC2086
+		expect 1 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
+	done
+	expect 1 'natk module is not loaded' -j status
+	"$N" -j status >"$tmp/out" 2>/dev/null
+	if [ -s "$tmp/out" ]; then
+		echo "FAIL: errors must not go to stdout"
+		fails=$((fails + 1))
+	fi
+fi
+
+if [ "$fails" -ne 0 ]; then
+	echo "test_cli: $fails failure(s)"
+	exit 1
+fi
+echo "test_cli: all passed"
