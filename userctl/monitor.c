@@ -115,6 +115,8 @@ int cmd_monitor(int argc, char **argv)
 		argv += 2;
 	}
 
+	/* JSON lines: one compact object per line, even with -p */
+	print_init(print_is_json(), false);
 	nk_open();
 	nsk = nk_sock();
 	grp = genl_ctrl_resolve_grp(nsk, NATK_GENL_NAME, NATK_MCGRP_EVENTS);

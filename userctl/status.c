@@ -157,7 +157,9 @@ int cmd_status(int argc, char **argv)
 	if (err)
 		nk_fail("status", err);
 	err = fwd_get_all(&fwds, &nfwd);
-	if (err)
+	if (err == -EOPNOTSUPP)
+		warnmsg("warning: this natk module cannot list port forwards");
+	else if (err)
 		nk_fail("status: port forwards", err);
 	status_print(&st, fwds, nfwd);
 	free(fwds);
