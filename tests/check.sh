@@ -44,10 +44,12 @@ record_lines() { # PREFIX < lines
 	local pre=$1 line
 	while IFS= read -r line; do
 		case $line in
-		PASS\ *) echo "PASS $pre${line#PASS }" ;;
-		FAIL\ *) echo "FAIL $pre${line#FAIL }" ;;
+		PASS\ *) line="PASS $pre${line#PASS }" ;;
+		FAIL\ *) line="FAIL $pre${line#FAIL }" ;;
 		*) continue ;;
-		esac | tee -a "$SUMMARY"
+		esac
+		echo "$line"
+		echo "$line" >> "$SUMMARY"
 	done
 }
 

@@ -170,12 +170,21 @@ natk_built() {
 	[ -e "$NATK_KO" ] && [ -x "$NATKCTL" ]
 }
 
-# natk_install: put natk.ko into the (overlay) module tree and depmod.
+# natk_install: put natk.ko into the (overlay) module tree and index it.
+# The host prepares the index (tests/vm/modindex.sh, NATK_MODINDEX) since
+# depmod -a takes minutes under TCG; fall back to depmod -a otherwise.
 natk_install() {
-	local dst=/lib/modules/$(uname -r)/extra/natk.ko
+	local mod dst
+	mod=/lib/modules/$(uname -r)
+	dst=$mod/extra/natk.ko
 	[ -e "$NATK_KO" ] || { echo "natk: $NATK_KO not built"; return 1; }
-	if ! cmp -s "$NATK_KO" "$dst"; then
-		mkdir -p "$(dirname "$dst")" && cp "$NATK_KO" "$dst" && depmod -a || return 1
+	cmp -s "$NATK_KO" "$dst" && return 0
+	mkdir -p "$mod/extra" && cp "$NATK_KO" "$dst" || return 1
+	if [ -n "${NATK_MODINDEX:-}" ] && cmp -s "$NATK_KO" "$NATK_MODINDEX/natk.ko"; then
+		cp "$NATK_MODINDEX"/modules.* "$mod/"
+	else
+		echo "natk: no prepared module index, running depmod -a (slow)"
+		depmod -a
 	fi
 }
 

@@ -33,6 +33,13 @@ KERNEL=/boot/vmlinuz-$KVER
 [ -r "$KERNEL" ] || { echo "boot: no $KERNEL" >&2; exit 2; }
 INITRD=$("$HERE/mkinitramfs.sh" "$KVER") || { echo "boot: initramfs for $KVER failed" >&2; exit 2; }
 
+# Module index with natk.ko for the guest (see modindex.sh).
+KO=${NATK_KO:-$REPO/build/$KVER/natk.ko}
+MODINDEX=
+if [ -r "$KO" ]; then
+	MODINDEX=$("$HERE/modindex.sh" "$KVER" "$KO") || MODINDEX=
+fi
+
 mkdir -p "$RES" "$(dirname "$LOG")"
 rm -f "$RES/done" "$RES/results.txt"
 {
@@ -42,6 +49,7 @@ rm -f "$RES/done" "$RES/results.txt"
 	printf 'NATK_SCENARIO_TIMEOUT=%q\n' "${NATK_SCENARIO_TIMEOUT:-300}"
 	printf 'CI=%q\n' "${CI:-}"
 	[ -n "${NATK_KO:-}" ] && printf 'NATK_KO=%q\n' "$NATK_KO"
+	[ -n "$MODINDEX" ] && printf 'NATK_MODINDEX=%q\n' "$MODINDEX"
 } > "$RES/job.env"
 
 ACCEL=(-accel tcg -cpu max)

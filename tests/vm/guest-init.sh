@@ -33,6 +33,7 @@ ip link set lo up
 [ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
 : "${NATK_MODE:=check}"
 [ -n "${NATK_KO:-}" ] && export NATK_KO
+[ -n "${NATK_MODINDEX:-}" ] && export NATK_MODINDEX
 export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
 export NATK_REPO=${NATK_REPO:-$(cd "$HERE/../.." && pwd)}
 
