@@ -19,7 +19,11 @@ for f in "$REPO"/tests/scenarios/[0-9]*.sh; do
 	echo "=== scenario $name ($(date +%T))"
 	echo "natk-test: scenario $name" > /dev/kmsg 2>/dev/null
 	t0=$(date +%s)
-	timeout -k 10 "$SCEN_TIMEOUT" bash -u "$f"
+	# xtrace of every scenario goes to the results share (trace-NAME.log)
+	# for post-mortems; the console only gets the scenario's output.
+	trace=$(dirname "$NATK_RESULTS")/trace-$name.log
+	PS4='+ ${EPOCHREALTIME} ' BASH_XTRACEFD=9 \
+		timeout -k 10 "$SCEN_TIMEOUT" bash -u -x "$f" 9> "$trace"
 	rc=$?
 	t1=$(date +%s)
 	after=$(wc -l < "$NATK_RESULTS")
