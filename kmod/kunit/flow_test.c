@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk_flow: the flow table. Insert, lookup in both directions, delete,
+ * expiry by natk_gc_scan (also in small budgets and across table resizes),
+ * GC while another thread looks flows up, and per-table random hash seeds.
+ */
+#include <linux/kthread.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include "natk_test.h"
+
+static struct natk_rkey natk_flow_rkey(const struct natk_flow *f)
+{
+	struct natk_rkey k = {
+		.raddr = f->okey.raddr,
+		.rport = f->okey.rport,
+		.eport = f->rkey.eport,
+		.proto = f->okey.proto,
+	};
+
+	return k;
+}
+
+static struct natk_flow *natk_lookup_out(struct natk_net *nn,
+					 const struct natk_okey *k)
+{
+	struct natk_flow *f;
+
+	rcu_read_lock();
+	f = natk_flow_lookup_out(nn, k);
+	rcu_read_unlock();
+	return f;	/* only compared, never dereferenced after a kill */
+}
+
+static struct natk_flow *natk_lookup_in(struct natk_net *nn,
+					const struct natk_rkey *k)
+{
+	struct natk_flow *f;
+
+	rcu_read_lock();
+	f = natk_flow_lookup_in(nn, k);
+	rcu_read_unlock();
+	return f;
+}
+
+static void natk_flow_insert_lookup(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	struct natk_rkey rk = natk_flow_rkey(f);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_CONNECTION_ATTEMPTS),
+			1ULL);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	/* The reply key is the remote endpoint and the external port. */
+	KUNIT_EXPECT_EQ(test, f->rkey.raddr, NATK_T_REM);
+	KUNIT_EXPECT_EQ(test, f->rkey.rport, htons(53));
+	KUNIT_EXPECT_EQ(test, f->rkey.proto, IPPROTO_UDP);
+	KUNIT_EXPECT_PTR_NE(test, f->map, NULL);
+	KUNIT_EXPECT_EQ(test, f->rkey.eport, f->map->ekey.eport);
+	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f->flags));
+}
+
+static void natk_flow_lookup_miss(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 40000,
+					    NATK_T_REM, 80);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
+	struct natk_rkey rk = natk_flow_rkey(f), rk2;
+	struct natk_okey k2;
+
+	k2 = k;
+	k2.proto = IPPROTO_UDP;
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k2));
+	k2 = k;
+	k2.rport = htons(81);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k2));
+	k2 = k;
+	k2.iaddr = NATK_T_INT2;
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k2));
+	/* The reverse tuple is not the original one. */
+	k2 = natk_test_okey(IPPROTO_TCP, NATK_T_REM, 80, NATK_T_INT, 40000);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k2));
+
+	rk2 = rk;
+	rk2.eport = htons(ntohs(rk.eport) ^ 1);
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk2));
+	rk2 = rk;
+	rk2.raddr = NATK_T_ROUTER;
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk2));
+	rk2 = rk;
+	rk2.proto = IPPROTO_UDP;
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk2));
+}
+
+/* A second create of the same tuple returns the existing flow. */
+static void natk_flow_create_existing(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_flow(test, nn, &k, NATK_TCP_NONE), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+}
+
+/* Flows of one internal endpoint to two remotes share the mapping. */
+static void natk_flow_shared_mapping(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k1 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					     NATK_T_REM, 53);
+	struct natk_okey k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					     NATK_T_ROUTER, 53);
+	struct natk_flow *f1 = natk_test_flow(test, nn, &k1, NATK_TCP_NONE);
+	struct natk_flow *f2 = natk_test_flow(test, nn, &k2, NATK_TCP_NONE);
+	struct natk_map *map = f1->map;
+	__be16 eport = map->ekey.eport;
+
+	KUNIT_EXPECT_PTR_EQ(test, f2->map, map);
+	KUNIT_EXPECT_EQ(test, refcount_read(&map->ref), 2);
+	natk_flow_kill(nn, f1, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, refcount_read(&map->ref), 1);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_UDP, eport),
+			    map);
+	rcu_read_unlock();
+	natk_flow_kill(nn, f2, NATK_REASON_NONE);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP, eport));
+	rcu_read_unlock();
+}
+
+static void natk_flow_delete(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 40000,
+					    NATK_T_REM, 443);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
+	struct natk_rkey rk = natk_flow_rkey(f);
+
+	natk_flow_kill(nn, f, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k));
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP, rk.eport));
+	rcu_read_unlock();
+	/* Only an expiry counts as an idle timeout. */
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 0ULL);
+
+	/* The same tuple can be created again. */
+	f = natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+}
+
+/* Killing twice (GC and flush racing) unlinks and frees once. */
+static void natk_flow_kill_twice(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 4000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+
+	rcu_read_lock();
+	natk_flow_kill(nn, f, NATK_REASON_EXPIRED);
+	natk_flow_kill(nn, f, NATK_REASON_EXPIRED);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 1ULL);
+}
+
+static void natk_flow_table_full(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_okey k;
+	struct natk_flow *f;
+	int i;
+
+	natk_test_cfg(nn)->max_flows = 3;
+	for (i = 0; i < 3; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 6000 + i,
+				   NATK_T_REM, 53);
+		natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	}
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 7000, NATK_T_REM, 53);
+	rcu_read_lock();
+	f = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL, &why);
+	rcu_read_unlock();
+	KUNIT_EXPECT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_TABLE_FULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 3);
+	/* No mapping was left behind for the refused flow. */
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP, htons(7000)));
+	rcu_read_unlock();
+}
+
+static void natk_flow_expire(struct natk_flow *f)
+{
+	WRITE_ONCE(f->expires, jiffies - 1);
+}
+
+static void natk_flow_gc_expiry(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k[4];
+	struct natk_flow *f[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		k[i] = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 10000 + i,
+				      NATK_T_REM, 53);
+		f[i] = natk_test_flow(test, nn, &k[i], NATK_TCP_NONE);
+	}
+	natk_flow_expire(f[0]);
+	natk_flow_expire(f[2]);
+	/* Expiring now, not yet expired: kept. */
+	WRITE_ONCE(f[3]->expires, jiffies + HZ);
+
+	KUNIT_EXPECT_TRUE(test, natk_gc_scan(nn, 1000));
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[0]));
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k[1]), f[1]);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[2]));
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k[3]), f[3]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 2ULL);
+
+	/* The next pass starts from the beginning again. */
+	natk_flow_expire(f[1]);
+	KUNIT_EXPECT_TRUE(test, natk_gc_scan(nn, 1000));
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[1]));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+}
+
+/* A small budget: the walk resumes where it stopped and terminates. */
+static void natk_flow_gc_budget(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k;
+	struct natk_flow *f;
+	int i, calls = 0;
+
+	for (i = 0; i < 50; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 20000 + i,
+				   NATK_T_REM, 53);
+		f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+		natk_flow_expire(f);
+	}
+	while (!natk_gc_scan(nn, 7)) {
+		calls++;
+		if (calls > 100)
+			break;
+	}
+	KUNIT_EXPECT_LE(test, calls, 100);
+	KUNIT_EXPECT_GE(test, calls, 50 / 7);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 50ULL);
+}
+
+/* Enough flows to make both tables grow; every flow is still found. */
+#define NATK_MANY	3000
+
+static void natk_flow_many_resize(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_flow **f;
+	struct natk_okey k;
+	struct natk_rkey rk;
+	int i, bad = 0;
+
+	f = kunit_kcalloc(test, NATK_MANY, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	for (i = 0; i < NATK_MANY; i++) {
+		k = natk_test_okey(IPPROTO_UDP, htonl(0x0a010000 + i), 1234,
+				   NATK_T_REM, 53);
+		f[i] = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+		/* GC runs between inserts, across the resizes. */
+		if (i % 500 == 0)
+			natk_gc_scan(nn, 100);
+	}
+	for (i = 0; i < NATK_MANY; i++) {
+		k = natk_test_okey(IPPROTO_UDP, htonl(0x0a010000 + i), 1234,
+				   NATK_T_REM, 53);
+		rk = natk_flow_rkey(f[i]);
+		if (natk_lookup_out(nn, &k) != f[i] ||
+		    natk_lookup_in(nn, &rk) != f[i])
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), NATK_MANY);
+	for (i = 0; i < NATK_MANY; i += 2)
+		natk_flow_expire(f[i]);
+	for (i = 0; i < 100 && !natk_gc_scan(nn, 256); i++)
+		;
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), NATK_MANY / 2);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+}
+
+struct natk_reader {
+	struct natk_net *nn;
+	struct natk_okey keys[64];
+	atomic_t lookups;
+	atomic_t mismatches;
+	struct completion done;
+};
+
+static int natk_reader_fn(void *data)
+{
+	struct natk_reader *r = data;
+	struct natk_flow *f;
+	unsigned int i = 0;
+
+	while (!kthread_should_stop()) {
+		const struct natk_okey *k = &r->keys[i++ % ARRAY_SIZE(r->keys)];
+
+		rcu_read_lock();
+		f = natk_flow_lookup_out(r->nn, k);
+		/* Read the flow as the packet path does: KASAN catches a
+		 * flow freed under the lookup.
+		 */
+		if (f && (memcmp(&f->okey, k, sizeof(*k)) ||
+			  f->rkey.proto != k->proto ||
+			  READ_ONCE(f->map->ekey.proto) != k->proto))
+			atomic_inc(&r->mismatches);
+		if (f)
+			natk_flow_refresh(f, HZ);
+		rcu_read_unlock();
+		atomic_inc(&r->lookups);
+		if ((i & 63) == 0)
+			cond_resched();
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/* GC kills and frees flows while a kthread keeps looking them up. */
+static void natk_flow_gc_concurrent_lookup(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_reader *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct task_struct *t;
+	struct natk_flow *f;
+	unsigned long end;
+	int i, rounds = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->nn = nn;
+	init_completion(&r->done);
+	for (i = 0; i < ARRAY_SIZE(r->keys); i++)
+		r->keys[i] = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 30000 + i,
+					    NATK_T_REM, 53);
+	t = kthread_run(natk_reader_fn, r, "natk-kunit-reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+
+	end = jiffies + HZ;
+	while (time_before(jiffies, end) || rounds < 20) {
+		for (i = 0; i < ARRAY_SIZE(r->keys); i++) {
+			f = natk_test_flow(test, nn, &r->keys[i], NATK_TCP_NONE);
+			if (i % 3)
+				WRITE_ONCE(f->expires, jiffies - 1);
+		}
+		/* Half of the time the expiry races with the refresh. */
+		for (i = 0; i < 16 && !natk_gc_scan(nn, 8); i++)
+			;
+		if (rounds & 1)
+			natk_flush(nn, NATK_REASON_FLUSH);
+		rounds++;
+		cond_resched();
+	}
+	kthread_stop(t);
+	wait_for_completion(&r->done);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->mismatches), 0);
+	KUNIT_EXPECT_GT(test, atomic_read(&r->lookups), 0);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	kunit_info(test, "%d rounds, %d lookups\n", rounds,
+		   atomic_read(&r->lookups));
+}
+
+static u32 natk_seed(struct rhashtable *ht)
+{
+	u32 seed;
+
+	rcu_read_lock();
+	seed = rcu_dereference(ht->tbl)->hash_rnd;
+	rcu_read_unlock();
+	return seed;
+}
+
+/*
+ * rhashtable seeds every bucket table with get_random_u32(): the hash of a
+ * tuple differs between the tables, between namespaces and between boots,
+ * so an attacker cannot aim tuples at one chain.
+ */
+static void natk_flow_hash_seeds(struct kunit *test)
+{
+	struct natk_net *a = natk_test_net(test);
+	struct natk_net *b = natk_test_net(test);
+	u32 s[6] = {
+		natk_seed(&a->otbl), natk_seed(&a->rtbl), natk_seed(&a->metbl),
+		natk_seed(&b->otbl), natk_seed(&b->rtbl), natk_seed(&b->metbl),
+	};
+	int i, j, same = 0;
+
+	for (i = 0; i < ARRAY_SIZE(s); i++)
+		for (j = i + 1; j < ARRAY_SIZE(s); j++)
+			same += s[i] == s[j];
+	/* 15 pairs of random u32: a collision is a 1 in 2^28 event. */
+	KUNIT_EXPECT_EQ(test, same, 0);
+	kunit_info(test, "seeds %08x %08x %08x %08x\n", s[0], s[1], s[3], s[4]);
+}
+
+static struct kunit_case natk_flow_cases[] = {
+	KUNIT_CASE(natk_flow_insert_lookup),
+	KUNIT_CASE(natk_flow_lookup_miss),
+	KUNIT_CASE(natk_flow_create_existing),
+	KUNIT_CASE(natk_flow_shared_mapping),
+	KUNIT_CASE(natk_flow_delete),
+	KUNIT_CASE(natk_flow_kill_twice),
+	KUNIT_CASE(natk_flow_table_full),
+	KUNIT_CASE(natk_flow_gc_expiry),
+	KUNIT_CASE(natk_flow_gc_budget),
+	KUNIT_CASE_SLOW(natk_flow_many_resize),
+	KUNIT_CASE_SLOW(natk_flow_gc_concurrent_lookup),
+	KUNIT_CASE(natk_flow_hash_seeds),
+	{}
+};
+
+static struct kunit_suite natk_flow_suite = {
+	.name = "natk_flow",
+	.test_cases = natk_flow_cases,
+};
+
+kunit_test_suite(natk_flow_suite);

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk_ports: the external port allocator. Port preservation, collisions,
+ * the edges of the configured range, the privileged range (ports below
+ * 1024 map below 1024), ports used by the host's own sockets, and
+ * exhaustion, which must end after a bounded number of attempts.
+ */
+#include <linux/net.h>
+#include <linux/in.h>
+#include <net/sock.h>
+#include "natk_test.h"
+
+static struct natk_map *natk_get(struct natk_net *nn, u8 proto, __be32 iaddr,
+				 u16 iport, enum natk_stat *why)
+{
+	struct natk_map *map;
+
+	rcu_read_lock();
+	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport),
+			   why);
+	rcu_read_unlock();
+	return map;
+}
+
+static struct natk_map *natk_get_ok(struct kunit *test, struct natk_net *nn,
+				    u8 proto, __be32 iaddr, u16 iport)
+{
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_map *map = natk_get(nn, proto, iaddr, iport, &why);
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, map, "no port for %pI4:%u, why %d",
+				  &iaddr, iport, why);
+	return map;
+}
+
+static void natk_range(struct natk_net *nn, u16 lo, u16 hi)
+{
+	natk_test_cfg(nn)->port_min = lo;
+	natk_test_cfg(nn)->port_max = hi;
+}
+
+static void natk_ports_preserved(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT,
+					 40000);
+
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 40000);
+	KUNIT_EXPECT_EQ(test, m->ikey.iaddr, NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, m->ekey.proto, IPPROTO_UDP);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
+						      htons(40000)), m);
+	/* Protocols have separate port spaces. */
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
+						    htons(40000)));
+	rcu_read_unlock();
+	/* The same endpoint gets the same mapping (RFC 4787 REQ-1). */
+	KUNIT_EXPECT_PTR_EQ(test, natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT,
+					      40000), m);
+	KUNIT_EXPECT_EQ(test, refcount_read(&m->ref), 2);
+	natk_map_put(nn, m);
+	natk_map_put(nn, m);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
+						    htons(40000)));
+	rcu_read_unlock();
+	/* The same port on TCP is preserved independently. */
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 40000);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 40000);
+	natk_map_put(nn, m);
+}
+
+static void natk_ports_collision(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b, *c;
+	u16 pb, pc;
+
+	a = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 40000);
+	b = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 40000);
+	c = natk_get_ok(test, nn, IPPROTO_TCP, htonl(0x0a000004), 40000);
+	pb = ntohs(b->ekey.eport);
+	pc = ntohs(c->ekey.eport);
+	KUNIT_EXPECT_EQ(test, ntohs(a->ekey.eport), 40000);
+	KUNIT_EXPECT_NE(test, pb, 40000);
+	KUNIT_EXPECT_NE(test, pc, 40000);
+	KUNIT_EXPECT_NE(test, pb, pc);
+	KUNIT_EXPECT_GE(test, pb, NATK_DEF_PORT_MIN);
+	KUNIT_EXPECT_GE(test, pc, NATK_DEF_PORT_MIN);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP, b->ekey.eport),
+			    b);
+	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP, c->ekey.eport),
+			    c);
+	rcu_read_unlock();
+	natk_map_put(nn, a);
+	natk_map_put(nn, b);
+	natk_map_put(nn, c);
+}
+
+/* A one-port range at the top: 65535 itself, no overflow to 0. */
+static void natk_ports_range_edges(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m;
+	u16 lo, hi;
+
+	KUNIT_EXPECT_EQ(test, natk_port_range(natk_test_cfg(nn), IPPROTO_UDP,
+					      htons(5000), &lo, &hi), 64512);
+	KUNIT_EXPECT_EQ(test, lo, 1024);
+	KUNIT_EXPECT_EQ(test, hi, 65535);
+
+	natk_range(nn, 65535, 65535);
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 2000);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 65535);
+	natk_map_put(nn, m);
+
+	natk_range(nn, 1024, 1024);
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 65535);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 1024);
+	natk_map_put(nn, m);
+
+	/* The whole port space. */
+	natk_range(nn, 1, 65535);
+	KUNIT_EXPECT_EQ(test, natk_port_range(natk_test_cfg(nn), IPPROTO_TCP,
+					      htons(80), &lo, &hi), 65535);
+	KUNIT_EXPECT_EQ(test, lo, 1);
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 80);
+	natk_map_put(nn, m);
+}
+
+/*
+ * Two ports, the preferred one taken: the other one must be found every
+ * time (the search covers a range smaller than the attempt limit).
+ */
+static void natk_ports_small_range_complete(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b;
+	enum natk_stat why;
+	int i, failed = 0;
+
+	natk_range(nn, 65534, 65535);
+	for (i = 0; i < 64; i++) {
+		a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 65535);
+		KUNIT_EXPECT_EQ(test, ntohs(a->ekey.eport), 65535);
+		b = natk_get(nn, IPPROTO_UDP, NATK_T_INT2, 65535, &why);
+		if (b) {
+			KUNIT_EXPECT_EQ(test, ntohs(b->ekey.eport), 65534);
+			natk_map_put(nn, b);
+		} else {
+			failed++;
+		}
+		natk_map_put(nn, a);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, failed, 0,
+			    "a free port in a 2-port range was not found");
+}
+
+static void natk_ports_privileged(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b, *c;
+	u16 lo, hi;
+
+	/* Below 1024 maps below 1024 (RFC 4787 REQ-3a)... */
+	KUNIT_EXPECT_EQ(test, natk_port_range(natk_test_cfg(nn), IPPROTO_TCP,
+					      htons(80), &lo, &hi), 1023);
+	KUNIT_EXPECT_EQ(test, lo, 1);
+	KUNIT_EXPECT_EQ(test, hi, 1023);
+	a = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 80);
+	b = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(a->ekey.eport), 80);
+	KUNIT_EXPECT_NE(test, ntohs(b->ekey.eport), 80);
+	KUNIT_EXPECT_GE(test, ntohs(b->ekey.eport), 1);
+	KUNIT_EXPECT_LE(test, ntohs(b->ekey.eport), 1023);
+	/* ...but ICMP identifiers are not ports. */
+	c = natk_get_ok(test, nn, IPPROTO_ICMP, NATK_T_INT, 80);
+	KUNIT_EXPECT_GE(test, ntohs(c->ekey.eport), NATK_DEF_PORT_MIN);
+	natk_map_put(nn, a);
+	natk_map_put(nn, b);
+	natk_map_put(nn, c);
+
+	/* An explicit range below 1024 is used as configured. */
+	natk_range(nn, 500, 600);
+	KUNIT_EXPECT_EQ(test, natk_port_range(natk_test_cfg(nn), IPPROTO_TCP,
+					      htons(80), &lo, &hi), 101);
+	KUNIT_EXPECT_EQ(test, lo, 500);
+	a = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 80);
+	KUNIT_EXPECT_GE(test, ntohs(a->ekey.eport), 500);
+	KUNIT_EXPECT_LE(test, ntohs(a->ekey.eport), 600);
+	natk_map_put(nn, a);
+	/* Port 0 is in the privileged range too, and never handed out. */
+	natk_range(nn, NATK_DEF_PORT_MIN, NATK_DEF_PORT_MAX);
+	a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 0);
+	KUNIT_EXPECT_NE(test, ntohs(a->ekey.eport), 0);
+	natk_map_put(nn, a);
+}
+
+/* A tiny range runs out; the allocator gives up and recovers. */
+static void natk_ports_exhaustion(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m[4], *x;
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	unsigned long t0;
+	u16 seen = 0, freed;
+	int i;
+
+	natk_range(nn, 5000, 5003);
+	for (i = 0; i < 4; i++) {
+		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a000010 + i),
+				   40000);
+		seen |= BIT(ntohs(m[i]->ekey.eport) - 5000);
+	}
+	KUNIT_EXPECT_EQ(test, seen, 0xf);
+	t0 = jiffies;
+	x = natk_get(nn, IPPROTO_UDP, NATK_T_REM, 40000, &why);
+	KUNIT_EXPECT_NULL(test, x);
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	KUNIT_EXPECT_LT(test, jiffies - t0, (unsigned long)HZ);
+	KUNIT_EXPECT_EQ(test,
+			natk_test_stat(nn, NATK_STAT_PORT_ALLOCATION_ERRORS),
+			1ULL);
+	/* An existing endpoint keeps its mapping. */
+	x = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a000010), 40000);
+	KUNIT_EXPECT_PTR_EQ(test, x, m[0]);
+	natk_map_put(nn, x);
+	/* A freed port is found again. */
+	freed = ntohs(m[2]->ekey.eport);
+	natk_map_put(nn, m[2]);
+	x = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_REM, 40000);
+	KUNIT_EXPECT_EQ(test, ntohs(x->ekey.eport), freed);
+	natk_map_put(nn, x);
+	natk_map_put(nn, m[0]);
+	natk_map_put(nn, m[1]);
+	natk_map_put(nn, m[3]);
+}
+
+/* A large full range: still a bounded, quick failure. */
+static void natk_ports_exhaustion_bounded(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map **m;
+	enum natk_stat why;
+	unsigned long t0;
+	int i, n = 1000;
+
+	m = kunit_kcalloc(test, n, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	natk_range(nn, 20000, 20000 + n - 1);
+	for (i = 0; i < n; i++)
+		m[i] = natk_get_ok(test, nn, IPPROTO_TCP, htonl(0x0a100000 + i),
+				   20000 + i);
+	t0 = jiffies;
+	for (i = 0; i < 100; i++)
+		KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_TCP, NATK_T_REM,
+						 20000 + i, &why));
+	KUNIT_EXPECT_LT(test, jiffies - t0, 5UL * HZ);
+	for (i = 0; i < n; i++)
+		natk_map_put(nn, m[i]);
+}
+
+/* A port the host itself listens on is never handed out. */
+static void natk_ports_local_socket(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(5000),
+		.sin_addr.s_addr = htonl(INADDR_ANY),
+	};
+	struct socket *sock;
+	struct natk_map *m;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, sock_create_kern(&init_net, AF_INET, SOCK_DGRAM,
+					       IPPROTO_UDP, &sock), 0);
+	if (kernel_bind(sock, (struct sockaddr *)&sin, sizeof(sin))) {
+		sock_release(sock);
+		kunit_skip(test, "cannot bind a UDP socket to port 5000");
+	}
+	natk_range(nn, 5000, 5001);
+	for (i = 0; i < 8; i++) {
+		m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 5000);
+		KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 5001);
+		natk_map_put(nn, m);
+	}
+	/* TCP has its own ports: 5000 is free there. */
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 5000);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 5000);
+	natk_map_put(nn, m);
+	sock_release(sock);
+}
+
+/* A static forward's port is not given to a dynamic mapping. */
+static void natk_ports_forward_reserved(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m;
+	int i;
+
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+					   NATK_T_INT2, htons(22), NULL), 0);
+	mutex_unlock(&nn->lock);
+	natk_range(nn, 6000, 6001);
+	for (i = 0; i < 8; i++) {
+		m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 6000);
+		KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 6001);
+		natk_map_put(nn, m);
+	}
+	/* The forwarded endpoint reuses its static mapping. */
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 22);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 6000);
+	KUNIT_EXPECT_TRUE(test, m->flags & NATK_MAP_STATIC);
+	natk_map_put(nn, m);
+}
+
+static struct kunit_case natk_ports_cases[] = {
+	KUNIT_CASE(natk_ports_preserved),
+	KUNIT_CASE(natk_ports_collision),
+	KUNIT_CASE(natk_ports_range_edges),
+	KUNIT_CASE(natk_ports_small_range_complete),
+	KUNIT_CASE(natk_ports_privileged),
+	KUNIT_CASE(natk_ports_exhaustion),
+	KUNIT_CASE(natk_ports_exhaustion_bounded),
+	KUNIT_CASE(natk_ports_local_socket),
+	KUNIT_CASE(natk_ports_forward_reserved),
+	{}
+};
+
+static struct kunit_suite natk_ports_suite = {
+	.name = "natk_ports",
+	.test_cases = natk_ports_cases,
+};
+
+kunit_test_suite(natk_ports_suite);
