@@ -17,6 +17,9 @@ NAT_EXT=192.0.2.1
 WAN1=192.0.2.2
 WAN2=192.0.2.3
 NAMESPACES="lan1 lan2 nat wan"
+# Short scenario name (03-tcp.sh -> tcp) for prefixing common assert names.
+SCEN=$(basename "$0" .sh)
+SCEN=${SCEN#[0-9][0-9]-}
 
 # ---------------------------------------------------------------- results
 

@@ -7,7 +7,7 @@ scenario_init
 require_natk icmp-ping
 topo_setup || { fail icmp-ping "topology setup failed"; exit 1; }
 wan_counter_setup
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 
 check icmp-ping nsx lan1 ping -c3 -i0.2 -W2 $WAN1
 n_nat=$(wan_counter from_nat)

@@ -7,7 +7,7 @@ scenario_init
 require_natk tcp-masquerade
 topo_setup || { fail tcp-masquerade "topology setup failed"; exit 1; }
 wan_counter_setup
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan tcp 5000
 
 out=$(ask lan1 tcp $WAN1 5000 41100 "round-trip-data")

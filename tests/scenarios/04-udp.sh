@@ -7,7 +7,7 @@ scenario_init
 require_natk udp-masquerade
 topo_setup || { fail udp-masquerade "topology setup failed"; exit 1; }
 wan_counter_setup
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan udp 5000 $WAN1
 
 peer=$(ask lan1 udp $WAN1 5000 41110 | sed -n 1p)

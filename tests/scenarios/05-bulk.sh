@@ -6,7 +6,7 @@
 scenario_init
 require_natk bulk-upload-sha256
 topo_setup || { fail bulk-upload-sha256 "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 
 D=$(mktemp -d)
 head -c 16M /dev/urandom > "$D/up.bin"

@@ -6,7 +6,7 @@
 scenario_init
 require_natk iperf3-upload
 topo_setup || { fail iperf3-upload "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 
 nsx wan iperf3 -s -B $WAN1 -p 5201 > /dev/null 2>&1 &
 wait_listen wan tcp 5201

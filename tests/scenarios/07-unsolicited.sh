@@ -6,7 +6,7 @@
 scenario_init
 require_natk unsolicited-tcp-blocked
 topo_setup || { fail unsolicited-tcp-blocked "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 D=$(mktemp -d)
 
 # lan1 listens on TCP 7000 and UDP 7001 and logs whatever arrives.

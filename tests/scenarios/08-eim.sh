@@ -6,7 +6,7 @@
 scenario_init
 require_natk udp-endpoint-independent-mapping
 topo_setup || { fail udp-endpoint-independent-mapping "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan udp 5000 $WAN1
 peer_server wan udp 5000 $WAN2
 

@@ -5,7 +5,7 @@
 scenario_init
 require_natk udp-port-preserved
 topo_setup || { fail udp-port-preserved "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan udp 5000 $WAN1
 peer_server wan tcp 5001
 

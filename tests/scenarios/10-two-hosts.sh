@@ -6,7 +6,7 @@
 scenario_init
 require_natk two-hosts-distinct-ports
 topo_setup || { fail two-hosts-distinct-ports "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan udp 5000 $WAN1
 
 D=$(mktemp -d)

@@ -6,7 +6,7 @@
 scenario_init
 require_natk udp-expiry
 topo_setup || { fail udp-expiry "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 check set-timeout-udp nctl set timeout udp 3
 expect_eq status-timeout-udp 3 "$(nctl -j status | jq -r .timeouts.udp)" "natkctl -j status .timeouts.udp"
 peer_server wan udp 5000 $WAN1

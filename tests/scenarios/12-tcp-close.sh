@@ -6,7 +6,7 @@
 scenario_init
 require_natk tcp-state-established
 topo_setup || { fail tcp-state-established "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan tcp 5000
 trans=$(nctl -j status | jq -r .timeouts.tcp_transitory)
 est=$(nctl -j status | jq -r .timeouts.tcp_established)

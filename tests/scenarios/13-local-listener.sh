@@ -7,7 +7,7 @@
 scenario_init
 require_natk local-listener-port-avoided
 topo_setup || { fail local-listener-port-avoided "topology setup failed"; exit 1; }
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 PORT=45000
 peer_server wan tcp 5000
 nsx nat socat TCP-LISTEN:$PORT,bind=$NAT_EXT,reuseaddr,fork SYSTEM:'echo nat-local' &

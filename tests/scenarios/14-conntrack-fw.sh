@@ -15,7 +15,7 @@ table inet fw {
 	}
 }
 EOT
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan tcp 5000
 peer_server wan udp 5001 $WAN1
 

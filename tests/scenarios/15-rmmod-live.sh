@@ -7,7 +7,7 @@ scenario_init
 require_natk rmmod-live-flows
 topo_setup || { fail rmmod-live-flows "topology setup failed"; exit 1; }
 dmesg_mark
-check natk-up natk_up || exit 1
+check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan tcp 5000
 peer_server wan udp 5001 $WAN1
 pid=$(hold_tcp lan1 $WAN1 5000 41400)
