@@ -8,6 +8,7 @@
 #define _NATK_TEST_H
 
 #include <kunit/test.h>
+#include <linux/ip.h>
 #include <linux/skbuff.h>
 #include "../natk.h"
 

@@ -13,6 +13,7 @@
 #include <linux/icmp.h>
 #include <linux/netdevice.h>
 #include <net/checksum.h>
+#include <net/gso.h>
 #include <net/ip.h>
 #include <net/tcp.h>
 #include "natk_test.h"
@@ -192,7 +193,7 @@ static void natk_xlate_partial(struct kunit *test, u8 proto)
 	KUNIT_ASSERT_EQ(test, natk_manip(skb, true, NEW_ADDR, NEW_PORT), 0);
 	check = proto == IPPROTO_TCP ? &natk_th(skb)->check :
 		&natk_uh(skb)->check;
-	KUNIT_EXPECT_EQ(test, skb->ip_summed, CHECKSUM_PARTIAL);
+	KUNIT_EXPECT_EQ(test, (int)skb->ip_summed, CHECKSUM_PARTIAL);
 	want = ~csum_tcpudp_magic(NEW_ADDR, NATK_T_REM, l4len, proto, 0);
 	KUNIT_EXPECT_EQ(test, *check, want);
 	KUNIT_EXPECT_TRUE(test, natk_test_ip_csum_ok(ip_hdr(skb)));
@@ -243,7 +244,7 @@ static void natk_xlate_gso(struct kunit *test)
 	skb_shinfo(skb)->gso_type = SKB_GSO_TCPV4;
 	skb_shinfo(skb)->gso_segs = 4;
 	KUNIT_ASSERT_EQ(test, natk_manip(skb, true, NEW_ADDR, NEW_PORT), 0);
-	KUNIT_EXPECT_EQ(test, skb->ip_summed, CHECKSUM_PARTIAL);
+	KUNIT_EXPECT_EQ(test, (int)skb->ip_summed, CHECKSUM_PARTIAL);
 	KUNIT_EXPECT_TRUE(test, skb_is_gso(skb));
 
 	skb_reset_mac_header(skb);
