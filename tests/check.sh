@@ -12,7 +12,8 @@
 #   NATK_SKIP_DEPS=1         do not run tests/deps.sh
 #   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
 #   NATK_SKIP_CHECKPATCH=1   no checkpatch line
-#   NATK_VM_TIMEOUT=SECONDS  per VM (default 1200); a killed VM is a failure
+#   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh
+#   NATK_VM_TIMEOUT=SECONDS  per VM (default 1500); a killed VM is a failure
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
 # Extra suites: every executable tests/suites/*.sh is run on the host and
@@ -103,7 +104,7 @@ fi
 
 # ------------------------------------------------------------ host suites
 for s in "$HERE"/suites/*.sh; do
-	[ -x "$s" ] || continue
+	[ -x "$s" ] && [ "${NATK_SKIP_SUITES:-0}" != 1 ] || continue
 	section "suite $(basename "$s")"
 	"$s" 2>&1 | tee "$LOGDIR/suite-$(basename "$s" .sh).log" | record_lines ""
 done
@@ -141,7 +142,7 @@ for k in "${KERNELS[@]}"; do
 	fi
 	if [ ! -e "$klog/done" ]; then
 		why="VM produced no complete result (boot.sh status $rc)"
-		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-1200}s"
+		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-1500}s"
 		echo "---- last console lines ($klog/console.log)"
 		tail -n 40 "$klog/console.log"
 		result FAIL "[$k] " vm-completed "$why"

@@ -76,4 +76,6 @@ for rel in "${order[@]}"; do
 done
 (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp.$$"
 mv "$out.tmp.$$" "$out"
+find "$CACHE" -maxdepth 1 -name "initramfs-$KVER-*.cpio.gz" ! -name "${out##*/}" -mmin +180 \
+	-delete 2>/dev/null
 echo "$out"
