@@ -14,9 +14,9 @@
 #define NATK_EVENT_SIZE	320
 
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
-		   __be32 ext_addr, u8 reason)
+		   const struct natk_cfg *cfg, u8 reason)
 {
-	long left = (long)(READ_ONCE(flow->expires) - jiffies);
+	long left = (long)(natk_flow_deadline(cfg, flow) - jiffies);
 	u32 age = (u32)jiffies - flow->created;
 	struct nlattr *nest;
 
@@ -26,7 +26,7 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	if (nla_put_u8(skb, NATK_FLOW_A_PROTO, flow->okey.proto) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_INT_ADDR_BE, flow->okey.iaddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_INT_PORT, ntohs(flow->okey.iport)) ||
-	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, ext_addr) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, cfg->ext_addr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->rkey.eport)) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_REM_ADDR_BE, flow->okey.raddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_REM_PORT, ntohs(flow->okey.rport)) ||
@@ -68,7 +68,7 @@ void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		goto lost_free;
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	if (natk_flow_fill(skb, flow, cfg->ext_addr, reason)) {
+	if (natk_flow_fill(skb, flow, cfg, reason)) {
 		rcu_read_unlock();
 		goto lost_free;
 	}

@@ -95,14 +95,18 @@ struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 	return rhashtable_lookup(&nn->rtbl, key, natk_rparams);
 }
 
-void natk_flow_refresh(struct natk_flow *flow, unsigned long timeout)
+/*
+ * A flow expires when it has not been refreshed for the timeout of its
+ * protocol and state, read from the configuration at GC time: a new timeout
+ * applies to existing flows at once.
+ */
+void natk_flow_refresh(struct natk_flow *flow)
 {
-	unsigned long exp = jiffies + timeout;
+	unsigned long now = jiffies;
 
-	/* Avoid dirtying the cache line on every packet of a busy flow. */
-	if (time_after(exp, READ_ONCE(flow->expires) + HZ / 4) ||
-	    time_before(exp, READ_ONCE(flow->expires)))
-		WRITE_ONCE(flow->expires, exp);
+	/* At most one write per jiffy keeps busy flows' cache lines clean. */
+	if (READ_ONCE(flow->seen) != now)
+		WRITE_ONCE(flow->seen, now);
 }
 
 static void natk_flow_free_rcu(struct rcu_head *head)
@@ -152,7 +156,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	flow->map = map;
 	flow->state = state;
 	flow->created = (u32)jiffies;
-	flow->expires = jiffies + natk_timeout_for(cfg, key->proto, state);
+	flow->seen = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
 						natk_oparams);
@@ -212,6 +216,7 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 {
 	struct rhashtable_iter *it = &nn->gc_iter;
+	const struct natk_cfg *cfg;
 	struct natk_flow *flow;
 	bool done = false;
 	unsigned int n = 0;
@@ -229,7 +234,8 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 			break;
 		}
 		n++;
-		if (time_after(jiffies, READ_ONCE(flow->expires)))
+		cfg = rcu_dereference(nn->cfg);	/* walk holds RCU */
+		if (time_after(jiffies, natk_flow_deadline(cfg, flow)))
 			natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
 		if ((n & 255) == 0) {
 			rhashtable_walk_stop(it);

@@ -127,9 +127,8 @@ static void natk_account(struct natk_net *nn, struct natk_flow *flow,
 }
 
 /* Follow TCP state and refresh the flow's expiry. */
-static void natk_track(struct natk_net *nn, const struct natk_cfg *cfg,
-		       struct natk_flow *flow, const struct natk_pkt *pkt,
-		       bool outbound)
+static void natk_track(struct natk_net *nn, struct natk_flow *flow,
+		       const struct natk_pkt *pkt, bool outbound)
 {
 	u8 old, new = 0;
 	int i;
@@ -150,8 +149,7 @@ static void natk_track(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (outbound && (pkt->tcpflags & NATK_TCPF_RST) && old == new)
 			return;
 	}
-	natk_flow_refresh(flow, natk_timeout_for(cfg, pkt->proto,
-						 READ_ONCE(flow->state)));
+	natk_flow_refresh(flow);
 }
 
 /*
@@ -257,7 +255,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
-	natk_track(nn, cfg, flow, &pkt, false);
+	natk_track(nn, flow, &pkt, false);
 	natk_account(nn, flow, false, skb->len);
 	return NF_ACCEPT;
 drop:
@@ -333,7 +331,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
-	natk_track(nn, cfg, flow, &pkt, true);
+	natk_track(nn, flow, &pkt, true);
 	natk_account(nn, flow, true, skb->len);
 	return NF_ACCEPT;
 drop:

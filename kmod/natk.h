@@ -110,7 +110,7 @@ struct natk_flow {
 	struct natk_okey okey;
 	struct natk_rkey rkey;
 	struct natk_map *map;
-	unsigned long expires;		/* jiffies */
+	unsigned long seen;		/* jiffies, last refresh */
 	unsigned long flags;
 	u32 created;			/* jiffies, for the age */
 	u8 state;			/* enum natk_tcp_state */
@@ -158,6 +158,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack);
 void natk_down(struct natk_net *nn);
 unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state);
+unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
+				 const struct natk_flow *flow);
 
 static inline void natk_stat_add(struct natk_net *nn, enum natk_stat s, u64 v)
 {
@@ -192,7 +194,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_okey *key, u8 state,
 				   struct natk_map *map, enum natk_stat *why);
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
-void natk_flow_refresh(struct natk_flow *flow, unsigned long timeout);
+void natk_flow_refresh(struct natk_flow *flow);
 void natk_flush(struct natk_net *nn, u8 reason);
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
@@ -253,6 +255,6 @@ void natk_genl_exit(void);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
-		   __be32 ext_addr, u8 reason);
+		   const struct natk_cfg *cfg, u8 reason);
 
 #endif /* _NATK_H */

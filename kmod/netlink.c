@@ -352,8 +352,8 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct natk_net *nn = natk_pernet(sock_net(skb->sk));
 	struct natk_flow_dump *d = (struct natk_flow_dump *)cb->args[0];
+	const struct natk_cfg *cfg;
 	struct natk_flow *flow;
-	__be32 ext_addr;
 	int n = 0, err = 0;
 	void *hdr;
 
@@ -363,7 +363,7 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		return -EMSGSIZE;
 
 	rhashtable_walk_start(&d->it);
-	ext_addr = rcu_dereference(nn->cfg)->ext_addr;
+	cfg = rcu_dereference(nn->cfg);
 	flow = rhashtable_walk_peek(&d->it);
 	while (flow) {
 		if (IS_ERR(flow)) {
@@ -373,7 +373,7 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			}
 			d->restarts++;	/* resized: may repeat or miss */
 		} else if (natk_flow_match(d, flow)) {
-			if (natk_flow_fill(skb, flow, ext_addr, 0))
+			if (natk_flow_fill(skb, flow, cfg, 0))
 				break;	/* full: resume with this flow */
 			n++;
 		}

@@ -55,7 +55,11 @@ int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 {
 	u16 p = ntohs(iport);
 
-	if (proto != IPPROTO_ICMP && p < 1024 && cfg->port_min >= 1024) {
+	if (proto == IPPROTO_ICMP) {
+		/* Echo identifiers are not ports: any value will do. */
+		*lo = 0;
+		*hi = 65535;
+	} else if (p < 1024 && cfg->port_min >= 1024) {
 		*lo = 1;
 		*hi = 1023;
 	} else {
@@ -98,7 +102,8 @@ static void natk_map_free_rcu(struct rcu_head *head)
 static int natk_port_claim(struct natk_net *nn, const struct natk_cfg *cfg,
 			   struct natk_map *map, __be16 iport)
 {
-	u16 lo, hi, p, i, tries, size;
+	u32 p, i, tries, size;
+	u16 lo, hi;
 	int err;
 
 	size = natk_port_range(cfg, map->ikey.proto, iport, &lo, &hi);

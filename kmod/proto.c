@@ -63,6 +63,14 @@ bool natk_state_transitory(u8 state)
 	return state != NATK_TCP_ESTABLISHED;
 }
 
+/* When @flow expires, in jiffies, if nothing refreshes it before. */
+unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
+				 const struct natk_flow *flow)
+{
+	return READ_ONCE(flow->seen) +
+	       natk_timeout_for(cfg, flow->okey.proto, READ_ONCE(flow->state));
+}
+
 unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state)
 {
 	switch (proto) {
