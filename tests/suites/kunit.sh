@@ -82,9 +82,9 @@ function flush_case(name, status, rest,   short, why) {
 	if (msg == "") { m = $0; sub(/.*FAILED at /, "", m); msg = m; want = 1 }
 	next
 }
-want == 1 {
+want >= 1 && want <= 3 {
 	l = $0; sub(/^[ \t#]+/, "", l)
-	if (l != "") { msg = msg ": " l; want = 2 }
+	if (l != "") { msg = msg (want == 1 ? ": " : " ") l; want++ }
 	next
 }
 $0 ~ re { if (prob == "") { p = $0; sub(/^[ \t]+/, "", p); prob = substr(p, 1, 150) } }
