@@ -65,11 +65,26 @@ kunit:
 bench:
 	@./tests/bench.sh
 
+# Paths for scripts/install.sh (it also reads LIBEXECDIR, DOCDIR, UNITDIR).
+INSTALL_ENV = PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) MAKE=$(MAKE)
+
 install:
-	@./tests/install.sh install
+	@$(INSTALL_ENV) ./scripts/install.sh install
 
 uninstall:
-	@./tests/install.sh uninstall
+	@$(INSTALL_ENV) ./scripts/install.sh uninstall
+
+dkms-install:
+	@$(INSTALL_ENV) ./scripts/install.sh dkms-install
+
+dkms-remove:
+	@$(INSTALL_ENV) ./scripts/install.sh dkms-remove
+
+# Boots a Debian 12 VM three times: install, reboot, kernel upgrade,
+# uninstall (tests/reboot/run.sh). Not part of `make check`.
+.PHONY: check-reboot
+check-reboot:
+	@./tests/reboot/run.sh
 
 clean:
 	rm -rf build

@@ -9,7 +9,7 @@ PKGS=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	qemu-system-x86 busybox-static
 	libnl-3-dev libnl-genl-3-dev pkg-config build-essential bc flex bison
-	libelf-dev libssl-dev sparse kmod cpio xz-utils
+	libelf-dev libssl-dev sparse kmod cpio xz-utils debootstrap e2fsprogs
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
 	python3 python3-scapy jq gawk gnuplot-nox
 )

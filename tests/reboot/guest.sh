@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The reboot test inside the VM, run at every boot by natk-test-driver.service
+# (baked into the image by mkimage.sh) from the 9p share /mnt/results that
+# tests/reboot/run.sh prepares: natk/ (the source tree), stage (1, 2 or 3).
+# Writes results-N.txt (PASS/FAIL lines), guest-N.log, journal-N.txt and,
+# last, stage-N.done, then reboots (QEMU runs with -no-reboot, so the host
+# sees the VM exit and starts the next boot).
+#
+#   1 (first kernel): make install as docs/install.md says, write
+#     /etc/natk.conf, enable natk.service and the test topology, reboot
+#   2 (first kernel): natk came up by itself; then install the second
+#     kernel's .debs offline and check that DKMS built natk for it, reboot
+#   3 (second kernel): natk came up by itself; a missing interface fails the
+#     unit loudly; make uninstall leaves nothing behind; power off
+set -u
+R=/mnt/results
+STAGE=$(cat "$R/stage" 2>/dev/null || echo 0)
+OUT=$R/results-$STAGE.txt
+LOG=$R/guest-$STAGE.log
+SRC=/root/natk
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+: > "$OUT"
+exec >> "$LOG" 2>&1
+echo "== stage $STAGE on $(uname -r) at $(date)"
+
+pass() { echo "PASS boot$STAGE-$1" | tee -a "$OUT"; }
+fail() { echo "FAIL boot$STAGE-$1: $2" | tee -a "$OUT"; }
+# check NAME WHY CMD...: PASS if CMD succeeds
+check() {
+	local name=$1 why=$2
+	shift 2
+	echo "-- $name: $*"
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+finish() { # reboot|poweroff
+	journalctl -b --no-pager > "$R/journal-$STAGE.txt" 2>&1
+	dmesg > "$R/dmesg-$STAGE.txt" 2>&1
+	touch "$R/stage-$STAGE.done"
+	sync
+	systemctl --no-block "$1"
+	exit 0
+}
+
+status_has() { natkctl status | tee /dev/stderr | grep -qF -- "$1"; }
+
+# natk came up at boot on its own, with the configuration of stage 1
+verify_boot() {
+	local want_kver=$1 st
+	check kernel "running $(uname -r), want $want_kver" test "$(uname -r)" = "$want_kver"
+	st=$(systemctl is-active natk.service)
+	check service-active "natk.service is $st" test "$st" = active
+	check service-waited "natk-start did not log waiting for wan0" \
+		sh -c "journalctl -b -u natk.service --no-pager | grep -q 'waiting up to .* for external interface wan0'"
+	check module-loaded "natk not in /proc/modules" grep -q '^natk ' /proc/modules
+	check module-from-dkms "modinfo: $(modinfo -F filename natk 2>&1)" \
+		sh -c "modinfo -F filename natk | grep -q '^/lib/modules/$want_kver/updates/dkms/natk.ko'"
+	check status-enabled "natkctl status: not enabled" status_has "natk: enabled"
+	check status-external "natkctl status: no wan0 (192.0.2.1)" status_has "external interface: wan0 (192.0.2.1)"
+	check status-conf "natkctl status: timeouts/forward of /etc/natk.conf missing" \
+		sh -c 'natkctl status | grep -q "udp 120s" && natkctl status | grep -qF "tcp 8080 -> 10.0.0.2:80"'
+	check ip-forward "net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)" \
+		test "$(cat /proc/sys/net/ipv4/ip_forward)" = 1
+	check ping-lan-wan "ping from netns lan to 192.0.2.2 failed" \
+		ip netns exec lan ping -c 2 -W 3 192.0.2.2
+	ip netns exec wan socat -T 5 TCP-LISTEN:7000,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' &
+	local srv=$! seen
+	sleep 1
+	seen=$(ip netns exec lan socat -T 5 - TCP:192.0.2.2:7000 </dev/null)
+	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	check wan-sees-external "wan side saw source '$seen', want 192.0.2.1" test "$seen" = 192.0.2.1
+	check flows "natkctl flows lists no flow of 10.0.0.2" \
+		sh -c 'natkctl flows | grep -q "10.0.0.2"'
+}
+
+stage1() {
+	check kernel "running $(uname -r)" test "$(uname -r)" = "$(cat "$R/kver1")"
+	rm -rf "$SRC"
+	cp -a "$R/natk" "$SRC"
+	# As docs/install.md tells a user.
+	echo "-- make install"
+	if (cd "$SRC" && make install) > "$R/install-1.log" 2>&1; then
+		pass make-install
+	else
+		fail make-install "see install-1.log"; tail -n 30 "$R/install-1.log"
+	fi
+	check natkctl-installed "no natkctl in PATH" command -v natkctl
+	check man-installed "no natkctl.8" test -e /usr/local/share/man/man8/natkctl.8
+	check completion-installed "no bash completion" test -e /usr/local/share/bash-completion/completions/natkctl
+	check unit-installed "systemctl cat natk.service failed" systemctl cat natk.service
+	check conf-example "no example /etc/natk.conf" grep -q '^#external eth0' /etc/natk.conf
+	check dkms-installed "dkms status: $(dkms status natk 2>&1 | tr '\n' ' ')" \
+		sh -c "dkms status natk -k $(uname -r) | grep -q ': installed'"
+	check dkms-src-clean "/usr/src/natk-* has test code" \
+		sh -c '! ls -d /usr/src/natk-*/kmod/kunit /usr/src/natk-*/tests 2>/dev/null | grep -q .'
+	check example-unconfigured "natk-start accepted the commented example" \
+		sh -c '! /usr/local/libexec/natk/natk-start /etc/natk.conf'
+
+	cat > /etc/natk.conf <<'CONF'
+# natk reboot test
+external wan0
+timeout udp 120
+forward tcp 8080 10.0.0.2:80
+CONF
+	check conf-valid "natkctl apply --check /etc/natk.conf failed" natkctl apply --check /etc/natk.conf
+
+	mkdir -p /usr/local/lib/natk-test
+	install -m 0755 "$SRC/tests/reboot/natk-test-net.sh" /usr/local/lib/natk-test/
+	install -m 0644 "$SRC/tests/reboot/natk-test-net.service" /etc/systemd/system/
+	systemctl daemon-reload
+	check enable "systemctl enable natk natk-test-net failed" \
+		systemctl enable natk.service natk-test-net.service
+	finish reboot
+}
+
+stage2() {
+	verify_boot "$(cat "$R/kver1")"
+	echo "-- dpkg -i /root/debs/*.deb"
+	if dpkg -i /root/debs/*.deb > "$R/kernel-install-2.log" 2>&1; then
+		pass install-kernel
+	else
+		fail install-kernel "dpkg -i failed, see kernel-install-2.log"; tail -n 30 "$R/kernel-install-2.log"
+	fi
+	local k
+	k=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -n 1)
+	echo "${k:-none}" > "$R/kver2"
+	check new-kernel "no 6.12 kernel in /lib/modules" test -n "$k"
+	check new-kernel-boot "no /boot/vmlinuz-$k or initrd" test -e "/boot/vmlinuz-$k" -a -e "/boot/initrd.img-$k"
+	check dkms-new-kernel "dkms status: $(dkms status natk 2>&1 | tr '\n' ' ')" \
+		sh -c "dkms status natk -k '$k' | grep -q ': installed'"
+	check module-new-kernel "no natk.ko for $k in updates/dkms" \
+		sh -c "ls /lib/modules/$k/updates/dkms/natk.ko*"
+	check modinfo-new-kernel "modinfo -k $k natk: wrong vermagic" \
+		sh -c "modinfo -k '$k' -F vermagic natk | grep -q '^$k '"
+	finish reboot
+}
+
+stage3() {
+	verify_boot "$(cat "$R/kver2")"
+	check previous-stop "no clean stop of natk.service in the previous boot's journal" \
+		sh -c "journalctl -b -1 -u natk.service --no-pager | grep -q 'Stopped\|Deactivated successfully'"
+
+	# A missing external interface: the unit fails, loudly, and NAT is off.
+	mkdir -p /run/systemd/system/natk.service.d
+	printf '[Service]\nEnvironment=NATK_WAIT=5\n' > /run/systemd/system/natk.service.d/wait.conf
+	cp /etc/natk.conf /root/natk.conf.good
+	sed -i 's/^external wan0/external nosuch0/' /etc/natk.conf
+	systemctl daemon-reload
+	systemctl restart natk.service
+	check missing-iface-fails "natk.service is $(systemctl is-active natk.service), want failed" \
+		systemctl -q is-failed natk.service
+	check missing-iface-message "no 'did not appear' in the journal" \
+		sh -c "journalctl -b -u natk.service --no-pager | grep -q 'external interface nosuch0 did not appear within 5s; NAT is NOT running'"
+	check missing-iface-down "natk still enabled after the failed start" \
+		sh -c '! natkctl status | grep -q "natk: enabled"'
+	cp /root/natk.conf.good /etc/natk.conf
+	rm -rf /run/systemd/system/natk.service.d
+	systemctl daemon-reload
+	systemctl restart natk.service
+	check restart-ok "natk.service is $(systemctl is-active natk.service) after restoring the file" \
+		systemctl -q is-active natk.service
+	check reload-ok "systemctl reload natk failed" systemctl reload natk.service
+
+	echo "-- make uninstall"
+	if (cd "$SRC" && make uninstall) > "$R/uninstall-3.log" 2>&1; then
+		pass make-uninstall
+	else
+		fail make-uninstall "see uninstall-3.log"; tail -n 30 "$R/uninstall-3.log"
+	fi
+	local left
+	check gone-module-loaded "natk still loaded" sh -c '! grep -q "^natk " /proc/modules'
+	left=$(find /lib/modules -name 'natk.ko*' 2>/dev/null | tr '\n' ' ')
+	check gone-module-files "left: $left" test -z "$left"
+	left=$(ls -d /usr/src/natk-* /var/lib/dkms/natk 2>/dev/null | tr '\n' ' ')
+	check gone-dkms "left: $left" test -z "$left"
+	check gone-natkctl "natkctl still in PATH" sh -c '! command -v natkctl'
+	left=$(ls -d /usr/local/share/man/man8/natkctl.8 /usr/local/share/bash-completion/completions/natkctl \
+		/usr/local/libexec/natk /usr/local/share/doc/natk 2>/dev/null | tr '\n' ' ')
+	check gone-files "left: $left" test -z "$left"
+	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd -name 'natk.service*' 2>/dev/null | tr '\n' ' ')
+	check gone-unit "left: $left" test -z "$left"
+	check gone-unit-loaded "systemd still knows natk.service" \
+		sh -c '[ "$(systemctl show -P LoadState natk.service)" = not-found ]'
+	check conf-kept-edited "the edited /etc/natk.conf was removed" grep -q '^external wan0' /etc/natk.conf
+
+	# Uninstalling again is harmless, and removes an unchanged example.
+	mv /etc/natk.conf /root/natk.conf.edited
+	install -m 0644 "$SRC/packaging/natk.conf" /etc/natk.conf
+	check uninstall-again "a second make uninstall failed" \
+		sh -c "cd '$SRC' && make uninstall > '$R/uninstall-again-3.log' 2>&1"
+	check conf-removed-unchanged "the unchanged example /etc/natk.conf was kept" test ! -e /etc/natk.conf
+	finish poweroff
+}
+
+case $STAGE in
+1) stage1 ;;
+2) stage2 ;;
+3) stage3 ;;
+*) fail stage "unknown stage '$STAGE'"; finish poweroff ;;
+esac
