@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# natkctl -j monitor: JSON lines parsed with jq. A background
+# "monitor count 2" sees the "new" event of a flow lan1 opens and then its
+# "destroy" event with reason "flush", and exits by itself after exactly 2
+# events; a plain monitor sees a UDP flow expire (reason "expired") and
+# stops on SIGTERM. Events carry the flow's keys as natkctl -j flows does.
+. "$NATK_REPO/tests/lib/netns.sh"
+. "$NATK_REPO/tests/lib/ctl.sh"
+ctl_init
+require_natk monitor-natk-built
+topo_setup || { fail monitor-topology "topology setup failed"; exit 1; }
+check monitor-natk-up natk_up || exit 1
+peer_server wan udp 5000 $WAN1
+
+lines() { [ -s "$1" ] && wc -l < "$1" || echo 0; }
+
+# subscribe_wait FILE FIRST_PORT: the monitor writing FILE has no "I am
+# subscribed" signal; open new flows (one per source port, FIRST_PORT on)
+# until it reports one. Prints the last source port used.
+subscribe_wait() {
+	local f=$1 port=$2 end=$(( $(date +%s) + 30 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		udp_oneshot lan1 "$port" $WAN1 5000
+		if poll 2 test -s "$f"; then
+			echo "$port"
+			return 0
+		fi
+		port=$((port + 1))
+	done
+	return 1
+}
+
+# ------------------------------------------------------------ count 2: new + flush
+nsx nat "$NATKCTL" -j monitor count 2 > "$CTL_TMP/m1" 2> "$CTL_TMP/m1.err" &
+mon=$!
+if port=$(subscribe_wait "$CTL_TMP/m1" 42000); then
+	pass monitor-sees-new
+else
+	fail monitor-sees-new "no event within 30 s: $(cat "$CTL_TMP/m1.err")"
+fi
+ev=$(sed -n 1p "$CTL_TMP/m1")
+log "first event: $ev"
+json_expect monitor-new-event "$ev" \
+	"(.event == \"new\") and .reason == null and .proto == \"udp\" and .internal_address == \"$LAN1\" and .internal_port == ${port:-0} and .remote_address == \"$WAN1\" and .remote_port == 5000 and .external_address == \"$NAT_EXT\" and (.external_port | type) == \"number\""
+json_expect monitor-time-format "$ev" '.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$")'
+# the event's time is now (UTC), give or take a minute
+now=$(date -u +%s)
+evt=$(printf '%s' "$ev" | jq -r '.time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601' 2>/dev/null)
+if [ -n "$evt" ] && [ $((now - evt)) -le 60 ] && [ $((evt - now)) -le 60 ]; then
+	pass monitor-time-is-now
+else
+	fail monitor-time-is-now "event time $evt, now $now"
+fi
+# Flush: the destroy events arrive; the monitor stops after its 2nd event.
+check monitor-flush nctl flush
+if poll 15 sh -c "! kill -0 $mon"; then
+	pass monitor-count-exits
+	wait "$mon"
+	expect_eq monitor-count-exit-status 0 "$?" "exit status of natkctl monitor count 2"
+else
+	fail monitor-count-exits "natkctl monitor count 2 still running; output: $(cat "$CTL_TMP/m1")"
+	kill "$mon" 2>/dev/null
+fi
+expect_eq monitor-count-lines 2 "$(lines "$CTL_TMP/m1")" "lines printed by monitor count 2"
+ev2=$(sed -n 2p "$CTL_TMP/m1")
+log "second event: $ev2"
+json_expect monitor-destroy-flush "$ev2" \
+	".event == \"destroy\" and .reason == \"flush\" and .proto == \"udp\" and .internal_address == \"$LAN1\" and (.internal_port | type) == \"number\""
+json_expect monitor-all-lines-json "$(jq -s . "$CTL_TMP/m1" 2>/dev/null || echo null)" \
+	'type == "array" and all(.[]; type == "object" and has("time") and has("event") and has("reason") and has("proto") and has("internal_address") and has("internal_port") and has("external_address") and has("external_port") and has("remote_address") and has("remote_port") and has("state"))'
+expect_eq monitor-no-stderr "" "$(cat "$CTL_TMP/m1.err")" "monitor stderr"
+
+# ------------------------------------------------------------ expiry
+check monitor-short-udp-timeout nctl set timeout udp 2
+nsx nat "$NATKCTL" -j monitor > "$CTL_TMP/m2" 2> "$CTL_TMP/m2.err" &
+mon=$!
+port=$(subscribe_wait "$CTL_TMP/m2" 43000) || fail monitor-second-subscribes "no event in 30 s"
+# every flow opened by subscribe_wait expires; wait for the destroy of ours
+exp_seen() {
+	jq -e -s --argjson p "${port:-0}" \
+		'any(.[]; .event == "destroy" and .reason == "expired" and .internal_port == $p)' \
+		"$CTL_TMP/m2" > /dev/null 2>&1
+}
+if poll 30 exp_seen; then
+	pass monitor-destroy-expired
+else
+	fail monitor-destroy-expired "no expired destroy for port $port: $(cat "$CTL_TMP/m2")"
+fi
+json_expect monitor-expired-has-counters "$(jq -c -s --argjson p "${port:-0}" \
+	'map(select(.event == "destroy" and .internal_port == $p)) | .[0]' "$CTL_TMP/m2")" \
+	'.packets_out >= 1 and .bytes_out >= 29'
+# new and destroy pair up: every destroyed port was created
+json_expect monitor-new-before-destroy "$(jq -s . "$CTL_TMP/m2")" \
+	'(map(select(.event == "new") | .internal_port)) as $n | all(.[] | select(.event == "destroy"); .internal_port as $p | $n | index($p) != null)'
+kill -TERM "$mon"
+if poll 5 sh -c "! kill -0 $mon"; then
+	wait "$mon"
+	expect_eq monitor-sigterm-exit 0 "$?" "exit status of natkctl monitor after SIGTERM"
+else
+	fail monitor-sigterm-exit "natkctl monitor ignores SIGTERM"
+	kill -9 "$mon" 2>/dev/null
+fi
+expect_eq monitor-events-lost 0 "$(stat_of events_lost)" "events_lost"
+
+# ------------------------------------------------------------ text output
+nsx nat "$NATKCTL" monitor count 1 > "$CTL_TMP/m3" 2>&1 &
+mon=$!
+port=$(subscribe_wait "$CTL_TMP/m3" 44000)
+poll 10 sh -c "! kill -0 $mon"
+kill "$mon" 2> /dev/null
+grep -Eq "^[0-9T:.-]+Z new +udp $LAN1:[0-9]+ -> $NAT_EXT:[0-9]+ -> $WAN1:5000" "$CTL_TMP/m3" &&
+	pass monitor-text-line || fail monitor-text-line "natkctl monitor count 1 printed: $(cat "$CTL_TMP/m3")"
