@@ -198,9 +198,11 @@ natk_load() {
 	natk_loaded || modprobe natk
 }
 
+# (rmmod, not modprobe -r: that also tries to remove nf_defrag_ipv4 and
+# fails when nf_conntrack uses it, which is not natk's business.)
 natk_unload() {
 	natk_loaded || return 0
-	modprobe -r natk
+	rmmod natk
 }
 
 # natk_up: load natk and masquerade out of wan0 in netns nat.
@@ -242,8 +244,16 @@ peer_server() {
 		nsx "$ns" socat TCP-LISTEN:"$port",reuseaddr,fork"$bind" \
 			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat' &
 	else
-		nsx "$ns" socat UDP-RECVFROM:"$port",fork"$bind" \
-			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat >/dev/null' &
+		# One socket answering every datagram to its sender (socat's
+		# UDP-RECVFROM,fork children can swallow each other's packets).
+		nsx "$ns" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, a = s.recvfrom(65535)
+    s.sendto(("%s %d\n" % a).encode(), a)
+' "${addr:-0.0.0.0}" "$port" &
 	fi
 	wait_listen "$ns" "$proto" "$port" "$addr"
 }
@@ -287,7 +297,7 @@ kernel_log_check() {
 reset_all() {
 	topo_teardown
 	if natk_loaded; then
-		modprobe -r natk 2>/dev/null || echo "natk: could not unload natk"
+		rmmod natk 2>/dev/null || echo "natk: could not unload natk"
 	fi
 	nft flush ruleset 2>/dev/null
 	return 0
@@ -361,7 +371,7 @@ dmesg_check() {
 # that stays open (stdin is a sleep) until killed; prints its PID.
 hold_tcp() {
 	local ns=$1 dst=$2 port=$3 sport=$4 extra=${5:-}
-	nsx "$ns" sh -c "sleep 600 | exec socat - TCP:$dst:$port,sourceport=$sport,reuseaddr$extra" \
+	ip netns exec "$ns" sh -c "sleep 600 | exec socat - TCP:$dst:$port,sourceport=$sport,reuseaddr$extra" \
 		> /dev/null 2>&1 &
 	echo $!
 }
@@ -390,7 +400,14 @@ wan_counter() {
 # hold_stop PID: end a hold_tcp connection (normal close, FIN or RST per its
 # options).
 hold_stop() {
-	pkill -TERM -P "$1" 2>/dev/null
-	kill "$1" 2>/dev/null
+	kill_tree "$1"
+}
+
+# kill_tree PID: SIGTERM a process and all its descendants (children first
+# collected, so nothing is reparented away before we see it).
+kill_tree() {
+	local p=$1 c
+	for c in $(pgrep -P "$p" 2>/dev/null); do kill_tree "$c"; done
+	kill "$p" 2>/dev/null
 	return 0
 }

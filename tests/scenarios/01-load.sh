@@ -28,12 +28,12 @@ check stats-unconfigured sh -c "'$NATKCTL' -n nat -j stats | jq -e 'type == \"ob
 check flows-unconfigured sh -c "'$NATKCTL' -n nat -j flows | jq -e 'type == \"array\" and length == 0'"
 ip netns del nat
 
-check module-unload modprobe -r natk
+check module-unload rmmod natk
 check module-gone sh -c '! test -d /sys/module/natk'
 
 # Looking up the "natk" genl family autoloads the module.
 "$NATKCTL" status > /dev/null 2>&1
 check genl-autoload test -d /sys/module/natk
 natk_unload
-check module-reload sh -c 'modprobe natk && modprobe -r natk'
+check module-reload sh -c 'modprobe natk && rmmod natk'
 dmesg_check module-load-unload-clean

@@ -14,9 +14,15 @@ peer_server wan udp 5000 $WAN1
 before=$(stat_of idle_timeouts)
 p=$(ask lan1 udp $WAN1 5000 40010 | sed -n 1p)
 [ -n "$p" ] || log "no reply"
-if poll 3 flow_present udp $LAN1 40010; then
+seen=
+for _ in $(seq 30); do
+	seen=$(flow_get udp $LAN1 40010 | sed -n 1p)
+	[ -n "$seen" ] && break
+	sleep 0.1
+done
+if [ -n "$seen" ]; then
 	pass udp-expiry-flow-created
-	exp=$(flow_field udp $LAN1 40010 expires)
+	exp=$(echo "$seen" | jq -r .expires)
 	if [ -n "$exp" ] && [ "$exp" -le 3 ] 2>/dev/null; then
 		pass udp-expiry-expires-field
 	else

@@ -8,10 +8,14 @@ require_natk fw-tcp
 topo_setup || { fail fw-tcp "topology setup failed"; exit 1; }
 check fw-ruleset nsx nat nft -f - <<'EOT'
 table inet fw {
+	counter invalid { }
+	counter dropped { }
 	chain forward {
 		type filter hook forward priority 0; policy drop;
+		ct state invalid counter name invalid
 		ct state established,related accept
 		iifname "lan0" accept
+		counter name dropped
 	}
 }
 EOT
@@ -24,6 +28,7 @@ expect_eq fw-tcp "fw-data" "$(echo "$p" | sed -n 2p)" "TCP echo through firewall
 p=$(ask lan1 udp $WAN1 5001 41300 | sed -n 1p)
 expect_eq fw-udp "$NAT_EXT" "${p%% *}" "UDP reply through firewall + natk"
 check fw-ping nsx lan1 ping -c2 -i0.2 -W2 $WAN1
+fwcount() { nsx nat nft list counter inet fw "$1" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'; }
 D=$(mktemp -d)
 head -c 2M /dev/urandom > "$D/f"
 nsx wan socat -u TCP-LISTEN:5002,reuseaddr OPEN:"$D/g",creat &
@@ -31,4 +36,9 @@ wait_listen wan tcp 5002
 nsx lan1 timeout 60 socat -u OPEN:"$D/f" TCP:$WAN1:5002
 poll 10 cmp -s "$D/f" "$D/g"
 check fw-tcp-2mb cmp "$D/f" "$D/g"
+inv=$(fwcount invalid)
+drop=$(fwcount dropped)
+log "forward chain: ct invalid $inv, dropped by policy $drop"
+expect_eq fw-no-invalid 0 "$inv" "packets conntrack saw as invalid in forward"
+expect_eq fw-no-policy-drop 0 "$drop" "packets dropped by the forward policy"
 rm -rf "$D"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# modprobe -r natk while configured with live TCP and UDP flows succeeds
+# rmmod natk while configured with live TCP and UDP flows succeeds
 # and leaves no warning; afterwards the module loads and works again.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
@@ -19,11 +19,11 @@ log "$n flows before rmmod"
 [ "${n:-0}" -ge 2 ] && pass rmmod-flows-present || fail rmmod-flows-present "only ${n:-?} flows"
 # Traffic keeps flowing while we unload.
 nsx lan1 ping -i 0.05 -c 100 $WAN1 > /dev/null 2>&1 &
-check rmmod-live-flows modprobe -r natk
+check rmmod-live-flows rmmod natk
 check rmmod-module-gone sh -c '! test -d /sys/module/natk'
 hold_stop "$pid"
 check rmmod-reload natk_up
 p=$(ask lan1 udp $WAN1 5001 41402 | sed -n 1p)
 expect_eq rmmod-reload-works "$NAT_EXT" "${p%% *}" "UDP after reload"
-check rmmod-second-unload modprobe -r natk
+check rmmod-second-unload rmmod natk
 dmesg_check rmmod-live-clean

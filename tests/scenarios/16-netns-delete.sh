@@ -20,10 +20,10 @@ nsx lan1 ping -i 0.05 -c 60 $WAN1 > /dev/null 2>&1 &
 check netns-delete-live-flows ip netns del nat
 hold_stop "$pid"
 # netns cleanup is asynchronous; the module must become removable.
-if poll 30 modprobe -r natk; then
+if poll 30 rmmod natk; then
 	pass netns-delete-then-unload
 else
-	fail netns-delete-then-unload "modprobe -r natk kept failing for 30 s (refcnt $(cat /sys/module/natk/refcnt 2>/dev/null))"
+	fail netns-delete-then-unload "rmmod natk kept failing for 30 s (refcnt $(cat /sys/module/natk/refcnt 2>/dev/null))"
 fi
 
 # Again with a namespace that only has natk configured, many times.
@@ -39,9 +39,9 @@ for i in 1 2 3 4 5; do ip netns del tmpnat$i; done
 ip netns add nat
 check netns-new-after-delete sh -c "ip netns exec nat '$NATKCTL' -j status | jq -e '.enabled == false or .enabled == 0'"
 ip netns del nat
-if poll 30 modprobe -r natk; then
+if poll 30 rmmod natk; then
 	pass netns-churn-then-unload
 else
-	fail netns-churn-then-unload "modprobe -r natk kept failing for 30 s"
+	fail netns-churn-then-unload "rmmod natk kept failing for 30 s"
 fi
 dmesg_check netns-delete-clean
