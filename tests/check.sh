@@ -150,7 +150,7 @@ for k in "${KERNELS[@]}"; do
 		result PASS "[$k] " vm-completed
 	fi
 	# Kernel problems on the serial console (kernel lines only).
-	grep -E '^\[ *[0-9]+\.[0-9]+\]' "$klog/console.log" > "$klog/console-kernel.log" 2>/dev/null
+	grep -E '\[ *[0-9]+\.[0-9]+\]' "$klog/console.log" > "$klog/console-kernel.log" 2>/dev/null
 	probs=$(kernel_problems "$klog/console-kernel.log")
 	if [ -z "$probs" ]; then
 		result PASS "[$k] " kernel-console-clean
