@@ -36,13 +36,14 @@ expect_ok() {
 
 # expect_err NAME REGEX NS ARGS...: natkctl exits 1, prints nothing on
 # stdout and one error line on stderr, "natkctl: ..." matching REGEX
-# (extended, case-insensitive). Usage errors may add one "Usage:" line.
+# (extended, case-insensitive). Usage errors may add the command's usage:
+# everything from a line starting with "Usage: " on.
 expect_err() {
 	local name=$1 re=$2 first nlines
 	shift 2
 	run_ctl "$@"
 	first=$(printf '%s\n' "$CTL_ERR" | sed -n 1p)
-	nlines=$(printf '%s\n' "$CTL_ERR" | grep -vc '^Usage: ')
+	nlines=$(printf '%s\n' "$CTL_ERR" | sed '/^Usage: /,$d' | wc -l)
 	if [ "$CTL_RC" -ne 1 ]; then
 		fail "$name" "natkctl ${*:2}: exit $CTL_RC (want 1), stderr: $CTL_ERR"
 	elif [ -n "$CTL_OUT" ]; then

@@ -1,11 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # natkctl, command by command and option by option, as a user checks it:
-# -h, -V, help, -n, status (text and every JSON key), set (several pairs in
-# one call, all-or-nothing in natkctl and in the kernel, every setting and
-# timeout, abbreviations, units), down, flush, forward add/del/list (text and
-# -j), flows with proto and internal ADDR[:PORT] filters, stats, -p, save and
-# apply.
+# -h, -V, help, -n, -p, status (text and every JSON key), set (several pairs
+# in one call, all-or-nothing in natkctl and in the kernel, every setting
+# and timeout, abbreviations, units). 21-cli-flows has the rest.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -137,108 +135,3 @@ json_expect cli-set-filtering-back-applied "$(nsx nat "$NATKCTL" -j status)" \
 	'.filtering == "address-port-dependent" and .mapping == "endpoint-independent" and .max_flows_per_host == 0 and .mss_clamp == "off"'
 expect_ok cli-set-restore nat set ports 1024-65535 max-flows 100000 timeout udp 300 timeout icmp 60
 
-# ------------------------------------------------------------ forward
-expect_ok cli-forward-add nat forward add tcp 8080 $LAN1:80
-expect_ok cli-forward-add-default-port nat forward add udp 5353 $LAN2
-expect_ok cli-forward-list-json nat -j forward list
-json_expect cli-forward-list-json-content "$CTL_OUT" \
-	"length == 2 and (map(select(.proto == \"tcp\" and .external_port == 8080 and .internal_address == \"$LAN1\" and .internal_port == 80)) | length) == 1 and (map(select(.proto == \"udp\" and .external_port == 5353 and .internal_address == \"$LAN2\" and .internal_port == 5353)) | length) == 1"
-expect_ok cli-forward-list-text nat forward list
-printf '%s\n' "$CTL_OUT" | grep -qx "tcp 8080 -> $LAN1:80" &&
-	printf '%s\n' "$CTL_OUT" | grep -qx "udp 5353 -> $LAN2:5353" &&
-	pass cli-forward-list-text-lines || fail cli-forward-list-text-lines "natkctl forward list: $CTL_OUT"
-expect_ok cli-forward-bare-is-list nat -j forward
-expect_eq cli-forward-bare-same "$(nsx nat "$NATKCTL" -j forward list | jq -c 'sort_by(.external_port)')" \
-	"$(printf '%s' "$CTL_OUT" | jq -c 'sort_by(.external_port)')" "natkctl -j forward vs forward list"
-json_expect cli-status-shows-forwards "$(nsx nat "$NATKCTL" -j status)" '(.forwards | length) == 2'
-expect_err cli-forward-add-duplicate 'tcp port 8080 is already forwarded' nat forward add tcp 8080 $LAN2:81
-expect_ok cli-forward-del nat forward del tcp 8080
-json_expect cli-forward-del-gone "$(nsx nat "$NATKCTL" -j forward list)" \
-	"length == 1 and .[0].proto == \"udp\" and .[0].external_port == 5353"
-expect_err cli-forward-del-missing 'no forward for tcp port 8080' nat forward del tcp 8080
-
-# ------------------------------------------------------------ flows + filters
-peer_server wan udp 5000 $WAN1
-peer_server wan tcp 5001 $WAN1
-ask lan1 udp $WAN1 5000 40001 > /dev/null
-ask lan2 udp $WAN1 5000 40002 > /dev/null
-ask lan1 tcp $WAN1 5001 40003 > /dev/null
-nsx lan1 ping -c1 -W2 $WAN1 > /dev/null
-if poll 5 flows_is nat 4; then pass cli-flows-created; else
-	fail cli-flows-created "want 4 flows, status says $(flow_count nat): $(nsx nat "$NATKCTL" flows)"
-fi
-expect_ok cli-flows-json nat -j flows
-all=$CTL_OUT
-json_expect cli-flows-json-keys "$all" \
-	'length == 4 and all(.[]; has("proto") and has("internal_address") and has("internal_port") and has("external_address") and has("external_port") and has("remote_address") and has("remote_port") and has("state") and has("expires") and has("age") and has("packets_out") and has("bytes_out") and has("packets_in") and has("bytes_in"))'
-json_expect cli-flows-json-ext-address "$all" "all(.[]; .external_address == \"$NAT_EXT\")"
-expect_ok cli-flows-proto-udp nat -j flows proto udp
-json_expect cli-flows-proto-udp-only "$CTL_OUT" 'length == 2 and all(.[]; .proto == "udp" and .state == "-")'
-expect_ok cli-flows-proto-tcp nat -j flows proto tcp
-json_expect cli-flows-proto-tcp-only "$CTL_OUT" "length == 1 and .[0].proto == \"tcp\" and .[0].internal_port == 40003 and .[0].remote_port == 5001"
-expect_ok cli-flows-proto-icmp nat -j flows proto icmp
-json_expect cli-flows-proto-icmp-only "$CTL_OUT" "length == 1 and .[0].proto == \"icmp\" and .[0].internal_address == \"$LAN1\""
-expect_ok cli-flows-internal-addr nat -j flows internal $LAN1
-json_expect cli-flows-internal-addr-only "$CTL_OUT" "length == 3 and all(.[]; .internal_address == \"$LAN1\")"
-expect_ok cli-flows-internal-addr-port nat -j flows internal $LAN1:40001
-json_expect cli-flows-internal-addr-port-only "$CTL_OUT" "length == 1 and .[0].internal_port == 40001 and .[0].proto == \"udp\""
-expect_ok cli-flows-proto-and-internal nat -j flows proto tcp internal $LAN2
-json_expect cli-flows-proto-and-internal-none "$CTL_OUT" 'length == 0'
-expect_ok cli-flows-abbrev-filters nat -j flows pro udp int $LAN2:40002
-json_expect cli-flows-abbrev-filters-one "$CTL_OUT" "length == 1 and .[0].internal_address == \"$LAN2\""
-expect_ok cli-flows-text nat flows proto udp internal $LAN1:40001
-printf '%s\n' "$CTL_OUT" | grep -Eqx "udp $LAN1:40001 -> $NAT_EXT:[0-9]+ -> $WAN1:5000 - expires [0-9]+s out [0-9]+ pkts [0-9]+ bytes in [0-9]+ pkts [0-9]+ bytes" &&
-	[ "$(printf '%s\n' "$CTL_OUT" | wc -l)" -eq 1 ] &&
-	pass cli-flows-text-line || fail cli-flows-text-line "natkctl flows proto udp internal $LAN1:40001: $CTL_OUT"
-
-# ------------------------------------------------------------ stats
-expect_ok cli-stats-json nat -j stats
-json_expect cli-stats-json-all-counters "$CTL_OUT" \
-	'. as $s | ["active_connections","connection_attempts","connections_established","idle_timeouts","port_allocation_errors","packets_in_from_source","bytes_in_from_source","packets_out_to_destination","bytes_out_to_destination","packets_in_from_destination","bytes_in_from_destination","packets_out_to_source","bytes_out_to_source","packets_dropped","drop_table_full","drop_no_port","drop_invalid","drop_unsolicited","drop_no_memory","drop_host_limit","drop_bad_checksum","drop_no_flow","drop_fragment","icmp_errors_translated","flows_evicted","events_lost","passed_no_flow","hairpinned"] | all(. as $k | ($s[$k] | type) == "number")'
-json_expect cli-stats-active-connections "$CTL_OUT" '.active_connections == 4'
-stj=$CTL_OUT
-expect_ok cli-stats-text nat stats
-printf '%s\n' "$CTL_OUT" | grep -qx 'active_connections: 4' &&
-	[ "$(printf '%s\n' "$CTL_OUT" | grep -c '^[a-z_]*: [0-9]*$')" -eq "$(printf '%s' "$stj" | jq length)" ] &&
-	pass cli-stats-text-lines || fail cli-stats-text-lines "natkctl stats: $CTL_OUT"
-
-# ------------------------------------------------------------ flush, down
-expect_ok cli-flush nat flush
-json_expect cli-flush-no-flows "$(nsx nat "$NATKCTL" -j status)" '.flows == 0 and .enabled == true and (.forwards | length) == 1'
-json_expect cli-flush-dump-empty "$(nsx nat "$NATKCTL" -j flows)" 'length == 0'
-ask lan1 udp $WAN1 5000 40004 > /dev/null
-poll 5 flows_is nat 1 && pass cli-flows-after-flush || fail cli-flows-after-flush "flows: $(flow_count nat)"
-expect_ok cli-set-before-down nat set timeout udp 77
-expect_ok cli-down nat down
-json_expect cli-down-status "$(nsx nat "$NATKCTL" -j status)" \
-	'.enabled == false and .external_interface == null and .external_address == null and .flows == 0 and .timeouts.udp == 77 and (.forwards | length) == 1'
-expect_ok cli-down-text nat status
-printf '%s\n' "$CTL_OUT" | grep -qx 'natk: disabled' && pass cli-down-text-disabled || fail cli-down-text-disabled "$CTL_OUT"
-# With natk down, traffic is not masqueraded (wan has no route back).
-p=$(ask lan1 udp $WAN1 5000 40005 | sed -n 1p)
-[ -z "$p" ] && pass cli-down-no-masquerade || fail cli-down-no-masquerade "wan answered '$p' with natk down"
-expect_ok cli-up-again nat set external wan0
-json_expect cli-up-again-kept "$(nsx nat "$NATKCTL" -j status)" '.enabled == true and .timeouts.udp == 77 and .flows == 0'
-p=$(ask lan1 udp $WAN1 5000 40006 | sed -n 1p)
-expect_eq cli-up-again-masquerades "$NAT_EXT" "${p%% *}" "peer seen by wan after down + set external"
-
-# ------------------------------------------------------------ save, apply
-expect_ok cli-save nat save
-saved=$CTL_OUT
-printf '%s\n' "$saved" | grep -qx 'external wan0' && printf '%s\n' "$saved" | grep -qx 'timeout udp 77' &&
-	printf '%s\n' "$saved" | grep -qx "forward udp 5353 $LAN2:5353" &&
-	pass cli-save-content || fail cli-save-content "natkctl save: $saved"
-printf '%s\n' "$saved" > "$CTL_TMP/saved.conf"
-expect_ok cli-apply-check-saved nat apply --check "$CTL_TMP/saved.conf"
-printf 'timeout udp 88\nforward tcp 2222 %s:22\n' "$LAN1" > "$CTL_TMP/a.conf"
-expect_ok cli-apply nat apply "$CTL_TMP/a.conf"
-json_expect cli-apply-applied "$(nsx nat "$NATKCTL" -j status)" \
-	".timeouts.udp == 88 and (.forwards | length) == 1 and .forwards[0].external_port == 2222 and .forwards[0].internal_address == \"$LAN1\""
-printf 'timeout udp 99\nports 9-8\n' > "$CTL_TMP/bad.conf"
-run_ctl nat apply "$CTL_TMP/bad.conf"
-[ "$CTL_RC" -eq 1 ] && printf '%s\n' "$CTL_ERR" | grep -q "bad.conf:2:" &&
-	pass cli-apply-bad-file-line || fail cli-apply-bad-file-line "exit $CTL_RC: $CTL_ERR"
-json_expect cli-apply-bad-file-nothing "$(nsx nat "$NATKCTL" -j status)" '.timeouts.udp == 88'
-expect_ok cli-apply-stdin nat apply - < "$CTL_TMP/saved.conf"
-json_expect cli-apply-stdin-restored "$(nsx nat "$NATKCTL" -j status)" \
-	'.timeouts.udp == 77 and (.forwards | length) == 1 and .forwards[0].external_port == 5353'
