@@ -196,6 +196,96 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 	return flow;
 }
 
+/*
+ * A lan host sends to the external address (RFC 4787 REQ-9, RFC 5382
+ * REQ-8): translate it as if it had left (its own mapping gives the source
+ * the other host will see) and come back in (the destination's mapping gives
+ * the internal host), in one step. The packet is routed here with its
+ * original source and the new destination, because after translation its
+ * source is a local address, which input routing rejects as martian.
+ */
+static unsigned int natk_hairpin(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct natk_okey ok = {};
+	struct natk_rkey rk = {};
+	struct natk_flow *out, *in;
+	enum natk_stat reason;
+	struct natk_map *map;
+	struct natk_pkt pkt;
+	int why;
+
+	if (iph->saddr == cfg->ext_addr || (state->in->flags & IFF_LOOPBACK))
+		return NF_ACCEPT;
+	why = natk_parse(skb, &pkt);
+	if (why < 0 || (!why && pkt.proto == IPPROTO_ICMP))
+		return NF_ACCEPT;	/* the host's own business */
+	if (why)
+		goto drop;
+	map = natk_map_lookup_ext(nn, pkt.proto, pkt.dport);
+	if (!map)
+		return NF_ACCEPT;	/* a service of the host itself */
+
+	iph = ip_hdr(skb);
+	ok.iaddr = iph->saddr;
+	ok.iport = pkt.sport;
+	ok.raddr = cfg->ext_addr;
+	ok.rport = pkt.dport;
+	ok.proto = pkt.proto;
+	out = natk_flow_lookup_out(nn, &ok);
+	if (!out) {
+		u8 st = NATK_TCP_NONE;
+
+		if (pkt.proto == IPPROTO_TCP) {
+			if (!natk_tcp_may_create(pkt.tcpflags)) {
+				why = NATK_STAT_DROP_NO_FLOW;
+				goto drop;
+			}
+			st = NATK_TCP_SYN_OUT;
+		}
+		out = natk_flow_create(nn, cfg, &ok, st, NULL, &reason);
+		if (!out) {
+			why = reason;
+			goto drop;
+		}
+	}
+	rk.raddr = cfg->ext_addr;
+	rk.rport = out->rkey.eport;
+	rk.eport = pkt.dport;
+	rk.proto = pkt.proto;
+	in = natk_flow_lookup_in(nn, &rk);
+	if (!in) {
+		in = natk_flow_inbound(nn, cfg, map, &rk, &pkt, &why);
+		if (!in)
+			goto drop;
+	}
+
+	if (ip_route_input_noref(skb, in->okey.iaddr, iph->saddr, iph->tos,
+				 state->in)) {
+		why = NATK_STAT_DROP_NO_FLOW;
+		goto drop;
+	}
+	/* No redirect: the sender must keep talking to the NAT. */
+	IPCB(skb)->flags &= ~IPSKB_DOREDIRECT;
+	natk_count_in(nn, true, skb->len);
+	if (natk_manip(skb, false, in->okey.iaddr, in->okey.iport) ||
+	    natk_manip(skb, true, cfg->ext_addr, out->rkey.eport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_track(nn, out, &pkt, true);
+	natk_track(nn, in, &pkt, false);
+	natk_account(nn, out, true, skb->len);
+	natk_stat_inc(nn, NATK_STAT_HAIRPINNED);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}
+
 static unsigned int natk_in(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
@@ -207,9 +297,10 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 	struct natk_pkt pkt;
 	int why;
 
-	if (!cfg || !cfg->ext_addr || state->in->ifindex != cfg->ifindex ||
-	    iph->daddr != cfg->ext_addr)
+	if (!cfg || !cfg->ext_addr || iph->daddr != cfg->ext_addr)
 		return NF_ACCEPT;
+	if (state->in->ifindex != cfg->ifindex)
+		return natk_hairpin(nn, cfg, skb, state);
 
 	why = natk_parse(skb, &pkt);
 	if (why < 0) {
@@ -275,9 +366,18 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	enum natk_stat reason;
 	int why;
 
-	if (!cfg || state->out->ifindex != cfg->ifindex ||
-	    iph->saddr == cfg->ext_addr)
+	if (!cfg || state->out->ifindex != cfg->ifindex)
 		return NF_ACCEPT;
+	if (iph->saddr == cfg->ext_addr) {
+		/*
+		 * The host's own packet. An ICMP error it sends about a
+		 * packet natk delivered (e.g. fragmentation needed while
+		 * forwarding) quotes the internal address: translate it.
+		 */
+		if (iph->protocol == IPPROTO_ICMP && !ip_is_fragment(iph))
+			return natk_icmp_error_out(nn, cfg, skb, true);
+		return NF_ACCEPT;
+	}
 	/* Never leak an internal address while the interface has none. */
 	if (!cfg->ext_addr) {
 		why = NATK_STAT_DROP_NO_PORT;
@@ -294,7 +394,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 
 	if (pkt.proto == IPPROTO_ICMP) {
 		if (natk_icmp_is_error(pkt.icmp_type))
-			return natk_icmp_error_out(nn, cfg, skb);
+			return natk_icmp_error_out(nn, cfg, skb, false);
 		if (pkt.icmp_type != ICMP_ECHO) {
 			why = NATK_STAT_DROP_NO_FLOW;
 			goto drop;

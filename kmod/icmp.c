@@ -220,18 +220,34 @@ drop:
 }
 
 /*
- * An ICMP error from a lan host about a packet natk delivered to it: the
- * embedded packet goes from remote to iaddr:iport. Returns a verdict.
+ * An ICMP error from a lan host (or, @local, from the NAT host itself) about
+ * a packet natk delivered: the embedded packet goes from remote to
+ * iaddr:iport. The host's own errors that match no flow are its business.
+ * Returns a verdict.
  */
 unsigned int natk_icmp_error_out(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
-				 struct sk_buff *skb)
+				 struct sk_buff *skb, bool local)
 {
+	const struct iphdr *iph = ip_hdr(skb);
 	struct natk_inner in;
 	struct natk_okey k = {};
 	struct natk_flow *flow;
-	int why = natk_icmp_parse(skb, &in);
+	int why;
 
+	if (local) {
+		const u8 *type;
+		unsigned int off = skb_network_offset(skb) + iph->ihl * 4;
+
+		if (!pskb_may_pull(skb, off + 1))
+			return NF_ACCEPT;
+		type = skb->data + off;
+		if (!natk_icmp_is_error(*type))
+			return NF_ACCEPT;
+	}
+	why = natk_icmp_parse(skb, &in);
+	if (why && local)
+		return NF_ACCEPT;
 	if (why)
 		goto drop;
 	k.iaddr = in.daddr;
@@ -240,6 +256,8 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 	k.rport = in.proto == IPPROTO_ICMP ? 0 : in.sport;
 	k.proto = in.proto;
 	flow = natk_flow_lookup_out(nn, &k);
+	if (!flow && local)
+		return NF_ACCEPT;
 	if (!flow) {
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;

@@ -240,7 +240,7 @@ unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
 				struct sk_buff *skb);
 unsigned int natk_icmp_error_out(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
-				 struct sk_buff *skb);
+				 struct sk_buff *skb, bool local);
 
 /* hooks.c */
 int natk_hooks_register(struct net *net);
