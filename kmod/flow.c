@@ -115,6 +115,88 @@ static void natk_flow_free_rcu(struct rcu_head *head)
 			container_of(head, struct natk_flow, rcu));
 }
 
+static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
+					 u8 state)
+{
+	struct natk_flow *flow = kmem_cache_zalloc(natk_flow_cache, GFP_ATOMIC);
+
+	if (!flow)
+		return NULL;
+	flow->okey = *key;
+	flow->rkey.raddr = key->raddr;
+	flow->rkey.rport = key->rport;
+	flow->rkey.proto = key->proto;
+	flow->state = state;
+	flow->created = (u32)jiffies;
+	flow->seen = jiffies;
+	return flow;
+}
+
+/*
+ * Address-and-port-dependent mapping claims a port by inserting the flow
+ * into the reply table: the port is unique per remote endpoint only, so one
+ * external address carries far more than 64k flows. Ports owned by a
+ * mapping (forwards, endpoint-independent mappings) are never reused.
+ */
+static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
+{
+	struct natk_flow *flow = arg;
+
+	if (natk_map_lookup_ext(nn, flow->okey.proto, port))
+		return -EEXIST;
+	flow->rkey.eport = port;
+	return rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
+					     natk_rparams);
+}
+
+/* Called with nflows already counted; undoes it on failure. */
+static struct natk_flow *natk_flow_create_apdm(struct natk_net *nn,
+					       const struct natk_cfg *cfg,
+					       const struct natk_okey *key,
+					       u8 state, enum natk_stat *why)
+{
+	struct natk_flow *flow, *old;
+	int err;
+
+	flow = natk_flow_alloc(key, state);
+	if (!flow) {
+		*why = NATK_STAT_DROP_NO_MEMORY;
+		goto err_count;
+	}
+	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
+						natk_oparams);
+	if (old) {
+		kmem_cache_free(natk_flow_cache, flow);
+		atomic_dec(&nn->nflows);
+		if (IS_ERR(old)) {
+			*why = NATK_STAT_DROP_NO_MEMORY;
+			return NULL;
+		}
+		return old;
+	}
+	err = natk_port_search(nn, cfg, key->proto, key->iport,
+			       natk_flow_claim, flow);
+	if (err) {
+		set_bit(NATK_FLOW_DEAD, &flow->flags);
+		rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
+		call_rcu(&flow->rcu, natk_flow_free_rcu);
+		if (err == -EADDRINUSE) {
+			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+			*why = NATK_STAT_DROP_NO_PORT;
+		} else {
+			*why = NATK_STAT_DROP_NO_MEMORY;
+		}
+		goto err_count;
+	}
+	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
+	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
+	return flow;
+
+err_count:
+	atomic_dec(&nn->nflows);
+	return NULL;
+}
+
 /*
  * Create a flow for an outbound packet with no flow yet. Returns the flow
  * (possibly one another CPU created at the same time) or NULL with *why set
@@ -137,26 +219,21 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	/* A forward's mapping is given (and pinned by its static ref). */
 	if (map)
 		refcount_inc(&map->ref);
-	else
+	else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT)
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
 				   why);
+	else
+		return natk_flow_create_apdm(nn, cfg, key, state, why);
 	if (!map)
 		goto err_count;
 
-	flow = kmem_cache_zalloc(natk_flow_cache, GFP_ATOMIC);
+	flow = natk_flow_alloc(key, state);
 	if (!flow) {
 		*why = NATK_STAT_DROP_NO_MEMORY;
 		goto err_map;
 	}
-	flow->okey = *key;
-	flow->rkey.raddr = key->raddr;
-	flow->rkey.rport = key->rport;
 	flow->rkey.eport = map->ekey.eport;
-	flow->rkey.proto = key->proto;
 	flow->map = map;
-	flow->state = state;
-	flow->created = (u32)jiffies;
-	flow->seen = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
 						natk_oparams);
@@ -204,7 +281,8 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	if (reason == NATK_REASON_EXPIRED)
 		natk_stat_inc(nn, NATK_STAT_IDLE_TIMEOUTS);
 	natk_event(nn, flow, NATK_CMD_FLOW_DEL, reason);
-	natk_map_put(nn, flow->map);
+	if (flow->map)
+		natk_map_put(nn, flow->map);
 	call_rcu(&flow->rcu, natk_flow_free_rcu);
 }
 

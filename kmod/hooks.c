@@ -126,6 +126,26 @@ static void natk_account(struct natk_net *nn, struct natk_flow *flow,
 	}
 }
 
+/*
+ * MSS clamping on SYNs crossing the external interface: a fixed value, or
+ * (NATK_MSS_CLAMP_PMTU) the MTU towards the destination minus 40 bytes.
+ */
+static void natk_clamp(const struct natk_cfg *cfg, struct sk_buff *skb,
+		       const struct natk_pkt *pkt, unsigned int mtu)
+{
+	u16 mss = cfg->mss_clamp;
+
+	if (!mss || pkt->proto != IPPROTO_TCP ||
+	    !(pkt->tcpflags & NATK_TCPF_SYN))
+		return;
+	if (mss == NATK_MSS_CLAMP_PMTU) {
+		if (mtu <= 40 + 88)
+			return;
+		mss = mtu - 40;
+	}
+	natk_mss_clamp(skb, pkt->l4off, mss);
+}
+
 /* Follow TCP state and refresh the flow's expiry. */
 static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 		       const struct natk_pkt *pkt, bool outbound)
@@ -346,6 +366,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
+	natk_clamp(cfg, skb, &pkt, state->in->mtu);
 	natk_track(nn, flow, &pkt, false);
 	natk_account(nn, flow, false, skb->len);
 	return NF_ACCEPT;
@@ -431,6 +452,8 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
+	natk_clamp(cfg, skb, &pkt, skb_dst(skb) ? dst_mtu(skb_dst(skb)) :
+				   state->out->mtu);
 	natk_track(nn, flow, &pkt, true);
 	natk_account(nn, flow, true, skb->len);
 	return NF_ACCEPT;

@@ -211,6 +211,10 @@ struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
 				     __be16 eport);
 int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 		    u16 *lo, u16 *hi);
+int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
+		     u8 proto, __be16 iport,
+		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+		     void *arg);
 
 /* TCP flag bits as in the 14th byte of the header (tcp_flag_byte()). */
 #define NATK_TCPF_FIN	0x01
@@ -233,6 +237,7 @@ bool natk_state_transitory(u8 state);
 /* xlate.c */
 int natk_l4_hdrlen(u8 proto);
 int natk_manip(struct sk_buff *skb, bool src, __be32 addr, __be16 port);
+int natk_mss_clamp(struct sk_buff *skb, unsigned int l4off, u16 mss);
 
 /* icmp.c */
 bool natk_icmp_is_error(u8 type);

@@ -228,12 +228,8 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 				    "natk: per-host flow limits are not supported by this version");
 		return -EOPNOTSUPP;
 	}
-	if (tb[NATK_A_MAPPING] &&
-	    nla_get_u8(tb[NATK_A_MAPPING]) != NATK_MAPPING_ENDPOINT_INDEPENDENT) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MAPPING],
-				    "natk: only endpoint-independent mapping is supported by this version");
-		return -EOPNOTSUPP;
-	}
+	if (tb[NATK_A_MAPPING])
+		cfg->mapping = nla_get_u8(tb[NATK_A_MAPPING]);
 	if (tb[NATK_A_FILTERING]) {
 		u8 f = nla_get_u8(tb[NATK_A_FILTERING]);
 
@@ -244,10 +240,16 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 		}
 		cfg->filtering = f;
 	}
-	if (tb[NATK_A_MSS_CLAMP] && nla_get_u16(tb[NATK_A_MSS_CLAMP])) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MSS_CLAMP],
-				    "natk: MSS clamping is not supported by this version");
-		return -EOPNOTSUPP;
+	if (tb[NATK_A_MSS_CLAMP]) {
+		u16 mss = nla_get_u16(tb[NATK_A_MSS_CLAMP]);
+
+		if (mss && mss != NATK_MSS_CLAMP_PMTU &&
+		    (mss < NATK_MSS_MIN || mss > NATK_MSS_MAX)) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MSS_CLAMP],
+					    "natk: MSS clamp must be 0 (off), 65535 (pmtu) or 88..65534");
+			return -ERANGE;
+		}
+		cfg->mss_clamp = mss;
 	}
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (tb[natk_timeout_attr[i]])

@@ -98,29 +98,30 @@ static void natk_map_free_rcu(struct rcu_head *head)
 	kfree(container_of(head, struct natk_map, rcu));
 }
 
-/* Claim an external port for @map: insert it into the by-port table. */
-static int natk_port_claim(struct natk_net *nn, const struct natk_cfg *cfg,
-			   struct natk_map *map, __be16 iport)
+/*
+ * The bounded port search: offer candidates to @claim, which returns 0 when
+ * it took the port, -EEXIST when the port is taken, or another error to
+ * stop. Returns 0, that error, or -EADDRINUSE when no candidate was free.
+ */
+int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
+		     u8 proto, __be16 iport,
+		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+		     void *arg)
 {
 	u32 p, i, tries, size;
 	u16 lo, hi;
 	int err;
 
-	size = natk_port_range(cfg, map->ikey.proto, iport, &lo, &hi);
+	size = natk_port_range(cfg, proto, iport, &lo, &hi);
 	tries = min_t(u32, size, NATK_PORT_ATTEMPTS);
 
 	p = ntohs(iport);
 	if (p < lo || p > hi)
 		p = lo + get_random_u32_below(size);
 	for (i = 0; i < tries; i++) {
-		map->ekey.eport = htons(p);
-		if (!natk_port_local_use(nn->net, map->ikey.proto,
-					 cfg->ext_addr, map->ekey.eport)) {
-			err = rhashtable_lookup_insert_fast(&nn->metbl,
-							    &map->enode,
-							    natk_meparams);
-			if (!err)
-				return 0;
+		if (!natk_port_local_use(nn->net, proto, cfg->ext_addr,
+					 htons(p))) {
+			err = claim(nn, arg, htons(p));
 			if (err != -EEXIST)
 				return err;
 		}
@@ -131,6 +132,16 @@ static int natk_port_claim(struct natk_net *nn, const struct natk_cfg *cfg,
 			p = p == hi ? lo : p + 1;
 	}
 	return -EADDRINUSE;
+}
+
+/* Claim a port for a mapping: insert it into the by-port table. */
+static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
+{
+	struct natk_map *map = arg;
+
+	map->ekey.eport = port;
+	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
+					     natk_meparams);
 }
 
 /*
@@ -161,7 +172,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		map->ekey.proto = proto;
 		refcount_set(&map->ref, 1);
 
-		err = natk_port_claim(nn, cfg, map, iport);
+		err = natk_port_search(nn, cfg, proto, iport, natk_map_claim,
+				       map);
 		if (err) {
 			kfree(map);
 			if (err == -EADDRINUSE) {

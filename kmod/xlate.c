@@ -14,6 +14,7 @@
 #include <linux/icmp.h>
 #include <net/checksum.h>
 #include <net/ip.h>
+#include <net/tcp.h>
 #include "natk.h"
 
 /* Bytes of L4 header natk reads and writes, or -1 if it does not NAT it. */
@@ -88,5 +89,48 @@ int natk_manip(struct sk_buff *skb, bool src, __be32 addr, __be16 port)
 	*p = port;
 	csum_replace4(&iph->check, olda, addr);
 	*a = addr;
+	return 0;
+}
+
+/*
+ * Lower the MSS option of a TCP SYN to @mss if it is larger. The option
+ * walk is bounded by the header length (at most 60 bytes) and stops at
+ * anything malformed, leaving the packet as it is.
+ */
+int natk_mss_clamp(struct sk_buff *skb, unsigned int l4off, u16 mss)
+{
+	const struct tcphdr *cth = (const struct tcphdr *)(skb->data + l4off);
+	unsigned int hdrlen = cth->doff * 4, i;
+	__be16 old, new = htons(mss);
+	struct tcphdr *th;
+	u8 *opt;
+
+	if (hdrlen <= sizeof(*th) || !pskb_may_pull(skb, l4off + hdrlen) ||
+	    skb_ensure_writable(skb, l4off + hdrlen))
+		return 0;
+	th = (struct tcphdr *)(skb->data + l4off);
+	opt = (u8 *)th;
+	i = sizeof(*th);
+	while (i < hdrlen) {
+		if (opt[i] == TCPOPT_EOL)
+			break;
+		if (opt[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hdrlen || opt[i + 1] < 2 || i + opt[i + 1] > hdrlen)
+			break;
+		if (opt[i] == TCPOPT_MSS && opt[i + 1] == TCPOLEN_MSS) {
+			/* Options need not be aligned. */
+			memcpy(&old, opt + i + 2, sizeof(old));
+			if (ntohs(old) <= mss)
+				return 0;
+			memcpy(opt + i + 2, &new, sizeof(new));
+			inet_proto_csum_replace2(&th->check, skb, old, new,
+						 false);
+			return 1;
+		}
+		i += opt[i + 1];
+	}
 	return 0;
 }

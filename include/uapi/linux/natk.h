@@ -40,6 +40,9 @@
  *     NATK_A_FILTERING     u8   enum natk_filtering
  *     NATK_A_TIMEOUT_*     u32  seconds
  *     NATK_A_MSS_CLAMP     u16  0 = off, NATK_MSS_CLAMP_PMTU, or a value
+ *                               in NATK_MSS_MIN..NATK_MSS_MAX: the MSS
+ *                               option of TCP SYNs crossing natk is
+ *                               lowered to it
  *     NATK_A_HASH_BUCKETS  u32  current size of the flow hash table
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
@@ -100,7 +103,9 @@
 #define NATK_MCGRP_EVENTS	"events"
 
 #define NATK_TIMEOUT_MAX	(30 * 24 * 3600)	/* seconds */
-#define NATK_MSS_CLAMP_PMTU	0xffff
+#define NATK_MSS_CLAMP_PMTU	0xffff	/* clamp to the path MTU - 40 */
+#define NATK_MSS_MIN		88	/* NATK_A_MSS_CLAMP values, besides */
+#define NATK_MSS_MAX		65534	/* 0 (off) and NATK_MSS_CLAMP_PMTU */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
