@@ -157,14 +157,19 @@ def gen_attrs(rng, cmd):
 
 def gen_cmd(rng):
     r = rng.random()
-    if r < 0.85:
+    if r < 0.45:
+        # the commands that take attributes, most of the time
+        return rng.choice([nl.NATK_CMD_SET_CONFIG, nl.NATK_CMD_SET_CONFIG,
+                           nl.NATK_CMD_GET_FLOWS, nl.NATK_CMD_FWD_ADD,
+                           nl.NATK_CMD_FWD_DEL])
+    if r < 0.9:
         return rng.randrange(0, nl.NATK_CMD_MAX + 3)
     return rng.randrange(0, 256)
 
 
-def gen_flags(rng):
+def gen_flags(rng, cmd):
     f = nl.NLM_F_REQUEST | nl.NLM_F_ACK
-    if rng.random() < 0.3:
+    if rng.random() < (0.8 if cmd in nl.DUMP_CMDS else 0.1):
         f |= nl.NLM_F_DUMP
     if rng.random() < 0.08:
         f |= nl.NLM_F_ECHO
@@ -196,7 +201,7 @@ class Msg:
 def gen_msg(rng, g, fam):
     seq = g.next_seq()
     cmd = gen_cmd(rng)
-    flags = gen_flags(rng)
+    flags = gen_flags(rng, cmd)
     version = nl.NATK_GENL_VERSION if rng.random() < 0.9 else \
         rng.randrange(256)
     mtype = fam
@@ -217,8 +222,9 @@ def gen_msg(rng, g, fam):
         if len(payload) < 4:
             wellformed = False
     elif r < 0.06:
-        # nlmsg_len larger than the datagram: the kernel drops it silently
-        nlen = 16 + len(payload) + rng.randrange(1, 64)
+        # nlmsg_len larger than the datagram (by more than the padding):
+        # the kernel drops it silently; it is sent last in its datagram
+        nlen = 16 + len(payload) + rng.randrange(4, 64)
         hdr_ok = False
     elif r < 0.07:
         nlen = rng.randrange(0, 16)   # shorter than a header: dropped
@@ -473,6 +479,8 @@ def main():
     while i < a.count:
         n = 1 if rng.random() < 0.9 else rng.randrange(2, 4)
         msgs = [gen_msg(rng, g, fam) for _ in range(n)]
+        # a message with a lying nlmsg_len only at the end of a datagram
+        msgs.sort(key=lambda m: not m.hdr_ok)
         run_datagram(g, msgs, st, a.unpriv, a.timeout)
         i += n
         if i % 500 < n:

@@ -149,3 +149,14 @@ ctl_init() {
 	reset_all
 	trap ctl_cleanup EXIT
 }
+
+# nat_only: just netns "nat" with a dummy wan0 (192.0.2.1/24), for
+# scenarios that configure natk but send no traffic (faster than
+# topo_setup).
+nat_only() {
+	topo_teardown
+	_ns_base nat || return 1
+	ip -n nat link add wan0 type dummy &&
+		ip -n nat addr add $NAT_EXT/24 dev wan0 &&
+		ip -n nat link set wan0 up
+}

@@ -8,7 +8,7 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 require_natk cli-natk-built
-topo_setup || { fail cli-topology "topology setup failed"; exit 1; }
+nat_only || { fail cli-netns "cannot create netns nat"; exit 1; }
 check cli-natk-load natk_load || exit 1
 
 # ------------------------------------------------------------ -h -V help

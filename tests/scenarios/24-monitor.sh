@@ -4,7 +4,7 @@
 # "monitor count 2" sees the "new" event of a flow lan1 opens and then its
 # "destroy" event with reason "flush", and exits by itself after exactly 2
 # events; a plain monitor sees a UDP flow expire (reason "expired") and
-# stops on SIGTERM. Events carry the flow's keys as natkctl -j flows does.
+# stops on SIGTERM with status 0. Events carry the flow's keys as natkctl -j flows does.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -32,7 +32,7 @@ subscribe_wait() {
 }
 
 # ------------------------------------------------------------ count 2: new + flush
-nsx nat "$NATKCTL" -j monitor count 2 > "$CTL_TMP/m1" 2> "$CTL_TMP/m1.err" &
+ip netns exec nat "$NATKCTL" -j monitor count 2 > "$CTL_TMP/m1" 2> "$CTL_TMP/m1.err" &
 mon=$!
 if port=$(subscribe_wait "$CTL_TMP/m1" 42000); then
 	pass monitor-sees-new
@@ -73,7 +73,7 @@ expect_eq monitor-no-stderr "" "$(cat "$CTL_TMP/m1.err")" "monitor stderr"
 
 # ------------------------------------------------------------ expiry
 check monitor-short-udp-timeout nctl set timeout udp 2
-nsx nat "$NATKCTL" -j monitor > "$CTL_TMP/m2" 2> "$CTL_TMP/m2.err" &
+ip netns exec nat "$NATKCTL" -j monitor > "$CTL_TMP/m2" 2> "$CTL_TMP/m2.err" &
 mon=$!
 port=$(subscribe_wait "$CTL_TMP/m2" 43000) || fail monitor-second-subscribes "no event in 30 s"
 # every flow opened by subscribe_wait expires; wait for the destroy of ours
@@ -104,7 +104,7 @@ fi
 expect_eq monitor-events-lost 0 "$(stat_of events_lost)" "events_lost"
 
 # ------------------------------------------------------------ text output
-nsx nat "$NATKCTL" monitor count 1 > "$CTL_TMP/m3" 2>&1 &
+ip netns exec nat "$NATKCTL" monitor count 1 > "$CTL_TMP/m3" 2>&1 &
 mon=$!
 port=$(subscribe_wait "$CTL_TMP/m3" 44000)
 poll 10 sh -c "! kill -0 $mon"

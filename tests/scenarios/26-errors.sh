@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Clear errors for bad input: each case exits 1, prints nothing on stdout
+# Clear errors for bad input (what natkctl checks itself is run in the init
+# netns, the rest in "nat"): each case exits 1, prints nothing on stdout
 # and one "natkctl: ..." line on stderr (plus the usage line for usage
 # errors) that names the problem; the kernel's extack text reaches the user
 # for values only the kernel refuses; the module-missing message when the
@@ -10,56 +11,56 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 require_natk errors-natk-built
-topo_setup || { fail errors-topology "topology setup failed"; exit 1; }
+nat_only || { fail errors-netns "cannot create netns nat"; exit 1; }
 check errors-natk-up natk_up || exit 1
 before=$(nctl -j status)
 
 # ------------------------------------------------------------ usage
-expect_err errors-unknown-command "unknown command 'frobnicate'" nat frobnicate
-expect_err errors-ambiguous-command "ambiguous command 'fl'.*flows.*flush" nat fl
-expect_err errors-unknown-option "unknown option" nat -x status
+expect_err errors-unknown-command "unknown command 'frobnicate'" - frobnicate
+expect_err errors-ambiguous-command "ambiguous command 'fl'.*flows.*flush" - fl
+expect_err errors-unknown-option "unknown option" - -x status
 expect_err errors-netns-missing-arg "needs a network namespace" - -n
 expect_err errors-netns-unknown "network namespace 'nosuchns'" - -n nosuchns status
 expect_err errors-netns-bad-name "invalid network namespace name" - -n ../x status
-expect_err errors-status-extra-arg "takes no arguments" nat status now
-expect_err errors-set-nothing "at least one" nat set
-expect_err errors-set-unknown-setting "unknown setting 'colour'" nat set colour blue
-expect_err errors-set-missing-value "'ports' needs a value" nat set ports
-expect_err errors-set-twice "given twice" nat set max-flows 10 max-flows 20
+expect_err errors-status-extra-arg "takes no arguments" - status now
+expect_err errors-set-nothing "at least one" - set
+expect_err errors-set-unknown-setting "unknown setting 'colour'" - set colour blue
+expect_err errors-set-missing-value "'ports' needs a value" - set ports
+expect_err errors-set-twice "given twice" - set max-flows 10 max-flows 20
 expect_err errors-help-unknown "unknown command 'nope'" - help nope
 
 # ------------------------------------------------------------ values natkctl checks
-expect_err errors-unknown-interface "unknown interface 'nosuch0'" nat set external nosuch0
-expect_err errors-bad-interface-name "invalid interface name" nat set external 'a/b'
-expect_err errors-long-interface-name "invalid interface name" nat set external abcdefghijklmnopq
-expect_err errors-ports-reversed "invalid port range '2000-1000'" nat set ports 2000-1000
-expect_err errors-ports-zero "invalid port range '0-1000'" nat set ports 0-1000
-expect_err errors-ports-too-high "invalid port range '1-65536'" nat set ports 1-65536
-expect_err errors-ports-no-dash "invalid port range '2000'" nat set ports 2000
-expect_err errors-ports-garbage "invalid port range" nat set ports a-b
-expect_err errors-timeout-zero "invalid timeout '0' for udp" nat set timeout udp 0
-expect_err errors-timeout-huge "invalid timeout '99999999' for udp" nat set timeout udp 99999999
-expect_err errors-timeout-31d "invalid timeout '31d'" nat set timeout tcp-established 31d
-expect_err errors-timeout-negative "invalid timeout '-5'" nat set timeout icmp -5
-expect_err errors-timeout-overflow "invalid timeout" nat set timeout udp 18446744073709551617
-expect_err errors-timeout-unit "invalid timeout '5x'" nat set timeout udp 5x
-expect_err errors-timeout-name "unknown timeout 'tcp'" nat set timeout tcp 60
-expect_err errors-timeout-no-seconds "needs a value" nat set timeout udp
-expect_err errors-max-flows-zero "invalid max-flows '0'" nat set max-flows 0
-expect_err errors-max-flows-huge "invalid max-flows" nat set max-flows 4294967296
-expect_err errors-mapping "invalid mapping 'full-cone'" nat set mapping full-cone
-expect_err errors-filtering "invalid filtering 'none'" nat set filtering none
-expect_err errors-mss "invalid mss-clamp '10'" nat set mss-clamp 10
-expect_err errors-flows-proto "sctp|proto" nat flows proto sctp
-expect_err errors-flows-address "10.0.0.300|address|invalid" nat flows internal 10.0.0.300
-expect_err errors-flows-port "99999|port|invalid" nat flows internal 10.0.0.2:99999
-expect_err errors-flows-filter "unknown filter 'remote'" nat flows remote 1.2.3.4
-expect_err errors-forward-proto "expected tcp or udp" nat forward add sctp 80 10.0.0.2
-expect_err errors-forward-port "expected an external PORT" nat forward add tcp 0 10.0.0.2
-expect_err errors-forward-addr "expected an internal ADDR" nat forward add tcp 80 10.0.0
-expect_err errors-forward-missing-args "expected an external PORT" nat forward add tcp
-expect_err errors-monitor-count "count needs a number" nat monitor count 0
-expect_err errors-apply-missing-file "nosuchfile" nat apply /nonexistent/nosuchfile
+expect_err errors-unknown-interface "unknown interface 'nosuch0'" - set external nosuch0
+expect_err errors-bad-interface-name "invalid interface name" - set external 'a/b'
+expect_err errors-long-interface-name "invalid interface name" - set external abcdefghijklmnopq
+expect_err errors-ports-reversed "invalid port range '2000-1000'" - set ports 2000-1000
+expect_err errors-ports-zero "invalid port range '0-1000'" - set ports 0-1000
+expect_err errors-ports-too-high "invalid port range '1-65536'" - set ports 1-65536
+expect_err errors-ports-no-dash "invalid port range '2000'" - set ports 2000
+expect_err errors-ports-garbage "invalid port range" - set ports a-b
+expect_err errors-timeout-zero "invalid timeout '0' for udp" - set timeout udp 0
+expect_err errors-timeout-huge "invalid timeout '99999999' for udp" - set timeout udp 99999999
+expect_err errors-timeout-31d "invalid timeout '31d'" - set timeout tcp-established 31d
+expect_err errors-timeout-negative "invalid timeout '-5'" - set timeout icmp -5
+expect_err errors-timeout-overflow "invalid timeout" - set timeout udp 18446744073709551617
+expect_err errors-timeout-unit "invalid timeout '5x'" - set timeout udp 5x
+expect_err errors-timeout-name "unknown timeout 'tcp'" - set timeout tcp 60
+expect_err errors-timeout-no-seconds "needs a value" - set timeout udp
+expect_err errors-max-flows-zero "invalid max-flows '0'" - set max-flows 0
+expect_err errors-max-flows-huge "invalid max-flows" - set max-flows 4294967296
+expect_err errors-mapping "invalid mapping 'full-cone'" - set mapping full-cone
+expect_err errors-filtering "invalid filtering 'none'" - set filtering none
+expect_err errors-mss "invalid mss-clamp '10'" - set mss-clamp 10
+expect_err errors-flows-proto "sctp|proto" - flows proto sctp
+expect_err errors-flows-address "10.0.0.300|address|invalid" - flows internal 10.0.0.300
+expect_err errors-flows-port "99999|port|invalid" - flows internal 10.0.0.2:99999
+expect_err errors-flows-filter "unknown filter 'remote'" - flows remote 1.2.3.4
+expect_err errors-forward-proto "expected tcp or udp" - forward add sctp 80 10.0.0.2
+expect_err errors-forward-port "expected an external PORT" - forward add tcp 0 10.0.0.2
+expect_err errors-forward-addr "expected an internal ADDR" - forward add tcp 80 10.0.0
+expect_err errors-forward-missing-args "expected an external PORT" - forward add tcp
+expect_err errors-monitor-count "count needs a number" - monitor count 0
+expect_err errors-apply-missing-file "nosuchfile" - apply /nonexistent/nosuchfile
 
 # ------------------------------------------------------------ values only the kernel refuses: its extack is shown
 expect_err errors-kernel-max-flows "range|max|flows" nat set max-flows 20000000

@@ -7,7 +7,7 @@
 # an ack was answered, EINVAL/ERANGE carry an extack, the exact contract
 # cases hold, admin commands are refused to the unprivileged user, natk
 # still answers natkctl status afterwards, nothing in dmesg.
-# NATK_FUZZ_SEED=N replays a run; NATK_FUZZ_COUNT (default 5000) sets the
+# NATK_FUZZ_SEED=N replays a run; NATK_FUZZ_COUNT (default 10000) sets the
 # number of messages.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
@@ -17,7 +17,7 @@ check nlfuzz-natk-load natk_load || exit 1
 dmesg_mark
 
 FUZZ=$NATK_REPO/tests/fuzz/nlfuzz.py
-COUNT=${NATK_FUZZ_COUNT:-5000}
+COUNT=${NATK_FUZZ_COUNT:-10000}
 SEED=${NATK_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
 # results: RESULT PASS|FAIL lines of nlfuzz.py -> pass/fail
@@ -40,17 +40,17 @@ check nlfuzz-natk-on-dummy nsx fz "$NATKCTL" set external dummy0
 before_init=$("$NATKCTL" -j status)
 
 t0=$(date +%s)
-nsx fz timeout 240 python3 "$FUZZ" --seed "$SEED" --count "$COUNT" > "$CTL_TMP/fuzz.out" 2>&1
+nsx fz timeout 180 python3 "$FUZZ" --seed "$SEED" --count "$COUNT" --max-seconds 130 > "$CTL_TMP/fuzz.out" 2>&1
 rc=$?
 collect < "$CTL_TMP/fuzz.out" || fail nlfuzz-ran "nlfuzz.py exit $rc, no results: $(tail -n 5 "$CTL_TMP/fuzz.out")"
-[ "$rc" -eq 124 ] && fail nlfuzz-time "nlfuzz.py timed out after 240 s (seed $SEED)"
+[ "$rc" -eq 124 ] && fail nlfuzz-time "nlfuzz.py timed out after 180 s (seed $SEED)"
 log "root run: exit $rc, $(( $(date +%s) - t0 ))s, seed $SEED"
 
 # Unprivileged: nobody in the init netns, through a readable copy.
 cp "$NATK_REPO/tests/fuzz/"*.py "$CTL_TMP/" && chmod 755 "$CTL_TMP" && chmod 644 "$CTL_TMP"/*.py
 t0=$(date +%s)
-setpriv --reuid 65534 --regid 65534 --clear-groups timeout 120 \
-	python3 "$CTL_TMP/nlfuzz.py" --unpriv --seed "$SEED" --count $((COUNT / 5)) > "$CTL_TMP/fuzz-unpriv.out" 2>&1
+setpriv --reuid 65534 --regid 65534 --clear-groups timeout 90 \
+	python3 "$CTL_TMP/nlfuzz.py" --unpriv --seed "$SEED" --count $((COUNT / 5)) --max-seconds 50 > "$CTL_TMP/fuzz-unpriv.out" 2>&1
 rc=$?
 collect < "$CTL_TMP/fuzz-unpriv.out" || fail nlfuzz-unpriv-ran "nlfuzz.py --unpriv exit $rc: $(tail -n 5 "$CTL_TMP/fuzz-unpriv.out")"
 log "unprivileged run: exit $rc, $(( $(date +%s) - t0 ))s"
