@@ -104,9 +104,10 @@ json_expect cli-set-atomic-cli-nothing-changed "$(nsx nat "$NATKCTL" -j status)"
 expect_err cli-set-atomic-cli-rejects-ports 'port range' nat set timeout udp 61 ports 2000-1000
 json_expect cli-set-atomic-cli-ports-nothing-changed "$(nsx nat "$NATKCTL" -j status)" '.timeouts.udp == 60 and .port_min == 20000'
 # The kernel refuses the whole message when one attribute is bad.
-expect_err cli-set-atomic-kernel-rejects 'endpoint-independent' nat set timeout udp 62 ports 3000-4000 mapping address-port-dependent
+# (max-flows above the module's limit of 16M flows passes natkctl's check)
+expect_err cli-set-atomic-kernel-rejects 'out of range' nat set timeout udp 62 ports 3000-4000 filtering endpoint-independent max-flows 20000000
 json_expect cli-set-atomic-kernel-nothing-changed "$(nsx nat "$NATKCTL" -j status)" \
-	'.timeouts.udp == 60 and .port_min == 20000 and .port_max == 30000 and .mapping == "endpoint-independent"'
+	'.timeouts.udp == 60 and .port_min == 20000 and .port_max == 30000 and .filtering == "address-port-dependent" and .max_flows == 100000'
 expect_err cli-set-atomic-kernel-rejects-max-flows 'max|range|flows' nat set timeout udp 63 max-flows 4294967295
 json_expect cli-set-atomic-kernel-max-flows-nothing-changed "$(nsx nat "$NATKCTL" -j status)" '.timeouts.udp == 60 and .max_flows == 100000'
 
