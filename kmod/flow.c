@@ -59,9 +59,14 @@ int natk_tables_init(struct natk_net *nn)
 	err = rhashtable_init(&nn->metbl, &natk_meparams);
 	if (err)
 		goto err_mi;
+	err = natk_filter_init(nn);
+	if (err)
+		goto err_me;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	return 0;
 
+err_me:
+	rhashtable_destroy(&nn->metbl);
 err_mi:
 	rhashtable_destroy(&nn->mitbl);
 err_r:
@@ -75,6 +80,7 @@ err_o:
 void natk_tables_destroy(struct natk_net *nn)
 {
 	rhashtable_walk_exit(&nn->gc_iter);
+	natk_filter_destroy(nn);
 	rhashtable_destroy(&nn->metbl);
 	rhashtable_destroy(&nn->mitbl);
 	rhashtable_destroy(&nn->rtbl);
@@ -129,6 +135,22 @@ static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 	flow->state = state;
 	flow->created = (u32)jiffies;
 	flow->seen = jiffies;
+	return flow;
+}
+
+/*
+ * The last step of creating a flow, once it is in both tables: index it
+ * for filtering, count it, announce it. A flow that cannot be indexed
+ * still works; it just cannot vouch for its remote address.
+ */
+static struct natk_flow *natk_flow_publish(struct natk_net *nn,
+					   const struct natk_cfg *cfg,
+					   struct natk_flow *flow)
+{
+	if (natk_filter_add(nn, cfg, flow))
+		natk_stat_inc(nn, NATK_STAT_DROP_NO_MEMORY);
+	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
+	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
 	return flow;
 }
 
@@ -188,9 +210,7 @@ static struct natk_flow *natk_flow_create_apdm(struct natk_net *nn,
 		}
 		goto err_count;
 	}
-	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
-	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
-	return flow;
+	return natk_flow_publish(nn, cfg, flow);
 
 err_count:
 	atomic_dec(&nn->nflows);
@@ -259,9 +279,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		*why = NATK_STAT_DROP_NO_MEMORY;
 		return NULL;
 	}
-	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
-	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
-	return flow;
+	return natk_flow_publish(nn, cfg, flow);
 
 err_map:
 	natk_map_put(nn, map);
@@ -275,6 +293,7 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 {
 	if (test_and_set_bit(NATK_FLOW_DEAD, &flow->flags))
 		return;
+	natk_filter_del(nn, flow);
 	rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
 	rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
 	atomic_dec(&nn->nflows);

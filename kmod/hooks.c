@@ -193,8 +193,7 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 	struct natk_flow *flow;
 	u8 st = NATK_TCP_NONE;
 
-	if (!(READ_ONCE(map->flags) & NATK_MAP_STATIC) &&
-	    cfg->filtering != NATK_FILTERING_ENDPOINT_INDEPENDENT) {
+	if (!natk_filter_allows(nn, cfg, map, rk->raddr)) {
 		*why = NATK_STAT_DROP_UNSOLICITED;
 		return NULL;
 	}

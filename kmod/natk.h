@@ -102,6 +102,7 @@ struct natk_map {
 
 #define NATK_FLOW_DEAD		0	/* bit: unlinked, freed after RCU */
 #define NATK_FLOW_REPLIED	1	/* bit: a packet came back from wan */
+#define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
 
 /* A flow (a session): one 5-tuple through the NAT. */
 struct natk_flow {
@@ -109,6 +110,7 @@ struct natk_flow {
 	struct rhash_head rnode;
 	struct natk_okey okey;
 	struct natk_rkey rkey;
+	struct rhlist_head anode;	/* filter.c, address-dependent */
 	struct natk_map *map;
 	unsigned long seen;		/* jiffies, last refresh */
 	unsigned long flags;
@@ -133,6 +135,7 @@ struct natk_net {
 	struct rhashtable rtbl;		/* flows by natk_rkey */
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
 	struct rhashtable metbl;	/* mappings by natk_ekey */
+	struct rhltable atbl;		/* flows by internal endpoint+raddr */
 	struct natk_stats __percpu *stats;
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;
@@ -221,6 +224,15 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 #define NATK_TCPF_SYN	0x02
 #define NATK_TCPF_RST	0x04
 #define NATK_TCPF_ACK	0x10
+
+/* filter.c */
+int natk_filter_init(struct natk_net *nn);
+void natk_filter_destroy(struct natk_net *nn);
+int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
+		    struct natk_flow *flow);
+void natk_filter_del(struct natk_net *nn, struct natk_flow *flow);
+bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
+			const struct natk_map *map, __be32 raddr);
 
 /* fwd.c */
 int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,

@@ -230,16 +230,8 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 	}
 	if (tb[NATK_A_MAPPING])
 		cfg->mapping = nla_get_u8(tb[NATK_A_MAPPING]);
-	if (tb[NATK_A_FILTERING]) {
-		u8 f = nla_get_u8(tb[NATK_A_FILTERING]);
-
-		if (f == NATK_FILTERING_ADDRESS_DEPENDENT) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_FILTERING],
-					    "natk: address-dependent filtering is not supported by this version");
-			return -EOPNOTSUPP;
-		}
-		cfg->filtering = f;
-	}
+	if (tb[NATK_A_FILTERING])
+		cfg->filtering = nla_get_u8(tb[NATK_A_FILTERING]);
 	if (tb[NATK_A_MSS_CLAMP]) {
 		u16 mss = nla_get_u16(tb[NATK_A_MSS_CLAMP]);
 

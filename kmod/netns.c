@@ -132,7 +132,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	/* Flows made under another address or mapping rule go (REQ-11). */
 	flush = old->ifindex != ncfg->ifindex ||
 		old->ext_addr != ncfg->ext_addr ||
-		old->mapping != ncfg->mapping;
+		old->mapping != ncfg->mapping ||
+		old->filtering != ncfg->filtering;
 	rcu_assign_pointer(nn->cfg, ncfg);
 	kfree_rcu(old, rcu);
 	if (!ncfg->ifindex)
