@@ -51,10 +51,18 @@ else
 	fail tcp-rst-inbound-state "flow after inbound RST: $(flow_get tcp $LAN1 41202)"
 fi
 
-# Abortive close from lan1 (SO_LINGER 0): RST outbound.
-pid=$(hold_tcp lan1 $WAN1 5000 41203 ",so-linger=0")
-poll 5 flow_state_is tcp $LAN1 41203 established || log "41203 never established: $(flow_get tcp $LAN1 41203)"
-hold_stop "$pid"
+# Abortive close from lan1 (SO_LINGER 0 after the exchange): RST outbound.
+nsx lan1 timeout 20 python3 -c '
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 41203))
+s.connect((sys.argv[1], 5000))
+s.sendall(b"x\n")
+s.recv(100)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+' $WAN1 || log "abortive-close client failed"
 if poll 5 flow_state_is tcp $LAN1 41203 rst; then
 	pass tcp-rst-outbound-state
 else
