@@ -15,7 +15,8 @@
 # Environment: NATK_VM_TIMEOUT (seconds, default 1500), NATK_TESTS,
 # NATK_VM_MEM (default 2G), NATK_VM_SMP (default 2), NATK_KVM=1 (use KVM
 # if /dev/kvm exists; TCG otherwise), NATK_CONSOLE=1 (also copy the console
-# to stdout), NATK_CMDLINE_EXTRA.
+# to stdout), NATK_CMDLINE_EXTRA, NATK_QEMU_EXTRA (more QEMU arguments,
+# split on spaces, e.g. "-icount shift=0,sleep=off" for tests/bench.sh).
 #
 # The exit status is only about running QEMU (0 when the VM ran and powered
 # off, 124 on timeout); pass/fail comes from RESULTS_DIR.
@@ -67,6 +68,8 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$RES,mount_tag=results,security_model=none,multidevs=remap")
+# shellcheck disable=SC2206
+QEMU+=(${NATK_QEMU_EXTRA:-})
 
 if [ "${NATK_CONSOLE:-0}" = 1 ]; then
 	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null 2>&1 | tee "$LOG"
