@@ -16,13 +16,15 @@ ctl_init
 require_natk counters-natk-built
 topo_setup || { fail counters-topology "topology setup failed"; exit 1; }
 check counters-natk-up natk_up || exit 1
-check counters-set-timeouts nctl set timeout udp 4 timeout icmp 30
+check counters-set-timeouts nctl set timeout udp 10 timeout icmp 30
 udp_echo_server wan $WAN1 7000 200
 
 N=25
 b0=$(ctl_stats_json nat)
 got=$(udp_pingpong lan1 41000 $WAN1 7000 $N 100)
 b1=$(ctl_stats_json nat)
+f=$(nctl -j flows proto udp internal $LAN1:41000)
+nflows=$(flow_count nat)
 expect_eq counters-udp-replies "$N" "$got" "replies received by lan1"
 d() { stat_delta "$b0" "$b1" "$1"; }
 expect_eq counters-packets-in-from-source "$N" "$(d packets_in_from_source)"
@@ -36,14 +38,13 @@ expect_eq counters-bytes-out-to-source "$((N * 228))" "$(d bytes_out_to_source)"
 expect_eq counters-connection-attempts-udp 1 "$(d connection_attempts)"
 expect_eq counters-active-connections-udp 1 "$(printf '%s' "$b1" | jq .active_connections)"
 expect_eq counters-packets-dropped-none 0 "$(d packets_dropped)"
-f=$(nctl -j flows proto udp internal $LAN1:41000)
 json_expect counters-flow-udp "$f" \
 	"length == 1 and .[0].packets_out == $N and .[0].bytes_out == $((N * 128)) and .[0].packets_in == $N and .[0].bytes_in == $((N * 228))" \
 	"flow counters (want $N/$((N * 128)) out, $N/$((N * 228)) in)"
-expect_eq counters-status-flows 1 "$(flow_count nat)" "natkctl -j status .flows"
+expect_eq counters-status-flows 1 "$nflows" "natkctl -j status .flows"
 
 # Idle timeout: the flow goes away by itself and is counted once.
-if poll 20 flows_is nat 0; then pass counters-udp-expired; else
+if poll 40 flows_is nat 0; then pass counters-udp-expired; else
 	fail counters-udp-expired "flows still there: $(nctl flows)"
 fi
 b2=$(ctl_stats_json nat)
