@@ -206,9 +206,11 @@ static void natk_flow_table_full(struct kunit *test)
 	rcu_read_unlock();
 }
 
-static void natk_flow_expire(struct natk_flow *f)
+/* Last seen longer ago than its timeout: expired. */
+static void natk_flow_expire(struct natk_net *nn, struct natk_flow *f)
 {
-	WRITE_ONCE(f->expires, jiffies - 1);
+	WRITE_ONCE(f->seen, jiffies - 1 -
+		   natk_timeout_for(natk_test_cfg(nn), f->okey.proto, f->state));
 }
 
 static void natk_flow_gc_expiry(struct kunit *test)
@@ -223,10 +225,11 @@ static void natk_flow_gc_expiry(struct kunit *test)
 				      NATK_T_REM, 53);
 		f[i] = natk_test_flow(test, nn, &k[i], NATK_TCP_NONE);
 	}
-	natk_flow_expire(f[0]);
-	natk_flow_expire(f[2]);
-	/* Expiring now, not yet expired: kept. */
-	WRITE_ONCE(f[3]->expires, jiffies + HZ);
+	natk_flow_expire(nn, f[0]);
+	natk_flow_expire(nn, f[2]);
+	/* Expiring soon, not yet expired: kept. */
+	WRITE_ONCE(f[3]->seen, jiffies + HZ -
+		   natk_timeout_for(natk_test_cfg(nn), IPPROTO_UDP, 0));
 
 	KUNIT_EXPECT_TRUE(test, natk_gc_scan(nn, 1000));
 	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[0]));
@@ -237,7 +240,7 @@ static void natk_flow_gc_expiry(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 2ULL);
 
 	/* The next pass starts from the beginning again. */
-	natk_flow_expire(f[1]);
+	natk_flow_expire(nn, f[1]);
 	KUNIT_EXPECT_TRUE(test, natk_gc_scan(nn, 1000));
 	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[1]));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
@@ -256,7 +259,7 @@ static void natk_flows_add(struct kunit *test, struct natk_net *nn, int n,
 				   NATK_T_REM, 53);
 		f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
 		if (expired)
-			natk_flow_expire(f);
+			natk_flow_expire(nn, f);
 	}
 }
 
@@ -350,7 +353,7 @@ static void natk_flow_many_resize(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), NATK_MANY);
 	for (i = 0; i < NATK_MANY; i += 2)
-		natk_flow_expire(f[i]);
+		natk_flow_expire(nn, f[i]);
 	for (i = 0; i < 100 && !natk_gc_scan(nn, 256); i++)
 		;
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), NATK_MANY / 2);
@@ -385,7 +388,7 @@ static int natk_reader_fn(void *data)
 			  READ_ONCE(f->map->ekey.proto) != k->proto))
 			atomic_inc(&r->mismatches);
 		if (f)
-			natk_flow_refresh(f, HZ);
+			natk_flow_refresh(f);
 		rcu_read_unlock();
 		atomic_inc(&r->lookups);
 		if ((i & 63) == 0)
@@ -419,7 +422,7 @@ static void natk_flow_gc_concurrent_lookup(struct kunit *test)
 		for (i = 0; i < ARRAY_SIZE(r->keys); i++) {
 			f = natk_test_flow(test, nn, &r->keys[i], NATK_TCP_NONE);
 			if (i % 3)
-				WRITE_ONCE(f->expires, jiffies - 1);
+				natk_flow_expire(nn, f);
 		}
 		/* Half of the time the expiry races with the refresh. */
 		for (i = 0; i < 16 && !natk_gc_scan(nn, 8); i++)

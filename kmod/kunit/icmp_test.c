@@ -102,7 +102,7 @@ static unsigned int natk_out(struct natk_icmp_ctx *c, struct sk_buff *skb)
 	unsigned int v;
 
 	rcu_read_lock();
-	v = natk_icmp_error_out(c->nn, natk_test_cfg(c->nn), skb);
+	v = natk_icmp_error_out(c->nn, natk_test_cfg(c->nn), skb, false);
 	rcu_read_unlock();
 	return v;
 }

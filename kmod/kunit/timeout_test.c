@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * natk_timeout: timeout selection (natk_timeout_for) and the refresh rules
- * of natk_flow_refresh: expires moves to now + timeout when that is later
- * by more than HZ/4 (no write for every packet of a busy flow) or earlier
- * (a shorter timeout, e.g. after a FIN or RST, takes effect at once).
+ * natk_timeout: timeout selection (natk_timeout_for), the deadline of a
+ * flow (natk_flow_deadline: last refresh plus the timeout of its current
+ * state, so a FIN or RST shortens it at once) and natk_flow_refresh.
  */
 #include <linux/jiffies.h>
 #include "natk_test.h"
@@ -61,88 +60,100 @@ static void natk_timeout_new_flow(struct kunit *test)
 	struct natk_flow *f;
 	unsigned long before;
 
-	*cfg = natk_timeout_cfg();
-	cfg->ext_addr = NATK_T_EXT;
-	cfg->port_min = 1024;
-	cfg->port_max = 65535;
-	cfg->max_flows = 100;
+	cfg->timeout[NATK_TO_TCP_EST] = 1000 * HZ;
+	cfg->timeout[NATK_TO_TCP_TRANS] = 100 * HZ;
+	cfg->timeout[NATK_TO_UDP] = 30 * HZ;
+	cfg->timeout[NATK_TO_ICMP] = 10 * HZ;
 
 	before = jiffies;
 	k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 1000, NATK_T_REM, 80);
 	f = natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f->expires, before + 100 * HZ,
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_deadline(cfg, f),
+					      before + 100 * HZ,
 					      jiffies + 100 * HZ));
 	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 1000, NATK_T_REM, 53);
 	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f->expires, before + 30 * HZ,
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_deadline(cfg, f),
+					      before + 30 * HZ,
 					      jiffies + 30 * HZ));
 	k = natk_test_okey(IPPROTO_ICMP, NATK_T_INT, 7, NATK_T_REM, 0);
 	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f->expires, before + 10 * HZ,
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_deadline(cfg, f),
+					      before + 10 * HZ,
 					      jiffies + 10 * HZ));
 }
 
-static void natk_timeout_refresh_expired(struct kunit *test)
+static struct natk_flow natk_timeout_flow(u8 proto, u8 state,
+					  unsigned long seen)
 {
-	struct natk_flow f = { .expires = jiffies - 10 * HZ };
+	struct natk_flow f = {};
+
+	f.okey.proto = proto;
+	f.state = state;
+	f.seen = seen;
+	return f;
+}
+
+/* The deadline is the last refresh plus the timeout of the state now. */
+static void natk_timeout_deadline(struct kunit *test)
+{
+	struct natk_cfg cfg = natk_timeout_cfg();
+	unsigned long now = jiffies;
+	struct natk_flow f = natk_timeout_flow(IPPROTO_TCP,
+					       NATK_TCP_ESTABLISHED, now);
+
+	KUNIT_EXPECT_EQ(test, natk_flow_deadline(&cfg, &f), now + 1000 * HZ);
+	/* A FIN or RST shortens it at once, without a refresh. */
+	f.state = NATK_TCP_FIN_OUT;
+	KUNIT_EXPECT_EQ(test, natk_flow_deadline(&cfg, &f), now + 100 * HZ);
+	f.state = NATK_TCP_RST;
+	KUNIT_EXPECT_EQ(test, natk_flow_deadline(&cfg, &f), now + 100 * HZ);
+	f = natk_timeout_flow(IPPROTO_UDP, 0, now - 40 * HZ);
+	KUNIT_EXPECT_EQ(test, natk_flow_deadline(&cfg, &f), now - 10 * HZ);
+	KUNIT_EXPECT_TRUE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
+	f = natk_timeout_flow(IPPROTO_ICMP, 0, now);
+	KUNIT_EXPECT_EQ(test, natk_flow_deadline(&cfg, &f), now + 10 * HZ);
+}
+
+/* A refresh makes an idle (even expired) flow live for its timeout. */
+static void natk_timeout_refresh_extends(struct kunit *test)
+{
+	struct natk_cfg cfg = natk_timeout_cfg();
+	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0,
+					       jiffies - 100 * HZ);
 	unsigned long before = jiffies;
 
-	natk_flow_refresh(&f, 30 * HZ);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.expires, before + 30 * HZ,
+	KUNIT_EXPECT_TRUE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
+	natk_flow_refresh(&f);
+	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, before, jiffies));
+	KUNIT_EXPECT_FALSE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_deadline(&cfg, &f),
+					      before + 30 * HZ,
 					      jiffies + 30 * HZ));
 }
 
-/*
- * A busy flow: the new expiry is at most HZ/4 after the current one, so the
- * field is not written (its cache line stays clean).
- */
-static void natk_timeout_refresh_coalesced(struct kunit *test)
+/* Refreshing twice in one jiffy leaves the same value. */
+static void natk_timeout_refresh_same_jiffy(struct kunit *test)
 {
-	unsigned long now = jiffies;
-	struct natk_flow f = { .expires = now + 30 * HZ - 1 };
+	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0, 0);
+	unsigned long seen;
 
-	natk_flow_refresh(&f, 30 * HZ);
-	if (jiffies - now >= HZ / 4 - 1)
-		kunit_skip(test, "too slow: %lu jiffies", jiffies - now);
-	KUNIT_EXPECT_EQ(test, f.expires, now + 30 * HZ - 1);
-	f.expires = now + 30 * HZ;
-	natk_flow_refresh(&f, 30 * HZ);
-	KUNIT_EXPECT_EQ(test, f.expires, now + 30 * HZ);
+	natk_flow_refresh(&f);
+	seen = f.seen;
+	natk_flow_refresh(&f);
+	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, seen, jiffies));
 }
 
-static void natk_timeout_refresh_longer(struct kunit *test)
+/* jiffies wrap: a flow last seen a quarter of the counter ago expired. */
+static void natk_timeout_wrap(struct kunit *test)
 {
-	unsigned long now = jiffies;
-	struct natk_flow f = { .expires = now + 10 * HZ };
+	struct natk_cfg cfg = natk_timeout_cfg();
+	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0,
+					       jiffies - (ULONG_MAX / 4));
 
-	natk_flow_refresh(&f, 1000 * HZ);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.expires, now + 1000 * HZ,
-					      jiffies + 1000 * HZ));
-}
-
-/* A shorter timeout (ESTABLISHED -> FIN/RST) shortens the expiry. */
-static void natk_timeout_refresh_shorter(struct kunit *test)
-{
-	unsigned long now = jiffies;
-	struct natk_flow f = { .expires = now + 1000 * HZ };
-
-	natk_flow_refresh(&f, 100 * HZ);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.expires, now + 100 * HZ,
-					      jiffies + 100 * HZ));
-	natk_flow_refresh(&f, 0);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.expires, now, jiffies));
-}
-
-/* jiffies wrap: the comparisons must be wrap safe. */
-static void natk_timeout_refresh_wrap(struct kunit *test)
-{
-	struct natk_flow f;
-	unsigned long now = jiffies;
-
-	f.expires = now - (ULONG_MAX / 2 - HZ);	/* long expired, far side */
-	natk_flow_refresh(&f, 30 * HZ);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.expires, now + 30 * HZ,
-					      jiffies + 30 * HZ));
+	KUNIT_EXPECT_TRUE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
+	natk_flow_refresh(&f);
+	KUNIT_EXPECT_FALSE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
 }
 
 static struct kunit_case natk_timeout_cases[] = {
@@ -150,11 +161,10 @@ static struct kunit_case natk_timeout_cases[] = {
 	KUNIT_CASE(natk_timeout_transitory),
 	KUNIT_CASE(natk_timeout_udp_icmp),
 	KUNIT_CASE(natk_timeout_new_flow),
-	KUNIT_CASE(natk_timeout_refresh_expired),
-	KUNIT_CASE(natk_timeout_refresh_coalesced),
-	KUNIT_CASE(natk_timeout_refresh_longer),
-	KUNIT_CASE(natk_timeout_refresh_shorter),
-	KUNIT_CASE(natk_timeout_refresh_wrap),
+	KUNIT_CASE(natk_timeout_deadline),
+	KUNIT_CASE(natk_timeout_refresh_extends),
+	KUNIT_CASE(natk_timeout_refresh_same_jiffy),
+	KUNIT_CASE(natk_timeout_wrap),
 	{}
 };
 
