@@ -19,6 +19,9 @@
 # Extra suites: every executable tests/suites/*.sh is run on the host and
 # its PASS/FAIL lines count towards the total.
 set -uo pipefail
+# The whole script is one compound command, read before it runs, so that
+# editing this file while it runs cannot derail it.
+{
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -179,3 +182,5 @@ fi
 echo "==== total time $(( $(date +%s) - T0 ))s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
+exit
+}

@@ -21,6 +21,9 @@
 # The exit status is only about running QEMU (0 when the VM ran and powered
 # off, 124 on timeout); pass/fail comes from RESULTS_DIR.
 set -uo pipefail
+# The whole script is one compound command, read before it runs, so that
+# editing this file while it runs cannot derail it.
+{
 
 KVER=${1:?usage: boot.sh KVER RESULTS_DIR CONSOLE_LOG [MODE]}
 RES=${2:?results dir}
@@ -84,3 +87,5 @@ if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	exit 124
 fi
 exit "$rc"
+exit
+}
