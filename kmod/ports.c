@@ -109,16 +109,22 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 		     void *arg)
 {
 	u32 p, i, tries, size;
+	bool pref;
 	u16 lo, hi;
 	int err;
 
 	size = natk_port_range(cfg, proto, iport, &lo, &hi);
 	tries = min_t(u32, size, NATK_PORT_ATTEMPTS);
 
+	/*
+	 * The preferred port, then @tries ports up from a random one, so that
+	 * a range no larger than NATK_PORT_ATTEMPTS is searched completely.
+	 */
 	p = ntohs(iport);
-	if (p < lo || p > hi)
+	pref = p >= lo && p <= hi;
+	if (!pref)
 		p = lo + get_random_u32_below(size);
-	for (i = 0; i < tries; i++) {
+	for (i = 0; i < tries + pref; i++) {
 		if (!natk_port_local_use(nn->net, proto, cfg->ext_addr,
 					 htons(p))) {
 			err = claim(nn, arg, htons(p));
@@ -126,7 +132,7 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 				return err;
 		}
 		/* After the preferred port, continue from a random one. */
-		if (i == 0)
+		if (i == 0 && pref)
 			p = lo + get_random_u32_below(size);
 		else
 			p = p == hi ? lo : p + 1;
