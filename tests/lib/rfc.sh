@@ -162,12 +162,14 @@ def cmd_udpsend(a):
     s.bind((a[0], int(a[1])))
     data = pattern(int(a[4][5:])) if a[4].startswith("size=") else a[4].encode()
     res = "sent"
-    for _ in range(int(opts.get("count", 1))):
+    n = int(opts.get("count", 1))
+    for i in range(n):
         try:
             s.sendto(data, (a[2], int(a[3])))
         except OSError as e:
             res = errno.errorcode.get(e.errno, str(e.errno))
-        time.sleep(float(opts.get("gap", 0)))
+        if i < n - 1:
+            time.sleep(float(opts.get("gap", 0)))
     if "wait" in opts:
         s.settimeout(float(opts["wait"]))
         try:
@@ -287,6 +289,15 @@ def cmd_tcpcount(a):
             b += d
         c.sendall(("%d %s\n" % (len(b), md5(b))).encode())
         c.close()
+
+def cmd_echo(a):
+    # echo DST ID [count=N]: ICMP echo requests with a fixed identifier
+    opts = dict(x.split("=", 1) for x in a[2:])
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    for seq in range(int(opts.get("count", 1))):
+        m = struct.pack("!BBHHH", 8, 0, 0, int(a[1]), seq) + b"natk-rfc"
+        m = m[:2] + struct.pack("!H", csum(m)) + m[4:]
+        s.sendto(m, (a[0], 0))
 
 globals()["cmd_" + sys.argv[1]](sys.argv[2:])
 '
