@@ -3,7 +3,8 @@
 # A 100,000-flow dump is complete and consistent: lan1 sends one UDP
 # datagram from each of 100 source ports to each of 1000 destination ports
 # of wan (which drops them), so natk holds exactly 100000 flows. Then
-# natkctl -j flows | length == natkctl -j status .flows == 100000, every
+# natkctl -j flows (parsed with python3's json) has as many entries as
+# natkctl -j status .flows, 100000, every
 # 5-tuple is there exactly once (no duplicates, nothing missing), the
 # mapping is consistent (one external port per internal port, distinct),
 # a filtered dump over the big table finds its 1000 flows, and flush empties
@@ -73,9 +74,15 @@ t1=$(date +%s)
 log "natkctl -j flows: exit $rc, $(stat -c %s "$CTL_TMP/flows.json") bytes in $((t1 - t0))s; stderr: $(head -c 300 "$CTL_TMP/flows.err")"
 expect_eq dump-exit-status 0 "$rc" "natkctl -j flows exit status"
 expect_eq dump-no-stderr "" "$(head -c 300 "$CTL_TMP/flows.err")" "natkctl -j flows stderr"
-jq -r '.[] | [.proto, .internal_address, .internal_port, .remote_address, .remote_port, .external_address, .external_port] | @tsv' \
-	"$CTL_TMP/flows.json" > "$CTL_TMP/tuples" 2> "$CTL_TMP/jq.err"
-log "jq took $(( $(date +%s) - t1 ))s"
+# python3's json is much faster than jq on 26 MB under TCG; same result as
+# jq -r '.[] | [.proto, ...] | @tsv'
+python3 -c '
+import json, sys
+for f in json.load(open(sys.argv[1])):
+    print("\t".join(str(f[k]) for k in ("proto", "internal_address", "internal_port",
+        "remote_address", "remote_port", "external_address", "external_port")))
+' "$CTL_TMP/flows.json" > "$CTL_TMP/tuples" 2> "$CTL_TMP/json.err"
+log "parsing the JSON took $(( $(date +%s) - t1 ))s: $(head -c 300 "$CTL_TMP/json.err")"
 n=$(wc -l < "$CTL_TMP/tuples")
 expect_eq dump-length "$TOTAL" "$n" "flows in natkctl -j flows"
 expect_eq dump-length-equals-status "$(flow_count nat)" "$n" "natkctl -j flows | length vs status .flows"
