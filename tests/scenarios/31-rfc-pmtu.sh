@@ -34,26 +34,26 @@ if echo "$rt" | grep -q 'mtu 1280'; then
 else
 	fail rfc5508-req10-pmtu-learned-tcp "lan1 route to $FAR: $rt"
 fi
-out=$(nsx lan1 ping -c1 -W3 -M do -s 1400 $FAR2 2>&1)
+out=$(nsx lan1 ping -c1 -W3 -M "do" -s 1400 $FAR2 2>&1)
 if echo "$out" | grep -q 'mtu = 1280'; then
 	pass rfc5508-req10-frag-needed-ping
 else
-	fail rfc5508-req10-frag-needed-ping "ping -M do -s 1400 $FAR2: $(echo "$out" | head -n 3)"
+	fail rfc5508-req10-frag-needed-ping "ping -M "do" -s 1400 $FAR2: $(echo "$out" | head -n 3)"
 fi
 rfc_expect_match rfc5508-req10-frag-needed-rewritten "$D/lan1.json" \
 	".type == 3 and .code == 4 and .mtu == 1280 and .src == \"$WAN1\" and .dst == \"$LAN1\" and .inner_src == \"$LAN1\" and .inner_dst == \"$FAR2\"" \
 	"no 3/4 mtu 1280 quoting $LAN1 -> $FAR2"
-check rfc5508-pmtu-ping-fits nsx lan1 ping -c1 -W3 -M do -s 1252 $FAR2
+check rfc5508-pmtu-ping-fits nsx lan1 ping -c1 -W3 -M "do" -s 1252 $FAR2
 ip -n wan link set eth1 mtu 1500
 
 # --- B: the NAT's own external link is the bottleneck (RFC 4787 REQ-13).
 ip -n nat link set wan0 mtu 1280
 ip -n wan link set eth0 mtu 1280
-out=$(nsx lan1 ping -c1 -W3 -M do -s 1400 $WAN1 2>&1)
+out=$(nsx lan1 ping -c1 -W3 -M "do" -s 1400 $WAN1 2>&1)
 if echo "$out" | grep -q "From $LAN_GW.*mtu = 1280"; then
 	pass rfc4787-req13-df-frag-needed
 else
-	fail rfc4787-req13-df-frag-needed "ping -M do -s 1400 $WAN1 over wan0 mtu 1280: $(echo "$out" | head -n 3)"
+	fail rfc4787-req13-df-frag-needed "ping -M "do" -s 1400 $WAN1 over wan0 mtu 1280: $(echo "$out" | head -n 3)"
 fi
 check rfc4787-req13-no-df-fragmented nsx lan1 ping -c2 -i0.3 -W3 -M dont -s 1400 $WAN2
 ip -n nat link set wan0 mtu 1500

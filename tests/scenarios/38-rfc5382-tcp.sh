@@ -81,7 +81,6 @@ poll 5 flow_state_is tcp $LAN1 42020 established || log "42020 not established"
 E=$(flow_field tcp $LAN1 42020 external_port)
 sniff_start wan "$D/wan.json" 30 || log "wan sniffer did not start"
 du0=$(stat_of drop_unsolicited)
-t0=$(date +%s)
 res=$(nsx wan python3 -c "$RFC_PY" tcpconnect $WAN2 42021 $NAT_EXT "$E" 7)
 expect_eq rfc5382-req4-unsolicited-syn-no-answer timeout "$res" "connect from $WAN2 to $NAT_EXT:$E (7 s)"
 icmp=$(sniff_match "$D/wan.json" ".inner_dport == $E or .inner_sport == 42021")
