@@ -36,6 +36,14 @@ TARBALL=${NATK_LINUX_SOURCE:-$(ls -1 /usr/src/linux-source-6.12.tar.xz /usr/src/
 
 log() { echo "kunit: $*" >&2; }
 
+# One run at a time: they share the tree and the build directory.
+mkdir -p "$CACHE" || exit 3
+exec 9> "$CACHE/.lock"
+if ! flock -n 9; then
+	log "waiting for another make kunit (lock $CACHE/.lock)"
+	flock 9
+fi
+
 # ------------------------------------------------------------ kernel tree
 if [ ! -f "$TREE/tools/testing/kunit/kunit.py" ]; then
 	[ -r "$TARBALL" ] || { log "no linux-source tarball (apt-get install linux-source-6.12, or make deps)"; exit 3; }
