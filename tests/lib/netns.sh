@@ -174,21 +174,29 @@ natk_built() {
 }
 
 # natk_install: put natk.ko into the (overlay) module tree and index it.
-# The host prepares the index (tests/vm/modindex.sh, NATK_MODINDEX) since
-# depmod -a takes minutes under TCG; fall back to depmod -a otherwise.
+# The host prepares the index (tests/vm/modindex.sh, NATK_MODINDEX) from a
+# snapshot of natk.ko taken at boot, since depmod -a takes minutes under
+# TCG; that snapshot is what gets tested even if build/ changes meanwhile.
+# Without an index, fall back to NATK_KO and depmod -a.
 natk_install() {
-	local mod dst
+	local mod src stamp=/run/natk-installed
 	mod=/lib/modules/$(uname -r)
-	dst=$mod/extra/natk.ko
-	[ -e "$NATK_KO" ] || { echo "natk: $NATK_KO not built"; return 1; }
-	cmp -s "$NATK_KO" "$dst" && return 0
-	mkdir -p "$mod/extra" && cp "$NATK_KO" "$dst" || return 1
-	if [ -n "${NATK_MODINDEX:-}" ] && cmp -s "$NATK_KO" "$NATK_MODINDEX/natk.ko"; then
-		cp "$NATK_MODINDEX"/modules.* "$mod/"
+	src=$NATK_KO
+	if [ -n "${NATK_MODINDEX:-}" ] && [ -e "$NATK_MODINDEX/natk.ko" ] &&
+		[ "$NATK_KO" = "$NATK_REPO/build/$(uname -r)/natk.ko" ]; then
+		src=$NATK_MODINDEX/natk.ko
+	fi
+	[ -e "$src" ] || { echo "natk: $src not built"; return 1; }
+	[ -e $stamp ] && cmp -s "$src" "$mod/extra/natk.ko" && return 0
+	rm -f $stamp
+	mkdir -p "$mod/extra" && cp "$src" "$mod/extra/natk.ko" || return 1
+	if [ "$src" = "${NATK_MODINDEX:-}/natk.ko" ]; then
+		cp "$NATK_MODINDEX"/modules.* "$mod/" || return 1
 	else
 		echo "natk: no prepared module index, running depmod -a (slow)"
-		depmod -a
+		depmod -a || return 1
 	fi
+	touch $stamp
 }
 
 natk_loaded() { [ -d /sys/module/natk ]; }
