@@ -66,8 +66,10 @@ verify_boot() {
 		ip netns exec lan ping -c 2 -W 3 192.0.2.2
 	ip netns exec wan socat -T 5 TCP-LISTEN:7000,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' &
 	local srv=$! seen
-	sleep 1
-	seen=$(ip netns exec lan socat -T 5 - TCP:192.0.2.2:7000 </dev/null)
+	sleep 2
+	# -t: wait for the reply after our EOF (the default 0.5 s is too short
+	# under TCG).
+	seen=$(ip netns exec lan socat -t 10 -T 10 - TCP:192.0.2.2:7000 </dev/null)
 	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
 	check wan-sees-external "wan side saw source '$seen', want 192.0.2.1" test "$seen" = 192.0.2.1
 	check flows "natkctl flows lists no flow of 10.0.0.2" \

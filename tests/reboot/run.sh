@@ -17,7 +17,7 @@
 # so the cache stays clean; logs and the share are in
 # build/test-logs/reboot/ (NATK_LOG_DIR).
 #
-# Environment: NATK_REBOOT_TIMEOUT (seconds per boot, default 1500),
+# Environment: NATK_REBOOT_TIMEOUT (seconds per boot, default 2400),
 # NATK_VM_MEM (2G), NATK_VM_SMP (2), NATK_KVM=1 (use /dev/kvm if present),
 # NATK_SKIP_DEPS=1, NATK_KEEP_DISK=1 (keep the run disk after a pass),
 # NATK_CONSOLE=1 (copy the serial console to stdout).
@@ -26,7 +26,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 LOGDIR=${NATK_LOG_DIR:-$REPO/build/test-logs}/reboot
-TIMEOUT=${NATK_REBOOT_TIMEOUT:-1500}
+TIMEOUT=${NATK_REBOOT_TIMEOUT:-2400}
 T0=$(date +%s)
 SUMMARY=$(mktemp)
 trap 'rm -f "$SUMMARY"' EXIT
