@@ -62,9 +62,14 @@ int natk_tables_init(struct natk_net *nn)
 	err = natk_filter_init(nn);
 	if (err)
 		goto err_me;
+	err = natk_hosts_init(nn);
+	if (err)
+		goto err_a;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	return 0;
 
+err_a:
+	natk_filter_destroy(nn);
 err_me:
 	rhashtable_destroy(&nn->metbl);
 err_mi:
@@ -80,6 +85,7 @@ err_o:
 void natk_tables_destroy(struct natk_net *nn)
 {
 	rhashtable_walk_exit(&nn->gc_iter);
+	natk_hosts_destroy(nn);
 	natk_filter_destroy(nn);
 	rhashtable_destroy(&nn->metbl);
 	rhashtable_destroy(&nn->mitbl);
@@ -171,56 +177,22 @@ static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 					     natk_rparams);
 }
 
-/* Called with nflows already counted; undoes it on failure. */
-static struct natk_flow *natk_flow_create_apdm(struct natk_net *nn,
-					       const struct natk_cfg *cfg,
-					       const struct natk_okey *key,
-					       u8 state, enum natk_stat *why)
+/* The table is full: have the GC evict flows that never saw a reply. */
+static void natk_evict_kick(struct natk_net *nn)
 {
-	struct natk_flow *flow, *old;
-	int err;
-
-	flow = natk_flow_alloc(key, state);
-	if (!flow) {
-		*why = NATK_STAT_DROP_NO_MEMORY;
-		goto err_count;
-	}
-	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
-						natk_oparams);
-	if (old) {
-		kmem_cache_free(natk_flow_cache, flow);
-		atomic_dec(&nn->nflows);
-		if (IS_ERR(old)) {
-			*why = NATK_STAT_DROP_NO_MEMORY;
-			return NULL;
-		}
-		return old;
-	}
-	err = natk_port_search(nn, cfg, key->proto, key->iport,
-			       natk_flow_claim, flow);
-	if (err) {
-		set_bit(NATK_FLOW_DEAD, &flow->flags);
-		rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
-		call_rcu(&flow->rcu, natk_flow_free_rcu);
-		if (err == -EADDRINUSE) {
-			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
-			*why = NATK_STAT_DROP_NO_PORT;
-		} else {
-			*why = NATK_STAT_DROP_NO_MEMORY;
-		}
-		goto err_count;
-	}
-	return natk_flow_publish(nn, cfg, flow);
-
-err_count:
-	atomic_dec(&nn->nflows);
-	return NULL;
+	if (!test_and_set_bit(NATK_NET_EVICT, &nn->flags))
+		mod_delayed_work(system_power_efficient_wq, &nn->gc_work, 0);
 }
 
 /*
- * Create a flow for an outbound packet with no flow yet. Returns the flow
- * (possibly one another CPU created at the same time) or NULL with *why set
- * to the drop reason. Caller holds rcu_read_lock(); softirq safe.
+ * Create a flow for a packet with no flow yet: outbound, or inbound on a
+ * mapping that @map names (a forward, or one the filtering opens). Returns
+ * the flow (possibly one another CPU created at the same time) or NULL with
+ * *why set to the drop reason. Caller holds rcu_read_lock(); softirq safe.
+ *
+ * The external port comes from the endpoint's mapping (endpoint-independent
+ * mapping, forwards), or is claimed for this flow alone in the reply table
+ * (address-and-port-dependent mapping).
  */
 struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
@@ -228,39 +200,47 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   struct natk_map *map, enum natk_stat *why)
 {
 	struct natk_flow *flow, *old;
+	struct natk_host *host;
 	int err;
 
 	if (atomic_inc_return(&nn->nflows) > cfg->max_flows) {
 		atomic_dec(&nn->nflows);
+		natk_evict_kick(nn);
 		*why = NATK_STAT_DROP_TABLE_FULL;
 		return NULL;
 	}
-
-	/* A forward's mapping is given (and pinned by its static ref). */
-	if (map)
-		refcount_inc(&map->ref);
-	else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT)
-		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
-				   why);
-	else
-		return natk_flow_create_apdm(nn, cfg, key, state, why);
-	if (!map)
+	host = natk_host_get(nn, cfg, key->iaddr, why);
+	if (!host)
 		goto err_count;
-
 	flow = natk_flow_alloc(key, state);
 	if (!flow) {
 		*why = NATK_STAT_DROP_NO_MEMORY;
-		goto err_map;
+		goto err_host;
 	}
-	flow->rkey.eport = map->ekey.eport;
-	flow->map = map;
+	flow->host = host;
+
+	/* A forward's mapping is given (and pinned by its static ref). */
+	if (map) {
+		refcount_inc(&map->ref);
+	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT) {
+		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
+				   why);
+		if (!map)
+			goto err_flow;
+	}
+	if (map) {
+		flow->map = map;
+		flow->rkey.eport = map->ekey.eport;
+	}
 
 	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
 						natk_oparams);
 	if (old) {
 		/* Another CPU won the race (or the insert failed). */
+		if (map)
+			natk_map_put(nn, map);
 		kmem_cache_free(natk_flow_cache, flow);
-		natk_map_put(nn, map);
+		natk_host_put(nn, host);
 		atomic_dec(&nn->nflows);
 		if (IS_ERR(old)) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
@@ -268,21 +248,35 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		}
 		return old;
 	}
-	err = rhashtable_insert_fast(&nn->rtbl, &flow->rnode, natk_rparams);
+	if (map)
+		err = rhashtable_insert_fast(&nn->rtbl, &flow->rnode,
+					     natk_rparams);
+	else
+		err = natk_port_search(nn, cfg, key->proto, key->iport,
+				       natk_flow_claim, flow);
 	if (err) {
 		/* Visible in otbl already: unlink and free after RCU. */
 		set_bit(NATK_FLOW_DEAD, &flow->flags);
 		rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
-		natk_map_put(nn, map);
+		if (map)
+			natk_map_put(nn, map);
+		natk_host_put(nn, host);
 		atomic_dec(&nn->nflows);
 		call_rcu(&flow->rcu, natk_flow_free_rcu);
-		*why = NATK_STAT_DROP_NO_MEMORY;
+		if (err == -EADDRINUSE) {
+			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+			*why = NATK_STAT_DROP_NO_PORT;
+		} else {
+			*why = NATK_STAT_DROP_NO_MEMORY;
+		}
 		return NULL;
 	}
 	return natk_flow_publish(nn, cfg, flow);
 
-err_map:
-	natk_map_put(nn, map);
+err_flow:
+	kmem_cache_free(natk_flow_cache, flow);
+err_host:
+	natk_host_put(nn, host);
 err_count:
 	atomic_dec(&nn->nflows);
 	return NULL;
@@ -302,7 +296,15 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	natk_event(nn, flow, NATK_CMD_FLOW_DEL, reason);
 	if (flow->map)
 		natk_map_put(nn, flow->map);
+	natk_host_put(nn, flow->host);
 	call_rcu(&flow->rcu, natk_flow_free_rcu);
+}
+
+/* A flow that has not seen packets in both directions may be evicted. */
+static bool natk_flow_evictable(const struct natk_flow *flow)
+{
+	return !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
+	       !test_bit(NATK_FLOW_SEEN_IN, &flow->flags);
 }
 
 /*
@@ -317,6 +319,7 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 	struct natk_flow *flow;
 	bool done = false;
 	unsigned int n = 0;
+	int target = -1;
 
 	rhashtable_walk_start(it);
 	while (n < budget) {
@@ -332,8 +335,19 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		}
 		n++;
 		cfg = rcu_dereference(nn->cfg);	/* walk holds RCU */
-		if (time_after(jiffies, natk_flow_deadline(cfg, flow)))
+		if (test_bit(NATK_NET_EVICT, &nn->flags))
+			target = cfg->max_flows - cfg->max_flows / 16;
+		if (time_after(jiffies, natk_flow_deadline(cfg, flow))) {
 			natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
+		} else if (target >= 0 && natk_flow_evictable(flow)) {
+			natk_flow_kill(nn, flow, NATK_REASON_EVICTED);
+			natk_stat_inc(nn, NATK_STAT_FLOWS_EVICTED);
+		}
+		/* Evict down to 15/16 of the limit, then stop evicting. */
+		if (target >= 0 && atomic_read(&nn->nflows) <= target) {
+			clear_bit(NATK_NET_EVICT, &nn->flags);
+			target = -1;
+		}
 		if ((n & 255) == 0) {
 			rhashtable_walk_stop(it);
 			cond_resched();
@@ -341,6 +355,9 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		}
 	}
 	rhashtable_walk_stop(it);
+	/* A full pass found nothing more to evict: established flows stay. */
+	if (done)
+		clear_bit(NATK_NET_EVICT, &nn->flags);
 	if (done) {
 		/* Rewind for the next pass. */
 		rhashtable_walk_exit(it);

@@ -153,8 +153,10 @@ static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 	u8 old, new = 0;
 	int i;
 
-	if (!outbound)
-		set_bit(NATK_FLOW_REPLIED, &flow->flags);
+	int seen = outbound ? NATK_FLOW_SEEN_OUT : NATK_FLOW_SEEN_IN;
+
+	if (!test_bit(seen, &flow->flags))
+		set_bit(seen, &flow->flags);
 	if (pkt->proto == IPPROTO_TCP) {
 		for (i = 0; i < 4; i++) {
 			old = READ_ONCE(flow->state);

@@ -101,8 +101,11 @@ struct natk_map {
 };
 
 #define NATK_FLOW_DEAD		0	/* bit: unlinked, freed after RCU */
-#define NATK_FLOW_REPLIED	1	/* bit: a packet came back from wan */
+#define NATK_FLOW_SEEN_OUT	1	/* bit: a packet went lan -> wan */
 #define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
+#define NATK_FLOW_SEEN_IN	3	/* bit: a packet came wan -> lan */
+
+struct natk_host;
 
 /* A flow (a session): one 5-tuple through the NAT. */
 struct natk_flow {
@@ -111,7 +114,8 @@ struct natk_flow {
 	struct natk_okey okey;
 	struct natk_rkey rkey;
 	struct rhlist_head anode;	/* filter.c, address-dependent */
-	struct natk_map *map;
+	struct natk_map *map;		/* NULL: address-port-dependent */
+	struct natk_host *host;
 	unsigned long seen;		/* jiffies, last refresh */
 	unsigned long flags;
 	u32 created;			/* jiffies, for the age */
@@ -136,12 +140,16 @@ struct natk_net {
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
 	struct rhashtable metbl;	/* mappings by natk_ekey */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */
+	struct rhashtable htbl;		/* host.c: internal hosts */
+	unsigned long flags;		/* NATK_NET_* bits */
 	struct natk_stats __percpu *stats;
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;
 	struct work_struct addr_work;
 	struct list_head fwds;		/* static forwards, under lock */
 };
+
+#define NATK_NET_EVICT		0	/* bit: table full, GC evicts */
 
 struct natk_fwd {
 	struct list_head list;
@@ -224,6 +232,13 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 #define NATK_TCPF_SYN	0x02
 #define NATK_TCPF_RST	0x04
 #define NATK_TCPF_ACK	0x10
+
+/* host.c */
+int natk_hosts_init(struct natk_net *nn);
+void natk_hosts_destroy(struct natk_net *nn);
+struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
+				__be32 iaddr, enum natk_stat *why);
+void natk_host_put(struct natk_net *nn, struct natk_host *host);
 
 /* filter.c */
 int natk_filter_init(struct natk_net *nn);

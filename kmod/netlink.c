@@ -222,12 +222,9 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 	}
 	if (tb[NATK_A_MAX_FLOWS])
 		cfg->max_flows = nla_get_u32(tb[NATK_A_MAX_FLOWS]);
-	if (tb[NATK_A_MAX_FLOWS_PER_HOST] &&
-	    nla_get_u32(tb[NATK_A_MAX_FLOWS_PER_HOST])) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MAX_FLOWS_PER_HOST],
-				    "natk: per-host flow limits are not supported by this version");
-		return -EOPNOTSUPP;
-	}
+	if (tb[NATK_A_MAX_FLOWS_PER_HOST])
+		cfg->max_flows_per_host =
+			nla_get_u32(tb[NATK_A_MAX_FLOWS_PER_HOST]);
 	if (tb[NATK_A_MAPPING])
 		cfg->mapping = nla_get_u8(tb[NATK_A_MAPPING]);
 	if (tb[NATK_A_FILTERING])
@@ -572,7 +569,7 @@ static const struct genl_ops natk_genl_ops[] = {
 };
 
 static const struct genl_multicast_group natk_mcgrps[] = {
-	{ .name = NATK_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+	{ .name = NATK_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 struct genl_family natk_genl_family __ro_after_init = {

@@ -13,6 +13,8 @@
  * namespace (GENL_UNS_ADMIN_PERM); the root of a container may manage its
  * own namespace. An unprivileged caller gets -EPERM. NATK_CMD_GET_CONFIG,
  * NATK_CMD_GET_STATS and NATK_CMD_GET_FWDS are open to everyone.
+ * Joining the NATK_MCGRP_EVENTS group needs the same CAP_NET_ADMIN (flow
+ * events reveal internal addresses).
  *
  * Errors are reported as negative errno in the netlink ack. Where the kernel
  * can say more, the ack carries an extended-ack message (NLMSGERR_ATTR_MSG)

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natk per-internal-host accounting (RFC 6888 REQ-4/5): every flow holds a
+ * reference on the host object of its internal address, so the number of
+ * flows a host has is its reference count. With max-flows-per-host set, a
+ * host at its limit gets no new flow (drop_host_limit): one host cannot
+ * exhaust the table or the ports for the others. Host objects live in a
+ * hash table by address and go when their last flow does.
+ */
+#include <linux/slab.h>
+#include "natk.h"
+
+struct natk_host {
+	struct rhash_head node;
+	__be32 iaddr;
+	refcount_t flows;
+	struct rcu_head rcu;
+};
+
+static const struct rhashtable_params natk_hparams = {
+	.head_offset = offsetof(struct natk_host, node),
+	.key_offset = offsetof(struct natk_host, iaddr),
+	.key_len = sizeof(__be32),
+	.automatic_shrinking = true,
+};
+
+int natk_hosts_init(struct natk_net *nn)
+{
+	return rhashtable_init(&nn->htbl, &natk_hparams);
+}
+
+void natk_hosts_destroy(struct natk_net *nn)
+{
+	rhashtable_destroy(&nn->htbl);
+}
+
+/*
+ * Take a flow reference on the host @iaddr, creating it if needed. Returns
+ * NULL with *why set when the host is at its limit or memory ran out.
+ * Caller holds rcu_read_lock(); softirq safe; bounded retries.
+ */
+struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
+				__be32 iaddr, enum natk_stat *why)
+{
+	struct natk_host *host, *old;
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		host = rhashtable_lookup(&nn->htbl, &iaddr, natk_hparams);
+		if (host) {
+			if (!refcount_inc_not_zero(&host->flows))
+				continue;	/* being freed: look again */
+			if (cfg->max_flows_per_host &&
+			    refcount_read(&host->flows) > cfg->max_flows_per_host) {
+				natk_host_put(nn, host);
+				*why = NATK_STAT_DROP_HOST_LIMIT;
+				return NULL;
+			}
+			return host;
+		}
+		host = kzalloc(sizeof(*host), GFP_ATOMIC);
+		if (!host)
+			break;
+		host->iaddr = iaddr;
+		refcount_set(&host->flows, 1);
+		old = rhashtable_lookup_get_insert_fast(&nn->htbl, &host->node,
+							natk_hparams);
+		if (!old)
+			return host;
+		kfree(host);	/* never visible */
+		if (IS_ERR(old))
+			break;
+	}
+	*why = NATK_STAT_DROP_NO_MEMORY;
+	return NULL;
+}
+
+void natk_host_put(struct natk_net *nn, struct natk_host *host)
+{
+	if (!refcount_dec_and_test(&host->flows))
+		return;
+	rhashtable_remove_fast(&nn->htbl, &host->node, natk_hparams);
+	kfree_rcu(host, rcu);
+}
