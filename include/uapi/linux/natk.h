@@ -30,8 +30,8 @@
  * NATK_CMD_GET_CONFIG (doit)
  *   Takes nothing. Returns one message with NATK_CMD_GET_CONFIG and:
  *     NATK_A_ENABLED       u8   1 if natk masquerades in this netns
- *     NATK_A_IFINDEX       u32  external interface (when enabled)
- *     NATK_A_IFNAME        string
+ *     NATK_A_IFINDEX       u32  external interface; this and the next
+ *     NATK_A_IFNAME        string   two are sent only when enabled
  *     NATK_A_EXT_ADDR_BE   u32  the external interface's primary IPv4
  *                               address, 0 if it has none right now
  *     NATK_A_PORT_MIN, NATK_A_PORT_MAX  u16  port range for mappings
@@ -50,13 +50,16 @@
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
  *   masquerading out of that interface), NATK_A_PORT_MIN with
- *   NATK_A_PORT_MAX (both, min <= max, 1..65535), NATK_A_MAX_FLOWS,
- *   NATK_A_MAX_FLOWS_PER_HOST, NATK_A_MAPPING, NATK_A_FILTERING,
- *   NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX seconds), NATK_A_MSS_CLAMP.
+ *   NATK_A_PORT_MAX (both, min <= max, 1..65535), NATK_A_MAX_FLOWS
+ *   (1..16777216), NATK_A_MAX_FLOWS_PER_HOST (0 = no limit),
+ *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
+ *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP.
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. Settings made before an external interface
  *   is set are kept and used when it is. Changing the external interface
- *   flushes all flows. Returns an empty ack.
+ *   (or its address changing), the mapping or the filtering behaviour
+ *   flushes all dynamic flows. When the table is full, flows that have not
+ *   seen traffic in both directions are evicted first. Returns an empty ack.
  *
  * NATK_CMD_DOWN (doit, CAP_NET_ADMIN)
  *   Stops masquerading in this netns: unhooks and flushes all flows.
@@ -93,7 +96,8 @@
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
  *   destroyed (with NATK_FLOW_A_REASON). Each carries one NATK_A_FLOW nest
- *   and NATK_A_TIMESTAMP_NS (u64, CLOCK_REALTIME). Events are best effort:
+ *   with the same attributes as a dump, and NATK_A_TIMESTAMP_NS (u64,
+ *   CLOCK_REALTIME). Events are best effort:
  *   under overload some are lost and counted in NATK_STAT_EVENTS_LOST.
  */
 
