@@ -272,9 +272,9 @@ ask() {
 	local ns=$1 proto=$2 dst=$3 port=$4 sport=${5:-} data=${6:-hello} opt=
 	[ -n "$sport" ] && opt=",sourceport=$sport,reuseaddr"
 	if [ "$proto" = tcp ]; then
-		echo "$data" | nsx "$ns" timeout 10 socat -t 2 - TCP:"$dst":"$port",connect-timeout=5"$opt"
+		echo "$data" | nsx "$ns" timeout 30 socat -t 5 - TCP:"$dst":"$port",connect-timeout=5"$opt"
 	else
-		echo "$data" | nsx "$ns" timeout 10 socat -t 1 - UDP:"$dst":"$port""$opt"
+		echo "$data" | nsx "$ns" timeout 30 socat -t 1 - UDP:"$dst":"$port""$opt"
 	fi
 }
 
