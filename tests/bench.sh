@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: natk against plain forwarding, nf_conntrack masquerade and the
+# nftables flowtable, in one VM boot (tests/bench/guest.sh does the work).
+# A benchmark reports; it never fails a build (make check does not run it).
+#
+# Writes bench/results/<date>-<kernel>.{md,json,svg} and latest.{md,json,svg}.
+#
+# Environment:
+#   NATK_BENCH_KERNEL=K      kernel release to boot (default: newest installed)
+#   NATK_BENCH_ICOUNT=0      run TCG without -icount (wall-clock guest time)
+#   NATK_BENCH_ICOUNT_SHIFT  icount shift (default 0: 1 ns per instruction)
+#   NATK_VM_MEM, NATK_VM_SMP VM size (default 4G, 1 vCPU)
+#   BENCH_RUNS=5             interleaved runs (a b c d, a b c d, ...)
+#   BENCH_PPS_COUNT=200000   packets per single-flow measurement
+#   BENCH_NEWFLOWS=50000     flows per new-flow measurement
+#   BENCH_SIZES="1000 100000 1000000"  preloaded table sizes
+#   BENCH_LOAD_RUNS          measurements per preloaded size (default BENCH_RUNS)
+#   BENCH_LOAD_COUNT         packets per such measurement (default BENCH_PPS_COUNT)
+#   BENCH_IPERF_TIME=5       seconds per iperf3 run
+#   BENCH_VARIANTS="a b c d" BENCH_SKIP="newflows iperf load"  (debugging)
+#   BENCH_OUT=DIR            results directory (default bench/results)
+#   NATK_SKIP_DEPS=1, NATK_SKIP_BUILD=1 as for make check
+# Read whole before running (the file may be edited during a long run).
+{
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+cd "$REPO" || exit 1
+. "$HERE/lib/kernels.sh"
+
+[ "${NATK_SKIP_DEPS:-0}" = 1 ] || "$HERE/deps.sh" || exit 1
+KVER=${NATK_BENCH_KERNEL:-$(natk_kernels | tail -n1)}
+[ -n "$KVER" ] && [ -e "/boot/vmlinuz-$KVER" ] || { echo "bench: no bootable kernel '$KVER'" >&2; exit 1; }
+if [ "${NATK_SKIP_BUILD:-0}" != 1 ]; then
+	echo "bench: building natk.ko for $KVER and natkctl ..."
+	make --no-print-directory module KVER="$KVER" > /dev/null || { echo "bench: module build failed" >&2; exit 1; }
+	make --no-print-directory natkctl > /dev/null || { echo "bench: natkctl build failed" >&2; exit 1; }
+fi
+
+OUT=${BENCH_OUT:-$REPO/bench/results}
+mkdir -p "$OUT"
+res=$(mktemp -d /tmp/natk-bench.XXXXXX)
+trap 'rm -rf "$res"' EXIT
+# (boot.sh snapshots build/$KVER/natk.ko into the guest's module index,
+# so a rebuild by someone else meanwhile does not change what is measured.)
+
+{
+	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP; do
+		eval "val=\${BENCH_$var:-}"
+		# shellcheck disable=SC2154
+		[ -n "$val" ] && printf 'BENCH_%s=%q\n' "$var" "$val"
+	done
+} > "$res/bench.env"
+
+export NATK_VM_MEM=${NATK_VM_MEM:-4G}
+export NATK_VM_SMP=${NATK_VM_SMP:-1}
+export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-5400}
+ICOUNT="-icount shift=${NATK_BENCH_ICOUNT_SHIFT:-0},sleep=off"
+[ "${NATK_BENCH_ICOUNT:-1}" = 0 ] && ICOUNT=
+export NATK_QEMU_EXTRA="${NATK_QEMU_EXTRA:-} $ICOUNT"
+
+log=${NATK_LOG_DIR:-$REPO/build/test-logs}/bench-$KVER-console.log
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(date +%s)
+echo "bench: booting $KVER (TCG${ICOUNT:+, $ICOUNT}, $NATK_VM_SMP vCPU, $NATK_VM_MEM), host load $load0"
+"$HERE/vm/boot.sh" "$KVER" "$res" "$log" tests/bench/guest.sh &
+vm=$!
+shown=0
+while kill -0 "$vm" 2> /dev/null; do
+	sleep 2
+	n=$(cat "$res/guest.log" 2> /dev/null | wc -l)
+	if [ "$n" -gt "$shown" ]; then
+		sed -n "$((shown + 1)),${n}p" "$res/guest.log"
+		shown=$n
+	fi
+done
+wait "$vm"
+n=$(cat "$res/guest.log" 2> /dev/null | wc -l)
+[ "$n" -gt "$shown" ] && sed -n "$((shown + 1)),${n}p" "$res/guest.log"
+t1=$(date +%s)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ ! -s "$res/raw.jsonl" ]; then
+	echo "bench: the VM measured nothing; console log: $log" >&2
+	tail -n 30 "$log" >&2
+	exit 1
+fi
+[ -e "$res/done" ] || echo "bench: the VM did not finish (partial results); console log: $log" >&2
+
+name=$(date -u +%Y-%m-%d-%H%M)-$KVER
+python3 "$HERE/bench/report.py" "$res/raw.jsonl" "$OUT/$name" \
+	--kernel "$KVER" --wall $((t1 - t0)) --qemu "TCG ${ICOUNT:-no icount}, ${NATK_VM_SMP} vCPU, ${NATK_VM_MEM}" \
+	--host "$(nproc) CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $load0 at start, $load1 at end" ||
+	{ echo "bench: report failed" >&2; exit 1; }
+gnuplot "$OUT/$name.gp" > /dev/null 2>&1 || echo "bench: gnuplot failed (no plot)" >&2
+for ext in md json svg; do
+	[ -e "$OUT/$name.$ext" ] && cp "$OUT/$name.$ext" "$OUT/latest.$ext"
+done
+[ -e "$OUT/latest.md" ] && sed -i "s/$name\.svg/latest.svg/g" "$OUT/latest.md"
+rm -f "$OUT/$name.gp" "$OUT/$name.dat"
+cat "$OUT/$name.md"
+echo "bench: $OUT/$name.md (.json, .svg), $((t1 - t0)) s"
+exit 0
+}

@@ -1,0 +1,306 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# natk benchmark, runs inside the VM (tests/bench.sh boots it with
+# MODE=tests/bench/guest.sh). Reports, never fails: every figure goes as one
+# JSON object a line to RESULTS/raw.jsonl; tests/bench/report.py turns them
+# into tables.
+#
+# Variants, each on its own fresh lan1 -- [lan0 bridge] nat [wan0] -- wan
+# topology (the shape of tests/lib/netns.sh; the netns names carry the
+# variant letter so nothing leaks between variants):
+#   a  plain IPv4 forwarding, no netfilter table in nat
+#   b  nf_conntrack + nftables masquerade
+#   c  b + an nftables software flowtable on lan0, wan0
+#   d  natk (natkctl set external wan0)
+# Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0) to 192.0.2.2;
+# wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
+# iperf3 for TCP.
+# Read whole before running (the file may be edited during a long run).
+{
+set -uo pipefail
+REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$REPO/tests/lib/netns.sh"
+RESDIR=$(dirname "${NATK_RESULTS:-/run/natk-results/results.txt}")
+[ -r "$RESDIR/bench.env" ] && . "$RESDIR/bench.env"
+
+RUNS=${BENCH_RUNS:-5}
+VARIANTS=${BENCH_VARIANTS:-a b c d}
+PPS_COUNT=${BENCH_PPS_COUNT:-200000}     # packets per single-flow run
+NEWFLOWS=${BENCH_NEWFLOWS:-50000}        # flows per new-flow run
+SIZES=${BENCH_SIZES:-1000 100000 1000000}
+LOAD_RUNS=${BENCH_LOAD_RUNS:-$RUNS}
+LOAD_COUNT=${BENCH_LOAD_COUNT:-$PPS_COUNT}  # packets per loaded-table run
+IPERF_TIME=${BENCH_IPERF_TIME:-5}
+SKIP=${BENCH_SKIP:-}                     # e.g. "iperf load"
+RAW=$RESDIR/raw.jsonl
+: > "$RAW"
+
+T0=$(date +%s)
+say() { echo "bench[$(( $(date +%s) - T0 ))s]: $*"; }
+emit() { echo "$1" >> "$RAW"; }   # emit JSON-OBJECT
+skip() { case " $SKIP " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ------------------------------------------------------------ topology
+# topo V: lan1V eth0 10.0.0.2 -- vlan1 in bridge lan0 10.0.0.1 (natV)
+#         natV wan0 192.0.2.1 -- eth0 192.0.2.2 (wanV), UDP sink there.
+# wan routes 10.0.0.0/24 back via the nat (plain forwarding needs it for
+# TCP; with NAT nothing ever goes there).
+topo() {
+	local v=$1 l=lan1$1 n=nat$1 w=wan$1
+	topo_del "$v"
+	for ns in $l $n $w; do ip netns add $ns && ip -n $ns link set lo up || return 1; done
+	nsx $n sysctl -qw net.ipv4.ip_forward=1 || return 1
+	ip -n $n -b - <<-EOT || return 1
+		link add lan0 type bridge forward_delay 0 stp_state 0
+		link add vlan1 type veth peer name eth0 netns $l
+		link add wan0 type veth peer name eth0 netns $w
+		link set vlan1 master lan0
+		addr add $LAN_GW/24 dev lan0
+		addr add $NAT_EXT/24 dev wan0
+		link set lan0 up
+		link set vlan1 up
+		link set wan0 up
+	EOT
+	ip -n $l -b - <<-EOT || return 1
+		addr add $LAN1/24 dev eth0
+		link set eth0 up
+		route add default via $LAN_GW
+	EOT
+	ip -n $w -b - <<-EOT || return 1
+		addr add $WAN1/24 dev eth0
+		link set eth0 up
+		route add 10.0.0.0/24 via $NAT_EXT
+	EOT
+	nsx $w nft -f - <<-EOT || return 1
+		table netdev sink {
+			counter rx { }
+			chain in {
+				type filter hook ingress device eth0 priority 0;
+				meta l4proto udp counter name rx drop
+			}
+		}
+	EOT
+	poll 10 nsx $l ping -c1 -W1 $LAN_GW || { say "topo $v: lan1 cannot reach gateway"; return 1; }
+	poll 10 nsx $w ping -c1 -W1 $NAT_EXT || { say "topo $v: wan cannot reach nat"; return 1; }
+	nsx $n ping -c1 -W1 $WAN1 > /dev/null 2>&1   # resolve the neighbour
+	variant_up "$v"
+}
+
+topo_del() {
+	local ns
+	for ns in lan1$1 nat$1 wan$1; do
+		ip netns list | grep -qw "^$ns" || continue
+		ns_kill $ns
+		ip netns del $ns
+	done
+	return 0
+}
+
+variant_up() {
+	local v=$1 n=nat$1
+	case $v in
+	a) ;;
+	b|c)
+		{
+		cat <<-EOT
+			table ip nat {
+				chain post {
+					type nat hook postrouting priority srcnat; oifname "wan0" masquerade
+				}
+			}
+		EOT
+		[ "$v" = c ] && cat <<-EOT
+			table ip filter {
+				flowtable ft { hook ingress priority 0; devices = { lan0, wan0 }; }
+				chain fw {
+					type filter hook forward priority filter;
+					ip protocol { tcp, udp } flow add @ft
+				}
+			}
+		EOT
+		} | nsx $n nft -f - || return 1
+		# Unreplied UDP would expire in 30 s: keep preloaded flows.
+		nsx $n sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 \
+			net.netfilter.nf_conntrack_udp_timeout_stream=3600
+		nsx $n sh -c '[ ! -e /proc/sys/net/netfilter/nf_flowtable_udp_timeout ] ||
+			sysctl -qw net.netfilter.nf_flowtable_udp_timeout=3600'
+		;;
+	d)
+		nsx $n "$NATKCTL" set external wan0 max-flows 4000000 timeout udp 3600 || return 1
+		;;
+	esac
+	return 0
+}
+
+# table size in nat (flows tracked)
+flows() {
+	case $1 in
+	a) echo 0 ;;
+	b|c) nsx nat$1 cat /proc/sys/net/netfilter/nf_conntrack_count ;;
+	d) nsx nat$1 "$NATKCTL" -j status | jq -r .flows ;;
+	esac
+}
+
+sink() { # delivered UDP packets at wan
+	nsx wan$1 nft -j list counter netdev sink rx | jq -r '.nftables[] | select(.counter) | .counter.packets'
+}
+
+# ------------------------------------------------------------ pktgen
+NAT_MAC=
+pg() { # pg V FILE CMD: write a pktgen command in lan1V
+	nsx lan1$1 sh -c "echo '$3' > /proc/net/pktgen/$2" ||
+		{ say "pktgen: '$3' > $2: $(nsx lan1$1 grep -a Result: /proc/net/pktgen/$2)"; return 1; }
+}
+
+# pgrun V COUNT SRC SPORT_MIN NSPORT DPORT_MIN NDPORT: send COUNT packets,
+# each port field stepping through its N values (coprime N: all pairs).
+# Prints "usec sent delivered".
+pgrun() {
+	local v=$1 count=$2 src=$3 smin=$4 ns=$5 dmin=$6 nd=$7 mac d0 d1 res
+	mac=$(nsx nat$v cat /sys/class/net/lan0/address)
+	pg $v kpktgend_0 rem_device_all
+	pg $v kpktgend_0 "add_device eth0"
+	pg $v eth0 "count $count"
+	pg $v eth0 "clone_skb 0"
+	pg $v eth0 "pkt_size 64"
+	pg $v eth0 "delay 0"
+	pg $v eth0 "dst $WAN1"
+	pg $v eth0 "dst_mac $mac"
+	pg $v eth0 "src_min $src"
+	pg $v eth0 "src_max $src"
+	pg $v eth0 "udp_src_min $smin"
+	# pktgen steps a port through [min, max): max = min + n (n = 1: fixed)
+	pg $v eth0 "udp_src_max $((ns > 1 ? smin + ns : smin))"
+	pg $v eth0 "udp_dst_min $dmin"
+	pg $v eth0 "udp_dst_max $((nd > 1 ? dmin + nd : dmin))"
+	d0=$(sink $v)
+	pg $v pgctrl start
+	d1=$(sink $v)
+	res=$(nsx lan1$v cat /proc/net/pktgen/eth0)
+	# Result: OK: 1234(c1200+d34) usec, 1000 (64byte,0frags)
+	echo "$res" | awk -v del=$((d1 - d0)) '/Result: OK:/ {
+		u = $3; sub(/\(.*/, "", u); s = $5; print u, s, del; exit }'
+}
+
+# ------------------------------------------------------------ metrics
+# 1: single established flow
+m_pps() { # V RUN [SIZE]
+	local v=$1 r=$2 size=${3:-0} out usec sent del
+	pgrun $v 200 $LAN1 40000 1 5000 1 > /dev/null   # establish (c: offload)
+	out=$(pgrun $v "${PPS:-$PPS_COUNT}" $LAN1 40000 1 5000 1)
+	read -r usec sent del <<< "$out"
+	[ -n "$usec" ] || { say "pps $v: pktgen gave no result"; return 1; }
+	emit "{\"m\":\"pps\",\"v\":\"$v\",\"run\":$r,\"size\":$size,\"table\":$(flows $v),\"usec\":$usec,\"sent\":$sent,\"delivered\":$del,\"pps\":$(( del * 1000000 / usec ))}"
+	say "pps $v run $r size $size: $(( del * 1000000 / usec )) pps ($del of $sent in $usec us)"
+}
+
+slab() { awk '/^Slab:/ { print $2 * 1024 }' /proc/meminfo; }
+vmalloc() { awk '/^VmallocUsed:/ { print $2 * 1024 }' /proc/meminfo; }
+
+# 2 (+4): NEWFLOWS new flows, every packet a new source port
+m_newflows() { # V RUN
+	local v=$1 r=$2 out usec sent del f0 f1 s0 s1 m0 m1
+	f0=$(flows $v); s0=$(slab); m0=$(vmalloc)
+	out=$(pgrun $v "$NEWFLOWS" 10.0.0.3 1024 "$NEWFLOWS" 7000 1)
+	read -r usec sent del <<< "$out"
+	sleep 1
+	f1=$(flows $v); s1=$(slab); m1=$(vmalloc)
+	[ -n "$usec" ] || { say "newflows $v: pktgen gave no result"; return 1; }
+	emit "{\"m\":\"newflows\",\"v\":\"$v\",\"run\":$r,\"usec\":$usec,\"sent\":$sent,\"delivered\":$del,\"flows_before\":$f0,\"flows_after\":$f1,\"slab_delta\":$((s1 - s0)),\"vmalloc_delta\":$((m1 - m0)),\"pps\":$(( del * 1000000 / usec ))}"
+	say "newflows $v run $r: $del delivered in $usec us, flows $f0 -> $f1, slab +$((s1 - s0))"
+}
+
+# 5: iperf3, 1 and 4 streams
+m_iperf() { # V RUN
+	local v=$1 r=$2 p bps js
+	nsx wan$v iperf3 -s -D -p 5201 > /dev/null 2>&1
+	wait_listen wan$v tcp 5201
+	for p in 1 4; do
+		js=$(nsx lan1$v timeout $((IPERF_TIME * 10 + 60)) iperf3 -c $WAN1 -t "$IPERF_TIME" -P $p -J 2>&1)
+		bps=$(echo "$js" | jq -r '.end.sum_received.bits_per_second // empty' 2> /dev/null)
+		[ -n "$bps" ] || say "iperf3 -P $p $v: $(echo "$js" | jq -r '.error // empty' 2> /dev/null || echo "$js" | tail -n 2)"
+		emit "{\"m\":\"iperf$p\",\"v\":\"$v\",\"run\":$r,\"bps\":${bps:-null}}"
+		say "iperf3 -P $p $v run $r: ${bps:-failed} bit/s"
+	done
+}
+
+# ------------------------------------------------------------ setup
+say "kernel $(uname -r), $(nproc) CPU, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
+emit "{\"m\":\"env\",\"kernel\":\"$(uname -r)\",\"cpus\":$(nproc),\"memkb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo)}"
+modprobe pktgen || { say "no pktgen"; exit 0; }
+natk_load || { say "natk.ko does not load: variant d skipped"; VARIANTS=${VARIANTS//d/}; }
+# Conntrack sized for the largest table, the same for every run. Loading
+# the module hooks nothing: netns only get conntrack hooks from a rule.
+modprobe nf_conntrack && modprobe nf_nat && modprobe nft_flow_offload && modprobe nft_masq
+echo 1048576 > /sys/module/nf_conntrack/parameters/hashsize
+sysctl -qw net.netfilter.nf_conntrack_max=4000000
+sysctl -qw net.core.netdev_max_backlog=1000
+
+# ------------------------------------------------------------ phase 1
+# Metrics 1, 2, 4 and 5, variants interleaved: run 1: a b c d, run 2: ...
+for r in $(seq 1 "$RUNS"); do
+	for v in $VARIANTS; do
+		topo $v || { say "topology $v failed"; topo_del $v; continue; }
+		[ $r = 1 ] && emit "{\"m\":\"hooks\",\"v\":\"$v\",\"text\":$(nsx nat$v nft list hooks ip 2>&1 | jq -Rs .)}"
+		m_pps $v $r
+		skip newflows || m_newflows $v $r
+		skip iperf || m_iperf $v $r
+		topo_del $v
+	done
+done
+
+# object sizes of the per-flow caches
+for c in natk_flow nf_conntrack; do
+	[ -r /sys/kernel/slab/$c/object_size ] &&
+		emit "{\"m\":\"objsize\",\"cache\":\"$c\",\"object_size\":$(cat /sys/kernel/slab/$c/object_size),\"slab_size\":$(cat /sys/kernel/slab/$c/slab_size)}"
+done
+grep -E '^(natk|nf_conntrack)' /proc/slabinfo > "$RESDIR/slabinfo.txt" 2>/dev/null
+
+# ------------------------------------------------------------ phase 2
+# Metric 3: single-flow pps with the table preloaded to each size, variant
+# by variant (each holds its table; conntrack's table is global, so two
+# loaded variants at once would share one hash), repeated LOAD_RUNS times
+# per size. Preload: a block of new 5-tuples per step, source ports times
+# destination ports (coprime counts, so pktgen's stepping visits each pair
+# once).
+gcd() { local a=$1 b=$2 t; while [ "$b" != 0 ]; do t=$((a % b)) a=$b b=$t; done; echo "$a"; }
+
+preload() { # V FROM TO: add TO-FROM flows
+	local v=$1 n=$(( $3 - $2 )) ns nd src out
+	[ "$n" -gt 0 ] || return 0
+	# ns * nd >= n with gcd(ns, nd) = 1
+	if [ "$n" -le 1000 ]; then
+		ns=$n nd=1
+	else
+		ns=1000 nd=$(( (n + 999) / 1000 ))
+		# gcd(ns, nd) = 1: try ns = 1000, 999, 998 ... (nd, ns close)
+		while [ "$(gcd $ns $nd)" != 1 ]; do
+			ns=$((ns - 1)) nd=$(( (n + ns - 1) / ns ))
+		done
+	fi
+	src=10.0.0.$(( 10 + ${#PRELOADED} ))
+	PRELOADED+=x
+	out=$(pgrun $v $((ns * nd)) $src 2000 $ns 10000 $nd)
+	say "preload $v: +$((ns * nd)) tuples from $src: $out, table $(flows $v)"
+}
+
+skip load || for v in $VARIANTS; do
+	[ "$v" = a ] && continue
+	topo $v || { say "topology $v failed"; topo_del $v; continue; }
+	PRELOADED=
+	have=0
+	s0=$(slab); m0=$(vmalloc); f0=$(flows $v)
+	for size in $SIZES; do
+		t=$(date +%s)
+		preload $v $have $size
+		have=$size
+		emit "{\"m\":\"preload\",\"v\":\"$v\",\"size\":$size,\"table\":$(flows $v),\"seconds\":$(( $(date +%s) - t )),\"slab_delta\":$(( $(slab) - s0 )),\"vmalloc_delta\":$(( $(vmalloc) - m0 )),\"flows_before\":$f0}"
+		for r in $(seq 1 "$LOAD_RUNS"); do PPS=$LOAD_COUNT m_pps $v $r $size; done
+	done
+	t=$(date +%s)
+	topo_del $v
+	say "teardown $v: $(( $(date +%s) - t ))s"
+done
+say "done"
+exit 0
+}

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""natk benchmark report: raw.jsonl from tests/bench/guest.sh to
+PREFIX.md (tables), PREFIX.json (every raw figure plus the summary) and
+PREFIX.gp/.dat (gnuplot script and data for PREFIX.svg).
+
+    report.py RAW.jsonl PREFIX --kernel K --wall SECONDS --qemu TEXT --host TEXT
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+
+NAMES = {
+    "a": "plain forwarding",
+    "b": "nf_conntrack + nft masquerade",
+    "c": "nft masquerade + flowtable",
+    "d": "natk",
+}
+
+
+METHOD = """\
+**Method.** One VM boot (tests/bench.sh, guest side tests/bench/guest.sh).
+QEMU runs TCG with `-icount shift=0,sleep=off`: the guest clock advances
+exactly 1 ns per executed guest instruction (idle time is skipped), so every
+rate below is "per guest second" = per 10^9 guest instructions. The host's
+load then changes how long a run takes, not the figures; without icount, two
+identical runs on this busy host differed by up to 2x. With icount QEMU runs
+one vCPU thread, so the VM has 1 vCPU: every figure is the cost of the whole
+path on one CPU (pktgen's own cost, the lan veth and bridge, forwarding,
+the wan veth and the sink are in every variant: ratios understate natk's
+own difference). Each variant gets fresh namespaces lan1X -- [bridge lan0
+10.0.0.1] natX [wan0 192.0.2.1] -- wanX (the tests/lib/netns.sh shape);
+nf_conntrack is loaded once (hashsize 1048576, nf_conntrack_max 4M, UDP
+timeouts 3600 s) but hooks only the b and c netns (their rules ask for it;
+`nft list hooks` for each nat netns is in the JSON); natk gets max-flows 4M
+and UDP timeout 3600 s. Traffic: kernel pktgen in lan1 (64-byte frames, UDP,
+clone_skb 0) to 192.0.2.2; wan drops UDP at its eth0 ingress with an
+nftables netdev counter, and rates are packets delivered there divided by
+pktgen's elapsed time. (1) one flow: 200 packets to establish it (c: so it
+is offloaded), then the measured count. (2) new flows: every packet a new
+source port; flows created (nf_conntrack_count / natkctl status) divided by
+the time; a: packets per second. (4) memory: /proc/meminfo Slab before and
+after, divided by the flows created (the rhashtable bucket arrays of large
+tables may be vmalloc'd: Slab+VmallocUsed is given too). (5) iperf3 TCP
+lan1 -> wan, 1 and 4 streams. (3) per-packet cost: one variant at a time
+(conntrack's hash is shared by all netns), the table preloaded with pktgen
+(1000 source ports x coprime destination-port counts, one packet per new
+5-tuple) to each size, then the one-flow measurement repeated. Medians and
+(min-max) over runs; runs interleave the variants (a b c d, a b c d, ...).
+"""
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    return (min(xs), max(xs)) if xs else (None, None)
+
+
+def fmt(x, unit="", prec=0):
+    if x is None:
+        return "n/a"
+    if prec == 0:
+        return f"{x:,.0f}{unit}"
+    return f"{x:,.{prec}f}{unit}"
+
+
+def cell(xs, unit="", prec=0, scale=1.0):
+    """median (min-max) of a list"""
+    if not xs:
+        return "n/a"
+    xs = [x * scale for x in xs]
+    lo, hi = spread(xs)
+    return f"{fmt(med(xs), unit, prec)} ({fmt(lo, '', prec)}-{fmt(hi, '', prec)})"
+
+
+def ratio_cell(rs):
+    if not rs:
+        return "n/a"
+    lo, hi = spread(rs)
+    return f"{med(rs):.2f}x ({lo:.2f}-{hi:.2f})"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("prefix")
+    ap.add_argument("--kernel", default="?")
+    ap.add_argument("--wall", type=int, default=0)
+    ap.add_argument("--qemu", default="")
+    ap.add_argument("--host", default="")
+    a = ap.parse_args()
+
+    recs = []
+    with open(a.raw) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    recs.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    by = lambda m: [r for r in recs if r.get("m") == m]
+    env = (by("env") or [{}])[0]
+    variants = [v for v in "abcd" if any(r.get("v") == v for r in recs)]
+
+    # per-run values of a metric: {variant: {run: value}}
+    def runs(m, key, pred=lambda r: True):
+        out = {}
+        for r in by(m):
+            if pred(r) and r.get(key) is not None:
+                out.setdefault(r["v"], {})[r["run"]] = r[key]
+        return out
+
+    def ratios(vals, v, base="a"):
+        """per-run ratio v/base (same interleaved run), else median ratio"""
+        if v not in vals or base not in vals:
+            return []
+        common = sorted(set(vals[v]) & set(vals[base]))
+        return [vals[v][r] / vals[base][r] for r in common if vals[base][r]]
+
+    summary = {}
+    # 1. single flow
+    pps = runs("pps", "pps", lambda r: r.get("size", 0) == 0)
+    # 2. new flows: flows created per second (a: packets per second)
+    nf = {}
+    for r in by("newflows"):
+        created = r["flows_after"] - r["flows_before"]
+        n = r["delivered"] if r["v"] == "a" else created
+        nf.setdefault(r["v"], {})[r["run"]] = n * 1e6 / r["usec"] if r["usec"] else 0
+    nf_end = {v: [r["flows_after"] for r in by("newflows") if r["v"] == v] for v in variants}
+    # 4. memory per flow
+    mem_nf = {}
+    for r in by("newflows"):
+        created = r["flows_after"] - r["flows_before"]
+        if r["v"] != "a" and created > 0:
+            mem_nf.setdefault(r["v"], []).append(r["slab_delta"] / created)
+    mem_pre = {}
+    for r in by("preload"):
+        created = r["table"] - r.get("flows_before", 0)
+        if created > 0:
+            mem_pre.setdefault(r["v"], []).append(
+                (r["size"], r["table"], r["slab_delta"] / created,
+                 (r["slab_delta"] + r["vmalloc_delta"]) / created, r["seconds"]))
+    objsize = {r["cache"]: r for r in by("objsize")}
+    # 5. iperf3
+    ip1 = runs("iperf1", "bps")
+    ip4 = runs("iperf4", "bps")
+    # 3. per-packet cost with a loaded table (ns per packet)
+    sizes = sorted({r["size"] for r in by("pps") if r.get("size", 0) > 0})
+    load = {}
+    for r in by("pps"):
+        if r.get("size", 0) > 0 and r["pps"]:
+            load.setdefault(r["v"], {}).setdefault(r["size"], []).append(1e9 / r["pps"])
+    table_at = {(r["v"], r["size"]): r["table"] for r in by("preload")}
+    a_ns = [1e9 / x for x in pps.get("a", {}).values() if x]
+
+    L = []
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    base = os.path.basename(a.prefix)
+    nruns = max((len(x) for x in pps.values()), default=0)
+    L.append(f"# natk benchmark: {a.kernel}, {date}\n")
+    L.append(f"Kernel {a.kernel} in QEMU ({a.qemu}); guest {env.get('cpus', '?')} CPU, "
+             f"{env.get('memkb', 0) // 1024} MiB. Host: {a.host}. "
+             f"Whole run {a.wall // 60} min {a.wall % 60} s.\n")
+    L.append("Variants: **a** plain IPv4 forwarding (no netfilter table in the nat netns), "
+             "**b** nf_conntrack + nftables masquerade, **c** b + nftables software flowtable "
+             "(lan0, wan0), **d** natk. Every figure: median of the runs, (min-max) across "
+             f"runs; {nruns} interleaved runs (a b c d, a b c d, ...) unless said. "
+             "Ratios are to plain forwarding, per run (same interleaved run), then the median.\n")
+
+    L.append(METHOD)
+    L.append("| metric | " + " | ".join(f"{v}: {NAMES[v]}" for v in variants) + " |")
+    L.append("|---|" + "---|" * len(variants))
+
+    def row(title, vals, unit, prec=0, scale=1.0, with_ratio=True):
+        cells = []
+        for v in variants:
+            xs = list(vals.get(v, {}).values()) if isinstance(vals.get(v), dict) else vals.get(v, [])
+            c = cell(xs, unit, prec, scale)
+            if with_ratio and v != "a" and isinstance(vals.get(v), dict):
+                c += f"<br>{ratio_cell(ratios(vals, v))}"
+            cells.append(c)
+        L.append(f"| {title} | " + " | ".join(cells) + " |")
+
+    row("64-byte UDP, one flow (packets/s)", pps, "")
+    row("new flows/s (a: packets/s)", nf, "")
+    L.append("| table size after the new-flow run | " + " | ".join(
+        cell(nf_end.get(v, [])) if v != "a" else "-" for v in variants) + " |")
+    row("TCP, iperf3 1 stream (Gbit/s)", ip1, "", 2, 1e-9)
+    row("TCP, iperf3 -P 4 (Gbit/s)", ip4, "", 2, 1e-9)
+    L.append("| kernel memory per flow, new-flow run (Slab bytes) | " + " | ".join(
+        cell(mem_nf.get(v, [])) if v != "a" else "-" for v in variants) + " |")
+    big = {v: max(mem_pre[v]) for v in mem_pre}
+    L.append("| kernel memory per flow, largest preload (Slab; Slab+vmalloc) | " + " | ".join(
+        (f"{big[v][2]:.0f}; {big[v][3]:.0f} (at {big[v][1]:,} flows)" if v in big else "-")
+        for v in variants) + " |")
+    L.append("")
+    if objsize:
+        L.append("Per-flow object sizes (/sys/kernel/slab): " + ", ".join(
+            f"{c} object_size {o['object_size']} B (slab_size {o['slab_size']})"
+            for c, o in objsize.items()) + ". natk's mappings are kmalloc'd besides; "
+            "nf_conntrack adds its extensions (NAT, ...) in kmalloc'd memory.\n")
+
+    if sizes:
+        L.append("### Per-packet cost with a preloaded table\n")
+        L.append("ns per packet = 1e9 / single-flow packets/s, measured with the table holding "
+                 "the given number of flows (median (min-max) of "
+                 f"{max(len(x) for d in load.values() for x in d.values())} measurements per size; "
+                 "plain forwarding has no table: its one-flow figure is repeated).\n")
+        L.append("| flows | " + " | ".join(f"{v}: {NAMES[v]}" for v in variants) + " |")
+        L.append("|---|" + "---|" * len(variants))
+        an = med(a_ns)
+        for s in sizes:
+            cells = []
+            for v in variants:
+                if v == "a":
+                    cells.append(cell(a_ns, " ns"))
+                    continue
+                xs = load.get(v, {}).get(s, [])
+                c = cell(xs, " ns")
+                if xs and an:
+                    c += f"<br>{med(xs) / an:.2f}x a"
+                t = table_at.get((v, s))
+                if t is not None and t < 0.95 * s:
+                    c += f"<br>(table reached {t:,})"
+                cells.append(c)
+            L.append(f"| {s:,} | " + " | ".join(cells) + " |")
+        L.append("")
+        L.append(f"![per-packet cost against table size]({base}.svg)\n")
+
+    # targets
+    t = []
+
+    def verdict(ok):
+        return "n/a" if ok is None else ("**holds**" if ok else "**does not hold**")
+
+    if "d" in pps:
+        rd_a = med(ratios(pps, "d"))
+        rd_b = med(ratios(pps, "d", "b")) if "b" in pps else None
+        t.append(("single-flow pps >= plain forwarding",
+                  f"natk/plain {rd_a:.2f}x" if rd_a else "n/a",
+                  verdict(rd_a >= 1.0 if rd_a else None)))
+        t.append(("single-flow pps >= 1.3x nf_conntrack masquerade",
+                  f"natk/conntrack {rd_b:.2f}x" if rd_b else "n/a",
+                  verdict(rd_b >= 1.3 if rd_b else None)))
+    if "d" in nf and "b" in nf:
+        r = med(ratios(nf, "d", "b"))
+        t.append(("new-flow rate >= 2x nf_conntrack masquerade", f"natk/conntrack {r:.2f}x",
+                  verdict(r >= 2.0)))
+    if "d" in big or "d" in mem_nf:
+        m = big["d"][2] if "d" in big else med(mem_nf["d"])
+        extra = f" (conntrack: {big['b'][2]:.0f})" if "b" in big else ""
+        t.append(("<= 128 bytes of kernel memory per flow", f"{m:.0f} B Slab per flow{extra}",
+                  verdict(m <= 128)))
+    if "d" in load and sizes:
+        lo, hi = min(sizes), max(sizes)
+        if lo in load["d"] and hi in load["d"] and lo != hi:
+            r = med(load["d"][hi]) / med(load["d"][lo])
+            reached = table_at.get(("d", hi), hi)
+            t.append((f"per-packet cost at 1M flows within 20% of 1k",
+                      f"{hi:,} (reached {reached:,}) vs {lo:,}: {r:.2f}x",
+                      verdict(r <= 1.2 if hi >= 1000000 and reached >= 0.95 * hi else None)
+                      if hi >= 1000000 else f"n/a (largest size {hi:,}): {r:.2f}x"))
+    if t:
+        L.append("### natk's design targets\n")
+        L.append("| target | measured | verdict |")
+        L.append("|---|---|---|")
+        for x in t:
+            L.append(f"| {x[0]} | {x[1]} | {x[2]} |")
+        L.append("")
+    pre = by("preload")
+    if pre:
+        L.append("Preloading (flows added with pktgen, one packet per new 5-tuple): " + "; ".join(
+            f"{r['v']} {r['table']:,} flows at size {r['size']:,} ({r['seconds']} s)" for r in pre) + ".\n")
+
+    summary = {
+        "pps": {v: med(list(x.values())) for v, x in pps.items()},
+        "pps_ratio": {v: med(ratios(pps, v)) for v in pps if v != "a"},
+        "newflows_per_s": {v: med(list(x.values())) for v, x in nf.items()},
+        "newflows_ratio": {v: med(ratios(nf, v)) for v in nf if v != "a"},
+        "iperf1_bps": {v: med(list(x.values())) for v, x in ip1.items()},
+        "iperf4_bps": {v: med(list(x.values())) for v, x in ip4.items()},
+        "mem_per_flow_newflows": {v: med(x) for v, x in mem_nf.items()},
+        "mem_per_flow_preload": {v: [list(y) for y in x] for v, x in mem_pre.items()},
+        "ns_per_packet_loaded": {v: {s: med(x) for s, x in d.items()} for v, d in load.items()},
+        "targets": t,
+    }
+    with open(a.prefix + ".md", "w") as f:
+        f.write("\n".join(L))
+    with open(a.prefix + ".json", "w") as f:
+        json.dump({"kernel": a.kernel, "date": date, "qemu": a.qemu, "host": a.host,
+                   "wall_seconds": a.wall, "env": env,
+                   "method": METHOD,
+                   "summary": summary, "raw": recs}, f, indent=1)
+
+    # gnuplot: ns/packet against table size
+    with open(a.prefix + ".dat", "w") as f:
+        for v in variants:
+            f.write(f"# {v}\n")
+            if v == "a":
+                pts = [(s, a_ns) for s in sizes] if a_ns else []
+            else:
+                pts = [(s, load.get(v, {}).get(s, [])) for s in sizes]
+            for s, xs in pts:
+                if xs:
+                    f.write(f"{s} {med(xs):.1f} {min(xs):.1f} {max(xs):.1f}\n")
+            f.write("\n\n")
+    plots = []
+    for i, v in enumerate(variants):
+        plots.append(f"'{base}.dat' index {i} using 1:2:3:4 with yerrorlines "
+                     f"title '{v}: {NAMES[v]}'")
+    with open(a.prefix + ".gp", "w") as f:
+        f.write(f"""set terminal svg size 800,500 dynamic font 'sans,12' background '#ffffff'
+cd '{os.path.dirname(os.path.abspath(a.prefix))}'
+set output '{base}.svg'
+set title 'Per-packet cost against flow table size ({a.kernel}, QEMU {a.qemu.split(",")[0]})'
+set xlabel 'flows in the table'
+set ylabel 'ns per 64-byte packet (one flow)'
+set logscale x
+set yrange [0:*]
+set key top left
+set grid
+plot {", ".join(plots)}
+""")
+
+
+if __name__ == "__main__":
+    main()
