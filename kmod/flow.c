@@ -43,6 +43,8 @@ void natk_flow_cache_exit(void)
 	kmem_cache_destroy(natk_flow_cache);
 }
 
+static void natk_gc_work(struct work_struct *work);
+
 int natk_tables_init(struct natk_net *nn)
 {
 	int err;
@@ -66,6 +68,7 @@ int natk_tables_init(struct natk_net *nn)
 	if (err)
 		goto err_a;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
+	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
 	return 0;
 
 err_a:
@@ -180,7 +183,8 @@ static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 /* The table is full: have the GC evict flows that never saw a reply. */
 static void natk_evict_kick(struct natk_net *nn)
 {
-	if (!test_and_set_bit(NATK_NET_EVICT, &nn->flags))
+	if (READ_ONCE(nn->hooked) &&
+	    !test_and_set_bit(NATK_NET_EVICT, &nn->flags))
 		mod_delayed_work(system_power_efficient_wq, &nn->gc_work, 0);
 }
 
@@ -315,18 +319,31 @@ static bool natk_flow_evictable(const struct natk_flow *flow)
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 {
 	struct rhashtable_iter *it = &nn->gc_iter;
+	struct natk_flow *flow, *victim = NULL;
 	const struct natk_cfg *cfg;
-	struct natk_flow *flow;
+	u8 reason = NATK_REASON_NONE;
 	bool done = false;
 	unsigned int n = 0;
 	int target = -1;
 
+	/*
+	 * A flow is killed only after the walk has moved past it: a walker
+	 * that stops on an entry which then disappears resumes one entry too
+	 * far and would skip a flow. So the walk only ever stops on a live
+	 * entry.
+	 */
 	rhashtable_walk_start(it);
-	while (n < budget) {
+	for (;;) {
+		if (!victim && n >= budget)
+			break;
 		flow = rhashtable_walk_next(it);
+		if (victim) {
+			natk_flow_kill(nn, victim, reason);
+			victim = NULL;
+		}
 		if (IS_ERR(flow)) {
 			if (PTR_ERR(flow) == -EAGAIN)
-				continue;	/* table resized: go on */
+				continue;	/* resized: rewound */
 			break;
 		}
 		if (!flow) {
@@ -338,27 +355,28 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		if (test_bit(NATK_NET_EVICT, &nn->flags))
 			target = cfg->max_flows - cfg->max_flows / 16;
 		if (time_after(jiffies, natk_flow_deadline(cfg, flow))) {
-			natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
-		} else if (target >= 0 && natk_flow_evictable(flow)) {
-			natk_flow_kill(nn, flow, NATK_REASON_EVICTED);
+			victim = flow;
+			reason = NATK_REASON_EXPIRED;
+		} else if (target >= 0 && natk_flow_evictable(flow) &&
+			   atomic_read(&nn->nflows) > target) {
+			victim = flow;
+			reason = NATK_REASON_EVICTED;
 			natk_stat_inc(nn, NATK_STAT_FLOWS_EVICTED);
-		}
-		/* Evict down to 15/16 of the limit, then stop evicting. */
-		if (target >= 0 && atomic_read(&nn->nflows) <= target) {
+		} else if (target >= 0 && atomic_read(&nn->nflows) <= target) {
+			/* Evicted down to 15/16 of the limit: stop evicting. */
 			clear_bit(NATK_NET_EVICT, &nn->flags);
 			target = -1;
 		}
-		if ((n & 255) == 0) {
+		if (!victim && (n & 255) == 0) {
 			rhashtable_walk_stop(it);
 			cond_resched();
 			rhashtable_walk_start(it);
 		}
 	}
 	rhashtable_walk_stop(it);
-	/* A full pass found nothing more to evict: established flows stay. */
-	if (done)
-		clear_bit(NATK_NET_EVICT, &nn->flags);
 	if (done) {
+		/* A full pass: nothing more to evict; established flows stay. */
+		clear_bit(NATK_NET_EVICT, &nn->flags);
 		/* Rewind for the next pass. */
 		rhashtable_walk_exit(it);
 		rhashtable_walk_enter(&nn->otbl, it);
@@ -381,7 +399,6 @@ static void natk_gc_work(struct work_struct *work)
 
 void natk_gc_start(struct natk_net *nn)
 {
-	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
 	queue_delayed_work(system_power_efficient_wq, &nn->gc_work,
 			   NATK_GC_INTERVAL);
 }
@@ -391,29 +408,52 @@ void natk_gc_stop(struct natk_net *nn)
 	cancel_delayed_work_sync(&nn->gc_work);
 }
 
-/* Kill every dynamic flow. Process context. */
-void natk_flush(struct natk_net *nn, u8 reason)
+/* One pass over the table killing every flow; returns how many it killed. */
+static unsigned int natk_flush_pass(struct natk_net *nn, u8 reason)
 {
+	struct natk_flow *flow, *victim = NULL;
 	struct rhashtable_iter it;
-	struct natk_flow *flow;
 	unsigned int n = 0;
 
-	atomic_inc(&nn->gen);
 	rhashtable_walk_enter(&nn->otbl, &it);
 	rhashtable_walk_start(&it);
-	while ((flow = rhashtable_walk_next(&it)) != NULL) {
+	for (;;) {
+		flow = rhashtable_walk_next(&it);
+		/* Kill behind the walker, never under it (see natk_gc_scan). */
+		if (victim) {
+			natk_flow_kill(nn, victim, reason);
+			victim = NULL;
+			if ((++n & 255) == 0 && flow && !IS_ERR(flow)) {
+				rhashtable_walk_stop(&it);
+				cond_resched();
+				rhashtable_walk_start(&it);
+			}
+		}
 		if (IS_ERR(flow)) {
 			if (PTR_ERR(flow) == -EAGAIN)
 				continue;
 			break;
 		}
-		natk_flow_kill(nn, flow, reason);
-		if ((++n & 255) == 0) {
-			rhashtable_walk_stop(&it);
-			cond_resched();
-			rhashtable_walk_start(&it);
-		}
+		if (!flow)
+			break;
+		victim = flow;
 	}
 	rhashtable_walk_stop(&it);
 	rhashtable_walk_exit(&it);
+	return n;
+}
+
+/*
+ * Kill every dynamic flow. Process context. Flows that others remove
+ * during a pass can still make the walker skip one; passes repeat until
+ * one finds nothing (bounded: new flows may keep arriving while hooked).
+ */
+void natk_flush(struct natk_net *nn, u8 reason)
+{
+	int pass;
+
+	atomic_inc(&nn->gen);
+	for (pass = 0; pass < 16; pass++)
+		if (!natk_flush_pass(nn, reason))
+			break;
 }

@@ -84,7 +84,7 @@ static void natk_unhook(struct natk_net *nn)
 		return;
 	natk_hooks_unregister(nn->net);	/* waits for packets in flight */
 	natk_gc_stop(nn);
-	nn->hooked = false;
+	WRITE_ONCE(nn->hooked, false);
 }
 
 /*
@@ -123,8 +123,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 				kfree(ncfg);
 				return err;
 			}
-			nn->hooked = true;
 			natk_gc_start(nn);
+			WRITE_ONCE(nn->hooked, true);
 		}
 	} else {
 		ncfg->ext_addr = 0;

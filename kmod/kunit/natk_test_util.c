@@ -12,10 +12,16 @@
 #include <net/ip.h>
 #include "natk_test.h"
 
+/* The tests run the GC themselves; a kick from the packet path is a no-op. */
+static void natk_test_gc_work(struct work_struct *work)
+{
+}
+
 static void natk_test_net_free(void *data)
 {
 	struct natk_net *nn = data;
 
+	cancel_delayed_work_sync(&nn->gc_work);
 	natk_fwd_flush(nn);
 	natk_flush(nn, NATK_REASON_FLUSH);
 	/* Flows and mappings are freed by RCU callbacks. */
@@ -37,6 +43,7 @@ struct natk_net *natk_test_net(struct kunit *test)
 	nn->net = &init_net;
 	mutex_init(&nn->lock);
 	INIT_LIST_HEAD(&nn->fwds);
+	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_test_gc_work);
 	atomic_set(&nn->nflows, 0);
 	nn->stats = alloc_percpu(struct natk_stats);
 	KUNIT_ASSERT_NOT_NULL(test, nn->stats);
