@@ -63,6 +63,7 @@ fi
 
 CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off"
 CMDLINE+=" rcupdate.rcu_cpu_stall_timeout=60 natk_init=$REPO/tests/vm/guest-init.sh"
+CMDLINE+=" natk_repo=$REPO"
 CMDLINE+=" ${NATK_CMDLINE_EXTRA:-}"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
@@ -70,6 +71,7 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
 	-nographic -no-reboot -nic none -nodefaults -serial stdio
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap
+	-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$RES,mount_tag=results,security_model=none,multidevs=remap")
 # shellcheck disable=SC2206
 QEMU+=(${NATK_QEMU_EXTRA:-})
