@@ -109,7 +109,7 @@ variant_up() {
 				}
 			}
 		EOT
-		[ "$v" = c ] && cat <<-EOT
+		[ "$v" != c ] || cat <<-EOT
 			table ip filter {
 				flowtable ft { hook ingress priority 0; devices = { lan0, wan0 }; }
 				chain fw {
@@ -284,8 +284,9 @@ preload() { # V FROM TO: add TO-FROM flows
 	say "preload $v: +$((ns * nd)) tuples from $src: $out, table $(flows $v)"
 }
 
-skip load || for v in $VARIANTS; do
-	[ "$v" = a ] && continue
+# natk first: if the VM runs out of time, the figures that matter most are in.
+skip load || for v in d b c; do
+	case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
 	topo $v || { say "topology $v failed"; topo_del $v; continue; }
 	PRELOADED=
 	have=0

@@ -322,7 +322,8 @@ set xlabel 'flows in the table'
 set ylabel 'ns per 64-byte packet (one flow)'
 set logscale x
 set yrange [0:*]
-set key top left
+set key below
+set termoption noenhanced
 set grid
 plot {", ".join(plots)}
 """)
