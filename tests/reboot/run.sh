@@ -19,7 +19,8 @@
 #
 # Environment: NATK_REBOOT_TIMEOUT (seconds per boot, default 2400),
 # NATK_VM_MEM (2G), NATK_VM_SMP (2), NATK_KVM=1 (use /dev/kvm if present),
-# NATK_SKIP_DEPS=1, NATK_KEEP_DISK=1 (keep the run disk after a pass),
+# NATK_SKIP_DEPS=1, NATK_REBOOT_SRC=head (test HEAD, not the working tree),
+# NATK_KEEP_DISK=1 (keep the run disk after a pass),
 # NATK_CONSOLE=1 (copy the serial console to stdout).
 set -uo pipefail
 
@@ -79,10 +80,14 @@ mkdir -p "$LOGDIR/share/natk"
 SHARE=$LOGDIR/share
 DISK=$LOGDIR/disk.raw
 cp --sparse=always "$IMG/base.raw" "$DISK" || { result FAIL disk "copy of the image failed"; summary; }
-# The source tree as it is now (tracked and new files), without build/.
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard -- . ':!build' |
-	tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$SHARE/natk" -xf - ||
-	{ result FAIL source "copying the source tree failed"; summary; }
+# The source tree as it is now (tracked and new files), without build/;
+# NATK_REBOOT_SRC=head: the last commit only (git archive HEAD).
+if [ "${NATK_REBOOT_SRC:-worktree}" = head ]; then
+	git -C "$REPO" archive HEAD | tar -C "$SHARE/natk" -xf -
+else
+	(cd "$REPO" && git ls-files -z --cached --others --exclude-standard -- . ':!build' |
+		tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$SHARE/natk" -xf -
+fi || { result FAIL source "copying the source tree failed"; summary; }
 echo "$KVER1" > "$SHARE/kver1"
 
 ACCEL=(-accel tcg -cpu max)
