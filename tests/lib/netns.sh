@@ -243,14 +243,35 @@ wait_listen() {
 	poll 10 sh -c "ip netns exec $1 ss -H $opt '$filt' | grep -q ."
 }
 
-# peer_server NS PROTO PORT [ADDR]: background socat server that answers
+# peer_server NS PROTO PORT [ADDR]: background server that answers
 # every connection / datagram with "PEERADDR PEERPORT" and, for TCP, echoes.
 peer_server() {
 	local ns=$1 proto=$2 port=$3 addr=${4:-} bind=
 	[ -n "$addr" ] && bind=",bind=$addr"
 	if [ "$proto" = tcp ]; then
-		nsx "$ns" socat TCP-LISTEN:"$port",reuseaddr,fork"$bind" \
-			SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"; cat' &
+		# The peer line goes out at accept time, before any fork or
+		# exec, so a loaded guest cannot make it miss the client.
+		nsx "$ns" python3 -c '
+import socket, sys, threading
+def serve(c, a):
+    c.sendall(("%s %d\n" % a).encode())
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    c.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(128)
+while True:
+    c, a = s.accept()
+    threading.Thread(target=serve, args=(c, a), daemon=True).start()
+' "${addr:-0.0.0.0}" "$port" &
 	else
 		# One socket answering every datagram to its sender (socat's
 		# UDP-RECVFROM,fork children can swallow each other's packets).
