@@ -182,6 +182,16 @@ def cmd_udpsend(a):
     else:
         print(res)
 
+def cmd_udpmany(a):
+    # udpmany SRC:SPORT:DST:DPORT:DATA...: one datagram each, in order
+    for spec in a:
+        src, sport, dst, dport, data = spec.split(":", 4)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, int(sport)))
+        s.sendto(data.encode(), (dst, int(dport)))
+        s.close()
+
 def cmd_udperr(a):
     # udperr DST DPORT SPORT SECONDS: connected UDP; the error it gets
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -30,9 +30,8 @@ probe() {
 	rfc_wait_file "$log" '^#ready'
 	poll 5 flow_present udp $LAN1 "$P" || log "no flow for $LAN1:$P"
 	du0=$(stat_of drop_unsolicited)
-	nsx wan python3 -c "$RFC_PY" udpsend $WAN1 6000 $NAT_EXT "$P" other-port > /dev/null
-	nsx wan python3 -c "$RFC_PY" udpsend $WAN2 5000 $NAT_EXT "$P" other-addr > /dev/null
-	nsx wan python3 -c "$RFC_PY" udpsend $WAN1 5000 $NAT_EXT "$P" sentinel > /dev/null
+	nsx wan python3 -c "$RFC_PY" udpmany $WAN1:6000:$NAT_EXT:"$P":other-port \
+		$WAN2:5000:$NAT_EXT:"$P":other-addr $WAN1:5000:$NAT_EXT:"$P":sentinel
 	rfc_wait_file "$log" ' sentinel$' 5 || fail "rfc4787-req8-$mode-sentinel" "the reply from $WAN1:5000 did not reach lan1:$P"
 	got=no
 	grep -q "^$WAN1 6000 .* other-port$" "$log" && got=yes

@@ -19,6 +19,7 @@ dmesg_mark
 require_natk rfc4787-mapping-setup
 topo_setup || { fail rfc4787-mapping-setup "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1
+D=$(mktemp -d)
 expect_eq rfc4787-req1-default-mapping endpoint-independent \
 	"$(nctl -j status | jq -r .mapping)" "natkctl -j status .mapping"
 peer_server wan udp 5000 $WAN1
@@ -110,10 +111,12 @@ else
 fi
 # The reply to each still reaches the right host (seen() got a reply).
 a=$(seen lan1 tcp $WAN1 5000 40321)
-b=$(seen lan2 tcp $WAN2 5000 40321)
+st0=$(stats_json)
+b=$(ask lan2 tcp $WAN2 5000 40321 2> "$D/err" | sed -n 1p)
 if [ "$a" = "$NAT_EXT 40321" ] && [ "$b" = "$NAT_EXT 40321" ]; then
 	pass rfc7857-apdm-port-overlapping-tcp
 else
-	fail rfc7857-apdm-port-overlapping-tcp "lan1:40321 seen by $WAN1 as '$a', lan2:40321 by $WAN2 as '$b'"
+	fail rfc7857-apdm-port-overlapping-tcp "lan1:40321 seen by $WAN1 as '$a', lan2:40321 by $WAN2 as '$b' (lan2 socat: $(tr '\n' ' ' < "$D/err" | cut -c1-200)); flows of port 40321: $(nctl -j flows | jq -c '[.[] | select(.internal_port == 40321 or .external_port == 40321) | [.proto, .internal_address, .internal_port, .external_port, .remote_address, .remote_port, .state, .packets_out, .packets_in]]'); counters that moved: $(stats_json | jq -c --argjson o "$st0" 'to_entries | map(select(.value != $o[.key] and (.key | test("drop|pass|attempt|estab|hairpin|icmp")))) | map("\(.key)+\(.value - $o[.key])") | join(" ")')"
 fi
 dmesg_check rfc4787-mapping-kernel-log
+rm -rf "$D"
