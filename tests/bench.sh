@@ -4,7 +4,8 @@
 # nftables flowtable, in one VM boot (tests/bench/guest.sh does the work).
 # A benchmark reports; it never fails a build (make check does not run it).
 #
-# Writes bench/results/<date>-<kernel>.{md,json,svg} and latest.{md,json,svg}.
+# Writes bench/results/<date>-<kernel>.{md,json,svg} and latest.{md,json,svg};
+# tests/bench/readme.py then copies the latest table into README.md.
 #
 # Environment:
 #   NATK_BENCH_KERNEL=K      kernel release to boot (default: newest installed)

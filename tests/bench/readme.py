@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Put the latest benchmark table into README.md's "## Benchmarks" section
+(everything up to the next "## " heading is replaced; nothing else changes).
+
+    tests/bench/readme.py [README.md [bench/results/latest.md]]
+"""
+import re
+import sys
+
+readme = sys.argv[1] if len(sys.argv) > 1 else "README.md"
+latest = sys.argv[2] if len(sys.argv) > 2 else "bench/results/latest.md"
+
+md = open(latest).read()
+title = md.splitlines()[0].lstrip("# ").strip()
+# the main table and the targets table, as they are in latest.md
+tables = re.findall(r"(?m)^(\|.*\|\n(?:\|.*\|\n?)+)", md)
+main = tables[0] if tables else ""
+targets = [t for t in tables if t.startswith("| target")]
+load = re.search(r"(?m)^\*\*Method\.\*\*", md)
+
+section = f"""## Benchmarks
+
+`make bench` (not part of `make check`: it reports, never fails) boots one
+VM and measures, on the lan-nat-wan namespace topology, (a) plain IPv4
+forwarding, (b) nf_conntrack with nftables masquerade, (c) the same with an
+nftables software flowtable and (d) natk: 64-byte UDP packets per second on
+one flow (pktgen), new flows per second, per-packet cost with 1k, 100k and
+1M flows in the table, kernel memory per flow and iperf3 TCP throughput.
+QEMU runs with `-icount` so that guest time counts instructions: figures are
+per guest second and repeat whatever the host's load (method, every raw
+figure and the spread of each: [bench/results/latest.md](bench/results/latest.md),
+`.json`). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
+then the ratio to plain forwarding:
+
+{main}
+![per-packet cost against table size](bench/results/latest.svg)
+
+"""
+if targets:
+    section += "natk's design targets against these numbers:\n\n" + targets[0] + "\n"
+
+text = open(readme).read()
+m = re.search(r"(?ms)^## Benchmarks\n.*?(?=^## )", text)
+if not m:
+    sys.exit("readme: no '## Benchmarks' section followed by another section")
+text = text[:m.start()] + section + text[m.end():]
+open(readme, "w").write(text)
