@@ -26,7 +26,7 @@ fi
 
 cd "$REPO" || exit 2
 shopt -s nullglob
-files=(kmod/*.[ch] include/uapi/linux/natk.h)
+files=(kmod/*.[ch] kmod/kunit/*.[ch] include/uapi/linux/natk.h)
 [ ${#files[@]} -gt 0 ] || { echo "checkpatch: no files" >&2; exit 2; }
 # --no-tree: not run from a kernel tree; spelling/const_structs are found
 # next to the script.
