@@ -13,12 +13,12 @@
 #   NATK_BENCH_ICOUNT_SHIFT  icount shift (default 0: 1 ns per instruction)
 #   NATK_VM_MEM, NATK_VM_SMP VM size (default 4G, 1 vCPU)
 #   BENCH_RUNS=5             interleaved runs (a b c d, a b c d, ...)
-#   BENCH_PPS_COUNT=200000   packets per single-flow measurement
-#   BENCH_NEWFLOWS=50000     flows per new-flow measurement
+#   BENCH_PPS_COUNT=50000    packets per single-flow measurement
+#   BENCH_NEWFLOWS=20000     flows per new-flow measurement
 #   BENCH_SIZES="1000 100000 1000000"  preloaded table sizes
 #   BENCH_LOAD_RUNS          measurements per preloaded size (default BENCH_RUNS)
-#   BENCH_LOAD_COUNT         packets per such measurement (default BENCH_PPS_COUNT)
-#   BENCH_IPERF_TIME=5       seconds per iperf3 run
+#   BENCH_LOAD_COUNT=20000   packets per such measurement
+#   BENCH_IPERF_TIME=1       seconds (guest time) per iperf3 run
 #   BENCH_VARIANTS="a b c d" BENCH_SKIP="newflows iperf load"  (debugging)
 #   BENCH_OUT=DIR            results directory (default bench/results)
 #   NATK_SKIP_DEPS=1, NATK_SKIP_BUILD=1 as for make check
@@ -56,7 +56,7 @@ trap 'rm -rf "$res"' EXIT
 
 export NATK_VM_MEM=${NATK_VM_MEM:-4G}
 export NATK_VM_SMP=${NATK_VM_SMP:-1}
-export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-5400}
+export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-3600}
 ICOUNT="-icount shift=${NATK_BENCH_ICOUNT_SHIFT:-0},sleep=off"
 [ "${NATK_BENCH_ICOUNT:-1}" = 0 ] && ICOUNT=
 export NATK_QEMU_EXTRA="${NATK_QEMU_EXTRA:-} $ICOUNT"

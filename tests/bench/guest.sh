@@ -25,12 +25,12 @@ RESDIR=$(dirname "${NATK_RESULTS:-/run/natk-results/results.txt}")
 
 RUNS=${BENCH_RUNS:-5}
 VARIANTS=${BENCH_VARIANTS:-a b c d}
-PPS_COUNT=${BENCH_PPS_COUNT:-200000}     # packets per single-flow run
-NEWFLOWS=${BENCH_NEWFLOWS:-50000}        # flows per new-flow run
+PPS_COUNT=${BENCH_PPS_COUNT:-50000}     # packets per single-flow run
+NEWFLOWS=${BENCH_NEWFLOWS:-20000}        # flows per new-flow run
 SIZES=${BENCH_SIZES:-1000 100000 1000000}
 LOAD_RUNS=${BENCH_LOAD_RUNS:-$RUNS}
-LOAD_COUNT=${BENCH_LOAD_COUNT:-$PPS_COUNT}  # packets per loaded-table run
-IPERF_TIME=${BENCH_IPERF_TIME:-5}
+LOAD_COUNT=${BENCH_LOAD_COUNT:-20000}  # packets per loaded-table run
+IPERF_TIME=${BENCH_IPERF_TIME:-1}
 SKIP=${BENCH_SKIP:-}                     # e.g. "iperf load"
 RAW=$RESDIR/raw.jsonl
 : > "$RAW"
