@@ -275,6 +275,18 @@ def cmd_tcpsim(a):
         return
     print("failed")
 
+def cmd_tcprst(a):
+    # tcprst SRC SPORT DST DPORT: connect, read the greeting line, then
+    # abort the connection (SO_LINGER 0: RST, no FIN)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a[0], int(a[1])))
+    s.settimeout(10)
+    s.connect((a[2], int(a[3])))
+    print(s.makefile().readline().strip())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
 def cmd_tcpsink(a):
     # tcpsink SRC DST DPORT BYTES SECONDS: send BYTES pattern bytes, print
     # what the peer says back (tcpcount replies with "LEN MD5")

@@ -59,11 +59,15 @@ kill_tree "$p2"
 
 # --- RFC 7857: RST keeps the flow, transitory timeout
 peer_server wan tcp 5000
-pid=$(hold_tcp lan1 $WAN1 5000 42010 ",so-linger=0")
-poll 5 flow_state_is tcp $LAN1 42010 established || log "42010 not established: $(flow_get tcp $LAN1 42010)"
-e=$(flow_field tcp $LAN1 42010 expires)
+# Established flow (held by a second connection), then one that lan1
+# aborts with a RST (SO_LINGER 0).
+pid=$(hold_tcp lan1 $WAN1 5000 42011)
+poll 5 flow_state_is tcp $LAN1 42011 established || log "42011 not established: $(flow_get tcp $LAN1 42011)"
+e=$(flow_field tcp $LAN1 42011 expires)
 if [ "$e" -gt 7000 ] 2>/dev/null; then pass rfc5382-req5-established-flow-expiry; else fail rfc5382-req5-established-flow-expiry "established flow expires in $e s"; fi
 hold_stop "$pid"
+g=$(nsx lan1 python3 -c "$RFC_PY" tcprst $LAN1 42010 $WAN1 5000)
+log "wan greeted 42010 with '$g', then lan1 sent a RST"
 if poll 5 flow_state_is tcp $LAN1 42010 rst; then
 	e=$(flow_field tcp $LAN1 42010 expires)
 	if [ "$e" -gt 200 ] && [ "$e" -le "$trans" ] 2>/dev/null; then
