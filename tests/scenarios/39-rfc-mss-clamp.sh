@@ -26,12 +26,12 @@ syn_mss() {
 	local name=$1 sport=$2 e
 	ask lan1 tcp $WAN1 5000 "$sport" > /dev/null
 	e=$(flow_field tcp $LAN1 "$sport" external_port)
-	if rfc_wait_file "$D/wan.txt" "$NAT_EXT\.$e > $WAN1\.5000: Flags \[S\],.*mss $3[,\]]" 5; then
+	if rfc_wait_file "$D/wan.txt" "$NAT_EXT\.$e > $WAN1\.5000: Flags \[S\],.*mss $3[],]" 5; then
 		pass "$name-syn"
 	else
 		fail "$name-syn" "no SYN from $NAT_EXT:$e with mss $3 at wan: $(grep "$NAT_EXT\.$e > " "$D/wan.txt" | head -n1)"
 	fi
-	if rfc_wait_file "$D/lan1.txt" "$WAN1\.5000 > $LAN1\.$sport: Flags \[S\.\],.*mss $4[,\]]" 5; then
+	if rfc_wait_file "$D/lan1.txt" "$WAN1\.5000 > $LAN1\.$sport: Flags \[S\.\],.*mss $4[],]" 5; then
 		pass "$name-synack"
 	else
 		fail "$name-synack" "no SYN-ACK to $LAN1:$sport with mss $4 at lan1: $(grep "> $LAN1\.$sport:" "$D/lan1.txt" | head -n1)"
@@ -52,8 +52,8 @@ check mss-clamp-set-off nctl set mss-clamp off
 ip -n nat link set wan0 mtu 1500
 ip -n wan link set eth0 mtu 1500
 syn_mss mss-clamp-off-again 43003 1460 1460
-# A clamp never raises the MSS: 1000 with a 1460 SYN stays 1000, and a
-# clamp above the SYN's value leaves it.
+# A clamp never raises the MSS: a clamp above the SYN's value (1600 over
+# 1460) leaves it.
 check mss-clamp-set-1600 nctl set mss-clamp 1600
 syn_mss mss-clamp-not-raised 43004 1460 1460
 dmesg_check mss-clamp-kernel-log
