@@ -290,6 +290,7 @@ skip load || for v in d b c; do
 	topo $v || { say "topology $v failed"; topo_del $v; continue; }
 	PRELOADED=
 	have=0
+	sleep 10   # let the previous variant's table be freed (RCU, workers)
 	s0=$(slab); m0=$(vmalloc); f0=$(flows $v)
 	for size in $SIZES; do
 		t=$(date +%s)

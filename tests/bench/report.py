@@ -151,7 +151,9 @@ def main():
     mem_pre = {}
     for r in by("preload"):
         created = r["table"] - r.get("flows_before", 0)
-        if created > 0:
+        # (a negative delta: the previous variant's table was still being
+        # freed when the baseline was read; no figure then)
+        if created > 0 and r["slab_delta"] > 0:
             mem_pre.setdefault(r["v"], []).append(
                 (r["size"], r["table"], r["slab_delta"] / created,
                  (r["slab_delta"] + r["vmalloc_delta"]) / created, r["seconds"]))
