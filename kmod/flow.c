@@ -353,7 +353,8 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		n++;
 		cfg = rcu_dereference(nn->cfg);	/* walk holds RCU */
 		if (test_bit(NATK_NET_EVICT, &nn->flags))
-			target = cfg->max_flows - cfg->max_flows / 16;
+			target = cfg->max_flows -
+				 max_t(u32, 1, cfg->max_flows / 16);
 		if (time_after(jiffies, natk_flow_deadline(cfg, flow))) {
 			victim = flow;
 			reason = NATK_REASON_EXPIRED;

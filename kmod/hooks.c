@@ -175,6 +175,35 @@ static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 }
 
 /*
+ * The flow of an outbound packet: found, or created when the packet may
+ * open one (any UDP or ICMP echo; for TCP only a SYN). NULL with *why set.
+ */
+static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
+					    const struct natk_cfg *cfg,
+					    const struct natk_okey *key,
+					    const struct natk_pkt *pkt,
+					    int *why)
+{
+	struct natk_flow *flow = natk_flow_lookup_out(nn, key);
+	enum natk_stat reason;
+	u8 st = NATK_TCP_NONE;
+
+	if (flow)
+		return flow;
+	if (pkt->proto == IPPROTO_TCP) {
+		if (!natk_tcp_may_create(pkt->tcpflags)) {
+			*why = NATK_STAT_DROP_NO_FLOW;
+			return NULL;
+		}
+		st = NATK_TCP_SYN_OUT;
+	}
+	flow = natk_flow_create(nn, cfg, key, st, NULL, &reason);
+	if (!flow)
+		*why = reason;
+	return flow;
+}
+
+/*
  * An inbound packet for a mapped external port with no flow: a port
  * forward opens a flow; otherwise the filtering behaviour decides.
  */
@@ -234,7 +263,6 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	struct natk_okey ok = {};
 	struct natk_rkey rk = {};
 	struct natk_flow *out, *in;
-	enum natk_stat reason;
 	struct natk_map *map;
 	struct natk_pkt pkt;
 	int why;
@@ -256,23 +284,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	ok.raddr = cfg->ext_addr;
 	ok.rport = pkt.dport;
 	ok.proto = pkt.proto;
-	out = natk_flow_lookup_out(nn, &ok);
-	if (!out) {
-		u8 st = NATK_TCP_NONE;
-
-		if (pkt.proto == IPPROTO_TCP) {
-			if (!natk_tcp_may_create(pkt.tcpflags)) {
-				why = NATK_STAT_DROP_NO_FLOW;
-				goto drop;
-			}
-			st = NATK_TCP_SYN_OUT;
-		}
-		out = natk_flow_create(nn, cfg, &ok, st, NULL, &reason);
-		if (!out) {
-			why = reason;
-			goto drop;
-		}
-	}
+	out = natk_flow_outbound(nn, cfg, &ok, &pkt, &why);
+	if (!out)
+		goto drop;
 	rk.raddr = cfg->ext_addr;
 	rk.rport = out->rkey.eport;
 	rk.eport = pkt.dport;
@@ -385,7 +399,6 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	struct natk_okey k = {};
 	struct natk_flow *flow;
 	struct natk_pkt pkt;
-	enum natk_stat reason;
 	int why;
 
 	if (!cfg || state->out->ifindex != cfg->ifindex)
@@ -430,23 +443,9 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	k.iport = pkt.sport;
 	k.rport = pkt.dport;
 	k.proto = pkt.proto;
-	flow = natk_flow_lookup_out(nn, &k);
-	if (!flow) {
-		u8 st = NATK_TCP_NONE;
-
-		if (pkt.proto == IPPROTO_TCP) {
-			if (!natk_tcp_may_create(pkt.tcpflags)) {
-				why = NATK_STAT_DROP_NO_FLOW;
-				goto drop;
-			}
-			st = NATK_TCP_SYN_OUT;
-		}
-		flow = natk_flow_create(nn, cfg, &k, st, NULL, &reason);
-		if (!flow) {
-			why = reason;
-			goto drop;
-		}
-	}
+	flow = natk_flow_outbound(nn, cfg, &k, &pkt, &why);
+	if (!flow)
+		goto drop;
 
 	natk_count_in(nn, true, skb->len);
 	if (natk_manip(skb, true, cfg->ext_addr, flow->rkey.eport)) {
