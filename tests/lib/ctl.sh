@@ -96,7 +96,10 @@ s.bind((sys.argv[1], int(sys.argv[2])))
 reply = b"r" * int(sys.argv[3])
 while True:
     d, peer = s.recvfrom(65535)
-    s.sendto(reply, peer)
+    try:
+        s.sendto(reply, peer)
+    except OSError:
+        pass  # e.g. no route back to an untranslated source
 ' "$2" "$3" "$4" > /dev/null 2>&1 &
 	wait_listen "$1" udp "$3" "$2"
 }

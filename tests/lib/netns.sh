@@ -281,7 +281,10 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d, a = s.recvfrom(65535)
-    s.sendto(("%s %d\n" % a).encode(), a)
+    try:
+        s.sendto(("%s %d\n" % a).encode(), a)
+    except OSError:
+        pass  # e.g. no route back to an untranslated source
 ' "${addr:-0.0.0.0}" "$port" &
 	fi
 	wait_listen "$ns" "$proto" "$port" "$addr"

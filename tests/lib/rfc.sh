@@ -146,10 +146,13 @@ def cmd_udpsrv(a):
         d, src = s.recvfrom(65535)
         f.write("%s %d %d %s %s\n" % (src[0], src[1], len(d), md5(d),
                 d[:16].decode("ascii", "replace").split()[0] if d[:1].isalpha() else "-"))
-        if rep == "peer":
-            s.sendto(("%s %d\n" % src).encode(), src)
-        elif rep == "echo":
-            s.sendto(d, src)
+        try:
+            if rep == "peer":
+                s.sendto(("%s %d\n" % src).encode(), src)
+            elif rep == "echo":
+                s.sendto(d, src)
+        except OSError:
+            pass  # e.g. no route back to an untranslated source
 
 def cmd_udpsend(a):
     # udpsend SRC SPORT DST DPORT DATA|size=N [df] [count=N] [wait=SEC]
