@@ -13,7 +13,7 @@
 #   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
 #   NATK_SKIP_CHECKPATCH=1   no checkpatch line
 #   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh
-#   NATK_VM_TIMEOUT=SECONDS  per VM (default 1500); a killed VM is a failure
+#   NATK_VM_TIMEOUT=SECONDS  per VM (default 2700); a killed VM is a failure
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
 # Extra suites: every executable tests/suites/*.sh is run on the host and
@@ -145,7 +145,7 @@ for k in "${KERNELS[@]}"; do
 	fi
 	if [ ! -e "$klog/done" ]; then
 		why="VM produced no complete result (boot.sh status $rc)"
-		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-1500}s"
+		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-2700}s"
 		echo "---- last console lines ($klog/console.log)"
 		tail -n 40 "$klog/console.log"
 		result FAIL "[$k] " vm-completed "$why"
