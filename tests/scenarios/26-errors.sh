@@ -76,7 +76,7 @@ expect_eq errors-nothing-changed "$(printf '%s' "$before" | jq -c .)" "$(printf 
 # natk unloaded and module autoloading switched off for a moment: natkctl
 # says that the module is not loaded (instead of autoloading it).
 topo_teardown
-modprobe -r natk 2>/dev/null
+rmmod natk 2>/dev/null
 modprobe_path=$(cat /proc/sys/kernel/modprobe)
 restore_modprobe() { echo "$modprobe_path" > /proc/sys/kernel/modprobe; }
 trap 'rc=$?; restore_modprobe; (exit $rc); ctl_cleanup' EXIT

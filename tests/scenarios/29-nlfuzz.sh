@@ -68,4 +68,4 @@ check nlfuzz-natk-reconfigure nsx fz "$NATKCTL" set external dummy0 ports 1024-6
 check nlfuzz-natk-down nsx fz "$NATKCTL" down
 dmesg_check nlfuzz-dmesg-clean
 ip netns del fz
-check nlfuzz-module-unload modprobe -r natk
+check nlfuzz-module-unload rmmod natk
