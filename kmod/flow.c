@@ -394,6 +394,9 @@ static void natk_gc_work(struct work_struct *work)
 					   struct natk_net, gc_work);
 	bool done = natk_gc_scan(nn, NATK_GC_BUDGET);
 
+	if (done)
+		natk_map_release_held(nn, true);
+
 	queue_delayed_work(system_power_efficient_wq, &nn->gc_work,
 			   done ? NATK_GC_INTERVAL : 1);
 }
@@ -445,9 +448,10 @@ static unsigned int natk_flush_pass(struct natk_net *nn, u8 reason)
 }
 
 /*
- * Kill every dynamic flow. Process context. Flows that others remove
- * during a pass can still make the walker skip one; passes repeat until
- * one finds nothing (bounded: new flows may keep arriving while hooked).
+ * Kill every dynamic flow and free held mappings. Process context. Flows
+ * that others remove during a pass can still make the walker skip one;
+ * passes repeat until one finds nothing (bounded: new flows may keep
+ * arriving while hooked).
  */
 void natk_flush(struct natk_net *nn, u8 reason)
 {
@@ -457,4 +461,6 @@ void natk_flush(struct natk_net *nn, u8 reason)
 	for (pass = 0; pass < 16; pass++)
 		if (!natk_flush_pass(nn, reason))
 			break;
+	/* The ports of the flows just killed are not held either. */
+	natk_map_release_held(nn, false);
 }

@@ -250,7 +250,8 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
  * A lan host sends to the external address (RFC 4787 REQ-9, RFC 5382
  * REQ-8): translate it as if it had left (its own mapping gives the source
  * the other host will see) and come back in (the destination's mapping gives
- * the internal host), in one step. The packet is routed here with its
+ * the internal host), in one step. ICMP errors about hairpinned packets
+ * are translated the same way (icmp.c). The packet is routed here with its
  * original source and the new destination, because after translation its
  * source is a local address, which input routing rejects as martian.
  */
@@ -270,12 +271,15 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	if (iph->saddr == cfg->ext_addr || (state->in->flags & IFF_LOOPBACK))
 		return NF_ACCEPT;
 	why = natk_parse(skb, &pkt);
+	if (!why && pkt.proto == IPPROTO_ICMP &&
+	    natk_icmp_is_error(pkt.icmp_type))
+		return natk_icmp_error_hairpin(nn, cfg, skb, state->in);
 	if (why < 0 || (!why && pkt.proto == IPPROTO_ICMP))
 		return NF_ACCEPT;	/* the host's own business */
 	if (why)
 		goto drop;
 	map = natk_map_lookup_ext(nn, pkt.proto, pkt.dport);
-	if (!map)
+	if (!map || !natk_map_live(map))
 		return NF_ACCEPT;	/* a service of the host itself */
 
 	iph = ip_hdr(skb);
@@ -366,8 +370,8 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		struct natk_map *map = natk_map_lookup_ext(nn, pkt.proto,
 							   pkt.dport);
 
-		/* Not natk's port: the NAT host's own business. */
-		if (!map) {
+		/* Not natk's port (or only held): the NAT host's business. */
+		if (!map || !natk_map_live(map)) {
 			natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
 			return NF_ACCEPT;
 		}

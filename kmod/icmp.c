@@ -273,3 +273,71 @@ drop:
 	natk_drop(nn, why);
 	return NF_DROP;
 }
+
+/*
+ * An ICMP error from a lan host to the external address about a packet
+ * natk hairpinned to it (RFC 5508 REQ-7): the embedded packet went from
+ * ext:eport (the sender's mapping) to iaddr:iport (the receiver). It is
+ * translated as if it had left (embedded destination back to the
+ * receiver's external port, outer source the external address) and come
+ * back in (embedded source the sender's internal endpoint, outer
+ * destination the sender), and routed to the sender from @dev, where it
+ * came in. Errors that match no hairpinned flow are the host's business.
+ * Returns a verdict.
+ */
+unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
+				     const struct natk_cfg *cfg,
+				     struct sk_buff *skb,
+				     struct net_device *dev)
+{
+	const struct iphdr *iph;
+	struct natk_flow *rcv, *snd = NULL;
+	struct natk_okey ok = {};
+	struct natk_rkey rk = {};
+	struct natk_inner in;
+	int why = natk_icmp_parse(skb, &in);
+
+	if (why && why != NATK_STAT_DROP_NO_FLOW)
+		goto drop;
+	if (!why && in.saddr == cfg->ext_addr && in.proto != IPPROTO_ICMP) {
+		/* The receiver's flow, then the sender's. */
+		ok.iaddr = in.daddr;
+		ok.iport = in.dport;
+		ok.raddr = cfg->ext_addr;
+		ok.rport = in.sport;
+		ok.proto = in.proto;
+		rcv = natk_flow_lookup_out(nn, &ok);
+		if (rcv) {
+			rk.raddr = cfg->ext_addr;
+			rk.rport = rcv->rkey.eport;
+			rk.eport = in.sport;
+			rk.proto = in.proto;
+			snd = natk_flow_lookup_in(nn, &rk);
+		}
+	}
+	if (!snd) {
+		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
+		return NF_ACCEPT;
+	}
+	/* Routed with its original source: after translation it is ours. */
+	iph = ip_hdr(skb);
+	if (ip_route_input_noref(skb, snd->okey.iaddr, iph->saddr, iph->tos,
+				 dev)) {
+		why = NATK_STAT_DROP_NO_FLOW;
+		goto drop;
+	}
+	IPCB(skb)->flags &= ~IPSKB_DOREDIRECT;
+	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,
+			      rcv->rkey.eport) ||
+	    natk_icmp_rewrite(skb, &in, true, snd->okey.iaddr,
+			      snd->okey.iport)) {
+		why = NATK_STAT_DROP_NO_MEMORY;
+		goto drop;
+	}
+	natk_stat_inc(nn, NATK_STAT_ICMP_ERRORS_TRANSLATED);
+	natk_stat_inc(nn, NATK_STAT_HAIRPINNED);
+	return NF_ACCEPT;
+drop:
+	natk_drop(nn, why);
+	return NF_DROP;
+}

@@ -31,6 +31,7 @@ enum natk_timeout {
 #define NATK_DEF_ICMP		60
 #define NATK_DEF_PORT_MIN	1024
 #define NATK_DEF_PORT_MAX	65535
+#define NATK_DEF_PORT_HOLD	120
 #define NATK_MIN_FLOWS_LIMIT	1024
 #define NATK_MAX_FLOWS_LIMIT	(16U << 20)
 
@@ -52,6 +53,7 @@ struct natk_cfg {
 	unsigned long timeout[NATK_TO_NUM];
 	u8 mapping, filtering;
 	u16 mss_clamp;
+	unsigned long port_hold;	/* jiffies, RFC 6888 REQ-8 */
 	struct rcu_head rcu;
 };
 
@@ -90,6 +92,13 @@ struct natk_ekey {
 
 #define NATK_MAP_STATIC		BIT(0)	/* a port forward, never freed */
 
+/* natk_map.hold: a dynamic mapping with no flows is held, then freed. */
+enum {
+	NATK_MAP_LIVE,		/* in use (ref > 0), or being revived */
+	NATK_MAP_HELD,		/* no flows: port reserved until held_until */
+	NATK_MAP_DEAD,		/* unlinked, freed after a grace period */
+};
+
 struct natk_map {
 	struct rhash_head inode;	/* by internal endpoint */
 	struct rhash_head enode;	/* by external port */
@@ -97,6 +106,8 @@ struct natk_map {
 	struct natk_ekey ekey;
 	refcount_t ref;			/* flows using it (+1 if static) */
 	u32 flags;
+	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
+	unsigned long held_until;	/* jiffies, while held */
 	struct rcu_head rcu;
 };
 
@@ -139,6 +150,7 @@ struct natk_net {
 	struct rhashtable rtbl;		/* flows by natk_rkey */
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
 	struct rhashtable metbl;	/* mappings by natk_ekey */
+	atomic_t nheld;			/* mappings held (port reserved) */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */
 	struct rhashtable htbl;		/* host.c: internal hosts */
 	unsigned long flags;		/* NATK_NET_* bits */
@@ -220,6 +232,14 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
 				     __be16 eport);
+void natk_map_release_held(struct natk_net *nn, bool expired_only);
+
+/* A mapping that may carry flows: not held, not being freed. */
+static inline bool natk_map_live(const struct natk_map *map)
+{
+	return atomic_read(&map->hold) == NATK_MAP_LIVE;
+}
+
 int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 		    u16 *lo, u16 *hi);
 int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
@@ -273,6 +293,10 @@ unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
 unsigned int natk_icmp_error_out(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
 				 struct sk_buff *skb, bool local);
+unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
+				     const struct natk_cfg *cfg,
+				     struct sk_buff *skb,
+				     struct net_device *dev);
 
 /* hooks.c */
 int natk_hooks_register(struct net *net);

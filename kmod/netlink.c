@@ -50,6 +50,7 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_TIMEOUT_ICMP] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
 	[NATK_A_MSS_CLAMP] = { .type = NLA_U16 },
+	[NATK_A_PORT_HOLD] = NLA_POLICY_MAX(NLA_U32, NATK_PORT_HOLD_MAX),
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -102,7 +103,9 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    nla_put_u8(skb, NATK_A_FILTERING, cfg->filtering) ||
 	    nla_put_u16(skb, NATK_A_MSS_CLAMP, cfg->mss_clamp) ||
 	    nla_put_u32(skb, NATK_A_HASH_BUCKETS,
-			rcu_dereference(nn->otbl.tbl)->size))
+			rcu_dereference(nn->otbl.tbl)->size) ||
+	    nla_put_u32(skb, NATK_A_PORT_HOLD, cfg->port_hold / HZ) ||
+	    nla_put_u32(skb, NATK_A_PORTS_HELD, atomic_read(&nn->nheld)))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],
@@ -240,6 +243,8 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 		}
 		cfg->mss_clamp = mss;
 	}
+	if (tb[NATK_A_PORT_HOLD])
+		cfg->port_hold = nla_get_u32(tb[NATK_A_PORT_HOLD]) * HZ;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (tb[natk_timeout_attr[i]])
 			cfg->timeout[i] =

@@ -10,10 +10,20 @@
  * never hand out the same port, without a global lock.
  *
  * Port choice: the internal port when it is free and in range (port
- * preservation), else a random start in the range and a bounded linear
- * search (RFC 6056 algorithm 1 style). Ports below 1024 map below 1024
- * (RFC 4787 REQ-3a). A port a local socket of the NAT host uses on the
- * external address is never handed out.
+ * preservation), else a random start in the range and a bounded search
+ * (RFC 6056 algorithm 1 style) over the ports of the internal port's parity
+ * first (RFC 4787 REQ-4: RTP on an even port, RTCP on the next odd one),
+ * then, if the range is small enough to search completely, the others.
+ * Ports below 1024 map below 1024 (RFC 4787 REQ-3a). A port a local socket
+ * of the NAT host uses on the external address is never handed out.
+ *
+ * Port hold (RFC 6888 REQ-8): when the last flow of a dynamic mapping ends,
+ * the mapping stays in both tables, marked held, for cfg->port_hold. Its
+ * port is not handed to anyone else and inbound packets do not open flows
+ * on it; the same internal endpoint sending again revives it with the same
+ * port. The GC worker frees held mappings when their time is up; a flush
+ * frees them all. The hold state changes only by cmpxchg, so a revival and
+ * the GC's release cannot both win.
  */
 #include <linux/random.h>
 #include <linux/tcp.h>
@@ -98,6 +108,116 @@ static void natk_map_free_rcu(struct rcu_head *head)
 	kfree(container_of(head, struct natk_map, rcu));
 }
 
+static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
+{
+	rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
+	rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+	call_rcu(&map->rcu, natk_map_free_rcu);
+}
+
+/* End a mapping's hold now. False if it is not held (or was revived). */
+static bool natk_map_kill_held(struct natk_net *nn, struct natk_map *map)
+{
+	if (atomic_cmpxchg(&map->hold, NATK_MAP_HELD, NATK_MAP_DEAD) !=
+	    NATK_MAP_HELD)
+		return false;
+	atomic_dec(&nn->nheld);
+	natk_map_unlink(nn, map);
+	return true;
+}
+
+/* One walk over the mappings; returns how many holds it ended. */
+static unsigned int natk_map_release_pass(struct natk_net *nn,
+					  bool expired_only)
+{
+	struct natk_map *map, *victim = NULL;
+	struct rhashtable_iter it;
+	unsigned int n = 0, seen = 0;
+
+	rhashtable_walk_enter(&nn->mitbl, &it);
+	rhashtable_walk_start(&it);
+	for (;;) {
+		map = rhashtable_walk_next(&it);
+		/* Unlink behind the walker, never under it. */
+		if (victim) {
+			n += natk_map_kill_held(nn, victim);
+			victim = NULL;
+		}
+		if (IS_ERR(map)) {
+			if (PTR_ERR(map) == -EAGAIN)
+				continue;
+			break;
+		}
+		if (!map)
+			break;
+		if (atomic_read_acquire(&map->hold) == NATK_MAP_HELD &&
+		    (!expired_only ||
+		     time_after_eq(jiffies, READ_ONCE(map->held_until))))
+			victim = map;
+		else if ((++seen & 255) == 0) {
+			rhashtable_walk_stop(&it);
+			cond_resched();
+			rhashtable_walk_start(&it);
+		}
+	}
+	rhashtable_walk_stop(&it);
+	rhashtable_walk_exit(&it);
+	return n;
+}
+
+/*
+ * Free held mappings: those whose hold is over (the GC worker), or all of
+ * them (flush, address change, down). Process context.
+ */
+void natk_map_release_held(struct natk_net *nn, bool expired_only)
+{
+	int pass;
+
+	/* A walk that races with removals may miss one: walk again. */
+	for (pass = 0; pass < 4 && atomic_read(&nn->nheld); pass++)
+		if (!natk_map_release_pass(nn, expired_only) && expired_only)
+			break;
+}
+
+/* Offer @port to @claim unless a local socket uses it. */
+static int natk_port_offer(struct natk_net *nn, const struct natk_cfg *cfg,
+			   u8 proto, u32 port,
+			   int (*claim)(struct natk_net *nn, void *arg,
+					__be16 port),
+			   void *arg)
+{
+	if (natk_port_local_use(nn->net, proto, cfg->ext_addr, htons(port)))
+		return -EEXIST;
+	return claim(nn, arg, htons(port));
+}
+
+/*
+ * Offer the ports @first, @first + 2, ... up to @hi (one parity), from a
+ * random one on and wrapping, while *@budget lasts.
+ */
+static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
+			       u8 proto, u32 first, u32 hi, u32 *budget,
+			       int (*claim)(struct natk_net *nn, void *arg,
+					    __be16 port),
+			       void *arg)
+{
+	u32 n, i, j;
+	int err;
+
+	if (first > hi)
+		return -EADDRINUSE;
+	n = (hi - first) / 2 + 1;
+	j = get_random_u32_below(n);
+	for (i = 0; i < n && *budget; i++, (*budget)--) {
+		err = natk_port_offer(nn, cfg, proto, first + 2 * j, claim, arg);
+		if (err != -EEXIST)
+			return err;
+		if (++j == n)
+			j = 0;
+	}
+	return -EADDRINUSE;
+}
+
 /*
  * The bounded port search: offer candidates to @claim, which returns 0 when
  * it took the port, -EEXIST when the port is taken, or another error to
@@ -108,36 +228,30 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
 		     void *arg)
 {
-	u32 p, i, tries, size;
-	bool pref;
+	u32 p = ntohs(iport), budget, same, other;
 	u16 lo, hi;
 	int err;
 
-	size = natk_port_range(cfg, proto, iport, &lo, &hi);
-	tries = min_t(u32, size, NATK_PORT_ATTEMPTS);
-
-	/*
-	 * The preferred port, then @tries ports up from a random one, so that
-	 * a range no larger than NATK_PORT_ATTEMPTS is searched completely.
-	 */
-	p = ntohs(iport);
-	pref = p >= lo && p <= hi;
-	if (!pref)
-		p = lo + get_random_u32_below(size);
-	for (i = 0; i < tries + pref; i++) {
-		if (!natk_port_local_use(nn->net, proto, cfg->ext_addr,
-					 htons(p))) {
-			err = claim(nn, arg, htons(p));
-			if (err != -EEXIST)
-				return err;
-		}
-		/* After the preferred port, continue from a random one. */
-		if (i == 0 && pref)
-			p = lo + get_random_u32_below(size);
-		else
-			p = p == hi ? lo : p + 1;
+	budget = min_t(u32, natk_port_range(cfg, proto, iport, &lo, &hi),
+		       NATK_PORT_ATTEMPTS);
+	if (p >= lo && p <= hi) {
+		err = natk_port_offer(nn, cfg, proto, p, claim, arg);
+		if (err != -EEXIST)
+			return err;
 	}
-	return -EADDRINUSE;
+	/*
+	 * Then ports of the same parity, then the others: at most
+	 * NATK_PORT_ATTEMPTS in all, so a range no larger than that is
+	 * searched completely and a larger one keeps its parity.
+	 */
+	same = lo + ((lo & 1) != (p & 1));
+	other = lo + ((lo & 1) == (p & 1));
+	err = natk_port_try_class(nn, cfg, proto, same, hi, &budget, claim,
+				  arg);
+	if (err != -EADDRINUSE)
+		return err;
+	return natk_port_try_class(nn, cfg, proto, other, hi, &budget, claim,
+				   arg);
 }
 
 /* Claim a port for a mapping: insert it into the by-port table. */
@@ -166,6 +280,13 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
 		if (map && refcount_inc_not_zero(&map->ref))
 			return map;
+		/* Held since its last flow ended: the same port again. */
+		if (map && atomic_cmpxchg(&map->hold, NATK_MAP_HELD,
+					  NATK_MAP_LIVE) == NATK_MAP_HELD) {
+			atomic_dec(&nn->nheld);
+			refcount_set(&map->ref, 1);
+			return map;
+		}
 		if (map)
 			continue;	/* being freed: look again */
 
@@ -206,14 +327,43 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 	return NULL;
 }
 
-/* Drop a flow's reference; the last one unlinks and frees the mapping. */
+/*
+ * Drop a flow's reference. After the last one a dynamic mapping is held
+ * (its port reserved) for cfg->port_hold, or unlinked and freed at once.
+ */
 void natk_map_put(struct natk_net *nn, struct natk_map *map)
 {
+	unsigned long hold;
+
 	if (!refcount_dec_and_test(&map->ref))
 		return;
-	rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
-	rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
-	call_rcu(&map->rcu, natk_map_free_rcu);
+	rcu_read_lock();
+	hold = rcu_dereference(nn->cfg)->port_hold;
+	rcu_read_unlock();
+	if (!hold || (READ_ONCE(map->flags) & NATK_MAP_STATIC)) {
+		natk_map_unlink(nn, map);
+		return;
+	}
+	WRITE_ONCE(map->held_until, jiffies + hold);
+	atomic_inc(&nn->nheld);
+	/* Orders held_until before the state natk_map_release_pass reads. */
+	atomic_set_release(&map->hold, NATK_MAP_HELD);
+}
+
+/* End the hold of whatever mapping holds @eport or the endpoint @ikey. */
+static void natk_map_release_for(struct natk_net *nn,
+				 const struct natk_map *map)
+{
+	struct natk_map *old;
+
+	rcu_read_lock();
+	old = rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams);
+	if (old)
+		natk_map_kill_held(nn, old);
+	old = rhashtable_lookup(&nn->mitbl, &map->ikey, natk_miparams);
+	if (old)
+		natk_map_kill_held(nn, old);
+	rcu_read_unlock();
 }
 
 /*
@@ -225,6 +375,8 @@ int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 {
 	int err;
 
+	/* An administrator's forward takes a held port at once. */
+	natk_map_release_for(nn, map);
 	err = rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					    natk_meparams);
 	if (err)

@@ -57,6 +57,8 @@ struct natk_net *natk_test_net(struct kunit *test)
 	cfg->timeout[NATK_TO_TCP_TRANS] = NATK_DEF_TCP_TRANS * HZ;
 	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
 	cfg->timeout[NATK_TO_ICMP] = NATK_DEF_ICMP * HZ;
+	/* Ports are free at once unless a case turns the hold on. */
+	cfg->port_hold = 0;
 	cfg->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
 	cfg->filtering = NATK_FILTERING_ADDRESS_PORT_DEPENDENT;
 	RCU_INIT_POINTER(nn->cfg, cfg);

@@ -3,7 +3,8 @@
  * natk_ports: the external port allocator. Port preservation, collisions,
  * the edges of the configured range, the privileged range (ports below
  * 1024 map below 1024), ports used by the host's own sockets, and
- * exhaustion, which must end after a bounded number of attempts.
+ * exhaustion, which must end after a bounded number of attempts; port
+ * parity and the port hold after a mapping's last flow.
  */
 #include <linux/net.h>
 #include <linux/in.h>
@@ -321,6 +322,115 @@ static void natk_ports_forward_reserved(struct kunit *test)
 	natk_map_put(nn, m);
 }
 
+/*
+ * RFC 4787 REQ-4: a port that cannot be preserved gets one of the same
+ * parity; when none is left in a small range, one of the other parity.
+ */
+static void natk_ports_parity(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b;
+	int i;
+
+	natk_range(nn, 20000, 29999);
+	for (i = 0; i < 16; i++) {
+		a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 20000 + i);
+		b = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 20000 + i);
+		KUNIT_EXPECT_EQ(test, ntohs(a->ekey.eport), 20000 + i);
+		KUNIT_EXPECT_NE(test, ntohs(b->ekey.eport), 20000 + i);
+		KUNIT_EXPECT_EQ_MSG(test, ntohs(b->ekey.eport) & 1, i & 1,
+				    "internal %u got %u", 20000 + i,
+				    ntohs(b->ekey.eport));
+		natk_map_put(nn, b);
+		natk_map_put(nn, a);
+	}
+	/* Two ports, the even one taken: the odd one, not a failure. */
+	natk_range(nn, 5000, 5001);
+	a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 5000);
+	b = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 5000);
+	KUNIT_EXPECT_EQ(test, ntohs(a->ekey.eport), 5000);
+	KUNIT_EXPECT_EQ(test, ntohs(b->ekey.eport), 5001);
+	natk_map_put(nn, b);
+	natk_map_put(nn, a);
+}
+
+/*
+ * RFC 6888 REQ-8: a mapping whose last flow ended keeps its port for the
+ * hold time: another endpoint gets a different port, the same endpoint
+ * gets it back, and the GC frees it when the hold is over.
+ */
+static void natk_ports_hold(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b, *c;
+
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 40000);
+	natk_map_put(nn, a);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	rcu_read_lock();
+	c = natk_map_lookup_ext(nn, IPPROTO_UDP, htons(40000));
+	KUNIT_EXPECT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_FALSE(test, c && natk_map_live(c));
+	rcu_read_unlock();
+
+	b = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 40000);
+	KUNIT_EXPECT_NE(test, ntohs(b->ekey.eport), 40000);
+	/* The same endpoint revives its mapping, with its port. */
+	c = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 40000);
+	KUNIT_EXPECT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_TRUE(test, natk_map_live(c));
+	KUNIT_EXPECT_EQ(test, refcount_read(&c->ref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	natk_map_put(nn, c);
+
+	/* Not over yet: the GC keeps it. */
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	/* Over: freed, and the port is anyone's again. */
+	WRITE_ONCE(a->held_until, jiffies - 1);
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
+						    htons(40000)));
+	rcu_read_unlock();
+	c = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a000004), 40000);
+	KUNIT_EXPECT_EQ(test, ntohs(c->ekey.eport), 40000);
+	natk_map_put(nn, c);
+	natk_map_put(nn, b);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
+	/* A flush frees every held mapping. */
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+}
+
+/* A forward may take a held port; with no hold, ports free at once. */
+static void natk_ports_hold_forward(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m;
+
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 6000);
+	natk_map_put(nn, m);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+					   NATK_T_INT2, htons(22), NULL), 0);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+
+	natk_test_cfg(nn)->port_hold = 0;
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 7000);
+	natk_map_put(nn, m);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
+						    htons(7000)));
+	rcu_read_unlock();
+}
+
 static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_preserved),
 	KUNIT_CASE(natk_ports_collision),
@@ -331,6 +441,9 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_exhaustion_bounded),
 	KUNIT_CASE(natk_ports_local_socket),
 	KUNIT_CASE(natk_ports_forward_reserved),
+	KUNIT_CASE(natk_ports_parity),
+	KUNIT_CASE(natk_ports_hold),
+	KUNIT_CASE(natk_ports_hold_forward),
 	{}
 };
 

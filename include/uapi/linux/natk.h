@@ -46,6 +46,10 @@
  *                               option of TCP SYNs crossing natk is
  *                               lowered to it
  *     NATK_A_HASH_BUCKETS  u32  current size of the flow hash table
+ *     NATK_A_PORT_HOLD     u32  seconds an external port stays reserved
+ *                               after its mapping's last flow ended
+ *                               (RFC 6888 REQ-8; 0 = none)
+ *     NATK_A_PORTS_HELD    u32  external ports reserved that way now
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -53,7 +57,8 @@
  *   NATK_A_PORT_MAX (both, min <= max, 1..65535), NATK_A_MAX_FLOWS
  *   (1..16777216), NATK_A_MAX_FLOWS_PER_HOST (0 = no limit),
  *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
- *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP.
+ *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP,
+ *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120).
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. Settings made before an external interface
  *   is set are kept and used when it is. Changing the external interface
@@ -66,7 +71,15 @@
  *   Configuration values other than the interface are kept.
  *
  * NATK_CMD_FLUSH (doit, CAP_NET_ADMIN)
- *   Deletes all dynamic flows. Static port forwards stay.
+ *   Deletes all dynamic flows and releases held ports. Static port
+ *   forwards stay.
+ *
+ * Port hold (RFC 6888 REQ-8): when the last flow of an endpoint-independent
+ * mapping ends, its external port is held for NATK_A_PORT_HOLD seconds:
+ * no other internal endpoint gets it, inbound packets to it are not
+ * forwarded, and the same internal endpoint gets the same port back if it
+ * sends again. NATK_CMD_DOWN, a flush, an external address change and a
+ * new port forward on that port release held ports at once.
  *
  * NATK_CMD_GET_STATS (doit)
  *   Returns NATK_A_STATS, a nest of u64 counters indexed by enum
@@ -112,6 +125,7 @@
 #define NATK_MSS_CLAMP_PMTU	0xffff	/* clamp to the path MTU - 40 */
 #define NATK_MSS_MIN		88	/* NATK_A_MSS_CLAMP values, besides */
 #define NATK_MSS_MAX		65534	/* 0 (off) and NATK_MSS_CLAMP_PMTU */
+#define NATK_PORT_HOLD_MAX	3600	/* seconds, NATK_A_PORT_HOLD */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
@@ -175,6 +189,8 @@ enum natk_attr {
 	NATK_A_FWD,			/* nest, enum natk_fwd_attr */
 	NATK_A_TIMESTAMP_NS,		/* u64 */
 	NATK_A_PAD,
+	NATK_A_PORT_HOLD,		/* u32, seconds */
+	NATK_A_PORTS_HELD,		/* u32 */
 	__NATK_A_MAX
 };
 
