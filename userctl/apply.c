@@ -214,13 +214,45 @@ int cmd_apply(int argc, char **argv)
 	return 0;
 }
 
+/* The configuration file for st and the n forwards f, on stdout. */
+static void save_print(const struct natk_status *st, const struct natk_fwd *f,
+		       size_t n)
+{
+	char a[INET_ADDRSTRLEN];
+	int i;
+
+	printf("# natk configuration (natkctl save); load with: natkctl apply FILE\n");
+	if (st->enabled && st->ifname[0])
+		printf("external %s\n", st->ifname);
+	printf("ports %u-%u\n", st->port_min, st->port_max);
+	printf("max-flows %u\n", st->max_flows);
+	printf("max-flows-per-host %u\n", st->max_flows_per_host);
+	printf("mapping %s\n", status_mapping(st));
+	printf("filtering %s\n", status_filtering(st));
+	for (i = 0; i < TIMEOUT_COUNT; i++)
+		printf("timeout %s %u\n", timeout_names[i], st->timeout[i]);
+	if (st->mss_clamp == 0)
+		printf("mss-clamp off\n");
+	else if (st->mss_clamp == NATK_MSS_CLAMP_PMTU)
+		printf("mss-clamp pmtu\n");
+	else
+		printf("mss-clamp %u\n", st->mss_clamp);
+	/* An older module neither reports nor accepts it. */
+	if (status_has(st, NATK_A_PORT_HOLD))
+		printf("port-hold %u\n", st->port_hold);
+	for (size_t j = 0; j < n; j++) {
+		inet_ntop(AF_INET, &f[j].int_addr_be, a, sizeof(a));
+		printf("forward %s %u %s:%u\n", proto_name(f[j].proto),
+		       f[j].ext_port, a, f[j].int_port);
+	}
+}
+
 int cmd_save(int argc, char **argv)
 {
 	struct natk_status st;
 	struct natk_fwd *f = NULL;
 	size_t n = 0;
-	char a[INET_ADDRSTRLEN];
-	int err, i;
+	int err;
 
 	(void)argv;
 	if (argc)
@@ -231,28 +263,7 @@ int cmd_save(int argc, char **argv)
 	err = fwd_get_all(&f, &n);
 	if (err)
 		nk_fail("save: port forwards", err);
-
-	printf("# natk configuration (natkctl save); load with: natkctl apply FILE\n");
-	if (st.enabled && st.ifname[0])
-		printf("external %s\n", st.ifname);
-	printf("ports %u-%u\n", st.port_min, st.port_max);
-	printf("max-flows %u\n", st.max_flows);
-	printf("max-flows-per-host %u\n", st.max_flows_per_host);
-	printf("mapping %s\n", status_mapping(&st));
-	printf("filtering %s\n", status_filtering(&st));
-	for (i = 0; i < TIMEOUT_COUNT; i++)
-		printf("timeout %s %u\n", timeout_names[i], st.timeout[i]);
-	if (st.mss_clamp == 0)
-		printf("mss-clamp off\n");
-	else if (st.mss_clamp == NATK_MSS_CLAMP_PMTU)
-		printf("mss-clamp pmtu\n");
-	else
-		printf("mss-clamp %u\n", st.mss_clamp);
-	for (size_t j = 0; j < n; j++) {
-		inet_ntop(AF_INET, &f[j].int_addr_be, a, sizeof(a));
-		printf("forward %s %u %s:%u\n", proto_name(f[j].proto),
-		       f[j].ext_port, a, f[j].int_port);
-	}
+	save_print(&st, f, n);
 	free(f);
 	return 0;
 }

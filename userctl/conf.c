@@ -50,6 +50,7 @@ enum setting {
 	S_MAPPING,
 	S_FILTERING,
 	S_MSS,
+	S_PORT_HOLD,
 	S_COUNT,
 };
 
@@ -62,6 +63,7 @@ static const char *const setting_names[S_COUNT] = {
 	[S_MAPPING]	= "mapping",
 	[S_FILTERING]	= "filtering",
 	[S_MSS]		= "mss-clamp",
+	[S_PORT_HOLD]	= "port-hold",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -73,12 +75,13 @@ static const char *const setting_help[S_COUNT] = {
 	[S_MAPPING]	= "endpoint-independent or address-port-dependent",
 	[S_FILTERING]	= "address-port-dependent, address-dependent or endpoint-independent",
 	[S_MSS]		= "pmtu, off or a value from 88 to 65534",
+	[S_PORT_HOLD]	= "seconds from 0 to 3600 (units s, m, h allowed), 0 or \"off\" for no hold",
 };
 
 const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
-	       "mapping, filtering, mss-clamp";
+	       "mapping, filtering, mss-clamp, port-hold";
 }
 
 #define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -192,6 +195,14 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		else
 			ERR("invalid mss-clamp '%s': expected %s", v, setting_help[s]);
 		break;
+	case S_PORT_HOLD:
+		bit = HAVE_PORT_HOLD;
+		if (!strcmp(v, "off") || !strcmp(v, "none"))
+			c->port_hold = 0;
+		else if (!parse_seconds_range(v, 0, NATK_PORT_HOLD_MAX,
+					      &c->port_hold))
+			ERR("invalid port-hold '%s': expected %s", v, setting_help[s]);
+		break;
 	default:
 		ERR("internal error");
 	}
@@ -223,6 +234,8 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 		nla_put_u8(msg, NATK_A_FILTERING, c->filtering);
 	if (c->have & HAVE_MSS)
 		nla_put_u16(msg, NATK_A_MSS_CLAMP, c->mss_clamp);
+	if (c->have & HAVE_PORT_HOLD)
+		nla_put_u32(msg, NATK_A_PORT_HOLD, c->port_hold);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);

@@ -41,6 +41,8 @@ bool parse_port(const char *s, uint16_t *out);
 bool parse_proto(const char *s, bool icmp_ok, uint8_t *out);
 bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 		     bool *has_port);
+bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
+			 uint32_t *out);
 bool parse_seconds(const char *s, uint32_t *out);
 const char *proto_name(uint8_t proto);
 
@@ -67,6 +69,7 @@ enum {
 	HAVE_FILTERING		= 1 << 5,
 	HAVE_MSS		= 1 << 6,
 	HAVE_TIMEOUT0		= 1 << 7,	/* + enum natk_timeout */
+	HAVE_PORT_HOLD		= HAVE_TIMEOUT0 << TIMEOUT_COUNT,
 };
 
 struct natk_fwd {
@@ -86,6 +89,7 @@ struct natk_conf {
 	uint8_t filtering;
 	uint16_t mss_clamp;
 	uint32_t timeout[TIMEOUT_COUNT];
+	uint32_t port_hold;
 };
 
 /*
@@ -167,9 +171,12 @@ struct natk_status {
 	uint8_t mapping, filtering;
 	uint16_t mss_clamp;
 	uint32_t timeout[TIMEOUT_COUNT];
+	uint32_t port_hold, ports_held;	/* not sent by older modules */
 };
 int status_get(struct natk_status *st);
 const char *status_mapping(const struct natk_status *st);
 const char *status_filtering(const struct natk_status *st);
+/* Whether the kernel sent attribute attr (NATK_A_*). */
+bool status_has(const struct natk_status *st, int attr);
 
 #endif

@@ -90,8 +90,9 @@ bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 	return true;
 }
 
-/* Seconds, optionally with a unit: 300, 300s, 5m, 2h, 1d. */
-bool parse_seconds(const char *s, uint32_t *out)
+/* Seconds, optionally with a unit: 300, 300s, 5m, 2h, 1d; min..max. */
+bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
+			 uint32_t *out)
 {
 	char num[16];
 	size_t len = strlen(s);
@@ -110,8 +111,14 @@ bool parse_seconds(const char *s, uint32_t *out)
 	if (!parse_u64_dec(num, &v) || v > UINT32_MAX / mult)
 		return false;
 	v *= mult;
-	if (v < 1 || v > NATK_TIMEOUT_MAX)
+	if (v < min || v > max)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+/* A timeout: 1 second to NATK_TIMEOUT_MAX. */
+bool parse_seconds(const char *s, uint32_t *out)
+{
+	return parse_seconds_range(s, 1, NATK_TIMEOUT_MAX, out);
 }

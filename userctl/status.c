@@ -8,6 +8,9 @@
 
 #include "natkctl.h"
 
+/* present_lo records attributes below 32 only. */
+_Static_assert(NATK_A_PORTS_HELD < 32, "natk_status.present_lo is too small");
+
 static int config_cb(struct nl_msg *msg, void *arg)
 {
 	struct natk_status *st = arg;
@@ -40,6 +43,8 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	GET(NATK_A_MAPPING, mapping, nla_get_u8, 1);
 	GET(NATK_A_FILTERING, filtering, nla_get_u8, 1);
 	GET(NATK_A_MSS_CLAMP, mss_clamp, nla_get_u16, 2);
+	GET(NATK_A_PORT_HOLD, port_hold, nla_get_u32, 4);
+	GET(NATK_A_PORTS_HELD, ports_held, nla_get_u32, 4);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -76,6 +81,11 @@ const char *status_filtering(const struct natk_status *st)
 {
 	return enum_name(filtering_names, ARRAY_SIZE(filtering_names),
 			 st->filtering);
+}
+
+bool status_has(const struct natk_status *st, int attr)
+{
+	return attr > 0 && attr < 32 && (st->present_lo & (1u << attr));
 }
 
 static void status_print(const struct natk_status *st,
@@ -135,6 +145,23 @@ static void status_print(const struct natk_status *st,
 	else
 		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp: %u\n",
 			  st->mss_clamp);
+
+	/* Both are missing from the replies of older modules. */
+	if (status_has(st, NATK_A_PORT_HOLD)) {
+		if (st->port_hold)
+			print_u64(PRINT_ANY, "port_hold", "  port-hold: %us",
+				  st->port_hold);
+		else
+			print_u64(PRINT_ANY, "port_hold", "  port-hold: off", 0);
+	}
+	if (status_has(st, NATK_A_PORTS_HELD))
+		print_u64(PRINT_ANY, "ports_held",
+			  status_has(st, NATK_A_PORT_HOLD) ?
+			  "   held ports: %u" : "  held ports: %u",
+			  st->ports_held);
+	if (status_has(st, NATK_A_PORT_HOLD) ||
+	    status_has(st, NATK_A_PORTS_HELD))
+		print_text("\n");
 
 	if (nfwd)
 		print_text("  forwards:\n");

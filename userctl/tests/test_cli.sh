@@ -54,6 +54,13 @@ expect 1 "'ports' given twice" set ports 1-2 ports 3-4
 expect 1 "invalid mapping 'full-cone'" set mapping full-cone
 expect 1 "invalid filtering 'x'" set filtering x
 expect 1 "invalid mss-clamp '10'" set mss-clamp 10
+expect 1 "invalid port-hold '-1'" set port-hold -1
+expect 1 "invalid port-hold '3601'" set port-hold 3601
+expect 1 "invalid port-hold 'abc'" set port-hold abc
+expect 1 "invalid port-hold '61m'" set port-hold 61m
+expect 1 "'port-hold' needs a value" set port-hold
+expect 1 "'port-hold' given twice" set port-hold 10 port-hold off
+expect 1 "ambiguous setting 'port'" set port 1024-2048
 expect 1 "invalid interface name" set external a/b
 expect 1 "invalid interface name" set external 0123456789abcdef
 expect 1 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 1024-2048
@@ -90,6 +97,7 @@ max-flows-per-host 0
 mapping endpoint-independent
 filtering address-port-dependent
 mss-clamp pmtu
+port-hold 120
 
 forward tcp 8080 10.0.0.2:80
 forward udp 53 10.0.0.3
@@ -104,6 +112,7 @@ forward tcp 8080 10.0.0.3:80
 mapping full-cone
 ports 1-2 max-flows 3
 ext eth0
+port-hold 3601
 CONF
 expect 1 'bad.conf:1: invalid port range' apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:2: 'timeout' needs a value" apply --check "$tmp/bad.conf"
@@ -111,12 +120,13 @@ expect 1 'bad.conf:4: tcp port 8080 is already forwarded on line 3' apply --chec
 expect 1 "bad.conf:5: invalid mapping" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:6: one setting per line" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:7: unknown setting 'ext'" apply --check "$tmp/bad.conf"
-expect 1 'bad.conf: 6 errors, nothing applied' apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:8: invalid port-hold '3601'" apply --check "$tmp/bad.conf"
+expect 1 'bad.conf: 7 errors, nothing applied' apply --check "$tmp/bad.conf"
 
 # Without the module, every command that talks to the kernel says so.
 if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	for cmd in status stats flows down flush save monitor "forward list" \
-		"set ports 1024-2048" "forward del tcp 80"; do
+		"set ports 1024-2048" "set port-hold off" "forward del tcp 80"; do
 		# shellcheck disable=SC2086
 		expect 1 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
 	done

@@ -4,6 +4,7 @@
  * against a generic netlink family every kernel has: nlctrl. Needs no
  * natk module and no privileges.
  */
+int natkctl_main(int argc, char **argv);
 #define main natkctl_main
 #include "../natkctl.c"
 #undef main

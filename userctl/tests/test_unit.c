@@ -4,6 +4,7 @@
  * callbacks fed with messages built here (no kernel module needed). The
  * sources are included so static functions can be tested.
  */
+int natkctl_main(int argc, char **argv);
 #define main natkctl_main
 #include "../natkctl.c"
 #undef main
@@ -194,6 +195,60 @@ static void test_parsers(void)
 		EXPECT(conf_parse_setting(&c, 2, amb, true, err, sizeof(err)) < 0);
 	}
 	{
+		/* port-hold: 0 to NATK_PORT_HOLD_MAX seconds, or off/none */
+		static const struct {
+			const char *v;
+			bool ok;
+			uint32_t want;
+		} ph[] = {
+			{ "0", true, 0 }, { "120", true, 120 },
+			{ "3600", true, 3600 }, { "off", true, 0 },
+			{ "none", true, 0 }, { "0s", true, 0 }, { "2m", true, 120 },
+			{ "1h", true, 3600 }, { "-1", false, 0 },
+			{ "3601", false, 0 }, { "abc", false, 0 },
+			{ "61m", false, 0 }, { "1d", false, 0 }, { "", false, 0 },
+			{ "+5", false, 0 }, { "0x10", false, 0 },
+		};
+
+		for (i = 0; i < (int)ARRAY_SIZE(ph); i++) {
+			struct natk_conf pc = { .port_hold = 99 };
+			char *args[] = { "port-hold", (char *)ph[i].v };
+
+			n = conf_parse_setting(&pc, 2, args, false, err, sizeof(err));
+			if (ph[i].ok) {
+				EXPECT(n == 2 && pc.port_hold == ph[i].want &&
+				       pc.have == HAVE_PORT_HOLD);
+			} else {
+				EXPECT(n < 0 && !(pc.have & HAVE_PORT_HOLD));
+				if (n < 0 && !strstr(err, "invalid port-hold '")) {
+					fprintf(stderr, "  port-hold '%s': %s\n",
+						ph[i].v, err);
+					failures++;
+				}
+			}
+		}
+	}
+	{
+		struct natk_conf pc = {};
+		char *two[] = { "port-hold", "10", "port-hold", "20" };
+		char *pfx[] = { "port-h", "30" };
+		char *amb[] = { "port", "30" };
+		char *none[] = { "port-hold" };
+
+		EXPECT(conf_parse_setting(&pc, 4, two, true, err, sizeof(err)) == 2);
+		EXPECT(conf_parse_setting(&pc, 2, two + 2, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "'port-hold' given twice"));
+		pc.have = 0;
+		EXPECT(conf_parse_setting(&pc, 2, pfx, true, err, sizeof(err)) == 2 &&
+		       pc.port_hold == 30);
+		EXPECT(conf_parse_setting(&pc, 2, pfx, false, err, sizeof(err)) < 0);
+		EXPECT(conf_parse_setting(&pc, 2, amb, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "ambiguous setting 'port'"));
+		EXPECT(conf_parse_setting(&pc, 1, none, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "'port-hold' needs a value"));
+		EXPECT(strstr(conf_keywords(), "port-hold"));
+	}
+	{
 		static const char *const names[] = { "status", "stats", "set" };
 
 		for (i = 0; i < 3; i++)
@@ -244,8 +299,13 @@ static void test_status(void)
 	nla_put_u32(m, NATK_A_TIMEOUT_ICMP, 60);
 	nla_put_u16(m, NATK_A_MSS_CLAMP, NATK_MSS_CLAMP_PMTU);
 	nla_put_u32(m, NATK_A_HASH_BUCKETS, 65536);
+	nla_put_u32(m, NATK_A_PORT_HOLD, 120);
+	nla_put_u32(m, NATK_A_PORTS_HELD, 3);
 	EXPECT(config_cb(m, &st) == NL_OK);
 	nlmsg_free(m);
+	EXPECT(st.port_hold == 120 && st.ports_held == 3);
+	EXPECT(status_has(&st, NATK_A_PORT_HOLD) &&
+	       status_has(&st, NATK_A_PORTS_HELD));
 
 	cap_start(false, false);
 	status_print(&st, fw, 2);
@@ -259,6 +319,7 @@ static void test_status(void)
 		"  flows: 3 / 262144\n"
 		"  max-flows-per-host: none   hash buckets: 65536\n"
 		"  mss-clamp: pmtu\n"
+		"  port-hold: 120s   held ports: 3\n"
 		"  forwards:\n"
 		"    tcp 8080 -> 10.0.0.2:80\n"
 		"    udp 5353 -> 10.0.0.3:5353\n");
@@ -275,17 +336,20 @@ static void test_status(void)
 		"\"tcp_established\":7440,\"tcp_transitory\":240,\"udp\":300,"
 		"\"icmp\":60},\"flows\":3,\"max_flows\":262144,"
 		"\"max_flows_per_host\":0,\"hash_buckets\":65536,"
-		"\"mss_clamp\":\"pmtu\",\"forwards\":[{\"proto\":\"tcp\","
+		"\"mss_clamp\":\"pmtu\",\"port_hold\":120,\"ports_held\":3,"
+		"\"forwards\":[{\"proto\":\"tcp\","
 		"\"external_port\":8080,\"internal_address\":\"10.0.0.2\","
 		"\"internal_port\":80},{\"proto\":\"udp\",\"external_port\":5353,"
 		"\"internal_address\":\"10.0.0.3\",\"internal_port\":5353}]}\n");
 	save_json("status", s);
 	free(s);
 
-	/* disabled, nothing forwarded, numeric MSS */
+	/* disabled, nothing forwarded, numeric MSS, no port hold */
 	st.enabled = false;
 	st.mss_clamp = 1400;
 	st.max_flows_per_host = 100;
+	st.port_hold = 0;
+	st.ports_held = 0;
 	cap_start(false, false);
 	status_print(&st, NULL, 0);
 	s = cap_end();
@@ -297,7 +361,8 @@ static void test_status(void)
 		"  timeouts: tcp-established 7440s tcp-transitory 240s udp 300s icmp 60s\n"
 		"  flows: 3 / 262144\n"
 		"  max-flows-per-host: 100   hash buckets: 65536\n"
-		"  mss-clamp: 1400\n");
+		"  mss-clamp: 1400\n"
+		"  port-hold: off   held ports: 0\n");
 	free(s);
 	cap_start(true, true);
 	status_print(&st, NULL, 0);
@@ -305,9 +370,134 @@ static void test_status(void)
 	EXPECT(strstr(s, "\"external_interface\": null,"));
 	EXPECT(strstr(s, "\"external_address\": null,"));
 	EXPECT(strstr(s, "\"mss_clamp\": 1400,"));
+	EXPECT(strstr(s, "\"port_hold\": 0,"));
+	EXPECT(strstr(s, "\"ports_held\": 0,"));
 	EXPECT(strstr(s, "\"forwards\": []"));
 	save_json("status_disabled", s);
 	free(s);
+
+	/* An older module sends neither port hold attribute: nothing shown. */
+	st.present_lo &= ~(1u << NATK_A_PORT_HOLD | 1u << NATK_A_PORTS_HELD);
+	st.port_hold = 120;
+	st.ports_held = 3;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  mss-clamp: 1400\n") && !strstr(s, "port-hold") &&
+	       !strstr(s, "held"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"mss_clamp\":1400,\"forwards\":[]}"));
+	EXPECT(!strstr(s, "port_hold") && !strstr(s, "ports_held"));
+	save_json("status_old_module", s);
+	free(s);
+
+	/* Only the count (not expected, but each is shown on its own). */
+	st.present_lo |= 1u << NATK_A_PORTS_HELD;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  mss-clamp: 1400\n  held ports: 3\n"));
+	free(s);
+}
+
+/* save's output read back as apply reads a file gives the same settings. */
+static void test_save_apply(void)
+{
+	struct natk_fwd fw[2] = {
+		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80 },
+		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353 },
+	};
+	static const uint32_t holds[] = { 120, 0, 3600 };
+
+	for (int k = 0; k < 4; k++) {
+		struct nl_msg *m = genl_msg(NATK_CMD_GET_CONFIG);
+		struct natk_status st = {};
+		struct file_conf fc = {};
+		bool old = k == 3;	/* a module without port hold */
+		FILE *fp;
+		char *s;
+		int i;
+
+		nla_put_u8(m, NATK_A_ENABLED, 1);
+		nla_put_string(m, NATK_A_IFNAME, "wan0");
+		nla_put_u16(m, NATK_A_PORT_MIN, 20000);
+		nla_put_u16(m, NATK_A_PORT_MAX, 30000);
+		nla_put_u32(m, NATK_A_MAX_FLOWS, 100000);
+		nla_put_u32(m, NATK_A_MAX_FLOWS_PER_HOST, 50);
+		nla_put_u8(m, NATK_A_MAPPING, NATK_MAPPING_ADDRESS_PORT_DEPENDENT);
+		nla_put_u8(m, NATK_A_FILTERING, NATK_FILTERING_ADDRESS_DEPENDENT);
+		nla_put_u32(m, NATK_A_TIMEOUT_TCP_EST, 7440);
+		nla_put_u32(m, NATK_A_TIMEOUT_TCP_TRANS, 240);
+		nla_put_u32(m, NATK_A_TIMEOUT_UDP, 77);
+		nla_put_u32(m, NATK_A_TIMEOUT_ICMP, 60);
+		nla_put_u16(m, NATK_A_MSS_CLAMP, 1400);
+		if (!old) {
+			nla_put_u32(m, NATK_A_PORT_HOLD, holds[k]);
+			nla_put_u32(m, NATK_A_PORTS_HELD, 7);
+		}
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+
+		cap_start(false, false);
+		save_print(&st, fw, 2);
+		s = cap_end();
+		if (old) {
+			EXPECT(!strstr(s, "port-hold"));
+		} else {
+			char line[32];
+
+			snprintf(line, sizeof(line), "\nport-hold %u\n", holds[k]);
+			EXPECT(strstr(s, line));
+		}
+
+		fp = fmemopen(s, strlen(s), "r");
+		assert(fp);
+		EXPECT(parse_file("saved", fp, &fc) == 0);
+		fclose(fp);
+		EXPECT(!strcmp(fc.c.ifname, "wan0"));
+		EXPECT(fc.c.port_min == 20000 && fc.c.port_max == 30000);
+		EXPECT(fc.c.max_flows == 100000 && fc.c.max_flows_per_host == 50);
+		EXPECT(fc.c.mapping == NATK_MAPPING_ADDRESS_PORT_DEPENDENT);
+		EXPECT(fc.c.filtering == NATK_FILTERING_ADDRESS_DEPENDENT);
+		for (i = 0; i < TIMEOUT_COUNT; i++)
+			EXPECT(fc.c.timeout[i] == st.timeout[i]);
+		EXPECT(fc.c.mss_clamp == 1400);
+		if (old) {
+			EXPECT(!(fc.c.have & HAVE_PORT_HOLD));
+		} else {
+			EXPECT((fc.c.have & HAVE_PORT_HOLD) &&
+			       fc.c.port_hold == holds[k]);
+		}
+		EXPECT(fc.nfwd == 2);
+		for (i = 0; i < (int)fc.nfwd && i < 2; i++)
+			EXPECT(fc.fwd[i].proto == fw[i].proto &&
+			       fc.fwd[i].ext_port == fw[i].ext_port &&
+			       fc.fwd[i].int_addr_be == fw[i].int_addr_be &&
+			       fc.fwd[i].int_port == fw[i].int_port);
+
+		/* and the message apply would send carries it */
+		m = genl_msg(NATK_CMD_SET_CONFIG);
+		conf_put_attrs(m, &fc.c);
+		{
+			struct nlattr *tb[NATK_A_MAX + 1];
+
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX,
+					     NULL) == 0);
+			if (old)
+				EXPECT(!tb[NATK_A_PORT_HOLD]);
+			else
+				EXPECT(tb[NATK_A_PORT_HOLD] &&
+				       nla_get_u32(tb[NATK_A_PORT_HOLD]) == holds[k]);
+			EXPECT(!tb[NATK_A_PORTS_HELD]);
+		}
+		nlmsg_free(m);
+		free(fc.fwd);
+		free(fc.fwd_line);
+		free(s);
+	}
 }
 
 static void test_stats(void)
@@ -559,6 +749,7 @@ int main(void)
 	test_printer();
 	test_parsers();
 	test_status();
+	test_save_apply();
 	test_stats();
 	test_flows();
 	test_event();
