@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# RFC 4787 REQ-1/3/3a, RFC 5382 REQ-1/7, RFC 7857 port overlapping, RFC
+# RFC 4787 REQ-1/3/3a/4, RFC 5382 REQ-1/7, RFC 7857 port overlapping, RFC
 # 6888 REQ-14: mapping behaviour.
 #  - endpoint-independent (default): one internal endpoint keeps its
 #    external port towards two destinations (UDP and TCP);
 #  - two internal hosts using the same port towards one destination get
 #    different external ports (no port overloading);
 #  - internal ports below 1024 map below 1024;
+#  - a port that cannot be preserved keeps its parity (REQ-4);
 #  - address-and-port-dependent mapping: lan1:40320 -> 192.0.2.2 and
 #    lan2:40320 -> 192.0.2.3 both get external port 40320 (overlapping),
 #    while lan2:40320 -> 192.0.2.2 collides and gets another port;
@@ -68,6 +69,22 @@ if [ -n "$a" ] && [ -n "$b" ] && [ "$pa" -lt 1024 ] && [ "$pb" -lt 1024 ] 2>/dev
 	pass rfc4787-req3a-low-ports-stay-low
 else
 	fail rfc4787-req3a-low-ports-stay-low "lan1:500 seen as '$a', lan2:500 as '$b'"
+fi
+
+# REQ-4: a port that cannot be preserved keeps its parity. lan1 takes
+# 40340..40347 first; lan2's same ports must move, each to a port of the
+# same parity.
+for i in 0 1 2 3 4 5 6 7; do
+	nsx lan1 python3 -c "$RFC_PY" udpsend 0.0.0.0 $((40340 + i)) $WAN1 5000 x > /dev/null
+	nsx lan2 python3 -c "$RFC_PY" udpsend 0.0.0.0 $((40340 + i)) $WAN1 5000 x > /dev/null
+done
+pairs=$(nctl -j flows | jq -r --arg a "$LAN2" '.[] | select(.proto == "udp" and .internal_address == $a and .internal_port >= 40340 and .internal_port <= 40347) | "\(.internal_port) \(.external_port)"')
+n=$(echo "$pairs" | grep -c .)
+bad=$(echo "$pairs" | awk 'NF == 2 && ($1 % 2 != $2 % 2 || $1 == $2)' | tr '\n' ' ')
+if [ "$n" -eq 8 ] && [ -z "$bad" ]; then
+	pass rfc4787-req4-port-parity
+else
+	fail rfc4787-req4-port-parity "lan2 internal -> external ports: $(echo "$pairs" | tr '\n' ',') (want 8, each moved and of the same parity; wrong: '$bad')"
 fi
 
 # REQ-11/RFC 6888 REQ-14: outside the range, a port from the range at a

@@ -5,7 +5,8 @@
 # (never 10.0.0.3); lan2 gets the answer from 192.0.2.1:<port>. For a
 # dynamic mapping (lan1's after it sent to wan), with endpoint-independent
 # filtering; for static forwards, with any filtering. UDP and TCP. The
-# hairpinned counter grows.
+# hairpinned counter grows. RFC 5508 REQ-7: an ICMP error about a
+# hairpinned datagram reaches its sender.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
@@ -46,6 +47,21 @@ check rfc4787-req9-forward-udp nctl forward add udp 7000 $LAN1:7001
 peer_server lan1 udp 7001
 r=$(ask lan2 udp $NAT_EXT 7000 40502 | sed -n 1p)
 expect_hairpin rfc4787-req9-hairpin-udp-forward udp 40502 "$r"
+
+# --- RFC 5508 REQ-7: lan1 answers a hairpinned datagram to a closed port
+# with port unreachable, sent to the external address; natk translates it
+# back to lan2, whose connected socket gets ECONNREFUSED.
+check rfc5508-req7-forward-closed-port nctl forward add udp 7002 $LAN1:7003
+ic0=$(stat_of icmp_errors_translated)
+r=$(nsx lan2 python3 -c "$RFC_PY" udperr $NAT_EXT 7002 40505 5)
+expect_eq rfc5508-req7-hairpin-icmp-error ECONNREFUSED "$r" \
+	"lan2:40505 sending to $NAT_EXT:7002 (forwarded to $LAN1:7003, closed)"
+n=$(stat_delta icmp_errors_translated "$ic0")
+if [ "$n" -ge 1 ] 2>/dev/null; then
+	pass rfc5508-req7-hairpin-icmp-error-counted
+else
+	fail rfc5508-req7-hairpin-icmp-error-counted "icmp_errors_translated grew by $n"
+fi
 
 # --- TCP, static forward.
 check rfc5382-req8-forward-tcp nctl forward add tcp 8080 $LAN1:80
