@@ -90,8 +90,7 @@ void natk_tables_destroy(struct natk_net *nn)
 	rhashtable_walk_exit(&nn->gc_iter);
 	natk_hosts_destroy(nn);
 	natk_filter_destroy(nn);
-	rhashtable_destroy(&nn->metbl);
-	rhashtable_destroy(&nn->mitbl);
+	natk_maps_destroy(nn);
 	rhashtable_destroy(&nn->rtbl);
 	rhashtable_destroy(&nn->otbl);
 }
@@ -412,39 +411,55 @@ void natk_gc_stop(struct natk_net *nn)
 	cancel_delayed_work_sync(&nn->gc_work);
 }
 
-/* One pass over the table killing every flow; returns how many it killed. */
-static unsigned int natk_flush_pass(struct natk_net *nn, u8 reason)
+/*
+ * One pass over @ht calling @fn on each object, only once the walker has
+ * moved past it, so that @fn may unlink it (a walker stopped on an entry
+ * that then disappears resumes one entry too far). Every 256 objects the
+ * walk pauses to reschedule; the object it stands on then is left for the
+ * next pass, as it may be freed meanwhile. Returns how many calls of @fn
+ * returned true, plus one per object left. Process context.
+ */
+unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
+			bool (*fn)(struct natk_net *nn, void *obj, u8 arg),
+			u8 arg)
 {
-	struct natk_flow *flow, *victim = NULL;
 	struct rhashtable_iter it;
-	unsigned int n = 0;
+	void *obj, *prev = NULL;
+	unsigned int n = 0, seen = 0;
 
-	rhashtable_walk_enter(&nn->otbl, &it);
+	rhashtable_walk_enter(ht, &it);
 	rhashtable_walk_start(&it);
 	for (;;) {
-		flow = rhashtable_walk_next(&it);
-		/* Kill behind the walker, never under it (see natk_gc_scan). */
-		if (victim) {
-			natk_flow_kill(nn, victim, reason);
-			victim = NULL;
-			if ((++n & 255) == 0 && flow && !IS_ERR(flow)) {
-				rhashtable_walk_stop(&it);
-				cond_resched();
-				rhashtable_walk_start(&it);
-			}
+		obj = rhashtable_walk_next(&it);
+		if (prev) {
+			n += fn(nn, prev, arg);
+			prev = NULL;
 		}
-		if (IS_ERR(flow)) {
-			if (PTR_ERR(flow) == -EAGAIN)
-				continue;
+		if (IS_ERR(obj)) {
+			if (PTR_ERR(obj) == -EAGAIN)
+				continue;	/* resized: rewound */
 			break;
 		}
-		if (!flow)
+		if (!obj)
 			break;
-		victim = flow;
+		if ((++seen & 255) == 0) {
+			rhashtable_walk_stop(&it);
+			cond_resched();
+			rhashtable_walk_start(&it);
+			n++;
+			continue;
+		}
+		prev = obj;
 	}
 	rhashtable_walk_stop(&it);
 	rhashtable_walk_exit(&it);
 	return n;
+}
+
+static bool natk_flush_one(struct natk_net *nn, void *flow, u8 reason)
+{
+	natk_flow_kill(nn, flow, reason);
+	return true;
 }
 
 /*
@@ -459,7 +474,7 @@ void natk_flush(struct natk_net *nn, u8 reason)
 
 	atomic_inc(&nn->gen);
 	for (pass = 0; pass < 16; pass++)
-		if (!natk_flush_pass(nn, reason))
+		if (!natk_sweep(nn, &nn->otbl, natk_flush_one, reason))
 			break;
 	/* The ports of the flows just killed are not held either. */
 	natk_map_release_held(nn, false);

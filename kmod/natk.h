@@ -219,6 +219,9 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 void natk_flow_refresh(struct natk_flow *flow);
 void natk_flush(struct natk_net *nn, u8 reason);
+unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
+			bool (*fn)(struct natk_net *nn, void *obj, u8 arg),
+			u8 arg);
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
@@ -233,6 +236,7 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
 				     __be16 eport);
 void natk_map_release_held(struct natk_net *nn, bool expired_only);
+void natk_maps_destroy(struct natk_net *nn);
 
 /* A mapping that may carry flows: not held, not being freed. */
 static inline bool natk_map_live(const struct natk_map *map)

@@ -126,43 +126,17 @@ static bool natk_map_kill_held(struct natk_net *nn, struct natk_map *map)
 	return true;
 }
 
-/* One walk over the mappings; returns how many holds it ended. */
-static unsigned int natk_map_release_pass(struct natk_net *nn,
-					  bool expired_only)
+/* natk_sweep() callback: end the hold of @obj if it is (or has run) out. */
+static bool natk_map_release_one(struct natk_net *nn, void *obj,
+				 u8 expired_only)
 {
-	struct natk_map *map, *victim = NULL;
-	struct rhashtable_iter it;
-	unsigned int n = 0, seen = 0;
+	struct natk_map *map = obj;
 
-	rhashtable_walk_enter(&nn->mitbl, &it);
-	rhashtable_walk_start(&it);
-	for (;;) {
-		map = rhashtable_walk_next(&it);
-		/* Unlink behind the walker, never under it. */
-		if (victim) {
-			n += natk_map_kill_held(nn, victim);
-			victim = NULL;
-		}
-		if (IS_ERR(map)) {
-			if (PTR_ERR(map) == -EAGAIN)
-				continue;
-			break;
-		}
-		if (!map)
-			break;
-		if (atomic_read_acquire(&map->hold) == NATK_MAP_HELD &&
-		    (!expired_only ||
-		     time_after_eq(jiffies, READ_ONCE(map->held_until))))
-			victim = map;
-		else if ((++seen & 255) == 0) {
-			rhashtable_walk_stop(&it);
-			cond_resched();
-			rhashtable_walk_start(&it);
-		}
-	}
-	rhashtable_walk_stop(&it);
-	rhashtable_walk_exit(&it);
-	return n;
+	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD ||
+	    (expired_only &&
+	     time_before(jiffies, READ_ONCE(map->held_until))))
+		return false;
+	return natk_map_kill_held(nn, map);
 }
 
 /*
@@ -173,10 +147,27 @@ void natk_map_release_held(struct natk_net *nn, bool expired_only)
 {
 	int pass;
 
-	/* A walk that races with removals may miss one: walk again. */
-	for (pass = 0; pass < 4 && atomic_read(&nn->nheld); pass++)
-		if (!natk_map_release_pass(nn, expired_only) && expired_only)
+	/* The GC comes back for what one walk left; a flush walks again. */
+	for (pass = 0; pass < (expired_only ? 1 : 8); pass++)
+		if (!atomic_read(&nn->nheld) ||
+		    !natk_sweep(nn, &nn->mitbl, natk_map_release_one,
+				expired_only))
 			break;
+}
+
+static void natk_map_free_left(void *ptr, void *arg)
+{
+	kfree(ptr);
+}
+
+/*
+ * Destroy the mapping tables. No flows, forwards, hooks or readers are
+ * left; a held mapping a flush did not reach is freed here.
+ */
+void natk_maps_destroy(struct natk_net *nn)
+{
+	rhashtable_destroy(&nn->metbl);
+	rhashtable_free_and_destroy(&nn->mitbl, natk_map_free_left, NULL);
 }
 
 /* Offer @port to @claim unless a local socket uses it. */
