@@ -326,22 +326,28 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map)
 {
 	unsigned long hold;
 
+	/*
+	 * Between the last reference and the held state, natk_map_get() on
+	 * this endpoint can only retry: keep softirqs of this CPU out of
+	 * that window so that one cannot spin on it.
+	 */
+	local_bh_disable();
 	if (!refcount_dec_and_test(&map->ref))
-		return;
-	rcu_read_lock();
-	hold = rcu_dereference(nn->cfg)->port_hold;
-	rcu_read_unlock();
+		goto out;
+	hold = rcu_dereference_bh(nn->cfg)->port_hold;
 	if (!hold || (READ_ONCE(map->flags) & NATK_MAP_STATIC)) {
 		natk_map_unlink(nn, map);
-		return;
+		goto out;
 	}
 	WRITE_ONCE(map->held_until, jiffies + hold);
 	atomic_inc(&nn->nheld);
-	/* Orders held_until before the state natk_map_release_pass reads. */
+	/* Orders held_until before the state natk_map_release_one reads. */
 	atomic_set_release(&map->hold, NATK_MAP_HELD);
+out:
+	local_bh_enable();
 }
 
-/* End the hold of whatever mapping holds @eport or the endpoint @ikey. */
+/* End the hold of the mappings holding @map's port or endpoint. */
 static void natk_map_release_for(struct natk_net *nn,
 				 const struct natk_map *map)
 {
