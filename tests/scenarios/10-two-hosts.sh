@@ -14,7 +14,7 @@ D=$(mktemp -d)
 # exactly its own two replies.
 pids=
 for ns in lan1 lan2; do
-	( { echo "$ns-a"; sleep 1; echo "$ns-b"; } | nsx $ns timeout 40 socat -t 5 - UDP:$WAN1:5000,sourceport=40002,reuseaddr > "$D/$ns.out" 2>&1 ) &
+	( { echo "$ns-a"; sleep 1; echo "$ns-b"; } | nsx $ns timeout 60 socat -t 15 - UDP:$WAN1:5000,sourceport=40002,reuseaddr > "$D/$ns.out" 2>&1 ) &
 	pids+=" $!"
 done
 wait $pids
