@@ -59,8 +59,11 @@ err:
 static void natk_fwd_free(struct natk_net *nn, struct natk_fwd *fwd)
 {
 	list_del(&fwd->list);
-	/* Flows still using it keep the mapping until they end. */
-	WRITE_ONCE(fwd->map->flags, 0);
+	/*
+	 * Flows still using it keep the mapping until they end; then its
+	 * port is free at once, as the administrator asked.
+	 */
+	WRITE_ONCE(fwd->map->flags, NATK_MAP_NO_HOLD);
 	natk_map_put(nn, fwd->map);
 	kfree(fwd);
 }

@@ -91,6 +91,7 @@ struct natk_ekey {
 };
 
 #define NATK_MAP_STATIC		BIT(0)	/* a port forward, never freed */
+#define NATK_MAP_NO_HOLD	BIT(1)	/* a deleted forward: no port hold */
 
 /* natk_map.hold: a dynamic mapping with no flows is held, then freed. */
 enum {

@@ -335,7 +335,8 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map)
 	if (!refcount_dec_and_test(&map->ref))
 		goto out;
 	hold = rcu_dereference_bh(nn->cfg)->port_hold;
-	if (!hold || (READ_ONCE(map->flags) & NATK_MAP_STATIC)) {
+	if (!hold ||
+	    (READ_ONCE(map->flags) & (NATK_MAP_STATIC | NATK_MAP_NO_HOLD))) {
 		natk_map_unlink(nn, map);
 		goto out;
 	}

@@ -405,7 +405,10 @@ static void natk_ports_hold(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 }
 
-/* A forward may take a held port; with no hold, ports free at once. */
+/*
+ * A forward may take a held port, and its port is not held when it is
+ * deleted; with no hold, ports are free at once.
+ */
 static void natk_ports_hold_forward(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
@@ -420,6 +423,15 @@ static void natk_ports_hold_forward(struct kunit *test)
 					   NATK_T_INT2, htons(22), NULL), 0);
 	mutex_unlock(&nn->lock);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	/* A deleted forward's port is free at once, not held. */
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, htons(6000)), 0);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
+						    htons(6000)));
+	rcu_read_unlock();
 
 	natk_test_cfg(nn)->port_hold = 0;
 	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT, 7000);

@@ -9,7 +9,8 @@
 #    lan2:40600 gets another port, lan1:40600 gets 40600 back;
 #  - after the hold, lan2 gets 40600 (port preservation again);
 #  - port-hold off: a freed port is anyone's at once;
-#  - natkctl flush and a new forward release held ports.
+#  - natkctl flush and a new forward release held ports; a deleted
+#    forward's port is not held.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
@@ -74,6 +75,8 @@ poll 20 flows_gone
 expect_eq rfc6888-req8-two-held 2 "$(held)" "held ports after two flows expired"
 check rfc6888-req8-forward-takes-held-port nctl forward add udp 40630 $LAN2:9
 expect_eq rfc6888-req8-forward-released-one 1 "$(held)" "held ports after a forward on one of them"
+check rfc6888-req8-forward-del nctl forward del udp 40630
+expect_eq rfc6888-req8-deleted-forward-not-held 1 "$(held)" "held ports after deleting that forward"
 check rfc6888-req8-flush nctl flush
 expect_eq rfc6888-req8-flush-releases 0 "$(held)" "held ports after natkctl flush"
 expect_eq rfc6888-req8-port-free-after-flush 40620 "$(port lan2 40620)" \

@@ -79,7 +79,8 @@
  * no other internal endpoint gets it, inbound packets to it are not
  * forwarded, and the same internal endpoint gets the same port back if it
  * sends again. NATK_CMD_DOWN, a flush, an external address change and a
- * new port forward on that port release held ports at once.
+ * new port forward on that port release held ports at once. The port of a
+ * deleted forward is not held.
  *
  * NATK_CMD_GET_STATS (doit)
  *   Returns NATK_A_STATS, a nest of u64 counters indexed by enum
