@@ -14,7 +14,7 @@ log "timeouts: tcp_established=$est tcp_transitory=$trans"
 
 # Normal close.
 pid=$(hold_tcp lan1 $WAN1 5000 41200)
-if poll 5 flow_state_is tcp $LAN1 41200 established; then
+if poll 20 flow_state_is tcp $LAN1 41200 established; then
 	pass tcp-state-established
 	e=$(flow_field tcp $LAN1 41200 expires)
 	if [ "$e" -gt "${trans:-0}" ] 2>/dev/null; then
@@ -26,7 +26,7 @@ else
 	fail tcp-state-established "flow: $(flow_get tcp $LAN1 41200)"
 fi
 hold_stop "$pid"
-if poll 5 flow_state_is tcp $LAN1 41200 'fin_both'; then
+if poll 20 flow_state_is tcp $LAN1 41200 'fin_both'; then
 	pass tcp-fin-close
 	e=$(flow_field tcp $LAN1 41200 expires)
 	if [ "$e" -le "${trans:-0}" ] 2>/dev/null; then
@@ -63,7 +63,7 @@ s.recv(100)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 s.close()
 ' $WAN1 || log "abortive-close client failed"
-if poll 5 flow_state_is tcp $LAN1 41203 rst; then
+if poll 20 flow_state_is tcp $LAN1 41203 rst; then
 	pass tcp-rst-outbound-state
 else
 	fail tcp-rst-outbound-state "flow after outbound RST: $(flow_get tcp $LAN1 41203)"
