@@ -28,7 +28,9 @@ nftables software flowtable and (d) natk: 64-byte UDP packets per second on
 one flow (pktgen), new flows per second, per-packet cost with 1k, 100k and
 1M flows in the table, kernel memory per flow and iperf3 TCP throughput.
 QEMU runs with `-icount` so that guest time counts instructions: figures are
-per guest second and repeat whatever the host's load (method, every raw
+per guest second and repeat whatever the host's load (the runs kept in
+bench/results/, on hosts with load averages from 6 to 9, agree within 2%
+on the ratios and within 5% on the 1M-flow cost) (method, every raw
 figure and the spread of each: [bench/results/latest.md](bench/results/latest.md),
 `.json`). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
 then the ratio to plain forwarding:
