@@ -9,6 +9,8 @@
 #   make W=1 / C=2       extra warnings / sparse, as in the kernel
 #   make checkpatch      checkpatch.pl --strict over kmod/ and include/
 #   make check           every test, on every installed Debian kernel, in VMs
+#   make check-debug     the VM scenarios on a KASAN/lockdep/kmemleak kernel
+#                        (docs/debug-kernel.md)
 #   make demo            a VM with a private subnet behind natk
 #
 # Module builds for different kernels coexist: build/<kernel release>/natk.ko.
@@ -26,7 +28,7 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
 .PHONY: all module modules-all natkctl clean checkpatch check check-quick \
-	demo deps kunit install uninstall dkms-install dkms-remove bench
+	demo deps kunit install uninstall dkms-install dkms-remove bench check-debug
 
 all: module natkctl
 
@@ -55,6 +57,9 @@ deps:
 
 check:
 	@./tests/check.sh
+
+check-debug:
+	@./tests/check-debug.sh
 
 demo:
 	@./tests/demo.sh

@@ -16,6 +16,9 @@
 #   NATK_VM_TIMEOUT=SECONDS  per VM (default 2700); a killed VM is a failure
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
+#   NATK_KDIR, NATK_VMLINUZ, NATK_MODDIR  build tree, image and module
+#                            directory of the one kernel in NATK_KERNELS when
+#                            it is not installed (tests/check-debug.sh)
 # Extra suites: every executable tests/suites/*.sh is run on the host and
 # its PASS/FAIL lines count towards the total.
 set -uo pipefail
@@ -76,7 +79,8 @@ declare -A BUILT=()
 if [ "${NATK_SKIP_BUILD:-0}" != 1 ]; then
 	for k in "${KERNELS[@]}"; do
 		section "build natk.ko for $k"
-		if make --no-print-directory module KVER="$k" > "$LOGDIR/build-$k.log" 2>&1; then
+		if make --no-print-directory module KVER="$k" ${NATK_KDIR:+KDIR="$NATK_KDIR"} \
+			> "$LOGDIR/build-$k.log" 2>&1; then
 			result PASS "[$k] " build-module
 			BUILT[$k]=1
 		else

@@ -17,6 +17,10 @@
 # if /dev/kvm exists; TCG otherwise), NATK_CONSOLE=1 (also copy the console
 # to stdout), NATK_CMDLINE_EXTRA, NATK_QEMU_EXTRA (more QEMU arguments,
 # split on spaces, e.g. "-icount shift=0,sleep=off" for tests/bench.sh).
+# For a kernel that is not installed (tests/check-debug.sh): NATK_VMLINUZ
+# (image instead of /boot/vmlinuz-KVER), NATK_MODDIR (instead of
+# /lib/modules/KVER; the guest gets it there), and for the guest's job
+# NATK_KMEMLEAK_CHECK=1 and NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh).
 #
 # The exit status is only about running QEMU (0 when the VM ran and powered
 # off, 124 on timeout); pass/fail comes from RESULTS_DIR.
@@ -33,7 +37,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 TIMEOUT=${NATK_VM_TIMEOUT:-2700}
 
-KERNEL=/boot/vmlinuz-$KVER
+KERNEL=${NATK_VMLINUZ:-/boot/vmlinuz-$KVER}
 [ -r "$KERNEL" ] || { echo "boot: no $KERNEL" >&2; exit 2; }
 INITRD=$("$HERE/mkinitramfs.sh" "$KVER") || { echo "boot: initramfs for $KVER failed" >&2; exit 2; }
 
@@ -54,6 +58,10 @@ rm -f "$RES/done" "$RES/results.txt"
 	printf 'CI=%q\n' "${CI:-}"
 	[ -n "${NATK_KO:-}" ] && printf 'NATK_KO=%q\n' "$NATK_KO"
 	[ -n "$MODINDEX" ] && printf 'NATK_MODINDEX=%q\n' "$MODINDEX"
+	[ -n "${NATK_MODDIR:-}" ] && printf 'NATK_GUEST_MODDIR=%q\n' "$NATK_MODDIR"
+	[ -n "${NATK_KMEMLEAK_CHECK:-}" ] && printf 'NATK_KMEMLEAK_CHECK=%q\n' "$NATK_KMEMLEAK_CHECK"
+	[ -n "${NATK_KERNEL_PROBLEM_IGNORE:-}" ] &&
+		printf 'NATK_KERNEL_PROBLEM_IGNORE=%q\n' "$NATK_KERNEL_PROBLEM_IGNORE"
 } > "$RES/job.env"
 
 ACCEL=(-accel tcg -cpu max)

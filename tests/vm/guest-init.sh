@@ -35,6 +35,17 @@ ip link set lo up
 [ -n "${NATK_KO:-}" ] && export NATK_KO
 [ -n "${NATK_MODINDEX:-}" ] && export NATK_MODINDEX
 export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
+[ -n "${NATK_KMEMLEAK_CHECK:-}" ] && export NATK_KMEMLEAK_CHECK
+[ -n "${NATK_KERNEL_PROBLEM_IGNORE:-}" ] && export NATK_KERNEL_PROBLEM_IGNORE
+# A kernel that is not installed on the host (tests/check-debug.sh) has its
+# module directory elsewhere: show it at /lib/modules/KVER, writable (an
+# overlay, as natk_install adds natk.ko and the module index there).
+if [ -n "${NATK_GUEST_MODDIR:-}" ] && [ -d "$NATK_GUEST_MODDIR" ]; then
+	m=/lib/modules/$(uname -r)
+	mkdir -p "$m" /run/ovl/natk-moddir/upper /run/ovl/natk-moddir/work
+	mount -t overlay overlay -o "lowerdir=$NATK_GUEST_MODDIR,upperdir=/run/ovl/natk-moddir/upper,workdir=/run/ovl/natk-moddir/work" "$m" ||
+		echo "natk-guest: cannot mount $NATK_GUEST_MODDIR at $m"
+fi
 export NATK_REPO=${NATK_REPO:-$(cd "$HERE/../.." && pwd)}
 
 echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"

@@ -39,5 +39,7 @@ for f in "$REPO"/tests/scenarios/[0-9]*.sh; do
 	reset_all
 done
 
+# Debug kernel (tests/check-debug.sh): natk must leave no leak behind.
+[ "${NATK_KMEMLEAK_CHECK:-0}" = 1 ] && bash "$REPO/tests/debug/guest-kmemleak.sh"
 kernel_log_check kernel-log-clean
 echo "natk-guest: end $(date +%T)"

@@ -6,13 +6,15 @@
 #   tests/vm/mkinitramfs.sh KVER
 #
 # Contents: busybox-static, /init (tests/vm/initramfs-init) and the modules
-# needed for 9p and overlayfs, decompressed, in dependency order.
+# needed for 9p and overlayfs, decompressed, in dependency order; those that
+# the kernel has built in (or lacks) are skipped. NATK_MODDIR replaces
+# /lib/modules/KVER (a kernel that is not installed: tests/check-debug.sh).
 set -euo pipefail
 
 KVER=${1:?usage: mkinitramfs.sh KVER}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${NATK_CACHE:-/var/cache/natk}
-MODDIR=/lib/modules/$KVER
+MODDIR=${NATK_MODDIR:-/lib/modules/$KVER}
 WANT=(virtio_pci virtio_ring virtio netfs fscache 9pnet 9pnet_virtio 9p overlay)
 
 [ -e "$MODDIR/modules.dep" ] || { echo "mkinitramfs: no $MODDIR/modules.dep" >&2; exit 1; }

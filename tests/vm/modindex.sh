@@ -11,7 +11,7 @@ set -euo pipefail
 KVER=${1:?usage: modindex.sh KVER NATK_KO}
 KO=${2:?natk.ko}
 CACHE=${NATK_CACHE:-/var/cache/natk}/modindex
-MODDIR=/lib/modules/$KVER
+MODDIR=${NATK_MODDIR:-/lib/modules/$KVER} # tests/check-debug.sh sets it
 [ -r "$KO" ] && [ -d "$MODDIR" ] || exit 1
 
 key=$( { sha256sum < "$KO"; stat -c %Y "$MODDIR/modules.dep"; } | sha256sum | cut -c1-16)

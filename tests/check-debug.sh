@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check-debug: the scenario suite on natk's debug kernel (KASAN,
+# KFENCE, UBSAN, lockdep, DEBUG_OBJECTS, kmemleak, ...; docs/debug-kernel.md).
+# Builds the kernel if needed (tests/debug/build-kernel.sh, cached in
+# /var/cache/natk/debug), then runs tests/check.sh with that kernel as its
+# only kernel: natk.ko is built against the debug build tree, the VM boots
+# with panic_on_warn=1 kmemleak=on, and after the last scenario the guest
+# unloads natk and FAILs on any kmemleak report that mentions natk.
+# Ends with "N passed, N failed" like make check; exit status 0 iff none
+# failed.
+#
+# Environment: everything tests/check.sh takes (NATK_TESTS=GLOB for a
+# subset, NATK_LOG_DIR, ...), except that NATK_KERNELS is the debug kernel.
+# Defaults differ: NATK_SCENARIO_TIMEOUT 1200 and NATK_VM_TIMEOUT 10800
+# (4x: KASAN under TCG), NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
+# NATK_SKIP_CHECKPATCH=1 (nothing kernel-specific there; make check runs
+# them), NATK_LOG_DIR build/test-logs-debug.
+# NATK_DEBUG_CACHE, NATK_DEBUG_JOBS: see tests/debug/build-kernel.sh.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+
+if [ "${NATK_SKIP_DEPS:-0}" != 1 ]; then
+	echo "==== dependencies"
+	"$HERE/deps.sh" || echo "check-debug: tests/deps.sh failed; trying anyway" >&2
+fi
+export NATK_SKIP_DEPS=1
+
+echo "==== debug kernel (tests/debug/build-kernel.sh)"
+t0=$(date +%s)
+if ! env=$("$HERE/debug/build-kernel.sh"); then
+	echo "FAIL debug-kernel: tests/debug/build-kernel.sh failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+# shellcheck disable=SC1090
+. "$env"
+echo "==== debug kernel $NATK_DEBUG_KVER ready after $(( $(date +%s) - t0 ))s" \
+	"(last build took $(cat "$(dirname "$env")/build-seconds" 2>/dev/null || echo '?')s)"
+
+export NATK_KERNELS=$NATK_DEBUG_KVER NATK_KDIR NATK_VMLINUZ NATK_MODDIR
+# The hung-task and soft-lockup detectors get the same 4x as the timeouts
+# below: KASAN under TCG is that much slower, not stuck.
+export NATK_CMDLINE_EXTRA="panic_on_warn=1 kmemleak=on sysctl.kernel.hung_task_timeout_secs=480 watchdog_thresh=40 ${NATK_CMDLINE_EXTRA:-}"
+export NATK_KMEMLEAK_CHECK=1
+# Not problems: kmemleak's own notices (its reports are judged by
+# tests/debug/guest-kmemleak.sh: natk's leaks only), the command line
+# (kmemleak=on, hung_task_...) and DEBUG_OBJECTS_RCU_HEAD's boot banner.
+NATK_KERNEL_PROBLEM_IGNORE='kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread (started|ended)|[0-9]+ new suspected memory leaks)'
+NATK_KERNEL_PROBLEM_IGNORE+='|[Cc]ommand line: |RCU callback double-/use-after-free debug is enabled'
+export NATK_KERNEL_PROBLEM_IGNORE
+export NATK_SCENARIO_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-1200}
+export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-10800}
+export NATK_VM_MEM=${NATK_VM_MEM:-3G}
+export NATK_SKIP_SUITES=${NATK_SKIP_SUITES:-1}
+export NATK_SKIP_CHECKPATCH=${NATK_SKIP_CHECKPATCH:-1}
+export NATK_LOG_DIR=${NATK_LOG_DIR:-$REPO/build/test-logs-debug}
+exec "$HERE/check.sh"
