@@ -255,6 +255,25 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
  * original source and the new destination, because after translation its
  * source is a local address, which input routing rejects as martian.
  */
+/*
+ * natk_hairpin_route - route a hairpinned packet to its internal target.
+ * The packet still carries its original source, which is what the route
+ * lookup must see; after translation the NAT is its source. No redirect:
+ * the sender must keep talking to the NAT, not to its neighbour directly.
+ */
+int natk_hairpin_route(struct sk_buff *skb, __be32 daddr,
+		       struct net_device *dev)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	int err;
+
+	err = ip_route_input_noref(skb, daddr, iph->saddr, iph->tos, dev);
+	if (err)
+		return err;
+	IPCB(skb)->flags &= ~IPSKB_DOREDIRECT;
+	return 0;
+}
+
 static unsigned int natk_hairpin(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
 				 struct sk_buff *skb,
@@ -302,13 +321,10 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 			goto drop;
 	}
 
-	if (ip_route_input_noref(skb, in->okey.iaddr, iph->saddr, iph->tos,
-				 state->in)) {
+	if (natk_hairpin_route(skb, in->okey.iaddr, state->in)) {
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;
 	}
-	/* No redirect: the sender must keep talking to the NAT. */
-	IPCB(skb)->flags &= ~IPSKB_DOREDIRECT;
 	natk_count_in(nn, true, skb->len);
 	if (natk_manip(skb, false, in->okey.iaddr, in->okey.iport) ||
 	    natk_manip(skb, true, cfg->ext_addr, out->rkey.eport)) {

@@ -290,7 +290,6 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 				     struct sk_buff *skb,
 				     struct net_device *dev)
 {
-	const struct iphdr *iph;
 	struct natk_flow *rcv, *snd = NULL;
 	struct natk_okey ok = {};
 	struct natk_rkey rk = {};
@@ -319,14 +318,10 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
 		return NF_ACCEPT;
 	}
-	/* Routed with its original source: after translation it is ours. */
-	iph = ip_hdr(skb);
-	if (ip_route_input_noref(skb, snd->okey.iaddr, iph->saddr, iph->tos,
-				 dev)) {
+	if (natk_hairpin_route(skb, snd->okey.iaddr, dev)) {
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;
 	}
-	IPCB(skb)->flags &= ~IPSKB_DOREDIRECT;
 	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,
 			      rcv->rkey.eport) ||
 	    natk_icmp_rewrite(skb, &in, true, snd->okey.iaddr,

@@ -304,6 +304,8 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 				     struct net_device *dev);
 
 /* hooks.c */
+int natk_hairpin_route(struct sk_buff *skb, __be32 daddr,
+		       struct net_device *dev);
 int natk_hooks_register(struct net *net);
 void natk_hooks_unregister(struct net *net);
 
