@@ -68,6 +68,7 @@ int natk_tables_init(struct natk_net *nn)
 	if (err)
 		goto err_a;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
+	nn->held_next = jiffies;
 	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
 	return 0;
 

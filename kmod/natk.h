@@ -152,6 +152,7 @@ struct natk_net {
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
 	struct rhashtable metbl;	/* mappings by natk_ekey */
 	atomic_t nheld;			/* mappings held (port reserved) */
+	unsigned long held_next;	/* GC only: no hold ends before */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */
 	struct rhashtable htbl;		/* host.c: internal hosts */
 	unsigned long flags;		/* NATK_NET_* bits */

@@ -126,16 +126,31 @@ static bool natk_map_kill_held(struct natk_net *nn, struct natk_map *map)
 	return true;
 }
 
-/* natk_sweep() callback: end the hold of @obj if it is (or has run) out. */
+/*
+ * While ports are held, the GC walks the mappings at least this often:
+ * a mapping held after a walk, or one a walk missed, is released at most
+ * this late (never early: each release checks its own held_until).
+ */
+#define NATK_HELD_RECHECK	(10 * HZ)
+
+/*
+ * natk_sweep() callback: end the hold of @obj if it is (or has run) out.
+ * For the GC (@expired_only), note when the earliest hold left ends.
+ */
 static bool natk_map_release_one(struct natk_net *nn, void *obj,
 				 u8 expired_only)
 {
 	struct natk_map *map = obj;
+	unsigned long until;
 
-	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD ||
-	    (expired_only &&
-	     time_before(jiffies, READ_ONCE(map->held_until))))
+	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD)
 		return false;
+	until = READ_ONCE(map->held_until);
+	if (expired_only && time_before(jiffies, until)) {
+		if (time_before(until, nn->held_next))
+			nn->held_next = until;
+		return false;
+	}
 	return natk_map_kill_held(nn, map);
 }
 
@@ -147,11 +162,19 @@ void natk_map_release_held(struct natk_net *nn, bool expired_only)
 {
 	int pass;
 
-	/* The GC comes back for what one walk left; a flush walks again. */
-	for (pass = 0; pass < (expired_only ? 1 : 8); pass++)
+	if (expired_only) {
+		/* No walk until the earliest hold seen last time ends. */
 		if (!atomic_read(&nn->nheld) ||
-		    !natk_sweep(nn, &nn->mitbl, natk_map_release_one,
-				expired_only))
+		    time_before(jiffies, nn->held_next))
+			return;
+		nn->held_next = jiffies + NATK_HELD_RECHECK;
+		natk_sweep(nn, &nn->mitbl, natk_map_release_one, true);
+		return;
+	}
+	/* A flush walks again while a walk found or left something. */
+	for (pass = 0; pass < 8; pass++)
+		if (!atomic_read(&nn->nheld) ||
+		    !natk_sweep(nn, &nn->mitbl, natk_map_release_one, false))
 			break;
 }
 

@@ -387,8 +387,9 @@ static void natk_ports_hold(struct kunit *test)
 	/* Not over yet: the GC keeps it. */
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
-	/* Over: freed, and the port is anyone's again. */
+	/* Over (and the GC's next walk is due): freed, the port is free. */
 	WRITE_ONCE(a->held_until, jiffies - 1);
+	nn->held_next = jiffies - 1;
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 	rcu_read_lock();
@@ -401,6 +402,51 @@ static void natk_ports_hold(struct kunit *test)
 	natk_map_put(nn, b);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
 	/* A flush frees every held mapping. */
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+}
+
+/*
+ * The GC walks the mappings only when the earliest hold it saw ends, and
+ * at least every NATK_HELD_RECHECK: in between, nothing is walked.
+ */
+static void natk_ports_hold_recheck(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *a, *b;
+
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 41000);
+	b = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 41002);
+	natk_map_put(nn, a);
+	natk_map_put(nn, b);
+	WRITE_ONCE(b->held_until, jiffies + 5 * HZ);
+	nn->held_next = jiffies - 1;
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
+	/* b's hold ends first, and before the recheck interval. */
+	KUNIT_EXPECT_EQ(test, nn->held_next, READ_ONCE(b->held_until));
+
+	/* Until then the walk is skipped, even past a's hold. */
+	WRITE_ONCE(a->held_until, jiffies - 1);
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
+
+	/* Due: a goes, b stays and sets the next walk again. */
+	nn->held_next = jiffies - 1;
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	KUNIT_EXPECT_EQ(test, nn->held_next, READ_ONCE(b->held_until));
+
+	/* With only long holds left, the walk comes back within the bound. */
+	WRITE_ONCE(b->held_until, jiffies + 60 * HZ);
+	nn->held_next = jiffies - 1;
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	KUNIT_EXPECT_TRUE(test, time_before(nn->held_next,
+					    READ_ONCE(b->held_until)));
+	KUNIT_EXPECT_FALSE(test, time_after(nn->held_next,
+					    jiffies + 10 * HZ));
 	natk_flush(nn, NATK_REASON_FLUSH);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 }
@@ -455,6 +501,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_forward_reserved),
 	KUNIT_CASE(natk_ports_parity),
 	KUNIT_CASE(natk_ports_hold),
+	KUNIT_CASE(natk_ports_hold_recheck),
 	KUNIT_CASE(natk_ports_hold_forward),
 	{}
 };
