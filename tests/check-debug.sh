@@ -6,14 +6,15 @@
 # /var/cache/natk/debug), then runs tests/check.sh with that kernel as its
 # only kernel: natk.ko is built against the debug build tree, the VM boots
 # with panic_on_warn=1 kmemleak=on, and after the last scenario the guest
-# unloads natk and FAILs on any kmemleak report that mentions natk.
+# unloads natk and FAILs on any kmemleak report that mentions natk; then a
+# canary module that leaks on purpose must be caught (kmemleak-catches-leak).
 # Ends with "N passed, N failed" like make check; exit status 0 iff none
 # failed.
 #
 # Environment: everything tests/check.sh takes (NATK_TESTS=GLOB for a
 # subset, NATK_LOG_DIR, ...), except that NATK_KERNELS is the debug kernel.
 # Defaults differ: NATK_SCENARIO_TIMEOUT 1200 and NATK_VM_TIMEOUT 10800
-# (4x: KASAN under TCG), NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
+# (4x: KASAN under TCG), NATK_STRESS_SECONDS 300, NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
 # NATK_SKIP_CHECKPATCH=1 (nothing kernel-specific there; make check runs
 # them), NATK_LOG_DIR build/test-logs-debug.
 # NATK_DEBUG_CACHE, NATK_DEBUG_JOBS: see tests/debug/build-kernel.sh.
@@ -40,6 +41,15 @@ fi
 echo "==== debug kernel $NATK_DEBUG_KVER ready after $(( $(date +%s) - t0 ))s" \
 	"(last build took $(cat "$(dirname "$env")/build-seconds" 2>/dev/null || echo '?')s)"
 
+# The kmemleak check's canary (tests/debug/leaktest): a module that leaks on
+# purpose, so the check shows it can fail. Built outside the source tree.
+lt=$REPO/build/$NATK_DEBUG_KVER/leaktest
+rm -rf "$lt" && mkdir -p "$lt" && cp "$HERE"/debug/leaktest/{Kbuild,natk_leaktest.c} "$lt"/
+if ! make -C "$NATK_KDIR" M="$lt" modules > "$lt/build.log" 2>&1; then
+	echo "check-debug: the kmemleak canary did not build ($lt/build.log);" \
+		"kmemleak-catches-leak will fail" >&2
+fi
+
 export NATK_KERNELS=$NATK_DEBUG_KVER NATK_KDIR NATK_VMLINUZ NATK_MODDIR
 # The hung-task and soft-lockup detectors get the same 4x as the timeouts
 # below: KASAN under TCG is that much slower, not stuck.
@@ -51,6 +61,9 @@ export NATK_KMEMLEAK_CHECK=1
 NATK_KERNEL_PROBLEM_IGNORE='kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread (started|ended)|[0-9]+ new suspected memory leaks)'
 NATK_KERNEL_PROBLEM_IGNORE+='|[Cc]ommand line: |RCU callback double-/use-after-free debug is enabled'
 export NATK_KERNEL_PROBLEM_IGNORE
+# Several minutes of concurrent stress (scenario 45) on this kernel: 5,
+# 1 under make check.
+export NATK_STRESS_SECONDS=${NATK_STRESS_SECONDS:-300}
 export NATK_SCENARIO_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-1200}
 export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-10800}
 export NATK_VM_MEM=${NATK_VM_MEM:-3G}

@@ -20,7 +20,8 @@
 # For a kernel that is not installed (tests/check-debug.sh): NATK_VMLINUZ
 # (image instead of /boot/vmlinuz-KVER), NATK_MODDIR (instead of
 # /lib/modules/KVER; the guest gets it there), and for the guest's job
-# NATK_KMEMLEAK_CHECK=1 and NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh).
+# NATK_KMEMLEAK_CHECK=1, NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh) and
+# NATK_STRESS_SECONDS (scenario 45).
 #
 # The exit status is only about running QEMU (0 when the VM ran and powered
 # off, 124 on timeout); pass/fail comes from RESULTS_DIR.
@@ -56,12 +57,12 @@ rm -f "$RES/done" "$RES/results.txt"
 	printf 'NATK_TESTS=%q\n' "${NATK_TESTS:-*}"
 	printf 'NATK_SCENARIO_TIMEOUT=%q\n' "${NATK_SCENARIO_TIMEOUT:-300}"
 	printf 'CI=%q\n' "${CI:-}"
-	[ -n "${NATK_KO:-}" ] && printf 'NATK_KO=%q\n' "$NATK_KO"
 	[ -n "$MODINDEX" ] && printf 'NATK_MODINDEX=%q\n' "$MODINDEX"
 	[ -n "${NATK_MODDIR:-}" ] && printf 'NATK_GUEST_MODDIR=%q\n' "$NATK_MODDIR"
-	[ -n "${NATK_KMEMLEAK_CHECK:-}" ] && printf 'NATK_KMEMLEAK_CHECK=%q\n' "$NATK_KMEMLEAK_CHECK"
-	[ -n "${NATK_KERNEL_PROBLEM_IGNORE:-}" ] &&
-		printf 'NATK_KERNEL_PROBLEM_IGNORE=%q\n' "$NATK_KERNEL_PROBLEM_IGNORE"
+	# Optional settings the guest side reads (guest-init.sh exports them).
+	for v in NATK_KO NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS; do
+		[ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
+	done
 } > "$RES/job.env"
 
 ACCEL=(-accel tcg -cpu max)

@@ -32,11 +32,10 @@ ip link set lo up
 # Job description written by the host: NATK_MODE, NATK_TESTS, NATK_REPO ...
 [ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
 : "${NATK_MODE:=check}"
-[ -n "${NATK_KO:-}" ] && export NATK_KO
-[ -n "${NATK_MODINDEX:-}" ] && export NATK_MODINDEX
 export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
-[ -n "${NATK_KMEMLEAK_CHECK:-}" ] && export NATK_KMEMLEAK_CHECK
-[ -n "${NATK_KERNEL_PROBLEM_IGNORE:-}" ] && export NATK_KERNEL_PROBLEM_IGNORE
+for v in NATK_KO NATK_MODINDEX NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS; do
+	[ -n "${!v:-}" ] && export "${v?}"
+done
 # A kernel that is not installed on the host (tests/check-debug.sh) has its
 # module directory elsewhere: show it at /lib/modules/KVER, writable (an
 # overlay, as natk_install adds natk.ko and the module index there).
