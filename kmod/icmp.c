@@ -225,6 +225,36 @@ drop:
  * iaddr:iport. The host's own errors that match no flow are its business.
  * Returns a verdict.
  */
+/*
+ * May the host's own ICMP error about a natk flow go out? Linux limits
+ * most errors it sends, but not fragmentation-needed (PMTU discovery must
+ * work), so a sender outside could have the NAT answer every oversized DF
+ * packet it sends to a forward. Errors natk translates for the outside
+ * draw on one token bucket per netns, sized like the host's own limit by
+ * net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst. Lockless, as
+ * icmp_global_allow(): CPUs racing on a refill may overdraw by a few.
+ */
+static bool natk_icmp_allow(struct natk_net *nn)
+{
+	const struct net *net = nn->net;
+	u32 now = jiffies, stamp = READ_ONCE(nn->icmp_stamp);
+	u32 delta = min_t(u32, now - stamp, HZ);
+	u64 incr;
+	int credit;
+
+	if (delta >= HZ / 50) {
+		incr = div_u64((u64)READ_ONCE(net->ipv4.sysctl_icmp_msgs_per_sec) *
+			       delta, HZ);
+		if (incr && cmpxchg(&nn->icmp_stamp, stamp, now) == stamp) {
+			credit = atomic_read(&nn->icmp_credit);
+			atomic_set(&nn->icmp_credit,
+				   min_t(u64, credit + incr,
+					 READ_ONCE(net->ipv4.sysctl_icmp_msgs_burst)));
+		}
+	}
+	return atomic_add_unless(&nn->icmp_credit, -1, 0);
+}
+
 unsigned int natk_icmp_error_out(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
 				 struct sk_buff *skb, bool local)
@@ -260,6 +290,10 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 		return NF_ACCEPT;
 	if (!flow) {
 		why = NATK_STAT_DROP_NO_FLOW;
+		goto drop;
+	}
+	if (local && !natk_icmp_allow(nn)) {
+		why = NATK_STAT_DROP_ICMP_RATELIMIT;
 		goto drop;
 	}
 	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,

@@ -153,6 +153,8 @@ struct natk_net {
 	struct rhashtable metbl;	/* mappings by natk_ekey */
 	atomic_t nheld;			/* mappings held (port reserved) */
 	unsigned long held_next;	/* GC only: no hold ends before */
+	atomic_t icmp_credit;		/* natk_icmp_allow() token bucket */
+	u32 icmp_stamp;			/* jiffies of its last refill */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */
 	struct rhashtable htbl;		/* host.c: internal hosts */
 	unsigned long flags;		/* NATK_NET_* bits */

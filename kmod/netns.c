@@ -262,6 +262,8 @@ static int __net_init natk_net_init(struct net *net)
 	INIT_LIST_HEAD(&nn->fwds);
 	INIT_WORK(&nn->addr_work, natk_addr_work);
 	atomic_set(&nn->nflows, 0);
+	/* The ICMP bucket starts full: its first use refills it. */
+	nn->icmp_stamp = (u32)jiffies - HZ;
 
 	nn->stats = alloc_percpu(struct natk_stats);
 	if (!nn->stats)

@@ -222,6 +222,7 @@ static const char *const stat_names[NATK_STAT_MAX + 1] = {
 	[NATK_STAT_EVENTS_LOST]			= "events_lost",
 	[NATK_STAT_PASSED_NO_FLOW]		= "passed_no_flow",
 	[NATK_STAT_HAIRPINNED]			= "hairpinned",
+	[NATK_STAT_DROP_ICMP_RATELIMIT]		= "drop_icmp_ratelimit",
 };
 
 struct stats {

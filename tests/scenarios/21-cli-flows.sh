@@ -68,7 +68,7 @@ printf '%s\n' "$CTL_OUT" | grep -Eqx "udp $LAN1:40001 -> $NAT_EXT:[0-9]+ -> $WAN
 # ------------------------------------------------------------ stats
 expect_ok cli-stats-json nat -j stats
 json_expect cli-stats-json-all-counters "$CTL_OUT" \
-	'. as $s | ["active_connections","connection_attempts","connections_established","idle_timeouts","port_allocation_errors","packets_in_from_source","bytes_in_from_source","packets_out_to_destination","bytes_out_to_destination","packets_in_from_destination","bytes_in_from_destination","packets_out_to_source","bytes_out_to_source","packets_dropped","drop_table_full","drop_no_port","drop_invalid","drop_unsolicited","drop_no_memory","drop_host_limit","drop_bad_checksum","drop_no_flow","drop_fragment","icmp_errors_translated","flows_evicted","events_lost","passed_no_flow","hairpinned"] | all(. as $k | ($s[$k] | type) == "number")'
+	'. as $s | ["active_connections","connection_attempts","connections_established","idle_timeouts","port_allocation_errors","packets_in_from_source","bytes_in_from_source","packets_out_to_destination","bytes_out_to_destination","packets_in_from_destination","bytes_in_from_destination","packets_out_to_source","bytes_out_to_source","packets_dropped","drop_table_full","drop_no_port","drop_invalid","drop_unsolicited","drop_no_memory","drop_host_limit","drop_bad_checksum","drop_no_flow","drop_fragment","icmp_errors_translated","flows_evicted","events_lost","passed_no_flow","hairpinned","drop_icmp_ratelimit"] | all(. as $k | ($s[$k] | type) == "number")'
 json_expect cli-stats-active-connections "$CTL_OUT" '.active_connections == 4'
 stj=$CTL_OUT
 expect_ok cli-stats-text nat stats

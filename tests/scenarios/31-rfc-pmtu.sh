@@ -7,7 +7,9 @@
 #  - the NAT's own external link too small: the NAT answers
 #    fragmentation-needed to lan1, and fragments non-DF packets;
 #  - inbound: the NAT's own fragmentation-needed to a wan sender about a
-#    forwarded packet quotes the external address and port.
+#    forwarded packet quotes the external address and port;
+#  - and those errors are rate-limited (natk's bucket; Linux exempts
+#    fragmentation-needed from its own limits).
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
@@ -92,6 +94,51 @@ if grep -q '10\.0\.0\.' "$D/wan.json"; then
 else
 	pass rfc5508-no-internal-address-leaked
 fi
+
+# --- D: those errors are rate-limited. Linux does not limit
+# fragmentation-needed; natk does, for the errors it translates to the
+# outside, with the netns's icmp_msgs_per_sec and icmp_msgs_burst. wan sends
+# 200 DF datagrams that ignore the path MTU (IP_PMTUDISC_PROBE), as fast as
+# it can: the NAT's answers must stop at the bucket, not at 200.
+ip netns exec nat sysctl -qw net.ipv4.icmp_msgs_per_sec=5 net.ipv4.icmp_msgs_burst=5
+rl0=$(stat_of drop_icmp_ratelimit)
+sniff_start wan "$D/wan-rl.json" 60 || log "wan sniffer did not start"
+t0=$(date +%s)
+nsx wan python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 3)  # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE: DF, no PMTU
+s.bind(("0.0.0.0", 47001))
+for _ in range(200):
+    s.sendto(b"x" * 1400, (sys.argv[1], 7000))' "$NAT_EXT"
+secs=$(( $(date +%s) - t0 + 2 ))
+rl_errors() {
+	grep -v '^#' "$D/wan-rl.json" |
+		jq -c "select(.type == 3 and .code == 4 and .inner_sport == 47001)" | wc -l
+}
+# wait for the first error, then until the count stays put for a second
+sniff_wait "$D/wan-rl.json" ".type == 3 and .code == 4 and .inner_sport == 47001" 5
+got=-1
+for _ in $(seq 10); do
+	prev=$got
+	got=$(rl_errors)
+	[ "$got" = "$prev" ] && break
+	sleep 1
+done
+drops=$(stat_delta drop_icmp_ratelimit "$rl0")
+max=$(( 5 + 5 * secs + 5 ))
+log "200 oversized DF datagrams in ~$((secs - 2)) s: $got fragmentation-needed out, drop_icmp_ratelimit +$drops (bucket allows <= $max)"
+if [ "$got" -ge 1 ] && [ "$got" -le "$max" ]; then
+	pass rfc-pmtu-frag-needed-ratelimited
+else
+	fail rfc-pmtu-frag-needed-ratelimited "$got fragmentation-needed errors reached wan for 200 oversized DF datagrams in ~$secs s (want 1..$max with 5/s, burst 5)"
+fi
+if [ "$drops" -ge $(( 200 - max )) ] 2>/dev/null; then
+	pass rfc-pmtu-frag-needed-ratelimit-counted
+else
+	fail rfc-pmtu-frag-needed-ratelimit-counted "drop_icmp_ratelimit grew by $drops (want >= $(( 200 - max )))"
+fi
+ip netns exec nat sysctl -qw net.ipv4.icmp_msgs_per_sec=1000 net.ipv4.icmp_msgs_burst=50
+
 n=$(stat_delta icmp_errors_translated "$tr0")
 log "icmp_errors_translated +$n in total"
 dmesg_check rfc-pmtu-kernel-log

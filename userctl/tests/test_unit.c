@@ -511,6 +511,7 @@ static void test_stats(void)
 	nla_put_u64(m, NATK_STAT_ACTIVE_CONNECTIONS, 3);
 	nla_put_u32(m, NATK_STAT_PAD, 0);
 	nla_put_u64(m, NATK_STAT_HAIRPINNED, 1ull << 40);
+	nla_put_u64(m, NATK_STAT_DROP_ICMP_RATELIMIT, 7);
 	nla_put_u64(m, NATK_STAT_MAX + 5, 99);	/* newer counter: ignored */
 	nla_nest_end(m, nest);
 	EXPECT(stats_cb(m, &st) == NL_OK);
@@ -523,12 +524,14 @@ static void test_stats(void)
 	EXPECT(!strncmp(s, "active_connections: 3\nconnection_attempts: 0\n", 45));
 	EXPECT(strstr(s, "\nhairpinned: 1099511627776\n"));
 	EXPECT(strstr(s, "drop_fragment: 0\n"));
+	EXPECT(strstr(s, "\ndrop_icmp_ratelimit: 7\n"));
 	free(s);
 	cap_start(true, false);
 	stats_print(&st);
 	s = cap_end();
 	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
-	EXPECT(strstr(s, ",\"hairpinned\":1099511627776}\n"));
+	EXPECT(strstr(s, ",\"hairpinned\":1099511627776,"));
+	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7}\n"));
 	save_json("stats", s);
 	free(s);
 }

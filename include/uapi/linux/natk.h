@@ -288,6 +288,7 @@ enum natk_stat {
 	NATK_STAT_PASSED_NO_FLOW,	/* inbound to the host, not for natk */
 	NATK_STAT_HAIRPINNED,
 	NATK_STAT_PAD,
+	NATK_STAT_DROP_ICMP_RATELIMIT,	/* host's ICMP error over the limit */
 	__NATK_STAT_MAX
 };
 
