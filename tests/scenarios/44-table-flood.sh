@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Table-full flood (RFC 6888 REQ-11): max-flows 2000; while an established
-# TCP transfer (30 MB from lan1, paced over ~40 s) runs through natk,
+# TCP transfer (30 MB from lan1, paced to last until the flood is over)
+# runs through natk,
 # kernel pktgen in lan2 sends 64-byte UDP packets for 30 s, as fast as it
 # can, each from another source port (a new flow each).
 #  - the transfer completes and the md5 the wan computed matches lan1's;
@@ -18,7 +19,7 @@ dmesg_mark
 require_natk table-flood-setup
 FLOOD_S=${NATK_FLOOD_SECONDS:-30}
 MB=${NATK_FLOOD_MB:-30}
-PACE_S=$((FLOOD_S + 10))	# the transfer outlasts the flood
+PACE_S=$((FLOOD_S + 120))	# paced to outlast the flood; sped up after it
 MAXF=2000
 SLAB_MAX_KB=$((64 * 1024))
 D=$(mktemp -d)
@@ -63,10 +64,11 @@ slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
 
 # xfer.py sink BIND PORT: one connection, read to EOF, print and answer
 #   "LEN MD5";
-# xfer.py send DST PORT FILE SECONDS: send FILE paced over SECONDS, print
-#   the sink's answer and the seconds it took.
+# xfer.py send DST PORT FILE SECONDS FAST: send FILE paced over SECONDS, or
+#   at full speed from when the file FAST exists; print the sink's answer
+#   and the seconds it took.
 cat > "$D/xfer.py" <<'PY'
-import hashlib, socket, sys, time
+import hashlib, os, socket, sys, time
 if sys.argv[1] == "sink":
     ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((sys.argv[2], int(sys.argv[3]))); ls.listen(1)
@@ -82,7 +84,7 @@ if sys.argv[1] == "sink":
     c.sendall((res + "\n").encode()); c.close()
     print(res, flush=True)
 else:
-    dst, port, path, secs = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+    dst, port, path, secs, fast = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), sys.argv[6]
     data = open(path, "rb").read()
     s = socket.create_connection((dst, port), timeout=300)
     print("connected", flush=True)
@@ -90,8 +92,8 @@ else:
     while off < len(data):
         s.sendall(data[off:off + chunk]); off += chunk
         ahead = t0 + secs * off / len(data) - time.time()
-        if ahead > 0:
-            time.sleep(ahead)
+        if ahead > 0 and not os.path.exists(fast):
+            time.sleep(min(ahead, 0.5))
     s.shutdown(socket.SHUT_WR)
     r = s.makefile().readline().strip()
     print("%s %.1f" % (r, time.time() - t0), flush=True)
@@ -117,7 +119,7 @@ pg_setup || { fail table-flood-setup "pktgen configuration failed"; exit 1; }
 
 nsx wan python3 "$D/xfer.py" sink $WAN1 6000 > "$D/sink.out" 2>&1 &
 wait_listen wan tcp 6000
-nsx lan1 timeout 240 python3 "$D/xfer.py" send $WAN1 6000 "$D/payload" "$PACE_S" > "$D/send.out" 2>&1 &
+nsx lan1 timeout 240 python3 "$D/xfer.py" send $WAN1 6000 "$D/payload" "$PACE_S" "$D/fast" > "$D/send.out" 2>&1 &
 sender=$!
 T0=$(date +%s)
 est() { nctl -j flows proto tcp | jq -e '.[] | select(.state == "established")'; }
@@ -152,6 +154,7 @@ done
 flood_stop
 t1=$(date +%s%N)
 kill -0 $sender 2>/dev/null && alive_end=1 || alive_end=0
+touch "$D/fast"	# the flood is over: the transfer may finish now
 res=$(nsx lan2 cat /proc/net/pktgen/eth0)
 sleep 1
 slab1=$(slab_kb)
