@@ -150,6 +150,7 @@ for k in "${KERNELS[@]}"; do
 	if [ ! -e "$klog/done" ]; then
 		why="VM produced no complete result (boot.sh status $rc)"
 		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-2700}s"
+		[ "$rc" -eq 125 ] && why="guest hung: no progress for a while; NMI backtraces in the console below, registers in $klog/console-hang.txt"
 		echo "---- last console lines ($klog/console.log)"
 		tail -n 40 "$klog/console.log"
 		result FAIL "[$k] " vm-completed "$why"

@@ -23,8 +23,10 @@
 # NATK_KMEMLEAK_CHECK=1, NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh) and
 # NATK_STRESS_SECONDS (scenario 45).
 #
+# NATK_VM_STALL (seconds, check mode; default NATK_SCENARIO_TIMEOUT + 300,
+# 0 turns it off): stop a guest that shows no progress for that long.
 # The exit status is only about running QEMU (0 when the VM ran and powered
-# off, 124 on timeout); pass/fail comes from RESULTS_DIR.
+# off, 124 on timeout, 125 when hung); pass/fail comes from RESULTS_DIR.
 set -uo pipefail
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs cannot derail it.
@@ -73,6 +75,9 @@ fi
 CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off"
 CMDLINE+=" rcupdate.rcu_cpu_stall_timeout=60 natk_init=$REPO/tests/vm/guest-init.sh"
 CMDLINE+=" natk_repo=$REPO"
+# A hung guest (tests only): an NMI from the stall watch below panics it,
+# and the panic prints every CPU's backtrace and every task.
+[ "$MODE" = check ] && CMDLINE+=" unknown_nmi_panic panic_print=0x41"
 CMDLINE+=" ${NATK_CMDLINE_EXTRA:-}"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
@@ -85,9 +90,53 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
 # shellcheck disable=SC2206
 QEMU+=(${NATK_QEMU_EXTRA:-})
 
+# Stall watch (tests only): a guest that neither prints on the console nor
+# writes to the results share for STALL seconds is hung, since every
+# scenario is killed (and says so) after NATK_SCENARIO_TIMEOUT. Rather than
+# wait out the whole VM timeout in silence, save the vCPUs' registers
+# (QEMU monitor), inject an NMI so the guest panics with backtraces on the
+# console, and stop the VM.
+STALL=${NATK_VM_STALL:-$(( ${NATK_SCENARIO_TIMEOUT:-300} + 300 ))}
+MON=${LOG%.log}.qmon
+HANG=${LOG%.log}-hang.txt
+rm -f "$MON" "$HANG"
+stall_watch() { # PID
+	local last
+	while sleep 10 && kill -0 "$1" 2>/dev/null; do
+		last=$(stat -c %Y "$LOG" "$RES" "$RES"/* 2>/dev/null | sort -n | tail -n 1)
+		[ $(( $(date +%s) - ${last:-0} )) -ge "$STALL" ] || continue
+		{
+			echo "natk-host: no console output and no result for ${STALL}s at $(date +%T): the guest is hung"
+			echo "---- info registers -a"
+			printf 'info registers -a\n' | socat -t 5 - "UNIX-CONNECT:$MON" 2>&1 |
+				tr -d '\r' | grep -av '^(qemu)\|^QEMU .* monitor'
+		} > "$HANG"
+		echo "boot: guest for $KVER hung (nothing for ${STALL}s); NMI, registers in $HANG" >&2
+		printf 'nmi\n' | socat -t 2 - "UNIX-CONNECT:$MON" > /dev/null 2>&1
+		sleep 30	# the panic's backtraces reach the console
+		kill "$1" 2>/dev/null
+		return 0
+	done
+}
+
 if [ "${NATK_CONSOLE:-0}" = 1 ]; then
 	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null 2>&1 | tee "$LOG"
 	rc=${PIPESTATUS[0]}
+elif [ "$MODE" = check ] && [ "$STALL" -gt 0 ]; then
+	QEMU+=(-monitor "unix:$MON,server,nowait")
+	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1 &
+	qpid=$!
+	stall_watch "$qpid" &
+	wpid=$!
+	wait "$qpid"
+	rc=$?
+	kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+	rm -f "$MON"
+	if [ -s "$HANG" ]; then
+		echo "natk-host: VM stopped: hung, no progress for ${STALL}s (registers: $HANG)" >> "$LOG"
+		exit 125
+	fi
 else
 	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1
 	rc=$?
