@@ -96,7 +96,7 @@ struct natk_ekey {
 /* natk_map.hold: a dynamic mapping with no flows is held, then freed. */
 enum {
 	NATK_MAP_LIVE,		/* in use (ref > 0), or being revived */
-	NATK_MAP_HELD,		/* no flows: port reserved until held_until */
+	NATK_MAP_HELD,		/* no flows: port reserved for the port hold */
 	NATK_MAP_DEAD,		/* unlinked, freed after a grace period */
 };
 
@@ -108,7 +108,7 @@ struct natk_map {
 	refcount_t ref;			/* flows using it (+1 if static) */
 	u32 flags;
 	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
-	unsigned long held_until;	/* jiffies, while held */
+	unsigned long held_since;	/* jiffies: held since (last put) */
 	struct rcu_head rcu;
 };
 
@@ -152,7 +152,7 @@ struct natk_net {
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
 	struct rhashtable metbl;	/* mappings by natk_ekey */
 	atomic_t nheld;			/* mappings held (port reserved) */
-	unsigned long held_next;	/* GC only: no hold ends before */
+	unsigned long held_next;	/* GC: no hold ends before (jiffies) */
 	atomic_t icmp_credit;		/* natk_icmp_allow() token bucket */
 	u32 icmp_stamp;			/* jiffies of its last refill */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */

@@ -136,6 +136,9 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
 	rcu_assign_pointer(nn->cfg, ncfg);
+	/* Held ports are measured against the new hold at the next GC pass. */
+	if (old->port_hold != ncfg->port_hold)
+		WRITE_ONCE(nn->held_next, jiffies);
 	kfree_rcu(old, rcu);
 	if (!ncfg->ifindex)
 		natk_unhook(nn);

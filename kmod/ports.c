@@ -129,13 +129,15 @@ static bool natk_map_kill_held(struct natk_net *nn, struct natk_map *map)
 /*
  * While ports are held, the GC walks the mappings at least this often:
  * a mapping held after a walk, or one a walk missed, is released at most
- * this late (never early: each release checks its own held_until).
+ * this late (never early: each release checks its own hold).
  */
 #define NATK_HELD_RECHECK	(10 * HZ)
 
 /*
  * natk_sweep() callback: end the hold of @obj if it is (or has run) out.
- * For the GC (@expired_only), note when the earliest hold left ends.
+ * The hold is the current port_hold, so a new one applies at once, as
+ * new timeouts do to flows. For the GC (@expired_only), note when the
+ * earliest hold left ends. Called under the walk's RCU read lock.
  */
 static bool natk_map_release_one(struct natk_net *nn, void *obj,
 				 u8 expired_only)
@@ -145,10 +147,11 @@ static bool natk_map_release_one(struct natk_net *nn, void *obj,
 
 	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD)
 		return false;
-	until = READ_ONCE(map->held_until);
+	until = READ_ONCE(map->held_since) +
+		rcu_dereference(nn->cfg)->port_hold;
 	if (expired_only && time_before(jiffies, until)) {
-		if (time_before(until, nn->held_next))
-			nn->held_next = until;
+		if (time_before(until, READ_ONCE(nn->held_next)))
+			WRITE_ONCE(nn->held_next, until);
 		return false;
 	}
 	return natk_map_kill_held(nn, map);
@@ -165,9 +168,9 @@ void natk_map_release_held(struct natk_net *nn, bool expired_only)
 	if (expired_only) {
 		/* No walk until the earliest hold seen last time ends. */
 		if (!atomic_read(&nn->nheld) ||
-		    time_before(jiffies, nn->held_next))
+		    time_before(jiffies, READ_ONCE(nn->held_next)))
 			return;
-		nn->held_next = jiffies + NATK_HELD_RECHECK;
+		WRITE_ONCE(nn->held_next, jiffies + NATK_HELD_RECHECK);
 		natk_sweep(nn, &nn->mitbl, natk_map_release_one, true);
 		return;
 	}
@@ -363,9 +366,9 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map)
 		natk_map_unlink(nn, map);
 		goto out;
 	}
-	WRITE_ONCE(map->held_until, jiffies + hold);
+	WRITE_ONCE(map->held_since, jiffies);
 	atomic_inc(&nn->nheld);
-	/* Orders held_until before the state natk_map_release_one reads. */
+	/* Orders held_since before the state natk_map_release_one reads. */
 	atomic_set_release(&map->hold, NATK_MAP_HELD);
 out:
 	local_bh_enable();

@@ -354,6 +354,13 @@ static void natk_ports_parity(struct kunit *test)
 	natk_map_put(nn, a);
 }
 
+/* Make @map's hold (of @hold jiffies) end at @when. */
+static void natk_hold_ends(struct natk_map *map, unsigned long hold,
+			   unsigned long when)
+{
+	WRITE_ONCE(map->held_since, when - hold);
+}
+
 /*
  * RFC 6888 REQ-8: a mapping whose last flow ended keeps its port for the
  * hold time: another endpoint gets a different port, the same endpoint
@@ -388,7 +395,7 @@ static void natk_ports_hold(struct kunit *test)
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
 	/* Over (and the GC's next walk is due): freed, the port is free. */
-	WRITE_ONCE(a->held_until, jiffies - 1);
+	natk_hold_ends(a, 60 * HZ, jiffies - 1);
 	nn->held_next = jiffies - 1;
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
@@ -414,21 +421,23 @@ static void natk_ports_hold_recheck(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
 	struct natk_map *a, *b;
+	unsigned long b_end;
 
 	natk_test_cfg(nn)->port_hold = 60 * HZ;
 	a = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 41000);
 	b = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 41002);
 	natk_map_put(nn, a);
 	natk_map_put(nn, b);
-	WRITE_ONCE(b->held_until, jiffies + 5 * HZ);
+	b_end = jiffies + 5 * HZ;
+	natk_hold_ends(b, 60 * HZ, b_end);
 	nn->held_next = jiffies - 1;
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
 	/* b's hold ends first, and before the recheck interval. */
-	KUNIT_EXPECT_EQ(test, nn->held_next, READ_ONCE(b->held_until));
+	KUNIT_EXPECT_EQ(test, nn->held_next, b_end);
 
 	/* Until then the walk is skipped, even past a's hold. */
-	WRITE_ONCE(a->held_until, jiffies - 1);
+	natk_hold_ends(a, 60 * HZ, jiffies - 1);
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 2);
 
@@ -436,18 +445,26 @@ static void natk_ports_hold_recheck(struct kunit *test)
 	nn->held_next = jiffies - 1;
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
-	KUNIT_EXPECT_EQ(test, nn->held_next, READ_ONCE(b->held_until));
+	KUNIT_EXPECT_EQ(test, nn->held_next, b_end);
 
 	/* With only long holds left, the walk comes back within the bound. */
-	WRITE_ONCE(b->held_until, jiffies + 60 * HZ);
+	b_end = jiffies + 60 * HZ;
+	natk_hold_ends(b, 60 * HZ, b_end);
 	nn->held_next = jiffies - 1;
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
-	KUNIT_EXPECT_TRUE(test, time_before(nn->held_next,
-					    READ_ONCE(b->held_until)));
+	KUNIT_EXPECT_TRUE(test, time_before(nn->held_next, b_end));
 	KUNIT_EXPECT_FALSE(test, time_after(nn->held_next,
 					    jiffies + 10 * HZ));
-	natk_flush(nn, NATK_REASON_FLUSH);
+
+	/* A shorter hold applies to ports already held. */
+	natk_test_cfg(nn)->port_hold = 1 * HZ;
+	nn->held_next = jiffies - 1;
+	natk_map_release_held(nn, true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	WRITE_ONCE(b->held_since, jiffies - 2 * HZ);
+	nn->held_next = jiffies - 1;
+	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 }
 

@@ -8,7 +8,8 @@
 #  - lan1:40600's flow expires, its port is held (status counts it):
 #    lan2:40600 gets another port, lan1:40600 gets 40600 back;
 #  - after the hold, lan2 gets 40600 (port preservation again);
-#  - port-hold off: a freed port is anyone's at once;
+#  - port-hold off releases held ports, and a freed port is anyone's at
+#    once;
 #  - natkctl flush and a new forward release held ports; a deleted
 #    forward's port is not held.
 . "$NATK_REPO/tests/lib/netns.sh"
@@ -58,8 +59,17 @@ fi
 expect_eq rfc6888-req8-port-free-after-hold 40600 "$(port lan2 40600)" \
 	"lan2:40600's external port after the holds ended"
 
-# port-hold off: free at once.
+# A new hold applies to ports already held, as new timeouts do to flows:
+# lan2:40600's mapping, held for 15 s, goes as soon as the hold is off.
+poll 20 held_is 1 || log "lan2:40600 not held yet: $(held) held"
 check rfc6888-req8-hold-off nctl set port-hold off
+if poll 5 held_is 0; then
+	pass rfc6888-req8-hold-off-releases-held
+else
+	fail rfc6888-req8-hold-off-releases-held "5 s after port-hold off: $(held) ports still held"
+fi
+
+# port-hold off: free at once.
 port lan1 40610 > /dev/null
 poll 20 flow_absent udp $LAN1 40610
 expect_eq rfc6888-req8-no-hold-port-reused 40610 "$(port lan2 40610)" \
