@@ -14,6 +14,9 @@
 #   NATK_SKIP_CHECKPATCH=1   no checkpatch line
 #   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh
 #   NATK_VM_TIMEOUT=SECONDS  per VM (default 2700); a killed VM is a failure
+#   NATK_VM_STALL=SECONDS    a guest silent that long is hung: registers and
+#                            NMI backtraces are saved, the VM stopped
+#                            (default scenario timeout + 300; 0: off)
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
 #   NATK_KDIR, NATK_VMLINUZ, NATK_MODDIR  build tree, image and module
