@@ -345,13 +345,23 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
+ * At most half the port range is held at once: a host that churns
+ * through source ports (a flood of new flows, each evicted or expired in
+ * turn) would otherwise have every port held, and no other host could
+ * get one for the whole hold. Beyond that, a freed port is free at once.
+ */
+static bool natk_map_may_hold(struct natk_net *nn, const struct natk_cfg *cfg)
+{
+	return cfg->port_hold &&
+	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2;
+}
+
+/*
  * Drop a flow's reference. After the last one a dynamic mapping is held
  * (its port reserved) for cfg->port_hold, or unlinked and freed at once.
  */
 void natk_map_put(struct natk_net *nn, struct natk_map *map)
 {
-	unsigned long hold;
-
 	/*
 	 * Between the last reference and the held state, natk_map_get() on
 	 * this endpoint can only retry: keep softirqs of this CPU out of
@@ -360,8 +370,7 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map)
 	local_bh_disable();
 	if (!refcount_dec_and_test(&map->ref))
 		goto out;
-	hold = rcu_dereference_bh(nn->cfg)->port_hold;
-	if (!hold ||
+	if (!natk_map_may_hold(nn, rcu_dereference_bh(nn->cfg)) ||
 	    (READ_ONCE(map->flags) & (NATK_MAP_STATIC | NATK_MAP_NO_HOLD))) {
 		natk_map_unlink(nn, map);
 		goto out;

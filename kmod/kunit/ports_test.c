@@ -469,6 +469,31 @@ static void natk_ports_hold_recheck(struct kunit *test)
 }
 
 /*
+ * Holds never take more than half the range: one host churning through
+ * source ports cannot leave every port held for the others.
+ */
+static void natk_ports_hold_capped(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m;
+	int i;
+
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	natk_range(nn, 7000, 7009);
+	for (i = 0; i < 10; i++) {
+		m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 7000 + i);
+		natk_map_put(nn, m);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 5);
+	/* Another host still finds a port: one of the five not held. */
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 7000);
+	KUNIT_EXPECT_GE(test, ntohs(m->ekey.eport), 7005);
+	natk_map_put(nn, m);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+}
+
+/*
  * A forward may take a held port, and its port is not held when it is
  * deleted; with no hold, ports are free at once.
  */
@@ -519,6 +544,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_parity),
 	KUNIT_CASE(natk_ports_hold),
 	KUNIT_CASE(natk_ports_hold_recheck),
+	KUNIT_CASE(natk_ports_hold_capped),
 	KUNIT_CASE(natk_ports_hold_forward),
 	{}
 };
