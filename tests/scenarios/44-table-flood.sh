@@ -123,7 +123,7 @@ nsx lan1 timeout 240 python3 "$D/xfer.py" send $WAN1 6000 "$D/payload" "$PACE_S"
 sender=$!
 T0=$(date +%s)
 est() { nctl -j flows proto tcp | jq -e '.[] | select(.state == "established")'; }
-if poll 20 est; then
+if poll 60 est; then	# a debug kernel takes seconds per natkctl call
 	pass table-flood-transfer-established
 else
 	fail table-flood-transfer-established "no established TCP flow: $(cat "$D/send.out") $(nctl -j flows | jq -c .)"
@@ -179,7 +179,7 @@ log "flood at natk: $((in + dr)) packets ($(( (in + dr) / secs )) pps): packets_
 
 # --- assertions on the flood
 log "flows sampled $samples times during the flood: max $max (max-flows $MAXF)"
-if [ "$samples" -ge 5 ] && [ -z "$over" ]; then
+if [ "$samples" -ge 3 ] && [ -z "$over" ]; then
 	pass table-flood-flows-capped
 else
 	fail table-flood-flows-capped "$samples samples, max $max, over $MAXF: ${over:-none}"
