@@ -207,8 +207,13 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	struct natk_host *host;
 	int err;
 
-	if (atomic_inc_return(&nn->nflows) > cfg->max_flows) {
-		atomic_dec(&nn->nflows);
+	/*
+	 * Never above max_flows, not even for a moment: natkctl status reads
+	 * this count. Only increments that stop at the limit pass here, so
+	 * only a lowered limit leaves it above (until the GC evicts).
+	 */
+	if (atomic_read(&nn->nflows) >= cfg->max_flows ||
+	    !atomic_add_unless(&nn->nflows, 1, cfg->max_flows)) {
 		natk_evict_kick(nn);
 		*why = NATK_STAT_DROP_TABLE_FULL;
 		return NULL;
