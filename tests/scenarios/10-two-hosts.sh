@@ -41,6 +41,8 @@ if [ "$n1" = 2 ] && [ "$n2" = 2 ] && [ "$l1" = 2 ] && [ "$l2" = 2 ]; then
 	pass two-hosts-replies-to-right-host
 else
 	fail two-hosts-replies-to-right-host "lan1: $(tr '\n' '|' < "$D/lan1.out") lan2: $(tr '\n' '|' < "$D/lan2.out")"
+	log "natk counters: $(nctl -j stats | jq -c '{packets_in_from_source, packets_out_to_destination, packets_in_from_destination, packets_out_to_source, packets_dropped, drop_no_flow, drop_unsolicited, drop_table_full, drop_no_port}')"
+	log "flows: $(nctl -j flows | jq -c '[.[] | {internal_address, internal_port, external_port, packets_out, packets_in}]')"
 fi
 e1=$(flow_field udp $LAN1 40002 external_port)
 e2=$(flow_field udp $LAN2 40002 external_port)
