@@ -10,11 +10,28 @@ check "$SCEN-natk-up" natk_up || exit 1
 peer_server wan udp 5000 $WAN1
 
 D=$(mktemp -d)
-# Both clients open at the same time, each sending twice; each must get
-# exactly its own two replies.
+# Both clients open at the same time, each sending two datagrams (the
+# second once the first is answered); each must get exactly its own two
+# replies. Not socat fed by "echo; sleep; echo": a client slower to start
+# than the sleep (KASAN, a loaded host) read both lines at once and sent
+# them as one datagram.
 pids=
 for ns in lan1 lan2; do
-	( { echo "$ns-a"; sleep 1; echo "$ns-b"; } | nsx $ns timeout 60 socat -t 15 - UDP:$WAN1:5000,sourceport=40002,reuseaddr > "$D/$ns.out" 2>&1 ) &
+	nsx $ns timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 40002))
+s.connect((sys.argv[1], 5000))
+s.settimeout(15)
+for tag in ("a", "b"):
+    s.send(("%s-%s\n" % (sys.argv[2], tag)).encode())
+    try:
+        sys.stdout.write(s.recv(65535).decode())
+    except socket.timeout:
+        print("no reply to %s" % tag)
+    sys.stdout.flush()
+' "$WAN1" "$ns" > "$D/$ns.out" 2>&1 &
 	pids+=" $!"
 done
 wait $pids
