@@ -13,7 +13,8 @@ REPO=$(cd "$HERE/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# The header's enumerators, by enum, as the compiler sees them.
+# A C file of static asserts, one per number natknl.py holds, plus an
+# #error for each attribute of the header that natknl.py lacks.
 if ! PYTHONDONTWRITEBYTECODE=1 python3 - "$REPO" > "$TMP/sync.c" 2> "$TMP/gen.err" <<'EOF'
 import re
 import sys
@@ -26,8 +27,8 @@ hdr = open(repo + "/include/uapi/linux/natk.h").read()
 
 
 def enumerators(prefix):
-    """NAME for every enumerator PREFIXNAME of the header, but __MAX."""
-    return [m for m in re.findall(r"^\s*" + prefix + r"(\w+)\s*[,=]", hdr, re.M)]
+    """NAME of every enumerator PREFIXNAME in the header."""
+    return re.findall(r"^\s*" + prefix + r"(\w+)\s*[,=]", hdr, re.M)
 
 
 print('#include "linux/natk.h"')
