@@ -4,13 +4,16 @@
  * with the RFC 7857 transitory handling of RST) and timeout selection.
  *
  * A TCP flow is created by an outbound SYN (SYN_OUT) or, for port forwards,
- * an inbound SYN (SYN_IN). A SYN from the other side (a SYN-ACK, or a bare
- * SYN in a simultaneous open) makes it ESTABLISHED. FINs move it through
- * FIN_OUT/FIN_IN to FIN_BOTH. A RST in either direction moves it to RST,
- * where it stays for the transitory timeout; any later non-RST packet
- * revives it to ESTABLISHED (RFC 6146: the RST may have been forged or
- * lost). Only ESTABLISHED uses the established timeout; every other state
- * uses the transitory one.
+ * an inbound SYN (SYN_IN). The answer from the other side (a SYN-ACK, or a
+ * bare SYN in a simultaneous open) moves it to SYNACK_IN or SYNACK_OUT, and
+ * only the initiator's ACK makes it ESTABLISHED: a spoofed SYN answered by
+ * a SYN-ACK stays half-open, on the transitory timeout, evictable. FINs
+ * move it through FIN_OUT/FIN_IN to FIN_BOTH. A RST in either direction
+ * moves it to RST, where it stays for the transitory timeout whatever else
+ * comes (RFC 7857 section 2.2: the flow is not revived by a packet that
+ * might belong to the old connection). In RST and the FIN states a new SYN
+ * opens the flow again (port reuse, RFC 6146 "V4 FIN + V6 FIN" to
+ * "TRANS" and back). Only ESTABLISHED uses the established timeout.
  */
 #include <linux/tcp.h>
 #include "natk.h"
@@ -22,6 +25,16 @@ bool natk_tcp_may_create(u8 f)
 	       NATK_TCPF_SYN;
 }
 
+/* The state after an ACK from the initiator of the handshake. */
+static u8 natk_tcp_acked(bool outbound, u8 f, u8 state)
+{
+	if (!(f & NATK_TCPF_ACK))
+		return state;
+	if (f & NATK_TCPF_FIN)
+		return outbound ? NATK_TCP_FIN_OUT : NATK_TCP_FIN_IN;
+	return NATK_TCP_ESTABLISHED;
+}
+
 u8 natk_tcp_next(u8 state, bool outbound, u8 f)
 {
 	if (f & NATK_TCPF_RST)
@@ -30,27 +43,33 @@ u8 natk_tcp_next(u8 state, bool outbound, u8 f)
 	switch (state) {
 	case NATK_TCP_SYN_OUT:
 		if (!outbound && (f & NATK_TCPF_SYN))
-			return NATK_TCP_ESTABLISHED;
+			return NATK_TCP_SYNACK_IN;
 		return state;
 	case NATK_TCP_SYN_IN:
 		if (outbound && (f & NATK_TCPF_SYN))
-			return NATK_TCP_ESTABLISHED;
+			return NATK_TCP_SYNACK_OUT;
 		return state;
-	case NATK_TCP_RST:
-		/* A new SYN from inside reopens; anything else revives. */
-		if (outbound && natk_tcp_may_create(f))
-			return NATK_TCP_SYN_OUT;
-		return NATK_TCP_ESTABLISHED;
+	case NATK_TCP_SYNACK_IN:
+		/* The internal host's ACK (or SYN-ACK: simultaneous open). */
+		return outbound ? natk_tcp_acked(true, f, state) : state;
+	case NATK_TCP_SYNACK_OUT:
+		return outbound ? state : natk_tcp_acked(false, f, state);
 	case NATK_TCP_ESTABLISHED:
 		if (f & NATK_TCPF_FIN)
 			return outbound ? NATK_TCP_FIN_OUT : NATK_TCP_FIN_IN;
 		return state;
 	case NATK_TCP_FIN_OUT:
-		if (!outbound && (f & NATK_TCPF_FIN))
-			return NATK_TCP_FIN_BOTH;
-		return state;
 	case NATK_TCP_FIN_IN:
-		if (outbound && (f & NATK_TCPF_FIN))
+	case NATK_TCP_FIN_BOTH:
+	case NATK_TCP_RST:
+		/* A new connection on the same tuple opens the flow again. */
+		if (natk_tcp_may_create(f))
+			return outbound ? NATK_TCP_SYN_OUT : NATK_TCP_SYN_IN;
+		if (state == NATK_TCP_FIN_OUT && !outbound &&
+		    (f & NATK_TCPF_FIN))
+			return NATK_TCP_FIN_BOTH;
+		if (state == NATK_TCP_FIN_IN && outbound &&
+		    (f & NATK_TCPF_FIN))
 			return NATK_TCP_FIN_BOTH;
 		return state;
 	default:

@@ -16,6 +16,8 @@ static const char *const tcp_state_names[NATK_TCP_MAX + 1] = {
 	[NATK_TCP_FIN_IN]	= "fin_in",
 	[NATK_TCP_FIN_BOTH]	= "fin_both",
 	[NATK_TCP_RST]		= "rst",
+	[NATK_TCP_SYNACK_IN]	= "synack_in",
+	[NATK_TCP_SYNACK_OUT]	= "synack_out",
 };
 
 static const char *const reason_names[__NATK_REASON_MAX] = {

@@ -39,7 +39,7 @@ static void natk_tcp_check(struct kunit *test, const struct natk_tcp_case *c,
 static void natk_tcp_syn_out(struct kunit *test)
 {
 	static const struct natk_tcp_case c[] = {
-		{ NATK_TCP_SYN_OUT, false, SYN | ACK, NATK_TCP_ESTABLISHED },
+		{ NATK_TCP_SYN_OUT, false, SYN | ACK, NATK_TCP_SYNACK_IN },
 		{ NATK_TCP_SYN_OUT, true, SYN, NATK_TCP_SYN_OUT },
 		{ NATK_TCP_SYN_OUT, true, ACK, NATK_TCP_SYN_OUT },
 		{ NATK_TCP_SYN_OUT, false, ACK, NATK_TCP_SYN_OUT },
@@ -54,7 +54,7 @@ static void natk_tcp_syn_out(struct kunit *test)
 static void natk_tcp_syn_in(struct kunit *test)
 {
 	static const struct natk_tcp_case c[] = {
-		{ NATK_TCP_SYN_IN, true, SYN | ACK, NATK_TCP_ESTABLISHED },
+		{ NATK_TCP_SYN_IN, true, SYN | ACK, NATK_TCP_SYNACK_OUT },
 		{ NATK_TCP_SYN_IN, false, SYN, NATK_TCP_SYN_IN },
 		{ NATK_TCP_SYN_IN, false, ACK, NATK_TCP_SYN_IN },
 		{ NATK_TCP_SYN_IN, true, ACK, NATK_TCP_SYN_IN },
@@ -65,15 +65,52 @@ static void natk_tcp_syn_in(struct kunit *test)
 	natk_tcp_check(test, c, ARRAY_SIZE(c));
 }
 
-/* Both sides send a bare SYN: each SYN_* state sees the other's SYN. */
-static void natk_tcp_simultaneous_open(struct kunit *test)
+/*
+ * A SYN-ACK alone never completes the handshake: a spoofed SYN answered by
+ * the other side stays half-open (transitory, evictable) until the
+ * initiator's ACK.
+ */
+static void natk_tcp_synack(struct kunit *test)
 {
 	static const struct natk_tcp_case c[] = {
-		{ NATK_TCP_SYN_OUT, false, SYN, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_SYN_IN, true, SYN, NATK_TCP_ESTABLISHED },
+		{ NATK_TCP_SYNACK_IN, true, ACK, NATK_TCP_ESTABLISHED },
+		{ NATK_TCP_SYNACK_IN, true, FIN | ACK, NATK_TCP_FIN_OUT },
+		{ NATK_TCP_SYNACK_IN, false, SYN | ACK, NATK_TCP_SYNACK_IN },
+		{ NATK_TCP_SYNACK_IN, false, ACK, NATK_TCP_SYNACK_IN },
+		{ NATK_TCP_SYNACK_IN, true, 0, NATK_TCP_SYNACK_IN },
+		{ NATK_TCP_SYNACK_IN, true, SYN, NATK_TCP_SYNACK_IN },
+		{ NATK_TCP_SYNACK_OUT, false, ACK, NATK_TCP_ESTABLISHED },
+		{ NATK_TCP_SYNACK_OUT, false, FIN | ACK, NATK_TCP_FIN_IN },
+		{ NATK_TCP_SYNACK_OUT, true, SYN | ACK, NATK_TCP_SYNACK_OUT },
+		{ NATK_TCP_SYNACK_OUT, true, ACK, NATK_TCP_SYNACK_OUT },
+		{ NATK_TCP_SYNACK_OUT, false, SYN, NATK_TCP_SYNACK_OUT },
 	};
 
 	natk_tcp_check(test, c, ARRAY_SIZE(c));
+	KUNIT_EXPECT_TRUE(test, natk_state_transitory(NATK_TCP_SYNACK_IN));
+	KUNIT_EXPECT_TRUE(test, natk_state_transitory(NATK_TCP_SYNACK_OUT));
+}
+
+/*
+ * Simultaneous open: both sides send a bare SYN, then each a SYN-ACK. The
+ * remote's SYN arrives first here; the internal host's SYN-ACK carries the
+ * ACK that completes it.
+ */
+static void natk_tcp_simultaneous_open(struct kunit *test)
+{
+	u8 s = NATK_TCP_SYN_OUT;
+
+	s = natk_tcp_next(s, false, SYN);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_SYNACK_IN);
+	s = natk_tcp_next(s, false, SYN | ACK);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_SYNACK_IN);
+	s = natk_tcp_next(s, true, SYN | ACK);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_ESTABLISHED);
+	s = NATK_TCP_SYN_IN;
+	s = natk_tcp_next(s, true, SYN);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_SYNACK_OUT);
+	s = natk_tcp_next(s, false, SYN | ACK);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_ESTABLISHED);
 }
 
 static void natk_tcp_established(struct kunit *test)
@@ -104,7 +141,12 @@ static void natk_tcp_fin(struct kunit *test)
 		{ NATK_TCP_FIN_IN, false, ACK, NATK_TCP_FIN_IN },
 		{ NATK_TCP_FIN_BOTH, true, ACK, NATK_TCP_FIN_BOTH },
 		{ NATK_TCP_FIN_BOTH, false, FIN | ACK, NATK_TCP_FIN_BOTH },
-		{ NATK_TCP_FIN_BOTH, true, SYN, NATK_TCP_FIN_BOTH },
+		{ NATK_TCP_FIN_BOTH, false, SYN | ACK, NATK_TCP_FIN_BOTH },
+		/* Port reuse: a new SYN opens the flow again. */
+		{ NATK_TCP_FIN_BOTH, true, SYN, NATK_TCP_SYN_OUT },
+		{ NATK_TCP_FIN_BOTH, false, SYN, NATK_TCP_SYN_IN },
+		{ NATK_TCP_FIN_OUT, true, SYN, NATK_TCP_SYN_OUT },
+		{ NATK_TCP_FIN_IN, false, SYN, NATK_TCP_SYN_IN },
 	};
 
 	natk_tcp_check(test, c, ARRAY_SIZE(c));
@@ -128,18 +170,23 @@ static void natk_tcp_rst_any_state(struct kunit *test)
 		}
 }
 
-/* RFC 7857 2.2: after a RST, a non-RST packet revives the flow. */
-static void natk_tcp_rst_revive(struct kunit *test)
+/*
+ * After a RST nothing but a new SYN moves the flow: no packet of the old
+ * connection brings it back to ESTABLISHED (RFC 7857 2.2: it stays on the
+ * transitory timeout).
+ */
+static void natk_tcp_rst_stays(struct kunit *test)
 {
 	static const struct natk_tcp_case c[] = {
-		{ NATK_TCP_RST, true, ACK, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_RST, false, ACK, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_RST, true, 0, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_RST, false, FIN | ACK, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_RST, true, SYN | ACK, NATK_TCP_ESTABLISHED },
-		{ NATK_TCP_RST, false, SYN, NATK_TCP_ESTABLISHED },
-		/* A new connection attempt from inside reopens the flow. */
+		{ NATK_TCP_RST, true, ACK, NATK_TCP_RST },
+		{ NATK_TCP_RST, false, ACK, NATK_TCP_RST },
+		{ NATK_TCP_RST, true, 0, NATK_TCP_RST },
+		{ NATK_TCP_RST, false, FIN | ACK, NATK_TCP_RST },
+		{ NATK_TCP_RST, true, SYN | ACK, NATK_TCP_RST },
+		{ NATK_TCP_RST, false, SYN | ACK, NATK_TCP_RST },
+		/* A new connection attempt reopens the flow. */
 		{ NATK_TCP_RST, true, SYN, NATK_TCP_SYN_OUT },
+		{ NATK_TCP_RST, false, SYN, NATK_TCP_SYN_IN },
 	};
 
 	natk_tcp_check(test, c, ARRAY_SIZE(c));
@@ -167,6 +214,8 @@ static void natk_tcp_lifecycle(struct kunit *test)
 	u8 s = NATK_TCP_SYN_OUT;
 
 	s = natk_tcp_next(s, false, SYN | ACK);
+	KUNIT_EXPECT_EQ(test, s, NATK_TCP_SYNACK_IN);
+	s = natk_tcp_next(s, true, ACK);
 	KUNIT_EXPECT_EQ(test, s, NATK_TCP_ESTABLISHED);
 	s = natk_tcp_next(s, true, ACK);
 	KUNIT_EXPECT_EQ(test, s, NATK_TCP_ESTABLISHED);
@@ -193,11 +242,12 @@ static void natk_tcp_may_create_flags(struct kunit *test)
 static struct kunit_case natk_tcp_cases[] = {
 	KUNIT_CASE(natk_tcp_syn_out),
 	KUNIT_CASE(natk_tcp_syn_in),
+	KUNIT_CASE(natk_tcp_synack),
 	KUNIT_CASE(natk_tcp_simultaneous_open),
 	KUNIT_CASE(natk_tcp_established),
 	KUNIT_CASE(natk_tcp_fin),
 	KUNIT_CASE(natk_tcp_rst_any_state),
-	KUNIT_CASE(natk_tcp_rst_revive),
+	KUNIT_CASE(natk_tcp_rst_stays),
 	KUNIT_CASE(natk_tcp_none_and_unknown),
 	KUNIT_CASE(natk_tcp_lifecycle),
 	KUNIT_CASE(natk_tcp_may_create_flags),

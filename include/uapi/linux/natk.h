@@ -8,13 +8,22 @@
  * family up autoloads natk.ko (MODULE_ALIAS_GENL_FAMILY).
  *
  * Permissions: NATK_CMD_SET_CONFIG, NATK_CMD_DOWN, NATK_CMD_FLUSH,
- * NATK_CMD_FWD_ADD, NATK_CMD_FWD_DEL and the flow dump NATK_CMD_GET_FLOWS
- * require CAP_NET_ADMIN in the user namespace that owns the network
- * namespace (GENL_UNS_ADMIN_PERM); the root of a container may manage its
- * own namespace. An unprivileged caller gets -EPERM. NATK_CMD_GET_CONFIG,
- * NATK_CMD_GET_STATS and NATK_CMD_GET_FWDS are open to everyone.
+ * NATK_CMD_FWD_ADD, NATK_CMD_FWD_DEL and the dumps NATK_CMD_GET_FLOWS and
+ * NATK_CMD_GET_FWDS (both reveal internal addresses) require CAP_NET_ADMIN
+ * in the user namespace that owns the network namespace
+ * (GENL_UNS_ADMIN_PERM). An unprivileged caller gets -EPERM.
+ * NATK_CMD_GET_CONFIG and NATK_CMD_GET_STATS are open to everyone.
  * Joining the NATK_MCGRP_EVENTS group needs the same CAP_NET_ADMIN (flow
  * events reveal internal addresses).
+ *
+ * Containers: the root of a container (CAP_NET_ADMIN over its own network
+ * namespace, not the host's) may configure natk in that namespace and no
+ * other. The memory natk allocates for the namespace's flows, mappings and
+ * hosts is charged to the memory cgroup of the task that first set its
+ * external interface, so a container's limit bounds it. In a network
+ * namespace owned by a user namespace other than the initial one,
+ * NATK_A_MAX_FLOWS defaults to NATK_USERNS_MAX_FLOWS and cannot be set
+ * higher (-EPERM); the host's root has the full range.
  *
  * Errors are reported as negative errno in the netlink ack. Where the kernel
  * can say more, the ack carries an extended-ack message (NLMSGERR_ATTR_MSG)
@@ -104,8 +113,10 @@
  * NATK_CMD_FWD_DEL (doit, CAP_NET_ADMIN)
  *   NATK_A_FWD nest with NATK_FWD_A_PROTO and NATK_FWD_A_EXT_PORT.
  *   -ENOENT if there is no such forward.
- * NATK_CMD_GET_FWDS (dump)
- *   One NATK_A_FWD nest per message.
+ * NATK_CMD_GET_FWDS (dump, CAP_NET_ADMIN)
+ *   One NATK_A_FWD nest per message. Several forwards may name the same
+ *   internal endpoint; its outbound flows use the external port of the
+ *   oldest of them.
  *
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
@@ -127,6 +138,7 @@
 #define NATK_MSS_MIN		88	/* NATK_A_MSS_CLAMP values, besides */
 #define NATK_MSS_MAX		65534	/* 0 (off) and NATK_MSS_CLAMP_PMTU */
 #define NATK_PORT_HOLD_MAX	3600	/* seconds, NATK_A_PORT_HOLD */
+#define NATK_USERNS_MAX_FLOWS	65536	/* NATK_A_MAX_FLOWS in a container */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
@@ -201,11 +213,13 @@ enum natk_tcp_state {
 	NATK_TCP_NONE,		/* not TCP */
 	NATK_TCP_SYN_OUT,	/* SYN sent by the internal host */
 	NATK_TCP_SYN_IN,	/* SYN received from outside first */
-	NATK_TCP_ESTABLISHED,	/* SYN seen in both directions */
+	NATK_TCP_ESTABLISHED,	/* handshake complete: initiator's ACK seen */
 	NATK_TCP_FIN_OUT,	/* FIN sent by the internal host */
 	NATK_TCP_FIN_IN,	/* FIN received from outside */
 	NATK_TCP_FIN_BOTH,	/* FIN seen in both directions */
 	NATK_TCP_RST,		/* RST seen: transitory, then freed */
+	NATK_TCP_SYNACK_IN,	/* SYN-ACK from outside: ACK from inside due */
+	NATK_TCP_SYNACK_OUT,	/* SYN-ACK from inside: ACK from outside due */
 	__NATK_TCP_MAX
 };
 
