@@ -7,6 +7,8 @@
 #   make KVER=6.12.x     natk.ko for that kernel release
 #   make modules-all     natk.ko for every kernel with headers installed
 #   make W=1 / C=2       extra warnings / sparse, as in the kernel
+#   make module NATK_RACE=y  a test build with widened race windows
+#                        (build/<release>-race/; make check-debug uses it)
 #   make checkpatch      checkpatch.pl --strict over kmod/ and include/
 #   make check           every test, on every installed Debian kernel, in VMs
 #   make check-debug     the VM scenarios on a KASAN/lockdep/kmemleak kernel
@@ -20,7 +22,8 @@ KERNELS := $(shell ls -1 /lib/modules 2>/dev/null | while read k; do \
 KVER ?= $(shell k=$$(uname -r); [ -e /lib/modules/$$k/build/Makefile ] && \
 	echo $$k || echo $(lastword $(KERNELS)))
 KDIR ?= /lib/modules/$(KVER)/build
-BUILD := $(CURDIR)/build/$(KVER)
+# NATK_RACE=y: a test build with widened race windows (Kbuild), kept apart.
+BUILD := $(CURDIR)/build/$(KVER)$(if $(filter y,$(NATK_RACE)),-race)
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -40,7 +43,7 @@ module:
 		ln -sf $(CURDIR)/$$f $(BUILD)/$$f; done
 	@for f in $(BUILD)/kmod/*.c $(BUILD)/kmod/*.h; do \
 		[ -e "$$f" ] || rm -f "$$f"; done
-	$(MAKE) -C $(KDIR) M=$(BUILD) modules
+	$(MAKE) -C $(KDIR) M=$(BUILD) NATK_RACE=$(NATK_RACE) modules
 	@echo "natk: built $(BUILD)/natk.ko"
 
 modules-all:

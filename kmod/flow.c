@@ -16,6 +16,9 @@
 
 static struct kmem_cache *natk_flow_cache __read_mostly;
 
+/* After a full eviction pass that found nothing, the next waits this long. */
+#define NATK_EVICT_RETRY	HZ
+
 static const struct rhashtable_params natk_oparams = {
 	.head_offset = offsetof(struct natk_flow, onode),
 	.key_offset = offsetof(struct natk_flow, okey),
@@ -69,6 +72,8 @@ int natk_tables_init(struct natk_net *nn)
 		goto err_a;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	nn->held_next = jiffies;
+	nn->evict_fruitless = jiffies - 2 * NATK_EVICT_RETRY;
+	natk_ports_init(nn);
 	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
 	return 0;
 
@@ -111,6 +116,24 @@ struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 }
 
 /*
+ * Is @key, taken from an outbound packet, the reply direction of a flow?
+ * In a one-armed NAT the replies natk_in translated leave by the external
+ * interface too. Caller holds rcu_read_lock().
+ */
+bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key)
+{
+	const struct natk_okey r = {
+		.iaddr = key->raddr,
+		.raddr = key->iaddr,
+		.iport = key->rport,
+		.rport = key->iport,
+		.proto = key->proto,
+	};
+
+	return natk_flow_lookup_out(nn, &r);
+}
+
+/*
  * A flow expires when it has not been refreshed for the timeout of its
  * protocol and state, read from the configuration at GC time: a new timeout
  * applies to existing flows at once.
@@ -133,7 +156,7 @@ static void natk_flow_free_rcu(struct rcu_head *head)
 static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 					 u8 state)
 {
-	struct natk_flow *flow = kmem_cache_zalloc(natk_flow_cache, GFP_ATOMIC);
+	struct natk_flow *flow = kmem_cache_zalloc(natk_flow_cache, NATK_GFP);
 
 	if (!flow)
 		return NULL;
@@ -148,26 +171,12 @@ static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 }
 
 /*
- * The last step of creating a flow, once it is in both tables: index it
- * for filtering, count it, announce it. A flow that cannot be indexed
- * still works; it just cannot vouch for its remote address.
- */
-static struct natk_flow *natk_flow_publish(struct natk_net *nn,
-					   const struct natk_cfg *cfg,
-					   struct natk_flow *flow)
-{
-	if (natk_filter_add(nn, cfg, flow))
-		natk_stat_inc(nn, NATK_STAT_DROP_NO_MEMORY);
-	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
-	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
-	return flow;
-}
-
-/*
  * Address-and-port-dependent mapping claims a port by inserting the flow
  * into the reply table: the port is unique per remote endpoint only, so one
  * external address carries far more than 64k flows. Ports owned by a
- * mapping (forwards, endpoint-independent mappings) are never reused.
+ * mapping (forwards, endpoint-independent mappings) are never reused. The
+ * cheap table checks come before the socket lookup, so that a nearly full
+ * range costs hash lookups, not socket lookups.
  */
 static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 {
@@ -176,16 +185,49 @@ static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 	if (natk_map_lookup_ext(nn, flow->okey.proto, port))
 		return -EEXIST;
 	flow->rkey.eport = port;
+	if (rhashtable_lookup(&nn->rtbl, &flow->rkey, natk_rparams))
+		return -EEXIST;
+	if (natk_port_local_use(nn, flow->okey.proto, port))
+		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
 					     natk_rparams);
 }
 
-/* The table is full: have the GC evict flows that never saw a reply. */
+/* The table is full: have the GC evict flows that are not established. */
 static void natk_evict_kick(struct natk_net *nn)
 {
-	if (READ_ONCE(nn->hooked) &&
-	    !test_and_set_bit(NATK_NET_EVICT, &nn->flags))
+	unsigned long last = READ_ONCE(nn->evict_fruitless);
+
+	/* A pass that found nothing to evict is not repeated at once. */
+	if (!READ_ONCE(nn->hooked) ||
+	    time_in_range_open(jiffies, last, last + NATK_EVICT_RETRY))
+		return;
+	if (!test_and_set_bit(NATK_NET_EVICT, &nn->flags))
 		mod_delayed_work(system_power_efficient_wq, &nn->gc_work, 0);
+}
+
+/*
+ * Undo a flow that natk_flow_create() did not publish in the original
+ * table: no GC pass, flush or dump can reach it, so only its creator can
+ * win DEAD; readers that found it in the reply table may still hold it
+ * under RCU.
+ */
+static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
+			     bool in_rtbl)
+{
+	if (test_and_set_bit(NATK_FLOW_DEAD, &flow->flags))
+		return;
+	natk_filter_del(nn, flow);
+	if (in_rtbl)
+		rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
+	if (flow->map)
+		natk_map_put(nn, flow->map);
+	natk_host_put(nn, flow->host);
+	atomic_dec(&nn->nflows);
+	if (in_rtbl)
+		call_rcu(&flow->rcu, natk_flow_free_rcu);
+	else
+		kmem_cache_free(natk_flow_cache, flow);
 }
 
 /*
@@ -197,12 +239,20 @@ static void natk_evict_kick(struct natk_net *nn)
  * The external port comes from the endpoint's mapping (endpoint-independent
  * mapping, forwards), or is claimed for this flow alone in the reply table
  * (address-and-port-dependent mapping).
+ *
+ * Publication order (docs/design.md, "Life of a flow"): the flow is
+ * complete before it is linked anywhere; then it goes into the reply table
+ * (which claims or checks its external port), the filtering index, and
+ * the original table last. Everything that kills flows walks the original
+ * table, so a flow is out of their reach until it is fully published, and
+ * a reader of the original table never sees a port still being chosen.
  */
 struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
 				   const struct natk_okey *key, u8 state,
 				   struct natk_map *map, enum natk_stat *why)
 {
+	struct mem_cgroup *memcg;
 	struct natk_flow *flow, *old;
 	struct natk_host *host;
 	int err;
@@ -218,6 +268,8 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		*why = NATK_STAT_DROP_TABLE_FULL;
 		return NULL;
 	}
+	/* Charge the flow, its mapping and host to the netns's owner. */
+	memcg = set_active_memcg(nn->memcg);
 	host = natk_host_get(nn, cfg, key->iaddr, why);
 	if (!host)
 		goto err_count;
@@ -237,42 +289,29 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		if (!map)
 			goto err_flow;
 	}
+	set_active_memcg(memcg);
 	if (map) {
 		flow->map = map;
 		flow->rkey.eport = map->ekey.eport;
-	}
-
-	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
-						natk_oparams);
-	if (old) {
-		/* Another CPU won the race (or the insert failed). */
-		if (map)
-			natk_map_put(nn, map);
-		kmem_cache_free(natk_flow_cache, flow);
-		natk_host_put(nn, host);
-		atomic_dec(&nn->nflows);
-		if (IS_ERR(old)) {
-			*why = NATK_STAT_DROP_NO_MEMORY;
-			return NULL;
-		}
-		return old;
-	}
-	if (map)
-		err = rhashtable_insert_fast(&nn->rtbl, &flow->rnode,
-					     natk_rparams);
-	else
+		err = rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
+						    natk_rparams);
+	} else {
 		err = natk_port_search(nn, cfg, key->proto, key->iport,
 				       natk_flow_claim, flow);
+	}
 	if (err) {
-		/* Visible in otbl already: unlink and free after RCU. */
-		set_bit(NATK_FLOW_DEAD, &flow->flags);
-		rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
-		if (map)
-			natk_map_put(nn, map);
-		natk_host_put(nn, host);
-		atomic_dec(&nn->nflows);
-		call_rcu(&flow->rcu, natk_flow_free_rcu);
-		if (err == -EADDRINUSE) {
+		natk_flow_unwind(nn, flow, false);
+		if (err == -EEXIST) {
+			/*
+			 * The reply tuple is taken: by this flow's twin that
+			 * another CPU is publishing right now, or by a flow
+			 * made under another mapping rule before a flush.
+			 */
+			old = natk_flow_lookup_out(nn, key);
+			if (old)
+				return old;
+			*why = NATK_STAT_DROP_NO_PORT;
+		} else if (err == -EADDRINUSE) {
 			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
 			*why = NATK_STAT_DROP_NO_PORT;
 		} else {
@@ -280,13 +319,33 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		}
 		return NULL;
 	}
-	return natk_flow_publish(nn, cfg, flow);
+	/* A flow that cannot be indexed works; it cannot vouch for raddr. */
+	if (natk_filter_add(nn, cfg, flow))
+		natk_stat_inc(nn, NATK_STAT_DROP_NO_MEMORY);
+	natk_race(nn, NATK_RACE_FLOW_PUBLISH, flow);
+
+	old = rhashtable_lookup_get_insert_fast(&nn->otbl, &flow->onode,
+						natk_oparams);
+	if (old) {
+		/* Another CPU won the race (or the insert failed). */
+		natk_flow_unwind(nn, flow, true);
+		if (IS_ERR(old)) {
+			*why = NATK_STAT_DROP_NO_MEMORY;
+			return NULL;
+		}
+		return old;
+	}
+	/* Published: from here on the GC or a flush may kill it. */
+	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
+	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
+	return flow;
 
 err_flow:
 	kmem_cache_free(natk_flow_cache, flow);
 err_host:
 	natk_host_put(nn, host);
 err_count:
+	set_active_memcg(memcg);
 	atomic_dec(&nn->nflows);
 	return NULL;
 }
@@ -309,11 +368,17 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	call_rcu(&flow->rcu, natk_flow_free_rcu);
 }
 
-/* A flow that has not seen packets in both directions may be evicted. */
+/*
+ * Under table pressure these go first: flows that never saw a reply, and
+ * TCP flows that are not established (half-open, closing, reset), which
+ * an attacker can create in bulk with spoofed SYNs.
+ */
 static bool natk_flow_evictable(const struct natk_flow *flow)
 {
 	return !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
-	       !test_bit(NATK_FLOW_SEEN_IN, &flow->flags);
+	       !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
+	       (flow->okey.proto == IPPROTO_TCP &&
+		READ_ONCE(flow->state) != NATK_TCP_ESTABLISHED);
 }
 
 /*
@@ -335,9 +400,12 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 	 * A flow is killed only after the walk has moved past it: a walker
 	 * that stops on an entry which then disappears resumes one entry too
 	 * far and would skip a flow. So the walk only ever stops on a live
-	 * entry.
+	 * entry. A resize rewinds the walk to the first slot (start_check or
+	 * next return -EAGAIN): the pass goes on from there, and visits
+	 * again what it had seen, which is harmless; every flow is visited
+	 * in a pass that no resize interrupts.
 	 */
-	rhashtable_walk_start(it);
+	rhashtable_walk_start_check(it);
 	for (;;) {
 		if (!victim && n >= budget)
 			break;
@@ -376,13 +444,17 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		if (!victim && (n & 255) == 0) {
 			rhashtable_walk_stop(it);
 			cond_resched();
-			rhashtable_walk_start(it);
+			rhashtable_walk_start_check(it);
 		}
 	}
 	rhashtable_walk_stop(it);
 	if (done) {
-		/* A full pass: nothing more to evict; established flows stay. */
-		clear_bit(NATK_NET_EVICT, &nn->flags);
+		/*
+		 * A full pass: nothing more to evict; established flows stay.
+		 * Table-full drops do not start another pass for a while.
+		 */
+		if (test_and_clear_bit(NATK_NET_EVICT, &nn->flags))
+			WRITE_ONCE(nn->evict_fruitless, jiffies);
 		/* Rewind for the next pass. */
 		rhashtable_walk_exit(it);
 		rhashtable_walk_enter(&nn->otbl, it);

@@ -35,13 +35,17 @@ int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,
 	map->ekey.eport = eport;
 	map->ekey.proto = proto;
 	map->flags = NATK_MAP_STATIC;
-	refcount_set(&map->ref, 1);
 	err = natk_map_insert_static(nn, map);
 	if (err) {
-		NL_SET_ERR_MSG(extack,
-			       "natk: the external port or the internal endpoint is in use by a dynamic mapping (natkctl flush first)");
-		err = -EBUSY;
-		goto err;
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG(extack,
+				       "natk: the internal endpoint has a dynamic mapping (natkctl flush first)");
+		else
+			NL_SET_ERR_MSG(extack,
+				       "natk: the external port is in use by a dynamic mapping (natkctl flush first)");
+		natk_map_free(map);	/* readers may have seen it */
+		kfree(fwd);
+		return -EBUSY;
 	}
 	fwd->map = map;
 	fwd->proto = proto;
@@ -58,13 +62,22 @@ err:
 
 static void natk_fwd_free(struct natk_net *nn, struct natk_fwd *fwd)
 {
+	struct natk_fwd *heir = NULL, *f;
+
 	list_del(&fwd->list);
+	/* Another forward to the same endpoint takes over its outbound flows. */
+	list_for_each_entry(f, &nn->fwds, list) {
+		if (f->proto == fwd->proto && f->iaddr == fwd->iaddr &&
+		    f->iport == fwd->iport) {
+			heir = f;
+			break;
+		}
+	}
 	/*
 	 * Flows still using it keep the mapping until they end; then its
 	 * port is free at once, as the administrator asked.
 	 */
-	WRITE_ONCE(fwd->map->flags, NATK_MAP_NO_HOLD);
-	natk_map_put(nn, fwd->map);
+	natk_map_retire_static(nn, fwd->map, heir ? heir->map : NULL);
 	kfree(fwd);
 }
 

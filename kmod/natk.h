@@ -12,6 +12,8 @@
 #include <linux/percpu.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/sched/mm.h>
+#include <linux/memcontrol.h>
 #include <net/net_namespace.h>
 #include <net/genetlink.h>
 #include <uapi/linux/natk.h>
@@ -92,13 +94,22 @@ struct natk_ekey {
 
 #define NATK_MAP_STATIC		BIT(0)	/* a port forward, never freed */
 #define NATK_MAP_NO_HOLD	BIT(1)	/* a deleted forward: no port hold */
+#define NATK_MAP_EXT_ONLY	BIT(2)	/* not in the by-endpoint table */
 
-/* natk_map.hold: a dynamic mapping with no flows is held, then freed. */
+/*
+ * natk_map.hold: a mapping is published NEW (no reference can be taken),
+ * goes LIVE once it is in its tables, and when its last flow ends is held,
+ * then freed.
+ */
 enum {
+	NATK_MAP_NEW,		/* being published: not usable yet */
 	NATK_MAP_LIVE,		/* in use (ref > 0), or being revived */
 	NATK_MAP_HELD,		/* no flows: port reserved for the port hold */
 	NATK_MAP_DEAD,		/* unlinked, freed after a grace period */
 };
+
+/* Packet-path allocations, charged to the netns's memory cgroup. */
+#define NATK_GFP	(GFP_ATOMIC | __GFP_ACCOUNT)
 
 struct natk_map {
 	struct rhash_head inode;	/* by internal endpoint */
@@ -153,6 +164,13 @@ struct natk_net {
 	struct rhashtable metbl;	/* mappings by natk_ekey */
 	atomic_t nheld;			/* mappings held (port reserved) */
 	unsigned long held_next;	/* GC: no hold ends before (jiffies) */
+	unsigned long evict_fruitless;	/* jiffies: last eviction found none */
+	atomic_t map_frees;		/* mappings freed so far */
+	struct natk_port_fail {		/* ports.c: last exhausted search */
+		unsigned int frees;	/* map_frees then */
+		unsigned long when;	/* jiffies */
+	} port_fail[3];			/* TCP, UDP, ICMP */
+	struct mem_cgroup *memcg;	/* charged for flows, maps, hosts */
 	atomic_t icmp_credit;		/* natk_icmp_allow() token bucket */
 	u32 icmp_stamp;			/* jiffies of its last refill */
 	struct rhltable atbl;		/* flows by internal endpoint+raddr */
@@ -174,6 +192,28 @@ struct natk_fwd {
 	__be16 iport, eport;
 	u8 proto;
 };
+
+/*
+ * Race windows, for tests only: natk_race() marks the points where a
+ * flush, a GC pass, another CPU's packet or an unhook may interleave with
+ * the packet path. A normal build compiles them out. A NATK_RACE=y build
+ * (kmod/race.c, make check-debug) widens them with a delay; the KUnit
+ * build lets a test run its own code there (natk_test_util.c).
+ */
+enum natk_race_point {
+	NATK_RACE_FLOW_PUBLISH,	/* flow in the reply table, not the original */
+	NATK_RACE_MAP_PUBLISH,	/* port claimed, endpoint not yet inserted */
+	NATK_RACE_PACKET,	/* a packet inside a hook, config in hand */
+};
+
+#if defined(CONFIG_NATK_KUNIT_TEST) || defined(NATK_RACE_WINDOWS)
+void natk_race(struct natk_net *nn, enum natk_race_point p, void *obj);
+#else
+static inline void natk_race(struct natk_net *nn, enum natk_race_point p,
+			     void *obj)
+{
+}
+#endif
 
 /* netns.c */
 extern unsigned int natk_net_id;
@@ -220,6 +260,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
 				   const struct natk_okey *key, u8 state,
 				   struct natk_map *map, enum natk_stat *why);
+bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 void natk_flow_refresh(struct natk_flow *flow);
 void natk_flush(struct natk_net *nn, u8 reason);
@@ -237,9 +278,16 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
 			      enum natk_stat *why);
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
+bool natk_map_tryget(struct natk_map *map);
+void natk_map_free(struct natk_map *map);
+void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
+			    struct natk_map *heir);
+bool natk_port_local_use(struct natk_net *nn, u8 proto, __be16 port);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
 				     __be16 eport);
 void natk_map_release_held(struct natk_net *nn, bool expired_only);
+void natk_ports_init(struct natk_net *nn);
+bool natk_ports_exhausted(struct natk_net *nn, u8 proto);
 void natk_maps_destroy(struct natk_net *nn);
 
 /* A mapping that may carry flows: not held, not being freed. */
@@ -267,6 +315,7 @@ void natk_hosts_destroy(struct natk_net *nn);
 struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 				__be32 iaddr, enum natk_stat *why);
 void natk_host_put(struct natk_net *nn, struct natk_host *host);
+bool natk_host_known(struct natk_net *nn, __be32 iaddr);
 
 /* filter.c */
 int natk_filter_init(struct natk_net *nn);
@@ -318,6 +367,7 @@ int natk_genl_init(void);
 void natk_genl_exit(void);
 
 /* events.c */
+void natk_events_enable(bool on);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,

@@ -79,10 +79,14 @@ int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 	return *hi - *lo + 1;
 }
 
-/* Is @port on the external address in use by a socket of the host? */
-static bool natk_port_local_use(struct net *net, u8 proto, __be32 addr,
-				__be16 port)
+/*
+ * Is @port on the external address in use by a socket of the NAT host (a
+ * TCP listener, a bound UDP socket)? Caller holds rcu_read_lock().
+ */
+bool natk_port_local_use(struct natk_net *nn, u8 proto, __be16 port)
 {
+	__be32 addr = rcu_dereference(nn->cfg)->ext_addr;
+	struct net *net = nn->net;
 	struct sock *sk;
 
 	switch (proto) {
@@ -108,10 +112,16 @@ static void natk_map_free_rcu(struct rcu_head *head)
 	kfree(container_of(head, struct natk_map, rcu));
 }
 
+/*
+ * Unlink a mapping whose reference count has reached zero (or never left
+ * it) and free it after a grace period: readers may still see it.
+ */
 static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 {
-	rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
+	if (!(map->flags & NATK_MAP_EXT_ONLY))
+		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
 	rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+	atomic_inc(&nn->map_frees);
 	call_rcu(&map->rcu, natk_map_free_rcu);
 }
 
@@ -196,15 +206,13 @@ void natk_maps_destroy(struct natk_net *nn)
 	rhashtable_free_and_destroy(&nn->mitbl, natk_map_free_left, NULL);
 }
 
-/* Offer @port to @claim unless a local socket uses it. */
+/* Offer @port to @claim (which also checks the host's own sockets). */
 static int natk_port_offer(struct natk_net *nn, const struct natk_cfg *cfg,
 			   u8 proto, u32 port,
 			   int (*claim)(struct natk_net *nn, void *arg,
 					__be16 port),
 			   void *arg)
 {
-	if (natk_port_local_use(nn->net, proto, cfg->ext_addr, htons(port)))
-		return -EEXIST;
 	return claim(nn, arg, htons(port));
 }
 
@@ -271,19 +279,70 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 				   arg);
 }
 
-/* Claim a port for a mapping: insert it into the by-port table. */
+/*
+ * Claim a port for a mapping: insert it into the by-port table. The hash
+ * lookup comes first so that a nearly full range costs no socket lookups.
+ */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
 	struct natk_map *map = arg;
 
 	map->ekey.eport = port;
+	if (rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams) ||
+	    natk_port_local_use(nn, map->ekey.proto, port))
+		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					     natk_meparams);
 }
 
 /*
+ * After a search for a new mapping found no free port, the next ones fail
+ * at once for a little while, unless a mapping has been freed since: near
+ * exhaustion every packet would otherwise pay NATK_PORT_ATTEMPTS lookups.
+ */
+#define NATK_PORT_RETRY		(HZ / 10)
+
+static unsigned int natk_port_class(u8 proto)
+{
+	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
+}
+
+bool natk_ports_exhausted(struct natk_net *nn, u8 proto)
+{
+	const struct natk_port_fail *pf = &nn->port_fail[natk_port_class(proto)];
+	unsigned long when = READ_ONCE(pf->when);
+
+	return READ_ONCE(pf->frees) == atomic_read(&nn->map_frees) &&
+	       time_in_range_open(jiffies, when, when + NATK_PORT_RETRY);
+}
+
+static void natk_ports_note_exhausted(struct natk_net *nn, u8 proto,
+				      unsigned int frees)
+{
+	struct natk_port_fail *pf = &nn->port_fail[natk_port_class(proto)];
+
+	WRITE_ONCE(pf->frees, frees);
+	WRITE_ONCE(pf->when, jiffies);
+}
+
+void natk_ports_init(struct natk_net *nn)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(nn->port_fail); i++)
+		nn->port_fail[i].when = jiffies - 2 * NATK_PORT_RETRY;
+}
+
+/*
  * Find or create the mapping for an internal endpoint and take a reference.
  * Caller holds rcu_read_lock(); softirq safe. Returns NULL with *why set.
+ *
+ * A new mapping is published with no reference and in state NEW: it may
+ * be seen in the by-port table while its internal endpoint is inserted,
+ * but nobody can take a reference on it (refcount_inc_not_zero) nor see it
+ * live. Only once it is in both tables does it get its first reference
+ * and go LIVE; a mapping that loses the race is freed after a grace
+ * period, with nobody holding it.
  */
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
@@ -291,6 +350,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 {
 	struct natk_mkey k = { .iaddr = iaddr, .iport = iport, .proto = proto };
 	struct natk_map *map, *old;
+	unsigned int frees;
 	int attempt, err;
 
 	for (attempt = 0; attempt < 3; attempt++) {
@@ -305,22 +365,29 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			return map;
 		}
 		if (map)
-			continue;	/* being freed: look again */
+			continue;	/* being freed or published: again */
 
-		map = kzalloc(sizeof(*map), GFP_ATOMIC);
+		frees = atomic_read(&nn->map_frees);
+		if (natk_ports_exhausted(nn, proto)) {
+			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+			*why = NATK_STAT_DROP_NO_PORT;
+			return NULL;
+		}
+		map = kzalloc(sizeof(*map), NATK_GFP);
 		if (!map) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
 			return NULL;
 		}
 		map->ikey = k;
 		map->ekey.proto = proto;
-		refcount_set(&map->ref, 1);
+		atomic_set(&map->hold, NATK_MAP_NEW);
 
 		err = natk_port_search(nn, cfg, proto, iport, natk_map_claim,
 				       map);
 		if (err) {
-			kfree(map);
+			kfree(map);	/* never visible */
 			if (err == -EADDRINUSE) {
+				natk_ports_note_exhausted(nn, proto, frees);
 				natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
 				*why = NATK_STAT_DROP_NO_PORT;
 			} else {
@@ -328,11 +395,16 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			}
 			return NULL;
 		}
+		natk_race(nn, NATK_RACE_MAP_PUBLISH, map);
 		old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
 							natk_miparams);
-		if (!old)
+		if (!old) {
+			refcount_set(&map->ref, 1);
+			/* Orders the reference before the state readers test. */
+			atomic_set_release(&map->hold, NATK_MAP_LIVE);
 			return map;
-		/* Lost a race for this endpoint: give the port back. */
+		}
+		/* Lost a race for this endpoint: nobody holds this one. */
 		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
 		call_rcu(&map->rcu, natk_map_free_rcu);
 		if (IS_ERR(old)) {
@@ -342,6 +414,18 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 	}
 	*why = NATK_STAT_DROP_NO_MEMORY;
 	return NULL;
+}
+
+/*
+ * Take a reference on a mapping found by its external port, for a new
+ * inbound flow: only a live mapping with flows (or a forward) qualifies.
+ * Caller holds rcu_read_lock().
+ */
+bool natk_map_tryget(struct natk_map *map)
+{
+	if (atomic_read_acquire(&map->hold) != NATK_MAP_LIVE)
+		return false;
+	return refcount_inc_not_zero(&map->ref);
 }
 
 /*
@@ -400,23 +484,65 @@ static void natk_map_release_for(struct natk_net *nn,
 }
 
 /*
- * Insert a static mapping (a port forward) with its external port set.
- * -EEXIST if the external port or the internal endpoint is already mapped.
- * Process context.
+ * Insert a static mapping (a port forward) with its external port set,
+ * published like a dynamic one: NEW and unreferenced until it is in its
+ * tables. Another forward may already map the same internal endpoint; then
+ * this one is reached by its external port only (NATK_MAP_EXT_ONLY), and
+ * the endpoint's outbound flows keep using the first. Returns -EEXIST if
+ * the external port is taken, -EBUSY if a dynamic mapping has the
+ * endpoint. On error the caller frees @map after a grace period: readers
+ * may have seen it. Process context, under natk_net.lock.
  */
 int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 {
+	struct natk_map *old;
 	int err;
 
+	atomic_set(&map->hold, NATK_MAP_NEW);
 	/* An administrator's forward takes a held port at once. */
 	natk_map_release_for(nn, map);
 	err = rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					    natk_meparams);
 	if (err)
 		return err;
-	err = rhashtable_lookup_insert_fast(&nn->mitbl, &map->inode,
-					    natk_miparams);
-	if (err)
+	rcu_read_lock();
+	old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
+						natk_miparams);
+	if (old && !IS_ERR(old) && (READ_ONCE(old->flags) & NATK_MAP_STATIC)) {
+		map->flags |= NATK_MAP_EXT_ONLY;
+		old = NULL;
+	}
+	rcu_read_unlock();
+	if (old) {
 		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
-	return err;
+		return IS_ERR(old) ? PTR_ERR(old) : -EBUSY;
+	}
+	refcount_set(&map->ref, 1);
+	atomic_set_release(&map->hold, NATK_MAP_LIVE);
+	return 0;
+}
+
+/*
+ * A forward's mapping is going: take it out of the by-endpoint table now
+ * (its flows keep it until they end) and let @heir, another forward to the
+ * same endpoint, take its place there. Process context, under
+ * natk_net.lock.
+ */
+void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
+			    struct natk_map *heir)
+{
+	u32 flags = NATK_MAP_NO_HOLD | NATK_MAP_EXT_ONLY;
+
+	if (!(map->flags & NATK_MAP_EXT_ONLY))
+		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
+	WRITE_ONCE(map->flags, flags);
+	if (heir && !rhashtable_lookup_insert_fast(&nn->mitbl, &heir->inode,
+						   natk_miparams))
+		WRITE_ONCE(heir->flags, heir->flags & ~NATK_MAP_EXT_ONLY);
+	natk_map_put(nn, map);
+}
+
+void natk_map_free(struct natk_map *map)
+{
+	kfree_rcu(map, rcu);
 }

@@ -476,6 +476,168 @@ static void natk_flow_hash_seeds(struct kunit *test)
 	kunit_info(test, "seeds %08x %08x %08x %08x\n", s[0], s[1], s[3], s[4]);
 }
 
+/*
+ * Interleaving: a flush runs inside the publication window of a new flow
+ * (between the reply table and the original table). A flush reaches flows
+ * through the original table only, so the flow is out of its reach and
+ * comes out fully published: in both tables, alive, counted once. With
+ * the old order (original table first) the flush killed the half-made
+ * flow and its creator then linked the dead flow into the reply table.
+ */
+static void natk_flow_flush_race(struct natk_net *nn, enum natk_race_point p,
+				 void *obj, void *arg)
+{
+	int *hits = arg;
+
+	if (p != NATK_RACE_FLOW_PUBLISH)
+		return;
+	(*hits)++;
+	natk_flush(nn, NATK_REASON_FLUSH);
+}
+
+static void natk_flow_flush_in_publish_window(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f;
+	struct natk_rkey rk;
+	int hits = 0;
+
+	natk_test_set_race(test, natk_flow_flush_race, &hits);
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_EXPECT_EQ(test, hits, 1);
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f->flags));
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+	/* And a flush afterwards takes it out of both tables. */
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k));
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+}
+
+/*
+ * Interleaving: another CPU publishes the same tuple inside this flow's
+ * window (the twin wins the original table). The loser unwinds alone,
+ * leaves nothing behind in either table, and returns the winner.
+ */
+struct natk_twin {
+	struct kunit *test;
+	struct natk_flow *winner;
+	bool busy;
+};
+
+static void natk_flow_twin_race(struct natk_net *nn, enum natk_race_point p,
+				void *obj, void *arg)
+{
+	struct natk_twin *t = arg;
+	struct natk_flow *f = obj;
+	enum natk_stat why;
+	struct natk_okey k;
+
+	if (p != NATK_RACE_FLOW_PUBLISH || t->busy || t->winner)
+		return;
+	t->busy = true;
+	/* Address-and-port-dependent: the twin claims its own port. */
+	k = f->okey;
+	t->winner = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL, &why);
+	t->busy = false;
+}
+
+static void natk_flow_twin_in_publish_window(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	struct natk_twin t = { .test = test };
+	struct natk_rkey rk;
+	struct natk_flow *f;
+
+	natk_test_cfg(nn)->mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	natk_test_set_race(test, natk_flow_twin_race, &t);
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_ASSERT_NOT_NULL(test, t.winner);
+	KUNIT_EXPECT_PTR_EQ(test, f, t.winner);
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	/* The loser had claimed 40000 (preserved): it is free again. */
+	KUNIT_EXPECT_NE(test, ntohs(f->rkey.eport), 40000);
+	rk.eport = htons(40000);
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
+}
+
+/*
+ * Spoofed SYNs answered by a SYN-ACK (seen both ways, never established)
+ * must not hold the table: under pressure the GC evicts them, and the
+ * closing and reset flows, but never an established one.
+ */
+static void natk_flow_half_open_evicted(struct kunit *test)
+{
+	static const u8 states[] = {
+		NATK_TCP_SYNACK_OUT, NATK_TCP_SYNACK_IN, NATK_TCP_FIN_BOTH,
+		NATK_TCP_RST, NATK_TCP_ESTABLISHED, NATK_TCP_ESTABLISHED,
+	};
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_flow *f[ARRAY_SIZE(states)];
+	struct natk_okey k;
+	int i;
+
+	natk_test_cfg(nn)->max_flows = ARRAY_SIZE(states);
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 6000 + i,
+				   NATK_T_REM, 80);
+		f[i] = natk_test_flow(test, nn, &k, states[i]);
+		set_bit(NATK_FLOW_SEEN_OUT, &f[i]->flags);
+		set_bit(NATK_FLOW_SEEN_IN, &f[i]->flags);
+	}
+	set_bit(NATK_NET_EVICT, &nn->flags);
+	/* Evicts down to max_flows - max(1, max_flows / 16): one flow. */
+	natk_gc_scan(nn, 1000);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_FLOWS_EVICTED), 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows),
+			(int)ARRAY_SIZE(states) - 1);
+	for (i = 0; i < ARRAY_SIZE(states); i++)
+		if (states[i] == NATK_TCP_ESTABLISHED)
+			KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD,
+							  &f[i]->flags));
+	/* Again and again: only the non-established ones ever go. */
+	for (i = 0; i < 4; i++) {
+		set_bit(NATK_NET_EVICT, &nn->flags);
+		natk_test_cfg(nn)->max_flows = atomic_read(&nn->nflows);
+		natk_gc_scan(nn, 1000);
+	}
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_FLOWS_EVICTED), 4ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f[4]->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f[5]->flags));
+}
+
+/* One-armed NAT: a translated reply is recognised by its flow. */
+static void natk_flow_reply_recognised(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 40000,
+					    NATK_T_REM, 80);
+	struct natk_okey reply = natk_test_okey(IPPROTO_TCP, NATK_T_REM, 80,
+						NATK_T_INT, 40000);
+	struct natk_okey other = natk_test_okey(IPPROTO_TCP, NATK_T_REM, 81,
+						NATK_T_INT, 40000);
+
+	natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
+	rcu_read_lock();
+	KUNIT_EXPECT_TRUE(test, natk_flow_is_reply(nn, &reply));
+	KUNIT_EXPECT_FALSE(test, natk_flow_is_reply(nn, &other));
+	KUNIT_EXPECT_FALSE(test, natk_flow_is_reply(nn, &k));
+	rcu_read_unlock();
+}
+
 static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_insert_lookup),
 	KUNIT_CASE(natk_flow_lookup_miss),
@@ -491,6 +653,10 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_many_resize),
 	KUNIT_CASE(natk_flow_gc_concurrent_lookup),
 	KUNIT_CASE(natk_flow_hash_seeds),
+	KUNIT_CASE(natk_flow_flush_in_publish_window),
+	KUNIT_CASE(natk_flow_twin_in_publish_window),
+	KUNIT_CASE(natk_flow_half_open_evicted),
+	KUNIT_CASE(natk_flow_reply_recognised),
 	{}
 };
 

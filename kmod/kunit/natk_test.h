@@ -54,4 +54,13 @@ __sum16 natk_test_l4_csum(const struct iphdr *iph, unsigned int len);
 /* Fill in the IP and L4 checksums of a packet built by hand. */
 void natk_test_fix_csums(struct iphdr *iph);
 
+/*
+ * Run @fn at every natk_race() point until the test ends (one test at a
+ * time: KUnit runs them one after the other).
+ */
+typedef void (*natk_test_race_fn)(struct natk_net *nn,
+				  enum natk_race_point p, void *obj,
+				  void *arg);
+void natk_test_set_race(struct kunit *test, natk_test_race_fn fn, void *arg);
+
 #endif /* _NATK_TEST_H */

@@ -12,6 +12,37 @@
 #include <net/ip.h>
 #include "natk_test.h"
 
+/*
+ * The KUnit build's race windows (natk.h): the current test's hook runs
+ * there, so that a test can put a flush or a second CPU's work exactly
+ * inside a window.
+ */
+static natk_test_race_fn natk_test_race_hook;
+static void *natk_test_race_arg;
+
+void natk_race(struct natk_net *nn, enum natk_race_point p, void *obj)
+{
+	natk_test_race_fn fn = READ_ONCE(natk_test_race_hook);
+
+	if (fn)
+		fn(nn, p, obj, natk_test_race_arg);
+}
+
+static void natk_test_race_clear(void *unused)
+{
+	WRITE_ONCE(natk_test_race_hook, NULL);
+	natk_test_race_arg = NULL;
+}
+
+void natk_test_set_race(struct kunit *test, natk_test_race_fn fn, void *arg)
+{
+	natk_test_race_arg = arg;
+	WRITE_ONCE(natk_test_race_hook, fn);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							natk_test_race_clear,
+							NULL), 0);
+}
+
 /* The tests run the GC themselves; a kick from the packet path is a no-op. */
 static void natk_test_gc_work(struct work_struct *work)
 {

@@ -531,6 +531,145 @@ static void natk_ports_hold_forward(struct kunit *test)
 	rcu_read_unlock();
 }
 
+/*
+ * Interleaving: inside the window where a new mapping has its port but not
+ * yet its endpoint, an inbound packet finds it by port (what natk_in does
+ * with endpoint-independent filtering) and must not get a reference; then
+ * another CPU maps the same endpoint first, so this one loses. The loser
+ * is freed with nobody holding it (KASAN would see a use after free), and
+ * the creator returns the winner.
+ */
+struct natk_map_race {
+	struct natk_map *seen, *winner;
+	bool tryget, live, busy;
+};
+
+static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
+				  void *obj, void *arg)
+{
+	struct natk_map_race *r = arg;
+	struct natk_map *map = obj, *found;
+	enum natk_stat why;
+
+	if (p != NATK_RACE_MAP_PUBLISH || r->busy || r->seen)
+		return;
+	r->seen = map;
+	found = natk_map_lookup_ext(nn, map->ekey.proto, map->ekey.eport);
+	r->live = found == map && natk_map_live(found);
+	r->tryget = found && natk_map_tryget(found);
+	if (r->tryget)
+		natk_map_put(nn, found);
+	r->busy = true;
+	r->winner = natk_map_get(nn, natk_test_cfg(nn), map->ikey.proto,
+				 map->ikey.iaddr, map->ikey.iport, &why);
+	r->busy = false;
+}
+
+static void natk_map_publish_window(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map_race r = {};
+	struct natk_map *m;
+
+	natk_test_set_race(test, natk_map_publish_race, &r);
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 40000);
+	KUNIT_ASSERT_NOT_NULL(test, r.seen);
+	KUNIT_EXPECT_FALSE(test, r.live);
+	KUNIT_EXPECT_FALSE(test, r.tryget);
+	KUNIT_ASSERT_NOT_NULL(test, r.winner);
+	KUNIT_EXPECT_PTR_EQ(test, m, r.winner);
+	KUNIT_EXPECT_PTR_NE(test, m, r.seen);
+	KUNIT_EXPECT_EQ(test, refcount_read(&m->ref), 2);
+	KUNIT_EXPECT_TRUE(test, natk_map_live(m));
+	/* The loser's port went back: only the winner's is mapped. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	natk_map_put(nn, m);
+	natk_map_put(nn, m);
+}
+
+/*
+ * Two forwards to one internal endpoint (tcp 80 and 8080 both to
+ * 10.0.0.3:80): both are accepted; its outbound flows use the first; when
+ * that one is deleted, the second takes over.
+ */
+static void natk_ports_forwards_same_endpoint(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_map *m;
+
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(80),
+					   NATK_T_INT2, htons(80), NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8080),
+					   NATK_T_INT2, htons(80), NULL), 0);
+	mutex_unlock(&nn->lock);
+	rcu_read_lock();
+	m = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8080));
+	KUNIT_EXPECT_TRUE(test, m && natk_map_live(m));
+	rcu_read_unlock();
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 80);
+	natk_map_put(nn, m);
+
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, htons(80)), 0);
+	mutex_unlock(&nn->lock);
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 8080);
+	natk_map_put(nn, m);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP, htons(80)));
+	rcu_read_unlock();
+
+	/* A dynamic mapping of the endpoint still refuses a forward. */
+	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 53);
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, htons(5353),
+					   NATK_T_INT2, htons(53), NULL),
+			-EBUSY);
+	mutex_unlock(&nn->lock);
+	natk_map_put(nn, m);
+}
+
+/*
+ * After a search found no port, the next ones for that protocol fail at
+ * once, without a search, until a mapping is freed.
+ */
+static void natk_ports_exhaustion_throttled(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_map *m[2];
+	u64 before;
+	int i;
+
+	natk_range(nn, 5000, 5001);
+	m[0] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 5000);
+	m[1] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 5001);
+	KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_UDP, NATK_T_INT2, 5000,
+					 &why));
+	/* The range is searched once, then no more: metbl is not asked. */
+	before = natk_test_stat(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_UDP, NATK_T_INT2,
+						 6000 + i, &why));
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
+					     NATK_STAT_PORT_ALLOCATION_ERRORS),
+			before + 10);
+	KUNIT_EXPECT_TRUE(test, natk_ports_exhausted(nn, IPPROTO_UDP));
+	/* TCP has its own ports. */
+	natk_map_put(nn, natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 5000));
+	/* A freed port ends the fast failure. */
+	natk_map_put(nn, m[1]);
+	KUNIT_EXPECT_FALSE(test, natk_ports_exhausted(nn, IPPROTO_UDP));
+	m[1] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 5000);
+	KUNIT_EXPECT_EQ(test, ntohs(m[1]->ekey.eport), 5001);
+	natk_map_put(nn, m[0]);
+	natk_map_put(nn, m[1]);
+}
+
 static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_preserved),
 	KUNIT_CASE(natk_ports_collision),
@@ -546,6 +685,9 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_hold_recheck),
 	KUNIT_CASE(natk_ports_hold_capped),
 	KUNIT_CASE(natk_ports_hold_forward),
+	KUNIT_CASE(natk_map_publish_window),
+	KUNIT_CASE(natk_ports_forwards_same_endpoint),
+	KUNIT_CASE(natk_ports_exhaustion_throttled),
 	{}
 };
 
