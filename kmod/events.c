@@ -50,15 +50,40 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	return 0;
 }
 
+/*
+ * Events go out only while the family is registered: module exit stops
+ * them, waits for senders under RCU, and only then unregisters it (flows
+ * that netns teardown kills after that send nothing).
+ */
+static bool natk_events_on;
+
+void natk_events_enable(bool on)
+{
+	WRITE_ONCE(natk_events_on, on);
+	if (!on)
+		synchronize_rcu();
+}
+
+static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
+			 u8 cmd, u8 reason);
+
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason)
+{
+	rcu_read_lock();
+	if (READ_ONCE(natk_events_on) &&
+	    genl_has_listeners(&natk_genl_family, nn->net, 0))
+		__natk_event(nn, flow, cmd, reason);
+	rcu_read_unlock();
+}
+
+/* Caller holds rcu_read_lock(). */
+static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
+			 u8 cmd, u8 reason)
 {
 	const struct natk_cfg *cfg;
 	struct sk_buff *skb;
 	void *hdr;
-
-	if (!genl_has_listeners(&natk_genl_family, nn->net, 0))
-		return;
 
 	skb = genlmsg_new(NATK_EVENT_SIZE, GFP_ATOMIC);
 	if (!skb)
@@ -66,13 +91,9 @@ void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, cmd);
 	if (!hdr)
 		goto lost_free;
-	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	if (natk_flow_fill(skb, flow, cfg, reason)) {
-		rcu_read_unlock();
+	if (natk_flow_fill(skb, flow, cfg, reason))
 		goto lost_free;
-	}
-	rcu_read_unlock();
 	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
 			      NATK_A_PAD))
 		goto lost_free;

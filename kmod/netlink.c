@@ -173,9 +173,14 @@ static int natk_get_stats(struct sk_buff *skb, struct genl_info *info)
 	return natk_reply(info, NATK_CMD_GET_STATS, natk_fill_stats);
 }
 
-/* Apply the attributes of a SET_CONFIG to @cfg. Nothing is published. */
+/*
+ * Apply the attributes of a SET_CONFIG to @cfg. Nothing is published.
+ * @host_admin: the caller has CAP_NET_ADMIN over the host, not only over
+ * a container's namespace.
+ */
 static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
-			     struct nlattr **tb, struct netlink_ext_ack *extack)
+			     struct nlattr **tb, bool host_admin,
+			     struct netlink_ext_ack *extack)
 {
 	struct net_device *dev;
 	int i;
@@ -223,8 +228,17 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 		cfg->port_min = lo;
 		cfg->port_max = hi;
 	}
-	if (tb[NATK_A_MAX_FLOWS])
-		cfg->max_flows = nla_get_u32(tb[NATK_A_MAX_FLOWS]);
+	if (tb[NATK_A_MAX_FLOWS]) {
+		u32 n = nla_get_u32(tb[NATK_A_MAX_FLOWS]);
+
+		if (n > NATK_USERNS_MAX_FLOWS && !host_admin &&
+		    net->user_ns != &init_user_ns) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_MAX_FLOWS],
+					    "natk: in a container max-flows is at most 65536 (NATK_USERNS_MAX_FLOWS); the host's root may set more");
+			return -EPERM;
+		}
+		cfg->max_flows = n;
+	}
 	if (tb[NATK_A_MAX_FLOWS_PER_HOST])
 		cfg->max_flows_per_host =
 			nla_get_u32(tb[NATK_A_MAX_FLOWS_PER_HOST]);
@@ -265,6 +279,7 @@ static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	err = natk_parse_config(genl_info_net(info), ncfg, info->attrs,
+				netlink_capable(skb, CAP_NET_ADMIN),
 				info->extack);
 	if (err) {
 		kfree(ncfg);
@@ -358,7 +373,9 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	if (!hdr)
 		return -EMSGSIZE;
 
-	rhashtable_walk_start(&d->it);
+	/* A resize since the last call rewinds the walk: say so. */
+	if (rhashtable_walk_start_check(&d->it) == -EAGAIN)
+		d->restarts++;
 	cfg = rcu_dereference(nn->cfg);
 	flow = rhashtable_walk_peek(&d->it);
 	while (flow) {
@@ -570,6 +587,8 @@ static const struct genl_ops natk_genl_ops[] = {
 		.dumpit = natk_fwds_dump,
 		.policy = natk_none_policy,
 		.maxattr = NATK_A_MAX,
+		/* Internal addresses, as in GET_FLOWS: admin only. */
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
@@ -590,10 +609,15 @@ struct genl_family natk_genl_family __ro_after_init = {
 
 int natk_genl_init(void)
 {
-	return genl_register_family(&natk_genl_family);
+	int err = genl_register_family(&natk_genl_family);
+
+	if (!err)
+		natk_events_enable(true);
+	return err;
 }
 
 void natk_genl_exit(void)
 {
+	natk_events_enable(false);
 	genl_unregister_family(&natk_genl_family);
 }

@@ -48,7 +48,7 @@ static __be32 natk_dev_addr(struct net_device *dev)
 	return 0;
 }
 
-static struct natk_cfg *natk_cfg_default(void)
+static struct natk_cfg *natk_cfg_default(const struct net *net)
 {
 	struct natk_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 
@@ -57,6 +57,10 @@ static struct natk_cfg *natk_cfg_default(void)
 	cfg->port_min = NATK_DEF_PORT_MIN;
 	cfg->port_max = NATK_DEF_PORT_MAX;
 	cfg->max_flows = natk_default_max_flows();
+	/* A container's namespace gets a container's share by default. */
+	if (net->user_ns != &init_user_ns)
+		cfg->max_flows = min_t(u32, cfg->max_flows,
+				       NATK_USERNS_MAX_FLOWS);
 	cfg->timeout[NATK_TO_TCP_EST] = NATK_DEF_TCP_EST * HZ;
 	cfg->timeout[NATK_TO_TCP_TRANS] = NATK_DEF_TCP_TRANS * HZ;
 	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
@@ -79,13 +83,20 @@ struct natk_cfg *natk_cfg_dup(struct natk_net *nn)
 	return cfg;
 }
 
+/*
+ * Unhook and stop the GC, in this order: once hooked is false no packet
+ * re-arms the GC; once the hooks are unregistered no new packet enters
+ * natk; synchronize_net() waits for those still inside (6.12's
+ * nf_unregister_net_hooks() does not); then the GC is stopped for good.
+ */
 static void natk_unhook(struct natk_net *nn)
 {
 	if (!nn->hooked)
 		return;
-	natk_hooks_unregister(nn->net);	/* waits for packets in flight */
-	natk_gc_stop(nn);
 	WRITE_ONCE(nn->hooked, false);
+	natk_hooks_unregister(nn->net);
+	synchronize_net();
+	natk_gc_stop(nn);
 }
 
 /*
@@ -126,6 +137,9 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 			}
 			natk_gc_start(nn);
 			WRITE_ONCE(nn->hooked, true);
+			/* Who turned natk on pays for its memory (natk.h). */
+			if (!nn->memcg && current->mm)
+				nn->memcg = get_mem_cgroup_from_mm(current->mm);
 		}
 	} else {
 		ncfg->ext_addr = 0;
@@ -142,10 +156,16 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	kfree_rcu(old, rcu);
 	if (!ncfg->ifindex)
 		natk_unhook(nn);
-	if (flush)
+	if (flush) {
+		/*
+		 * Packets still running on the old snapshot may be creating
+		 * flows under the old rule: wait for them, then flush.
+		 */
+		synchronize_net();
 		natk_flush(nn, NATK_REASON_FLUSH);
-	else
+	} else {
 		atomic_inc(&nn->gen);
+	}
 	return 0;
 }
 
@@ -188,6 +208,7 @@ static void natk_addr_work(struct work_struct *work)
 	const struct natk_cfg *cfg;
 	struct natk_cfg *ncfg;
 	struct net_device *dev;
+	bool renamed = false;
 	__be32 addr = 0;
 
 	mutex_lock(&nn->lock);
@@ -196,14 +217,17 @@ static void natk_addr_work(struct work_struct *work)
 		goto out;
 	rcu_read_lock();
 	dev = dev_get_by_index_rcu(nn->net, cfg->ifindex);
-	if (dev)
+	if (dev) {
 		addr = natk_dev_addr(dev);
+		renamed = strncmp(dev->name, cfg->ifname, IFNAMSIZ);
+	}
 	rcu_read_unlock();
 	if (!dev) {
 		natk_down(nn);
 		goto out;
 	}
-	if (addr == cfg->ext_addr)
+	/* A rename changes the name only: no flush. */
+	if (addr == cfg->ext_addr && !renamed)
 		goto out;
 	ncfg = natk_cfg_dup(nn);
 	if (ncfg)
@@ -271,7 +295,7 @@ static int __net_init natk_net_init(struct net *net)
 	nn->stats = alloc_percpu(struct natk_stats);
 	if (!nn->stats)
 		return -ENOMEM;
-	cfg = natk_cfg_default();
+	cfg = natk_cfg_default(net);
 	if (!cfg) {
 		err = -ENOMEM;
 		goto err_stats;
@@ -293,14 +317,21 @@ static void __net_exit natk_net_exit(struct net *net)
 {
 	struct natk_net *nn = natk_pernet(net);
 
+	struct natk_cfg *cfg;
+
 	mutex_lock(&nn->lock);
 	natk_unhook(nn);
 	mutex_unlock(&nn->lock);
+	/* Never hooked, or a kick raced with the unhook: stop it anyway. */
+	natk_gc_stop(nn);
 	cancel_work_sync(&nn->addr_work);
 	natk_fwd_flush(nn);
 	natk_flush(nn, NATK_REASON_FLUSH);
 	natk_tables_destroy(nn);
-	kfree(rcu_dereference_protected(nn->cfg, true));
+	cfg = rcu_dereference_protected(nn->cfg, true);
+	RCU_INIT_POINTER(nn->cfg, NULL);
+	kfree_rcu(cfg, rcu);
+	mem_cgroup_put(nn->memcg);
 	free_percpu(nn->stats);
 }
 
