@@ -28,6 +28,8 @@
 #include <linux/netfilter_ipv4.h>
 #include <net/ip.h>
 #include <net/tcp.h>
+#include <net/udp.h>
+#include <net/inet_hashtables.h>
 #include <net/netfilter/ipv4/nf_defrag_ipv4.h>
 #include "natk.h"
 
@@ -51,6 +53,10 @@ static int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt)
 	const struct iphdr *iph = ip_hdr(skb);
 	unsigned int iplen = ntohs(iph->tot_len), ihl = iph->ihl * 4;
 	int len;
+
+	/* A BIG TCP GRO packet has tot_len 0: its length is the skb's. */
+	if (!iplen && skb_is_gso(skb) && skb_is_gso_tcp(skb))
+		iplen = skb->len - skb_network_offset(skb);
 
 	pkt->proto = iph->protocol;
 	len = natk_l4_hdrlen(pkt->proto);
@@ -164,8 +170,9 @@ static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 			if (new == old || cmpxchg(&flow->state, old, new) == old)
 				break;
 		}
-		if (new == NATK_TCP_ESTABLISHED && old != new &&
-		    (old == NATK_TCP_SYN_OUT || old == NATK_TCP_SYN_IN))
+		/* The initiator's ACK completed the handshake. */
+		if (new != old && new != NATK_TCP_RST &&
+		    (old == NATK_TCP_SYNACK_IN || old == NATK_TCP_SYNACK_OUT))
 			natk_stat_inc(nn, NATK_STAT_CONNECTIONS_ESTABLISHED);
 		/* RFC 7857: an outbound RST does not extend the mapping. */
 		if (outbound && (pkt->tcpflags & NATK_TCPF_RST) && old == new)
@@ -175,7 +182,7 @@ static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 }
 
 /*
- * The flow of an outbound packet: found, or created when the packet may
+ * A flow for an outbound packet that has none, created when the packet may
  * open one (any UDP or ICMP echo; for TCP only a SYN). NULL with *why set.
  */
 static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
@@ -184,12 +191,10 @@ static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
 					    const struct natk_pkt *pkt,
 					    int *why)
 {
-	struct natk_flow *flow = natk_flow_lookup_out(nn, key);
+	struct natk_flow *flow;
 	enum natk_stat reason;
 	u8 st = NATK_TCP_NONE;
 
-	if (flow)
-		return flow;
 	if (pkt->proto == IPPROTO_TCP) {
 		if (!natk_tcp_may_create(pkt->tcpflags)) {
 			*why = NATK_STAT_DROP_NO_FLOW;
@@ -235,7 +240,7 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 		}
 		st = NATK_TCP_SYN_IN;
 	}
-	if (!refcount_inc_not_zero(&map->ref)) {
+	if (!natk_map_tryget(map)) {
 		*why = NATK_STAT_DROP_UNSOLICITED;
 		return NULL;
 	}
@@ -244,6 +249,43 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 	if (!flow)
 		*why = reason;
 	return flow;
+}
+
+/*
+ * Does a connected socket of the NAT host own this inbound packet (a TCP
+ * connection, or a UDP socket on that port)? natk's range may overlap the
+ * host's ephemeral ports: when the host's own connection uses a port that
+ * natk mapped for other remotes, the host's socket wins. Asked only when
+ * no flow matched, so established flows pay nothing for it.
+ */
+static bool natk_local_sock(struct net *net, struct sk_buff *skb,
+			    const struct natk_pkt *pkt,
+			    const struct net_device *in)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct sock *sk;
+
+	switch (pkt->proto) {
+	case IPPROTO_TCP:
+		sk = __inet_lookup_established(net,
+					       net->ipv4.tcp_death_row.hashinfo,
+					       iph->saddr, pkt->sport,
+					       iph->daddr, ntohs(pkt->dport),
+					       in->ifindex, 0);
+		if (!sk)
+			return false;
+		sock_gen_put(sk);
+		return true;
+	case IPPROTO_UDP:
+		sk = udp4_lib_lookup(net, iph->saddr, pkt->sport, iph->daddr,
+				     pkt->dport, in->ifindex);
+		if (!sk)
+			return false;
+		sock_put(sk);
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
@@ -307,7 +349,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	ok.raddr = cfg->ext_addr;
 	ok.rport = pkt.dport;
 	ok.proto = pkt.proto;
-	out = natk_flow_outbound(nn, cfg, &ok, &pkt, &why);
+	out = natk_flow_lookup_out(nn, &ok);
+	if (!out)
+		out = natk_flow_outbound(nn, cfg, &ok, &pkt, &why);
 	if (!out)
 		goto drop;
 	rk.raddr = cfg->ext_addr;
@@ -354,6 +398,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 
 	if (!cfg || !cfg->ext_addr || iph->daddr != cfg->ext_addr)
 		return NF_ACCEPT;
+	natk_race(nn, NATK_RACE_PACKET, skb);
 	if (state->in->ifindex != cfg->ifindex)
 		return natk_hairpin(nn, cfg, skb, state);
 
@@ -366,6 +411,10 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		goto drop;
 
 	if (pkt.proto == IPPROTO_ICMP) {
+		/* One-armed: a lan host's error about a hairpinned packet. */
+		if (natk_icmp_is_error(pkt.icmp_type) &&
+		    natk_host_known(nn, ip_hdr(skb)->saddr))
+			return natk_icmp_error_hairpin(nn, cfg, skb, state->in);
 		if (natk_icmp_is_error(pkt.icmp_type))
 			return natk_icmp_error_in(nn, cfg, skb);
 		if (pkt.icmp_type != ICMP_ECHOREPLY) {
@@ -386,11 +435,22 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		struct natk_map *map = natk_map_lookup_ext(nn, pkt.proto,
 							   pkt.dport);
 
-		/* Not natk's port (or only held): the NAT host's business. */
-		if (!map || !natk_map_live(map)) {
+		/*
+		 * Not natk's port (or only held), or a connection of the NAT
+		 * host's own that happens to use a port natk has mapped for
+		 * other remotes: the host's business.
+		 */
+		if (!map || !natk_map_live(map) ||
+		    natk_local_sock(state->net, skb, &pkt, state->in)) {
 			natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
 			return NF_ACCEPT;
 		}
+		/*
+		 * One-armed NAT: a lan host natk masquerades, reaching a
+		 * mapping through the external interface, is hairpinned.
+		 */
+		if (natk_host_known(nn, k.raddr))
+			return natk_hairpin(nn, cfg, skb, state);
 		flow = natk_flow_inbound(nn, cfg, map, &k, &pkt, &why);
 		if (!flow)
 			goto drop;
@@ -423,6 +483,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 
 	if (!cfg || state->out->ifindex != cfg->ifindex)
 		return NF_ACCEPT;
+	natk_race(nn, NATK_RACE_PACKET, skb);
 	if (iph->saddr == cfg->ext_addr) {
 		/*
 		 * The host's own packet. An ICMP error it sends about a
@@ -450,11 +511,15 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	if (pkt.proto == IPPROTO_ICMP) {
 		if (natk_icmp_is_error(pkt.icmp_type))
 			return natk_icmp_error_out(nn, cfg, skb, false);
-		if (pkt.icmp_type != ICMP_ECHO) {
+		if (pkt.icmp_type == ICMP_ECHOREPLY) {
+			/* Only ever the reply of a flow (one-armed). */
+			pkt.sport = 0;
+		} else if (pkt.icmp_type != ICMP_ECHO) {
 			why = NATK_STAT_DROP_NO_FLOW;
 			goto drop;
+		} else {
+			pkt.dport = 0;
 		}
-		pkt.dport = 0;
 	}
 
 	iph = ip_hdr(skb);
@@ -463,9 +528,23 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	k.iport = pkt.sport;
 	k.rport = pkt.dport;
 	k.proto = pkt.proto;
-	flow = natk_flow_outbound(nn, cfg, &k, &pkt, &why);
-	if (!flow)
-		goto drop;
+	flow = natk_flow_lookup_out(nn, &k);
+	if (!flow) {
+		/*
+		 * One-armed NAT: a reply natk_in translated is forwarded out
+		 * of the external interface too, towards its internal host.
+		 * It matches its flow the other way round: let it go.
+		 */
+		if (natk_flow_is_reply(nn, &k))
+			return NF_ACCEPT;
+		if (pkt.proto == IPPROTO_ICMP && pkt.icmp_type != ICMP_ECHO) {
+			why = NATK_STAT_DROP_NO_FLOW;
+			goto drop;
+		}
+		flow = natk_flow_outbound(nn, cfg, &k, &pkt, &why);
+		if (!flow)
+			goto drop;
+	}
 
 	natk_count_in(nn, true, skb->len);
 	if (natk_manip(skb, true, cfg->ext_addr, flow->rkey.eport)) {

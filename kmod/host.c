@@ -58,7 +58,7 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			}
 			return host;
 		}
-		host = kzalloc(sizeof(*host), GFP_ATOMIC);
+		host = kzalloc(sizeof(*host), NATK_GFP);
 		if (!host)
 			break;
 		host->iaddr = iaddr;
@@ -81,4 +81,14 @@ void natk_host_put(struct natk_net *nn, struct natk_host *host)
 		return;
 	rhashtable_remove_fast(&nn->htbl, &host->node, natk_hparams);
 	kfree_rcu(host, rcu);
+}
+
+/*
+ * Does natk masquerade @iaddr right now (has it a flow)? A one-armed NAT
+ * tells its lan hosts from the internet this way. Caller holds
+ * rcu_read_lock().
+ */
+bool natk_host_known(struct natk_net *nn, __be32 iaddr)
+{
+	return rhashtable_lookup(&nn->htbl, &iaddr, natk_hparams);
 }

@@ -288,6 +288,18 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 	flow = natk_flow_lookup_out(nn, &k);
 	if (!flow && local)
 		return NF_ACCEPT;
+	/*
+	 * One-armed NAT: an error natk_icmp_error_in() translated leaves by
+	 * the external interface, quoting its flow the original way round.
+	 */
+	if (!flow) {
+		k.iaddr = in.saddr;
+		k.raddr = in.daddr;
+		k.iport = in.sport;
+		k.rport = in.dport;
+		if (natk_flow_lookup_out(nn, &k))
+			return NF_ACCEPT;
+	}
 	if (!flow) {
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;
