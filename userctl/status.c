@@ -163,9 +163,15 @@ static void status_print(const struct natk_status *st,
 	    status_has(st, NATK_A_PORTS_HELD))
 		print_text("\n");
 
-	if (nfwd)
-		print_text("  forwards:\n");
-	fwd_print_list(fwds, nfwd, "forwards", "    ");
+	if (!fwds && nfwd) {
+		/* Forwards name internal hosts: admin only (natkctl(8)). */
+		print_null(PRINT_ANY, "forwards", "  forwards: %s\n",
+			   "not shown (needs CAP_NET_ADMIN)");
+	} else {
+		if (nfwd)
+			print_text("  forwards:\n");
+		fwd_print_list(fwds, nfwd, "forwards", "    ");
+	}
 	print_close_object();
 	print_end();
 }
@@ -186,6 +192,8 @@ int cmd_status(int argc, char **argv)
 	err = fwd_get_all(&fwds, &nfwd);
 	if (err == -EOPNOTSUPP)
 		warnmsg("warning: this natk module cannot list port forwards");
+	else if (err == -EPERM)
+		nfwd = 1;	/* status_print: not shown */
 	else if (err)
 		nk_fail("status: port forwards", err);
 	status_print(&st, fwds, nfwd);

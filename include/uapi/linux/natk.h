@@ -275,7 +275,7 @@ enum natk_stat {
 	NATK_STAT_UNSPEC,
 	NATK_STAT_ACTIVE_CONNECTIONS,	/* gauge: flows in the table */
 	NATK_STAT_CONNECTION_ATTEMPTS,	/* flows created (TCP: by a SYN) */
-	NATK_STAT_CONNECTIONS_ESTABLISHED, /* TCP flows that saw both SYNs */
+	NATK_STAT_CONNECTIONS_ESTABLISHED, /* TCP handshakes completed */
 	NATK_STAT_IDLE_TIMEOUTS,	/* flows freed by their idle timeout */
 	NATK_STAT_PORT_ALLOCATION_ERRORS, /* no free external port */
 	NATK_STAT_PACKETS_IN_FROM_SOURCE,	/* lan -> natk */
