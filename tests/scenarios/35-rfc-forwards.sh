@@ -3,7 +3,9 @@
 # Static port forwards: forward add/list/del (text and JSON), shown in
 # status, survive natkctl flush, open flows on inbound traffic (TCP and
 # UDP, to another internal port), accept any remote (no filtering), and
-# stop working after forward del.
+# stop working after forward del. Two forwards (tcp 8081 and 8082) to the
+# same internal endpoint (lan1:81, which no flow has used yet) are both
+# accepted and both work, and deleting one leaves the other working.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
@@ -61,4 +63,29 @@ connected) fail forward-del-stops-forwarding "connect to $NAT_EXT:8080 after for
 esac
 expect_eq forward-list-after-del "udp 5353 $LAN2 5353" \
 	"$(nctl -j forward list | jq -r '.[] | "\(.proto) \(.external_port) \(.internal_address) \(.internal_port)"' | tr '\n' ' ' | sed 's/ $//')" "forwards left"
+# Two external ports forwarded to one internal endpoint.
+peer_server lan1 tcp 81
+check forward-same-target-first nctl forward add tcp 8081 $LAN1:81
+if out=$(nctl forward add tcp 8082 $LAN1:81 2>&1); then
+	pass forward-same-target-second
+else
+	fail forward-same-target-second "natkctl forward add tcp 8082 $LAN1:81 (8081 already goes there): $out"
+fi
+expect_eq forward-same-target-list "tcp 8081 $LAN1 81,tcp 8082 $LAN1 81" \
+	"$(nctl -j forward list | jq -r '.[] | select(.proto == "tcp") | "\(.proto) \(.external_port) \(.internal_address) \(.internal_port)"' | sort | tr '\n' ',' | sed 's/,$//')" "tcp forwards"
+r=$(ask wan tcp $NAT_EXT 8081 41010 | sed -n 1p)
+expect_eq forward-same-target-8081 "$WAN1 41010" "$r" "lan1:81 saw its peer via 8081 as"
+r=$(ask wan tcp $NAT_EXT 8082 41011 | sed -n 1p)
+expect_eq forward-same-target-8082 "$WAN1 41011" "$r" "lan1:81 saw its peer via 8082 as"
+fl=$(nctl -j flows | jq -c '[.[] | select(.proto == "tcp" and .internal_address == "'$LAN1'" and .internal_port == 81 and .remote_port == 41011)] | .[0].external_port')
+expect_eq forward-same-target-8082-flow 8082 "$fl" "external port of the flow from $WAN1:41011"
+check forward-same-target-del-first nctl forward del tcp 8081
+r=$(ask wan tcp $NAT_EXT 8082 41012 | sed -n 1p)
+expect_eq forward-same-target-other-kept "$WAN1 41012" "$r" "lan1:81 saw its peer via 8082, after 8081 was deleted, as"
+res=$(nsx wan python3 -c "$RFC_PY" tcpconnect $WAN1 41013 $NAT_EXT 8081 4)
+case $res in
+connected) fail forward-same-target-del-stops "connect to $NAT_EXT:8081 after its forward was deleted: $res" ;;
+*) pass forward-same-target-del-stops ;;
+esac
+check forward-same-target-del-second nctl forward del tcp 8082
 dmesg_check forward-kernel-log
