@@ -8,6 +8,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RESULTS=/run/natk-results
+. "$HERE/session.sh"
 
 finish() {
 	sync
@@ -51,18 +52,54 @@ echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"
 echo "$(uname -r)" > "$RESULTS/kernel"
 : > "$NATK_RESULTS"
 
+# run_job SCRIPT: run SCRIPT (bash) as the leader of a session of its own
+# (session.sh), its output copied to the console and to guest.log; when it
+# ends, stop whatever it left running in its session, so that no background
+# helper keeps the output pipe open (and us waiting for tee) forever. A
+# process that left the session and still holds the pipe is killed too.
+run_job() {
+	local fifo=/run/natk-job.out tee_pid sid rc i holders
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	tee "$RESULTS/guest.log" < "$fifo" &
+	tee_pid=$!
+	setsid bash "$1" > "$fifo" 2>&1 < /dev/null &
+	sid=$!
+	# From here on natk's tests run; a hang before is the VM's (boot.sh).
+	: > "$RESULTS/started"
+	wait "$sid"
+	rc=$?
+	session_stop "$sid" "the job $1"
+	# tee ends when the last writer closes the FIFO.
+	for i in $(seq 50); do
+		kill -0 "$tee_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$tee_pid" 2>/dev/null; then
+		holders=$(fd_holders "$fifo" "$tee_pid")
+		echo "natk-guest: killing what holds the job's output outside its session:" \
+			"$(for i in $holders; do printf '%s(%s) ' "$(cat "/proc/$i/comm" 2>/dev/null)" "$i"; done)"
+		# shellcheck disable=SC2086
+		[ -n "$holders" ] && kill -KILL $holders 2>/dev/null
+		for i in $(seq 20); do
+			kill -0 "$tee_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$tee_pid" 2>/dev/null
+	fi
+	wait "$tee_pid" 2>/dev/null
+	rm -f "$fifo"
+	return "$rc"
+}
+
 case $NATK_MODE in
-check)
-	bash "$NATK_REPO/tests/vm/guest-run.sh" 2>&1 | tee "$RESULTS/guest.log"
-	;;
-demo)
-	bash "$NATK_REPO/tests/vm/guest-demo.sh" 2>&1 | tee "$RESULTS/guest.log"
-	;;
-*)
-	# Any other mode names a script to run (path relative to the repo).
-	bash "$NATK_REPO/$NATK_MODE" 2>&1 | tee "$RESULTS/guest.log"
-	;;
+check) job=tests/vm/guest-run.sh ;;
+demo) job=tests/vm/guest-demo.sh ;;
+# Any other mode names a script to run (path relative to the repo).
+*) job=$NATK_MODE ;;
 esac
+run_job "$NATK_REPO/$job"
+echo "$?" > "$RESULTS/job-rc"
 dmesg > "$RESULTS/dmesg.txt" 2>/dev/null
 echo done > "$RESULTS/done"
 exit 0

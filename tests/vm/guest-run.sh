@@ -6,6 +6,7 @@
 # PASS/FAIL lines go to stdout and to $NATK_RESULTS.
 REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/lib/netns.sh"
+. "$REPO/tests/vm/session.sh"
 SCEN_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-300}
 PATTERN=${NATK_TESTS:-*}
 
@@ -22,9 +23,14 @@ for f in "$REPO"/tests/scenarios/[0-9]*.sh; do
 	# xtrace of every scenario goes to the results share (trace-NAME.log)
 	# for post-mortems; the console only gets the scenario's output.
 	trace=$(dirname "$NATK_RESULTS")/trace-$name.log
+	# Each scenario leads a session of its own (session.sh): whatever it
+	# leaves running in the background is stopped when it ends.
 	PS4='+ ${EPOCHREALTIME} ' BASH_XTRACEFD=9 \
-		timeout -k 10 "$SCEN_TIMEOUT" bash -u -x "$f" 9> "$trace"
+		setsid timeout -k 10 "$SCEN_TIMEOUT" bash -u -x "$f" 9> "$trace" &
+	sid=$!
+	wait "$sid"
 	rc=$?
+	session_stop "$sid" "$name"
 	t1=$(date +%s)
 	after=$(wc -l < "$NATK_RESULTS")
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
