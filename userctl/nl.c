@@ -292,6 +292,9 @@ void nk_fail(const char *what, int err)
 	switch (err) {
 	case EPERM:
 	case EACCES:
+		/* The kernel says why when it is not the capability. */
+		if (nk_extack[0])
+			fail("%s: permission denied: %s", what, nk_extack);
 		fail("permission denied: this needs CAP_NET_ADMIN (run as root)");
 	case EOPNOTSUPP:
 		fail("%s: not supported by the loaded natk module%s%s (is natkctl newer than the module?)",
