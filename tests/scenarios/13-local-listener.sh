@@ -22,7 +22,7 @@ if [ -n "$ext" ] && [ "$ext" != null ] && [ "$ext" != "$PORT" ]; then
 else
 	fail local-listener-port-avoided "flow external_port=$ext, but $NAT_EXT:$PORT has a local listener"
 fi
-out=$(echo | nsx wan timeout 10 socat -t 2 - TCP:$NAT_EXT:$PORT,connect-timeout=5 2>&1)
+out=$(echo | nsx wan timeout 20 socat -t 10 - TCP:$NAT_EXT:$PORT,connect-timeout=5 2>&1)
 expect_eq local-listener-reachable nat-local "$out" "reply from $NAT_EXT:$PORT"
 hold_stop "$pid"
 
