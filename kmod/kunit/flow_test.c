@@ -638,6 +638,56 @@ static void natk_flow_reply_recognised(struct kunit *test)
 	rcu_read_unlock();
 }
 
+/*
+ * A table full of flows that may not be evicted: the first table-full drop
+ * starts an eviction pass, which finds nothing; the drops that follow do
+ * not start another one at once (each used to restart a full scan).
+ */
+static void natk_flow_evict_fruitless_throttled(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_flow *f;
+	struct natk_okey k;
+	int i;
+
+	WRITE_ONCE(nn->hooked, true);
+	natk_test_cfg(nn)->max_flows = 4;
+	for (i = 0; i < 4; i++) {
+		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 6000 + i,
+				   NATK_T_REM, 80);
+		f = natk_test_flow(test, nn, &k, NATK_TCP_ESTABLISHED);
+		set_bit(NATK_FLOW_SEEN_OUT, &f->flags);
+		set_bit(NATK_FLOW_SEEN_IN, &f->flags);
+	}
+	k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 7000, NATK_T_REM, 80);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn), &k,
+						 NATK_TCP_SYN_OUT, NULL, &why));
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_TABLE_FULL);
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_NET_EVICT, &nn->flags));
+	/* The pass: nothing evictable, the bit is cleared. */
+	KUNIT_EXPECT_TRUE(test, natk_gc_scan(nn, 1000));
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_NET_EVICT, &nn->flags));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 4);
+	rcu_read_lock();
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn),
+							 &k, NATK_TCP_SYN_OUT,
+							 NULL, &why));
+	rcu_read_unlock();
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_NET_EVICT, &nn->flags));
+	/* A second later a drop may ask again. */
+	nn->evict_fruitless = jiffies - HZ - 1;
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn), &k,
+						 NATK_TCP_SYN_OUT, NULL, &why));
+	rcu_read_unlock();
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_NET_EVICT, &nn->flags));
+	WRITE_ONCE(nn->hooked, false);
+}
+
 static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_insert_lookup),
 	KUNIT_CASE(natk_flow_lookup_miss),
@@ -657,6 +707,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
 	KUNIT_CASE(natk_flow_half_open_evicted),
 	KUNIT_CASE(natk_flow_reply_recognised),
+	KUNIT_CASE(natk_flow_evict_fruitless_throttled),
 	{}
 };
 
