@@ -12,6 +12,7 @@
 #   NATK_BENCH_ICOUNT=0      run TCG without -icount (wall-clock guest time)
 #   NATK_BENCH_ICOUNT_SHIFT  icount shift (default 0: 1 ns per instruction)
 #   NATK_VM_MEM, NATK_VM_SMP VM size (default 4G, 1 vCPU)
+#   NATK_VM_CPU              QEMU CPU model (default max, as every recorded run)
 #   BENCH_RUNS=5             interleaved runs (a b c d, a b c d, ...)
 #   BENCH_PPS_COUNT=50000    packets per single-flow measurement
 #   BENCH_NEWFLOWS=20000     flows per new-flow measurement
@@ -57,6 +58,11 @@ trap 'rm -rf "$res"' EXIT
 export NATK_VM_MEM=${NATK_VM_MEM:-4G}
 export NATK_VM_SMP=${NATK_VM_SMP:-1}
 export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-3600}
+# Every recorded run used -cpu max (one vCPU, -icount: single-threaded TCG,
+# not the two-vCPU boot hang that made boot.sh's default Nehalem); another
+# model runs other code paths (memcpy, checksums), so keep max to stay
+# comparable with bench/results/.
+export NATK_VM_CPU=${NATK_VM_CPU:-max}
 ICOUNT="-icount shift=${NATK_BENCH_ICOUNT_SHIFT:-0},sleep=off"
 [ "${NATK_BENCH_ICOUNT:-1}" = 0 ] && ICOUNT=
 export NATK_QEMU_EXTRA="${NATK_QEMU_EXTRA:-} $ICOUNT"
@@ -90,7 +96,7 @@ fi
 
 name=$(date -u +%Y-%m-%d-%H%M)-$KVER
 python3 "$HERE/bench/report.py" "$res/raw.jsonl" "$OUT/$name" \
-	--kernel "$KVER" --wall $((t1 - t0)) --qemu "TCG ${ICOUNT:-no icount}, ${NATK_VM_SMP} vCPU, ${NATK_VM_MEM}" \
+	--kernel "$KVER" --wall $((t1 - t0)) --qemu "TCG ${ICOUNT:-no icount}, -cpu ${NATK_VM_CPU}, ${NATK_VM_SMP} vCPU, ${NATK_VM_MEM}" \
 	--host "$(nproc) CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $load0 at start, $load1 at end" ||
 	{ echo "bench: report failed" >&2; exit 1; }
 gnuplot "$OUT/$name.gp" > /dev/null 2>&1 || echo "bench: gnuplot failed (no plot)" >&2

@@ -17,13 +17,20 @@
 #   NATK_VM_STALL=SECONDS    a guest silent that long is hung: registers and
 #                            NMI backtraces are saved, the VM stopped
 #                            (default scenario timeout + 300; 0: off)
+#   NATK_VM_BOOT_STALL=SECONDS, NATK_VM_BOOT_LIMIT=SECONDS  the same for a
+#                            guest that hangs while booting, before the
+#                            first scenario (default 60, 300; see boot.sh):
+#                            such a VM is booted once more, and a "NOTE"
+#                            line (not counted) says so
+#   NATK_VM_CPU=MODEL        QEMU CPU model under TCG (default Nehalem)
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
 #   NATK_KDIR, NATK_VMLINUZ, NATK_MODDIR  build tree, image and module
 #                            directory of the one kernel in NATK_KERNELS when
 #                            it is not installed (tests/check-debug.sh)
 # Extra suites: every executable tests/suites/*.sh is run on the host and
-# its PASS/FAIL lines count towards the total.
+# its PASS/FAIL lines count towards the total (suites/demo.sh boots one VM:
+# NATK_SKIP_DEMO=1 skips it).
 set -uo pipefail
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs cannot derail it.
@@ -61,6 +68,14 @@ record_lines() { # PREFIX < lines
 		echo "$line"
 		echo "$line" >> "$SUMMARY"
 	done
+}
+
+# note PREFIX NAME WHAT...: a line that is neither PASS nor FAIL (a retry),
+# shown now and again above the total
+note() {
+	local line="NOTE $1$2: ${*:3}"
+	echo "$line"
+	echo "$line" >> "$SUMMARY"
 }
 
 section() { echo "==== $* ($(( $(date +%s) - T0 ))s)"; }
@@ -130,19 +145,32 @@ for k in "${KERNELS[@]}"; do
 	ko=
 	[ -z "${BUILT[$k]:-}" ] && ko=/nonexistent/natk.ko
 	t0=$(date +%s)
-	NATK_KO=$ko "$HERE/vm/boot.sh" "$k" "$res" "$klog/console.log" check &
-	vm=$!
-	shown=0
-	while kill -0 "$vm" 2>/dev/null; do
-		sleep 2
-		n=$(cat "$res/results.txt" 2>/dev/null | wc -l)
-		if [ "$n" -gt "$shown" ]; then
-			sed -n "$((shown + 1)),${n}p" "$res/results.txt" | sed "s/^\(PASS\|FAIL\) /\1 [$k] /"
-			shown=$n
-		fi
+	for attempt in 1 2; do
+		NATK_KO=$ko "$HERE/vm/boot.sh" "$k" "$res" "$klog/console.log" check &
+		vm=$!
+		shown=0
+		while kill -0 "$vm" 2>/dev/null; do
+			sleep 2
+			n=$(cat "$res/results.txt" 2>/dev/null | wc -l)
+			if [ "$n" -gt "$shown" ]; then
+				sed -n "$((shown + 1)),${n}p" "$res/results.txt" | sed "s/^\(PASS\|FAIL\) /\1 [$k] /"
+				shown=$n
+			fi
+		done
+		wait "$vm"
+		rc=$?
+		# Hung while booting, before the first scenario (boot.sh status
+		# 126): nothing of natk ran yet, so boot once more, and say so.
+		# (Seen on TCG with -cpu max and two vCPUs; see boot.sh.)
+		[ "$rc" -eq 126 ] && [ "$attempt" = 1 ] || break
+		mv "$klog/console.log" "$klog/console-boot-hang.log"
+		mv "$klog/console-hang.txt" "$klog/console-boot-hang-regs.txt" 2>/dev/null
+		note "[$k] " vm-boot-hang "the guest hung while booting," \
+			"$(sed -n '1s/^natk-host: \(.*\) at [0-9:]*: the guest is hung$/\1/p' "$klog/console-boot-hang-regs.txt" 2>/dev/null);" \
+			"last console line '$(grep -av '^natk-host:\|^qemu-system' "$klog/console-boot-hang.log" | tr -d '\r' | grep -a . | tail -n 1 | cut -c1-100)';" \
+			"console $klog/console-boot-hang.log; booted again"
+		rm -rf "${res:?}"/*
 	done
-	wait "$vm"
-	rc=$?
 	t1=$(date +%s)
 	cp -r "$res"/. "$klog"/ 2>/dev/null
 	rm -rf "$res"
@@ -153,6 +181,7 @@ for k in "${KERNELS[@]}"; do
 	if [ ! -e "$klog/done" ]; then
 		why="VM produced no complete result (boot.sh status $rc)"
 		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-2700}s"
+		[ "$rc" -eq 126 ] && why="guest hung while booting, before the first scenario, twice (the first: $klog/console-boot-hang.log); console below"
 		[ "$rc" -eq 125 ] && why="guest hung: no progress for a while; NMI backtraces in the console below, registers in $klog/console-hang.txt"
 		echo "---- last console lines ($klog/console.log)"
 		tail -n 40 "$klog/console.log"
@@ -186,6 +215,10 @@ failed=$(grep -c '^FAIL' "$SUMMARY")
 if [ "$failed" -gt 0 ]; then
 	echo "==== failures:"
 	grep '^FAIL' "$SUMMARY"
+fi
+if grep -q '^NOTE' "$SUMMARY"; then
+	echo "==== notes (not failures):"
+	grep '^NOTE' "$SUMMARY"
 fi
 echo "==== total time $(( $(date +%s) - T0 ))s"
 echo "$passed passed, $failed failed"

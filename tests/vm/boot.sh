@@ -23,10 +23,19 @@
 # NATK_KMEMLEAK_CHECK=1, NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh) and
 # NATK_STRESS_SECONDS (scenario 45).
 #
+# NATK_VM_CPU: QEMU's CPU model under TCG (default Nehalem, see below).
+#
 # NATK_VM_STALL (seconds, check mode; default NATK_SCENARIO_TIMEOUT + 300,
 # 0 turns it off): stop a guest that shows no progress for that long.
+# NATK_VM_BOOT_STALL (default 60) and NATK_VM_BOOT_LIMIT (default 300; 0
+# turns both off), every mode: stop a guest that has not started its job
+# (RESULTS_DIR/started, written by guest-init.sh before it runs the job)
+# and shows no progress for BOOT_STALL seconds, or has not started it
+# BOOT_LIMIT seconds after QEMU started: it hung while booting, before
+# anything of natk ran (callers may retry once).
 # The exit status is only about running QEMU (0 when the VM ran and powered
-# off, 124 on timeout, 125 when hung); pass/fail comes from RESULTS_DIR.
+# off, 124 on timeout, 125 when hung, 126 when hung before the job
+# started); pass/fail comes from RESULTS_DIR.
 set -uo pipefail
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs cannot derail it.
@@ -52,7 +61,7 @@ if [ -r "$KO" ]; then
 fi
 
 mkdir -p "$RES" "$(dirname "$LOG")"
-rm -f "$RES/done" "$RES/results.txt"
+rm -f "$RES/done" "$RES/results.txt" "$RES/started" "$RES/job-rc"
 {
 	printf 'NATK_MODE=%q\n' "$MODE"
 	printf 'NATK_REPO=%q\n' "$REPO"
@@ -67,7 +76,13 @@ rm -f "$RES/done" "$RES/results.txt"
 	done
 } > "$RES/job.env"
 
-ACCEL=(-accel tcg -cpu max)
+# Not "-cpu max": with it and two vCPUs, a 6.12 guest once froze 4.7 s into
+# boot (CPU0 idle in HLT, CPU1 spinning, console ending at "sched_clock:
+# Marking stable"), while about two dozen boots with QEMU's default CPU
+# model never hung. Nehalem is x86-64-v2 (SSSE3, SSE4.1/4.2, POPCNT; no
+# AVX, x2APIC or TSC-deadline timer); Debian's kernels and userland need
+# only x86-64-v1.
+ACCEL=(-accel tcg -cpu "${NATK_VM_CPU:-Nehalem}")
 if [ "${NATK_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 	ACCEL=(-accel kvm -cpu host)
 fi
@@ -75,9 +90,9 @@ fi
 CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off"
 CMDLINE+=" rcupdate.rcu_cpu_stall_timeout=60 natk_init=$REPO/tests/vm/guest-init.sh"
 CMDLINE+=" natk_repo=$REPO"
-# A hung guest (tests only): an NMI from the stall watch below panics it,
-# and the panic prints every CPU's backtrace and every task.
-[ "$MODE" = check ] && CMDLINE+=" unknown_nmi_panic panic_print=0x41"
+# A hung guest: an NMI from the watch below panics it, and the panic
+# prints every CPU's backtrace and every task.
+CMDLINE+=" unknown_nmi_panic panic_print=0x41"
 CMDLINE+=" ${NATK_CMDLINE_EXTRA:-}"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
@@ -90,56 +105,76 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}"
 # shellcheck disable=SC2206
 QEMU+=(${NATK_QEMU_EXTRA:-})
 
-# Stall watch (tests only): a guest that neither prints on the console nor
-# writes to the results share for STALL seconds is hung, since every
-# scenario is killed (and says so) after NATK_SCENARIO_TIMEOUT. Rather than
-# wait out the whole VM timeout in silence, save the vCPUs' registers
-# (QEMU monitor), inject an NMI so the guest panics with backtraces on the
-# console, and stop the VM.
+# Watch (every mode): a guest that neither prints on the console nor
+# writes to the results share for a while is hung. Rather than wait out
+# the whole VM timeout in silence, save the vCPUs' registers (QEMU
+# monitor), inject an NMI so the guest panics with backtraces on the
+# console, and stop the VM. Before the guest has started its job the limits
+# are short (BOOT_STALL, BOOT_LIMIT): booting never goes quiet for long.
+# After, in check mode only, STALL applies, since every scenario is killed
+# (and says so) after NATK_SCENARIO_TIMEOUT; other jobs may be quiet.
 STALL=${NATK_VM_STALL:-$(( ${NATK_SCENARIO_TIMEOUT:-300} + 300 ))}
+[ "$MODE" = check ] || STALL=0
+BOOT_STALL=${NATK_VM_BOOT_STALL:-60}
+BOOT_LIMIT=${NATK_VM_BOOT_LIMIT:-300}
 MON=${LOG%.log}.qmon
 HANG=${LOG%.log}-hang.txt
 rm -f "$MON" "$HANG"
-stall_watch() { # PID
-	local last
-	while sleep 10 && kill -0 "$1" 2>/dev/null; do
+hang() { # PID WHY WAIT: registers into $HANG, NMI, wait, stop the VM
+	{
+		echo "natk-host: $2 at $(date +%T): the guest is hung"
+		echo "---- info registers -a"
+		printf 'info registers -a\n' | socat -t 5 - "UNIX-CONNECT:$MON" 2>&1 |
+			tr -d '\r' | grep -av '^(qemu)\|^QEMU .* monitor'
+	} > "$HANG"
+	printf 'nmi\n' | socat -t 2 - "UNIX-CONNECT:$MON" > /dev/null 2>&1
+	sleep "$3"	# the panic's backtraces reach the console
+	kill "$1" 2>/dev/null
+}
+vm_watch() { # PID
+	local last now t0
+	t0=$(date +%s)
+	while sleep 5 && kill -0 "$1" 2>/dev/null; do
+		now=$(date +%s)
 		last=$(stat -c %Y "$LOG" "$RES" "$RES"/* 2>/dev/null | sort -n | tail -n 1)
-		[ $(( $(date +%s) - ${last:-0} )) -ge "$STALL" ] || continue
-		{
-			echo "natk-host: no console output and no result for ${STALL}s at $(date +%T): the guest is hung"
-			echo "---- info registers -a"
-			printf 'info registers -a\n' | socat -t 5 - "UNIX-CONNECT:$MON" 2>&1 |
-				tr -d '\r' | grep -av '^(qemu)\|^QEMU .* monitor'
-		} > "$HANG"
-		echo "boot: guest for $KVER hung (nothing for ${STALL}s); NMI, registers in $HANG" >&2
-		printf 'nmi\n' | socat -t 2 - "UNIX-CONNECT:$MON" > /dev/null 2>&1
-		sleep 30	# the panic's backtraces reach the console
-		kill "$1" 2>/dev/null
-		return 0
+		if [ ! -e "$RES/started" ] && [ "$BOOT_LIMIT" -gt 0 ]; then
+			if [ $(( now - ${last:-0} )) -ge "$BOOT_STALL" ]; then
+				hang "$1" "before the job started, no console output for ${BOOT_STALL}s" 15
+				return 0
+			elif [ $(( now - t0 )) -ge "$BOOT_LIMIT" ]; then
+				hang "$1" "before the job started, not started ${BOOT_LIMIT}s after QEMU did" 15
+				return 0
+			fi
+		elif [ "$STALL" -gt 0 ] && [ $(( now - ${last:-0} )) -ge "$STALL" ]; then
+			hang "$1" "no console output and no result for ${STALL}s" 30
+			return 0
+		fi
 	done
 }
 
+QEMU+=(-monitor "unix:$MON,server,nowait")
 if [ "${NATK_CONSOLE:-0}" = 1 ]; then
-	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null 2>&1 | tee "$LOG"
-	rc=${PIPESTATUS[0]}
-elif [ "$MODE" = check ] && [ "$STALL" -gt 0 ]; then
-	QEMU+=(-monitor "unix:$MON,server,nowait")
-	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1 &
-	qpid=$!
-	stall_watch "$qpid" &
-	wpid=$!
-	wait "$qpid"
-	rc=$?
-	kill "$wpid" 2>/dev/null
-	wait "$wpid" 2>/dev/null
-	rm -f "$MON"
-	if [ -s "$HANG" ]; then
-		echo "natk-host: VM stopped: hung, no progress for ${STALL}s (registers: $HANG)" >> "$LOG"
-		exit 125
-	fi
+	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > >(tee "$LOG") 2>&1 &
 else
-	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1
-	rc=$?
+	timeout -k 10 "$TIMEOUT" "${QEMU[@]}" < /dev/null > "$LOG" 2>&1 &
+fi
+qpid=$!
+# (Quiet: it is killed below, and neither bash's "Terminated" for its
+# sleep nor an orphaned sleep may reach our caller's output.)
+vm_watch "$qpid" > /dev/null 2>&1 &
+wpid=$!
+wait "$qpid"
+rc=$?
+pkill -P "$wpid" 2>/dev/null
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+rm -f "$MON"
+if [ -s "$HANG" ]; then
+	why=$(sed -n '1s/^natk-host: \(.*\) at [0-9:]*: the guest is hung$/\1/p' "$HANG")
+	echo "boot: guest for $KVER hung ($why); NMI, registers in $HANG" >&2
+	echo "natk-host: VM stopped: hung, $why (registers: $HANG)" >> "$LOG"
+	case $why in before\ the\ job*) exit 126 ;; esac
+	exit 125
 fi
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	echo "boot: VM for $KVER killed after ${TIMEOUT}s" >&2
