@@ -4,6 +4,21 @@
 REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/lib/netns.sh"
 
+# Whatever way the demo ends, stop its servers and unload natk; the exit
+# status says whether a step failed.
+cleanup() {
+	local rc=$?
+	# The servers' parent subshells first, quietly: killed after their
+	# server, each would print "Terminated" into the demo's output.
+	exec 2>/dev/null
+	pkill_orphans
+	topo_teardown
+	natk_unload || { fail demo-unload "rmmod natk failed"; rc=1; }
+	grep -q '^FAIL' "$NATK_RESULTS" 2>/dev/null && rc=1
+	exit "$rc"
+}
+trap cleanup EXIT
+
 say() { printf '\n### %s\n' "$*"; }
 run() { # run NS CMD...: show and run a command in a namespace
 	local ns=$1
@@ -54,4 +69,3 @@ run nat "$NATKCTL" stats
 run nat "$NATKCTL" flows
 
 say "Done"
-natk_unload
