@@ -36,5 +36,5 @@ if [ "${p%% *}" = "$NAT_EXT" ] && [ "${p##* }" != "$((PORT + 1))" ]; then
 else
 	fail local-udp-port-avoided "wan saw '$p' but $NAT_EXT:$((PORT + 1))/udp is bound locally"
 fi
-out=$(echo x | nsx wan timeout 10 socat -t 1 - UDP:$NAT_EXT:$((PORT + 1)) 2>&1)
+out=$(echo x | nsx wan timeout 20 socat -t 10 - UDP:$NAT_EXT:$((PORT + 1)) 2>&1)
 expect_eq local-udp-reachable nat-local-udp "$out" "reply from $NAT_EXT:$((PORT + 1))/udp"
