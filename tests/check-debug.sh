@@ -8,6 +8,11 @@
 # with panic_on_warn=1 kmemleak=on, and after the last scenario the guest
 # unloads natk and FAILs on any kmemleak report that mentions natk; then a
 # canary module that leaks on purpose must be caught (kmemleak-catches-leak).
+# natk.ko is the NATK_RACE=y build (build/<kver>-race/natk.ko): every race
+# window of the datapath (natk_race(), docs/design.md) is widened by a
+# delay, so that the stress scenarios (45-stress, 48-dump-resize,
+# 49-race-stress) land inside them under KASAN and lockdep. NATK_RACE=n
+# tests the normal build instead.
 # Ends with "N passed, N failed" like make check; exit status 0 iff none
 # failed.
 #
@@ -16,7 +21,8 @@
 # Defaults differ: NATK_SCENARIO_TIMEOUT 1200 and NATK_VM_TIMEOUT 10800
 # (4x: KASAN under TCG), NATK_STRESS_SECONDS 300, NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
 # NATK_SKIP_CHECKPATCH=1 (nothing kernel-specific there; make check runs
-# them), NATK_LOG_DIR build/test-logs-debug.
+# them), NATK_LOG_DIR build/test-logs-debug. NATK_RACE (y): the race build
+# or (n) the normal one; NATK_KO follows it.
 # NATK_DEBUG_CACHE, NATK_DEBUG_JOBS: see tests/debug/build-kernel.sh.
 set -uo pipefail
 
@@ -51,6 +57,15 @@ if ! make -C "$NATK_KDIR" M="$lt" modules > "$lt/build.log" 2>&1; then
 fi
 
 export NATK_KERNELS=$NATK_DEBUG_KVER NATK_KDIR NATK_VMLINUZ NATK_MODDIR
+# The race build: check.sh's make module sees NATK_RACE=y in the
+# environment and builds build/<kver>-race/natk.ko, which the VM loads
+# (NATK_KO). Its windows (module parameters race_delay_us, 200, and
+# race_one_in, 4) can be changed on the kernel command line:
+# NATK_CMDLINE_EXTRA="natk.race_delay_us=500 natk.race_one_in=2".
+export NATK_RACE=${NATK_RACE:-y}
+if [ "$NATK_RACE" = y ]; then
+	export NATK_KO=$REPO/build/$NATK_DEBUG_KVER-race/natk.ko
+fi
 # The hung-task and soft-lockup detectors get the same 4x as the timeouts
 # below: KASAN under TCG is that much slower, not stuck.
 export NATK_CMDLINE_EXTRA="panic_on_warn=1 kmemleak=on sysctl.kernel.hung_task_timeout_secs=480 watchdog_thresh=40 ${NATK_CMDLINE_EXTRA:-}"
@@ -61,8 +76,8 @@ export NATK_KMEMLEAK_CHECK=1
 NATK_KERNEL_PROBLEM_IGNORE='kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread (started|ended)|[0-9]+ new suspected memory leaks)'
 NATK_KERNEL_PROBLEM_IGNORE+='|[Cc]ommand line: |RCU callback double-/use-after-free debug is enabled'
 export NATK_KERNEL_PROBLEM_IGNORE
-# Several minutes of concurrent stress (scenario 45) on this kernel: 5,
-# 1 under make check.
+# Several minutes of concurrent stress (scenarios 45 and 49) on this
+# kernel: 5, 1 and 0.5 under make check.
 export NATK_STRESS_SECONDS=${NATK_STRESS_SECONDS:-300}
 export NATK_SCENARIO_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-1200}
 export NATK_VM_TIMEOUT=${NATK_VM_TIMEOUT:-10800}

@@ -29,6 +29,11 @@
 #   NATK_KDIR, NATK_VMLINUZ, NATK_MODDIR  build tree, image and module
 #                            directory of the one kernel in NATK_KERNELS when
 #                            it is not installed (tests/check-debug.sh)
+#   NATK_KO=PATH             the natk.ko the VM loads instead of
+#                            build/<kernel>/natk.ko, with one kernel in
+#                            NATK_KERNELS (tests/check-debug.sh: the
+#                            NATK_RACE=y build, which make module builds
+#                            when NATK_RACE=y is in the environment)
 # Extra suites: every executable tests/suites/*.sh is run on the host and
 # its PASS/FAIL lines count towards the total (suites/demo.sh boots one VM:
 # NATK_SKIP_DEMO=1 skips it).
@@ -143,7 +148,7 @@ for k in "${KERNELS[@]}"; do
 	rm -rf "$klog"
 	mkdir -p "$klog"
 	# A module that failed to build must not be replaced by a stale one.
-	ko=
+	ko=${NATK_KO:-}
 	[ -z "${BUILT[$k]:-}" ] && ko=/nonexistent/natk.ko
 	t0=$(date +%s)
 	for attempt in 1 2; do

@@ -7,6 +7,9 @@ NATK_REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 NATK_RESULTS=${NATK_RESULTS:-/dev/null}
 NATKCTL=${NATKCTL:-$NATK_REPO/userctl/natkctl}
 NATK_KO=${NATK_KO:-$NATK_REPO/build/$(uname -r)/natk.ko}
+# The module the host indexed for this VM (tests/vm/boot.sh: the job's
+# NATK_KO, or the default above); natk_install uses its snapshot.
+NATK_KO_JOB=${NATK_KO_JOB:-$NATK_KO}
 . "$NATK_REPO/tests/lib/kernlog.sh"
 
 # Address plan (see tests/scenarios/README: fixed, everyone uses it).
@@ -183,7 +186,7 @@ natk_install() {
 	mod=/lib/modules/$(uname -r)
 	src=$NATK_KO
 	if [ -n "${NATK_MODINDEX:-}" ] && [ -e "$NATK_MODINDEX/natk.ko" ] &&
-		[ "$NATK_KO" = "$NATK_REPO/build/$(uname -r)/natk.ko" ]; then
+		[ "$NATK_KO" = "$NATK_KO_JOB" ]; then
 		src=$NATK_MODINDEX/natk.ko
 	fi
 	[ -e "$src" ] || { echo "natk: $src not built"; return 1; }
