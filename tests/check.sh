@@ -23,7 +23,9 @@
 #                            such a VM is booted once more, and a "NOTE"
 #                            line (not counted) says so
 #   NATK_VM_CPU=MODEL        QEMU CPU model under TCG (default Nehalem)
-#   NATK_VM_TCG=OPTS         -accel tcg options, e.g. thread=single (boot.sh)
+#   NATK_VM_TCG=OPTS         -accel tcg options (default thread=single: both
+#                            vCPUs on one QEMU thread; empty for QEMU's
+#                            default, see boot.sh)
 #   NATK_LOG_DIR=DIR         where logs go (default build/test-logs)
 #   NATK_KVM=1               use KVM when /dev/kvm exists (default TCG)
 #   NATK_KDIR, NATK_VMLINUZ, NATK_MODDIR  build tree, image and module
