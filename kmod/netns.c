@@ -137,7 +137,7 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 			}
 			natk_gc_start(nn);
 			WRITE_ONCE(nn->hooked, true);
-			/* Who turned natk on pays for its memory (natk.h). */
+			/* Who turned natk on pays for its memory (docs/design.md). */
 			if (!nn->memcg && current->mm)
 				nn->memcg = get_mem_cgroup_from_mm(current->mm);
 		}
