@@ -206,16 +206,6 @@ void natk_maps_destroy(struct natk_net *nn)
 	rhashtable_free_and_destroy(&nn->mitbl, natk_map_free_left, NULL);
 }
 
-/* Offer @port to @claim (which also checks the host's own sockets). */
-static int natk_port_offer(struct natk_net *nn, const struct natk_cfg *cfg,
-			   u8 proto, u32 port,
-			   int (*claim)(struct natk_net *nn, void *arg,
-					__be16 port),
-			   void *arg)
-{
-	return claim(nn, arg, htons(port));
-}
-
 /*
  * Offer the ports @first, @first + 2, ... up to @hi (one parity), from a
  * random one on and wrapping, while *@budget lasts.
@@ -234,7 +224,7 @@ static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
 	n = (hi - first) / 2 + 1;
 	j = get_random_u32_below(n);
 	for (i = 0; i < n && *budget; i++, (*budget)--) {
-		err = natk_port_offer(nn, cfg, proto, first + 2 * j, claim, arg);
+		err = claim(nn, arg, htons(first + 2 * j));
 		if (err != -EEXIST)
 			return err;
 		if (++j == n)
@@ -260,7 +250,7 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 	budget = min_t(u32, natk_port_range(cfg, proto, iport, &lo, &hi),
 		       NATK_PORT_ATTEMPTS);
 	if (p >= lo && p <= hi) {
-		err = natk_port_offer(nn, cfg, proto, p, claim, arg);
+		err = claim(nn, arg, htons(p));
 		if (err != -EEXIST)
 			return err;
 	}
