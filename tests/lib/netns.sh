@@ -40,6 +40,17 @@ fail() {
 	echo "FAIL $name: $why" >> "$NATK_RESULTS"
 }
 
+# plan NAME...: the checks this scenario will report (each exactly as its
+# PASS/FAIL line names it), declared before the first one is reported; may be
+# called more than once. tests/vm/guest-run.sh passes NATK_PLAN (one file
+# per scenario) and FAILs every declared check that was never reported, and
+# every reported check that was not declared: a scenario that dies half-way
+# cannot lose its later checks unnoticed.
+NATK_PLAN=${NATK_PLAN:-/dev/null}
+plan() {
+	printf '%s\n' "$@" >> "$NATK_PLAN"
+}
+
 # check NAME CMD...: PASS if the command succeeds, else FAIL with its output.
 check() {
 	local name=$1 out
