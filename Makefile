@@ -9,6 +9,9 @@
 #   make W=1 / C=2       extra warnings / sparse, as in the kernel
 #   make module NATK_RACE=y  a test build with widened race windows
 #                        (build/<release>-race/; make check-debug uses it)
+#   make module NATK_MUTANT=NAME  a test build with one behaviour broken on
+#                        purpose (build/<release>-mutant-NAME/)
+#   make check-mutants   every mutant must fail a test (tests/check-mutants.sh)
 #   make checkpatch      checkpatch.pl --strict over kmod/ and include/
 #   make check           every test, on every installed Debian kernel, in VMs
 #   make check-debug     the VM scenarios on a KASAN/lockdep/kmemleak kernel
@@ -23,7 +26,11 @@ KVER ?= $(shell k=$$(uname -r); [ -e /lib/modules/$$k/build/Makefile ] && \
 	echo $$k || echo $(lastword $(KERNELS)))
 KDIR ?= /lib/modules/$(KVER)/build
 # NATK_RACE=y: a test build with widened race windows (Kbuild), kept apart.
-BUILD := $(CURDIR)/build/$(KVER)$(if $(filter y,$(NATK_RACE)),-race)
+# NATK_MUTANT=NAME: a test build with natk_mutant(NAME) on (Kbuild), apart.
+BUILD := $(CURDIR)/build/$(KVER)$(if $(filter y,$(NATK_RACE)),-race)$(if $(NATK_MUTANT),-mutant-$(NATK_MUTANT))
+# The mutants kmod/ knows: each natk_mutant(name) used there, as name-with-dashes.
+MUTANTS = $(sort $(shell grep -ho 'natk_mutant([a-z0-9_]*)' kmod/*.c | \
+	sed 's/natk_mutant(\(.*\))/\1/' | tr _ -))
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -31,19 +38,21 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
 .PHONY: all module modules-all natkctl clean checkpatch check check-quick \
-	demo deps kunit install uninstall dkms-install dkms-remove bench check-debug
+	demo deps kunit install uninstall dkms-install dkms-remove bench check-debug \
+	check-mutants
 
 all: module natkctl
 
 module:
 	@test -n "$(KVER)" -a -e "$(KDIR)/Makefile" || { echo "natk: no kernel headers for '$(KVER)'; install linux-headers-$(KVER) (make deps installs Debian's)" >&2; exit 1; }
+	@test -z "$(NATK_MUTANT)" -o -n "$(filter $(NATK_MUTANT),$(MUTANTS))" || { echo "natk: no mutant '$(NATK_MUTANT)'; kmod/ has: $(MUTANTS)" >&2; exit 1; }
 	@mkdir -p $(BUILD)/kmod $(BUILD)/include/uapi/linux
 	@ln -sf $(CURDIR)/Kbuild $(BUILD)/Kbuild
 	@for f in kmod/*.c kmod/*.h include/uapi/linux/*.h; do \
 		ln -sf $(CURDIR)/$$f $(BUILD)/$$f; done
 	@for f in $(BUILD)/kmod/*.c $(BUILD)/kmod/*.h; do \
 		[ -e "$$f" ] || rm -f "$$f"; done
-	$(MAKE) -C $(KDIR) M=$(BUILD) NATK_RACE=$(NATK_RACE) modules
+	$(MAKE) -C $(KDIR) M=$(BUILD) NATK_RACE=$(NATK_RACE) NATK_MUTANT=$(NATK_MUTANT) modules
 	@echo "natk: built $(BUILD)/natk.ko"
 
 modules-all:
@@ -63,6 +72,14 @@ check:
 
 check-debug:
 	@./tests/check-debug.sh
+
+check-mutants:
+	@./tests/check-mutants.sh
+
+# The mutants kmod/ has (for tests/check-mutants.sh).
+.PHONY: list-mutants
+list-mutants:
+	@echo $(MUTANTS)
 
 demo:
 	@./tests/demo.sh

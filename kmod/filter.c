@@ -107,7 +107,9 @@ bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 		.proto = map->ikey.proto,
 	};
 
-	if (READ_ONCE(map->flags) & NATK_MAP_STATIC)
+	/* Mutant no_filtering: anyone may use any mapping. */
+	if ((READ_ONCE(map->flags) & NATK_MAP_STATIC) ||
+	    natk_mutant(no_filtering))
 		return true;
 	switch (cfg->filtering) {
 	case NATK_FILTERING_ENDPOINT_INDEPENDENT:

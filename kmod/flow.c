@@ -130,6 +130,9 @@ bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key)
 		.proto = key->proto,
 	};
 
+	/* Mutant one_armed_off: replies are not recognised. */
+	if (natk_mutant(one_armed_off))
+		return false;
 	return natk_flow_lookup_out(nn, &r);
 }
 
@@ -283,7 +286,8 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	/* A forward's mapping is given (and pinned by its static ref). */
 	if (map) {
 		refcount_inc(&map->ref);
-	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT) {
+	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT &&
+		   !natk_mutant(apdm)) {	/* mutant: per destination */
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
 				   why);
 		if (!map)
@@ -375,6 +379,9 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
  */
 static bool natk_flow_evictable(const struct natk_flow *flow)
 {
+	/* Mutant no_eviction: nothing is ever evicted. */
+	if (natk_mutant(no_eviction))
+		return false;
 	return !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
 	       !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
 	       (flow->okey.proto == IPPROTO_TCP &&
@@ -428,7 +435,8 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		if (test_bit(NATK_NET_EVICT, &nn->flags))
 			target = cfg->max_flows -
 				 max_t(u32, 1, cfg->max_flows / 16);
-		if (time_after(jiffies, natk_flow_deadline(cfg, flow))) {
+		if (time_after(jiffies, natk_flow_deadline(cfg, flow)) &&
+		    !natk_mutant(never_expire)) {	/* mutant: no expiry */
 			victim = flow;
 			reason = NATK_REASON_EXPIRED;
 		} else if (target >= 0 && natk_flow_evictable(flow) &&

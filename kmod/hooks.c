@@ -174,8 +174,12 @@ static void natk_track(struct natk_net *nn, struct natk_flow *flow,
 		if (new != old && new != NATK_TCP_RST &&
 		    (old == NATK_TCP_SYNACK_IN || old == NATK_TCP_SYNACK_OUT))
 			natk_stat_inc(nn, NATK_STAT_CONNECTIONS_ESTABLISHED);
-		/* RFC 7857: an outbound RST does not extend the mapping. */
-		if (outbound && (pkt->tcpflags & NATK_TCPF_RST) && old == new)
+		/*
+		 * RFC 7857: an outbound RST does not extend the mapping
+		 * (mutant rst_refresh: it does).
+		 */
+		if (outbound && (pkt->tcpflags & NATK_TCPF_RST) && old == new &&
+		    !natk_mutant(rst_refresh))
 			return;
 	}
 	natk_flow_refresh(flow);
@@ -329,7 +333,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	struct natk_pkt pkt;
 	int why;
 
-	if (iph->saddr == cfg->ext_addr || (state->in->flags & IFF_LOOPBACK))
+	/* Mutant no_hairpin: left to the NAT host's own stack. */
+	if (iph->saddr == cfg->ext_addr || (state->in->flags & IFF_LOOPBACK) ||
+	    natk_mutant(no_hairpin))
 		return NF_ACCEPT;
 	why = natk_parse(skb, &pkt);
 	if (!why && pkt.proto == IPPROTO_ICMP &&

@@ -50,7 +50,8 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (host) {
 			if (!refcount_inc_not_zero(&host->flows))
 				continue;	/* being freed: look again */
-			if (cfg->max_flows_per_host &&
+			/* Mutant no_host_limit: the limit is ignored. */
+			if (cfg->max_flows_per_host && !natk_mutant(no_host_limit) &&
 			    refcount_read(&host->flows) > cfg->max_flows_per_host) {
 				natk_host_put(nn, host);
 				*why = NATK_STAT_DROP_HOST_LIMIT;

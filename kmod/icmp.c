@@ -118,6 +118,9 @@ static int natk_icmp_rewrite(struct sk_buff *skb, const struct natk_inner *in,
 	inner = (struct iphdr *)(skb->data + in->ioff);
 	ia = src ? &inner->saddr : &inner->daddr;
 	olda = *ia;
+	/* Mutant icmp_inner_kept: the embedded packet is left as it is. */
+	if (natk_mutant(icmp_inner_kept))
+		goto outer;
 
 	switch (in->proto) {
 	case IPPROTO_TCP: {
@@ -142,13 +145,15 @@ static int natk_icmp_rewrite(struct sk_buff *skb, const struct natk_inner *in,
 		/* Echo id; its checksum has no pseudo-header. */
 		ip = &ih->un.echo.id;
 		oldp = *ip;
-		csum_replace2(&ih->checksum, oldp, port);
+		if (!natk_mutant(icmp_inner_csum))
+			csum_replace2(&ih->checksum, oldp, port);
 		*ip = port;
 		goto addr;
 	}
 	}
 	oldp = *ip;
-	if (l4check) {
+	/* Mutant icmp_inner_csum: embedded checksums are not adjusted. */
+	if (l4check && !natk_mutant(icmp_inner_csum)) {
 		csum_replace4(l4check, olda, addr);
 		csum_replace2(l4check, oldp, port);
 		if (in->proto == IPPROTO_UDP && !*l4check)
@@ -156,9 +161,11 @@ static int natk_icmp_rewrite(struct sk_buff *skb, const struct natk_inner *in,
 	}
 	*ip = port;
 addr:
-	csum_replace4(&inner->check, olda, addr);
+	if (!natk_mutant(icmp_inner_csum))
+		csum_replace4(&inner->check, olda, addr);
 	*ia = addr;
 
+outer:
 	/* Outer header: the error goes to (or comes from) the other side. */
 	if (src) {
 		csum_replace4(&iph->check, iph->daddr, addr);
@@ -212,6 +219,9 @@ unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
+	/* Mutant icmp_in_refresh: the error refreshes its flow. */
+	if (natk_mutant(icmp_in_refresh))
+		natk_flow_refresh(flow);
 	natk_stat_inc(nn, NATK_STAT_ICMP_ERRORS_TRANSLATED);
 	return NF_ACCEPT;
 drop:
@@ -313,6 +323,9 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
+	/* Mutant icmp_out_refresh: the error refreshes its flow. */
+	if (natk_mutant(icmp_out_refresh))
+		natk_flow_refresh(flow);
 	natk_stat_inc(nn, NATK_STAT_ICMP_ERRORS_TRANSLATED);
 	return NF_ACCEPT;
 drop:

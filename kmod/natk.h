@@ -215,6 +215,15 @@ static inline void natk_race(struct natk_net *nn, enum natk_race_point p,
 }
 #endif
 
+/*
+ * Mutants, for tests only: make module NATK_MUTANT=NAME builds a natk.ko
+ * with one behaviour broken on purpose (-DNATK_MUTANT_NAME=1), and make
+ * check-mutants shows that the tests catch each (docs/compliance.md).
+ * natk_mutant(NAME) is the constant 0 in every other build, so a normal
+ * build compiles every mutant branch out.
+ */
+#define natk_mutant(name)	IS_BUILTIN(NATK_MUTANT_##name)
+
 /* netns.c */
 extern unsigned int natk_net_id;
 struct natk_net *natk_pernet(const struct net *net);

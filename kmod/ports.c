@@ -69,11 +69,13 @@ int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 		/* Echo identifiers are not ports: any value will do. */
 		*lo = 0;
 		*hi = 65535;
-	} else if (p < 1024 && cfg->port_min >= 1024) {
+	} else if (p < 1024 && cfg->port_min >= 1024 &&
+		   !natk_mutant(low_ports_high)) {	/* mutant: not kept low */
 		*lo = 1;
 		*hi = 1023;
 	} else {
-		*lo = cfg->port_min;
+		/* Mutant high_ports_low: the range starts at 1. */
+		*lo = natk_mutant(high_ports_low) ? 1 : cfg->port_min;
 		*hi = cfg->port_max;
 	}
 	return *hi - *lo + 1;
@@ -261,6 +263,9 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 	 */
 	same = lo + ((lo & 1) != (p & 1));
 	other = lo + ((lo & 1) == (p & 1));
+	/* Mutant no_parity: either parity first, at random. */
+	if (natk_mutant(no_parity) && get_random_u32_below(2))
+		swap(same, other);
 	err = natk_port_try_class(nn, cfg, proto, same, hi, &budget, claim,
 				  arg);
 	if (err != -EADDRINUSE)
@@ -426,7 +431,8 @@ bool natk_map_tryget(struct natk_map *map)
  */
 static bool natk_map_may_hold(struct natk_net *nn, const struct natk_cfg *cfg)
 {
-	return cfg->port_hold &&
+	/* Mutant no_port_hold: never held. */
+	return cfg->port_hold && !natk_mutant(no_port_hold) &&
 	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2;
 }
 

@@ -41,13 +41,16 @@ u8 natk_tcp_next(u8 state, bool outbound, u8 f)
 		return NATK_TCP_RST;
 
 	switch (state) {
+	/* Mutant synack_established: the answer alone establishes. */
 	case NATK_TCP_SYN_OUT:
 		if (!outbound && (f & NATK_TCPF_SYN))
-			return NATK_TCP_SYNACK_IN;
+			return natk_mutant(synack_established) ?
+			       NATK_TCP_ESTABLISHED : NATK_TCP_SYNACK_IN;
 		return state;
 	case NATK_TCP_SYN_IN:
 		if (outbound && (f & NATK_TCPF_SYN))
-			return NATK_TCP_SYNACK_OUT;
+			return natk_mutant(synack_established) ?
+			       NATK_TCP_ESTABLISHED : NATK_TCP_SYNACK_OUT;
 		return state;
 	case NATK_TCP_SYNACK_IN:
 		/* The internal host's ACK (or SYN-ACK: simultaneous open). */
@@ -92,13 +95,16 @@ unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
 
 unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state)
 {
+	/* Mutant timeouts_halved: every flow lives half its timeout. */
+	unsigned int shift = natk_mutant(timeouts_halved);
+
 	switch (proto) {
 	case IPPROTO_TCP:
 		return cfg->timeout[natk_state_transitory(state) ?
-				    NATK_TO_TCP_TRANS : NATK_TO_TCP_EST];
+				    NATK_TO_TCP_TRANS : NATK_TO_TCP_EST] >> shift;
 	case IPPROTO_UDP:
-		return cfg->timeout[NATK_TO_UDP];
+		return cfg->timeout[NATK_TO_UDP] >> shift;
 	default:
-		return cfg->timeout[NATK_TO_ICMP];
+		return cfg->timeout[NATK_TO_ICMP] >> shift;
 	}
 }
