@@ -9,6 +9,8 @@ REPO=${NATK_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/vm/session.sh"
 SCEN_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-300}
 PATTERN=${NATK_TESTS:-*}
+# Extended globs, e.g. NATK_TESTS='@(07-*|32-*)' (tests/check-mutants.sh).
+shopt -s extglob
 
 dmesg -n 7 2>/dev/null
 echo "natk-guest: start $(date +%T)"
