@@ -181,6 +181,9 @@ struct natk_net {
 	struct rhashtable_iter gc_iter;
 	struct work_struct addr_work;
 	struct list_head fwds;		/* static forwards, under lock */
+#if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
+	atomic_t test_port_offers;	/* KUnit: candidates offered */
+#endif
 };
 
 #define NATK_NET_EVICT		0	/* bit: table full, GC evicts */
@@ -311,6 +314,14 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 		     u8 proto, __be16 iport,
 		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
 		     void *arg);
+
+/* The KUnit build counts the candidates each port search offers. */
+static inline void natk_test_port_offered(struct natk_net *nn)
+{
+#if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
+	atomic_inc(&nn->test_port_offers);
+#endif
+}
 
 /* TCP flag bits as in the 14th byte of the header (tcp_flag_byte()). */
 #define NATK_TCPF_FIN	0x01

@@ -210,27 +210,34 @@ void natk_maps_destroy(struct natk_net *nn)
 
 /*
  * Offer the ports @first, @first + 2, ... up to @hi (one parity), from a
- * random one on and wrapping, while *@budget lasts.
+ * random one on and wrapping, while *@budget lasts; @skip (the internal
+ * port, already offered) is passed over without costing a candidate.
  */
 static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
 			       u8 proto, u32 first, u32 hi, u32 *budget,
+			       u32 skip,
 			       int (*claim)(struct natk_net *nn, void *arg,
 					    __be16 port),
 			       void *arg)
 {
-	u32 n, i, j;
+	u32 n, i, j, port;
 	int err;
 
 	if (first > hi)
 		return -EADDRINUSE;
 	n = (hi - first) / 2 + 1;
 	j = get_random_u32_below(n);
-	for (i = 0; i < n && *budget; i++, (*budget)--) {
-		err = claim(nn, arg, htons(first + 2 * j));
-		if (err != -EEXIST)
-			return err;
+	for (i = 0; i < n && *budget; i++) {
+		port = first + 2 * j;
 		if (++j == n)
 			j = 0;
+		if (port == skip)
+			continue;
+		(*budget)--;
+		natk_test_port_offered(nn);
+		err = claim(nn, arg, htons(port));
+		if (err != -EEXIST)
+			return err;
 	}
 	return -EADDRINUSE;
 }
@@ -245,13 +252,17 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
 		     void *arg)
 {
-	u32 p = ntohs(iport), budget, same, other;
+	u32 p = ntohs(iport), budget, same, other, skip = U32_MAX;
 	u16 lo, hi;
 	int err;
 
 	budget = min_t(u32, natk_port_range(cfg, proto, iport, &lo, &hi),
 		       NATK_PORT_ATTEMPTS);
+	/* The internal port first: one of the candidates, offered once. */
 	if (p >= lo && p <= hi) {
+		budget--;
+		skip = p;
+		natk_test_port_offered(nn);
 		err = claim(nn, arg, htons(p));
 		if (err != -EEXIST)
 			return err;
@@ -266,12 +277,12 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 	/* Mutant no_parity: either parity first, at random. */
 	if (natk_mutant(no_parity) && get_random_u32_below(2))
 		swap(same, other);
-	err = natk_port_try_class(nn, cfg, proto, same, hi, &budget, claim,
-				  arg);
+	err = natk_port_try_class(nn, cfg, proto, same, hi, &budget, skip,
+				  claim, arg);
 	if (err != -EADDRINUSE)
 		return err;
-	return natk_port_try_class(nn, cfg, proto, other, hi, &budget, claim,
-				   arg);
+	return natk_port_try_class(nn, cfg, proto, other, hi, &budget, skip,
+				   claim, arg);
 }
 
 /*

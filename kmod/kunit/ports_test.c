@@ -242,13 +242,27 @@ static void natk_ports_exhaustion(struct kunit *test)
 	natk_map_put(nn, m[3]);
 }
 
-/* A large full range: still a bounded, quick failure. */
+/* Candidates offered by the searches since the last call. */
+static int natk_offers(struct natk_net *nn)
+{
+	return atomic_xchg(&nn->test_port_offers, 0);
+}
+
+/*
+ * A large full range: a search offers at most NATK_PORT_ATTEMPTS (128)
+ * candidates, counted by the KUnit build (natk_test_port_offered()), and
+ * all of them when none is free, whether the internal port is in the
+ * range (offered first, once) or not; for a new mapping (endpoint-
+ * independent) and for a flow's own port (address-and-port-dependent).
+ * Right after a failed search for a mapping, the next offers none.
+ */
 static void natk_ports_exhaustion_bounded(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_okey k;
 	struct natk_map **m;
-	enum natk_stat why;
-	unsigned long t0;
+	struct natk_flow *f;
 	int i, n = 1000;
 
 	m = kunit_kcalloc(test, n, sizeof(*m), GFP_KERNEL);
@@ -257,12 +271,65 @@ static void natk_ports_exhaustion_bounded(struct kunit *test)
 	for (i = 0; i < n; i++)
 		m[i] = natk_get_ok(test, nn, IPPROTO_TCP, htonl(0x0a100000 + i),
 				   20000 + i);
-	t0 = jiffies;
-	for (i = 0; i < 100; i++)
+	for (i = 0; i < 100; i++) {
+		/* Forget the last failure: a full search each time. */
+		natk_ports_init(nn);
+		natk_offers(nn);
 		KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_TCP, NATK_T_REM,
-						 20000 + i, &why));
-	KUNIT_EXPECT_LT(test, jiffies - t0, 5UL * HZ);
+						 i & 1 ? 20000 + i : 5000 + i,
+						 &why));
+		KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+		KUNIT_EXPECT_EQ_MSG(test, natk_offers(nn), NATK_PORT_ATTEMPTS,
+				    "search %d", i);
+	}
+	KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_TCP, NATK_T_REM, 20000,
+					 &why));
+	KUNIT_EXPECT_EQ(test, natk_offers(nn), 0);
+
+	natk_test_cfg(nn)->mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	for (i = 0; i < 10; i++) {
+		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 20000 + i * 7,
+				   NATK_T_REM, 443);
+		rcu_read_lock();
+		f = natk_flow_create(nn, natk_test_cfg(nn), &k,
+				     NATK_TCP_SYN_OUT, NULL, &why);
+		rcu_read_unlock();
+		KUNIT_EXPECT_NULL(test, f);
+		KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+		KUNIT_EXPECT_EQ_MSG(test, natk_offers(nn), NATK_PORT_ATTEMPTS,
+				    "flow search %d", i);
+	}
 	for (i = 0; i < n; i++)
+		natk_map_put(nn, m[i]);
+}
+
+/*
+ * A range no larger than NATK_PORT_ATTEMPTS is searched completely: each
+ * port offered once, the internal port included.
+ */
+static void natk_ports_small_range_offers(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why;
+	struct natk_map *m[100];
+	int i;
+
+	natk_range(nn, 30000, 30099);
+	for (i = 0; i < 100; i++)
+		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
+				   30000 + i);
+	natk_ports_init(nn);
+	natk_offers(nn);
+	KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_UDP, NATK_T_REM, 30050,
+					 &why));
+	KUNIT_EXPECT_EQ(test, natk_offers(nn), 100);
+	/* The last free port is found, wherever the search starts. */
+	natk_map_put(nn, m[77]);
+	natk_ports_init(nn);
+	m[77] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_REM, 30050);
+	KUNIT_EXPECT_EQ(test, ntohs(m[77]->ekey.eport), 30077);
+	KUNIT_EXPECT_LE(test, natk_offers(nn), 100);
+	for (i = 0; i < 100; i++)
 		natk_map_put(nn, m[i]);
 }
 
@@ -678,6 +745,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_privileged),
 	KUNIT_CASE(natk_ports_exhaustion),
 	KUNIT_CASE(natk_ports_exhaustion_bounded),
+	KUNIT_CASE(natk_ports_small_range_offers),
 	KUNIT_CASE(natk_ports_local_socket),
 	KUNIT_CASE(natk_ports_forward_reserved),
 	KUNIT_CASE(natk_ports_parity),
