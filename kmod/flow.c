@@ -12,6 +12,7 @@
  */
 #include <linux/slab.h>
 #include <linux/jiffies.h>
+#include <linux/random.h>
 #include "natk.h"
 
 static struct kmem_cache *natk_flow_cache __read_mostly;
@@ -564,4 +565,60 @@ void natk_flush(struct natk_net *nn, u8 reason)
 			break;
 	/* The ports of the flows just killed are not held either. */
 	natk_map_release_held(nn, false);
+}
+
+/* Buckets of one table a chain walk visits, and per RCU read section. */
+#define NATK_CHAIN_WALK		65536U
+#define NATK_CHAIN_BATCH	256U
+
+/*
+ * The longest chain in @ht: the most entries in one bucket, in its bucket
+ * table and any table a rehash is filling. Under RCU, a batch of buckets
+ * at a time, so a resize in between only moves the walk to the new table.
+ * At most NATK_CHAIN_WALK buckets: all of them up to that size, a window
+ * from a random bucket in a larger table. Process context.
+ */
+static unsigned int natk_ht_max_chain(struct rhashtable *ht)
+{
+	unsigned int i, n, walk, start, max = 0;
+	struct bucket_table *tbl;
+	struct rhash_head *pos;
+
+	rcu_read_lock();
+	tbl = rht_dereference_rcu(ht->tbl, ht);
+	walk = min(tbl->size, NATK_CHAIN_WALK);
+	start = tbl->size > walk ? get_random_u32_below(tbl->size) : 0;
+	for (i = 0; i < walk; i++) {
+		if (i && i % NATK_CHAIN_BATCH == 0) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+		for (tbl = rht_dereference_rcu(ht->tbl, ht); tbl;
+		     tbl = rht_dereference_rcu(tbl->future_tbl, ht)) {
+			n = 0;
+			rht_for_each_rcu(pos, tbl, (start + i) & (tbl->size - 1))
+				n++;
+			max = max(max, n);
+		}
+	}
+	rcu_read_unlock();
+	return max;
+}
+
+/*
+ * The longest hash chain in any of the netns's tables (natkctl status):
+ * keyed hashes and rehashing keep it short whatever tuples are sent.
+ */
+unsigned int natk_hash_max_chain(struct natk_net *nn)
+{
+	struct rhashtable *tables[] = {
+		&nn->otbl, &nn->rtbl, &nn->mitbl, &nn->metbl, &nn->atbl.ht,
+		&nn->htbl,
+	};
+	unsigned int i, max = 0;
+
+	for (i = 0; i < ARRAY_SIZE(tables); i++)
+		max = max(max, natk_ht_max_chain(tables[i]));
+	return max;
 }

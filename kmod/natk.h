@@ -282,6 +282,7 @@ unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
+unsigned int natk_hash_max_chain(struct natk_net *nn);
 
 /* ports.c; its mapping tables are set up with the others in flow.c */
 extern const struct rhashtable_params natk_miparams;

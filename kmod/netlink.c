@@ -83,6 +83,8 @@ static const int natk_timeout_attr[NATK_TO_NUM] = {
 
 static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 {
+	/* Walks the tables, sleeping between batches: before RCU. */
+	unsigned int max_chain = natk_hash_max_chain(nn);
 	const struct natk_cfg *cfg;
 	int i, err = -EMSGSIZE;
 
@@ -105,7 +107,10 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    nla_put_u32(skb, NATK_A_HASH_BUCKETS,
 			rcu_dereference(nn->otbl.tbl)->size) ||
 	    nla_put_u32(skb, NATK_A_PORT_HOLD, cfg->port_hold / HZ) ||
-	    nla_put_u32(skb, NATK_A_PORTS_HELD, atomic_read(&nn->nheld)))
+	    nla_put_u32(skb, NATK_A_PORTS_HELD, atomic_read(&nn->nheld)) ||
+	    nla_put_u32(skb, NATK_A_HASH_MAX_CHAIN, max_chain) ||
+	    nla_put_u32(skb, NATK_A_HASH_ENTRIES,
+			atomic_read(&nn->otbl.nelems)))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],

@@ -172,6 +172,7 @@ struct natk_status {
 	uint16_t mss_clamp;
 	uint32_t timeout[TIMEOUT_COUNT];
 	uint32_t port_hold, ports_held;	/* not sent by older modules */
+	uint32_t hash_max_chain, hash_entries;	/* nor these */
 };
 int status_get(struct natk_status *st);
 const char *status_mapping(const struct natk_status *st);

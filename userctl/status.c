@@ -9,7 +9,8 @@
 #include "natkctl.h"
 
 /* present_lo records attributes below 32 only. */
-_Static_assert(NATK_A_PORTS_HELD < 32, "natk_status.present_lo is too small");
+_Static_assert(NATK_A_HASH_ENTRIES < 32,
+	       "natk_status.present_lo is too small");
 
 static int config_cb(struct nl_msg *msg, void *arg)
 {
@@ -45,6 +46,8 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	GET(NATK_A_MSS_CLAMP, mss_clamp, nla_get_u16, 2);
 	GET(NATK_A_PORT_HOLD, port_hold, nla_get_u32, 4);
 	GET(NATK_A_PORTS_HELD, ports_held, nla_get_u32, 4);
+	GET(NATK_A_HASH_MAX_CHAIN, hash_max_chain, nla_get_u32, 4);
+	GET(NATK_A_HASH_ENTRIES, hash_entries, nla_get_u32, 4);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -135,8 +138,16 @@ static void status_print(const struct natk_status *st,
 	else
 		print_u64(PRINT_ANY, "max_flows_per_host",
 			  "  max-flows-per-host: none", 0);
-	print_u64(PRINT_ANY, "hash_buckets", "   hash buckets: %u\n",
+	print_u64(PRINT_ANY, "hash_buckets", "   hash buckets: %u",
 		  st->hash_buckets);
+	/* Both are missing from the replies of older modules. */
+	if (status_has(st, NATK_A_HASH_ENTRIES))
+		print_u64(PRINT_ANY, "hash_entries", "   entries: %u",
+			  st->hash_entries);
+	if (status_has(st, NATK_A_HASH_MAX_CHAIN))
+		print_u64(PRINT_ANY, "hash_max_chain", "   longest chain: %u",
+			  st->hash_max_chain);
+	print_text("\n");
 
 	if (st->mss_clamp == 0)
 		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp: %s\n", "off");

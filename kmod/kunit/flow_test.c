@@ -2,11 +2,13 @@
 /*
  * natk_flow: the flow table. Insert, lookup in both directions, delete,
  * expiry by natk_gc_scan (also in small budgets and across table resizes),
- * GC while another thread looks flows up, and per-table random hash seeds.
+ * GC while another thread looks flows up, and chains that stay short
+ * when the tuples are chosen to collide.
  */
 #include <linux/kthread.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
+#include <linux/jhash.h>
 #include "natk_test.h"
 
 static struct natk_rkey natk_flow_rkey(const struct natk_flow *f)
@@ -443,6 +445,7 @@ static void natk_flow_gc_concurrent_lookup(struct kunit *test)
 		   atomic_read(&r->lookups));
 }
 
+/* The seed of @ht's current bucket table. */
 static u32 natk_seed(struct rhashtable *ht)
 {
 	u32 seed;
@@ -453,27 +456,90 @@ static u32 natk_seed(struct rhashtable *ht)
 	return seed;
 }
 
-/*
- * rhashtable seeds every bucket table with get_random_u32(): the hash of a
- * tuple differs between the tables, between namespaces and between boots,
- * so an attacker cannot aim tuples at one chain.
- */
-static void natk_flow_hash_seeds(struct kunit *test)
+/* Resizes and rehashes run in a worker: wait for all of them. */
+static void natk_tables_settle(struct natk_net *nn)
 {
-	struct natk_net *a = natk_test_net(test);
-	struct natk_net *b = natk_test_net(test);
-	u32 s[6] = {
-		natk_seed(&a->otbl), natk_seed(&a->rtbl), natk_seed(&a->metbl),
-		natk_seed(&b->otbl), natk_seed(&b->rtbl), natk_seed(&b->metbl),
-	};
-	int i, j, same = 0;
+	flush_work(&nn->otbl.run_work);
+	flush_work(&nn->rtbl.run_work);
+	flush_work(&nn->mitbl.run_work);
+	flush_work(&nn->metbl.run_work);
+	flush_work(&nn->atbl.ht.run_work);
+	flush_work(&nn->htbl.run_work);
+}
 
-	for (i = 0; i < ARRAY_SIZE(s); i++)
-		for (j = i + 1; j < ARRAY_SIZE(s); j++)
-			same += s[i] == s[j];
-	/* 15 pairs of random u32: a collision is a 1 in 2^28 event. */
-	KUNIT_EXPECT_EQ(test, same, 0);
-	kunit_info(test, "seeds %08x %08x %08x %08x\n", s[0], s[1], s[3], s[4]);
+#define NATK_COLLIDE_N		64
+#define NATK_COLLIDE_MASK	4095U
+
+/*
+ * NATK_COLLIDE_N UDP flow keys from one lan host whose hash, as rhashtable
+ * computes it for natk's flow table (jhash2 over the key) with @seed, has
+ * the same low 12 bits: one bucket in any table of up to 4096 buckets.
+ */
+static void natk_collide_keys(struct kunit *test, struct natk_okey *keys,
+			      u32 seed)
+{
+	struct natk_okey k;
+	int found = 0;
+	u32 i;
+
+	for (i = 0; found < NATK_COLLIDE_N && i < (1U << 24); i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 1024 + i % 64512,
+				   NATK_T_REM, 1 + i / 64512);
+		if (!(jhash2((u32 *)&k, sizeof(k) / sizeof(u32), seed) &
+		      NATK_COLLIDE_MASK))
+			keys[found++] = k;
+	}
+	KUNIT_ASSERT_EQ(test, found, NATK_COLLIDE_N);
+}
+
+/*
+ * Tuples aimed at one bucket under a known seed (a fixed collision set)
+ * spread out in natk's tables, whose seeds are random: the longest chain
+ * natkctl status reports stays short. An attacker who does know the seed
+ * cannot grow a chain past rhashtable's elasticity (16): the insert that
+ * finds it that long rehashes the table with a new seed, every flow still
+ * goes in and is found, and the chain is short again once the rehash ran.
+ */
+static void natk_flow_hash_collisions(struct kunit *test)
+{
+	struct natk_okey *keys;
+	struct natk_net *nn;
+	struct bucket_table *tbl;
+	u32 seed;
+	int i;
+
+	keys = kunit_kcalloc(test, NATK_COLLIDE_N, sizeof(*keys), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, keys);
+	natk_collide_keys(test, keys, 0);
+
+	/* A fixed collision set against natk's random seed. */
+	nn = natk_test_net(test);
+	KUNIT_EXPECT_NE(test, natk_seed(&nn->otbl), 0U);
+	for (i = 0; i < NATK_COLLIDE_N; i++)
+		natk_test_flow(test, nn, &keys[i], NATK_TCP_NONE);
+	natk_tables_settle(nn);
+	KUNIT_EXPECT_LE(test, natk_hash_max_chain(nn), 8U);
+	KUNIT_EXPECT_GE(test, natk_hash_max_chain(nn), 1U);
+	kunit_info(test, "fixed collision set: longest chain %u\n",
+		   natk_hash_max_chain(nn));
+
+	/* The same set against a table whose seed it was made for. */
+	nn = natk_test_net(test);
+	tbl = rcu_dereference_protected(nn->otbl.tbl, true);
+	KUNIT_ASSERT_EQ(test, atomic_read(&nn->otbl.nelems), 0);
+	tbl->hash_rnd = 0;
+	for (i = 0; i < NATK_COLLIDE_N; i++)
+		natk_test_flow(test, nn, &keys[i], NATK_TCP_NONE);
+	KUNIT_EXPECT_LE(test, natk_hash_max_chain(nn), RHT_ELASTICITY);
+	natk_tables_settle(nn);
+	seed = natk_seed(&nn->otbl);
+	KUNIT_EXPECT_NE(test, seed, 0U);
+	KUNIT_EXPECT_LE(test, natk_hash_max_chain(nn), 8U);
+	rcu_read_lock();
+	for (i = 0; i < NATK_COLLIDE_N; i++)
+		KUNIT_EXPECT_NOT_NULL(test, natk_flow_lookup_out(nn, &keys[i]));
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), NATK_COLLIDE_N);
 }
 
 /*
@@ -702,7 +768,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_flush_all),
 	KUNIT_CASE(natk_flow_many_resize),
 	KUNIT_CASE(natk_flow_gc_concurrent_lookup),
-	KUNIT_CASE(natk_flow_hash_seeds),
+	KUNIT_CASE(natk_flow_hash_collisions),
 	KUNIT_CASE(natk_flow_flush_in_publish_window),
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
 	KUNIT_CASE(natk_flow_half_open_evicted),

@@ -401,6 +401,29 @@ static void test_status(void)
 	s = cap_end();
 	EXPECT(strstr(s, "  mss-clamp: 1400\n  held ports: 3\n"));
 	free(s);
+
+	/* The longest hash chain, from a module that sends it. */
+	m = genl_msg(NATK_CMD_GET_CONFIG);
+	nla_put_u32(m, NATK_A_HASH_BUCKETS, 4096);
+	nla_put_u32(m, NATK_A_HASH_MAX_CHAIN, 4);
+	nla_put_u32(m, NATK_A_HASH_ENTRIES, 2000);
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.hash_max_chain == 4 && st.hash_entries == 2000 &&
+	       status_has(&st, NATK_A_HASH_MAX_CHAIN) &&
+	       status_has(&st, NATK_A_HASH_ENTRIES));
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  max-flows-per-host: 100   hash buckets: 4096"
+		      "   entries: 2000   longest chain: 4\n"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"hash_buckets\":4096,\"hash_entries\":2000,"
+		      "\"hash_max_chain\":4,"));
+	free(s);
 }
 
 /* save's output read back as apply reads a file gives the same settings. */

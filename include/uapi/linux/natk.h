@@ -59,6 +59,18 @@
  *                               after its mapping's last flow ended
  *                               (RFC 6888 REQ-8; 0 = none)
  *     NATK_A_PORTS_HELD    u32  external ports reserved that way now
+ *     NATK_A_HASH_MAX_CHAIN u32  the longest hash chain now, in any of
+ *                               natk's hash tables of this netns (flows
+ *                               both ways, mappings, filtering index,
+ *                               hosts): the most entries in one bucket,
+ *                               among at most 65536 buckets of each table
+ *                               (a window from a random bucket in a
+ *                               larger one). Keyed hashes and rehashing
+ *                               keep it small whatever tuples are sent.
+ *     NATK_A_HASH_ENTRIES  u32  flows in the flow hash table now, as the
+ *                               table counts them (NATK_A_FLOWS is the
+ *                               count natk admits new flows by; the table
+ *                               never holds more)
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -204,6 +216,8 @@ enum natk_attr {
 	NATK_A_PAD,
 	NATK_A_PORT_HOLD,		/* u32, seconds */
 	NATK_A_PORTS_HELD,		/* u32 */
+	NATK_A_HASH_MAX_CHAIN,		/* u32 */
+	NATK_A_HASH_ENTRIES,		/* u32 */
 	__NATK_A_MAX
 };
 
