@@ -202,18 +202,54 @@ static void natk_icmp_in_tcp_8_bytes(struct kunit *test)
 	natk_expect_valid(test, skb);
 }
 
+/*
+ * A whole TCP segment quoted, about a flow whose port was not preserved
+ * (another host has 40000): the outer destination, the embedded addresses
+ * and ports go back to the internal host's, the embedded TCP checksum is
+ * fixed, the payload is left alone.
+ */
 static void natk_icmp_in_tcp_full(struct kunit *test)
 {
+	struct natk_okey other = natk_test_okey(IPPROTO_TCP, NATK_T_INT2, 40000,
+						NATK_T_REM, 443);
+	struct natk_okey k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 40000,
+					    NATK_T_REM, 443);
 	struct natk_icmp_ctx c;
 	struct sk_buff *inner, *skb;
+	struct tcphdr *th;
+	u8 payload[30];
 
-	natk_icmp_setup(test, &c, IPPROTO_TCP, 40000, 443);
+	c.nn = natk_test_net(test);
+	natk_test_flow(test, c.nn, &other, NATK_TCP_ESTABLISHED);
+	c.flow = natk_test_flow(test, c.nn, &k, NATK_TCP_ESTABLISHED);
+	c.eport = c.flow->rkey.eport;
+	KUNIT_ASSERT_NE(test, c.eport, htons(40000));
 	inner = natk_icmp_inner_out(test, &c, IPPROTO_TCP, 443, 30);
+	memcpy(payload, inner->data + sizeof(struct iphdr) +
+	       sizeof(struct tcphdr), sizeof(payload));
 	skb = natk_icmp_err(test, NATK_T_REM, NATK_T_EXT, ICMP_DEST_UNREACH,
 			    ICMP_PORT_UNREACH, inner->data, inner->len, 0);
+
 	KUNIT_EXPECT_EQ(test, natk_in(&c, skb), NF_ACCEPT);
 	natk_expect_valid(test, skb);
+	KUNIT_EXPECT_EQ(test, ip_hdr(skb)->saddr, NATK_T_REM);
+	KUNIT_EXPECT_EQ(test, ip_hdr(skb)->daddr, NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, ((struct icmphdr *)(skb->data +
+					       sizeof(struct iphdr)))->type,
+			ICMP_DEST_UNREACH);
+	KUNIT_EXPECT_EQ(test, natk_inner_ip(skb)->saddr, NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, natk_inner_ip(skb)->daddr, NATK_T_REM);
+	th = natk_inner_l4(skb);
+	KUNIT_EXPECT_EQ(test, th->source, htons(40000));
+	KUNIT_EXPECT_EQ(test, th->dest, htons(443));
+	KUNIT_EXPECT_EQ(test, th->seq, htonl(1000));
+	KUNIT_EXPECT_MEMEQ(test, (u8 *)th + sizeof(*th), payload,
+			   sizeof(payload));
 	natk_expect_inner_l4(test, skb);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(c.nn,
+					     NATK_STAT_ICMP_ERRORS_TRANSLATED),
+			1ULL);
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &c.flow->flags));
 }
 
 /* An error about an echo request: the identifier is translated back. */

@@ -5,6 +5,7 @@
  * state, so a FIN or RST shortens it at once) and natk_flow_refresh.
  */
 #include <linux/jiffies.h>
+#include <linux/sched.h>
 #include "natk_test.h"
 
 static struct natk_cfg natk_timeout_cfg(void)
@@ -132,16 +133,36 @@ static void natk_timeout_refresh_extends(struct kunit *test)
 					      jiffies + 30 * HZ));
 }
 
-/* Refreshing twice in one jiffy leaves the same value. */
+/*
+ * A refresh sets the last-seen time to the jiffy it runs in; a second one
+ * in that jiffy leaves it there, and one in a later jiffy moves it on.
+ */
 static void natk_timeout_refresh_same_jiffy(struct kunit *test)
 {
-	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0, 0);
-	unsigned long seen;
+	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0, jiffies - HZ);
+	unsigned long j, now, prev, end;
+	int tries;
 
+	/* Both refreshes inside one tick (retried if a tick falls between). */
+	for (tries = 0; tries < 100; tries++) {
+		j = jiffies;
+		natk_flow_refresh(&f);
+		natk_flow_refresh(&f);
+		now = jiffies;
+		if (now == j)
+			break;
+	}
+	KUNIT_ASSERT_LT(test, tries, 100);
+	KUNIT_EXPECT_EQ(test, f.seen, j);
+	prev = f.seen;
+	end = jiffies + 2 * HZ;
+	for (now = jiffies; now == prev && time_before(now, end); now = jiffies)
+		schedule_timeout_uninterruptible(1);
+	KUNIT_ASSERT_NE(test, now, prev);
+	j = jiffies;
 	natk_flow_refresh(&f);
-	seen = f.seen;
-	natk_flow_refresh(&f);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, seen, jiffies));
+	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, j, jiffies));
+	KUNIT_EXPECT_TRUE(test, time_after(f.seen, prev));
 }
 
 /* jiffies wrap: a flow last seen a quarter of the counter ago expired. */
