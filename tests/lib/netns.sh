@@ -42,10 +42,15 @@ fail() {
 
 # plan NAME...: the checks this scenario will report (each exactly as its
 # PASS/FAIL line names it), declared before the first one is reported; may be
-# called more than once. tests/vm/guest-run.sh passes NATK_PLAN (one file
-# per scenario) and FAILs every declared check that was never reported, and
-# every reported check that was not declared: a scenario that dies half-way
-# cannot lose its later checks unnoticed.
+# called more than once (a loop declares the names it will report the same
+# way). Every helper that reports counts: check, expect_eq, dmesg_check,
+# kernel_log_check, and ctl.sh's expect_ok, expect_err, json_expect, rfc.sh's
+# rfc_expect_match. tests/vm/guest-run.sh passes NATK_PLAN (one file per
+# scenario) and FAILs every declared check that was never reported, every
+# check that PASSed without being declared, and a scenario that declared
+# nothing: a scenario that dies half-way cannot lose its later checks
+# unnoticed. A name that is only ever reported as a FAIL (a setup step
+# that gives up, require_natk) need not be declared.
 NATK_PLAN=${NATK_PLAN:-/dev/null}
 plan() {
 	printf '%s\n' "$@" >> "$NATK_PLAN"

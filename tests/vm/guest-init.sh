@@ -4,6 +4,9 @@
 # filesystem (read-only 9p, with tmpfs and overlays where writes are needed).
 # Reads the job description from the results share, runs it, writes
 # results there and powers off. Never exits (PID 1 must not).
+# One compound command, read whole before it runs: editing this file
+# while a VM runs it cannot derail it.
+{
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,24 +55,29 @@ echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"
 echo "$(uname -r)" > "$RESULTS/kernel"
 : > "$NATK_RESULTS"
 
-# run_job SCRIPT: run SCRIPT (bash) as the leader of a session of its own
-# (session.sh), its output copied to the console and to guest.log; when it
-# ends, stop whatever it left running in its session, so that no background
-# helper keeps the output pipe open (and us waiting for tee) forever. A
-# process that left the session and still holds the pipe is killed too.
+# run_job SCRIPT: run SCRIPT (bash) as the leader of a session of its own,
+# in a cgroup of its own (session.sh), its output copied to the console and
+# to guest.log. When it ends, whatever it left running (its trap should
+# have stopped it) is stopped and FAILs guest-job-left-running, so that no
+# background helper keeps the output pipe open (and us waiting for tee)
+# forever. A process that left both and still holds the pipe is killed too.
 run_job() {
-	local fifo=/run/natk-job.out tee_pid sid rc i holders
+	local fifo=/run/natk-job.out tee_pid sid rc i holders cg
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
 	tee "$RESULTS/guest.log" < "$fifo" &
 	tee_pid=$!
-	setsid bash "$1" > "$fifo" 2>&1 < /dev/null &
+	cg=$(cg_new job) || echo "natk-guest: no cgroup2: leftovers are searched by session only"
+	( cg_enter "$cg"; exec setsid bash "$1" > "$fifo" 2>&1 < /dev/null ) &
 	sid=$!
 	# From here on natk's tests run; a hang before is the VM's (boot.sh).
 	: > "$RESULTS/started"
 	wait "$sid"
 	rc=$?
-	session_stop "$sid" "the job $1"
+	if ! job_stop "$sid" "$cg" "the job $1"; then
+		echo "FAIL guest-job-left-running: $1 ended and left running: $JOB_LEFT" >> "$NATK_RESULTS"
+	fi
+	job_end "$cg"
 	# tee ends when the last writer closes the FIFO.
 	for i in $(seq 50); do
 		kill -0 "$tee_pid" 2>/dev/null || break
@@ -103,3 +111,4 @@ echo "$?" > "$RESULTS/job-rc"
 dmesg > "$RESULTS/dmesg.txt" 2>/dev/null
 echo done > "$RESULTS/done"
 exit 0
+}
