@@ -5,6 +5,8 @@
 # Without that route (the normal state) wan cannot answer the lan.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan topology-setup topology-lan-peers topology-wan-no-route-back topology-routed-ping \
+	topology-routed-tcp-peer topology-routed-udp-peer
 
 check topology-setup topo_setup || exit 1
 check topology-lan-peers nsx lan1 ping -c1 -W2 $LAN2

@@ -4,6 +4,8 @@
 # NAT's external address as the source.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" icmp-ping icmp-source-is-external icmp-ping-second-dest icmp-ping-lan2 \
+	icmp-flow-listed
 require_natk icmp-ping
 topo_setup || { fail icmp-ping "topology setup failed"; exit 1; }
 wan_counter_setup

@@ -4,6 +4,7 @@
 # natkctl lists the flow with the port the server saw.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" tcp-masquerade tcp-roundtrip tcp-no-private-leak tcp-flow-listed tcp-lan2
 require_natk tcp-masquerade
 topo_setup || { fail tcp-masquerade "topology setup failed"; exit 1; }
 wan_counter_setup

@@ -4,6 +4,8 @@
 # lan1; natkctl lists the flow; natkctl's own flow filter finds it.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" udp-masquerade udp-reply-delivered udp-no-private-leak udp-flow-listed \
+	udp-flow-filter-and-fields udp-stats-count
 require_natk udp-masquerade
 topo_setup || { fail udp-masquerade "topology setup failed"; exit 1; }
 wan_counter_setup

@@ -4,6 +4,7 @@
 # download at the same time); sha256 must match on both ends.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" bulk-upload-sha256 bulk-download-sha256
 require_natk bulk-upload-sha256
 topo_setup || { fail bulk-upload-sha256 "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

@@ -4,6 +4,7 @@
 # nonzero throughput (no speed assertion: this is TCG).
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" iperf3-upload iperf3-download
 require_natk iperf3-upload
 topo_setup || { fail iperf3-upload "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

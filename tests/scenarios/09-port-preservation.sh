@@ -3,6 +3,7 @@
 # Port preservation: a free source port is kept (UDP and TCP).
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" udp-port-preserved tcp-port-preserved
 require_natk udp-port-preserved
 topo_setup || { fail udp-port-preserved "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

@@ -4,6 +4,8 @@
 # that disappears by itself, and idle_timeouts counts it.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" set-timeout-udp status-timeout-udp udp-expiry-flow-created \
+	udp-expiry-expires-field udp-expiry udp-expiry-idle-timeouts-counted udp-after-expiry
 require_natk udp-expiry
 topo_setup || { fail udp-expiry "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

@@ -4,6 +4,8 @@
 # close (with the short transitory timeout), rst after a reset either way.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" tcp-state-established tcp-established-long-timeout tcp-fin-close \
+	tcp-fin-transitory-timeout tcp-rst-delivered tcp-rst-inbound-state tcp-rst-outbound-state
 require_natk tcp-state-established
 topo_setup || { fail tcp-state-established "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

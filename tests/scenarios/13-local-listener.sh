@@ -5,6 +5,8 @@
 # the local listener while lan flows from that same source port exist.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" local-listener-port-avoided local-listener-reachable \
+	local-udp-port-avoided local-udp-reachable
 require_natk local-listener-port-avoided
 topo_setup || { fail local-listener-port-avoided "topology setup failed"; exit 1; }
 check "$SCEN-natk-up" natk_up || exit 1

@@ -4,6 +4,8 @@
 # forward policy drop, established/related and lan-originated accepted.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan fw-ruleset "$SCEN-natk-up" fw-tcp fw-udp fw-ping fw-tcp-2mb fw-no-invalid \
+	fw-no-policy-drop
 require_natk fw-tcp
 topo_setup || { fail fw-tcp "topology setup failed"; exit 1; }
 check fw-ruleset nsx nat nft -f - <<'EOT'

@@ -4,6 +4,8 @@
 # and leaves no warning; afterwards the module loads and works again.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" rmmod-flows-present rmmod-live-flows rmmod-module-gone rmmod-reload \
+	rmmod-reload-works rmmod-second-unload rmmod-live-clean
 require_natk rmmod-live-flows
 topo_setup || { fail rmmod-live-flows "topology setup failed"; exit 1; }
 dmesg_mark

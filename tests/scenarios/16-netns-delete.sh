@@ -4,6 +4,8 @@
 # natk then still loads, works in a new namespace and unloads.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" netns-delete-flows-present netns-delete-live-flows \
+	netns-delete-then-unload netns-new-after-delete netns-churn-then-unload netns-delete-clean
 require_natk netns-delete-live-flows
 topo_setup || { fail netns-delete-live-flows "topology setup failed"; exit 1; }
 dmesg_mark

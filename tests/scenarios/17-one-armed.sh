@@ -136,6 +136,14 @@ rtr_blocked() {
 D=$(mktemp -d)
 trap oa_cleanup EXIT
 reset_all
+plan one-armed-setup one-armed-sanity-nat-reaches-wan one-armed-sanity-no-natk-lan-blocked \
+	one-armed-natk-up one-armed-external-address one-armed-nat-own-ping one-armed-nat-own-tcp \
+	one-armed-udp-lan2-flow one-armed-ping one-armed-tcp-request-response one-armed-tcp-server-sees-nat \
+	one-armed-udp-request-response one-armed-udp-server-sees-nat one-armed-bulk-download-md5 \
+	one-armed-bulk-upload-md5 one-armed-icmp-port-unreachable one-armed-traceroute-hop1-nat \
+	one-armed-traceroute-hop2-router one-armed-traceroute-hop3-server one-armed-forward-add \
+	one-armed-hairpin-request-response one-armed-hairpin-lan1-sees-nat one-armed-udp-lan2-flow-still-alive \
+	one-armed-no-drop-no-flow one-armed-no-private-leak one-armed-no-bogus-flows one-armed-kernel-log
 dmesg_mark
 require_natk one-armed-setup
 oa_setup || { fail one-armed-setup "topology setup failed"; exit 1; }

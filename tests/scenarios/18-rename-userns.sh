@@ -9,6 +9,9 @@
 #    more, while the host's root keeps the full range.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan "$SCEN-natk-up" rename-before rename-status rename-save rename-no-flush rename-after \
+	rename-enabled userns-default-max-flows userns-max-flows-capped userns-max-flows-below-cap \
+	userns-host-root-uncapped "$SCEN-kernel-log"
 dmesg_mark
 require_natk rename-setup
 topo_setup || { fail rename-setup "topology setup failed"; exit 1; }

@@ -8,6 +8,7 @@
 # grow by at least 128 bytes a flow, and go back down after a flush.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
+plan memcg-natk-up memcg-flows-created memcg-flows-charged memcg-flush-uncharged "$SCEN-kernel-log"
 dmesg_mark
 require_natk memcg-setup
 CG=/sys/fs/cgroup

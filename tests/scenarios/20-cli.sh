@@ -7,6 +7,30 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan cli-natk-load cli-help-option cli-help-lists-commands cli-help-long-option \
+	cli-help-option-is-usage cli-version cli-version-format cli-version-long cli-help-command \
+	cli-help-command-lists cli-help-set cli-help-set-usage cli-help-abbrev cli-help-abbrev-flows \
+	cli-no-command-usage cli-status-disabled-json cli-status-disabled-keys cli-status-disabled-text \
+	cli-status-disabled-line cli-set-external cli-status-json cli-status-enabled \
+	cli-status-external-interface cli-status-external-address cli-status-port-min cli-status-port-max \
+	cli-status-max-flows cli-status-max-flows-per-host cli-status-flows cli-status-hash-buckets \
+	cli-status-mapping cli-status-filtering cli-status-mss-clamp cli-status-timeout-tcp-established \
+	cli-status-timeout-tcp-transitory cli-status-timeout-udp cli-status-timeout-icmp \
+	cli-status-timeouts-exactly cli-status-forwards cli-status-text cli-status-text-lines \
+	cli-netns-option cli-netns-option-same cli-netns-long-option cli-netns-long-option-json cli-pretty \
+	cli-pretty-same-json cli-set-several cli-set-several-applied cli-set-atomic-cli-rejects \
+	cli-set-atomic-cli-nothing-changed cli-set-atomic-cli-rejects-ports \
+	cli-set-atomic-cli-ports-nothing-changed cli-set-atomic-kernel-rejects \
+	cli-set-atomic-kernel-nothing-changed cli-set-atomic-kernel-rejects-max-flows \
+	cli-set-atomic-kernel-max-flows-nothing-changed cli-set-ports cli-set-ports-applied \
+	cli-set-ports-single cli-set-ports-single-applied cli-set-max-flows cli-set-max-flows-applied \
+	cli-set-timeout-several cli-set-timeout-units cli-set-timeout-max cli-set-timeout-max-applied \
+	cli-set-abbreviated cli-set-abbreviated-applied cli-set-filtering cli-set-filtering-applied \
+	cli-set-filtering-back cli-set-filtering-back-applied cli-set-restore
+for t in tcp-established tcp-transitory udp icmp; do
+	plan "cli-set-timeout-$t" "cli-set-timeout-$t-applied"
+done
+
 require_natk cli-natk-built
 nat_only || { fail cli-netns "cannot create netns nat"; exit 1; }
 check cli-natk-load natk_load || exit 1

@@ -7,6 +7,21 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan cli-flows-natk-up cli-forward-add cli-forward-add-default-port cli-forward-list-json \
+	cli-forward-list-json-content cli-forward-list-text cli-forward-list-text-lines \
+	cli-forward-bare-is-list cli-forward-bare-same cli-status-shows-forwards cli-forward-add-duplicate \
+	cli-forward-del cli-forward-del-gone cli-forward-del-missing cli-flows-created cli-flows-json \
+	cli-flows-json-keys cli-flows-json-ext-address cli-flows-proto-udp cli-flows-proto-udp-only \
+	cli-flows-proto-tcp cli-flows-proto-tcp-only cli-flows-proto-icmp cli-flows-proto-icmp-only \
+	cli-flows-internal-addr cli-flows-internal-addr-only cli-flows-internal-addr-port \
+	cli-flows-internal-addr-port-only cli-flows-proto-and-internal cli-flows-proto-and-internal-none \
+	cli-flows-abbrev-filters cli-flows-abbrev-filters-one cli-flows-text cli-flows-text-line \
+	cli-stats-json cli-stats-json-all-counters cli-stats-active-connections cli-stats-text \
+	cli-stats-text-lines cli-flush cli-flush-no-flows cli-flush-dump-empty cli-flows-after-flush \
+	cli-set-before-down cli-down cli-down-status cli-down-text cli-down-text-disabled \
+	cli-down-no-masquerade cli-up-again cli-up-again-kept cli-up-again-masquerades cli-save \
+	cli-save-content cli-apply-check-saved cli-apply cli-apply-applied cli-apply-bad-file-line \
+	cli-apply-bad-file-nothing cli-apply-stdin cli-apply-stdin-restored
 require_natk cli-flows-natk-built
 topo_setup || { fail cli-flows-topology "topology setup failed"; exit 1; }
 check cli-flows-natk-up natk_up || exit 1

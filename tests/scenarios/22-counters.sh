@@ -13,6 +13,19 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan counters-natk-up counters-set-timeouts counters-udp-replies counters-packets-in-from-source \
+	counters-bytes-in-from-source counters-packets-out-to-destination counters-bytes-out-to-destination \
+	counters-packets-in-from-destination counters-bytes-in-from-destination \
+	counters-packets-out-to-source counters-bytes-out-to-source counters-connection-attempts-udp \
+	counters-active-connections-udp counters-packets-dropped-none counters-flow-udp \
+	counters-status-flows counters-udp-expired counters-idle-timeouts \
+	counters-active-connections-after-expiry counters-dump-empty-after-expiry counters-ping-replies \
+	counters-icmp-packets-in-from-source counters-icmp-bytes-in-from-source \
+	counters-icmp-packets-out-to-source counters-icmp-bytes-out-to-source \
+	counters-icmp-connection-attempts counters-flow-icmp counters-tcp-reply \
+	counters-tcp-connection-attempts counters-tcp-connections-established \
+	counters-tcp-flow-matches-stats counters-tcp-in-out-balance counters-flush \
+	counters-monotonic-after-flush counters-active-after-flush
 require_natk counters-natk-built
 topo_setup || { fail counters-topology "topology setup failed"; exit 1; }
 check counters-natk-up natk_up || exit 1

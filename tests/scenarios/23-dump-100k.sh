@@ -12,6 +12,11 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan dump-natk-up dump-set-limits dump-status-flows dump-stats-active dump-stats-no-drops \
+	dump-exit-status dump-no-stderr dump-length dump-length-equals-status dump-no-duplicates \
+	dump-only-generated-flows dump-mapping-one-per-internal-port dump-mapping-distinct dump-text-lines \
+	dump-filtered dump-filtered-none dump-flush dump-flush-status-zero dump-flush-empty \
+	dump-flush-active-zero
 require_natk dump-natk-built
 topo_setup || { fail dump-topology "topology setup failed"; exit 1; }
 check dump-natk-up natk_up || exit 1

@@ -8,6 +8,11 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan monitor-natk-up monitor-sees-new monitor-new-event monitor-time-format monitor-time-is-now \
+	monitor-flush monitor-count-exits monitor-count-exit-status monitor-count-lines \
+	monitor-destroy-flush monitor-all-lines-json monitor-no-stderr monitor-short-udp-timeout \
+	monitor-destroy-expired monitor-expired-has-counters monitor-new-before-destroy \
+	monitor-sigterm-exit monitor-events-lost monitor-text-line
 require_natk monitor-natk-built
 topo_setup || { fail monitor-topology "topology setup failed"; exit 1; }
 check monitor-natk-up natk_up || exit 1

@@ -11,6 +11,17 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan perm-natk-load perm-root-forward-add perm-nobody-status-text perm-nothing-changed \
+	perm-userns-init-untouched perm-root-forward-del
+for who in nobody userns; do
+	for c in set-external set-timeout down flush flows flows-json forward-add forward-del monitor \
+		forward-list forward-list-json status status-no-internal-address stats; do
+		plan "perm-$who-$c"
+	done
+done
+for who in root nobody; do
+	for c in own-netns set-external flows forward down; do plan "perm-userns-$who-$c"; done
+done
 require_natk perm-natk-built
 check perm-natk-load natk_load || exit 1
 ip link add perm0 type dummy && ip addr add 198.51.100.1/24 dev perm0 && ip link set perm0 up ||

@@ -10,6 +10,20 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+plan errors-natk-up errors-unknown-command errors-ambiguous-command errors-unknown-option \
+	errors-netns-missing-arg errors-netns-unknown errors-netns-bad-name errors-status-extra-arg \
+	errors-set-nothing errors-set-unknown-setting errors-set-missing-value errors-set-twice \
+	errors-help-unknown errors-unknown-interface errors-bad-interface-name errors-long-interface-name \
+	errors-ports-reversed errors-ports-zero errors-ports-too-high errors-ports-no-dash \
+	errors-ports-garbage errors-timeout-zero errors-timeout-huge errors-timeout-31d \
+	errors-timeout-negative errors-timeout-overflow errors-timeout-unit errors-timeout-name \
+	errors-timeout-no-seconds errors-max-flows-zero errors-max-flows-huge errors-mapping \
+	errors-filtering errors-mss errors-flows-proto errors-flows-address errors-flows-port \
+	errors-flows-filter errors-forward-proto errors-forward-port errors-forward-addr \
+	errors-forward-missing-args errors-monitor-count errors-apply-missing-file errors-kernel-max-flows \
+	errors-forward-add-first errors-kernel-forward-exists errors-kernel-forward-del-missing \
+	errors-nothing-changed errors-module-missing errors-module-missing-set errors-module-autoload \
+	errors-module-autoloaded
 require_natk errors-natk-built
 nat_only || { fail errors-netns "cannot create netns nat"; exit 1; }
 check errors-natk-up natk_up || exit 1

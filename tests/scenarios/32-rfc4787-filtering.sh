@@ -11,6 +11,13 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc4787-req8-default-filtering rfc5382-req3-set-address-dependent \
+	rfc5382-req3-address-dependent-other-port rfc5382-req3-address-dependent-other-address \
+	rfc4787-req8-kernel-log
+for mode in address-port-dependent address-dependent endpoint-independent; do
+	plan "rfc4787-req8-set-$mode" "rfc4787-req8-$mode-other-port-delivered" \
+		"rfc4787-req8-$mode-other-address-delivered" "rfc4787-req8-$mode-drop-unsolicited"
+done
 dmesg_mark
 require_natk rfc4787-req8-setup
 topo_setup || { fail rfc4787-req8-setup "topology setup failed"; exit 1; }

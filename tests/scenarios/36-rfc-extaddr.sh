@@ -11,6 +11,11 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" extaddr-before extaddr-change-status extaddr-change-flows-flushed \
+	extaddr-change-new-source extaddr-change-flow-address extaddr-removed-status \
+	extaddr-removed-no-leak extaddr-restored extaddr-forward-before-delete extaddr-ifdel-natk-down \
+	extaddr-ifdel-no-flows extaddr-ifdel-stats-work extaddr-ifdel-kernel-log extaddr-ifdel-restart \
+	extaddr-ifdel-restart-works extaddr-ifdel-forward-kept extaddr-kernel-log
 dmesg_mark
 require_natk extaddr-setup
 topo_setup || { fail extaddr-setup "topology setup failed"; exit 1; }

@@ -7,6 +7,10 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc4787-fragments-icmp-echo rfc4787-fragments-udp-outbound \
+	rfc4787-fragments-udp-reply rfc4787-fragments-forward rfc4787-fragments-udp-inbound \
+	rfc4787-req14-incomplete-not-delivered rfc4787-fragments-no-leak rfc4787-req14-kernel-log
+for order in reverse shuffle forward; do plan "rfc4787-req14-fragments-$order"; done
 dmesg_mark
 require_natk rfc4787-req14-setup
 topo_setup || { fail rfc4787-req14-setup "topology setup failed"; exit 1; }

@@ -13,6 +13,11 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc5382-req5-established-timeout rfc5382-req5-transitory-timeout \
+	rfc5382-req2-simultaneous-open rfc5382-req2-simultaneous-open-state \
+	rfc5382-req5-established-flow-expiry rfc7857-rst-transitory-timeout \
+	rfc5382-req4-unsolicited-syn-no-answer rfc5382-req4-unsolicited-syn-no-icmp \
+	rfc5382-req4-unsolicited-syn-counted rfc5382-req4-mapping-unaffected rfc5382-kernel-log
 dmesg_mark
 require_natk rfc5382-setup
 topo_setup || { fail rfc5382-setup "topology setup failed"; exit 1; }

@@ -7,6 +7,9 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" mss-clamp-default-off mss-clamp-set-1000 mss-clamp-status-1000 \
+	mss-clamp-set-pmtu mss-clamp-status-pmtu mss-clamp-set-off mss-clamp-set-1600 mss-clamp-kernel-log
+for c in off 1000 pmtu off-again not-raised; do plan "mss-clamp-$c-syn" "mss-clamp-$c-synack"; done
 dmesg_mark
 require_natk mss-clamp-setup
 topo_setup || { fail mss-clamp-setup "topology setup failed"; exit 1; }

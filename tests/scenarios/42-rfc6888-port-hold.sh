@@ -15,6 +15,14 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc6888-req8-default-hold rfc6888-req8-set-hold rfc6888-req8-status-hold \
+	rfc6888-req8-preserved rfc6888-req8-port-held-counted rfc6888-req8-held-port-not-reused \
+	rfc6888-req8-same-endpoint-same-port rfc6888-req8-hold-ends rfc6888-req8-port-free-after-hold \
+	rfc6888-req8-hold-off rfc6888-req8-hold-off-releases-held rfc6888-req8-no-hold-port-reused \
+	rfc6888-req8-no-hold-nothing-held rfc6888-req8-hold-on rfc6888-req8-two-held \
+	rfc6888-req8-forward-takes-held-port rfc6888-req8-forward-released-one rfc6888-req8-forward-del \
+	rfc6888-req8-deleted-forward-not-held rfc6888-req8-flush rfc6888-req8-flush-releases \
+	rfc6888-req8-port-free-after-flush rfc6888-req8-kernel-log
 dmesg_mark
 require_natk rfc6888-req8-setup
 topo_setup || { fail rfc6888-req8-setup "topology setup failed"; exit 1; }

@@ -13,6 +13,12 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" port-exhaustion-set-ports port-exhaustion-status-ports \
+	port-exhaustion-first-flow port-exhaustion-status-answers port-exhaustion-flows-capped \
+	port-exhaustion-ports-in-range port-exhaustion-allocation-errors-counted \
+	port-exhaustion-drop-no-port-counted port-exhaustion-wan-saw-only-translated \
+	port-exhaustion-no-lockup port-exhaustion-first-flow-works port-exhaustion-flush \
+	port-exhaustion-new-flow-after-flush port-exhaustion-lan2-after-flush port-exhaustion-kernel-log
 dmesg_mark
 require_natk port-exhaustion-setup
 topo_setup || { fail port-exhaustion-setup "topology setup failed"; exit 1; }

@@ -25,6 +25,14 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" halfopen-set-max-flows halfopen-forward-add \
+	halfopen-complete-inbound-established halfopen-complete-outbound-established \
+	halfopen-outbound-synack-not-established halfopen-table-filled halfopen-spoofed-syns-answered \
+	halfopen-spoofed-not-established halfopen-spoofed-transitory-timeout halfopen-full-new-tcp-works \
+	halfopen-full-new-udp-works halfopen-full-evicted halfopen-table-capped halfopen-established-kept \
+	halfopen-flush halfopen-rst-outbound-ack-stays-rst halfopen-rst-inbound-ack-stays-rst \
+	halfopen-rst-new-syn-reopens halfopen-fin-first-connection halfopen-fin-both \
+	halfopen-fin-reuse-works halfopen-fin-reuse-established halfopen-kernel-log
 dmesg_mark
 require_natk halfopen-setup
 D=$(mktemp -d)

@@ -20,6 +20,14 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" hostports-local-range hostports-set-ports hostports-set-port-hold-off \
+	hostports-set-filtering-eif hostports-eif-not-to-lan hostports-kernel-log
+for pre in hostports hostports-eif; do
+	for c in lan-tcp-all-mapped lan-udp-all-mapped host-tcp host-udp lan-flows-keep-working \
+		lan-flows-present; do
+		plan "$pre-$c"
+	done
+done
 dmesg_mark
 require_natk hostports-setup
 D=$(mktemp -d)
