@@ -436,10 +436,14 @@ def exact_checks(g, fam):
     r = g.request(fam, nl.NATK_CMD_FWD_DEL, nl.NLM_F_ACK,
                   nl.nla_nest(23, nl.nla_u8(1, 6), nl.nla_u16(2, 4321)))
     result(r.error == 2, "nlfuzz-contract-fwd-del-missing", repr(r))
-    for cmd in (0, nl.NATK_CMD_FLOW_NEW, nl.NATK_CMD_FLOW_DEL, 12, 99, 255):
+    # (named, not numbered: tests/scenarios/29-nlfuzz.sh declares them)
+    for what, cmd in (("unspec", 0), ("flow-new", nl.NATK_CMD_FLOW_NEW),
+                      ("flow-del", nl.NATK_CMD_FLOW_DEL),
+                      ("max-plus-1", nl.NATK_CMD_MAX + 1), ("99", 99),
+                      ("255", 255)):
         r = g.request(fam, cmd, nl.NLM_F_ACK)
-        result(r.error == 95, "nlfuzz-contract-unknown-cmd-%d" % cmd,
-               "want EOPNOTSUPP, got %r" % r)
+        result(r.error == 95, "nlfuzz-contract-unknown-cmd-" + what,
+               "cmd %d: want EOPNOTSUPP, got %r" % (cmd, r))
     r = g.request(fam, nl.NATK_CMD_SET_CONFIG, nl.NLM_F_ACK | nl.NLM_F_DUMP)
     result(r.error == 95, "nlfuzz-contract-dump-of-doit", repr(r))
 

@@ -6,12 +6,40 @@
 # unprivileged user in the init netns. Pass: every message that asked for
 # an ack was answered, EINVAL/ERANGE carry an extack, the exact contract
 # cases hold, admin commands are refused to the unprivileged user, natk
-# still answers natkctl status afterwards, nothing in dmesg.
+# still answers natkctl status afterwards, nothing in dmesg. Each run must
+# end by itself within its time limit, without a Python traceback, and
+# report every check it has (listed below): a crash half-way cannot lose
+# the later checks.
 # NATK_FUZZ_SEED=N replays a run; NATK_FUZZ_COUNT (default 10000) sets the
 # number of messages.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
+# What nlfuzz.py reports, by run (RESULT lines; see its docstring).
+ROOT_CHECKS=()
+for c in set-max-flows-0 set-port-min-alone set-port-min-above-max set-timeout-huge \
+	set-timeout-zero set-unknown-attr set-not-settable-attr set-wrong-length \
+	set-unknown-ifname set-ifname-and-ifindex set-long-ifname; do
+	ROOT_CHECKS+=("nlfuzz-contract-$c" "nlfuzz-contract-$c-nothing-applied")
+done
+for c in set-valid set-restore flows-filter-wrong-type flows-dump fwd-add-no-nest \
+	fwd-add-sctp fwd-add-port-0 fwd-del-missing unknown-cmd-unspec unknown-cmd-flow-new \
+	unknown-cmd-flow-del unknown-cmd-max-plus-1 unknown-cmd-99 unknown-cmd-255 dump-of-doit; do
+	ROOT_CHECKS+=("nlfuzz-contract-$c")
+done
+UNPRIV_CHECKS=()
+for c in family-alive sent every-message-answered replies-consistent alive-at-end; do
+	ROOT_CHECKS+=("nlfuzz-$c")
+	UNPRIV_CHECKS+=("nlfuzz-unpriv-$c")
+done
+ROOT_CHECKS+=(nlfuzz-einval-has-extack)
+UNPRIV_CHECKS+=(nlfuzz-unpriv-admin-commands-refused)
+plan nlfuzz-natk-load nlfuzz-natk-on-dummy "${ROOT_CHECKS[@]}" nlfuzz-time nlfuzz-no-crash \
+	"${UNPRIV_CHECKS[@]}" nlfuzz-unpriv-time nlfuzz-unpriv-no-crash \
+	nlfuzz-natkctl-status-fz nlfuzz-natkctl-status-fz-json nlfuzz-natkctl-stats-fz \
+	nlfuzz-natkctl-flows-fz nlfuzz-natkctl-status-init nlfuzz-init-netns-untouched \
+	nlfuzz-natk-reconfigure nlfuzz-natk-down nlfuzz-dmesg-clean nlfuzz-module-unload
+
 require_natk nlfuzz-natk-built
 check nlfuzz-natk-load natk_load || exit 1
 dmesg_mark
@@ -20,17 +48,51 @@ FUZZ=$NATK_REPO/tests/fuzz/nlfuzz.py
 COUNT=${NATK_FUZZ_COUNT:-10000}
 SEED=${NATK_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
-# results: RESULT PASS|FAIL lines of nlfuzz.py -> pass/fail
-collect() {
-	local line n=0
+# results TAG RC LIMIT OUT EXPECTED...: the run TAG of nlfuzz.py (exit
+# status RC, time limit LIMIT s, output in file OUT): its RESULT lines
+# become PASS/FAIL; each EXPECTED check it did not report FAILs; TAG-time
+# FAILs when it was killed at its time limit, TAG-no-crash when it died of
+# a Python exception (a traceback) or ended with a status other than 0
+# (all passed) or 1 (something failed).
+results() {
+	local tag=$1 rc=$2 limit=$3 out=$4 line c seen=" " nfail=0
+	shift 4
 	while IFS= read -r line; do
 		case $line in
-		"RESULT PASS "*) pass "${line#RESULT PASS }"; n=$((n + 1)) ;;
-		"RESULT FAIL "*) line=${line#RESULT FAIL }; fail "${line%%: *}" "${line#*: }"; n=$((n + 1)) ;;
+		"RESULT PASS "*) line=${line#RESULT PASS }; pass "$line"; seen+="$line " ;;
+		"RESULT FAIL "*)
+			line=${line#RESULT FAIL }
+			fail "${line%%: *}" "${line#*: }"
+			seen+="${line%%: *} "
+			nfail=$((nfail + 1))
+			;;
 		*) echo "  # $line" ;;
 		esac
+	done < "$out"
+	for c in "$@"; do
+		case $seen in
+		*" $c "*) ;;
+		*) fail "$c" "nlfuzz.py ($tag, exit status $rc) never reported it: it crashed or stopped early (seed $SEED)" ;;
+		esac
 	done
-	[ "$n" -gt 0 ]
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		fail "$tag-time" "nlfuzz.py was killed at its limit of $limit s (seed $SEED)"
+	else
+		pass "$tag-time"
+	fi
+	if grep -q '^Traceback (most recent call last)' "$out"; then
+		fail "$tag-no-crash" "nlfuzz.py raised an exception (seed $SEED): $(grep -A 30 '^Traceback' "$out" | tail -n 2 | tr '\n' ' ')"
+	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		pass "$tag-no-crash"	# killed, not crashed: $tag-time says so
+	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+		fail "$tag-no-crash" "nlfuzz.py exited with status $rc (seed $SEED): $(tail -n 3 "$out" | tr '\n' ' ')"
+	elif [ "$rc" -eq 1 ] && [ "$nfail" -eq 0 ]; then
+		fail "$tag-no-crash" "nlfuzz.py exited with status 1 but reported no failure (seed $SEED)"
+	elif [ "$rc" -eq 0 ] && [ "$nfail" -gt 0 ]; then
+		fail "$tag-no-crash" "nlfuzz.py exited with status 0 after $nfail failures (seed $SEED)"
+	else
+		pass "$tag-no-crash"
+	fi
 }
 
 _ns_base fz || { fail nlfuzz-netns "cannot create netns fz"; exit 1; }
@@ -42,9 +104,8 @@ before_init=$("$NATKCTL" -j status)
 t0=$(date +%s)
 nsx fz timeout 180 python3 "$FUZZ" --seed "$SEED" --count "$COUNT" --max-seconds 130 > "$CTL_TMP/fuzz.out" 2>&1
 rc=$?
-collect < "$CTL_TMP/fuzz.out" || fail nlfuzz-ran "nlfuzz.py exit $rc, no results: $(tail -n 5 "$CTL_TMP/fuzz.out")"
-[ "$rc" -eq 124 ] && fail nlfuzz-time "nlfuzz.py timed out after 180 s (seed $SEED)"
 log "root run: exit $rc, $(( $(date +%s) - t0 ))s, seed $SEED"
+results nlfuzz "$rc" 180 "$CTL_TMP/fuzz.out" "${ROOT_CHECKS[@]}"
 
 # Unprivileged: nobody in the init netns, through a readable copy.
 cp "$NATK_REPO/tests/fuzz/"*.py "$CTL_TMP/" && chmod 755 "$CTL_TMP" && chmod 644 "$CTL_TMP"/*.py
@@ -52,8 +113,8 @@ t0=$(date +%s)
 setpriv --reuid 65534 --regid 65534 --clear-groups timeout 90 \
 	python3 "$CTL_TMP/nlfuzz.py" --unpriv --seed "$SEED" --count $((COUNT / 5)) --max-seconds 50 > "$CTL_TMP/fuzz-unpriv.out" 2>&1
 rc=$?
-collect < "$CTL_TMP/fuzz-unpriv.out" || fail nlfuzz-unpriv-ran "nlfuzz.py --unpriv exit $rc: $(tail -n 5 "$CTL_TMP/fuzz-unpriv.out")"
 log "unprivileged run: exit $rc, $(( $(date +%s) - t0 ))s"
+results nlfuzz-unpriv "$rc" 90 "$CTL_TMP/fuzz-unpriv.out" "${UNPRIV_CHECKS[@]}"
 
 # natk still works for natkctl, in both namespaces.
 expect_ok nlfuzz-natkctl-status-fz fz -j status
