@@ -2,8 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 # make check: install deps, build natk.ko for every kernel and natkctl, run
 # the host-side suites, then boot one QEMU VM per kernel (sequentially) that
-# runs tests/scenarios/*.sh. Prints PASS/FAIL lines and ends with exactly
-# "N passed, N failed"; exit status 0 iff nothing failed.
+# runs tests/scenarios/*.sh. Prints PASS/FAIL (and SKIP) lines and ends
+# with "N skipped", then exactly "N passed, N failed"; exit status 0 iff
+# nothing failed. A SKIP checked nothing: it is neither passed nor failed.
+#
+# What counts (nothing may be lost quietly):
+#  - every PASS/FAIL line of the host suites (tests/suites/*.sh: kunit,
+#    uapi-sync, userctl, demo) and of the guest's scenarios;
+#  - a suite must declare its checks ("PLAN name..." lines) and report
+#    them all; one declared and never reported, or PASSed undeclared,
+#    FAILs; so does a suite that printed no result or exited non-zero
+#    without a FAIL line (suite-NAME); a KUnit case that skipped checked
+#    nothing and FAILs, unless NATK_KUNIT_SKIP_OK expects it (then SKIP);
+#  - a scenario must declare its checks (plan, tests/lib/netns.sh) and
+#    report them all (tests/vm/guest-run.sh FAILs the rest); it fails when
+#    it times out, exits non-zero without a FAIL, reports nothing, or
+#    leaves a process running after its trap;
+#  - every kernel NATK_KERNELS names must be there (kernel-available), its
+#    VM must complete (vm-completed) and run at least one scenario
+#    (scenarios-ran); the console must show no kernel problem;
+#  - checkpatch, and each build.
 #
 # Environment:
 #   NATK_KERNELS="kver ..."  only these kernels (default: all installed
@@ -11,8 +29,8 @@
 #   NATK_TESTS=GLOB          only scenarios whose name (e.g. 03-tcp) matches
 #   NATK_SKIP_DEPS=1         do not run tests/deps.sh
 #   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
-#   NATK_SKIP_CHECKPATCH=1   no checkpatch line
-#   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh
+#   NATK_SKIP_CHECKPATCH=1   no checkpatch (a SKIP line)
+#   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh (a SKIP each)
 #   NATK_VM_TIMEOUT=SECONDS  per VM (default 2700); a killed VM is a failure
 #   NATK_VM_STALL=SECONDS    a guest silent that long is hung: registers and
 #                            NMI backtraces are saved, the VM stopped
@@ -36,9 +54,10 @@
 #                            NATK_KERNELS (tests/check-debug.sh: the
 #                            NATK_RACE=y build, which make module builds
 #                            when NATK_RACE=y is in the environment)
-# Extra suites: every executable tests/suites/*.sh is run on the host and
-# its PASS/FAIL lines count towards the total (suites/demo.sh boots one VM:
-# NATK_SKIP_DEMO=1 skips it).
+# Extra suites: every executable tests/suites/*.sh is run on the host;
+# each prints PLAN, PASS, FAIL and SKIP lines (suites/demo.sh boots one VM:
+# NATK_SKIP_DEMO=1 skips it; NATK_SKIP_KUNIT=1 skips KUnit). Skipping
+# something (checkpatch, the suites, the demo, KUnit) prints a SKIP line.
 set -uo pipefail
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs cannot derail it.
@@ -56,7 +75,7 @@ SUMMARY=$(mktemp)
 trap 'rm -f "$SUMMARY"' EXIT
 T0=$(date +%s)
 
-# result PASS|FAIL PREFIX NAME [WHY]
+# result PASS|FAIL|SKIP PREFIX NAME [WHY]
 result() {
 	local line="$1 $2$3"
 	[ -n "${4:-}" ] && line+=": $4"
@@ -64,13 +83,14 @@ result() {
 	echo "$line" >> "$SUMMARY"
 }
 
-# count lines that a suite or a VM produced
+# count the PASS, FAIL and SKIP lines that a suite or a VM produced
 record_lines() { # PREFIX < lines
 	local pre=$1 line
 	while IFS= read -r line; do
 		case $line in
 		PASS\ *) line="PASS $pre${line#PASS }" ;;
 		FAIL\ *) line="FAIL $pre${line#FAIL }" ;;
+		SKIP\ *) line="SKIP $pre${line#SKIP }" ;;
 		*) continue ;;
 		esac
 		echo "$line"
@@ -88,6 +108,40 @@ note() {
 
 section() { echo "==== $* ($(( $(date +%s) - T0 ))s)"; }
 
+# run_suite NAME CMD...: a host suite. Its PASS, FAIL and SKIP lines count;
+# it must report something, declare what it reports ("PLAN name..." lines)
+# and report all of that, and end with status 0 unless it FAILed
+# something. Otherwise FAIL suite-NAME, or the check it declared and never
+# reported (it stopped early), or the check it PASSed without declaring.
+run_suite() {
+	local name=$1 log=$LOGDIR/suite-$1.log rc planned reported c
+	shift
+	"$@" 2>&1 | tee "$log" | record_lines ""
+	rc=${PIPESTATUS[0]}
+	planned=$(sed -n 's/^PLAN //p' "$log" | tr ' ' '\n' | grep . | sort -u)
+	reported=$(awk '$1 == "PASS" || $1 == "FAIL" || $1 == "SKIP" { n = $2; sub(/:$/, "", n); print $1, n }' "$log")
+	if [ -z "$reported" ]; then
+		result FAIL "" "suite-$name" "printed no PASS, FAIL or SKIP line (exit status $rc; log $log)"
+		return
+	fi
+	if [ -z "$planned" ] && grep -q '^PASS ' <<< "$reported"; then
+		result FAIL "" "suite-$name" "declared no checks (no PLAN line; log $log)"
+	fi
+	for c in $planned; do
+		awk -v c="$c" '$2 == c { f = 1 } END { exit !f }' <<< "$reported" ||
+			result FAIL "" "$c" "declared by suite $name but not reported: it stopped early? (exit status $rc; log $log)"
+	done
+	if [ -n "$planned" ]; then
+		for c in $(awk '$1 == "PASS" { print $2 }' <<< "$reported" | sort -u); do
+			grep -qxF -- "$c" <<< "$planned" ||
+				result FAIL "" "$c" "reported by suite $name but not in its PLAN"
+		done
+	fi
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' <<< "$reported"; then
+		result FAIL "" "suite-$name" "exited with status $rc without a FAIL line (log $log)"
+	fi
+}
+
 # ------------------------------------------------------------ deps, build
 if [ "${NATK_SKIP_DEPS:-0}" != 1 ]; then
 	section "dependencies"
@@ -100,6 +154,14 @@ mapfile -t KERNELS < <(natk_kernels)
 if [ ${#KERNELS[@]} -eq 0 ]; then
 	result FAIL "" kernels "no kernel with /boot/vmlinuz-K and /lib/modules/K/build (NATK_KERNELS='${NATK_KERNELS:-}')"
 fi
+# Every kernel NATK_KERNELS names must be tested: one that is not there
+# fails, it is not quietly left out.
+for k in ${NATK_KERNELS:-}; do
+	case " ${KERNELS[*]} " in
+	*" $k "*) ;;
+	*) result FAIL "[$k] " kernel-available "NATK_KERNELS names it, but there is no ${NATK_VMLINUZ:-/boot/vmlinuz-$k} with ${NATK_KDIR:-/lib/modules/$k/build}" ;;
+	esac
+done
 
 declare -A BUILT=()
 if [ "${NATK_SKIP_BUILD:-0}" != 1 ]; then
@@ -125,7 +187,9 @@ else
 	for k in "${KERNELS[@]}"; do BUILT[$k]=1; done
 fi
 
-if [ "${NATK_SKIP_CHECKPATCH:-0}" != 1 ] && [ -x "$HERE/checkpatch.sh" ]; then
+if [ "${NATK_SKIP_CHECKPATCH:-0}" = 1 ]; then
+	result SKIP "" checkpatch "NATK_SKIP_CHECKPATCH=1"
+elif [ -x "$HERE/checkpatch.sh" ]; then
 	section "checkpatch"
 	if "$HERE/checkpatch.sh" > "$LOGDIR/checkpatch.log" 2>&1; then
 		result PASS "" checkpatch
@@ -137,9 +201,13 @@ fi
 
 # ------------------------------------------------------------ host suites
 for s in "$HERE"/suites/*.sh; do
-	[ -x "$s" ] && [ "${NATK_SKIP_SUITES:-0}" != 1 ] || continue
+	[ -x "$s" ] || continue
+	if [ "${NATK_SKIP_SUITES:-0}" = 1 ]; then
+		result SKIP "" "suite-$(basename "$s" .sh)" "NATK_SKIP_SUITES=1"
+		continue
+	fi
 	section "suite $(basename "$s")"
-	"$s" 2>&1 | tee "$LOGDIR/suite-$(basename "$s" .sh).log" | record_lines ""
+	run_suite "$(basename "$s" .sh)" "$s"
 done
 
 # ------------------------------------------------------------ VMs
@@ -196,6 +264,14 @@ for k in "${KERNELS[@]}"; do
 		result FAIL "[$k] " vm-completed "$why"
 	else
 		result PASS "[$k] " vm-completed
+		# A VM that ran no scenario tested nothing (NATK_TESTS matched
+		# none, or the scenarios are missing).
+		n=$(grep -c '^=== scenario ' "$klog/guest.log" 2>/dev/null)
+		if [ "${n:-0}" -gt 0 ]; then
+			result PASS "[$k] " scenarios-ran
+		else
+			result FAIL "[$k] " scenarios-ran "no scenario ran (NATK_TESTS='${NATK_TESTS:-*}')"
+		fi
 	fi
 	# Kernel problems on the serial console (kernel lines only).
 	grep -E '\[ *[0-9]+\.[0-9]+\]' "$klog/console.log" > "$klog/console-kernel.log" 2>/dev/null
@@ -220,15 +296,21 @@ done
 
 passed=$(grep -c '^PASS' "$SUMMARY")
 failed=$(grep -c '^FAIL' "$SUMMARY")
+skipped=$(grep -c '^SKIP' "$SUMMARY")
 if [ "$failed" -gt 0 ]; then
 	echo "==== failures:"
 	grep '^FAIL' "$SUMMARY"
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "==== skipped (checked nothing; neither passed nor failed):"
+	grep '^SKIP' "$SUMMARY"
 fi
 if grep -q '^NOTE' "$SUMMARY"; then
 	echo "==== notes (not failures):"
 	grep '^NOTE' "$SUMMARY"
 fi
 echo "==== total time $(( $(date +%s) - T0 ))s"
+echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
 exit

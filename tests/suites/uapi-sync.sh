@@ -7,6 +7,7 @@
 #   PASS uapi-sync-fuzzer     every number agrees, no attribute is missing
 #   FAIL uapi-sync-fuzzer: what differs
 set -uo pipefail
+echo "PLAN uapi-sync-fuzzer"
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 REPO=$(cd "$HERE/.." && pwd)

@@ -3,12 +3,14 @@
 #
 # Offline checks of natkctl's command line: usage errors, help, version,
 # apply --check, and (where natk is not available) the "module not loaded"
-# error. Needs no kernel module and no privileges.
+# error. Needs no kernel module and no privileges. Ends with one line,
+# "PASS userctl-cli" or "FAIL userctl-cli: N of M checks failed" (the
+# failed ones are described above it); exit status 0 iff all passed.
 #
 #   tests/test_cli.sh [path/to/natkctl]
 
 N=${1:-./natkctl}
-fails=0
+fails=0 total=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -18,8 +20,9 @@ expect() {
 	shift 2
 	"$N" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	total=$((total + 1))
 	if [ "$rc" != "$want_rc" ] || { [ -n "$pat" ] && ! grep -q -e "$pat" "$tmp/out" "$tmp/err"; }; then
-		echo "FAIL: natkctl $* (rc $rc, want $want_rc, pattern '$pat')"
+		echo "test_cli: natkctl $*: rc $rc, want $want_rc, pattern '$pat'"
 		sed 's/^/  | /' "$tmp/out" "$tmp/err"
 		fails=$((fails + 1))
 	fi
@@ -132,14 +135,16 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	done
 	expect 1 'natk module is not loaded' -j status
 	"$N" -j status >"$tmp/out" 2>/dev/null
+	total=$((total + 1))
 	if [ -s "$tmp/out" ]; then
-		echo "FAIL: errors must not go to stdout"
+		echo "test_cli: natkctl -j status: errors must not go to stdout"
 		fails=$((fails + 1))
 	fi
 fi
 
 if [ "$fails" -ne 0 ]; then
-	echo "test_cli: $fails failure(s)"
+	echo "FAIL userctl-cli: $fails of $total checks failed"
 	exit 1
 fi
-echo "test_cli: all passed"
+echo "test_cli: $total checks"
+echo "PASS userctl-cli"

@@ -20,6 +20,7 @@ int natkctl_main(int argc, char **argv);
 #include "../apply.c"
 
 #include <linux/genetlink.h>
+#include <stdarg.h>
 
 static int count_cb(struct nl_msg *msg, void *arg)
 {
@@ -28,15 +29,45 @@ static int count_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* One line per case on stdout (tests/run.sh checks they all came). */
+static const char *const cases[] = {
+	"dump", "doit", "enoent", "policy-error", "policy-extack",
+	"dump-after-errors",
+};
+static int failures;
+
+static void report(const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(const char *name, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		printf("PASS userctl-nl-%s\n", name);
+	} else {
+		printf("FAIL userctl-nl-%s: ", name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+		failures++;
+	}
+	fflush(stdout);
+}
+
 int main(void)
 {
 	struct nl_msg *m;
 	bool intr = true;
-	int n = 0, err, failures = 0, one = 1;
+	int n = 0, err, one = 1;
 
 	sk = nl_socket_alloc();
 	if (!sk || genl_connect(sk) < 0) {
-		fprintf(stderr, "test_nl: no generic netlink here, skipped\n");
+		/* nothing checked: say so for every case, not "passed" */
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			printf("SKIP userctl-nl-%s: no generic netlink socket here\n",
+			       cases[i]);
 		return 0;
 	}
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
@@ -48,10 +79,8 @@ int main(void)
 	genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP,
 		    CTRL_CMD_GETFAMILY, 1);
 	err = nk_request(m, count_cb, &n, &intr);
-	if (err || n < 1 || intr) {
-		fprintf(stderr, "dump: err %d, %d replies, intr %d\n", err, n, intr);
-		failures++;
-	}
+	report("dump", !err && n >= 1 && !intr, "err %d, %d replies, intr %d",
+	       err, n, intr);
 
 	/* a doit with a reply and an ack */
 	n = 0;
@@ -60,10 +89,7 @@ int main(void)
 		    CTRL_CMD_GETFAMILY, 1);
 	nla_put_string(m, CTRL_ATTR_FAMILY_NAME, "nlctrl");
 	err = nk_request(m, count_cb, &n, NULL);
-	if (err || n != 1) {
-		fprintf(stderr, "doit: err %d, %d replies\n", err, n);
-		failures++;
-	}
+	report("doit", !err && n == 1, "err %d, %d replies", err, n);
 
 	/* an error: no such family */
 	m = nlmsg_alloc();
@@ -71,10 +97,7 @@ int main(void)
 		    CTRL_CMD_GETFAMILY, 1);
 	nla_put_string(m, CTRL_ATTR_FAMILY_NAME, "natk-nonexist");
 	err = nk_request(m, NULL, NULL, NULL);
-	if (err != -ENOENT) {
-		fprintf(stderr, "enoent: err %d\n", err);
-		failures++;
-	}
+	report("enoent", err == -ENOENT, "err %d, want %d", err, -ENOENT);
 
 	/* a policy error: the kernel explains it in an extended ack */
 	m = nlmsg_alloc();
@@ -82,15 +105,10 @@ int main(void)
 		    CTRL_CMD_GETFAMILY, 1);
 	nla_put_u8(m, CTRL_ATTR_FAMILY_ID, 1);	/* must be u16 */
 	err = nk_request(m, NULL, NULL, NULL);
-	if (err != -EINVAL && err != -ERANGE) {
-		fprintf(stderr, "policy: err %d\n", err);
-		failures++;
-	}
 	fprintf(stderr, "test_nl: policy error %d, extack '%s'\n", err, nk_extack);
-	if (!nk_extack[0]) {
-		fprintf(stderr, "policy: no extended ack message\n");
-		failures++;
-	}
+	report("policy-error", err == -EINVAL || err == -ERANGE,
+	       "err %d, want EINVAL or ERANGE", err);
+	report("policy-extack", nk_extack[0], "no extended ack message");
 
 	/* the socket is still in sync after errors */
 	n = 0;
@@ -98,10 +116,7 @@ int main(void)
 	genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP,
 		    CTRL_CMD_GETFAMILY, 1);
 	err = nk_request(m, count_cb, &n, &intr);
-	if (err || n < 1) {
-		fprintf(stderr, "dump after errors: err %d, %d replies\n", err, n);
-		failures++;
-	}
+	report("dump-after-errors", !err && n >= 1, "err %d, %d replies", err, n);
 	if (failures) {
 		fprintf(stderr, "test_nl: %d failure(s)\n", failures);
 		return 1;

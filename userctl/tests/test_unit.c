@@ -770,16 +770,34 @@ static void test_extack(void)
 	EXPECT_STR(nk_extack, "");
 }
 
+/*
+ * One line per test function on stdout, "PASS userctl-unit-NAME" or "FAIL
+ * userctl-unit-NAME: ...", the details of a failure on stderr before it
+ * (tests/run.sh checks that every function reported).
+ */
+static void run(const char *name, void (*fn)(void))
+{
+	int before = failures;
+
+	fn();
+	if (failures == before)
+		printf("PASS userctl-unit-%s\n", name);
+	else
+		printf("FAIL userctl-unit-%s: %d expectation(s) failed (see above)\n",
+		       name, failures - before);
+	fflush(stdout);
+}
+
 int main(void)
 {
-	test_printer();
-	test_parsers();
-	test_status();
-	test_save_apply();
-	test_stats();
-	test_flows();
-	test_event();
-	test_extack();
+	run("printer", test_printer);
+	run("parsers", test_parsers);
+	run("status", test_status);
+	run("save-apply", test_save_apply);
+	run("stats", test_stats);
+	run("flows", test_flows);
+	run("event", test_event);
+	run("extack", test_extack);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
