@@ -126,6 +126,14 @@ int natk_mss_clamp(struct sk_buff *skb, unsigned int l4off, u16 mss)
 			if (ntohs(old) <= mss)
 				return 0;
 			memcpy(opt + i + 2, &new, sizeof(new));
+			/*
+			 * The checksum adds 16-bit words at even offsets: at
+			 * an odd one the value's bytes count swapped.
+			 */
+			if (i & 1) {
+				old = (__force __be16)swab16((__force u16)old);
+				new = (__force __be16)swab16((__force u16)new);
+			}
 			inet_proto_csum_replace2(&th->check, skb, old, new,
 						 false);
 			return 1;

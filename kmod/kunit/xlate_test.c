@@ -12,6 +12,7 @@
 #include <linux/udp.h>
 #include <linux/icmp.h>
 #include <linux/netdevice.h>
+#include <linux/unaligned.h>
 #include <net/checksum.h>
 #include <net/gso.h>
 #include <net/ip.h>
@@ -293,6 +294,41 @@ static void natk_xlate_cloned(struct kunit *test)
 	kfree_skb(clone);
 }
 
+/*
+ * MSS clamping after 0 to 4 NOPs: the checksum sums 16-bit words at even
+ * offsets, so an MSS value at an odd offset counts byte-swapped, and the
+ * incremental update must be made that way too.
+ */
+static void natk_xlate_mss_clamp(struct kunit *test)
+{
+	unsigned int nops;
+
+	for (nops = 0; nops <= 4; nops++) {
+		struct sk_buff *skb = natk_test_skb(test, IPPROTO_TCP, NATK_T_INT,
+						    40000, NATK_T_REM, 80, 8);
+		struct tcphdr *th = natk_th(skb);
+		u8 *opt = (u8 *)(th + 1);
+		__be16 mss;
+
+		memset(opt, TCPOPT_EOL, 8);
+		memset(opt, TCPOPT_NOP, nops);
+		opt[nops] = TCPOPT_MSS;
+		opt[nops + 1] = TCPOLEN_MSS;
+		put_unaligned_be16(1460, opt + nops + 2);
+		th->doff = 7;
+		th->syn = 1;
+		th->ack = 0;
+		natk_test_fix_csums(ip_hdr(skb));
+
+		KUNIT_EXPECT_EQ(test, natk_mss_clamp(skb, ip_hdrlen(skb), 1300), 1);
+		memcpy(&mss, opt + nops + 2, sizeof(mss));
+		KUNIT_EXPECT_EQ_MSG(test, ntohs(mss), 1300, "after %u NOPs", nops);
+		natk_expect_csums(test, skb, &natk_th(skb)->check);
+		/* At or below the clamp: untouched. */
+		KUNIT_EXPECT_EQ(test, natk_mss_clamp(skb, ip_hdrlen(skb), 1400), 0);
+	}
+}
+
 static void natk_xlate_l4_hdrlen(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, natk_l4_hdrlen(IPPROTO_TCP), 20);
@@ -315,6 +351,7 @@ static struct kunit_case natk_xlate_cases[] = {
 	KUNIT_CASE(natk_xlate_complete),
 	KUNIT_CASE(natk_xlate_gso),
 	KUNIT_CASE(natk_xlate_cloned),
+	KUNIT_CASE(natk_xlate_mss_clamp),
 	KUNIT_CASE(natk_xlate_l4_hdrlen),
 	{}
 };
