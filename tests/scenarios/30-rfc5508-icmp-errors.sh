@@ -10,6 +10,17 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc5508-req10-time-exceeded-ping rfc5508-req4-time-exceeded-rewritten \
+	rfc5508-time-exceeded-first-hop rfc5508-far-host-reachable \
+	rfc5508-req4-udp-port-unreachable rfc5508-req5-port-unreachable-rewritten \
+	rfc5382-req9-tcp-dest-unreachable rfc5382-req9-tcp-unreachable-rewritten \
+	rfc5508-req10-parameter-problem rfc5508-req4-host-unreachable-udp \
+	rfc4787-req12-icmp-keeps-udp-mapping rfc5508-req6-error-does-not-refresh-udp \
+	rfc4787-req12-mapping-still-used rfc5508-req3-bad-checksum-dropped \
+	rfc5508-req3-bad-checksum-counted rfc5508-req4-query-error-rewritten \
+	rfc5508-req6-error-does-not-refresh-query rfc5382-req9-tcp-error-rewritten \
+	rfc5382-req10-icmp-keeps-tcp-mapping rfc5508-req4-translated-checksums-valid \
+	rfc5508-icmp-errors-translated-counted rfc5508-kernel-log
 dmesg_mark
 require_natk rfc5508-setup
 topo_setup && rfc_far_setup || { fail rfc5508-setup "topology setup failed"; exit 1; }
@@ -90,6 +101,7 @@ if [ -n "$e3" ] && [ "$e3" != null ] && [ "$e3" -le "${e2:-0}" ] 2>/dev/null && 
 	pass rfc5508-req6-error-does-not-refresh-udp
 else
 	fail rfc4787-req12-icmp-keeps-udp-mapping "udp flow after ICMP errors: '$(flow_get udp $LAN1 40100)' (expires $e1 -> $e2 -> $e3)"
+	fail rfc5508-req6-error-does-not-refresh-udp "expires $e1 -> $e2 -> $e3 across the errors"
 fi
 p=$(ask lan1 udp $WAN1 5000 40100 | sed -n 1p)
 expect_eq rfc4787-req12-mapping-still-used "$NAT_EXT $E" "$p" "wan's view of lan1:40100 after the errors"
@@ -142,12 +154,18 @@ else
 fi
 hold_stop "$pid"
 
-# --- all translated errors have valid checksums; the counter moved.
-bad=$(grep -v '^#' "$D/lan1.json" | jq -c 'select(.csum_ok != true or .inner_ipcsum_ok == false)' | head -n 3)
-if [ -z "$bad" ] && [ -s "$D/lan1.json" ]; then
+# --- all translated errors have valid checksums; the counter moved. The
+# errors natk translated for lan1 (all but the NAT host's own first-hop
+# time exceeded) are at least the 7 above, every one with a valid ICMP
+# and embedded IP checksum.
+got=$(grep -v '^#' "$D/lan1.json" | jq -s -c '[.[] | select(.dst == "'$LAN1'" and .src != "'$LAN_GW'")]')
+n=$(echo "$got" | jq length)
+bad=$(echo "$got" | jq -c '.[] | select(.csum_ok != true or .inner_ipcsum_ok != true)' | head -n 3)
+if [ -z "$bad" ] && [ "$n" -ge 7 ] 2>/dev/null; then
+	log "$n translated errors at lan1, all with valid checksums"
 	pass rfc5508-req4-translated-checksums-valid
 else
-	fail rfc5508-req4-translated-checksums-valid "errors with a bad ICMP or embedded IP checksum at lan1: $bad"
+	fail rfc5508-req4-translated-checksums-valid "$n translated errors at lan1 (want >= 7); with a bad ICMP or embedded IP checksum: ${bad:-none}"
 fi
 n=$(stat_delta icmp_errors_translated "$tr0")
 if [ "$n" -ge 7 ] 2>/dev/null; then
