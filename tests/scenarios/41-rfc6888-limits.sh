@@ -10,11 +10,13 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
-plan "$SCEN-natk-up" rfc6888-req4-set-host-limit rfc6888-req4-status rfc6888-req4-host-flows-capped \
-	rfc6888-req4-host-limit-counted rfc6888-req4-host-limit-wan-saw rfc6888-req4-other-host-unaffected \
-	rfc6888-req4-set-no-limit rfc6888-flush rfc6888-req11-set-max-flows rfc6888-req11-replied-flow \
-	rfc6888-req11-table-capped rfc6888-req11-table-full-counted rfc6888-req11-unreplied-evicted \
-	rfc6888-req11-replied-flow-kept rfc6888-req11-replied-flow-works rfc6888-kernel-log
+plan "$SCEN-natk-up" rfc6888-req4-set-host-limit rfc6888-req4-status \
+	rfc6888-req4-host-flows-capped rfc6888-req4-host-limit-counted \
+	rfc6888-req4-host-limit-wan-saw rfc6888-req4-other-host-unaffected \
+	rfc6888-req4-set-no-limit rfc6888-flush rfc6888-req11-set-max-flows \
+	rfc6888-req11-replied-flow rfc6888-req11-table-capped rfc6888-req11-table-full-counted \
+	rfc6888-req11-unreplied-evicted rfc6888-req11-replied-flow-kept \
+	rfc6888-req11-replied-flow-works rfc6888-kernel-log
 dmesg_mark
 require_natk rfc6888-setup
 topo_setup || { fail rfc6888-setup "topology setup failed"; exit 1; }

@@ -31,7 +31,8 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
-plan dump-resize-natk-up dump-resize-set-limits dump-resize-grow1-flows dump-resize-grow2-flows dump-resize-flush dump-resize-no-duplicates \
+plan dump-resize-natk-up dump-resize-set-limits dump-resize-grow1-flows \
+	dump-resize-grow2-flows dump-resize-flush dump-resize-no-duplicates \
 	dump-resize-nothing-lost dump-resize-natkctl-errors dump-resize-dumps-during-growth \
 	dump-resize-final-exit dump-resize-final-equals-status dump-resize-final-complete \
 	dump-resize-kernel-log

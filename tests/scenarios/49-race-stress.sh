@@ -42,12 +42,14 @@ RELOADS=3
 D=$(mktemp -d)
 TRAFFIC="udp1 tcp1 udp2 fwdin"
 MGMT="flush modes fwd nspair"
-plan race-stress-natk-up race-stress-max-flows race-stress-status-answered race-stress-max-flows-held \
-	race-stress-fwd-full-round race-stress-gc-evicted race-stress-no-netns-left race-stress-rmmod \
-	race-stress-modprobe race-stress-traffic-during-rmmod race-stress-traffic-ran-through-reloads \
+plan race-stress-natk-up race-stress-max-flows race-stress-status-answered \
+	race-stress-max-flows-held race-stress-fwd-full-round race-stress-gc-evicted \
+	race-stress-no-netns-left race-stress-rmmod race-stress-modprobe \
+	race-stress-traffic-during-rmmod race-stress-traffic-ran-through-reloads \
 	race-stress-no-netns-left-after-reloads race-stress-natkctl-answers race-stress-flush-after \
-	race-stress-udp-after race-stress-tcp-after race-stress-udp-lan2-after race-stress-forward-add-after \
-	race-stress-forward-after race-stress-no-lockup race-stress-kernel-log
+	race-stress-udp-after race-stress-tcp-after race-stress-udp-lan2-after \
+	race-stress-forward-add-after race-stress-forward-after race-stress-no-lockup \
+	race-stress-kernel-log
 for l in $TRAFFIC $MGMT; do plan "race-stress-loop-$l-ran"; done
 for l in $MGMT; do plan "race-stress-$l-no-errors"; done
 T_PIDS=() M_PIDS=()
