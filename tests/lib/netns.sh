@@ -82,13 +82,17 @@ log() { echo "  # $*"; }
 
 # poll TIMEOUT CMD...: retry every 0.1 s until CMD succeeds (0) or TIMEOUT
 # seconds (may be fractional) pass (1). Output of CMD is discarded.
+# NATK_TIME_SCALE (an integer, default 1) multiplies every such deadline:
+# make check-debug sets 4, as a KASAN kernel under TCG runs that much slower.
+NATK_TIME_SCALE=${NATK_TIME_SCALE:-1}
 poll() {
 	local timeout=$1
 	shift
-	local end=$(( $(date +%s%N) + ${timeout%.*} * 1000000000 ))
+	local end=$(( ${timeout%.*} * 1000000000 ))
 	case $timeout in
 	*.*) end=$(( end + ${timeout#*.} * 100000000 )) ;;
 	esac
+	end=$(( $(date +%s%N) + end * NATK_TIME_SCALE ))
 	while :; do
 		"$@" > /dev/null 2>&1 && return 0
 		[ "$(date +%s%N)" -ge "$end" ] && return 1

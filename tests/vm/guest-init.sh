@@ -37,7 +37,7 @@ ip link set lo up
 [ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
 : "${NATK_MODE:=check}"
 export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
-for v in NATK_KO NATK_MODINDEX NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS; do
+for v in NATK_KO NATK_MODINDEX NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS NATK_PKTFUZZ_FRAMES NATK_PKTFUZZ_SEED NATK_TIME_SCALE; do
 	[ -n "${!v:-}" ] && export "${v?}"
 done
 # A kernel that is not installed on the host (tests/check-debug.sh) has its
