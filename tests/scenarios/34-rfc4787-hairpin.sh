@@ -6,10 +6,17 @@
 # dynamic mapping (lan1's after it sent to wan), with endpoint-independent
 # filtering; for static forwards, with any filtering. UDP and TCP. The
 # hairpinned counter grows. RFC 5508 REQ-7: an ICMP error about a
-# hairpinned datagram reaches its sender.
+# hairpinned datagram reaches its sender (the NAT host's own ICMP errors
+# are dropped meanwhile, so that its stack cannot answer in natk's place).
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/rfc.sh"
 scenario_init
+plan "$SCEN-natk-up" rfc4787-req9-set-eif rfc4787-req9-hairpin-udp rfc4787-req9-set-apdf \
+	rfc4787-req9-forward-udp rfc4787-req9-hairpin-udp-forward rfc5508-req7-forward-closed-port \
+	rfc5508-req7-host-errors-dropped rfc5508-req7-hairpin-icmp-error \
+	rfc5508-req7-hairpin-icmp-error-counted rfc5382-req8-forward-tcp \
+	rfc5382-req8-hairpin-tcp-forward rfc5382-req8-hairpin-tcp-self rfc5382-req8-set-eif \
+	rfc5382-req8-hairpin-tcp rfc4787-req9-hairpinned-counted rfc4787-req9-kernel-log
 dmesg_mark
 require_natk rfc4787-req9-setup
 topo_setup || { fail rfc4787-req9-setup "topology setup failed"; exit 1; }
@@ -50,18 +57,35 @@ expect_hairpin rfc4787-req9-hairpin-udp-forward udp 40502 "$r"
 
 # --- RFC 5508 REQ-7: lan1 answers a hairpinned datagram to a closed port
 # with port unreachable, sent to the external address; natk translates it
-# back to lan2, whose connected socket gets ECONNREFUSED.
+# back to lan2, whose connected socket gets ECONNREFUSED. Were the datagram
+# not hairpinned, the NAT host would get it and answer port unreachable
+# itself, with the same addresses: its own errors are dropped on output
+# here, and a datagram to a port that is nobody's shows they are.
 check rfc5508-req7-forward-closed-port nctl forward add udp 7002 $LAN1:7003
+nsx nat nft -f - <<-EOT
+	table ip hostquiet {
+		chain out {
+			type filter hook output priority 0;
+			icmp type destination-unreachable drop
+		}
+	}
+EOT
+r=$(nsx lan2 python3 -c "$RFC_PY" udperr $NAT_EXT 7009 40506 3)
+expect_eq rfc5508-req7-host-errors-dropped timeout "$r" \
+	"lan2:40506 sending to $NAT_EXT:7009 (nobody's port: the NAT host's own port unreachable must be dropped)"
 ic0=$(stat_of icmp_errors_translated)
+hp1=$(stat_of hairpinned)
 r=$(nsx lan2 python3 -c "$RFC_PY" udperr $NAT_EXT 7002 40505 5)
 expect_eq rfc5508-req7-hairpin-icmp-error ECONNREFUSED "$r" \
 	"lan2:40505 sending to $NAT_EXT:7002 (forwarded to $LAN1:7003, closed)"
 n=$(stat_delta icmp_errors_translated "$ic0")
-if [ "$n" -ge 1 ] 2>/dev/null; then
+h=$(stat_delta hairpinned "$hp1")
+if [ "$n" -ge 1 ] && [ "$h" -ge 2 ] 2>/dev/null; then
 	pass rfc5508-req7-hairpin-icmp-error-counted
 else
-	fail rfc5508-req7-hairpin-icmp-error-counted "icmp_errors_translated grew by $n"
+	fail rfc5508-req7-hairpin-icmp-error-counted "icmp_errors_translated grew by $n, hairpinned by $h (want the datagram and the error)"
 fi
+nsx nat nft delete table ip hostquiet
 
 # --- TCP, static forward.
 check rfc5382-req8-forward-tcp nctl forward add tcp 8080 $LAN1:80
