@@ -178,7 +178,7 @@ if [ "$max" -ge $((HIGH / 2)) ]; then
 else
 	fail frag-flood-bound-reached "reassembly memory reached only $max of $HIGH bytes"
 fi
-if [ "$samples" -ge $((FLOOD_S * 5)) ] && [ -z "$over" ]; then
+if [ "$samples" -ge $((FLOOD_S * 2)) ] && [ -z "$over" ]; then
 	pass frag-flood-memory-bounded
 else
 	fail frag-flood-memory-bounded "$samples samples; above $HIGH bytes (+128 KiB): ${over:-none}"
