@@ -12,7 +12,7 @@ topo_setup || { fail local-listener-port-avoided "topology setup failed"; exit 1
 check "$SCEN-natk-up" natk_up || exit 1
 PORT=45000
 peer_server wan tcp 5000
-nsx nat socat TCP-LISTEN:$PORT,bind=$NAT_EXT,reuseaddr,fork SYSTEM:'echo nat-local' &
+nsx nat socat -t 10 TCP-LISTEN:$PORT,bind=$NAT_EXT,reuseaddr,fork SYSTEM:'echo nat-local' &
 wait_listen nat tcp $PORT
 
 # lan1 asks for source port PORT, which natk would like to preserve.
@@ -29,7 +29,7 @@ expect_eq local-listener-reachable nat-local "$out" "reply from $NAT_EXT:$PORT"
 hold_stop "$pid"
 
 # UDP: a local UDP socket bound on the external address.
-nsx nat socat UDP-RECVFROM:$((PORT + 1)),bind=$NAT_EXT,fork SYSTEM:'echo nat-local-udp' &
+nsx nat socat -t 10 UDP-RECVFROM:$((PORT + 1)),bind=$NAT_EXT,fork SYSTEM:'echo nat-local-udp' &
 wait_listen nat udp $((PORT + 1)) $NAT_EXT
 peer_server wan udp 5001 $WAN1
 p=$(ask lan1 udp $WAN1 5001 $((PORT + 1)) | sed -n 1p)

@@ -60,7 +60,7 @@ probe endpoint-independent 40202 yes yes 0
 # another port of the address lan1 talks to reaches lan1's listener.
 check rfc5382-req3-set-address-dependent nctl set filtering address-dependent
 peer_server wan tcp 5000
-nsx lan1 socat TCP-LISTEN:40210,reuseport,fork SYSTEM:'echo lan1-listener' &
+nsx lan1 socat -t 10 TCP-LISTEN:40210,reuseport,fork SYSTEM:'echo lan1-listener' &
 wait_listen lan1 tcp 40210
 pid=$(hold_tcp lan1 $WAN1 5000 40210 ",reuseport")
 poll 5 flow_state_is tcp $LAN1 40210 established || log "40210 not established: $(flow_get tcp $LAN1 40210)"

@@ -100,7 +100,7 @@ expect_eq rfc5382-req8-hairpin-tcp-self "$NAT_EXT $ext" "$r" "lan1 reaching itse
 # --- TCP, dynamic mapping: lan1 has an outbound connection from 40510 and
 # listens on 40510 too (SO_REUSEPORT); endpoint-independent filtering.
 check rfc5382-req8-set-eif nctl set filtering endpoint-independent
-nsx lan1 socat TCP-LISTEN:40510,reuseport,fork SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"' &
+nsx lan1 socat -t 10 TCP-LISTEN:40510,reuseport,fork SYSTEM:'echo "$SOCAT_PEERADDR $SOCAT_PEERPORT"' &
 wait_listen lan1 tcp 40510
 pid=$(hold_tcp lan1 $WAN1 5000 40510 ",reuseport")
 poll 5 flow_state_is tcp $LAN1 40510 established || log "40510 not established: $(flow_get tcp $LAN1 40510)"
