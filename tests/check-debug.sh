@@ -80,7 +80,7 @@ export NATK_KERNEL_PROBLEM_IGNORE
 # Several minutes of concurrent stress (scenarios 45 and 49) on this
 # kernel: 5, 1 and 0.5 under make check.
 export NATK_STRESS_SECONDS=${NATK_STRESS_SECONDS:-300}
-# 50-pktfuzz throws 100,000 frames at natk's live flows (16,000 under make
+# 50-pktfuzz throws 100,000 frames at natk's live flows (30,000 under make
 # check), so KASAN sees every translate and ICMP-rewrite path many times.
 export NATK_PKTFUZZ_FRAMES=${NATK_PKTFUZZ_FRAMES:-100000}
 export NATK_SCENARIO_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-1200}
