@@ -4,13 +4,13 @@
 # RSTs do not refresh a mapping.
 #  - UDP (timeout 6 s): lan1:40900 sends one datagram to 192.0.2.2:5000,
 #    then at once an ICMP port unreachable about that flow (quoting
-#    192.0.2.2:5000 -> lan1:40900) every half second for 14 s. natk
+#    192.0.2.2:5000 -> lan1:40900) every quarter second for 14 s. natk
 #    translates them (wan sees them quoting the external address and
 #    port), and the flow still goes about 6 s after the datagram, while
 #    the errors keep coming;
 #  - TCP (transitory timeout 6 s): lan1:40910 connects to 192.0.2.2:5000,
 #    aborts with a RST (state rst), then at once sends a RST for the
-#    connection every half second for 14 s. While the flow lasts they are
+#    connection every quarter second for 14 s. While the flow lasts they are
 #    translated (wan counts RSTs from 192.0.2.1), and the flow still goes
 #    about 6 s after the first RST.
 # A flow that a packet refreshed would live until 6 s after the last one.
@@ -32,9 +32,9 @@ T=6
 
 # SEND_PY udp SPORT DST DPORT SECONDS: one datagram from SPORT to
 # DST:DPORT, then an ICMP port unreachable to DST quoting DST:DPORT ->
-# this host:SPORT every 0.5 s for SECONDS.
+# this host:SPORT every 0.25 s for SECONDS.
 # SEND_PY tcp SPORT DST DPORT SECONDS: connect from SPORT, read a line,
-# abort (RST), then a bare RST for the connection every 0.5 s.
+# abort (RST), then a bare RST for the connection every 0.25 s.
 # First line: "LO HI", when the datagram or abort left (between, ns,
 # date +%s%N's clock); last line: how many errors or RSTs followed.
 # shellcheck disable=SC2016
@@ -83,7 +83,7 @@ print(lo, hi, flush=True)
 n = 0
 end = time.time() + secs
 while time.time() < end:
-    time.sleep(0.5)
+    time.sleep(0.25)
     s.sendto(pkt, (dst, 0))
     n += 1
 print(n, flush=True)
