@@ -39,7 +39,10 @@ cd "$REPO" || exit 1
 T0=$(date +%s)
 LOGDIR=${NATK_LOG_DIR:-$REPO/build/mutant-logs}
 LIST=$HERE/mutants/mutants.txt
-mkdir -p "$LOGDIR" || exit 1
+mkdir -p "$LOGDIR" "$REPO/build" || exit 1
+# One run at a time: runs share the mutants' build directories.
+exec 8> "$REPO/build/.check-mutants.lock"
+flock -n 8 || { echo "check-mutants: another run holds $REPO/build/.check-mutants.lock" >&2; exit 1; }
 SUMMARY=$LOGDIR/summary.txt
 TABLE=$LOGDIR/table.md
 : > "$SUMMARY"
@@ -209,16 +212,22 @@ for m in "${RUN[@]}"; do
 		[ $? -eq 2 ] && echo "  KUnit: natk did not build with the mutant (log $d/kunit.log)"
 		cat "$d/kunit-checks.txt" >> "$d/checks.txt"
 	fi
-	# The checks that FAILed here and PASSed on the normal build.
+	# The checks that FAILed here and PASSed on the normal build. Not the
+	# VM's own, nor a scenario's setup: natk that did not load (natk-up)
+	# or a topology that failed proves nothing about the behaviour.
 	caught=()
 	while read -r st c; do
 		[ "$st" = FAIL ] || continue
-		case ${c#*:} in vm-completed | kernel-console* | kernel-log-clean) continue ;; esac
+		case ${c#*:} in vm-completed | kernel-console* | kernel-log-clean | *-natk-up | *-setup) continue ;; esac
 		[ "$BASELINE" = 1 ] && [ -z "${BASE[$c]:-}" ] && continue
 		caught+=("$c")
 	done < <(sort -u "$d/checks.txt")
 	n=$(grep -c . "$d/checks.txt")
-	if [ ${#caught[@]} -gt 0 ]; then
+	setup=$(awk '$1 == "FAIL" && ($2 ~ /-natk-up$/ || $2 ~ /-setup$/) { print $2 }' "$d/checks.txt" | tr '\n' ' ')
+	if [ -n "$setup" ]; then
+		CAUGHT[$m]="(setup failed)"
+		result FAIL "mutant-$m" "setup failed, nothing learnt: $setup(log $d/check.log)"
+	elif [ ${#caught[@]} -gt 0 ]; then
 		CAUGHT[$m]="${caught[*]}"
 		result PASS "mutant-$m" "caught by ${caught[*]}"
 	elif [ "$vm_ok" = 0 ]; then
@@ -240,7 +249,13 @@ done
 		# shellcheck disable=SC2016
 		case $c in
 		'(*' | '') ;;
-		*) c=$(echo "$c" | sed 's/\([^ ]*\)/`\1`/g; s/` `/`, `/g') ;;
+		*)
+			# At most 8 in the table (the log line above has them all).
+			# shellcheck disable=SC2086
+			set -- $c
+			c=$(echo "${*:1:8}" | sed 's/\([^ ]*\)/`\1`/g; s/` `/`, `/g')
+			[ $# -gt 8 ] && c+=" and $(( $# - 8 )) more"
+			;;
 		esac
 		echo "| \`$m\` | ${WHAT[$m]} | $c |"
 	done
