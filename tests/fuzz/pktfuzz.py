@@ -32,7 +32,8 @@ crosses natk_out). A total length shorter than the frame is trimmed by
 ip_rcv and reaches natk with a short L4 header.
 
 Modes:
-  send   IFACE DMAC FLOWS SIDE FRAMES SEED OUT   fuzz from SIDE (lan|wan)
+  send   IFACE DMAC FLOWS SIDE FRAMES SEED SECS OUT  fuzz from SIDE (lan|wan),
+                                                 for at most SECS seconds
   sniff  IFACE FLOWS SIDE READY STOP OUT          check what natk forwarded
   echo   ADDR TCPPORT UDPPORT                     wan-side echo servers
   legit  FLOWS PHASEFILE OUT                      the live flows' traffic
@@ -223,6 +224,7 @@ class Sender:
         self.attempted = self.sent = 0
         self.errnos = Counter()
         self.cut = 0
+        self.out_of_time = False
 
     def next_id(self):
         self.ident = (self.ident + 1) & 0xFFFF
@@ -740,11 +742,15 @@ class Sender:
         ("c_ttl", 1), ("c_proto", 2), ("c_wrong_port", 3), ("c_chaos", 3),
     )
 
-    def run(self, frames):
+    def run(self, frames, budget):
+        """Send frames, or stop after budget seconds (out of time)."""
         fns = [getattr(self, n) for n, _ in self.CLASSES]
         weights = [w for _, w in self.CLASSES]
         t0 = time.monotonic()
         while self.attempted < frames:
+            if self.attempted % 256 == 0 and time.monotonic() - t0 > budget:
+                self.out_of_time = True
+                break
             self.rnd.choices(fns, weights)[0]()
         return time.monotonic() - t0
 
@@ -755,12 +761,13 @@ def cpu():
 
 
 def cmd_send(a):
-    iface, dmac, flows, side, frames, seed, out = a
+    iface, dmac, flows, side, frames, seed, budget, out = a
     fl = load_flows(flows)
     snd = Sender(iface, dmac, fl, side, int(seed))
-    secs = snd.run(int(frames))
+    secs = snd.run(int(frames), float(budget))
     res = {
         "side": side, "asked": int(frames), "attempted": snd.attempted,
+        "out_of_time": snd.out_of_time, "budget": float(budget),
         "sent": snd.sent, "errors": snd.attempted - snd.sent,
         "errnos": {str(k): v for k, v in snd.errnos.items()},
         "seconds": round(secs, 1), "cpu": cpu(), "clean": snd.clean,
@@ -1227,9 +1234,10 @@ def cmd_judge(a):
         r = snd[side]
         cls = ", ".join("%s %d" % (k, v["frames"]) for k, v in r["classes"].items())
         ok = r["attempted"] >= r["asked"] and r["errors"] <= r["asked"] // 100
+        late = "OUT OF TIME after %.0f s: " % r["budget"] if r.get("out_of_time") else ""
         res("pktfuzz-sent-" + side, ok,
-            "%d of %d frames sent, %d send errors %s in %.0f s (%d datagrams clean); %s" %
-            (r["sent"], r["asked"], r["errors"], r["errnos"], r["seconds"], r["clean"], cls))
+            "%s%d of %d frames sent, %d send errors %s in %.0f s (%d datagrams clean); %s" %
+            (late, r["sent"], r["asked"], r["errors"], r["errnos"], r["seconds"], r["clean"], cls))
 
     for frm, to in (("lan", "wan"), ("wan", "lan")):
         sn, want = sniff[to], snd[frm]["clean"]
@@ -1335,7 +1343,7 @@ def cmd_judge(a):
 
 
 def main():
-    cmds = {"send": (cmd_send, 7), "sniff": (cmd_sniff, 6), "echo": (cmd_echo, 3),
+    cmds = {"send": (cmd_send, 8), "sniff": (cmd_sniff, 6), "echo": (cmd_echo, 3),
             "legit": (cmd_legit, 3), "judge": (cmd_judge, 1)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) != cmds[sys.argv[1]][1] + 2:
         sys.exit(__doc__)
