@@ -19,8 +19,9 @@
 # Environment: everything tests/check.sh takes (NATK_TESTS=GLOB for a
 # subset, NATK_LOG_DIR, ...), except that NATK_KERNELS is the debug kernel.
 # Defaults differ: NATK_SCENARIO_TIMEOUT 1200, NATK_VM_TIMEOUT 10800 and
-# NATK_TIME_SCALE 4 (4x: KASAN under TCG), NATK_STRESS_SECONDS 300, NATK_PKTFUZZ_FRAMES
-# 100000 (50-pktfuzz), NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
+# NATK_TIME_SCALE 4 (4x: KASAN under TCG), NATK_STRESS_SECONDS 300,
+# NATK_PKTFUZZ_FRAMES 100000 (50-pktfuzz), NATK_RESIZE_DST 100 and
+# NATK_RESIZE_SECONDS 60 (48-dump-resize), NATK_VM_MEM 3G, NATK_SKIP_SUITES=1 and
 # NATK_SKIP_CHECKPATCH=1 (nothing kernel-specific there; make check runs
 # them), NATK_LOG_DIR build/test-logs-debug. NATK_RACE (y): the race build
 # or (n) the normal one; NATK_KO follows it.
@@ -84,6 +85,12 @@ export NATK_STRESS_SECONDS=${NATK_STRESS_SECONDS:-300}
 # check), so KASAN sees every translate and ICMP-rewrite path many times.
 export NATK_PKTFUZZ_FRAMES=${NATK_PKTFUZZ_FRAMES:-100000}
 export NATK_SCENARIO_TIMEOUT=${NATK_SCENARIO_TIMEOUT:-1200}
+# 48-dump-resize grows the table to 5,000 flows over 60 s instead of 20,000
+# over 20 s: a KASAN dump of 20,000 flows takes 20-50 s, and the scenario
+# needs whole dumps inside each growth phase. 5,000 flows still take the
+# table (minimum 4 buckets, doubling at 75% load) through 11 resizes.
+export NATK_RESIZE_DST=${NATK_RESIZE_DST:-100}
+export NATK_RESIZE_SECONDS=${NATK_RESIZE_SECONDS:-60}
 # Every poll deadline inside the scenarios (tests/lib/netns.sh) stretches
 # by the same factor; what a scenario asserts does not change.
 export NATK_TIME_SCALE=${NATK_TIME_SCALE:-4}

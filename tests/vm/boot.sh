@@ -22,7 +22,8 @@
 # /lib/modules/KVER; the guest gets it there), and for the guest's job
 # NATK_KMEMLEAK_CHECK=1, NATK_KERNEL_PROBLEM_IGNORE (tests/lib/kernlog.sh) and
 # NATK_STRESS_SECONDS (scenario 45), NATK_PKTFUZZ_FRAMES and NATK_PKTFUZZ_SEED
-# (50-pktfuzz), NATK_TIME_SCALE (poll deadlines, tests/lib/netns.sh).
+# (50-pktfuzz), NATK_TIME_SCALE (poll deadlines, tests/lib/netns.sh),
+# NATK_RESIZE_SRC, NATK_RESIZE_DST and NATK_RESIZE_SECONDS (48-dump-resize).
 #
 # NATK_VM_CPU: QEMU's CPU model under TCG (default Nehalem, see below).
 # NATK_VM_TCG: options for -accel tcg, e.g. thread=single (all vCPUs on one
@@ -74,7 +75,7 @@ rm -f "$RES/done" "$RES/results.txt" "$RES/started" "$RES/job-rc"
 	[ -n "$MODINDEX" ] && printf 'NATK_MODINDEX=%q\n' "$MODINDEX"
 	[ -n "${NATK_MODDIR:-}" ] && printf 'NATK_GUEST_MODDIR=%q\n' "$NATK_MODDIR"
 	# Optional settings the guest side reads (guest-init.sh exports them).
-	for v in NATK_KO NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS NATK_PKTFUZZ_FRAMES NATK_PKTFUZZ_SEED NATK_TIME_SCALE; do
+	for v in NATK_KO NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS NATK_PKTFUZZ_FRAMES NATK_PKTFUZZ_SEED NATK_TIME_SCALE NATK_RESIZE_SRC NATK_RESIZE_DST NATK_RESIZE_SECONDS; do
 		[ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
 	done
 } > "$RES/job.env"
