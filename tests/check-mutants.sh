@@ -227,12 +227,14 @@ for m in "${RUN[@]}"; do
 	if [ -n "$setup" ]; then
 		CAUGHT[$m]="(setup failed)"
 		result FAIL "mutant-$m" "setup failed, nothing learnt: $setup(log $d/check.log)"
+	elif [ "$vm_ok" = 0 ]; then
+		# Every scenario listed must have run: a catch by KUnit alone
+		# would hide a scenario that no longer catches the mutant.
+		CAUGHT[$m]="(VM did not complete)"
+		result FAIL "mutant-$m" "the VM did not complete, so its scenarios were not all seen (log $d/check.log)${caught[*]:+; caught meanwhile by ${caught[*]}}"
 	elif [ ${#caught[@]} -gt 0 ]; then
 		CAUGHT[$m]="${caught[*]}"
 		result PASS "mutant-$m" "caught by ${caught[*]}"
-	elif [ "$vm_ok" = 0 ]; then
-		CAUGHT[$m]="(VM did not complete)"
-		result FAIL "mutant-$m" "survived: the VM did not complete (log $d/check.log), and no check failed"
 	else
 		CAUGHT[$m]="(survived)"
 		result FAIL "mutant-$m" "survived: all $n checks passed (log $d/check.log)"

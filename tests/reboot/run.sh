@@ -104,7 +104,7 @@ boot() { # STAGE KERNEL INITRD
 		-drive "file=$DISK,if=virtio,format=raw,cache=unsafe"
 		-virtfs "local,path=$SHARE,mount_tag=results,security_model=none,multidevs=remap"
 		-kernel "$kernel" -initrd "$initrd"
-		-append "root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 mitigations=off")
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 mitigations=off no_timer_check")
 	t=$(date +%s)
 	if [ "${NATK_CONSOLE:-0}" = 1 ]; then
 		timeout -k 10 "$TIMEOUT" "${qemu[@]}" < /dev/null 2>&1 | tee "$log"
