@@ -18,6 +18,7 @@ int natkctl_main(int argc, char **argv);
 #include "../fwd.c"
 #include "../monitor.c"
 #include "../apply.c"
+#include "../metrics.c"
 
 #include <assert.h>
 
@@ -770,6 +771,159 @@ static void test_extack(void)
 	EXPECT_STR(nk_extack, "");
 }
 
+static void save_file(const char *name, const char *s)
+{
+	char path[256];
+	FILE *f;
+
+	if (!getenv("TEST_OUT"))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", getenv("TEST_OUT"), name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(s, f);
+		fclose(f);
+	}
+}
+
+static struct flow mk_flow(uint8_t proto, uint16_t ext_port,
+			   const char *rem, uint16_t rem_port)
+{
+	struct flow f = { .proto = proto, .ext_port = ext_port,
+			  .rem_port = rem_port };
+
+	inet_pton(AF_INET, rem, &f.rem_addr);
+	return f;
+}
+
+static void census(struct mx_census *c, const struct natk_status *st,
+		   const struct flow *fl, size_t n)
+{
+	struct mx_dump d = { .c = c, .st = st };
+	uint8_t bm[MX_NPROTO][65536 / 8];
+
+	memset(c, 0, sizeof(*c));
+	memset(bm, 0, sizeof(bm));
+	d.per_remote = st->mapping == NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	for (int p = 0; p < MX_NPROTO; p++)
+		d.bitmap[p] = bm[p];
+	for (size_t i = 0; i < n; i++)
+		mx_census_add(&d, &fl[i]);
+	mx_census_finish(&d);
+	free(d.use);
+}
+
+static void test_metrics(void)
+{
+	struct mx_sample *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct mx_emf e = { .namespace = "natk", .host = "nat1", .ifname = "eth0" };
+	const struct flow fl[] = {
+		mk_flow(IPPROTO_TCP, 2000, "192.0.2.2", 80),
+		mk_flow(IPPROTO_TCP, 2000, "192.0.2.3", 80),	/* same port: EIM */
+		mk_flow(IPPROTO_TCP, 2001, "192.0.2.2", 80),
+		mk_flow(IPPROTO_TCP, 80, "192.0.2.2", 80),	/* low pool */
+		mk_flow(IPPROTO_UDP, 3000, "192.0.2.2", 53),
+		mk_flow(IPPROTO_ICMP, 7, "192.0.2.2", 0),
+	};
+	char *buf = NULL, *s;
+	size_t len = 0;
+	FILE *f;
+
+	/* census: endpoint-independent mapping, distinct ports in the pool */
+	b->st.port_min = 1024;
+	b->st.port_max = 65535;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	EXPECT(b->c.ok);
+	EXPECT(b->c.flows[MX_TCP] == 4 && b->c.flows[MX_UDP] == 1 &&
+	       b->c.flows[MX_ICMP] == 1);
+	EXPECT(b->c.used[MX_TCP] == 2 && b->c.used[MX_UDP] == 1 &&
+	       b->c.used[MX_ICMP] == 1);
+	EXPECT(b->c.pool[MX_TCP] == 64512 && b->c.pool[MX_ICMP] == 65536);
+	/* address-port-dependent: the busiest remote endpoint's ports */
+	b->st.mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	EXPECT(b->c.used[MX_TCP] == 2);	/* 192.0.2.2:80: 2000 and 2001 */
+	b->st.mapping = 0;
+
+	/* prometheus */
+	b->st.enabled = true;
+	b->st.max_flows = 262144;
+	b->st.ports_held = 5;
+	b->v[NATK_STAT_ACTIVE_CONNECTIONS] = 6;
+	b->v[NATK_STAT_BYTES_IN_FROM_SOURCE] = 1ull << 40;
+	b->v[NATK_STAT_PACKETS_DROPPED] = 7;
+	b->v[NATK_STAT_DROP_TABLE_FULL] = 4;
+	b->v[NATK_STAT_DROP_ICMP_RATELIMIT] = 3;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	f = open_memstream(&buf, &len);
+	prom_write(f, b);
+	fclose(f);
+	EXPECT(strstr(buf, "# HELP natk_bytes_in_from_source_total "));
+	EXPECT(strstr(buf, "\n# TYPE natk_bytes_in_from_source_total counter\nnatk_bytes_in_from_source_total 1099511627776\n"));
+	EXPECT(strstr(buf, "\nnatk_packets_dropped_total 7\n"));
+	EXPECT(strstr(buf, "\n# TYPE natk_drops_total counter\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"table_full\"} 4\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"icmp_ratelimit\"} 3\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"no_port\"} 0\n"));
+	EXPECT(strstr(buf, "\nnatk_active_connections 6\n"));
+	EXPECT(strstr(buf, "\nnatk_flows_max 262144\n"));
+	EXPECT(strstr(buf, "\nnatk_ports_held 5\n"));
+	EXPECT(strstr(buf, "\nnatk_enabled 1\n"));
+	EXPECT(strstr(buf, "\nnatk_flows{proto=\"tcp\"} 4\n"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_ports{proto=\"udp\"} 64512\n"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_used_ports{proto=\"tcp\"} 2\n"));
+	/* every counter of the header has a line (none forgotten) */
+	for (int i = 1; i <= NATK_STAT_MAX; i++) {
+		bool found = i == NATK_STAT_PAD || i == NATK_STAT_ACTIVE_CONNECTIONS;
+
+		for (size_t j = 0; j < ARRAY_SIZE(mx_counters); j++)
+			found |= mx_counters[j].stat == i;
+		for (size_t j = 0; j < ARRAY_SIZE(mx_drops); j++)
+			found |= mx_drops[j].stat == i;
+		if (!found)
+			fprintf(stderr, "counter %d is not in the prometheus output\n", i);
+		EXPECT(found);
+	}
+	save_file("metrics.prom", buf);
+	free(buf);
+	buf = NULL;
+	/* without the flow table (no CAP_NET_ADMIN): the gauges it feeds go */
+	b->c.ok = false;
+	f = open_memstream(&buf, &len);
+	prom_write(f, b);
+	fclose(f);
+	EXPECT(!strstr(buf, "natk_flows{") && !strstr(buf, "natk_port_pool_used_ports{"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_ports{proto=\"tcp\"} 64512\n"));
+	save_file("metrics-noadmin.prom", buf);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	prom_write_unloaded(f);
+	fclose(f);
+	EXPECT_STR(buf, "# HELP natk_loaded 1 if the natk module is loaded.\n# TYPE natk_loaded gauge\nnatk_loaded 0\n");
+	free(buf);
+	b->c.ok = true;
+
+	/* cloudwatch-emf: increases over the interval, TCP flows as gauge */
+	a->v[NATK_STAT_BYTES_IN_FROM_SOURCE] = (1ull << 40) - 1000;
+	a->v[NATK_STAT_PACKETS_DROPPED] = 2;
+	cap_start(true, false);
+	emf_print(&e, a, b, 12345, 67, 1764660000123ull);
+	s = cap_end();
+	EXPECT(!strncmp(s, "{\"_aws\":{\"Timestamp\":1764660000123,\"CloudWatchMetrics\":[{\"Namespace\":\"natk\",\"Dimensions\":[[\"Host\"]],\"Metrics\":[{\"Name\":\"ActiveConnectionCount\",\"Unit\":\"Count\"},", 150));
+	EXPECT(strstr(s, "{\"Name\":\"BytesInFromSource\",\"Unit\":\"Bytes\"}"));
+	EXPECT(strstr(s, "{\"Name\":\"PeakBytesPerSecond\",\"Unit\":\"Bytes/Second\"}"));
+	EXPECT(strstr(s, "\"Host\":\"nat1\",\"ExternalInterface\":\"eth0\",\"ActiveConnectionCount\":4,"));
+	EXPECT(strstr(s, ",\"BytesInFromSource\":1000,"));
+	EXPECT(strstr(s, ",\"PacketsDropCount\":5,"));
+	EXPECT(strstr(s, ",\"PeakBytesPerSecond\":12345,\"PeakPacketsPerSecond\":67}\n"));
+	save_json("emf", s);
+	save_file("emf.jsonl", s);
+	free(s);
+	free(a);
+	free(b);
+}
+
 /*
  * One line per test function on stdout, "PASS userctl-unit-NAME" or "FAIL
  * userctl-unit-NAME: ...", the details of a failure on stderr before it
@@ -798,6 +952,7 @@ int main(void)
 	run("flows", test_flows);
 	run("event", test_event);
 	run("extack", test_extack);
+	run("metrics", test_metrics);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
