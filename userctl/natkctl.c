@@ -57,6 +57,8 @@ static const struct cmd cmds[] = {
 	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
 	{ "save", cmd_save, "save",
 	  "print the running configuration in the configuration file format" },
+	{ "doctor", cmd_doctor, "doctor [config FILE]",
+	  "check the NAT host (forwarding, routes, natk, service, configuration) and say what to fix" },
 	{ "help", cmd_help, "help [COMMAND]",
 	  "show help for all commands or for one" },
 };

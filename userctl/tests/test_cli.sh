@@ -78,6 +78,8 @@ expect 1 "'interval', 'count' and 'namespace' are for -o cloudwatch-emf" stats -
 expect 1 "invalid interval '0'" stats -o cloudwatch-emf interval 0
 expect 1 'count needs a number' stats -o cloudwatch-emf count 0
 expect 1 '-j and -o prometheus do not go together' -j stats -o prometheus
+expect 1 "unknown argument 'now'" doctor now
+expect 1 "'config' needs a FILE" doctor config
 expect 1 "unknown filter 'port'" flows port 80
 expect 1 "invalid or repeated proto 'sctp'" flows proto sctp
 expect 1 "invalid or repeated internal '10.0.0.256'" flows internal 10.0.0.256
@@ -153,6 +155,10 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 		fails=$((fails + 1))
 	fi
 	expect 1 'cannot create a file next to' stats -o prometheus file /nonexistent/natk.prom
+	# doctor reports the missing module as a failed check: exit 4
+	expect 4 '^fail natk-loaded  *the natk module is not loaded$' doctor config "$tmp/good.conf"
+	expect 4 '"name":"natk-loaded"' -j doctor config "$tmp/good.conf"
+	expect 4 "bad.conf:1: invalid port range" doctor config "$tmp/bad.conf"
 	"$N" -j status >"$tmp/out" 2>/dev/null
 	total=$((total + 1))
 	if [ -s "$tmp/out" ]; then

@@ -19,6 +19,7 @@ int natkctl_main(int argc, char **argv);
 #include "../monitor.c"
 #include "../apply.c"
 #include "../metrics.c"
+#include "../doctor.c"
 
 #include <linux/genetlink.h>
 #include <stdarg.h>

@@ -19,6 +19,7 @@ int natkctl_main(int argc, char **argv);
 #include "../monitor.c"
 #include "../apply.c"
 #include "../metrics.c"
+#include "../doctor.c"
 
 #include <assert.h>
 
@@ -924,6 +925,167 @@ static void test_metrics(void)
 	free(b);
 }
 
+/* A well-configured two-armed NAT: lan0 10.0.0.1, wan0 192.0.2.1. */
+static void doc_good(struct doc_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ip_forward = 1;
+	f->natk_loaded = true;
+	f->have_status = true;
+	f->st.enabled = true;
+	snprintf(f->st.ifname, sizeof(f->st.ifname), "wan0");
+	inet_pton(AF_INET, "192.0.2.1", &f->st.ext_addr);
+	f->st.max_flows = 1000;
+	f->v[NATK_STAT_PACKETS_IN_FROM_SOURCE] = 10;
+	f->v[NATK_STAT_PACKETS_OUT_TO_SOURCE] = 9;
+	f->links[0] = (struct doc_link){ 1, "lo", IFF_UP | IFF_RUNNING | IFF_LOOPBACK, 65536, htonl(0x7f000001), 8, 0 };
+	f->links[1] = (struct doc_link){ 2, "lan0", IFF_UP | IFF_RUNNING, 1500, htonl(0x0a000001), 24, 0 };
+	f->links[2] = (struct doc_link){ 3, "wan0", IFF_UP | IFF_RUNNING, 1500, htonl(0xc0000201), 24, 0 };
+	f->nlinks = 3;
+	f->have_default = true;
+	f->def_oif = 3;
+	f->def_gw = htonl(0xc0000202);
+	f->ct_count = -1;
+	f->ct_max = -1;
+	f->systemd = true;
+	snprintf(f->unit_state, sizeof(f->unit_state), "enabled");
+	f->unit_active = true;
+	f->conf_path = "/etc/natk.conf";
+	f->conf_exists = true;
+	snprintf(f->conf_ext, sizeof(f->conf_ext), "wan0");
+}
+
+/* The status of check name in r ("" if it is not there). */
+static const char *doc_st(const struct doc_report *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->rows[i].name, name))
+			return doc_status_names[r->rows[i].status];
+	return "";
+}
+
+static int doc_fails(const struct doc_report *r)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->n; i++)
+		n += r->rows[i].status != DOC_OK;
+	return n;
+}
+
+static void test_doctor(void)
+{
+	struct doc_facts *f = calloc(1, sizeof(*f));
+	struct doc_report r;
+	char dir[] = "/tmp/natk-dmi.XXXXXX", path[300];
+	char *s;
+
+	doc_good(f);
+	doc_judge(f, &r);
+	EXPECT(r.n == 11 && doc_fails(&r) == 0);
+	for (int i = 0; i < r.n; i++)
+		if (r.rows[i].status != DOC_OK)
+			fprintf(stderr, "doctor: %s: %s\n", r.rows[i].name, r.rows[i].found);
+	cap_start(false, false);
+	EXPECT(doc_print(&r) == 0);
+	s = cap_end();
+	EXPECT(!strncmp(s, "ok   ip-forward         net.ipv4.ip_forward is 1\n", 49));
+	EXPECT(strstr(s, "\nok   default-route      default via 192.0.2.2 dev wan0\n"));
+	EXPECT(strstr(s, "\n11 ok, 0 warnings, 0 failed\n"));
+	free(s);
+
+	/* each check fails (or warns) when its fact is broken */
+#define BREAK(what, check, want) do { \
+		doc_good(f); \
+		what; \
+		doc_judge(f, &r); \
+		if (strcmp(doc_st(&r, check), want)) \
+			fprintf(stderr, "doctor: %s: %s, want %s\n", #what, \
+				doc_st(&r, check), want); \
+		EXPECT(!strcmp(doc_st(&r, check), want)); \
+	} while (0)
+	BREAK(f->ip_forward = 0, "ip-forward", "fail");
+	BREAK(f->ip_forward = -1, "ip-forward", "fail");
+	BREAK(f->natk_loaded = false; f->have_status = false, "natk-loaded", "fail");
+	BREAK(f->st.enabled = false, "natk-active", "fail");
+	BREAK(f->st.ext_addr = 0, "masquerading", "fail");
+	BREAK(f->links[2].flags = 0, "external-interface", "fail");
+	BREAK(f->links[2].addr = 0, "external-interface", "fail");
+	BREAK(snprintf(f->st.ifname, sizeof(f->st.ifname), "eth9"), "external-interface", "fail");
+	BREAK(f->st.enabled = false; f->conf_ext[0] = 0, "external-interface", "fail");
+	BREAK(f->have_default = false, "default-route", "fail");
+	BREAK(f->def_oif = 2, "default-route", "fail");
+	BREAK(f->def_oif = 0, "default-route", "fail");
+	BREAK(f->links[1].rp_filter = 1, "rp-filter", "warn");
+	BREAK(f->rp_all = 1, "rp-filter", "warn");
+	/* one-armed: strict is harmless when the default route leaves there */
+	BREAK(f->rp_all = 1; f->links[1].addr = 0, "rp-filter", "ok");
+	BREAK(f->ct_count = 5; f->ct_max = 100, "nf-conntrack", "warn");
+	BREAK(f->ct_count = 5; f->ct_max = 100000, "nf-conntrack", "ok");
+	BREAK(f->links[2].mtu = 1400, "mss-mtu", "warn");
+	BREAK(f->links[2].mtu = 1400; f->st.mss_clamp = NATK_MSS_CLAMP_PMTU, "mss-mtu", "ok");
+	BREAK(f->def_mtu = 1400, "mss-mtu", "warn");
+	BREAK(f->st.mss_clamp = 1480, "mss-mtu", "warn");
+	BREAK(f->cloud = CLOUD_AWS; f->links[2].mtu = 9001; f->links[1].mtu = 9001, "mss-mtu", "warn");
+	BREAK(f->cloud = CLOUD_AWS; f->links[2].mtu = 9001; f->links[1].mtu = 9001; f->st.mss_clamp = 1460, "mss-mtu", "ok");
+	BREAK(snprintf(f->unit_state, sizeof(f->unit_state), "disabled"), "service", "fail");
+	BREAK(snprintf(f->unit_state, sizeof(f->unit_state), "masked"), "service", "fail");
+	BREAK(f->unit_state[0] = 0, "service", "fail");
+	BREAK(f->unit_active = false, "service", "warn");
+	BREAK(f->systemd = false, "service", "warn");
+	BREAK(f->conf_exists = false, "config", "fail");
+	BREAK(f->conf_exists = false; f->systemd = false, "config", "warn");
+	BREAK(f->conf_rc = 1, "config", "fail");
+	BREAK(f->conf_ext[0] = 0, "config", "fail");
+	BREAK(snprintf(f->conf_ext, sizeof(f->conf_ext), "eth0"), "config", "warn");
+	BREAK(f->cloud = CLOUD_AWS, "cloud-forwarding", "ok");
+	BREAK(f->cloud = CLOUD_AWS, "cloud-route", "ok");
+	BREAK(f->cloud = CLOUD_GCP; f->v[NATK_STAT_PACKETS_OUT_TO_SOURCE] = 0, "cloud-forwarding", "warn");
+	BREAK(f->cloud = CLOUD_AZURE; f->v[NATK_STAT_PACKETS_IN_FROM_SOURCE] = 0, "cloud-route", "warn");
+	BREAK(f->cloud = CLOUD_NONE, "cloud-route", "");
+#undef BREAK
+
+	doc_good(f);
+	f->have_default = false;
+	doc_judge(f, &r);
+	cap_start(true, false);
+	EXPECT(doc_print(&r) == DOC_EXIT_FAILED);
+	s = cap_end();
+	EXPECT(strstr(s, "{\"status\":\"fail\",\"name\":\"default-route\",\"found\":\"no default route: the NAT host cannot reach the internet\",\"fix\":\"ip route add default via GATEWAY dev wan0 (and make the network configuration keep it)\"}"));
+	EXPECT(strstr(s, "{\"status\":\"ok\",\"name\":\"ip-forward\",\"found\":\"net.ipv4.ip_forward is 1\",\"fix\":null}"));
+	EXPECT(strstr(s, "],\"ok\":10,\"warn\":0,\"fail\":1}\n"));
+	save_json("doctor", s);
+	free(s);
+
+	/* cloud detection from DMI */
+	EXPECT(mkdtemp(dir) != NULL);
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);
+#define DMI(file, text) do { \
+		FILE *fp; \
+		snprintf(path, sizeof(path), "%s/%s", dir, file); \
+		fp = fopen(path, "w"); \
+		if (fp) { fputs(text, fp); fclose(fp); } \
+	} while (0)
+	DMI("sys_vendor", "QEMU\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);
+	DMI("sys_vendor", "Amazon EC2\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AWS);
+	DMI("sys_vendor", "Xen\n");
+	DMI("bios_version", "4.11.amazon\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AWS);
+	DMI("bios_version", "1.0\n");
+	DMI("sys_vendor", "Google\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_GCP);
+	DMI("sys_vendor", "Microsoft Corporation\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);	/* Hyper-V */
+	DMI("chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AZURE);
+#undef DMI
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	EXPECT(system(path) == 0);
+	free(f);
+}
+
 /*
  * One line per test function on stdout, "PASS userctl-unit-NAME" or "FAIL
  * userctl-unit-NAME: ...", the details of a failure on stderr before it
@@ -953,6 +1115,7 @@ int main(void)
 	run("event", test_event);
 	run("extack", test_extack);
 	run("metrics", test_metrics);
+	run("doctor", test_doctor);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
