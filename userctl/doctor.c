@@ -383,9 +383,14 @@ static void judge_conntrack(const struct doc_facts *f, struct doc_report *r)
 			want);
 		return;
 	}
-	doc_row(r, "nf-conntrack", DOC_OK,
-		"nf_conntrack tracks %ld connections here too (stateful rules keep working; nf_conntrack_max %ld)",
-		f->ct_count, f->ct_max);
+	if (f->ct_max < 0)
+		doc_row(r, "nf-conntrack", DOC_OK,
+			"nf_conntrack tracks %ld connections here too (stateful rules keep working; its nf_conntrack_max is only readable from the host's namespace: natkctl -n NETNS doctor compares it with max-flows)",
+			f->ct_count);
+	else
+		doc_row(r, "nf-conntrack", DOC_OK,
+			"nf_conntrack tracks %ld connections here too (stateful rules keep working; nf_conntrack_max %ld)",
+			f->ct_count, f->ct_max);
 }
 
 static void judge_mtu(const struct doc_facts *f, struct doc_report *r)
@@ -847,6 +852,7 @@ static void doc_check_conf(struct doc_facts *f)
 {
 	char *argv[] = { "--check", (char *)f->conf_path, NULL };
 	int pipefd[2], status;
+	size_t len;
 	ssize_t n;
 	pid_t pid;
 	FILE *fp;
@@ -886,10 +892,21 @@ static void doc_check_conf(struct doc_facts *f)
 		exit(cmd_apply(2, argv));
 	}
 	close(pipefd[1]);
-	n = read(pipefd[0], line, sizeof(line) - 1);
-	line[n > 0 ? n : 0] = '\0';
-	while (read(pipefd[0], drain, sizeof(drain)) > 0)
-		;
+	/* all of it: an error line may come in several writes */
+	len = 0;
+	for (;;) {
+		bool room = len < sizeof(line) - 1;
+
+		n = read(pipefd[0], room ? line + len : drain,
+			 room ? sizeof(line) - 1 - len : sizeof(drain));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (room)
+			len += (size_t)n;
+	}
+	line[len] = '\0';
 	close(pipefd[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
 		f->conf_rc = -1;
@@ -905,13 +922,19 @@ static void doc_check_conf(struct doc_facts *f)
 static void doc_gather(struct doc_facts *f, const char *conf)
 {
 	memset(f, 0, sizeof(*f));
+	/*
+	 * nf_conntrack_max is one limit for all namespaces, and kernels show
+	 * it in the initial one only: read it before -n enters another.
+	 */
+	f->ct_max = doc_read_long("/proc/sys/net/netfilter/nf_conntrack_max");
 	nk_enter_netns();
 	f->conf_path = conf;
 	f->ip_forward = (int)doc_read_long("/proc/sys/net/ipv4/ip_forward");
 	doc_gather_rtnl(f);
 	doc_gather_natk(f);
 	f->ct_count = doc_read_long("/proc/sys/net/netfilter/nf_conntrack_count");
-	f->ct_max = doc_read_long("/proc/sys/net/netfilter/nf_conntrack_max");
+	if (access("/proc/sys/net/netfilter/nf_conntrack_max", R_OK) == 0)
+		f->ct_max = doc_read_long("/proc/sys/net/netfilter/nf_conntrack_max");
 	f->systemd = access("/run/systemd/system", F_OK) == 0;
 	if (f->systemd) {
 		char active[32];
