@@ -6,7 +6,8 @@
 #     drops by reason, the gauges (flows per protocol, pool size and use,
 #     capacity); promtool check metrics accepts it; "file" replaces the
 #     file whole (a reader never sees half of it); node_exporter's textfile
-#     collector serves the values on /metrics; with natk unloaded it says
+#     collector serves the values on /metrics; nobody gets the counters
+#     without the flow-table gauges; with natk unloaded it says
 #     natk_loaded 0 and does not load the module (natkctl -j stats would:
 #     the control)
 #   cloudwatch-emf: the lines pass tests/emf_check.py (the documented
@@ -21,7 +22,7 @@ plan metrics-natk-up metrics-udp-replies metrics-packets-in-from-source \
 	metrics-packets-out-to-source metrics-connection-attempts metrics-unsolicited-drop \
 	metrics-packets-dropped metrics-equal-json-stats metrics-active-connections \
 	metrics-flows-udp metrics-pool-ports metrics-pool-used metrics-flows-max \
-	metrics-ports-held metrics-promtool metrics-file-written metrics-file-no-temp \
+	metrics-ports-held metrics-promtool metrics-nobody metrics-file-written metrics-file-no-temp \
 	metrics-file-atomic metrics-node-exporter-up metrics-node-exporter-natk \
 	metrics-node-exporter-no-error metrics-emf-lines metrics-emf-structure \
 	metrics-emf-packets-sum metrics-emf-bytes-sum metrics-emf-deltas metrics-emf-active-tcp \
@@ -77,6 +78,17 @@ if out=$(promtool check metrics < "$CTL_TMP/p1.prom" 2>&1) && [ -z "$out" ]; the
 	pass metrics-promtool
 else
 	fail metrics-promtool "promtool check metrics: $out"
+fi
+
+# without CAP_NET_ADMIN the counters are there, the flow-table gauges not
+out=$(nsx nat setpriv --reuid 65534 --regid 65534 --clear-groups "$NATKCTL" stats -o prometheus 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q '^natk_packets_in_from_source_total [0-9]' &&
+	! echo "$out" | grep -q '^natk_flows{' && echo "$out" | grep -q '^# natk: the flow table needs CAP_NET_ADMIN' &&
+	promtool check metrics <<< "$out" > /dev/null 2>&1; then
+	pass metrics-nobody
+else
+	fail metrics-nobody "exit $rc: $(echo "$out" | grep -v '^# [HT]' | head -c 400)"
 fi
 
 # file: written whole, by rename; a reader polling it never sees half.
