@@ -626,6 +626,9 @@ static int emf_run(struct mx_emf *e, uint32_t interval, uint64_t count)
 				break;
 			mx_sample_get(b, tick >= end);
 			dt = mx_now() - prev_t;
+			/* counters start again at 0 when natk is reloaded */
+			if (mx_bytes(b->v) < prev_b || mx_packets(b->v) < prev_p)
+				dt = 0;
 			if (dt > 0) {
 				uint64_t rb = (uint64_t)((double)(mx_bytes(b->v) - prev_b) / dt + 0.5);
 				uint64_t rp = (uint64_t)((double)(mx_packets(b->v) - prev_p) / dt + 0.5);
