@@ -17,8 +17,10 @@
 #     and are built and installed for every kernel with headers; DKMS
 #     rebuilds them for kernels installed later
 #   - natkctl, natkctl(8), bash completion (userctl make install)
-#   - LIBEXECDIR/natk-start and UNITDIR/natk.service, then
-#     systemctl daemon-reload when systemd runs (the unit is not enabled)
+#   - LIBEXECDIR/natk-start, UNITDIR/natk.service, natk-metrics.service
+#     and natk-metrics.timer (natk.prom for the node exporter; enabling
+#     natk.service enables the timer too), then systemctl daemon-reload
+#     when systemd runs (the units are not enabled)
 #   - /etc/natk.conf, commented out, unless it exists already; the pristine
 #     example is kept as DOCDIR/natk.conf.example
 # uninstall: stops and disables natk.service, unloads natk, removes all of
@@ -156,9 +158,11 @@ install_all() {
 	sed "$subst" "$REPO/packaging/natk-start.in" > "$LIBEXECDIR/natk-start"
 	chmod 0755 "$LIBEXECDIR/natk-start"
 	sed "$subst" "$REPO/packaging/natk.service.in" > "$UNITDIR/natk.service"
-	chmod 0644 "$UNITDIR/natk.service"
+	sed "$subst" "$REPO/packaging/natk-metrics.service.in" > "$UNITDIR/natk-metrics.service"
+	install -m 0644 "$REPO/packaging/natk-metrics.timer" "$UNITDIR/natk-metrics.timer"
+	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service"
 	install -m 0644 "$REPO/packaging/natk.conf" "$DOCDIR/natk.conf.example"
-	say "installed $LIBEXECDIR/natk-start, $UNITDIR/natk.service"
+	say "installed $LIBEXECDIR/natk-start, $UNITDIR/natk.service, natk-metrics.service and .timer"
 	if [ -e "$CONF" ]; then
 		say "kept the existing $CONF"
 	else
@@ -176,18 +180,23 @@ install_all() {
 
 uninstall_all() {
 	need_root uninstall
+	if have_systemd && [ -e "$UNITDIR/natk-metrics.timer" ]; then
+		systemctl disable --now natk-metrics.timer 2>/dev/null || true
+	fi
 	if have_systemd && [ -e "$UNITDIR/natk.service" ]; then
 		systemctl disable --now natk.service 2>/dev/null || true
 	elif [ -x "$SBINDIR/natkctl" ] && grep -qw '^natk' /proc/modules 2>/dev/null; then
 		"$SBINDIR/natkctl" down 2>/dev/null || true
 	fi
 	# Leftover enable links (systemctl may have been unavailable).
-	find "$UNITDIR" -name natk.service -type l -delete 2>/dev/null || true
-	rm -f "$UNITDIR/natk.service"
+	find "$UNITDIR" \( -name natk.service -o -name 'natk-metrics.*' \) -type l -delete 2>/dev/null || true
+	rm -f "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-metrics.timer"
 	if have_systemd; then
 		systemctl daemon-reload
-		systemctl reset-failed natk.service 2>/dev/null || true
+		systemctl reset-failed natk.service natk-metrics.service 2>/dev/null || true
 	fi
+	# what natk-metrics.service wrote for the node exporter
+	rm -f /var/lib/prometheus/node-exporter/natk.prom
 	if grep -qw '^natk' /proc/modules 2>/dev/null; then
 		modprobe -r natk || rmmod natk || say "warning: could not unload natk (in use?); it goes away at the next reboot"
 	fi

@@ -12,7 +12,11 @@ PKGS=(
 	libelf-dev libssl-dev sparse kmod cpio xz-utils debootstrap e2fsprogs
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
 	python3 python3-scapy jq gawk gnuplot-nox
+	prometheus prometheus-node-exporter
 )
+# Daemons the tests only run in their VMs (promtool, node_exporter): the
+# host does not start them, nor start them at boot.
+DAEMONS=(prometheus prometheus-node-exporter)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -32,4 +36,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+new_daemons=()
+for d in "${DAEMONS[@]}"; do
+	case " ${missing[*]} " in *" $d "*) new_daemons+=("$d") ;; esac
+done
+policy=
+if [ ${#new_daemons[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+	# invoke-rc.d and deb-systemd-invoke start nothing while this says 101
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' > $policy
+	chmod 0755 $policy
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#new_daemons[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+	systemctl disable --now "${new_daemons[@]}" 2>/dev/null || true
+fi

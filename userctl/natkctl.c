@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "natkctl.h"
+#include "metrics.h"
 
 const char *netns_name;
 
@@ -27,8 +28,10 @@ static int cmd_help(int argc, char **argv);
 static const struct cmd cmds[] = {
 	{ "status", cmd_status, "status",
 	  "show whether natk runs, its configuration and port forwards" },
-	{ "stats", cmd_stats, "stats",
-	  "show the counters" },
+	{ "stats", cmd_stats,
+	  "stats [-o text|json|prometheus|cloudwatch-emf] [file PATH]\n"
+	  "             [interval SECONDS] [count N] [namespace NAME]",
+	  "show the counters; -o prometheus or cloudwatch-emf for metric collectors" },
 	{ "flows", cmd_flows,
 	  "flows [proto tcp|udp|icmp] [internal ADDR[:PORT]]",
 	  "list the flows (translations), optionally filtered" },
@@ -54,6 +57,8 @@ static const struct cmd cmds[] = {
 	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
 	{ "save", cmd_save, "save",
 	  "print the running configuration in the configuration file format" },
+	{ "doctor", cmd_doctor, "doctor [config FILE]",
+	  "check the NAT host (forwarding, routes, natk, service, configuration) and say what to fix" },
 	{ "help", cmd_help, "help [COMMAND]",
 	  "show help for all commands or for one" },
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "natkctl.h"
+#include "metrics.h"
 
 /* present_lo records attributes below 32 only. */
 _Static_assert(NATK_A_HASH_ENTRIES < 32,
@@ -286,14 +287,28 @@ static void stats_print(const struct stats *s)
 	print_end();
 }
 
+int stats_get(uint64_t v[NATK_STAT_MAX + 1])
+{
+	struct stats s = {};
+	int err;
+
+	nk_open();
+	err = nk_request(nk_msg(NATK_CMD_GET_STATS, 0), stats_cb, &s, NULL);
+	if (err)
+		return err;
+	if (!s.got)
+		return -ENODATA;
+	memcpy(v, s.v, sizeof(s.v));
+	return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	struct stats s = {};
 	int err;
 
-	(void)argv;
 	if (argc)
-		usage_fail("stats", "stats takes no arguments");
+		return stats_output(argc, argv);	/* metrics.c */
 	nk_open();
 	err = nk_request(nk_msg(NATK_CMD_GET_STATS, 0), stats_cb, &s, NULL);
 	if (err)

@@ -16,11 +16,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-UNIT="printer parsers status save-apply stats flows event extack"
+UNIT="printer parsers status save-apply stats flows event extack metrics doctor"
 NL="dump doit enoent policy-error policy-extack dump-after-errors"
 PLAN=()
 for t in $UNIT; do PLAN+=("userctl-unit-$t"); done
-PLAN+=(userctl-unit-json)
+PLAN+=(userctl-unit-json userctl-unit-promtool userctl-unit-emf)
 for t in $NL; do PLAN+=("userctl-nl-$t"); done
 PLAN+=(userctl-cli)
 echo "PLAN ${PLAN[*]}"
@@ -67,10 +67,39 @@ json() {
 	fi
 }
 step json json
+# The Prometheus samples must pass promtool's parser and linter, the EMF
+# line the documented structure (tests/emf_check.py).
+promtool_check() {
+	local f bad=
+	if ! command -v promtool > /dev/null; then
+		echo "SKIP userctl-unit-promtool: promtool is not installed (Debian: prometheus; tests/deps.sh installs it)"
+		return
+	fi
+	for f in "$OUT"/samples/*.prom; do
+		[ -e "$f" ] || { echo "FAIL userctl-unit-promtool: test_unit wrote no .prom sample"; return; }
+		promtool check metrics < "$f" > "$OUT/promtool" 2>&1 || bad+=" $(basename "$f"): $(head -c 300 "$OUT/promtool")"
+	done
+	if [ -n "$bad" ]; then
+		echo "FAIL userctl-unit-promtool:$bad"
+	else
+		echo "PASS userctl-unit-promtool"
+	fi
+}
+step promtool promtool_check
+emf_check() {
+	if [ ! -s "$OUT/samples/emf.jsonl" ]; then
+		echo "FAIL userctl-unit-emf: test_unit wrote no EMF sample"
+	elif python3 tests/emf_check.py "$OUT/samples/emf.jsonl"; then
+		echo "PASS userctl-unit-emf"
+	else
+		echo "FAIL userctl-unit-emf: see above"
+	fi
+}
+step emf emf_check
 step cli ./tests/test_cli.sh ./natkctl
 
 # Every planned check must have reported.
-cat "$OUT"/nl "$OUT"/unit "$OUT"/json "$OUT"/cli > "$OUT/all"
+cat "$OUT"/nl "$OUT"/unit "$OUT"/json "$OUT"/promtool "$OUT"/emf "$OUT"/cli > "$OUT/all"
 for c in "${PLAN[@]}"; do
 	grep -qE "^(PASS|FAIL|SKIP) $c(:| |\$)" "$OUT/all" ||
 		echo "FAIL $c: never reported (its test program stopped early)"

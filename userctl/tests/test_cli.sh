@@ -70,7 +70,16 @@ expect 1 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
 expect 1 'status takes no arguments' status x
-expect 1 'stats takes no arguments' stats x
+expect 1 "unknown argument 'x'" stats x
+expect 1 "unknown output format 'xml'" stats -o xml
+expect 1 "'-o' needs a value" stats -o
+expect 1 "'file' is for -o prometheus" stats -o json file /tmp/x
+expect 1 "'interval', 'count' and 'namespace' are for -o cloudwatch-emf" stats -o prometheus interval 10
+expect 1 "invalid interval '0'" stats -o cloudwatch-emf interval 0
+expect 1 'count needs a number' stats -o cloudwatch-emf count 0
+expect 1 '-j and -o prometheus do not go together' -j stats -o prometheus
+expect 1 "unknown argument 'now'" doctor now
+expect 1 "'config' needs a FILE" doctor config
 expect 1 "unknown filter 'port'" flows port 80
 expect 1 "invalid or repeated proto 'sctp'" flows proto sctp
 expect 1 "invalid or repeated internal '10.0.0.256'" flows internal 10.0.0.256
@@ -134,6 +143,22 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 		expect 1 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
 	done
 	expect 1 'natk module is not loaded' -j status
+	# Metrics must not load the module: they say it is not loaded.
+	expect 0 '^natk_loaded 0$' stats -o prometheus
+	mkdir "$tmp/prom"
+	expect 0 '' stats -o prometheus file "$tmp/prom/natk.prom"
+	total=$((total + 1))
+	if ! grep -qx 'natk_loaded 0' "$tmp/prom/natk.prom" ||
+		[ "$(ls -A "$tmp/prom")" != natk.prom ] ||
+		[ "$(stat -c %a "$tmp/prom/natk.prom")" != 644 ]; then
+		echo "test_cli: stats -o prometheus file: want only natk.prom (0644) with natk_loaded 0, got: $(ls -lA "$tmp/prom")"
+		fails=$((fails + 1))
+	fi
+	expect 1 'cannot create a file next to' stats -o prometheus file /nonexistent/natk.prom
+	# doctor reports the missing module as a failed check: exit 4
+	expect 4 '^fail natk-loaded  *the natk module is not loaded$' doctor config "$tmp/good.conf"
+	expect 4 '"name":"natk-loaded"' -j doctor config "$tmp/good.conf"
+	expect 4 "bad.conf:1: invalid port range" doctor config "$tmp/bad.conf"
 	"$N" -j status >"$tmp/out" 2>/dev/null
 	total=$((total + 1))
 	if [ -s "$tmp/out" ]; then

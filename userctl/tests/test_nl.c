@@ -18,6 +18,8 @@ int natkctl_main(int argc, char **argv);
 #include "../fwd.c"
 #include "../monitor.c"
 #include "../apply.c"
+#include "../metrics.c"
+#include "../doctor.c"
 
 #include <linux/genetlink.h>
 #include <stdarg.h>

@@ -18,6 +18,8 @@ int natkctl_main(int argc, char **argv);
 #include "../fwd.c"
 #include "../monitor.c"
 #include "../apply.c"
+#include "../metrics.c"
+#include "../doctor.c"
 
 #include <assert.h>
 
@@ -770,6 +772,320 @@ static void test_extack(void)
 	EXPECT_STR(nk_extack, "");
 }
 
+static void save_file(const char *name, const char *s)
+{
+	char path[256];
+	FILE *f;
+
+	if (!getenv("TEST_OUT"))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", getenv("TEST_OUT"), name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(s, f);
+		fclose(f);
+	}
+}
+
+static struct flow mk_flow(uint8_t proto, uint16_t ext_port,
+			   const char *rem, uint16_t rem_port)
+{
+	struct flow f = { .proto = proto, .ext_port = ext_port,
+			  .rem_port = rem_port };
+
+	inet_pton(AF_INET, rem, &f.rem_addr);
+	return f;
+}
+
+static void census(struct mx_census *c, const struct natk_status *st,
+		   const struct flow *fl, size_t n)
+{
+	struct mx_dump d = { .c = c, .st = st };
+	uint8_t bm[MX_NPROTO][65536 / 8];
+
+	memset(c, 0, sizeof(*c));
+	memset(bm, 0, sizeof(bm));
+	d.per_remote = st->mapping == NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	for (int p = 0; p < MX_NPROTO; p++)
+		d.bitmap[p] = bm[p];
+	for (size_t i = 0; i < n; i++)
+		mx_census_add(&d, &fl[i]);
+	mx_census_finish(&d);
+	free(d.use);
+}
+
+static void test_metrics(void)
+{
+	struct mx_sample *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct mx_emf e = { .namespace = "natk", .host = "nat1", .ifname = "eth0" };
+	const struct flow fl[] = {
+		mk_flow(IPPROTO_TCP, 2000, "192.0.2.2", 80),
+		mk_flow(IPPROTO_TCP, 2000, "192.0.2.3", 80),	/* same port: EIM */
+		mk_flow(IPPROTO_TCP, 2001, "192.0.2.2", 80),
+		mk_flow(IPPROTO_TCP, 80, "192.0.2.2", 80),	/* low pool */
+		mk_flow(IPPROTO_UDP, 3000, "192.0.2.2", 53),
+		mk_flow(IPPROTO_ICMP, 7, "192.0.2.2", 0),
+	};
+	char *buf = NULL, *s;
+	size_t len = 0;
+	FILE *f;
+
+	/* census: endpoint-independent mapping, distinct ports in the pool */
+	b->st.port_min = 1024;
+	b->st.port_max = 65535;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	EXPECT(b->c.ok);
+	EXPECT(b->c.flows[MX_TCP] == 4 && b->c.flows[MX_UDP] == 1 &&
+	       b->c.flows[MX_ICMP] == 1);
+	EXPECT(b->c.used[MX_TCP] == 2 && b->c.used[MX_UDP] == 1 &&
+	       b->c.used[MX_ICMP] == 1);
+	EXPECT(b->c.pool[MX_TCP] == 64512 && b->c.pool[MX_ICMP] == 65536);
+	/* address-port-dependent: the busiest remote endpoint's ports */
+	b->st.mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	EXPECT(b->c.used[MX_TCP] == 2);	/* 192.0.2.2:80: 2000 and 2001 */
+	b->st.mapping = 0;
+
+	/* prometheus */
+	b->st.enabled = true;
+	b->st.max_flows = 262144;
+	b->st.ports_held = 5;
+	b->v[NATK_STAT_ACTIVE_CONNECTIONS] = 6;
+	b->v[NATK_STAT_BYTES_IN_FROM_SOURCE] = 1ull << 40;
+	b->v[NATK_STAT_PACKETS_DROPPED] = 7;
+	b->v[NATK_STAT_DROP_TABLE_FULL] = 4;
+	b->v[NATK_STAT_DROP_ICMP_RATELIMIT] = 3;
+	census(&b->c, &b->st, fl, ARRAY_SIZE(fl));
+	f = open_memstream(&buf, &len);
+	prom_write(f, b);
+	fclose(f);
+	EXPECT(strstr(buf, "# HELP natk_bytes_in_from_source_total "));
+	EXPECT(strstr(buf, "\n# TYPE natk_bytes_in_from_source_total counter\nnatk_bytes_in_from_source_total 1099511627776\n"));
+	EXPECT(strstr(buf, "\nnatk_packets_dropped_total 7\n"));
+	EXPECT(strstr(buf, "\n# TYPE natk_drops_total counter\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"table_full\"} 4\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"icmp_ratelimit\"} 3\n"));
+	EXPECT(strstr(buf, "\nnatk_drops_total{reason=\"no_port\"} 0\n"));
+	EXPECT(strstr(buf, "\nnatk_active_connections 6\n"));
+	EXPECT(strstr(buf, "\nnatk_flows_max 262144\n"));
+	EXPECT(strstr(buf, "\nnatk_ports_held 5\n"));
+	EXPECT(strstr(buf, "\nnatk_enabled 1\n"));
+	EXPECT(strstr(buf, "\nnatk_flows{proto=\"tcp\"} 4\n"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_ports{proto=\"udp\"} 64512\n"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_used_ports{proto=\"tcp\"} 2\n"));
+	/* every counter of the header has a line (none forgotten) */
+	for (int i = 1; i <= NATK_STAT_MAX; i++) {
+		bool found = i == NATK_STAT_PAD || i == NATK_STAT_ACTIVE_CONNECTIONS;
+
+		for (size_t j = 0; j < ARRAY_SIZE(mx_counters); j++)
+			found |= mx_counters[j].stat == i;
+		for (size_t j = 0; j < ARRAY_SIZE(mx_drops); j++)
+			found |= mx_drops[j].stat == i;
+		if (!found)
+			fprintf(stderr, "counter %d is not in the prometheus output\n", i);
+		EXPECT(found);
+	}
+	save_file("metrics.prom", buf);
+	free(buf);
+	buf = NULL;
+	/* without the flow table (no CAP_NET_ADMIN): the gauges it feeds go */
+	b->c.ok = false;
+	f = open_memstream(&buf, &len);
+	prom_write(f, b);
+	fclose(f);
+	EXPECT(!strstr(buf, "natk_flows{") && !strstr(buf, "natk_port_pool_used_ports{"));
+	EXPECT(strstr(buf, "\nnatk_port_pool_ports{proto=\"tcp\"} 64512\n"));
+	save_file("metrics-noadmin.prom", buf);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	prom_write_unloaded(f);
+	fclose(f);
+	EXPECT_STR(buf, "# HELP natk_loaded 1 if the natk module is loaded.\n# TYPE natk_loaded gauge\nnatk_loaded 0\n");
+	free(buf);
+	b->c.ok = true;
+
+	/* cloudwatch-emf: increases over the interval, TCP flows as gauge */
+	a->v[NATK_STAT_BYTES_IN_FROM_SOURCE] = (1ull << 40) - 1000;
+	a->v[NATK_STAT_PACKETS_DROPPED] = 2;
+	cap_start(true, false);
+	emf_print(&e, a, b, 12345, 67, 1764660000123ull);
+	s = cap_end();
+	EXPECT(!strncmp(s, "{\"_aws\":{\"Timestamp\":1764660000123,\"CloudWatchMetrics\":[{\"Namespace\":\"natk\",\"Dimensions\":[[\"Host\"]],\"Metrics\":[{\"Name\":\"ActiveConnectionCount\",\"Unit\":\"Count\"},", 150));
+	EXPECT(strstr(s, "{\"Name\":\"BytesInFromSource\",\"Unit\":\"Bytes\"}"));
+	EXPECT(strstr(s, "{\"Name\":\"PeakBytesPerSecond\",\"Unit\":\"Bytes/Second\"}"));
+	EXPECT(strstr(s, "\"Host\":\"nat1\",\"ExternalInterface\":\"eth0\",\"ActiveConnectionCount\":4,"));
+	EXPECT(strstr(s, ",\"BytesInFromSource\":1000,"));
+	EXPECT(strstr(s, ",\"PacketsDropCount\":5,"));
+	EXPECT(strstr(s, ",\"PeakBytesPerSecond\":12345,\"PeakPacketsPerSecond\":67}\n"));
+	save_json("emf", s);
+	save_file("emf.jsonl", s);
+	free(s);
+	free(a);
+	free(b);
+}
+
+/* A well-configured two-armed NAT: lan0 10.0.0.1, wan0 192.0.2.1. */
+static void doc_good(struct doc_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ip_forward = 1;
+	f->natk_loaded = true;
+	f->have_status = true;
+	f->st.enabled = true;
+	snprintf(f->st.ifname, sizeof(f->st.ifname), "wan0");
+	inet_pton(AF_INET, "192.0.2.1", &f->st.ext_addr);
+	f->st.max_flows = 1000;
+	f->v[NATK_STAT_PACKETS_IN_FROM_SOURCE] = 10;
+	f->v[NATK_STAT_PACKETS_OUT_TO_SOURCE] = 9;
+	f->links[0] = (struct doc_link){ 1, "lo", IFF_UP | IFF_RUNNING | IFF_LOOPBACK, 65536, htonl(0x7f000001), 8, 0 };
+	f->links[1] = (struct doc_link){ 2, "lan0", IFF_UP | IFF_RUNNING, 1500, htonl(0x0a000001), 24, 0 };
+	f->links[2] = (struct doc_link){ 3, "wan0", IFF_UP | IFF_RUNNING, 1500, htonl(0xc0000201), 24, 0 };
+	f->nlinks = 3;
+	f->have_default = true;
+	f->def_oif = 3;
+	f->def_gw = htonl(0xc0000202);
+	f->ct_count = -1;
+	f->ct_max = -1;
+	f->systemd = true;
+	snprintf(f->unit_state, sizeof(f->unit_state), "enabled");
+	f->unit_active = true;
+	f->conf_path = "/etc/natk.conf";
+	f->conf_exists = true;
+	snprintf(f->conf_ext, sizeof(f->conf_ext), "wan0");
+}
+
+/* The status of check name in r ("" if it is not there). */
+static const char *doc_st(const struct doc_report *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->rows[i].name, name))
+			return doc_status_names[r->rows[i].status];
+	return "";
+}
+
+static int doc_fails(const struct doc_report *r)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->n; i++)
+		n += r->rows[i].status != DOC_OK;
+	return n;
+}
+
+static void test_doctor(void)
+{
+	struct doc_facts *f = calloc(1, sizeof(*f));
+	struct doc_report r;
+	char dir[] = "/tmp/natk-dmi.XXXXXX", path[300];
+	char *s;
+
+	doc_good(f);
+	doc_judge(f, &r);
+	EXPECT(r.n == 11 && doc_fails(&r) == 0);
+	for (int i = 0; i < r.n; i++)
+		if (r.rows[i].status != DOC_OK)
+			fprintf(stderr, "doctor: %s: %s\n", r.rows[i].name, r.rows[i].found);
+	cap_start(false, false);
+	EXPECT(doc_print(&r) == 0);
+	s = cap_end();
+	EXPECT(!strncmp(s, "ok   ip-forward         net.ipv4.ip_forward is 1\n", 49));
+	EXPECT(strstr(s, "\nok   default-route      default via 192.0.2.2 dev wan0\n"));
+	EXPECT(strstr(s, "\n11 ok, 0 warnings, 0 failed\n"));
+	free(s);
+
+	/* each check fails (or warns) when its fact is broken */
+#define BREAK(what, check, want) do { \
+		doc_good(f); \
+		what; \
+		doc_judge(f, &r); \
+		if (strcmp(doc_st(&r, check), want)) \
+			fprintf(stderr, "doctor: %s: %s, want %s\n", #what, \
+				doc_st(&r, check), want); \
+		EXPECT(!strcmp(doc_st(&r, check), want)); \
+	} while (0)
+	BREAK(f->ip_forward = 0, "ip-forward", "fail");
+	BREAK(f->ip_forward = -1, "ip-forward", "fail");
+	BREAK(f->natk_loaded = false; f->have_status = false, "natk-loaded", "fail");
+	BREAK(f->st.enabled = false, "natk-active", "fail");
+	BREAK(f->st.ext_addr = 0, "masquerading", "fail");
+	BREAK(f->links[2].flags = 0, "external-interface", "fail");
+	BREAK(f->links[2].addr = 0, "external-interface", "fail");
+	BREAK(snprintf(f->st.ifname, sizeof(f->st.ifname), "eth9"), "external-interface", "fail");
+	BREAK(f->st.enabled = false; f->conf_ext[0] = 0, "external-interface", "fail");
+	BREAK(f->have_default = false, "default-route", "fail");
+	BREAK(f->def_oif = 2, "default-route", "fail");
+	BREAK(f->def_oif = 0, "default-route", "fail");
+	BREAK(f->links[1].rp_filter = 1, "rp-filter", "warn");
+	BREAK(f->rp_all = 1, "rp-filter", "warn");
+	/* one-armed: strict is harmless when the default route leaves there */
+	BREAK(f->rp_all = 1; f->links[1].addr = 0, "rp-filter", "ok");
+	BREAK(f->ct_count = 5; f->ct_max = 100, "nf-conntrack", "warn");
+	BREAK(f->ct_count = 5; f->ct_max = 100000, "nf-conntrack", "ok");
+	BREAK(f->links[2].mtu = 1400, "mss-mtu", "warn");
+	BREAK(f->links[2].mtu = 1400; f->st.mss_clamp = NATK_MSS_CLAMP_PMTU, "mss-mtu", "ok");
+	BREAK(f->def_mtu = 1400, "mss-mtu", "warn");
+	BREAK(f->st.mss_clamp = 1480, "mss-mtu", "warn");
+	BREAK(f->cloud = CLOUD_AWS; f->links[2].mtu = 9001; f->links[1].mtu = 9001, "mss-mtu", "warn");
+	BREAK(f->cloud = CLOUD_AWS; f->links[2].mtu = 9001; f->links[1].mtu = 9001; f->st.mss_clamp = 1460, "mss-mtu", "ok");
+	BREAK(snprintf(f->unit_state, sizeof(f->unit_state), "disabled"), "service", "fail");
+	BREAK(snprintf(f->unit_state, sizeof(f->unit_state), "masked"), "service", "fail");
+	BREAK(f->unit_state[0] = 0, "service", "fail");
+	BREAK(f->unit_active = false, "service", "warn");
+	BREAK(f->systemd = false, "service", "warn");
+	BREAK(f->conf_exists = false, "config", "fail");
+	BREAK(f->conf_exists = false; f->systemd = false, "config", "warn");
+	BREAK(f->conf_rc = 1, "config", "fail");
+	BREAK(f->conf_ext[0] = 0, "config", "fail");
+	BREAK(snprintf(f->conf_ext, sizeof(f->conf_ext), "eth0"), "config", "warn");
+	BREAK(f->cloud = CLOUD_AWS, "cloud-forwarding", "ok");
+	BREAK(f->cloud = CLOUD_AWS, "cloud-route", "ok");
+	BREAK(f->cloud = CLOUD_GCP; f->v[NATK_STAT_PACKETS_OUT_TO_SOURCE] = 0, "cloud-forwarding", "warn");
+	BREAK(f->cloud = CLOUD_AZURE; f->v[NATK_STAT_PACKETS_IN_FROM_SOURCE] = 0, "cloud-route", "warn");
+	BREAK(f->cloud = CLOUD_NONE, "cloud-route", "");
+#undef BREAK
+
+	doc_good(f);
+	f->have_default = false;
+	doc_judge(f, &r);
+	cap_start(true, false);
+	EXPECT(doc_print(&r) == DOC_EXIT_FAILED);
+	s = cap_end();
+	EXPECT(strstr(s, "{\"status\":\"fail\",\"name\":\"default-route\",\"found\":\"no default route: the NAT host cannot reach the internet\",\"fix\":\"ip route add default via GATEWAY dev wan0 (and make the network configuration keep it)\"}"));
+	EXPECT(strstr(s, "{\"status\":\"ok\",\"name\":\"ip-forward\",\"found\":\"net.ipv4.ip_forward is 1\",\"fix\":null}"));
+	EXPECT(strstr(s, "],\"ok\":10,\"warn\":0,\"fail\":1}\n"));
+	save_json("doctor", s);
+	free(s);
+
+	/* cloud detection from DMI */
+	EXPECT(mkdtemp(dir) != NULL);
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);
+#define DMI(file, text) do { \
+		FILE *fp; \
+		snprintf(path, sizeof(path), "%s/%s", dir, file); \
+		fp = fopen(path, "w"); \
+		if (fp) { fputs(text, fp); fclose(fp); } \
+	} while (0)
+	DMI("sys_vendor", "QEMU\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);
+	DMI("sys_vendor", "Amazon EC2\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AWS);
+	DMI("sys_vendor", "Xen\n");
+	DMI("bios_version", "4.11.amazon\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AWS);
+	DMI("bios_version", "1.0\n");
+	DMI("sys_vendor", "Google\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_GCP);
+	DMI("sys_vendor", "Microsoft Corporation\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_NONE);	/* Hyper-V */
+	DMI("chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n");
+	EXPECT(doc_cloud_detect(dir) == CLOUD_AZURE);
+#undef DMI
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	EXPECT(system(path) == 0);
+	free(f);
+}
+
 /*
  * One line per test function on stdout, "PASS userctl-unit-NAME" or "FAIL
  * userctl-unit-NAME: ...", the details of a failure on stderr before it
@@ -798,6 +1114,8 @@ int main(void)
 	run("flows", test_flows);
 	run("event", test_event);
 	run("extack", test_extack);
+	run("metrics", test_metrics);
+	run("doctor", test_doctor);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
