@@ -140,7 +140,8 @@ FLOODERS+=" $!"
 # lan1 during the flood: a TCP transfer, and a datagram every half second.
 # The transfer's time limit stretches with NATK_TIME_SCALE: under KASAN
 # (check-debug) 8 MB through the flood took more than 70 s.
-TCP_S=$(( (FLOOD_S + 50) * NATK_TIME_SCALE ))
+TCP_BASE=$((FLOOD_S + 50))
+TCP_S=$((TCP_BASE * NATK_TIME_SCALE))
 nsx lan1 timeout $((TCP_S + 10)) python3 -c "$RFC_PY" tcpsink 0.0.0.0 $WAN1 6000 8000000 $TCP_S > "$D/tcp.out" 2>&1 &
 tcp=$!
 nsx lan1 timeout $((FLOOD_S + 30)) python3 "$D/udpprobe.py" $WAN1 5001 "$FLOOD_S" "$D/stop" > "$D/probe.out" 2>&1 &
@@ -206,7 +207,7 @@ if [ "${uok:-0}" -ge $((FLOOD_S / 2)) ] && [ "${ubad:-1}" -le $(( (uok + ubad) /
 else
 	fail frag-flood-udp-during "$uok of $((uok + ubad)) datagrams answered during the flood"
 fi
-poll $((TCP_S / NATK_TIME_SCALE + 10)) sh -c "! kill -0 $tcp 2>/dev/null"
+poll $((TCP_BASE + 10)) sh -c "! kill -0 $tcp 2>/dev/null"
 want="8000000 $(nsx lan1 python3 -c "$RFC_PY" md5 8000000)"
 expect_eq frag-flood-tcp-during "$want" "$(cat "$D/tcp.out")" "LEN MD5 of lan1's 8 MB transfer as wan received it"
 

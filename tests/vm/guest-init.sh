@@ -34,12 +34,15 @@ hostname natk-vm
 ip link set lo up
 
 # Job description written by the host: NATK_MODE, NATK_TESTS, NATK_REPO ...
-[ -r "$RESULTS/job.env" ] && . "$RESULTS/job.env"
+# and the optional settings tests/vm/boot.sh passes on (its list is the only
+# one): all of it is exported.
+if [ -r "$RESULTS/job.env" ]; then
+	set -a
+	. "$RESULTS/job.env"
+	set +a
+fi
 : "${NATK_MODE:=check}"
-export NATK_MODE NATK_TESTS NATK_REPO NATK_SCENARIO_TIMEOUT CI NATK_RESULTS="$RESULTS/results.txt"
-for v in NATK_KO NATK_MODINDEX NATK_KMEMLEAK_CHECK NATK_KERNEL_PROBLEM_IGNORE NATK_STRESS_SECONDS NATK_PKTFUZZ_FRAMES NATK_PKTFUZZ_SEED NATK_TIME_SCALE NATK_RESIZE_SRC NATK_RESIZE_DST NATK_RESIZE_SECONDS; do
-	[ -n "${!v:-}" ] && export "${v?}"
-done
+export NATK_MODE NATK_RESULTS="$RESULTS/results.txt"
 # A kernel that is not installed on the host (tests/check-debug.sh) has its
 # module directory elsewhere: show it at /lib/modules/KVER, writable (an
 # overlay, as natk_install adds natk.ko and the module index there).
