@@ -318,7 +318,8 @@ static int natk_cmd_flush(struct sk_buff *skb, struct genl_info *info)
 
 struct natk_flow_dump {
 	struct rhashtable_iter it;
-	int restarts;
+	int gen0;		/* nn->gen when the dump began */
+	bool intr;		/* table rewound or configuration changed */
 	u8 proto;
 	__be32 addr;
 	u16 port;
@@ -352,6 +353,10 @@ static int natk_flows_start(struct netlink_callback *cb)
 		d->port = nla_get_u16(tb[NATK_A_FILTER_PORT]);
 	}
 	rhashtable_walk_enter(&nn->otbl, &d->it);
+	/* Every call, the first included, is checked against seq 1. */
+	d->gen0 = atomic_read(&nn->gen);
+	cb->seq = 1;
+	cb->prev_seq = 1;
 	cb->args[0] = (long)d;
 	return 0;
 }
@@ -380,7 +385,7 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 	/* A resize since the last call rewinds the walk: say so. */
 	if (rhashtable_walk_start_check(&d->it) == -EAGAIN)
-		d->restarts++;
+		d->intr = true;
 	cfg = rcu_dereference(nn->cfg);
 	flow = rhashtable_walk_peek(&d->it);
 	while (flow) {
@@ -389,7 +394,7 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 				err = PTR_ERR(flow);
 				break;
 			}
-			d->restarts++;	/* resized: may repeat or miss */
+			d->intr = true;	/* resized: may repeat or miss */
 		} else if (natk_flow_match(d, flow)) {
 			if (natk_flow_fill(skb, flow, cfg, 0))
 				break;	/* full: resume with this flow */
@@ -399,16 +404,21 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	rhashtable_walk_stop(&d->it);
 
-	cb->seq = atomic_read(&nn->gen) + d->restarts + 1;
+	/*
+	 * seq is 1 until the walk rewinds or the configuration changes, then
+	 * 2 for good. prev_seq was set to 1 in natk_flows_start, so a rewind
+	 * inside the first call is flagged too; the change is consumed only
+	 * by a message that is sent: after a cancelled one, the NLMSG_DONE
+	 * is checked the same way (netlink_dump_done).
+	 */
+	if (atomic_read(&nn->gen) != d->gen0)
+		d->intr = true;
+	cb->seq = 1 + d->intr;
+	if (err || (!n && !flow)) {
+		genlmsg_cancel(skb, hdr);
+		return err;	/* 0: done */
+	}
 	genl_dump_check_consistent(cb, hdr);
-	if (err) {
-		genlmsg_cancel(skb, hdr);
-		return err;
-	}
-	if (!n && !flow) {
-		genlmsg_cancel(skb, hdr);
-		return 0;	/* done */
-	}
 	genlmsg_end(skb, hdr);
 	return skb->len;
 }

@@ -8,17 +8,26 @@
 # natkctl printed every flow the dump had already sent a second time (this
 # scenario caught it in 8 runs of 8, in 1 to 3 dumps of about 50 a run).
 #
-# Two growth phases (0 to NATK_RESIZE_SRC x NATK_RESIZE_DST flows, 50 x 400
-# = 20,000 by default, paced over NATK_RESIZE_SECONDS, 20 s; a flush in
-# between, so that the table shrinks and grows again): lan1 sends one UDP
-# datagram from each source port to each destination port of wan, which
-# drops them early (as 23-dump-100k). Meanwhile NATK_RESIZE_DUMPERS (3)
-# natkctl -j flows run back to back in netns nat, and python checks every
-# dump. A resize shows the bug only if it completes while the walk is
-# stopped between two calls (one that completes inside a call was always
-# flagged), and a call is short next to a resize of thousands of flows, so
-# python stops each natkctl with SIGSTOP for 0.2-0.6 s at random moments
-# until it starts printing: a stopped process is never inside a call.
+# A rewind inside one call is flagged too, and natk once missed it in the
+# first call of a dump (nothing to compare with yet) and when the last call
+# sent nothing: a dump then repeated what it had seen before the resize
+# (1 dump in about 3 runs with small tables). Two things make a resize land
+# inside a first call: small phases, where a whole dump fits in one or two
+# calls, and a filtered dumper, whose first call walks most of the table.
+#
+# First NATK_RESIZE_SMALL_ROUNDS (3) small growth phases, small1..3, each
+# from 0 to NATK_RESIZE_SRC x NATK_RESIZE_SMALL_DST flows (50 x 20 = 1,000)
+# paced over NATK_RESIZE_SMALL_SECONDS (8 s) with a flush after it; then
+# two big growth phases (0 to NATK_RESIZE_SRC x NATK_RESIZE_DST flows,
+# 50 x 400 = 20,000 by default, paced over NATK_RESIZE_SECONDS, 20 s; a
+# flush in between, so that the table shrinks and grows again). lan1 sends
+# one UDP datagram from each source port to each destination port of wan,
+# which drops them early (as 23-dump-100k). Meanwhile NATK_RESIZE_DUMPERS
+# (3) natkctl -j flows, and one natkctl -j flows internal LAN1:PORT, run
+# back to back in netns nat, and python checks every dump. A call is short
+# next to a resize of thousands of flows, so python stops each natkctl with
+# SIGSTOP for 0.2-0.6 s at random moments until it starts printing: a
+# stopped process is never inside a call, so resizes land between calls.
 # Checked:
 #  - no dump holds the same 5-tuple twice;
 #  - nothing is lost: during a growth phase no flow ends, so a dump holds
@@ -42,6 +51,9 @@ NSRC=${NATK_RESIZE_SRC:-50}
 NDST=${NATK_RESIZE_DST:-400}
 GROW_S=${NATK_RESIZE_SECONDS:-20}
 NDUMPERS=${NATK_RESIZE_DUMPERS:-3}
+NSMALL=${NATK_RESIZE_SMALL_DST:-20}
+SMALL_S=${NATK_RESIZE_SMALL_SECONDS:-8}
+SMALL_ROUNDS=${NATK_RESIZE_SMALL_ROUNDS:-3}
 TOTAL=$((NSRC * NDST))
 SP0=20000
 DP0=30000
@@ -76,9 +88,10 @@ EOT
 
 # gen.py DST NSRC NDST SP0 DP0 DIR: binds the source ports once (python
 # starts slowly under TCG), then for round K=1,2,... waits for DIR/go.K,
-# which holds SECONDS, and sends one datagram from each source port to each
-# destination port, destination by destination, paced to take SECONDS (0:
-# as fast as it can); then writes what it did to DIR/go.K.done.
+# which holds "SECONDS [N]", and sends one datagram from each source port
+# to each of the first N (NDST) destination ports, destination by
+# destination, paced to take SECONDS (0: as fast as it can); then writes
+# what it did to DIR/go.K.done.
 cat > "$CTL_TMP/gen.py" <<'PY'
 import os, socket, sys, time
 dst, nsrc, ndst, sp0, dp0 = sys.argv[1], *map(int, sys.argv[2:6])
@@ -94,35 +107,39 @@ k = 0
 while not os.path.exists(os.path.join(d, "stop")):
     go = os.path.join(d, "go.%d" % (k + 1))
     try:
-        secs = float(open(go).read() or 0)
-    except (OSError, ValueError):
+        words = open(go).read().split()
+        secs = float(words[0])
+        n = int(words[1]) if len(words) > 1 else ndst
+    except (OSError, ValueError, IndexError):
         time.sleep(0.05)
         continue
     k += 1
     t0 = time.monotonic()
     err = 0
-    for j in range(ndst):
+    for j in range(n):
         a = (dst, dp0 + j)
         for s in socks:
             try:
                 s.sendto(b"x", a)
             except OSError:
                 err += 1
-        ahead = t0 + secs * (j + 1) / ndst - time.monotonic()
+        ahead = t0 + secs * (j + 1) / n - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)
     with open(go + ".tmp", "w") as f:
-        f.write("sent %d datagrams (%d errors) in %.1f s\n" % (nsrc * ndst, err, time.monotonic() - t0))
+        f.write("sent %d datagrams (%d errors) in %.1f s\n" % (nsrc * n, err, time.monotonic() - t0))
     os.rename(go + ".tmp", go + ".done")
 PY
-# dumper.py NATKCTL PHASEFILE STOPFILE THREADS: THREADS natkctl -j flows
-# back to back until STOPFILE exists; each dump is checked as it comes and
+# dumper.py NATKCTL PHASEFILE STOPFILE THREADS [FILTER...]: THREADS natkctl
+# -j flows, and one natkctl -j flows FILTER, back to back until STOPFILE
+# exists; each dump is checked as it comes and
 # tagged with the phase (PHASEFILE's content) at its start and its end.
 # Creates STOPFILE.ready once the dumps run. Prints one line per dump and,
 # last, a JSON summary.
 cat > "$CTL_TMP/dumper.py" <<'PY'
 import collections, json, os, queue, random, signal, subprocess, sys, threading, time
 natkctl, phase_f, stop_f, nthreads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+filt = sys.argv[5:]	# the arguments of one more, filtered, dumper
 KEYS = ("proto", "internal_address", "internal_port", "remote_address", "remote_port")
 
 def phase():
@@ -149,11 +166,11 @@ def pauser(p, walking):
             except OSError:
                 pass
 
-q = queue.Queue(maxsize=2 * nthreads)
-def dumper():
+q = queue.Queue(maxsize=2 * nthreads + 2)
+def dumper(args):
     while not os.path.exists(stop_f):
         p0, t0 = phase(), time.monotonic()
-        p = subprocess.Popen([natkctl, "-j", "flows"], stdout=subprocess.PIPE,
+        p = subprocess.Popen([natkctl, "-j", "flows"] + args, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         walking = threading.Event()
         walking.set()
@@ -167,26 +184,27 @@ def dumper():
         err = p.stderr.read()
         rc = p.wait()
         t1, p1 = time.monotonic(), phase()
-        q.put((t0, tw, t1, p0, p1, rc, out, err))
+        q.put((t0, tw, t1, p0, p1, rc, out, err, " ".join(args)))
     q.put(None)
 
 T0 = time.monotonic()
-for _ in range(nthreads):
-    threading.Thread(target=dumper, daemon=True).start()
+threads = [[]] * nthreads + ([filt] if filt else [])
+for a in threads:
+    threading.Thread(target=dumper, args=(a,), daemon=True).start()
 open(stop_f + ".ready", "w").close()
 s = {"dumps": 0, "failed": 0, "fail_other": [], "fail_changing": 0,
      "dup_dumps": 0, "dup_examples": [], "lost_dumps": 0, "lost_examples": [],
      "growth_big": collections.Counter(), "max_n": 0}
-done = []	# (end, phase, set of tuples) of the growth dumps
-running = nthreads
+done = []	# (end, phase, set of tuples, filter) of the growth dumps
+running = len(threads)
 while running:
     item = q.get()
     if item is None:
         running -= 1
         continue
-    t0, tw, t1, p0, p1, rc, out, err = item
+    t0, tw, t1, p0, p1, rc, out, err, fa = item
     err = err.decode(errors="replace").strip()
-    tag = "%6.1f-%6.1f %s/%s" % (t0 - T0, t1 - T0, p0, p1)
+    tag = "%6.1f-%6.1f %s/%s%s" % (t0 - T0, t1 - T0, p0, p1, " [%s]" % fa if fa else "")
     walk = "walk %.1f s" % (tw - t0)
     if rc != 0:
         s["failed"] += 1
@@ -216,13 +234,14 @@ while running:
             s["dup_examples"].append("%s: %d flows, %d distinct, %d repeated, e.g. %s x%d"
                                      % (tag, n, len(uniq), len(twice), twice[0], c[twice[0]]))
         line += ", %d distinct (%d repeated)" % (len(uniq), len(twice))
-    if p0 == p1 and p0.startswith("grow"):
-        if n > 1000:
+    if p0 == p1 and p0.startswith(("grow", "small")) and not p0.endswith("-done"):
+        if n > 1000 and not fa:
             s["growth_big"][p0] += 1
-        # the latest growth dump of this phase that ended before this began
-        prev = [d for d in done if d[1] == p0 and d[0] < t0]
+        # the latest growth dump of this phase and filter that ended before
+        # this began
+        prev = [d for d in done if d[1] == p0 and d[3] == fa and d[0] < t0]
         if prev:
-            end, _, pset = max(prev, key=lambda d: d[0])
+            end, _, pset, _ = max(prev, key=lambda d: d[0])
             lost = pset - uniq
             if lost:
                 s["lost_dumps"] += 1
@@ -230,7 +249,7 @@ while running:
                     s["lost_examples"].append("%s: %d flows of a dump that ended at %.1f missing, e.g. %s"
                                               % (tag, len(lost), end - T0, next(iter(lost))))
                 line += ", %d lost" % len(lost)
-        done = [d for d in done if d[1] == p0][-3:] + [(t1, p0, uniq)]
+        done = [d for d in done if d[1] == p0][-6:] + [(t1, p0, uniq, fa)]
     print(line, flush=True)
 s["growth_big"] = dict(s["growth_big"])
 print(json.dumps(s))
@@ -239,11 +258,11 @@ PY
 nsx lan1 python3 "$CTL_TMP/gen.py" $WAN1 $NSRC $NDST $SP0 $DP0 "$CTL_TMP" > "$CTL_TMP/gen.out" 2>&1 &
 GPID=$!
 GO=0
-# send SECONDS: one round of the generator; SENT says what it did
+# send SECONDS [NDST]: one round of the generator; SENT says what it did
 send() {
 	GO=$((GO + 1))
-	echo "$1" > "$CTL_TMP/go.$GO.tmp" && mv "$CTL_TMP/go.$GO.tmp" "$CTL_TMP/go.$GO"
-	if poll $((GROW_S * 3 + 60)) test -e "$CTL_TMP/go.$GO.done"; then
+	echo "$*" > "$CTL_TMP/go.$GO.tmp" && mv "$CTL_TMP/go.$GO.tmp" "$CTL_TMP/go.$GO"
+	if poll $((${1%.*} * 3 + 60)) test -e "$CTL_TMP/go.$GO.done"; then
 		SENT=$(cat "$CTL_TMP/go.$GO.done")
 	else
 		SENT="round $GO of the generator did not end: $(cat "$CTL_TMP/gen.out")"
@@ -251,39 +270,50 @@ send() {
 }
 echo idle > "$CTL_TMP/phase"
 nsx nat python3 "$CTL_TMP/dumper.py" "$NATKCTL" "$CTL_TMP/phase" "$CTL_TMP/stop" "$NDUMPERS" \
-	> "$CTL_TMP/dumper.out" 2>&1 &
+	internal "$LAN1:$SP0" > "$CTL_TMP/dumper.out" 2>&1 &
 DPID=$!
 poll 60 test -e "$CTL_TMP/stop.ready" || log "the dumper is not ready after 60 s"
 poll 60 test -e "$CTL_TMP/go.ready" || log "the generator is not ready after 60 s: $(cat "$CTL_TMP/gen.out")"
 T0=$SECONDS
 
-# grow PHASE: the generator, paced, then once more unpaced if a datagram
-# was lost (the flows it makes are all new or already there)
+# grow PHASE SECONDS NDST: the generator, paced, then once more unpaced if
+# a datagram was lost (the flows it makes are all new or already there)
 grow() {
-	local try t=$((SECONDS - T0))
+	local try t=$((SECONDS - T0)) want=$((NSRC * $3))
 	echo "$1" > "$CTL_TMP/phase"
-	send "$GROW_S"
+	send "$2" "$3"
 	log "$1 at $t s: $SENT"
 	for try in 1 2; do
-		poll 10 flows_is nat $TOTAL && break
+		poll 10 flows_is nat $want && break
 		log "$1: $(flow_count nat) flows, sending again"
-		send 0
+		send 0 "$3"
 		log "$SENT"
 	done
 	echo "$1-done" > "$CTL_TMP/phase"
 	log "$1 done at $((SECONDS - T0)) s"
-	expect_eq "dump-resize-$1-flows" "$TOTAL" "$(flow_count nat)" "natkctl -j status .flows after $1" ||
+	expect_eq "dump-resize-$1-flows" "$want" "$(flow_count nat)" "natkctl -j status .flows after $1" ||
 		log "stats: $(nctl -j stats | jq -c 'with_entries(select(.value != 0))')"
 }
+# flush NAME: empty the table and let it shrink (automatic shrinking runs
+# in a worker)
+flush() {
+	echo flush > "$CTL_TMP/phase"
+	check "dump-resize-$1" nctl flush
+	poll 20 flows_is nat 0 || log "after the flush: $(flow_count nat) flows"
+	sleep 2
+}
 
-grow grow1
+for r in $(seq "$SMALL_ROUNDS"); do
+	plan "dump-resize-small$r-flows" "dump-resize-flush-small$r"
+done
+for r in $(seq "$SMALL_ROUNDS"); do
+	grow "small$r" "$SMALL_S" "$NSMALL"
+	flush "flush-small$r"
+done
+grow grow1 "$GROW_S" "$NDST"
 sleep 1
-echo flush > "$CTL_TMP/phase"
-check dump-resize-flush nctl flush
-poll 20 flows_is nat 0 || log "after the flush: $(flow_count nat) flows"
-# let the table shrink (automatic shrinking runs in a worker)
-sleep 2
-grow grow2
+flush flush
+grow grow2 "$GROW_S" "$NDST"
 sleep 2
 dumper_stop
 log "dumps stopped at $((SECONDS - T0)) s"
