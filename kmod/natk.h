@@ -207,6 +207,7 @@ enum natk_race_point {
 	NATK_RACE_FLOW_PUBLISH,	/* flow in the reply table, not the original */
 	NATK_RACE_MAP_PUBLISH,	/* port claimed, endpoint not yet inserted */
 	NATK_RACE_PACKET,	/* a packet inside a hook, config in hand */
+	NATK_RACE_DUMP,		/* a flow dump call, inside its table walk */
 };
 
 #if defined(CONFIG_NATK_KUNIT_TEST) || defined(NATK_RACE_WINDOWS)
@@ -384,6 +385,10 @@ void natk_hooks_unregister(struct net *net);
 
 /* netlink.c */
 extern struct genl_family natk_genl_family;
+int natk_flows_dump_start(struct natk_net *nn, struct netlink_callback *cb);
+int natk_flows_dump_fill(struct natk_net *nn, struct sk_buff *skb,
+			 struct netlink_callback *cb);
+int natk_flows_done(struct netlink_callback *cb);
 int natk_genl_init(void);
 void natk_genl_exit(void);
 

@@ -326,9 +326,13 @@ struct natk_flow_dump {
 	bool has_proto, has_addr, has_port;
 };
 
-static int natk_flows_start(struct netlink_callback *cb)
+/*
+ * The flow dump, in three parts that take the natk_net (the KUnit suites
+ * call them on their own): start parses the filters, dump fills one skb,
+ * done frees the walk.
+ */
+int natk_flows_dump_start(struct natk_net *nn, struct netlink_callback *cb)
 {
-	struct natk_net *nn = natk_pernet(sock_net(cb->skb->sk));
 	struct nlattr *tb[NATK_A_MAX + 1];
 	struct natk_flow_dump *d;
 	int err;
@@ -369,9 +373,9 @@ static bool natk_flow_match(const struct natk_flow_dump *d,
 	       (!d->has_port || ntohs(flow->okey.iport) == d->port);
 }
 
-static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+int natk_flows_dump_fill(struct natk_net *nn, struct sk_buff *skb,
+			 struct netlink_callback *cb)
 {
-	struct natk_net *nn = natk_pernet(sock_net(skb->sk));
 	struct natk_flow_dump *d = (struct natk_flow_dump *)cb->args[0];
 	const struct natk_cfg *cfg;
 	struct natk_flow *flow;
@@ -399,17 +403,18 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			if (natk_flow_fill(skb, flow, cfg, 0))
 				break;	/* full: resume with this flow */
 			n++;
+			natk_race(nn, NATK_RACE_DUMP, flow);
 		}
 		flow = rhashtable_walk_next(&d->it);
 	}
 	rhashtable_walk_stop(&d->it);
 
 	/*
-	 * seq is 1 until the walk rewinds or the configuration changes, then
-	 * 2 for good. prev_seq was set to 1 in natk_flows_start, so a rewind
-	 * inside the first call is flagged too; the change is consumed only
-	 * by a message that is sent: after a cancelled one, the NLMSG_DONE
-	 * is checked the same way (netlink_dump_done).
+	 * seq is 1 until the walk rewinds or the configuration changes,
+	 * then 2 for good. natk_flows_dump_start set prev_seq to 1, so a
+	 * rewind inside the first call is flagged too; the change is
+	 * consumed only by a message that is sent: after a cancelled one,
+	 * the NLMSG_DONE is checked the same way (netlink_dump_done).
 	 */
 	if (atomic_read(&nn->gen) != d->gen0)
 		d->intr = true;
@@ -423,7 +428,17 @@ static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
-static int natk_flows_done(struct netlink_callback *cb)
+static int natk_flows_start(struct netlink_callback *cb)
+{
+	return natk_flows_dump_start(natk_pernet(sock_net(cb->skb->sk)), cb);
+}
+
+static int natk_flows_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return natk_flows_dump_fill(natk_pernet(sock_net(skb->sk)), skb, cb);
+}
+
+int natk_flows_done(struct netlink_callback *cb)
 {
 	struct natk_flow_dump *d = (struct natk_flow_dump *)cb->args[0];
 

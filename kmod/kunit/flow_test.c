@@ -754,6 +754,89 @@ static void natk_flow_evict_fruitless_throttled(struct kunit *test)
 	WRITE_ONCE(nn->hooked, false);
 }
 
+/*
+ * A flow dump whose walk is rewound by a resize inside its first call must
+ * be flagged NLM_F_DUMP_INTR: netlink compares seq with prev_seq only once
+ * prev_seq is set, and natk once left it 0 for the first call, so natkctl
+ * printed every flow seen before the resize twice. Here the table grows
+ * past 100% inside the walk (the insert path attaches a new table at once)
+ * and the whole dump fits in one call.
+ */
+struct natk_dump_grow {
+	struct kunit *test;
+	int hits;
+};
+
+static void natk_flow_dump_grow_race(struct natk_net *nn,
+				     enum natk_race_point p, void *obj,
+				     void *arg)
+{
+	struct natk_dump_grow *g = arg;
+	struct natk_okey k;
+	int i;
+
+	if (p != NATK_RACE_DUMP || g->hits++)
+		return;
+	/* 100 flows in a table of 64 buckets: past 100%, a new table. */
+	for (i = 0; i < 60; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 41000 + i,
+				   NATK_T_REM, 53);
+		natk_test_flow(g->test, nn, &k, NATK_TCP_NONE);
+	}
+}
+
+static void natk_flow_dump_rewind_first_call(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct {
+		struct nlmsghdr nlh;
+		struct genlmsghdr genl;
+	} req = {
+		.nlh = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = natk_genl_family.id,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		},
+		.genl = { .cmd = NATK_CMD_GET_FLOWS, .version = 1 },
+	};
+	struct netlink_callback cb = { .nlh = &req.nlh };
+	struct natk_dump_grow g = { .test = test };
+	bool intr = false, done = false;
+	struct natk_okey k;
+	struct sk_buff *skb;
+	struct nlmsghdr *nlh;
+	int i, rem, ret, calls = 0;
+
+	for (i = 0; i < 40; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000 + i,
+				   NATK_T_REM, 53);
+		natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	}
+	cb.skb = alloc_skb(0, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, cb.skb);
+	KUNIT_ASSERT_EQ(test, natk_flows_dump_start(nn, &cb), 0);
+	natk_test_set_race(test, natk_flow_dump_grow_race, &g);
+	while (!done && calls++ < 20) {
+		skb = alloc_skb(1 << 17, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, skb);
+		ret = natk_flows_dump_fill(nn, skb, &cb);
+		KUNIT_EXPECT_GE(test, ret, 0);
+		done = ret <= 0;
+		nlmsg_for_each_msg(nlh, (struct nlmsghdr *)skb->data, skb->len,
+				   rem)
+			intr |= !!(nlh->nlmsg_flags & NLM_F_DUMP_INTR);
+		kfree_skb(skb);
+	}
+	/* What netlink_dump_done() would flag on NLMSG_DONE. */
+	intr |= cb.prev_seq && cb.seq != cb.prev_seq;
+	natk_flows_done(&cb);
+	kfree_skb(cb.skb);
+	KUNIT_EXPECT_TRUE(test, done);
+	KUNIT_EXPECT_EQ(test, g.hits > 0, true);
+	KUNIT_EXPECT_TRUE_MSG(test, intr,
+			      "a dump rewound inside its first call was not flagged NLM_F_DUMP_INTR");
+}
+
 static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_insert_lookup),
 	KUNIT_CASE(natk_flow_lookup_miss),
@@ -774,6 +857,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_half_open_evicted),
 	KUNIT_CASE(natk_flow_reply_recognised),
 	KUNIT_CASE(natk_flow_evict_fruitless_throttled),
+	KUNIT_CASE(natk_flow_dump_rewind_first_call),
 	{}
 };
 
