@@ -153,8 +153,10 @@ void natk_flow_refresh(struct natk_flow *flow)
 
 static void natk_flow_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(natk_flow_cache,
-			container_of(head, struct natk_flow, rcu));
+	struct natk_flow *flow = container_of(head, struct natk_flow, rcu);
+
+	natk_fp_flow_release(flow);
+	kmem_cache_free(natk_flow_cache, flow);
 }
 
 static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,

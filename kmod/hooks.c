@@ -36,19 +36,11 @@
 #define NATK_PRI_IN	(NF_IP_PRI_CONNTRACK - 50)
 #define NATK_PRI_OUT	NF_IP_PRI_NAT_SRC
 
-struct natk_pkt {
-	unsigned int l4off;
-	u8 proto;
-	u8 tcpflags;
-	u8 icmp_type;
-	__be16 sport, dport;	/* ICMP echo: id in both */
-};
-
 /*
  * Parse the L4 header natk needs. Returns 0, a drop reason, or -1 for a
  * protocol natk does not translate.
  */
-static int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt)
+int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	unsigned int iplen = ntohs(iph->tot_len), ihl = iph->ihl * 4;
@@ -104,7 +96,7 @@ static int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt)
 }
 
 /* A packet natk takes responsibility for, from the lan or the wan side. */
-static void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len)
+void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len)
 {
 	if (outbound) {
 		natk_stat_inc(nn, NATK_STAT_PACKETS_IN_FROM_SOURCE);
@@ -115,8 +107,8 @@ static void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len)
 	}
 }
 
-static void natk_account(struct natk_net *nn, struct natk_flow *flow,
-			 bool outbound, unsigned int len)
+void natk_account(struct natk_net *nn, struct natk_flow *flow,
+		  bool outbound, unsigned int len)
 {
 	int dir = outbound ? 0 : 1;
 
@@ -153,8 +145,8 @@ static void natk_clamp(const struct natk_cfg *cfg, struct sk_buff *skb,
 }
 
 /* Follow TCP state and refresh the flow's expiry. */
-static void natk_track(struct natk_net *nn, struct natk_flow *flow,
-		       const struct natk_pkt *pkt, bool outbound)
+void natk_track(struct natk_net *nn, struct natk_flow *flow,
+		const struct natk_pkt *pkt, bool outbound)
 {
 	u8 old, new = 0;
 	int i;
@@ -582,6 +574,13 @@ static const struct nf_hook_ops natk_ops[] = {
 	},
 };
 
+/* One of natk's hooks (the fast path asks: fastpath.c)? */
+bool natk_hooks_own(const struct nf_hook_ops *ops)
+{
+	return (ops >= natk_ops && ops < natk_ops + ARRAY_SIZE(natk_ops)) ||
+	       natk_fp_hook_ops(ops);
+}
+
 int natk_hooks_register(struct net *net)
 {
 	int err;
@@ -591,12 +590,22 @@ int natk_hooks_register(struct net *net)
 		return err;
 	err = nf_register_net_hooks(net, natk_ops, ARRAY_SIZE(natk_ops));
 	if (err)
-		nf_defrag_ipv4_disable(net);
+		goto err_defrag;
+	err = natk_fp_register(net);
+	if (err)
+		goto err_hooks;
+	return 0;
+
+err_hooks:
+	nf_unregister_net_hooks(net, natk_ops, ARRAY_SIZE(natk_ops));
+err_defrag:
+	nf_defrag_ipv4_disable(net);
 	return err;
 }
 
 void natk_hooks_unregister(struct net *net)
 {
+	natk_fp_unregister(net);
 	nf_unregister_net_hooks(net, natk_ops, ARRAY_SIZE(natk_ops));
 	nf_defrag_ipv4_disable(net);
 }

@@ -16,6 +16,7 @@
 #include <linux/memcontrol.h>
 #include <net/net_namespace.h>
 #include <net/genetlink.h>
+#include <linux/netfilter.h>
 #include <uapi/linux/natk.h>
 
 /* Timeout classes; values in cfg->timeout[] are in jiffies. */
@@ -34,6 +35,7 @@ enum natk_timeout {
 #define NATK_DEF_PORT_MIN	1024
 #define NATK_DEF_PORT_MAX	65535
 #define NATK_DEF_PORT_HOLD	120
+#define NATK_DEF_FAST_PATH	NATK_FAST_PATH_OFF
 #define NATK_MIN_FLOWS_LIMIT	1024
 #define NATK_MAX_FLOWS_LIMIT	(16U << 20)
 
@@ -55,6 +57,7 @@ struct natk_cfg {
 	unsigned long timeout[NATK_TO_NUM];
 	u8 mapping, filtering;
 	u16 mss_clamp;
+	u8 fast_path;			/* enum natk_fast_path */
 	unsigned long port_hold;	/* jiffies, RFC 6888 REQ-8 */
 	struct rcu_head rcu;
 };
@@ -144,6 +147,8 @@ struct natk_flow {
 	u32 created;			/* jiffies, for the age */
 	u8 state;			/* enum natk_tcp_state */
 	u64 pkts[2], bytes[2];		/* [0]: lan -> wan, [1]: wan -> lan */
+	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route, same index */
+	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
 	struct rcu_head rcu;
 };
 
@@ -378,10 +383,32 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 				     struct net_device *dev);
 
 /* hooks.c */
+struct natk_pkt {
+	unsigned int l4off;
+	u8 proto;
+	u8 tcpflags;
+	u8 icmp_type;
+	__be16 sport, dport;	/* ICMP echo: id in both */
+};
+
+int natk_parse(struct sk_buff *skb, struct natk_pkt *pkt);
+void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len);
+void natk_account(struct natk_net *nn, struct natk_flow *flow,
+		  bool outbound, unsigned int len);
+void natk_track(struct natk_net *nn, struct natk_flow *flow,
+		const struct natk_pkt *pkt, bool outbound);
+bool natk_hooks_own(const struct nf_hook_ops *ops);
 int natk_hairpin_route(struct sk_buff *skb, __be32 daddr,
 		       struct net_device *dev);
 int natk_hooks_register(struct net *net);
 void natk_hooks_unregister(struct net *net);
+
+/* fastpath.c */
+enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg);
+void natk_fp_flow_release(struct natk_flow *flow);
+int natk_fp_register(struct net *net);
+void natk_fp_unregister(struct net *net);
+bool natk_fp_hook_ops(const struct nf_hook_ops *ops);
 
 /* netlink.c */
 extern struct genl_family natk_genl_family;

@@ -51,6 +51,7 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &natk_timeout_range),
 	[NATK_A_MSS_CLAMP] = { .type = NLA_U16 },
 	[NATK_A_PORT_HOLD] = NLA_POLICY_MAX(NLA_U32, NATK_PORT_HOLD_MAX),
+	[NATK_A_FAST_PATH] = NLA_POLICY_MAX(NLA_U8, NATK_FAST_PATH_MAX),
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -110,7 +111,10 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    nla_put_u32(skb, NATK_A_PORTS_HELD, atomic_read(&nn->nheld)) ||
 	    nla_put_u32(skb, NATK_A_HASH_MAX_CHAIN, max_chain) ||
 	    nla_put_u32(skb, NATK_A_HASH_ENTRIES,
-			atomic_read(&nn->otbl.nelems)))
+			atomic_read(&nn->otbl.nelems)) ||
+	    nla_put_u8(skb, NATK_A_FAST_PATH, cfg->fast_path) ||
+	    nla_put_u8(skb, NATK_A_FAST_PATH_WHY,
+		       natk_fp_why(nn->net, cfg)))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],
@@ -264,6 +268,8 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 	}
 	if (tb[NATK_A_PORT_HOLD])
 		cfg->port_hold = nla_get_u32(tb[NATK_A_PORT_HOLD]) * HZ;
+	if (tb[NATK_A_FAST_PATH])
+		cfg->fast_path = nla_get_u8(tb[NATK_A_FAST_PATH]);
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (tb[natk_timeout_attr[i]])
 			cfg->timeout[i] =

@@ -66,6 +66,7 @@ static struct natk_cfg *natk_cfg_default(const struct net *net)
 	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
 	cfg->timeout[NATK_TO_ICMP] = NATK_DEF_ICMP * HZ;
 	cfg->port_hold = NATK_DEF_PORT_HOLD * HZ;
+	cfg->fast_path = NATK_DEF_FAST_PATH;
 	cfg->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
 	cfg->filtering = NATK_FILTERING_ADDRESS_PORT_DEPENDENT;
 	return cfg;

@@ -240,6 +240,9 @@ static void save_print(const struct natk_status *st, const struct natk_fwd *f,
 	/* An older module neither reports nor accepts it. */
 	if (status_has(st, NATK_A_PORT_HOLD))
 		printf("port-hold %u\n", st->port_hold);
+	if (status_has(st, NATK_A_FAST_PATH) &&
+	    st->fast_path <= NATK_FAST_PATH_MAX)
+		printf("fast-path %s\n", fast_path_names[st->fast_path]);
 	for (size_t j = 0; j < n; j++) {
 		inet_ntop(AF_INET, &f[j].int_addr_be, a, sizeof(a));
 		printf("forward %s %u %s:%u\n", proto_name(f[j].proto),

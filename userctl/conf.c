@@ -51,6 +51,7 @@ enum setting {
 	S_FILTERING,
 	S_MSS,
 	S_PORT_HOLD,
+	S_FAST_PATH,
 	S_COUNT,
 };
 
@@ -64,6 +65,7 @@ static const char *const setting_names[S_COUNT] = {
 	[S_FILTERING]	= "filtering",
 	[S_MSS]		= "mss-clamp",
 	[S_PORT_HOLD]	= "port-hold",
+	[S_FAST_PATH]	= "fast-path",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -76,12 +78,19 @@ static const char *const setting_help[S_COUNT] = {
 	[S_FILTERING]	= "address-port-dependent, address-dependent or endpoint-independent",
 	[S_MSS]		= "pmtu, off or a value from 88 to 65534",
 	[S_PORT_HOLD]	= "seconds from 0 to 3600 (units s, m, h allowed), 0 or \"off\" for no hold",
+	[S_FAST_PATH]	= "auto, on or off",
+};
+
+const char *const fast_path_names[NATK_FAST_PATH_MAX + 1] = {
+	[NATK_FAST_PATH_AUTO]	= "auto",
+	[NATK_FAST_PATH_ON]	= "on",
+	[NATK_FAST_PATH_OFF]	= "off",
 };
 
 const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
-	       "mapping, filtering, mss-clamp, port-hold";
+	       "mapping, filtering, mss-clamp, port-hold, fast-path";
 }
 
 #define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -203,6 +212,14 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 					      &c->port_hold))
 			ERR("invalid port-hold '%s': expected %s", v, setting_help[s]);
 		break;
+	case S_FAST_PATH:
+		bit = HAVE_FAST_PATH;
+		i = match_word(v, fast_path_names, NATK_FAST_PATH_MAX + 1,
+			       prefix_ok);
+		if (i < 0)
+			ERR("invalid fast-path '%s': expected %s", v, setting_help[s]);
+		c->fast_path = (uint8_t)i;
+		break;
 	default:
 		ERR("internal error");
 	}
@@ -236,6 +253,8 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 		nla_put_u16(msg, NATK_A_MSS_CLAMP, c->mss_clamp);
 	if (c->have & HAVE_PORT_HOLD)
 		nla_put_u32(msg, NATK_A_PORT_HOLD, c->port_hold);
+	if (c->have & HAVE_FAST_PATH)
+		nla_put_u8(msg, NATK_A_FAST_PATH, c->fast_path);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);

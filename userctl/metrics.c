@@ -121,6 +121,11 @@ static const struct mx_counter mx_counters[] = {
 	{ NATK_STAT_HAIRPINNED, "hairpinned",
 	  "Packets from an internal host to the external address, turned back in.",
 	  NULL, NULL },
+	{ NATK_STAT_FASTPATH_PACKETS, "fastpath_packets",
+	  "Packets the fast path translated and sent (also in the counters above).",
+	  NULL, NULL },
+	{ NATK_STAT_FASTPATH_ROUTES, "fastpath_routes",
+	  "Routes the fast path looked up for its flows.", NULL, NULL },
 };
 
 /* natk_drops_total{reason=...}: the reason is the counter without drop_. */

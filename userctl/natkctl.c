@@ -41,7 +41,8 @@ static const struct cmd cmds[] = {
 	  "                   max-flows-per-host N | timeout NAME SECONDS |\n"
 	  "                   mapping endpoint-independent|address-port-dependent |\n"
 	  "                   filtering address-port-dependent|address-dependent|endpoint-independent |\n"
-	  "                   mss-clamp pmtu|VALUE|off | port-hold SECONDS|off\n"
+	  "                   mss-clamp pmtu|VALUE|off | port-hold SECONDS|off |\n"
+	  "                   fast-path auto|on|off\n"
 	  "  NAME := tcp-established | tcp-transitory | udp | icmp",
 	  "change the configuration; \"set external IFNAME\" starts masquerading" },
 	{ "down", cmd_down, "down",

@@ -59,6 +59,7 @@ extern const char *const timeout_json_keys[TIMEOUT_COUNT];
 extern const int timeout_attrs[TIMEOUT_COUNT];
 extern const char *const mapping_names[NATK_MAPPING_MAX + 1];
 extern const char *const filtering_names[NATK_FILTERING_MAX + 1];
+extern const char *const fast_path_names[NATK_FAST_PATH_MAX + 1];
 
 enum {
 	HAVE_IFNAME		= 1 << 0,
@@ -70,6 +71,7 @@ enum {
 	HAVE_MSS		= 1 << 6,
 	HAVE_TIMEOUT0		= 1 << 7,	/* + enum natk_timeout */
 	HAVE_PORT_HOLD		= HAVE_TIMEOUT0 << TIMEOUT_COUNT,
+	HAVE_FAST_PATH		= HAVE_PORT_HOLD << 1,
 };
 
 struct natk_fwd {
@@ -90,6 +92,7 @@ struct natk_conf {
 	uint16_t mss_clamp;
 	uint32_t timeout[TIMEOUT_COUNT];
 	uint32_t port_hold;
+	uint8_t fast_path;
 };
 
 /*
@@ -173,6 +176,7 @@ struct natk_status {
 	uint32_t timeout[TIMEOUT_COUNT];
 	uint32_t port_hold, ports_held;	/* not sent by older modules */
 	uint32_t hash_max_chain, hash_entries;	/* nor these */
+	uint8_t fast_path, fast_path_why;	/* nor these */
 };
 int status_get(struct natk_status *st);
 const char *status_mapping(const struct natk_status *st);

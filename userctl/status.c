@@ -49,6 +49,8 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	GET(NATK_A_PORTS_HELD, ports_held, nla_get_u32, 4);
 	GET(NATK_A_HASH_MAX_CHAIN, hash_max_chain, nla_get_u32, 4);
 	GET(NATK_A_HASH_ENTRIES, hash_entries, nla_get_u32, 4);
+	GET(NATK_A_FAST_PATH, fast_path, nla_get_u8, 1);
+	GET(NATK_A_FAST_PATH_WHY, fast_path_why, nla_get_u8, 1);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -175,6 +177,27 @@ static void status_print(const struct natk_status *st,
 	    status_has(st, NATK_A_PORTS_HELD))
 		print_text("\n");
 
+	/* Missing from the replies of older modules. */
+	if (status_has(st, NATK_A_FAST_PATH)) {
+		static const char *const why[] = {
+			[NATK_FP_ACTIVE] = "active",
+			[NATK_FP_WHY_OFF] = "off",
+			[NATK_FP_WHY_DOWN] = "inactive: no external address",
+			[NATK_FP_WHY_HOOKS] = "inactive: other netfilter hooks (nf_conntrack, nftables or iptables) would be skipped; 'set fast-path on' overrides",
+			[NATK_FP_WHY_XFRM] = "inactive: IPsec forward policies",
+		};
+		const char *w = st->fast_path_why < sizeof(why) / sizeof(why[0]) ?
+				why[st->fast_path_why] : NULL;
+
+		print_string(PRINT_ANY, "fast_path", "  fast-path: %s",
+			     st->fast_path <= NATK_FAST_PATH_MAX ?
+			     fast_path_names[st->fast_path] : "?");
+		print_bool(PRINT_JSON, "fast_path_active", NULL,
+			   st->fast_path_why == NATK_FP_ACTIVE);
+		print_string(PRINT_ANY, "fast_path_state", " (%s)\n",
+			     w ? w : "unknown");
+	}
+
 	if (!fwds && nfwd) {
 		/* Forwards name internal hosts: admin only (natkctl(8)). */
 		print_null(PRINT_ANY, "forwards", "  forwards: %s\n",
@@ -243,6 +266,8 @@ static const char *const stat_names[NATK_STAT_MAX + 1] = {
 	[NATK_STAT_PASSED_NO_FLOW]		= "passed_no_flow",
 	[NATK_STAT_HAIRPINNED]			= "hairpinned",
 	[NATK_STAT_DROP_ICMP_RATELIMIT]		= "drop_icmp_ratelimit",
+	[NATK_STAT_FASTPATH_PACKETS]		= "fastpath_packets",
+	[NATK_STAT_FASTPATH_ROUTES]		= "fastpath_routes",
 };
 
 struct stats {

@@ -55,18 +55,18 @@ A = dict(ENABLED=1, IFINDEX=2, IFNAME=3, EXT_ADDR_BE=4, PORT_MIN=5,
          STATS=18, FLOW=19, FILTER_PROTO=20, FILTER_ADDR_BE=21,
          FILTER_PORT=22, FWD=23, TIMESTAMP_NS=24, PAD=25, PORT_HOLD=26,
          PORTS_HELD=27, HASH_MAX_CHAIN=28,
-         HASH_ENTRIES=29)
-NATK_A_MAX = 29
+         HASH_ENTRIES=29, FAST_PATH=30, FAST_PATH_WHY=31)
+NATK_A_MAX = 31
 FWD_A = dict(PROTO=1, EXT_PORT=2, INT_ADDR_BE=3, INT_PORT=4)
 NATK_FWD_A_MAX = 4
 NATK_FLOW_A_MAX = 16
-NATK_STAT_MAX = 30
+NATK_STAT_MAX = 32
 
 # attribute -> natural payload size (0 = string / nest)
 A_SIZE = {1: 1, 2: 4, 3: 0, 4: 4, 5: 2, 6: 2, 7: 4, 8: 4, 9: 4, 10: 1,
           11: 1, 12: 4, 13: 4, 14: 4, 15: 4, 16: 2, 17: 4, 18: 0, 19: 0,
           20: 1, 21: 4, 22: 2, 23: 0, 24: 8, 25: 0, 26: 4, 27: 4, 28: 4,
-          29: 4}
+          29: 4, 30: 1, 31: 1}
 FWD_SIZE = {1: 1, 2: 2, 3: 4, 4: 2}
 
 

@@ -3,7 +3,7 @@
 # shellcheck shell=bash
 
 # Extended regex, matched against kernel log lines.
-KERNEL_PROBLEM_RE='WARNING:|BUG:|Oops|KASAN|UBSAN|general protection|RCU stall|self-detected stall|rcu_.* detected stalls|soft lockup|hung_task|blocked for more than|refcount_t|list_add corruption|list_del corruption|kmemleak|Call Trace|Kernel panic|kernel BUG|stack-protector|double free|use-after-free|underflow;|saturated;'
+KERNEL_PROBLEM_RE='WARNING:|BUG:|Oops|KASAN|UBSAN|general protection|RCU stall|self-detected stall|rcu_.* detected stalls|soft lockup|hung_task|blocked for more than|refcount_t|list_add corruption|list_del corruption|kmemleak|Call Trace|Kernel panic|kernel BUG|stack-protector|double free|use-after-free|underflow;|saturated;|unregister_netdevice: waiting for'
 
 # kernel_problems FILE: print "LINENO:PATTERN" for each distinct problem,
 # one per pattern (the first occurrence). Lines matching the extended regex

@@ -556,7 +556,8 @@ static void test_stats(void)
 	s = cap_end();
 	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
 	EXPECT(strstr(s, ",\"hairpinned\":1099511627776,"));
-	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7}\n"));
+	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7,"));
+	EXPECT(strstr(s, ",\"fastpath_routes\":0}\n"));
 	save_json("stats", s);
 	free(s);
 }

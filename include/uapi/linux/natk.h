@@ -71,6 +71,9 @@
  *                               table counts them (NATK_A_FLOWS is the
  *                               count natk admits new flows by; the table
  *                               never holds more)
+ *     NATK_A_FAST_PATH     u8   enum natk_fast_path, the mode set
+ *     NATK_A_FAST_PATH_WHY u8   enum natk_fp_why: NATK_FP_ACTIVE if the
+ *                               fast path runs now, else why not
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -79,7 +82,8 @@
  *   (1..16777216), NATK_A_MAX_FLOWS_PER_HOST (0 = no limit),
  *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
  *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP,
- *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120).
+ *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
+ *   NATK_A_FAST_PATH.
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. Settings made before an external interface
  *   is set are kept and used when it is. Changing the external interface
@@ -129,6 +133,15 @@
  *   One NATK_A_FWD nest per message. Several forwards may name the same
  *   internal endpoint; its outbound flows use the external port of the
  *   oldest of them.
+ *
+ * Fast path (NATK_A_FAST_PATH): packets of a flow that has seen both
+ * directions (TCP: established) are translated and sent to the next hop
+ * at PRE_ROUTING, skipping routing, FORWARD and POST_ROUTING; SYN, FIN,
+ * RST, IP options, TTL <= 1, packets over the MTU and IPsec take the normal
+ * path. NATK_FAST_PATH_AUTO runs it only while no other netfilter hook
+ * (nf_conntrack, nftables, iptables) would be skipped, NATK_FAST_PATH_ON
+ * always, NATK_FAST_PATH_OFF never. Packets it sends are counted in
+ * NATK_STAT_FASTPATH_PACKETS as well as in the usual counters.
  *
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
@@ -187,6 +200,24 @@ enum natk_filtering {
 
 #define NATK_FILTERING_MAX (__NATK_FILTERING_MAX - 1)
 
+enum natk_fast_path {
+	NATK_FAST_PATH_AUTO,	/* only while no other hook would be skipped */
+	NATK_FAST_PATH_ON,
+	NATK_FAST_PATH_OFF,
+	__NATK_FAST_PATH_MAX
+};
+
+#define NATK_FAST_PATH_MAX (__NATK_FAST_PATH_MAX - 1)
+
+enum natk_fp_why {
+	NATK_FP_ACTIVE,		/* the fast path runs */
+	NATK_FP_WHY_OFF,	/* mode off */
+	NATK_FP_WHY_DOWN,	/* no external interface or address */
+	NATK_FP_WHY_HOOKS,	/* auto: other netfilter hooks would be skipped */
+	NATK_FP_WHY_XFRM,	/* IPsec forward policies exist */
+	__NATK_FP_WHY_MAX
+};
+
 enum natk_attr {
 	NATK_A_UNSPEC,
 	NATK_A_ENABLED,			/* u8 */
@@ -218,6 +249,8 @@ enum natk_attr {
 	NATK_A_PORTS_HELD,		/* u32 */
 	NATK_A_HASH_MAX_CHAIN,		/* u32 */
 	NATK_A_HASH_ENTRIES,		/* u32 */
+	NATK_A_FAST_PATH,		/* u8, enum natk_fast_path */
+	NATK_A_FAST_PATH_WHY,		/* u8, enum natk_fp_why */
 	__NATK_A_MAX
 };
 
@@ -317,6 +350,8 @@ enum natk_stat {
 	NATK_STAT_HAIRPINNED,
 	NATK_STAT_PAD,
 	NATK_STAT_DROP_ICMP_RATELIMIT,	/* host's ICMP error over the limit */
+	NATK_STAT_FASTPATH_PACKETS,	/* sent by the fast path */
+	NATK_STAT_FASTPATH_ROUTES,	/* routes the fast path looked up */
 	__NATK_STAT_MAX
 };
 

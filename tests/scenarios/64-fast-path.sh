@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The fast path (kmod/fastpath.c): packets of established flows are
+# translated and sent at PRE_ROUTING. Checked with natkctl set fast-path:
+#  - off by default; auto is active with no other hook in the netns;
+#  - UDP both ways goes through it (fastpath_packets grows by nearly every
+#    packet) with exact per-flow counters, and a TCP transfer arrives whole;
+#  - TTL 1 still gets ICMP time exceeded, DF over the MTU still gets
+#    fragmentation needed (the slow path sends them);
+#  - a route change mid-flow is followed at once (a blackhole route stops
+#    the flow, removing it lets it through again): no stale cached route;
+#  - a changed neighbour (new MAC) is used at once;
+#  - the external interface down and up: the flow goes on;
+#  - auto falls back when an nft chain is hooked at FORWARD (status says
+#    why), and comes back when it is gone; on overrides it;
+#  - deleting the external interface while flows hold its routes completes
+#    at once (no "waiting for ... to become free"), and natk goes down.
+. "$NATK_REPO/tests/lib/netns.sh"
+. "$NATK_REPO/tests/lib/ctl.sh"
+ctl_init
+plan fp-natk-up fp-default-off fp-auto-active fp-udp-replies fp-udp-fast \
+	fp-udp-flow-counters fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
+	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
+	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
+	fp-auto-back fp-dev-delete-quick fp-dev-delete-down fp-kernel-log
+dmesg_mark
+require_natk fp-natk-built
+topo_setup || { fail fp-topology "topology setup failed"; exit 1; }
+check fp-natk-up natk_up || exit 1
+
+fpstat() { nctl -j stats | jq -r ".${1:-fastpath_packets}"; }
+fpjq() { nctl -j status | jq -r "$1"; }
+
+expect_eq fp-default-off "off false" "$(fpjq '"\(.fast_path) \(.fast_path_active)"')" \
+	"fast_path and fast_path_active by default"
+nctl set fast-path auto
+expect_eq fp-auto-active "auto true" "$(fpjq '"\(.fast_path) \(.fast_path_active)"')" \
+	"with no other netfilter hook in netns nat" ||
+	log "$(nctl status | grep fast-path); hooks: $(nsx nat nft list hooks 2>&1 | tr '\n' ' ')"
+
+# A UDP echo server on wan; lan1 talks from a fixed source port.
+udp_echo_server wan $WAN1 7000 100
+# pp SPORT N [SIZE]: N request/reply exchanges from lan1:SPORT
+pp() { udp_pingpong lan1 "$1" $WAN1 7000 "$2" "${3:-100}"; }
+
+f0=$(fpstat)
+got=$(pp 4000 50)
+f1=$(fpstat)
+expect_eq fp-udp-replies 50 "$got" "replies to 50 datagrams"
+# The first datagram opens the flow and its reply marks it as seen both
+# ways: the 98 after go fast.
+if [ $((f1 - f0)) -ge 96 ]; then
+	pass fp-udp-fast
+else
+	fail fp-udp-fast "fastpath_packets grew by $((f1 - f0)) for 100 packets (want >= 96)"
+fi
+expect_eq fp-udp-flow-counters "50 50" \
+	"$(flow_get udp $LAN1 4000 | jq -r '"\(.packets_out) \(.packets_in)"')" \
+	"the flow's packets_out and packets_in"
+
+# TCP: 4 MB from wan to lan1, checked end to end.
+D=$CTL_TMP
+head -c 4M /dev/urandom > "$D/blob"
+want=$(sha256sum < "$D/blob" | cut -d' ' -f1)
+nsx wan socat -u OPEN:"$D/blob" TCP-LISTEN:7100,reuseaddr > /dev/null 2>&1 &
+srv=$!
+wait_listen wan tcp 7100
+f0=$(fpstat)
+got=$(nsx lan1 timeout 120 socat -u TCP:$WAN1:7100 - | sha256sum | cut -d' ' -f1)
+f1=$(fpstat)
+wait $srv 2>/dev/null
+expect_eq fp-tcp-sha256 "$want" "$got" "sha256 of what lan1 received"
+if [ $((f1 - f0)) -ge 100 ]; then
+	pass fp-tcp-fast
+else
+	fail fp-tcp-fast "fastpath_packets grew by $((f1 - f0)) during a 4 MB transfer (want >= 100)"
+fi
+
+# errq.py SPORT TTL SIZE DF: one datagram on the established flow, then
+# the ICMP error it caused, from the socket's error queue: "TYPE CODE", or
+# "none".
+cat > "$D/errq.py" <<'PY'
+import socket, struct, sys, time
+sport, ttl, size, df = map(int, sys.argv[1:5])
+dst = (sys.argv[5], 7000)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", sport))
+IP_TTL, IP_MTU_DISCOVER, IP_RECVERR = 2, 10, 11
+s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, 2 if df else 0)	# DO / DONT
+s.setsockopt(socket.IPPROTO_IP, IP_TTL, ttl)
+try:
+    s.sendto(b"e" * size, dst)
+except OSError as e:
+    print("send", e.errno); sys.exit()
+end = time.time() + 5
+while time.time() < end:
+    try:
+        _, anc, _, _ = s.recvmsg(2048, 1024, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        time.sleep(0.05)
+        continue
+    for lvl, typ, data in anc:
+        if lvl == socket.IPPROTO_IP and typ == IP_RECVERR:
+            errno_, origin, etype, ecode = struct.unpack("=IBBB", data[:7])
+            print(etype, ecode); sys.exit()
+print("none")
+PY
+pp 4001 3 > /dev/null	# an established flow for lan1:4001
+expect_eq fp-ttl-exceeded "11 0" "$(nsx lan1 python3 "$D/errq.py" 4001 1 100 0 $WAN1)" \
+	"ICMP type and code for a TTL-1 datagram of an established flow"
+nsx nat ip link set wan0 mtu 1200
+expect_eq fp-df-frag-needed "3 4" "$(nsx lan1 python3 "$D/errq.py" 4001 64 1400 1 $WAN1)" \
+	"ICMP type and code for a 1400-byte DF datagram, wan0 mtu 1200"
+nsx nat ip link set wan0 mtu 1500
+
+# Route change mid-flow: a cached route must not outlive it.
+pp 4002 3 > /dev/null
+nsx nat ip route add blackhole $WAN1/32
+expect_eq fp-route-blackhole 0 "$(pp 4002 5)" "replies while $WAN1 is blackholed in nat"
+nsx nat ip route del blackhole $WAN1/32
+expect_eq fp-route-restored 5 "$(pp 4002 5)" "replies once the blackhole is gone"
+
+# Neighbour change: wan's MAC changes, nat learns it; the flow goes on.
+nsx wan ip link set eth0 address 02:00:00:00:77:01
+nsx nat ip neigh replace $WAN1 lladdr 02:00:00:00:77:01 dev wan0 nud reachable
+expect_eq fp-neigh-change 5 "$(pp 4002 5)" "replies after wan's MAC changed"
+
+# The external interface down and up.
+nsx nat ip link set wan0 down
+nsx nat ip link set wan0 up
+poll 10 nsx nat ping -c1 -W1 $WAN1 > /dev/null
+f0=$(fpstat)
+got=$(pp 4002 5)
+f1=$(fpstat)
+if [ "$got" = 5 ] && [ $((f1 - f0)) -ge 8 ]; then
+	pass fp-link-down-up
+else
+	fail fp-link-down-up "after wan0 down and up: $got replies of 5, fastpath_packets +$((f1 - f0))"
+fi
+
+# auto must not bypass a firewall: an nft chain at FORWARD turns it off.
+nsx nat nft -f - <<-EOT
+	table ip fw {
+		chain fchain {
+			type filter hook forward priority 0;
+			counter
+		}
+	}
+EOT
+expect_eq fp-auto-hooks-inactive "false" "$(fpjq .fast_path_active)" \
+	"fast_path_active with an nft forward chain"
+f0=$(fpstat)
+got=$(pp 4002 5)
+f1=$(fpstat)
+fwd=$(nsx nat nft list chain ip fw fchain | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n 1)
+if [ "$got" = 5 ] && [ "$f1" = "$f0" ] && [ "${fwd:-0}" -ge 10 ]; then
+	pass fp-auto-hooks-slow
+else
+	fail fp-auto-hooks-slow "$got replies, fastpath_packets +$((f1 - f0)), forward chain counted ${fwd:-0} (want 5, +0, >= 10): $(nsx nat nft list chain ip fw fchain | tr '\n\t' '  ')"
+fi
+nctl set fast-path on
+f0=$(fpstat)
+got=$(pp 4002 5)
+f1=$(fpstat)
+if [ "$got" = 5 ] && [ $((f1 - f0)) -ge 10 ] && [ "$(fpjq .fast_path_active)" = true ]; then
+	pass fp-on-overrides
+else
+	fail fp-on-overrides "fast-path on: $got replies, fastpath_packets +$((f1 - f0)), active $(fpjq .fast_path_active)"
+fi
+nctl set fast-path auto
+nsx nat nft delete table ip fw
+expect_eq fp-auto-back "true" "$(fpjq .fast_path_active)" "fast_path_active once the chain is gone"
+
+# The device goes away while flows hold routes through it.
+pp 4003 3 > /dev/null
+t0=$(date +%s%N)
+nsx nat ip link del wan0
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+if [ "$ms" -lt 5000 ]; then
+	pass fp-dev-delete-quick
+else
+	fail fp-dev-delete-quick "ip link del wan0 took $ms ms"
+fi
+poll 10 sh -c "[ \"\$(ip netns exec nat $NATKCTL -j status | jq -r .enabled)\" = false ]"
+expect_eq fp-dev-delete-down false "$(fpjq .enabled)" "natk enabled after its interface was deleted"
+dmesg_check fp-kernel-log
