@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The fast path (kmod/fastpath.c): packets of established flows are
 # translated and sent at PRE_ROUTING. Checked with natkctl set fast-path:
-#  - off by default; auto is active with no other hook in the netns;
+#  - auto by default, and active with no other hook in the netns;
 #  - UDP both ways goes through it (fastpath_packets grows by nearly every
 #    packet) with exact per-flow counters, and a TCP transfer arrives whole;
 #  - TTL 1 still gets ICMP time exceeded, DF over the MTU still gets
@@ -18,7 +18,7 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
-plan fp-natk-up fp-default-off fp-auto-active fp-udp-replies fp-udp-fast \
+plan fp-natk-up fp-default-auto fp-auto-active fp-udp-replies fp-udp-fast \
 	fp-udp-flow-counters fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
@@ -31,8 +31,8 @@ check fp-natk-up natk_up || exit 1
 fpstat() { nctl -j stats | jq -r ".${1:-fastpath_packets}"; }
 fpjq() { nctl -j status | jq -r "$1"; }
 
-expect_eq fp-default-off "off false" "$(fpjq '"\(.fast_path) \(.fast_path_active)"')" \
-	"fast_path and fast_path_active by default"
+expect_eq fp-default-auto auto "$(fpjq .fast_path)" "fast_path by default"
+nctl set fast-path off
 nctl set fast-path auto
 expect_eq fp-auto-active "auto true" "$(fpjq '"\(.fast_path) \(.fast_path_active)"')" \
 	"with no other netfilter hook in netns nat" ||
