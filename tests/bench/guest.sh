@@ -11,7 +11,8 @@
 #   a  plain IPv4 forwarding, no netfilter table in nat
 #   b  nf_conntrack + nftables masquerade
 #   c  b + an nftables software flowtable on lan0, wan0
-#   d  natk (natkctl set external wan0)
+#   d  natk with its fast path off (natkctl set external wan0 fast-path off)
+#   e  natk with its fast path (fast-path auto: nothing else is hooked)
 # Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0) to 192.0.2.2;
 # wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
 # iperf3 for TCP.
@@ -24,7 +25,7 @@ RESDIR=$(dirname "${NATK_RESULTS:-/run/natk-results/results.txt}")
 [ -r "$RESDIR/bench.env" ] && . "$RESDIR/bench.env"
 
 RUNS=${BENCH_RUNS:-5}
-VARIANTS=${BENCH_VARIANTS:-a b c d}
+VARIANTS=${BENCH_VARIANTS:-a b c d e}
 PPS_COUNT=${BENCH_PPS_COUNT:-50000}     # packets per single-flow run
 NEWFLOWS=${BENCH_NEWFLOWS:-20000}        # flows per new-flow run
 SIZES=${BENCH_SIZES:-1000 100000 1000000}
@@ -125,8 +126,9 @@ variant_up() {
 		nsx $n sh -c '[ ! -e /proc/sys/net/netfilter/nf_flowtable_udp_timeout ] ||
 			sysctl -qw net.netfilter.nf_flowtable_udp_timeout=3600'
 		;;
-	d)
-		nsx $n "$NATKCTL" set external wan0 max-flows 4000000 timeout udp 3600 || return 1
+	d|e)
+		nsx $n "$NATKCTL" set external wan0 max-flows 4000000 timeout udp 3600 \
+			fast-path "$([ "$v" = e ] && echo auto || echo off)" || return 1
 		;;
 	esac
 	return 0
@@ -137,7 +139,7 @@ flows() {
 	case $1 in
 	a) echo 0 ;;
 	b|c) nsx nat$1 cat /proc/sys/net/netfilter/nf_conntrack_count ;;
-	d) nsx nat$1 "$NATKCTL" -j status | jq -r .flows ;;
+	d|e) nsx nat$1 "$NATKCTL" -j status | jq -r .flows ;;
 	esac
 }
 
@@ -187,6 +189,13 @@ pgrun() {
 m_pps() { # V RUN [SIZE]
 	local v=$1 r=$2 size=${3:-0} out usec sent del
 	pgrun $v 200 $LAN1 40000 1 5000 1 > /dev/null   # establish (c: offload)
+	# natk's fast path takes a flow once it has seen both directions: one
+	# reply from wan (natk preserves port 40000). The same for d.
+	case $v in d|e)
+		nsx wan$v python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 5000)); s.sendto(b"r", (sys.argv[1], 40000))' $NAT_EXT ;;
+	esac
 	out=$(pgrun $v "${PPS:-$PPS_COUNT}" $LAN1 40000 1 5000 1)
 	read -r usec sent del <<< "$out"
 	[ -n "$usec" ] || { say "pps $v: pktgen gave no result"; return 1; }
@@ -228,7 +237,7 @@ m_iperf() { # V RUN
 say "kernel $(uname -r), $(nproc) CPU, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
 emit "{\"m\":\"env\",\"kernel\":\"$(uname -r)\",\"cpus\":$(nproc),\"memkb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo)}"
 modprobe pktgen || { say "no pktgen"; exit 0; }
-natk_load || { say "natk.ko does not load: variant d skipped"; VARIANTS=${VARIANTS//d/}; }
+natk_load || { say "natk.ko does not load: variants d, e skipped"; VARIANTS=${VARIANTS//[de]/}; }
 # Conntrack sized for the largest table, the same for every run. Loading
 # the module hooks nothing: netns only get conntrack hooks from a rule.
 modprobe nf_conntrack && modprobe nf_nat && modprobe nft_flow_offload && modprobe nft_masq
@@ -285,7 +294,7 @@ preload() { # V FROM TO: add TO-FROM flows
 }
 
 # natk first: if the VM runs out of time, the figures that matter most are in.
-skip load || for v in d b c; do
+skip load || for v in e d b c; do
 	case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
 	topo $v || { say "topology $v failed"; topo_del $v; continue; }
 	PRELOADED=

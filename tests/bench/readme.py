@@ -24,7 +24,8 @@ section = f"""## Benchmarks
 `make bench` (not part of `make check`: it reports, never fails) boots one
 VM and measures, on the lan-nat-wan namespace topology, (a) plain IPv4
 forwarding, (b) nf_conntrack with nftables masquerade, (c) the same with an
-nftables software flowtable and (d) natk: 64-byte UDP packets per second on
+nftables software flowtable, (d) natk with its fast path off and (e) natk
+with its fast path: 64-byte UDP packets per second on
 one flow (pktgen), new flows per second, per-packet cost with 1k, 100k and
 1M flows in the table, kernel memory per flow and iperf3 TCP throughput.
 QEMU runs with `-icount` so that guest time counts instructions: figures are
