@@ -271,6 +271,9 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	if (atomic_read(&nn->nflows) >= cfg->max_flows ||
 	    !atomic_add_unless(&nn->nflows, 1, cfg->max_flows)) {
 		natk_evict_kick(nn);
+		natk_log_limited(nn, NATK_LOG_TABLE_FULL,
+				 "flow table full (max-flows %u): new flows dropped, evicting idle and half-open ones; raise 'natkctl set max-flows'\n",
+				 cfg->max_flows);
 		*why = NATK_STAT_DROP_TABLE_FULL;
 		return NULL;
 	}

@@ -14,6 +14,7 @@ struct natk_host {
 	struct rhash_head node;
 	__be32 iaddr;
 	refcount_t flows;
+	unsigned long log_next;		/* log.c: next limit line (jiffies) */
 	struct rcu_head rcu;
 };
 
@@ -53,6 +54,10 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			/* Mutant no_host_limit: the limit is ignored. */
 			if (cfg->max_flows_per_host && !natk_mutant(no_host_limit) &&
 			    refcount_read(&host->flows) > cfg->max_flows_per_host) {
+				if (natk_log_due(&host->log_next))
+					natk_log(nn, LOGLEVEL_WARNING,
+						 "%pI4 reached max-flows-per-host %u: its new flows dropped\n",
+						 &iaddr, cfg->max_flows_per_host);
 				natk_host_put(nn, host);
 				*why = NATK_STAT_DROP_HOST_LIMIT;
 				return NULL;
@@ -63,6 +68,7 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (!host)
 			break;
 		host->iaddr = iaddr;
+		host->log_next = jiffies;
 		refcount_set(&host->flows, 1);
 		old = rhashtable_lookup_get_insert_fast(&nn->htbl, &host->node,
 							natk_hparams);

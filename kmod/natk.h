@@ -152,6 +152,13 @@ struct natk_flow {
 	struct rcu_head rcu;
 };
 
+/* log.c: kinds of rate-limited kernel log lines, each once a minute. */
+enum natk_log_kind {
+	NATK_LOG_TABLE_FULL,
+	NATK_LOG_PORTS,		/* + natk_port_class(): TCP, UDP, ICMP */
+	NATK_LOG_NUM = NATK_LOG_PORTS + 3,
+};
+
 struct natk_stats {
 	u64 c[__NATK_STAT_MAX];
 };
@@ -186,6 +193,7 @@ struct natk_net {
 	struct rhashtable_iter gc_iter;
 	struct work_struct addr_work;
 	struct list_head fwds;		/* static forwards, under lock */
+	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
 	atomic_t test_port_offers;	/* KUnit: candidates offered */
 #endif
@@ -402,6 +410,15 @@ int natk_hairpin_route(struct sk_buff *skb, __be32 daddr,
 		       struct net_device *dev);
 int natk_hooks_register(struct net *net);
 void natk_hooks_unregister(struct net *net);
+
+/* log.c */
+bool natk_log_due(unsigned long *next);
+__printf(3, 4)
+void natk_log(struct natk_net *nn, int level, const char *fmt, ...);
+__printf(3, 4)
+void natk_log_limited(struct natk_net *nn, enum natk_log_kind kind,
+		      const char *fmt, ...);
+void natk_log_init(struct natk_net *nn);
 
 /* fastpath.c */
 enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg);

@@ -100,6 +100,31 @@ static void natk_unhook(struct natk_net *nn)
 	natk_gc_stop(nn);
 }
 
+/* Say in the kernel log when NAT starts, stops or changes address. */
+static void natk_cfg_log(struct natk_net *nn, const struct natk_cfg *old,
+			 const struct natk_cfg *ncfg)
+{
+	if (old->ifindex && !ncfg->ifindex)
+		natk_log(nn, LOGLEVEL_NOTICE,
+			 "stopped masquerading out of %s: flows flushed\n",
+			 old->ifname);
+	else if (ncfg->ifindex && old->ifindex != ncfg->ifindex)
+		natk_log(nn, LOGLEVEL_INFO, "masquerading out of %s as %pI4\n",
+			 ncfg->ifname, &ncfg->ext_addr);
+	else if (ncfg->ifindex && old->ext_addr && !ncfg->ext_addr)
+		natk_log(nn, LOGLEVEL_WARNING,
+			 "external interface %s has no IPv4 address: flows flushed, nothing is masqueraded until it has one\n",
+			 ncfg->ifname);
+	else if (ncfg->ifindex && !old->ext_addr && ncfg->ext_addr)
+		natk_log(nn, LOGLEVEL_NOTICE,
+			 "external interface %s has address %pI4: masquerading again\n",
+			 ncfg->ifname, &ncfg->ext_addr);
+	else if (ncfg->ifindex && old->ext_addr != ncfg->ext_addr)
+		natk_log(nn, LOGLEVEL_NOTICE,
+			 "external address of %s changed from %pI4 to %pI4: flows flushed\n",
+			 ncfg->ifname, &old->ext_addr, &ncfg->ext_addr);
+}
+
 /*
  * Publish @ncfg (a copy from natk_cfg_dup, consumed in every case).
  * Hooks the netns when an interface is set for the first time; flushes when
@@ -150,6 +175,7 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		old->ext_addr != ncfg->ext_addr ||
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
+	natk_cfg_log(nn, old, ncfg);
 	rcu_assign_pointer(nn->cfg, ncfg);
 	/* Held ports are measured against the new hold at the next GC pass. */
 	if (old->port_hold != ncfg->port_hold)
@@ -224,6 +250,8 @@ static void natk_addr_work(struct work_struct *work)
 	}
 	rcu_read_unlock();
 	if (!dev) {
+		natk_log(nn, LOGLEVEL_WARNING, "external interface %s is gone\n",
+			 cfg->ifname);
 		natk_down(nn);
 		goto out;
 	}
@@ -289,6 +317,7 @@ static int __net_init natk_net_init(struct net *net)
 	mutex_init(&nn->lock);
 	INIT_LIST_HEAD(&nn->fwds);
 	INIT_WORK(&nn->addr_work, natk_addr_work);
+	natk_log_init(nn);
 	atomic_set(&nn->nflows, 0);
 	/* The ICMP bucket starts full: its first use refills it. */
 	nn->icmp_stamp = (u32)jiffies - HZ;

@@ -322,13 +322,20 @@ bool natk_ports_exhausted(struct natk_net *nn, u8 proto)
 	       time_in_range_open(jiffies, when, when + NATK_PORT_RETRY);
 }
 
-static void natk_ports_note_exhausted(struct natk_net *nn, u8 proto,
+static void natk_ports_note_exhausted(struct natk_net *nn,
+				      const struct natk_cfg *cfg, u8 proto,
 				      unsigned int frees)
 {
-	struct natk_port_fail *pf = &nn->port_fail[natk_port_class(proto)];
+	static const char *const names[] = { "TCP", "UDP", "ICMP" };
+	unsigned int class = natk_port_class(proto);
+	struct natk_port_fail *pf = &nn->port_fail[class];
 
 	WRITE_ONCE(pf->frees, frees);
 	WRITE_ONCE(pf->when, jiffies);
+	natk_log_limited(nn, NATK_LOG_PORTS + class,
+			 "%s port pool exhausted (ports %u-%u in use): new %s flows dropped; widen 'natkctl set ports' or add addresses\n",
+			 names[class], cfg->port_min, cfg->port_max,
+			 names[class]);
 }
 
 void natk_ports_init(struct natk_net *nn)
@@ -393,7 +400,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (err) {
 			kfree(map);	/* never visible */
 			if (err == -EADDRINUSE) {
-				natk_ports_note_exhausted(nn, proto, frees);
+				natk_ports_note_exhausted(nn, cfg, proto, frees);
 				natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
 				*why = NATK_STAT_DROP_NO_PORT;
 			} else {
