@@ -166,7 +166,7 @@ int cmd_apply(int argc, char **argv)
 	if (fp != stdin)
 		fclose(fp);
 	if (errors)
-		fail("%s: %d error%s, nothing applied", path, errors,
+		input_fail("%s: %d error%s, nothing applied", path, errors,
 		     errors > 1 ? "s" : "");
 	if (check)
 		return 0;

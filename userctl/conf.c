@@ -93,6 +93,18 @@ const char *conf_keywords(void)
 	       "mapping, filtering, mss-clamp, port-hold, fast-path";
 }
 
+/* One of names[n] (or an unambiguous prefix): its index in *out. */
+static bool parse_choice(const char *v, const char *const *names, size_t n,
+			 bool prefix_ok, uint8_t *out)
+{
+	int i = match_word(v, names, n, prefix_ok);
+
+	if (i < 0)
+		return false;
+	*out = (uint8_t)i;
+	return true;
+}
+
 #define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 static bool valid_ifname(const char *s)
@@ -180,18 +192,15 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		break;
 	case S_MAPPING:
 		bit = HAVE_MAPPING;
-		i = match_word(v, mapping_names, NATK_MAPPING_MAX + 1, prefix_ok);
-		if (i < 0)
+		if (!parse_choice(v, mapping_names, NATK_MAPPING_MAX + 1,
+				  prefix_ok, &c->mapping))
 			ERR("invalid mapping '%s': expected %s", v, setting_help[s]);
-		c->mapping = (uint8_t)i;
 		break;
 	case S_FILTERING:
 		bit = HAVE_FILTERING;
-		i = match_word(v, filtering_names, NATK_FILTERING_MAX + 1,
-			       prefix_ok);
-		if (i < 0)
+		if (!parse_choice(v, filtering_names, NATK_FILTERING_MAX + 1,
+				  prefix_ok, &c->filtering))
 			ERR("invalid filtering '%s': expected %s", v, setting_help[s]);
-		c->filtering = (uint8_t)i;
 		break;
 	case S_MSS:
 		bit = HAVE_MSS;
@@ -214,11 +223,9 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		break;
 	case S_FAST_PATH:
 		bit = HAVE_FAST_PATH;
-		i = match_word(v, fast_path_names, NATK_FAST_PATH_MAX + 1,
-			       prefix_ok);
-		if (i < 0)
+		if (!parse_choice(v, fast_path_names, NATK_FAST_PATH_MAX + 1,
+				  prefix_ok, &c->fast_path))
 			ERR("invalid fast-path '%s': expected %s", v, setting_help[s]);
-		c->fast_path = (uint8_t)i;
 		break;
 	default:
 		ERR("internal error");

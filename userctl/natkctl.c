@@ -66,17 +66,32 @@ static const struct cmd cmds[] = {
 
 static const char *cmd_names[ARRAY_SIZE(cmds)];
 
+static void vfail(int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), noreturn));
+
+static void vfail(int code, const char *fmt, va_list ap)
+{
+	print_flush();
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
 void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	print_flush();
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vfail(NK_EXIT_FAILED, fmt, ap);
+}
+
+void input_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(NK_EXIT_USAGE, fmt, ap);
 }
 
 void warnmsg(const char *fmt, ...)
@@ -111,7 +126,7 @@ void usage_fail(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 	if (c)
 		fprintf(stderr, "Usage: " PROG " %s\n", c->usage);
-	exit(1);
+	exit(NK_EXIT_USAGE);
 }
 
 int match_word(const char *word, const char *const *names, size_t n,
@@ -171,9 +186,9 @@ static int cmd_help(int argc, char **argv)
 		usage_fail("help", "too many arguments");
 	i = match_word(argv[0], cmd_names, ARRAY_SIZE(cmds), true);
 	if (i == -2)
-		fail("ambiguous command '%s' (run: " PROG " help)", argv[0]);
+		input_fail("ambiguous command '%s' (run: " PROG " help)", argv[0]);
 	if (i < 0)
-		fail("unknown command '%s' (run: " PROG " help)", argv[0]);
+		input_fail("unknown command '%s' (run: " PROG " help)", argv[0]);
 	printf("Usage: " PROG " %s\n\n%s\n", cmds[i].usage, cmds[i].help);
 	return 0;
 }

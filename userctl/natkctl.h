@@ -22,7 +22,22 @@
 /* ---- natkctl.c ---- */
 extern const char *netns_name;
 
+/*
+ * Exit status (natkctl(8), EXIT STATUS): 0 success, 1 bad usage or an
+ * invalid value or file, 2 the kernel, netlink or the system refused, 3
+ * status: NAT is not active. doctor: 4 when a check failed.
+ */
+enum {
+	NK_EXIT_USAGE = 1,
+	NK_EXIT_FAILED = 2,
+	NK_EXIT_INACTIVE = 3,
+};
+
+/* Print "natkctl: msg", exit NK_EXIT_FAILED. */
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Print "natkctl: msg", exit NK_EXIT_USAGE: the input was wrong. */
+void input_fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "natkctl: msg" and the usage line of a command, exit 1. */
 void usage_fail(const char *cmd, const char *fmt, ...)

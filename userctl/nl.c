@@ -45,7 +45,7 @@ void nk_enter_netns(void)
 	done = true;
 	if (strchr(netns_name, '/') || !strcmp(netns_name, ".") ||
 	    !strcmp(netns_name, ".."))
-		fail("invalid network namespace name '%s'", netns_name);
+		input_fail("invalid network namespace name '%s'", netns_name);
 	snprintf(path, sizeof(path), "/run/netns/%s", netns_name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

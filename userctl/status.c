@@ -233,7 +233,8 @@ int cmd_status(int argc, char **argv)
 		nk_fail("status: port forwards", err);
 	status_print(&st, fwds, nfwd);
 	free(fwds);
-	return 0;
+	/* As systemctl is-active: not masquerading is not success. */
+	return st.enabled && st.ext_addr ? 0 : NK_EXIT_INACTIVE;
 }
 
 static const char *const stat_names[NATK_STAT_MAX + 1] = {

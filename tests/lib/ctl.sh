@@ -34,18 +34,46 @@ expect_ok() {
 	fi
 }
 
-# expect_err NAME REGEX NS ARGS...: natkctl exits 1, prints nothing on
-# stdout and one error line on stderr, "natkctl: ..." matching REGEX
-# (extended, case-insensitive). Usage errors may add the command's usage:
-# everything from a line starting with "Usage: " on.
+# expect_inactive NAME NS ARGS...: natkctl status (with ARGS) answers with
+# an empty stderr and exits 3: NAT is not active (down, or no address).
+# expect_status NAME NS ARGS...: the same, active or not (0 or 3).
+expect_inactive() {
+	local name=$1
+	shift
+	run_ctl "$@"
+	if [ "$CTL_RC" -eq 3 ] && [ -z "$CTL_ERR" ] && [ -n "$CTL_OUT" ]; then
+		pass "$name"
+	else
+		fail "$name" "natkctl ${*:2}: exit $CTL_RC (want 3: not active), stderr: $CTL_ERR"
+		return 1
+	fi
+}
+
+expect_status() {
+	local name=$1
+	shift
+	run_ctl "$@"
+	if { [ "$CTL_RC" -eq 0 ] || [ "$CTL_RC" -eq 3 ]; } && [ -z "$CTL_ERR" ] && [ -n "$CTL_OUT" ]; then
+		pass "$name"
+	else
+		fail "$name" "natkctl ${*:2}: exit $CTL_RC (want 0 or 3), stderr: $CTL_ERR"
+		return 1
+	fi
+}
+
+# expect_err NAME REGEX NS ARGS...: natkctl exits 1 (bad usage or value;
+# EXPECT_ERR_RC=2 for an error of the kernel or the system), prints
+# nothing on stdout and one error line on stderr, "natkctl: ..." matching
+# REGEX (extended, case-insensitive). Usage errors may add the command's
+# usage: everything from a line starting with "Usage: " on.
 expect_err() {
-	local name=$1 re=$2 first nlines
+	local name=$1 re=$2 first nlines want=${EXPECT_ERR_RC:-1}
 	shift 2
 	run_ctl "$@"
 	first=$(printf '%s\n' "$CTL_ERR" | sed -n 1p)
 	nlines=$(printf '%s\n' "$CTL_ERR" | sed '/^Usage: /,$d' | wc -l)
-	if [ "$CTL_RC" -ne 1 ]; then
-		fail "$name" "natkctl ${*:2}: exit $CTL_RC (want 1), stderr: $CTL_ERR"
+	if [ "$CTL_RC" -ne "$want" ]; then
+		fail "$name" "natkctl ${*:2}: exit $CTL_RC (want $want), stderr: $CTL_ERR"
 	elif [ -n "$CTL_OUT" ]; then
 		fail "$name" "natkctl ${*:2}: printed on stdout: $CTL_OUT"
 	elif [ "$nlines" -ne 1 ]; then

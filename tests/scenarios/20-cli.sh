@@ -63,11 +63,11 @@ run_ctl - 2> /dev/null
 	pass cli-no-command-usage || fail cli-no-command-usage "natkctl without a command: exit $CTL_RC, stderr: $CTL_ERR"
 
 # ------------------------------------------------------------ status, unconfigured
-expect_ok cli-status-disabled-json nat -j status
+expect_inactive cli-status-disabled-json nat -j status
 js=$CTL_OUT
 json_expect cli-status-disabled-keys "$js" \
 	'.enabled == false and .external_interface == null and .external_address == null and .flows == 0 and (.forwards | length) == 0'
-expect_ok cli-status-disabled-text nat status
+expect_inactive cli-status-disabled-text nat status
 printf '%s\n' "$CTL_OUT" | grep -qx 'natk: disabled' && pass cli-status-disabled-line ||
 	fail cli-status-disabled-line "natkctl status: $CTL_OUT"
 
@@ -129,10 +129,10 @@ expect_err cli-set-atomic-cli-rejects-ports 'port range' nat set timeout udp 61 
 json_expect cli-set-atomic-cli-ports-nothing-changed "$(nsx nat "$NATKCTL" -j status)" '.timeouts.udp == 60 and .port_min == 20000'
 # The kernel refuses the whole message when one attribute is bad.
 # (max-flows above the module's limit of 16M flows passes natkctl's check)
-expect_err cli-set-atomic-kernel-rejects 'out of range' nat set timeout udp 62 ports 3000-4000 filtering endpoint-independent max-flows 20000000
+EXPECT_ERR_RC=2 expect_err cli-set-atomic-kernel-rejects 'out of range' nat set timeout udp 62 ports 3000-4000 filtering endpoint-independent max-flows 20000000
 json_expect cli-set-atomic-kernel-nothing-changed "$(nsx nat "$NATKCTL" -j status)" \
 	'.timeouts.udp == 60 and .port_min == 20000 and .port_max == 30000 and .filtering == "address-port-dependent" and .max_flows == 100000'
-expect_err cli-set-atomic-kernel-rejects-max-flows 'max|range|flows' nat set timeout udp 63 max-flows 4294967295
+EXPECT_ERR_RC=2 expect_err cli-set-atomic-kernel-rejects-max-flows 'max|range|flows' nat set timeout udp 63 max-flows 4294967295
 json_expect cli-set-atomic-kernel-max-flows-nothing-changed "$(nsx nat "$NATKCTL" -j status)" '.timeouts.udp == 60 and .max_flows == 100000'
 
 expect_ok cli-set-ports nat set ports 1024-65535

@@ -40,11 +40,11 @@ expect_ok cli-forward-bare-is-list nat -j forward
 expect_eq cli-forward-bare-same "$(nsx nat "$NATKCTL" -j forward list | jq -c 'sort_by(.external_port)')" \
 	"$(printf '%s' "$CTL_OUT" | jq -c 'sort_by(.external_port)')" "natkctl -j forward vs forward list"
 json_expect cli-status-shows-forwards "$(nsx nat "$NATKCTL" -j status)" '(.forwards | length) == 2'
-expect_err cli-forward-add-duplicate 'tcp port 8080 is already forwarded' nat forward add tcp 8080 $LAN2:81
+EXPECT_ERR_RC=2 expect_err cli-forward-add-duplicate 'tcp port 8080 is already forwarded' nat forward add tcp 8080 $LAN2:81
 expect_ok cli-forward-del nat forward del tcp 8080
 json_expect cli-forward-del-gone "$(nsx nat "$NATKCTL" -j forward list)" \
 	"length == 1 and .[0].proto == \"udp\" and .[0].external_port == 5353"
-expect_err cli-forward-del-missing 'no forward for tcp port 8080' nat forward del tcp 8080
+EXPECT_ERR_RC=2 expect_err cli-forward-del-missing 'no forward for tcp port 8080' nat forward del tcp 8080
 
 # ------------------------------------------------------------ flows + filters
 peer_server wan udp 5000 $WAN1
@@ -101,7 +101,7 @@ expect_ok cli-set-before-down nat set timeout udp 77
 expect_ok cli-down nat down
 json_expect cli-down-status "$(nsx nat "$NATKCTL" -j status)" \
 	'.enabled == false and .external_interface == null and .external_address == null and .flows == 0 and .timeouts.udp == 77 and (.forwards | length) == 1'
-expect_ok cli-down-text nat status
+expect_inactive cli-down-text nat status
 printf '%s\n' "$CTL_OUT" | grep -qx 'natk: disabled' && pass cli-down-text-disabled || fail cli-down-text-disabled "$CTL_OUT"
 # With natk down, traffic is not masqueraded (wan has no route back).
 p=$(ask lan1 udp $WAN1 5000 40005 | sed -n 1p)

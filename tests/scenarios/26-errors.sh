@@ -34,7 +34,7 @@ expect_err errors-unknown-command "unknown command 'frobnicate'" - frobnicate
 expect_err errors-ambiguous-command "ambiguous command 'fl'.*flows.*flush" - fl
 expect_err errors-unknown-option "unknown option" - -x status
 expect_err errors-netns-missing-arg "needs a network namespace" - -n
-expect_err errors-netns-unknown "network namespace 'nosuchns'" - -n nosuchns status
+EXPECT_ERR_RC=2 expect_err errors-netns-unknown "network namespace 'nosuchns'" - -n nosuchns status
 expect_err errors-netns-bad-name "invalid network namespace name" - -n ../x status
 expect_err errors-status-extra-arg "takes no arguments" - status now
 expect_err errors-set-nothing "at least one" - set
@@ -44,7 +44,7 @@ expect_err errors-set-twice "given twice" - set max-flows 10 max-flows 20
 expect_err errors-help-unknown "unknown command 'nope'" - help nope
 
 # ------------------------------------------------------------ values natkctl checks
-expect_err errors-unknown-interface "unknown interface 'nosuch0'" - set external nosuch0
+EXPECT_ERR_RC=2 expect_err errors-unknown-interface "unknown interface 'nosuch0'" - set external nosuch0
 expect_err errors-bad-interface-name "invalid interface name" - set external 'a/b'
 expect_err errors-long-interface-name "invalid interface name" - set external abcdefghijklmnopq
 expect_err errors-ports-reversed "invalid port range '2000-1000'" - set ports 2000-1000
@@ -74,13 +74,13 @@ expect_err errors-forward-port "expected an external PORT" - forward add tcp 0 1
 expect_err errors-forward-addr "expected an internal ADDR" - forward add tcp 80 10.0.0
 expect_err errors-forward-missing-args "expected an external PORT" - forward add tcp
 expect_err errors-monitor-count "count needs a number" - monitor count 0
-expect_err errors-apply-missing-file "nosuchfile" - apply /nonexistent/nosuchfile
+EXPECT_ERR_RC=2 expect_err errors-apply-missing-file "nosuchfile" - apply /nonexistent/nosuchfile
 
 # ------------------------------------------------------------ values only the kernel refuses: its extack is shown
-expect_err errors-kernel-max-flows "set: .*out of range" nat set max-flows 20000000
+EXPECT_ERR_RC=2 expect_err errors-kernel-max-flows "set: .*out of range" nat set max-flows 20000000
 check errors-forward-add-first nctl forward add tcp 80 10.0.0.2
-expect_err errors-kernel-forward-exists "tcp port 80 is already forwarded" nat forward add tcp 80 10.0.0.3
-expect_err errors-kernel-forward-del-missing "no forward for udp port 9999" nat forward del udp 9999
+EXPECT_ERR_RC=2 expect_err errors-kernel-forward-exists "tcp port 80 is already forwarded" nat forward add tcp 80 10.0.0.3
+EXPECT_ERR_RC=2 expect_err errors-kernel-forward-del-missing "no forward for udp port 9999" nat forward del udp 9999
 nctl forward del tcp 80 > /dev/null 2>&1
 
 after=$(nctl -j status)
@@ -95,9 +95,9 @@ modprobe_path=$(cat /proc/sys/kernel/modprobe)
 restore_modprobe() { echo "$modprobe_path" > /proc/sys/kernel/modprobe; }
 trap 'rc=$?; restore_modprobe; (exit $rc); ctl_cleanup' EXIT
 echo /bin/false > /proc/sys/kernel/modprobe
-expect_err errors-module-missing "natk module is not loaded.*modprobe natk" - status
-expect_err errors-module-missing-set "natk module is not loaded" - set timeout udp 30
+EXPECT_ERR_RC=2 expect_err errors-module-missing "natk module is not loaded.*modprobe natk" - status
+EXPECT_ERR_RC=2 expect_err errors-module-missing-set "natk module is not loaded" - set timeout udp 30
 restore_modprobe
 # with autoload back, natkctl loads it by itself
-expect_ok errors-module-autoload - -j status
+expect_inactive errors-module-autoload - -j status
 natk_loaded && pass errors-module-autoloaded || fail errors-module-autoloaded "natk not loaded after natkctl status"

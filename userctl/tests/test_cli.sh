@@ -66,7 +66,7 @@ expect 1 "'port-hold' given twice" set port-hold 10 port-hold off
 expect 1 "ambiguous setting 'port'" set port 1024-2048
 expect 1 "invalid interface name" set external a/b
 expect 1 "invalid interface name" set external 0123456789abcdef
-expect 1 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 1024-2048
+expect 2 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 1024-2048
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
 expect 1 'status takes no arguments' status x
@@ -93,10 +93,10 @@ expect 1 'too many arguments for forward del' forward del tcp 80 10.0.0.2
 expect 1 "unknown forward command 'move'" forward move
 expect 1 'count needs a number' monitor count 0
 expect 1 "unknown argument 'foo'" monitor foo
-expect 1 "cannot open network namespace 'natk-nonexist'" -n natk-nonexist status
+expect 2 "cannot open network namespace 'natk-nonexist'" -n natk-nonexist status
 expect 1 "option -n needs" -n
 expect 1 'apply needs a FILE' apply
-expect 1 "cannot open '/nonexistent/natk.conf'" apply /nonexistent/natk.conf
+expect 2 "cannot open '/nonexistent/natk.conf'" apply /nonexistent/natk.conf
 
 cat >"$tmp/good.conf" <<'CONF'
 # natk configuration
@@ -140,9 +140,9 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	for cmd in status stats flows down flush save monitor "forward list" \
 		"set ports 1024-2048" "set port-hold off" "forward del tcp 80"; do
 		# shellcheck disable=SC2086
-		expect 1 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
+		expect 2 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
 	done
-	expect 1 'natk module is not loaded' -j status
+	expect 2 'natk module is not loaded' -j status
 	# Metrics must not load the module: they say it is not loaded.
 	expect 0 '^natk_loaded 0$' stats -o prometheus
 	mkdir "$tmp/prom"
@@ -154,7 +154,7 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 		echo "test_cli: stats -o prometheus file: want only natk.prom (0644) with natk_loaded 0, got: $(ls -lA "$tmp/prom")"
 		fails=$((fails + 1))
 	fi
-	expect 1 'cannot create a file next to' stats -o prometheus file /nonexistent/natk.prom
+	expect 2 'cannot create a file next to' stats -o prometheus file /nonexistent/natk.prom
 	# doctor reports the missing module as a failed check: exit 4
 	expect 4 '^fail natk-loaded  *the natk module is not loaded$' doctor config "$tmp/good.conf"
 	expect 4 '"name":"natk-loaded"' -j doctor config "$tmp/good.conf"
