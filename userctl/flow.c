@@ -122,7 +122,7 @@ static const char *ip4(uint32_t be, char *buf)
 	return buf;
 }
 
-static const char *state_name(const struct flow *f)
+const char *flow_state_name(const struct flow *f)
 {
 	if (f->proto != IPPROTO_TCP)
 		return "-";
@@ -143,7 +143,7 @@ void flow_print(const struct flow *f, bool all)
 	print_u64(PRINT_ANY, "external_port", ":%u", f->ext_port);
 	print_string(PRINT_ANY, "remote_address", " -> %s", ip4(f->rem_addr, a));
 	print_u64(PRINT_ANY, "remote_port", ":%u", f->rem_port);
-	print_string(PRINT_ANY, "state", " %s", state_name(f));
+	print_string(PRINT_ANY, "state", " %s", flow_state_name(f));
 	if (all || (f->present & P(NATK_FLOW_A_EXPIRES_MS)))
 		print_u64(PRINT_ANY, "expires", " expires %us",
 			  ((uint64_t)f->expires_ms + 999) / 1000);

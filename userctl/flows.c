@@ -61,35 +61,95 @@ static void flows_print(const struct flow_buf *b)
 	print_end();
 }
 
+/*
+ * Filters the kernel does not apply (it filters by protocol and internal
+ * endpoint): the remote endpoint, the external port and the TCP state.
+ */
+struct flow_match {
+	bool have_rem, have_rem_port, have_ext, have_state;
+	uint32_t rem_addr;
+	uint16_t rem_port, ext_port;
+	const char *state;
+};
+
+static bool flow_matches(const struct flow_match *m, const struct flow *f)
+{
+	return (!m->have_rem || f->rem_addr == m->rem_addr) &&
+	       (!m->have_rem_port || f->rem_port == m->rem_port) &&
+	       (!m->have_ext || f->ext_port == m->ext_port) &&
+	       (!m->have_state || !strcmp(flow_state_name(f), m->state));
+}
+
+static const char *const flow_states[] = {
+	"syn_out", "syn_in", "established", "fin_out", "fin_in", "fin_both",
+	"rst", "synack_in", "synack_out",
+};
+
 int cmd_flows(int argc, char **argv)
 {
-	static const char *const kw[] = { "proto", "internal" };
+	static const char *const kw[] = {
+		"proto", "internal", "remote", "external-port", "state",
+	};
+	struct flow_match m = {};
 	struct flow_buf b = {};
 	uint8_t proto = 0;
 	uint32_t addr = 0;
 	uint16_t port = 0;
 	bool have_proto = false, have_addr = false, have_port = false;
-	bool intr = false;
+	bool intr = false, count = false;
 	int i, err = 0, try;
+	size_t n, kept;
 
+	/* "flows count [FILTER]...": the number only, as conntrack -C. */
+	if (argc > 0 && !strcmp(argv[0], "count")) {
+		count = true;
+		argc--;
+		argv++;
+	}
 	while (argc > 0) {
 		i = match_word(argv[0], kw, ARRAY_SIZE(kw), true);
 		if (i < 0)
-			usage_fail("flows", "unknown filter '%s' (proto or internal)",
+			usage_fail("flows", "unknown filter '%s' (proto, internal, remote, external-port or state)",
 				   argv[0]);
 		if (argc < 2)
 			usage_fail("flows", "'%s' needs a value", kw[i]);
-		if (i == 0) {
+		switch (i) {
+		case 0:
 			if (have_proto || !parse_proto(argv[1], true, &proto))
 				usage_fail("flows", "invalid or repeated proto '%s' (tcp, udp or icmp)",
 					   argv[1]);
 			have_proto = true;
-		} else {
+			break;
+		case 1:
 			if (have_addr ||
 			    !parse_addr_port(argv[1], &addr, &port, &have_port))
 				usage_fail("flows", "invalid or repeated internal '%s' (expected ADDR or ADDR:PORT)",
 					   argv[1]);
 			have_addr = true;
+			break;
+		case 2:
+			if (m.have_rem ||
+			    !parse_addr_port(argv[1], &m.rem_addr, &m.rem_port,
+					     &m.have_rem_port))
+				usage_fail("flows", "invalid or repeated remote '%s' (expected ADDR or ADDR:PORT)",
+					   argv[1]);
+			m.have_rem = true;
+			break;
+		case 3:
+			if (m.have_ext || !parse_port(argv[1], &m.ext_port))
+				usage_fail("flows", "invalid or repeated external-port '%s' (expected 1 to 65535)",
+					   argv[1]);
+			m.have_ext = true;
+			break;
+		default:
+			if (m.have_state ||
+			    match_word(argv[1], flow_states,
+				       ARRAY_SIZE(flow_states), false) < 0)
+				usage_fail("flows", "invalid or repeated state '%s' (a TCP state as flows prints it: established, syn_out, fin_both, ...)",
+					   argv[1]);
+			m.have_state = true;
+			m.state = argv[1];
+			break;
 		}
 		argc -= 2;
 		argv += 2;
@@ -120,7 +180,18 @@ int cmd_flows(int argc, char **argv)
 	if (b.bad)
 		warnmsg("warning: skipped malformed flow entries from the kernel");
 
-	flows_print(&b);
+	for (n = 0, kept = 0; n < b.n; n++)
+		if (flow_matches(&m, &b.v[n]))
+			b.v[kept++] = b.v[n];
+	b.n = kept;
+	if (count) {
+		print_open_object(NULL);
+		print_u64(PRINT_ANY, "flows", "%u\n", b.n);
+		print_close_object();
+		print_end();
+	} else {
+		flows_print(&b);
+	}
 	free(b.v);
 	return 0;
 }

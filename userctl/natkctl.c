@@ -33,8 +33,9 @@ static const struct cmd cmds[] = {
 	  "             [interval SECONDS] [count N] [namespace NAME]",
 	  "show the counters; -o prometheus or cloudwatch-emf for metric collectors" },
 	{ "flows", cmd_flows,
-	  "flows [proto tcp|udp|icmp] [internal ADDR[:PORT]]",
-	  "list the flows (translations), optionally filtered" },
+	  "flows [count] [proto tcp|udp|icmp] [internal ADDR[:PORT]]\n"
+	  "             [remote ADDR[:PORT]] [external-port PORT] [state STATE]",
+	  "list (or count) the flows (translations), optionally filtered" },
 	{ "set", cmd_set,
 	  "set SETTING VALUE [SETTING VALUE]...\n"
 	  "  SETTING VALUE := external IFNAME | ports LO-HI | max-flows N |\n"

@@ -152,6 +152,8 @@ struct flow {
 	uint64_t pkts_out, bytes_out, pkts_in, bytes_in;
 };
 bool flow_parse(const struct nlattr *nest, struct flow *f);
+/* The TCP state as flows prints it ("-" for UDP and ICMP). */
+const char *flow_state_name(const struct flow *f);
 /* all: print every key (0 if missing); else only what the kernel sent. */
 void flow_print(const struct flow *f, bool all);
 const char *reason_name(uint8_t reason);

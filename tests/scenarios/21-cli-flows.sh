@@ -16,6 +16,9 @@ plan cli-flows-natk-up cli-forward-add cli-forward-add-default-port cli-forward-
 	cli-flows-internal-addr cli-flows-internal-addr-only cli-flows-internal-addr-port \
 	cli-flows-internal-addr-port-only cli-flows-proto-and-internal cli-flows-proto-and-internal-none \
 	cli-flows-abbrev-filters cli-flows-abbrev-filters-one cli-flows-text cli-flows-text-line \
+	cli-flows-count cli-flows-count-all cli-flows-count-text cli-flows-count-text-udp \
+	cli-flows-remote cli-flows-remote-only cli-flows-external-port cli-flows-external-port-only \
+	cli-flows-state cli-flows-state-only \
 	cli-stats-json cli-stats-json-all-counters cli-stats-active-connections cli-stats-text \
 	cli-stats-text-lines cli-flush cli-flush-no-flows cli-flush-dump-empty cli-flows-after-flush \
 	cli-set-before-down cli-down cli-down-status cli-down-text cli-down-text-disabled \
@@ -90,6 +93,21 @@ expect_ok cli-stats-text nat stats
 printf '%s\n' "$CTL_OUT" | grep -qx 'active_connections: 4' &&
 	[ "$(printf '%s\n' "$CTL_OUT" | grep -c '^[a-z_]*: [0-9]*$')" -eq "$(printf '%s' "$stj" | jq length)" ] &&
 	pass cli-stats-text-lines || fail cli-stats-text-lines "natkctl stats: $CTL_OUT"
+
+# Filters natkctl applies itself (remote, external port, state) and count
+# (after the stats, which count the ping's flow: it lasts only 60 s).
+expect_ok cli-flows-count nat -j flows count internal $LAN2
+json_expect cli-flows-count-all "$CTL_OUT" '.flows == 1'
+expect_ok cli-flows-count-text nat flows count proto udp
+expect_eq cli-flows-count-text-udp 2 "$CTL_OUT" "natkctl flows count proto udp"
+expect_ok cli-flows-remote nat -j flows remote $WAN1:5000
+json_expect cli-flows-remote-only "$CTL_OUT" "length == 2 and all(.[]; .remote_port == 5000 and .proto == \"udp\")"
+eport=$(printf '%s' "$all" | jq -r ".[] | select(.internal_address == \"$LAN2\") | .external_port")
+expect_ok cli-flows-external-port nat -j flows external-port "$eport"
+json_expect cli-flows-external-port-only "$CTL_OUT" "length == 1 and .[0].internal_address == \"$LAN2\""
+tstate=$(printf '%s' "$all" | jq -r '.[] | select(.proto == "tcp") | .state')
+expect_ok cli-flows-state nat -j flows state "$tstate"
+json_expect cli-flows-state-only "$CTL_OUT" "length >= 1 and all(.[]; .proto == \"tcp\" and .state == \"$tstate\")"
 
 # ------------------------------------------------------------ flush, down
 expect_ok cli-flush nat flush

@@ -19,7 +19,8 @@ plan errors-natk-up errors-unknown-command errors-ambiguous-command errors-unkno
 	errors-timeout-negative errors-timeout-overflow errors-timeout-unit errors-timeout-name \
 	errors-timeout-no-seconds errors-max-flows-zero errors-max-flows-huge errors-mapping \
 	errors-filtering errors-mss errors-flows-proto errors-flows-address errors-flows-port \
-	errors-flows-filter errors-forward-proto errors-forward-port errors-forward-addr \
+	errors-flows-filter errors-flows-state errors-flows-remote \
+	errors-forward-proto errors-forward-port errors-forward-addr \
 	errors-forward-missing-args errors-monitor-count errors-apply-missing-file errors-kernel-max-flows \
 	errors-forward-add-first errors-kernel-forward-exists errors-kernel-forward-del-missing \
 	errors-nothing-changed errors-module-missing errors-module-missing-set errors-module-autoload \
@@ -68,7 +69,9 @@ expect_err errors-mss "invalid mss-clamp '10'" - set mss-clamp 10
 expect_err errors-flows-proto "sctp|proto" - flows proto sctp
 expect_err errors-flows-address "10.0.0.300|address|invalid" - flows internal 10.0.0.300
 expect_err errors-flows-port "99999|port|invalid" - flows internal 10.0.0.2:99999
-expect_err errors-flows-filter "unknown filter 'remote'" - flows remote 1.2.3.4
+expect_err errors-flows-filter "unknown filter 'colour'" - flows colour red
+expect_err errors-flows-state "invalid or repeated state 'open'" - flows state open
+expect_err errors-flows-remote "invalid or repeated remote '1.2.3'" - flows remote 1.2.3
 expect_err errors-forward-proto "expected tcp or udp" - forward add sctp 80 10.0.0.2
 expect_err errors-forward-port "expected an external PORT" - forward add tcp 0 10.0.0.2
 expect_err errors-forward-addr "expected an internal ADDR" - forward add tcp 80 10.0.0

@@ -81,6 +81,9 @@ expect 1 '-j and -o prometheus do not go together' -j stats -o prometheus
 expect 1 "unknown argument 'now'" doctor now
 expect 1 "'config' needs a FILE" doctor config
 expect 1 "unknown filter 'port'" flows port 80
+expect 1 "invalid or repeated state 'open'" flows state open
+expect 1 "invalid or repeated external-port '0'" flows external-port 0
+expect 1 "invalid or repeated remote '1.2.3'" flows remote 1.2.3
 expect 1 "invalid or repeated proto 'sctp'" flows proto sctp
 expect 1 "invalid or repeated internal '10.0.0.256'" flows internal 10.0.0.256
 expect 1 "invalid or repeated internal '10.0.0.1:0'" flows internal 10.0.0.1:0
