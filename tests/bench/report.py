@@ -184,8 +184,9 @@ def main():
              f"Whole run {a.wall // 60} min {a.wall % 60} s.\n")
     L.append("Variants: **a** plain IPv4 forwarding (no netfilter table in the nat netns), "
              "**b** nf_conntrack + nftables masquerade, **c** b + nftables software flowtable "
-             "(lan0, wan0), **d** natk. Every figure: median of the runs, (min-max) across "
-             f"runs; {nruns} interleaved runs (a b c d, a b c d, ...) unless said. "
+             "(lan0, wan0), **d** natk with its fast path off, **e** natk as shipped (fast "
+             "path auto). Every figure: median of the runs, (min-max) across "
+             f"runs; {nruns} interleaved runs (a b c d e, a b c d e, ...) unless said. "
              "Ratios are to plain forwarding, per run (same interleaved run), then the median.\n")
 
     L.append(METHOD)
