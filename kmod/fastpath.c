@@ -47,8 +47,8 @@
 #include <net/dst.h>
 #include <net/neighbour.h>
 #include <net/xfrm.h>
-#if __has_include("net/gso.h")
-#include <net/gso.h>	/* skb_gso_validate_network_len() since 6.4 */
+#ifdef NATK_HAVE_NET_GSO_H	/* Kbuild: skb_gso_validate_network_len() */
+#include <net/gso.h>
 #endif
 #include "natk.h"
 
