@@ -31,7 +31,7 @@
 #   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
 #   NATK_SKIP_CHECKPATCH=1   no checkpatch (a SKIP line)
 #   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh (a SKIP each)
-#   NATK_VM_TIMEOUT=SECONDS  per VM (default 2700); a killed VM is a failure
+#   NATK_VM_TIMEOUT=SECONDS  per VM (default 3300); a killed VM is a failure
 #   NATK_VM_STALL=SECONDS    a guest silent that long is hung: registers and
 #                            NMI backtraces are saved, the VM stopped
 #                            (default scenario timeout + 300; 0: off)
@@ -256,7 +256,7 @@ for k in "${KERNELS[@]}"; do
 	fi
 	if [ ! -e "$klog/done" ]; then
 		why="VM produced no complete result (boot.sh status $rc)"
-		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-2700}s"
+		[ "$rc" -eq 124 ] && why="VM timed out after ${NATK_VM_TIMEOUT:-3300}s"
 		[ "$rc" -eq 126 ] && why="guest hung while booting, before the first scenario, twice (the first: $klog/console-boot-hang.log); console below"
 		[ "$rc" -eq 125 ] && why="guest hung: no progress for a while; NMI backtraces in the console below, registers in $klog/console-hang.txt"
 		echo "---- last console lines ($klog/console.log)"
