@@ -26,7 +26,7 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	if (nla_put_u8(skb, NATK_FLOW_A_PROTO, flow->okey.proto) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_INT_ADDR_BE, flow->okey.iaddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_INT_PORT, ntohs(flow->okey.iport)) ||
-	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, cfg->ext_addr) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, cfg->flows_addr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->rkey.eport)) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_REM_ADDR_BE, flow->okey.raddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_REM_PORT, ntohs(flow->okey.rport)) ||
@@ -42,6 +42,7 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 			      READ_ONCE(flow->pkts[1]), NATK_FLOW_A_PAD) ||
 	    nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_IN,
 			      READ_ONCE(flow->bytes[1]), NATK_FLOW_A_PAD) ||
+	    nla_put_u32(skb, NATK_FLOW_A_ID, natk_flow_id(flow)) ||
 	    (reason && nla_put_u8(skb, NATK_FLOW_A_REASON, reason))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
@@ -105,6 +106,38 @@ static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
 
 lost_free:
 	nlmsg_free(skb);
+lost:
+	natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+}
+
+/*
+ * The external interface's state changed (netns.c, process context, under
+ * natk_net.lock): tell the listeners what status would say now.
+ */
+void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!READ_ONCE(natk_events_on) ||
+	    !genl_has_listeners(&natk_genl_family, nn->net, 0))
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		goto lost;
+	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, NATK_CMD_STATE);
+	if (!hdr || natk_fill_state(skb, cfg) ||
+	    nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
+			      NATK_A_PAD)) {
+		nlmsg_free(skb);
+		goto lost;
+	}
+	genlmsg_end(skb, hdr);
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
+				    GFP_KERNEL) == -ENOBUFS)
+		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+	return;
+
 lost:
 	natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
 }

@@ -13,6 +13,8 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/random.h>
+#include <linux/siphash.h>
+#include <linux/net.h>
 #include "natk.h"
 
 static struct kmem_cache *natk_flow_cache __read_mostly;
@@ -358,6 +360,30 @@ err_count:
 	set_active_memcg(memcg);
 	atomic_dec(&nn->nflows);
 	return NULL;
+}
+
+/*
+ * The flow's id in dumps and events: the same for its whole life, and
+ * (but for a 32-bit collision) another for any other flow, and for a later
+ * one with the same tuple unless it reuses this object within the same
+ * jiffy. A keyed hash of the object's address, tuple and creation time, as
+ * nf_ct_get_id() does: it stores nothing and reveals no kernel address.
+ */
+u32 natk_flow_id(const struct natk_flow *flow)
+{
+	static siphash_aligned_key_t key;
+	struct {
+		unsigned long addr;
+		struct natk_okey okey;
+		u32 created;
+	} in;
+
+	net_get_random_once(&key, sizeof(key));
+	memset(&in, 0, sizeof(in));
+	in.addr = (unsigned long)flow;
+	in.okey = flow->okey;
+	in.created = flow->created;
+	return (u32)siphash(&in, sizeof(in), &key);
 }
 
 /* Unlink a flow and free it after a grace period. Any context. */

@@ -48,9 +48,10 @@ enum natk_timeout {
  * under natk_net.lock. A snapshot is never modified once published.
  */
 struct natk_cfg {
-	int ifindex;			/* 0: not masquerading */
-	char ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ];		/* bound by name; "": natk is down */
+	int ifindex;			/* of that name now; 0: none exists */
 	__be32 ext_addr;		/* 0 while the interface has none */
+	__be32 flows_addr;		/* the address the flows were made with */
 	u16 port_min, port_max;
 	u32 max_flows;
 	u32 max_flows_per_host;
@@ -192,6 +193,7 @@ struct natk_net {
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;
 	struct work_struct addr_work;
+	struct delayed_work addr_retry;	/* addr_work again after -ENOMEM */
 	struct list_head fwds;		/* static forwards, under lock */
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
@@ -250,6 +252,19 @@ struct natk_cfg *natk_cfg_dup(struct natk_net *nn);
 int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack);
 void natk_down(struct natk_net *nn);
+
+/* enum natk_state of a configuration snapshot. */
+static inline u8 natk_cfg_state(const struct natk_cfg *cfg)
+{
+	if (!cfg->ifname[0])
+		return NATK_STATE_DOWN;
+	if (!cfg->ifindex)
+		return NATK_STATE_WAIT_INTERFACE;
+	if (!cfg->ext_addr)
+		return NATK_STATE_WAIT_ADDRESS;
+	return NATK_STATE_ACTIVE;
+}
+
 unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state);
 unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
 				 const struct natk_flow *flow);
@@ -288,6 +303,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   struct natk_map *map, enum natk_stat *why);
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
+u32 natk_flow_id(const struct natk_flow *flow);
 void natk_flow_refresh(struct natk_flow *flow);
 void natk_flush(struct natk_net *nn, u8 reason);
 unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
@@ -438,8 +454,10 @@ void natk_genl_exit(void);
 
 /* events.c */
 void natk_events_enable(bool on);
+void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
+int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg);
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 		   const struct natk_cfg *cfg, u8 reason);
 

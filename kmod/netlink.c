@@ -64,6 +64,20 @@ static const struct nla_policy natk_flows_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FILTER_PORT] = { .type = NLA_U16 },
 };
 
+/* A flow's original tuple, as dumped, and optionally its id. */
+static const struct nla_policy natk_flow_key_policy[NATK_FLOW_A_MAX + 1] = {
+	[NATK_FLOW_A_PROTO] = { .type = NLA_U8 },
+	[NATK_FLOW_A_INT_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FLOW_A_INT_PORT] = { .type = NLA_U16 },
+	[NATK_FLOW_A_REM_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FLOW_A_REM_PORT] = { .type = NLA_U16 },
+	[NATK_FLOW_A_ID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy natk_del_flow_policy[NATK_A_MAX + 1] = {
+	[NATK_A_FLOW] = NLA_POLICY_NESTED(natk_flow_key_policy),
+};
+
 static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
 	[NATK_FWD_A_PROTO] = { .type = NLA_U8 },
 	[NATK_FWD_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
@@ -82,6 +96,21 @@ static const int natk_timeout_attr[NATK_TO_NUM] = {
 	[NATK_TO_ICMP] = NATK_A_TIMEOUT_ICMP,
 };
 
+/* The external interface's part of the configuration (also an event). */
+int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg)
+{
+	if (nla_put_u8(skb, NATK_A_ENABLED, !!cfg->ifname[0]) ||
+	    nla_put_u8(skb, NATK_A_STATE, natk_cfg_state(cfg)))
+		return -EMSGSIZE;
+	if (!cfg->ifname[0])
+		return 0;
+	if (nla_put_string(skb, NATK_A_IFNAME, cfg->ifname) ||
+	    (cfg->ifindex && nla_put_u32(skb, NATK_A_IFINDEX, cfg->ifindex)) ||
+	    nla_put_in_addr(skb, NATK_A_EXT_ADDR_BE, cfg->ext_addr))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 {
 	/* Walks the tables, sleeping between batches: before RCU. */
@@ -91,11 +120,7 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	if (nla_put_u8(skb, NATK_A_ENABLED, !!cfg->ifindex) ||
-	    (cfg->ifindex &&
-	     (nla_put_u32(skb, NATK_A_IFINDEX, cfg->ifindex) ||
-	      nla_put_string(skb, NATK_A_IFNAME, cfg->ifname) ||
-	      nla_put_in_addr(skb, NATK_A_EXT_ADDR_BE, cfg->ext_addr))) ||
+	if (natk_fill_state(skb, cfg) ||
 	    nla_put_u16(skb, NATK_A_PORT_MIN, cfg->port_min) ||
 	    nla_put_u16(skb, NATK_A_PORT_MAX, cfg->port_max) ||
 	    nla_put_u32(skb, NATK_A_MAX_FLOWS, cfg->max_flows) ||
@@ -199,15 +224,16 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 				    "natk: give the interface by name or by index, not both");
 		return -EINVAL;
 	}
+	/* By name it need not exist yet: natk waits for it (netns.c). */
 	if (tb[NATK_A_IFNAME]) {
-		dev = dev_get_by_name(net, nla_data(tb[NATK_A_IFNAME]));
-		if (!dev) {
+		if (!nla_len(tb[NATK_A_IFNAME]) ||
+		    !dev_valid_name(nla_data(tb[NATK_A_IFNAME]))) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_IFNAME],
-					    "natk: no such interface in this network namespace");
-			return -ENODEV;
+					    "natk: not a valid interface name");
+			return -EINVAL;
 		}
-		cfg->ifindex = dev->ifindex;
-		dev_put(dev);
+		nla_strscpy(cfg->ifname, tb[NATK_A_IFNAME], IFNAMSIZ);
+		cfg->ifindex = 0;	/* look it up by this name */
 	}
 	if (tb[NATK_A_IFINDEX]) {
 		dev = dev_get_by_index(net, nla_get_u32(tb[NATK_A_IFINDEX]));
@@ -216,6 +242,7 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 					    "natk: no such interface in this network namespace");
 			return -ENODEV;
 		}
+		strscpy(cfg->ifname, dev->name, IFNAMSIZ);
 		cfg->ifindex = dev->ifindex;
 		dev_put(dev);
 	}
@@ -527,6 +554,56 @@ static int natk_cmd_fwd_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* NATK_CMD_DELETE_FLOW: one flow, by its tuple (and id, if given). */
+static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[NATK_FLOW_A_MAX + 1];
+	struct natk_okey key = {};
+	struct natk_flow *flow;
+	int err, i;
+	static const int need[] = {
+		NATK_FLOW_A_PROTO, NATK_FLOW_A_INT_ADDR_BE, NATK_FLOW_A_INT_PORT,
+		NATK_FLOW_A_REM_ADDR_BE, NATK_FLOW_A_REM_PORT,
+	};
+
+	if (!info->attrs[NATK_A_FLOW]) {
+		NL_SET_ERR_MSG(extack, "natk: missing NATK_A_FLOW");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, NATK_FLOW_A_MAX, info->attrs[NATK_A_FLOW],
+			       natk_flow_key_policy, extack);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (!tb[need[i]]) {
+			NL_SET_ERR_MSG_ATTR(extack, info->attrs[NATK_A_FLOW],
+					    "natk: a flow is named by protocol, internal address and port, remote address and port");
+			return -EINVAL;
+		}
+	}
+	key.proto = nla_get_u8(tb[NATK_FLOW_A_PROTO]);
+	key.iaddr = nla_get_in_addr(tb[NATK_FLOW_A_INT_ADDR_BE]);
+	key.iport = htons(nla_get_u16(tb[NATK_FLOW_A_INT_PORT]));
+	key.raddr = nla_get_in_addr(tb[NATK_FLOW_A_REM_ADDR_BE]);
+	key.rport = htons(nla_get_u16(tb[NATK_FLOW_A_REM_PORT]));
+
+	err = -ENOENT;
+	rcu_read_lock();
+	flow = natk_flow_lookup_out(nn, &key);
+	if (flow && !test_bit(NATK_FLOW_DEAD, &flow->flags) &&
+	    (!tb[NATK_FLOW_A_ID] ||
+	     nla_get_u32(tb[NATK_FLOW_A_ID]) == natk_flow_id(flow))) {
+		natk_flow_kill(nn, flow, NATK_REASON_DELETED);
+		err = 0;
+	}
+	rcu_read_unlock();
+	if (err)
+		NL_SET_ERR_MSG(extack, "natk: no such flow");
+	return err;
+}
+
 static int natk_fwds_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct natk_net *nn = natk_pernet(sock_net(skb->sk));
@@ -624,6 +701,13 @@ static const struct genl_ops natk_genl_ops[] = {
 		.policy = natk_none_policy,
 		.maxattr = NATK_A_MAX,
 		/* Internal addresses, as in GET_FLOWS: admin only. */
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NATK_CMD_DELETE_FLOW,
+		.doit = natk_cmd_delete_flow,
+		.policy = natk_del_flow_policy,
+		.maxattr = NATK_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

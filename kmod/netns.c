@@ -5,9 +5,11 @@
  *
  * Every netns gets empty tables and a default configuration when it is
  * created; nothing is hooked until an external interface is configured.
- * Notifiers run under RTNL: they only schedule natk_net.addr_work, which
- * re-reads the external address (or notices the interface is gone) in
- * process context and flushes the flows that used the old address.
+ * The external interface is bound by name. Notifiers run under RTNL: they
+ * only schedule natk_net.addr_work, which looks the name up again in
+ * process context: natk waits while no interface of that name (or no
+ * address) exists, keeping its flows, and resumes when one appears,
+ * flushing the flows only if the address differs from theirs.
  */
 #include <linux/inetdevice.h>
 #include <linux/mm.h>
@@ -100,88 +102,152 @@ static void natk_unhook(struct natk_net *nn)
 	natk_gc_stop(nn);
 }
 
-/* Say in the kernel log when NAT starts, stops or changes address. */
+/* Say in the kernel log when NAT starts, stops, waits or changes address. */
 static void natk_cfg_log(struct natk_net *nn, const struct natk_cfg *old,
-			 const struct natk_cfg *ncfg)
+			 const struct natk_cfg *ncfg, bool same_if, bool flush)
 {
-	if (old->ifindex && !ncfg->ifindex)
+	u8 was = natk_cfg_state(old), now = natk_cfg_state(ncfg);
+	const char *name = ncfg->ifname;
+
+	if (now == NATK_STATE_DOWN) {
+		if (was != NATK_STATE_DOWN)
+			natk_log(nn, LOGLEVEL_NOTICE,
+				 "stopped masquerading out of %s: flows flushed\n",
+				 old->ifname);
+		return;
+	}
+	if (same_if && strncmp(old->ifname, name, IFNAMSIZ))
 		natk_log(nn, LOGLEVEL_NOTICE,
-			 "stopped masquerading out of %s: flows flushed\n",
-			 old->ifname);
-	else if (ncfg->ifindex && old->ifindex != ncfg->ifindex)
-		natk_log(nn, LOGLEVEL_INFO, "masquerading out of %s as %pI4\n",
-			 ncfg->ifname, &ncfg->ext_addr);
-	else if (ncfg->ifindex && old->ext_addr && !ncfg->ext_addr)
+			 "external interface %s was renamed %s: natk follows it\n",
+			 old->ifname, name);
+	if (!same_if) {
+		if (now == NATK_STATE_ACTIVE)
+			natk_log(nn, LOGLEVEL_INFO,
+				 "masquerading out of %s as %pI4\n",
+				 name, &ncfg->ext_addr);
+		else if (now == NATK_STATE_WAIT_INTERFACE)
+			natk_log(nn, LOGLEVEL_WARNING,
+				 "external interface %s does not exist: waiting for it\n",
+				 name);
+		else
+			natk_log(nn, LOGLEVEL_WARNING,
+				 "external interface %s has no IPv4 address: waiting for one\n",
+				 name);
+		return;
+	}
+	if (now == was && old->ext_addr == ncfg->ext_addr)
+		return;
+	if (now == NATK_STATE_WAIT_INTERFACE)
 		natk_log(nn, LOGLEVEL_WARNING,
-			 "external interface %s has no IPv4 address: flows flushed, nothing is masqueraded until it has one\n",
-			 ncfg->ifname);
-	else if (ncfg->ifindex && !old->ext_addr && ncfg->ext_addr)
+			 "external interface %s is gone: waiting for it, flows kept\n",
+			 name);
+	else if (now == NATK_STATE_WAIT_ADDRESS)
+		natk_log(nn, LOGLEVEL_WARNING,
+			 "external interface %s has no IPv4 address: waiting for one, flows kept\n",
+			 name);
+	else if (was != NATK_STATE_ACTIVE)
 		natk_log(nn, LOGLEVEL_NOTICE,
-			 "external interface %s has address %pI4: masquerading again\n",
-			 ncfg->ifname, &ncfg->ext_addr);
-	else if (ncfg->ifindex && old->ext_addr != ncfg->ext_addr)
+			 "external interface %s is back with %pI4: masquerading again, %s\n",
+			 name, &ncfg->ext_addr,
+			 flush ? "flows of the old address flushed" : "flows kept");
+	else
 		natk_log(nn, LOGLEVEL_NOTICE,
 			 "external address of %s changed from %pI4 to %pI4: flows flushed\n",
-			 ncfg->ifname, &old->ext_addr, &ncfg->ext_addr);
+			 name, &old->ext_addr, &ncfg->ext_addr);
+}
+
+/*
+ * Find the interface @cfg is bound to, and its address: the device it was
+ * bound to while that exists (a rename is followed: the name changes with
+ * it), else the one with its name, if any. Set ifindex to 0 first to look
+ * by name only.
+ */
+static void natk_cfg_resolve(struct natk_net *nn, struct natk_cfg *cfg)
+{
+	struct net_device *dev = NULL;
+
+	cfg->ext_addr = 0;
+	if (!cfg->ifname[0]) {
+		cfg->ifindex = 0;
+		return;
+	}
+	rcu_read_lock();
+	if (cfg->ifindex)
+		dev = dev_get_by_index_rcu(nn->net, cfg->ifindex);
+	if (!dev)
+		dev = dev_get_by_name_rcu(nn->net, cfg->ifname);
+	cfg->ifindex = 0;
+	if (dev) {
+		cfg->ifindex = dev->ifindex;
+		/* A rename racing with this copy sends NETDEV_CHANGENAME,
+		 * which runs natk_addr_work again.
+		 */
+		strscpy(cfg->ifname, dev->name, IFNAMSIZ);
+		cfg->ext_addr = natk_dev_addr(dev);
+	}
+	rcu_read_unlock();
 }
 
 /*
  * Publish @ncfg (a copy from natk_cfg_dup, consumed in every case).
- * Hooks the netns when an interface is set for the first time; flushes when
- * the interface or its address changes. Caller holds nn->lock.
+ * Resolves its interface by name (it may not exist: natk then waits for
+ * it); hooks the netns when an interface is set for the first time;
+ * flushes when the interface name, the address the flows were made with,
+ * the mapping or the filtering changes. Caller holds nn->lock.
  */
 int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack)
 {
 	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
 						lockdep_is_held(&nn->lock));
-	struct net_device *dev;
-	bool flush;
+	bool same_if, flush, changed;
+	__be32 had;
 	int err;
 
 	lockdep_assert_held(&nn->lock);
-	if (ncfg->ifindex) {
-		rcu_read_lock();
-		dev = dev_get_by_index_rcu(nn->net, ncfg->ifindex);
-		if (dev) {
-			strscpy(ncfg->ifname, dev->name, IFNAMSIZ);
-			ncfg->ext_addr = natk_dev_addr(dev);
-		}
-		rcu_read_unlock();
-		if (!dev) {
-			NL_SET_ERR_MSG(extack, "natk: no such interface");
+	natk_cfg_resolve(nn, ncfg);
+	if (ncfg->ifname[0] && !nn->hooked) {
+		err = natk_hooks_register(nn->net);
+		if (err) {
+			NL_SET_ERR_MSG(extack,
+				       "natk: cannot register netfilter hooks");
 			kfree(ncfg);
-			return -ENODEV;
+			return err;
 		}
-		if (!nn->hooked) {
-			err = natk_hooks_register(nn->net);
-			if (err) {
-				NL_SET_ERR_MSG(extack,
-					       "natk: cannot register netfilter hooks");
-				kfree(ncfg);
-				return err;
-			}
-			natk_gc_start(nn);
-			WRITE_ONCE(nn->hooked, true);
-			/* Who turned natk on pays for its memory (docs/design.md). */
-			if (!nn->memcg && current->mm)
-				nn->memcg = get_mem_cgroup_from_mm(current->mm);
-		}
-	} else {
-		ncfg->ext_addr = 0;
+		natk_gc_start(nn);
+		WRITE_ONCE(nn->hooked, true);
+		/* Who turned natk on pays for its memory (docs/design.md). */
+		if (!nn->memcg && current->mm)
+			nn->memcg = get_mem_cgroup_from_mm(current->mm);
 	}
+	/*
+	 * While natk waits for its interface or an address, the flows stay,
+	 * with the address they were made with: they go only if it comes
+	 * back with another one (REQ-11) or natk is bound to another name.
+	 */
+	same_if = ncfg->ifname[0] &&
+		  (!strncmp(old->ifname, ncfg->ifname, IFNAMSIZ) ||
+		   (old->ifindex && old->ifindex == ncfg->ifindex));
+	had = same_if ? (old->ext_addr ?: old->flows_addr) : 0;
+	ncfg->flows_addr = ncfg->ext_addr ?: had;
 	/* Flows made under another address or mapping rule go (REQ-11). */
-	flush = old->ifindex != ncfg->ifindex ||
-		old->ext_addr != ncfg->ext_addr ||
+	flush = !same_if || (had && ncfg->ext_addr && ncfg->ext_addr != had) ||
+		(natk_mutant(ext_flush_waiting) &&	/* mutant: flows lost */
+		 natk_cfg_state(ncfg) != NATK_STATE_ACTIVE) ||
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
-	natk_cfg_log(nn, old, ncfg);
+	changed = !same_if || old->ifindex != ncfg->ifindex ||
+		  old->ext_addr != ncfg->ext_addr ||
+		  strncmp(old->ifname, ncfg->ifname, IFNAMSIZ);
+	if (!old->ifname[0] && !ncfg->ifname[0])
+		changed = false;
+	natk_cfg_log(nn, old, ncfg, same_if, flush);
 	rcu_assign_pointer(nn->cfg, ncfg);
 	/* Held ports are measured against the new hold at the next GC pass. */
 	if (old->port_hold != ncfg->port_hold)
 		WRITE_ONCE(nn->held_next, jiffies);
 	kfree_rcu(old, rcu);
-	if (!ncfg->ifindex)
+	if (!ncfg->ifname[0])
 		natk_unhook(nn);
 	if (flush) {
 		/*
@@ -193,6 +259,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	} else {
 		atomic_inc(&nn->gen);
 	}
+	if (changed)
+		natk_event_state(nn, ncfg);
 	return 0;
 }
 
@@ -204,7 +272,6 @@ void natk_down(struct natk_net *nn)
 	lockdep_assert_held(&nn->lock);
 	ncfg = natk_cfg_dup(nn);
 	if (ncfg) {
-		ncfg->ifindex = 0;
 		ncfg->ifname[0] = '\0';
 		natk_cfg_commit(nn, ncfg, NULL);
 	} else {
@@ -228,43 +295,45 @@ void natk_stats_sum(struct natk_net *nn, u64 *out)
 	out[NATK_STAT_ACTIVE_CONNECTIONS] = atomic_read(&nn->nflows);
 }
 
-/* The external interface changed: re-read its address or stop. */
+/*
+ * The bound interface went, was renamed or changed its addresses, or one
+ * of the bound name came: look it up again and commit what changed.
+ */
 static void natk_addr_work(struct work_struct *work)
 {
 	struct natk_net *nn = container_of(work, struct natk_net, addr_work);
 	const struct natk_cfg *cfg;
-	struct natk_cfg *ncfg;
-	struct net_device *dev;
-	bool renamed = false;
-	__be32 addr = 0;
+	struct natk_cfg now, *ncfg;
 
 	mutex_lock(&nn->lock);
 	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
-	if (!cfg->ifindex)
+	if (!cfg->ifname[0])
 		goto out;
-	rcu_read_lock();
-	dev = dev_get_by_index_rcu(nn->net, cfg->ifindex);
-	if (dev) {
-		addr = natk_dev_addr(dev);
-		renamed = strncmp(dev->name, cfg->ifname, IFNAMSIZ);
-	}
-	rcu_read_unlock();
-	if (!dev) {
-		natk_log(nn, LOGLEVEL_WARNING, "external interface %s is gone\n",
-			 cfg->ifname);
-		natk_down(nn);
-		goto out;
-	}
-	/* A rename changes the name only: no flush. */
-	if (addr == cfg->ext_addr && !renamed)
+	memcpy(now.ifname, cfg->ifname, IFNAMSIZ);
+	now.ifindex = cfg->ifindex;
+	natk_cfg_resolve(nn, &now);
+	if (now.ifindex == cfg->ifindex && now.ext_addr == cfg->ext_addr &&
+	    !strncmp(now.ifname, cfg->ifname, IFNAMSIZ))
 		goto out;
 	ncfg = natk_cfg_dup(nn);
 	if (ncfg)
-		natk_cfg_commit(nn, ncfg, NULL);	/* re-reads, flushes */
+		natk_cfg_commit(nn, ncfg, NULL);	/* resolves again */
+	else
+		/* Retry: a packet path must not keep a stale ifindex. */
+		schedule_delayed_work(&nn->addr_retry, HZ);
 out:
 	mutex_unlock(&nn->lock);
 }
 
+static void natk_addr_retry(struct work_struct *work)
+{
+	struct natk_net *nn = container_of(to_delayed_work(work),
+					   struct natk_net, addr_retry);
+
+	schedule_work(&nn->addr_work);
+}
+
+/* Does @dev have, or had it, the bound interface's name or index? */
 static void natk_dev_event(struct net_device *dev)
 {
 	struct natk_net *nn = natk_pernet(dev_net(dev));
@@ -273,7 +342,10 @@ static void natk_dev_event(struct net_device *dev)
 
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	ours = cfg && cfg->ifindex == dev->ifindex;
+	ours = cfg && cfg->ifname[0] &&
+	       ((cfg->ifindex && cfg->ifindex == dev->ifindex) ||
+		(!strncmp(cfg->ifname, dev->name, IFNAMSIZ) &&
+		 !natk_mutant(ext_no_resume)));	/* mutant: waits forever */
 	rcu_read_unlock();
 	if (ours)
 		schedule_work(&nn->addr_work);
@@ -284,8 +356,13 @@ static int natk_netdev_event(struct notifier_block *nb, unsigned long event,
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
-	if (event == NETDEV_UNREGISTER || event == NETDEV_CHANGENAME)
+	switch (event) {
+	case NETDEV_REGISTER:
+	case NETDEV_UNREGISTER:
+	case NETDEV_CHANGENAME:
 		natk_dev_event(dev);
+		break;
+	}
 	return NOTIFY_DONE;
 }
 
@@ -317,6 +394,7 @@ static int __net_init natk_net_init(struct net *net)
 	mutex_init(&nn->lock);
 	INIT_LIST_HEAD(&nn->fwds);
 	INIT_WORK(&nn->addr_work, natk_addr_work);
+	INIT_DELAYED_WORK(&nn->addr_retry, natk_addr_retry);
 	natk_log_init(nn);
 	atomic_set(&nn->nflows, 0);
 	/* The ICMP bucket starts full: its first use refills it. */
@@ -354,6 +432,8 @@ static void __net_exit natk_net_exit(struct net *net)
 	mutex_unlock(&nn->lock);
 	/* Never hooked, or a kick raced with the unhook: stop it anyway. */
 	natk_gc_stop(nn);
+	cancel_work_sync(&nn->addr_work);	/* may arm addr_retry */
+	cancel_delayed_work_sync(&nn->addr_retry);
 	cancel_work_sync(&nn->addr_work);
 	natk_fwd_flush(nn);
 	natk_flush(nn, NATK_REASON_FLUSH);

@@ -273,21 +273,21 @@ void conf_send(const struct natk_conf *c)
 	struct nl_msg *msg;
 	int err;
 
-	/* The interface is looked up in the -n namespace, before the module. */
-	nk_enter_netns();
-	if ((c->have & HAVE_IFNAME) && !if_nametoindex(c->ifname))
-		fail("unknown interface '%s'%s%s (see: ip link)", c->ifname,
-		     netns_name ? " in network namespace " : "",
-		     netns_name ? netns_name : "");
 	nk_open();
 	msg = nk_msg(NATK_CMD_SET_CONFIG, 0);
 	conf_put_attrs(msg, c);
 	err = nk_request(msg, NULL, NULL, NULL);
-	if (err == -ENODEV && (c->have & HAVE_IFNAME))
-		fail("unknown interface '%s'%s%s", c->ifname,
-		     nk_extack[0] ? ": " : "", nk_extack);
 	if (err)
 		nk_fail("set", err);
+	/*
+	 * natk binds the interface by name and waits for one that does not
+	 * exist yet (a late ENI, a renamed link): say so, it is not an error.
+	 * Looked up in the -n namespace, where nk_open() put us.
+	 */
+	if ((c->have & HAVE_IFNAME) && !if_nametoindex(c->ifname))
+		warnmsg("no interface '%s'%s%s yet: natk waits for it and masquerades once it exists with an IPv4 address (see: ip link; natkctl status)",
+			c->ifname, netns_name ? " in network namespace " : "",
+			netns_name ? netns_name : "");
 }
 
 int cmd_set(int argc, char **argv)

@@ -210,6 +210,13 @@ static void judge_natk(const struct doc_facts *f, struct doc_report *r)
 				f->conf_path);
 		return;
 	}
+	if (f->st.state == NATK_STATE_WAIT_INTERFACE) {
+		row = doc_row(r, "natk-active", DOC_FAIL,
+			      "natk waits for %s: there is no such interface",
+			      f->st.ifname);
+		doc_fix(row, "attach or create %s (ip link); natk resumes by itself once it has an IPv4 address", f->st.ifname);
+		return;
+	}
 	doc_row(r, "natk-active", DOC_OK, "natk masquerades out of %s",
 		f->st.ifname);
 	if (!f->st.ext_addr) {

@@ -25,6 +25,7 @@ static const char *const reason_names[__NATK_REASON_MAX] = {
 	[NATK_REASON_EXPIRED]	= "expired",
 	[NATK_REASON_FLUSH]	= "flush",
 	[NATK_REASON_EVICTED]	= "evicted",
+	[NATK_REASON_DELETED]	= "deleted",
 };
 
 const char *reason_name(uint8_t reason)
@@ -62,6 +63,7 @@ bool flow_parse(const struct nlattr *nest, struct flow *f)
 		case NATK_FLOW_A_REM_ADDR_BE:
 		case NATK_FLOW_A_EXPIRES_MS:
 		case NATK_FLOW_A_AGE_MS:
+		case NATK_FLOW_A_ID:
 			if (len < 4)
 				return false;
 			break;
@@ -88,6 +90,7 @@ bool flow_parse(const struct nlattr *nest, struct flow *f)
 		case NATK_FLOW_A_REM_ADDR_BE: f->rem_addr = nla_get_u32(a); break;
 		case NATK_FLOW_A_EXPIRES_MS: f->expires_ms = nla_get_u32(a); break;
 		case NATK_FLOW_A_AGE_MS: f->age_ms = nla_get_u32(a); break;
+		case NATK_FLOW_A_ID: f->id = nla_get_u32(a); break;
 		case NATK_FLOW_A_PKTS_OUT: f->pkts_out = nla_get_u64(a); break;
 		case NATK_FLOW_A_BYTES_OUT: f->bytes_out = nla_get_u64(a); break;
 		case NATK_FLOW_A_PKTS_IN: f->pkts_in = nla_get_u64(a); break;
@@ -157,4 +160,7 @@ void flow_print(const struct flow *f, bool all)
 		print_u64(PRINT_ANY, "packets_in", " in %u pkts", f->pkts_in);
 		print_u64(PRINT_ANY, "bytes_in", " %u bytes", f->bytes_in);
 	}
+	/* A module older than flow ids sends none: no key then. */
+	if (f->present & P(NATK_FLOW_A_ID))
+		print_u64(PRINT_ANY, "id", " id %u", f->id);
 }

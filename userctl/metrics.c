@@ -370,7 +370,7 @@ static void prom_write(FILE *f, const struct mx_sample *s)
 	prom_gauge(f, "loaded", "1 if the natk module is loaded.", 1);
 	prom_gauge(f, "enabled",
 		   "1 if natk masquerades in this network namespace.",
-		   s->st.enabled);
+		   s->st.state == NATK_STATE_ACTIVE);
 	for (i = 0; i < ARRAY_SIZE(mx_counters); i++) {
 		const struct mx_counter *m = &mx_counters[i];
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* natkctl monitor: flow events from the "events" multicast group. */
+/* natkctl monitor: flow and state events from the "events" group. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,9 +27,14 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+enum { EV_NEW = 1, EV_DESTROY = 2, EV_STATE = 4, EV_ALL = 7 };
+
 struct mon {
 	uint64_t count;		/* 0 = forever */
 	uint64_t seen;
+	unsigned int events;	/* EV_*: which to print; 0: see wanted() */
+	struct flow_filter ff;	/* flow events only */
+	bool flow_filtered;	/* a flow filter given: no state events */
 };
 
 /* 2024-05-01T12:34:56.123456Z (UTC) */
@@ -44,25 +50,22 @@ static void format_time(uint64_t ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%06uZ", usec);
 }
 
-static int event_cb(struct nl_msg *msg, void *arg)
+/* Print events of kind ev? No event named: all, but a flow filter leaves
+ * state events out. */
+static bool wanted(const struct mon *m, unsigned int ev)
 {
-	struct mon *m = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
-	struct genlmsghdr *g = nlmsg_data(nlh);
-	struct nlattr *tb[NATK_A_MAX + 1];
-	struct flow f;
-	char when[64];
-	uint64_t ns;
-	bool destroy;
+	unsigned int e = m->events;
 
-	if (nlh->nlmsg_type != nk_family())
-		return NL_SKIP;
-	if (g->cmd != NATK_CMD_FLOW_NEW && g->cmd != NATK_CMD_FLOW_DEL)
-		return NL_SKIP;
-	if (genlmsg_parse(nlh, 0, tb, NATK_A_MAX, NULL) < 0 ||
-	    !tb[NATK_A_FLOW] || !flow_parse(tb[NATK_A_FLOW], &f))
-		return NL_SKIP;
-	destroy = g->cmd == NATK_CMD_FLOW_DEL;
+	if (!e)
+		e = m->flow_filtered ? EV_NEW | EV_DESTROY : EV_ALL;
+	return e & ev;
+}
+
+/* The event's time, or now for a module that sent none. */
+static void event_time(struct nlattr **tb, char *buf, size_t len)
+{
+	uint64_t ns;
+
 	if (tb[NATK_A_TIMESTAMP_NS] && nla_len(tb[NATK_A_TIMESTAMP_NS]) >= 8) {
 		ns = nla_get_u64(tb[NATK_A_TIMESTAMP_NS]);
 	} else {
@@ -71,7 +74,78 @@ static int event_cb(struct nl_msg *msg, void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	}
-	format_time(ns, when, sizeof(when));
+	format_time(ns, buf, len);
+}
+
+static int event_done(struct mon *m)
+{
+	print_text("\n");
+	print_end();
+	print_flush();
+	m->seen++;
+	if (m->count && m->seen >= m->count)
+		stop = 1;
+	return NL_OK;
+}
+
+/*
+ * NATK_CMD_STATE: the external interface came, went or changed address.
+ *   2026-12-02T10:00:00.000000Z state   waiting-interface wan0
+ */
+static int state_event(struct mon *m, struct nl_msg *msg)
+{
+	struct nlattr *tb[NATK_A_MAX + 1];
+	struct natk_status st = {};
+	char when[64], addr[INET_ADDRSTRLEN];
+
+	if (!wanted(m, EV_STATE))
+		return NL_SKIP;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NATK_A_MAX, NULL) < 0 ||
+	    status_parse(msg, &st))
+		return NL_SKIP;
+	event_time(tb, when, sizeof(when));
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "time", "%s ", when);
+	print_string(PRINT_ANY, "event", "%-7s ", "state");
+	print_string(PRINT_ANY, "state", "%s", status_state_name(st.state));
+	if (st.ifname[0])
+		print_string(PRINT_ANY, "external_interface", " %s", st.ifname);
+	else
+		print_null(PRINT_JSON, "external_interface", NULL, NULL);
+	if (st.ext_addr) {
+		inet_ntop(AF_INET, &st.ext_addr, addr, sizeof(addr));
+		print_string(PRINT_ANY, "external_address", " %s", addr);
+	} else {
+		print_null(PRINT_JSON, "external_address", NULL, NULL);
+	}
+	print_close_object();
+	return event_done(m);
+}
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct mon *m = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *g = nlmsg_data(nlh);
+	struct nlattr *tb[NATK_A_MAX + 1];
+	struct flow f;
+	char when[64];
+	bool destroy;
+
+	if (nlh->nlmsg_type != nk_family())
+		return NL_SKIP;
+	if (g->cmd == NATK_CMD_STATE)
+		return state_event(m, msg);
+	if (g->cmd != NATK_CMD_FLOW_NEW && g->cmd != NATK_CMD_FLOW_DEL)
+		return NL_SKIP;
+	if (genlmsg_parse(nlh, 0, tb, NATK_A_MAX, NULL) < 0 ||
+	    !tb[NATK_A_FLOW] || !flow_parse(tb[NATK_A_FLOW], &f))
+		return NL_SKIP;
+	destroy = g->cmd == NATK_CMD_FLOW_DEL;
+	if (!wanted(m, destroy ? EV_DESTROY : EV_NEW) ||
+	    !flow_filter_match(&m->ff, &f))
+		return NL_SKIP;
+	event_time(tb, when, sizeof(when));
 
 	print_open_object(NULL);
 	print_string(PRINT_ANY, "time", "%s ", when);
@@ -84,20 +158,15 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	if (destroy)
 		print_string(PRINT_TEXT, NULL, " reason %s", reason_name(f.reason));
 	print_close_object();
-	print_text("\n");
-	print_end();
-	print_flush();
-
-	m->seen++;
-	if (m->count && m->seen >= m->count)
-		stop = 1;
-	return NL_OK;
+	return event_done(m);
 }
 
 int cmd_monitor(int argc, char **argv)
 {
-	static const char *const kw[] = { "count" };
+	static const char *const kw[] = { "count", "event" };
+	static const char *const evs[] = { "new", "destroy", "state" };
 	struct mon m = {};
+	int used, k, e;
 	struct sigaction sa = {};
 	struct nl_sock *nsk;
 	struct nl_cb *cb;
@@ -106,11 +175,27 @@ int cmd_monitor(int argc, char **argv)
 	int grp, err;
 
 	while (argc > 0) {
-		if (match_word(argv[0], kw, 1, true) != 0)
-			usage_fail("monitor", "unknown argument '%s'", argv[0]);
-		if (argc < 2 || !parse_u32(argv[1], 1, UINT32_MAX, &n))
-			usage_fail("monitor", "count needs a number of events (1 or more)");
-		m.count = n;
+		k = match_word(argv[0], kw, ARRAY_SIZE(kw), false);
+		if (k == 0) {
+			if (argc < 2 || !parse_u32(argv[1], 1, UINT32_MAX, &n))
+				usage_fail("monitor", "count needs a number of events (1 or more)");
+			m.count = n;
+		} else if (k == 1) {
+			e = argc < 2 ? -1 :
+			    match_word(argv[1], evs, ARRAY_SIZE(evs), false);
+			if (e < 0)
+				usage_fail("monitor", "event needs new, destroy or state");
+			m.events |= 1u << e;
+		} else {
+			used = flow_filter_arg(&m.ff, "monitor", argc, argv);
+			if (!used)
+				usage_fail("monitor", "unknown argument '%s' (count, event, or a flow filter: " FLOW_FILTER_WORDS ")",
+					   argv[0]);
+			m.flow_filtered = true;
+			argc -= used;
+			argv += used;
+			continue;
+		}
 		argc -= 2;
 		argv += 2;
 	}

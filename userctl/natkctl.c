@@ -33,9 +33,10 @@ static const struct cmd cmds[] = {
 	  "             [interval SECONDS] [count N] [namespace NAME]",
 	  "show the counters; -o prometheus or cloudwatch-emf for metric collectors" },
 	{ "flows", cmd_flows,
-	  "flows [count] [proto tcp|udp|icmp] [internal ADDR[:PORT]]\n"
-	  "             [remote ADDR[:PORT]] [external-port PORT] [state STATE]",
-	  "list (or count) the flows (translations), optionally filtered" },
+	  "flows [count|del] [FILTER]...\n"
+	  "  FILTER := proto tcp|udp|icmp | internal ADDR[:PORT] | remote ADDR[:PORT] |\n"
+	  "            external-port PORT | state STATE | id ID",
+	  "list, count or delete the flows (translations), optionally filtered" },
 	{ "set", cmd_set,
 	  "set SETTING VALUE [SETTING VALUE]...\n"
 	  "  SETTING VALUE := external IFNAME | ports LO-HI | max-flows N |\n"
@@ -53,8 +54,10 @@ static const struct cmd cmds[] = {
 	{ "forward", cmd_forward,
 	  "forward { add tcp|udp PORT ADDR[:PORT] | del tcp|udp PORT | list }",
 	  "manage static port forwards" },
-	{ "monitor", cmd_monitor, "monitor [count N]",
-	  "print flow creation and destruction events as they happen" },
+	{ "monitor", cmd_monitor,
+	  "monitor [count N] [event new|destroy|state] [FILTER]...\n"
+	  "  FILTER := as for flows (flow events only)",
+	  "print flow creation and destruction, and natk's state changes, as they happen" },
 	{ "apply", cmd_apply, "apply [--check] FILE",
 	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
 	{ "save", cmd_save, "save",

@@ -150,6 +150,7 @@ struct flow {
 	uint8_t proto, state, reason;
 	uint32_t expires_ms, age_ms;
 	uint64_t pkts_out, bytes_out, pkts_in, bytes_in;
+	uint32_t id;
 };
 bool flow_parse(const struct nlattr *nest, struct flow *f);
 /* The TCP state as flows prints it ("-" for UDP and ICMP). */
@@ -157,6 +158,23 @@ const char *flow_state_name(const struct flow *f);
 /* all: print every key (0 if missing); else only what the kernel sent. */
 void flow_print(const struct flow *f, bool all);
 const char *reason_name(uint8_t reason);
+
+/* Flow filters of flows, flows del and monitor (flows.c). */
+struct flow_filter {
+	bool have_proto, have_int, have_int_port, have_rem, have_rem_port;
+	bool have_ext, have_state, have_id;
+	uint8_t proto;
+	uint32_t int_addr, rem_addr;	/* network order */
+	uint16_t int_port, rem_port, ext_port;
+	const char *state;
+	uint32_t id;
+};
+#define FLOW_FILTER_WORDS "proto, internal, remote, external-port, state or id"
+/* Parse one "WORD VALUE" filter at argv; 2 if it was one, 0 if argv[0] is
+ * not a filter word; bad values are usage errors of cmd. */
+int flow_filter_arg(struct flow_filter *ff, const char *cmd, int argc,
+		    char **argv);
+bool flow_filter_match(const struct flow_filter *ff, const struct flow *f);
 
 /* ---- commands ---- */
 int cmd_set(int argc, char **argv);
@@ -181,8 +199,9 @@ void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
 
 /* status.c, also used by save */
 struct natk_status {
-	unsigned int present_lo;	/* 1 << NATK_A_* (all < 32) */
+	uint64_t present;		/* 1 << NATK_A_* (all < 64) */
 	bool enabled;
+	uint8_t state;			/* enum natk_state */
 	char ifname[IF_NAMESIZE];
 	uint32_t ifindex;
 	uint32_t ext_addr;
@@ -196,6 +215,12 @@ struct natk_status {
 	uint8_t fast_path, fast_path_why;	/* nor these */
 };
 int status_get(struct natk_status *st);
+/* Parse a NATK_CMD_GET_CONFIG reply or a NATK_CMD_STATE event into st. */
+int status_parse(struct nl_msg *msg, struct natk_status *st);
+/* "active", "waiting-interface", ... for JSON; a sentence for text. */
+const char *status_state_name(uint8_t state);
+const char *status_state_text(const struct natk_status *st, char *buf,
+			      size_t len);
 const char *status_mapping(const struct natk_status *st);
 const char *status_filtering(const struct natk_status *st);
 /* Whether the kernel sent attribute attr (NATK_A_*). */

@@ -9,22 +9,58 @@
 #include "natkctl.h"
 #include "metrics.h"
 
-/* present_lo records attributes below 32 only. */
-_Static_assert(NATK_A_HASH_ENTRIES < 32,
-	       "natk_status.present_lo is too small");
+/* present records attributes below 64 only. */
+_Static_assert(NATK_A_MAX < 64, "natk_status.present is too small");
+
+static const char *const state_names[] = {
+	[NATK_STATE_DOWN]		= "down",
+	[NATK_STATE_ACTIVE]		= "active",
+	[NATK_STATE_WAIT_INTERFACE]	= "waiting-interface",
+	[NATK_STATE_WAIT_ADDRESS]	= "waiting-address",
+};
+
+const char *status_state_name(uint8_t state)
+{
+	return state < ARRAY_SIZE(state_names) && state_names[state] ?
+	       state_names[state] : "unknown";
+}
+
+const char *status_state_text(const struct natk_status *st, char *buf,
+			      size_t len)
+{
+	switch (st->state) {
+	case NATK_STATE_DOWN:
+		return "down (no external interface set)";
+	case NATK_STATE_ACTIVE:
+		return "active";
+	case NATK_STATE_WAIT_INTERFACE:
+		snprintf(buf, len, "waiting for %s (no such interface)",
+			 st->ifname);
+		return buf;
+	case NATK_STATE_WAIT_ADDRESS:
+		snprintf(buf, len, "waiting for an IPv4 address on %s",
+			 st->ifname);
+		return buf;
+	}
+	return "unknown";
+}
 
 static int config_cb(struct nl_msg *msg, void *arg)
 {
-	struct natk_status *st = arg;
+	return status_parse(msg, arg) ? NL_SKIP : NL_OK;
+}
+
+int status_parse(struct nl_msg *msg, struct natk_status *st)
+{
 	struct nlattr *tb[NATK_A_MAX + 1];
 	struct nlattr *a;
 	int i;
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NATK_A_MAX, NULL) < 0)
-		return NL_SKIP;
-	for (i = 1; i <= NATK_A_MAX && i < 32; i++)
+		return -EINVAL;
+	for (i = 1; i <= NATK_A_MAX; i++)
 		if (tb[i])
-			st->present_lo |= 1u << i;
+			st->present |= 1ull << i;
 
 #define GET(attr, field, getter, minlen) \
 	do { \
@@ -34,6 +70,7 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	} while (0)
 
 	GET(NATK_A_ENABLED, enabled, nla_get_u8, 1);
+	GET(NATK_A_STATE, state, nla_get_u8, 1);
 	GET(NATK_A_IFINDEX, ifindex, nla_get_u32, 4);
 	GET(NATK_A_EXT_ADDR_BE, ext_addr, nla_get_u32, 4);
 	GET(NATK_A_PORT_MIN, port_min, nla_get_u16, 2);
@@ -63,7 +100,12 @@ static int config_cb(struct nl_msg *msg, void *arg)
 		memcpy(st->ifname, nla_data(a), len);
 		st->ifname[len] = '\0';
 	}
-	return NL_OK;
+	/* A module older than NATK_A_STATE: what its other attributes say. */
+	if (!tb[NATK_A_STATE])
+		st->state = !st->enabled ? NATK_STATE_DOWN :
+			    st->ext_addr ? NATK_STATE_ACTIVE :
+			    NATK_STATE_WAIT_ADDRESS;
+	return 0;
 }
 
 int status_get(struct natk_status *st)
@@ -91,7 +133,7 @@ const char *status_filtering(const struct natk_status *st)
 
 bool status_has(const struct natk_status *st, int attr)
 {
-	return attr > 0 && attr < 32 && (st->present_lo & (1u << attr));
+	return attr > 0 && attr < 64 && (st->present & (1ull << attr));
 }
 
 static void status_print(const struct natk_status *st,
@@ -100,9 +142,12 @@ static void status_print(const struct natk_status *st,
 	char addr[INET_ADDRSTRLEN];
 	int i;
 
+	char buf[64];
+
 	print_open_object(NULL);
 	print_textf("natk: %s\n", st->enabled ? "enabled" : "disabled");
 	print_bool(PRINT_JSON, "enabled", NULL, st->enabled);
+	print_string(PRINT_JSON, "state", NULL, status_state_name(st->state));
 
 	print_text("  external interface: ");
 	if (st->ifname[0] && st->enabled)
@@ -117,6 +162,9 @@ static void status_print(const struct natk_status *st,
 			   st->enabled ? " (%s)" : NULL, "no address");
 	}
 	print_text("\n");
+	if (st->enabled)
+		print_textf("  state: %s\n",
+			    status_state_text(st, buf, sizeof(buf)));
 
 	print_u64(PRINT_ANY, "port_min", "  ports: %u", st->port_min);
 	print_u64(PRINT_ANY, "port_max", "-%u\n", st->port_max);
@@ -234,7 +282,7 @@ int cmd_status(int argc, char **argv)
 	status_print(&st, fwds, nfwd);
 	free(fwds);
 	/* As systemctl is-active: not masquerading is not success. */
-	return st.enabled && st.ext_addr ? 0 : NK_EXIT_INACTIVE;
+	return st.state == NATK_STATE_ACTIVE ? 0 : NK_EXIT_INACTIVE;
 }
 
 static const char *const stat_names[NATK_STAT_MAX + 1] = {

@@ -165,6 +165,23 @@ static void natk_flow_delete(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
 }
 
+/* A flow's id is the same every time it is asked, and not its twin's. */
+static void natk_flow_id_stable(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k1 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 4000,
+					     NATK_T_REM, 53);
+	struct natk_okey k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 4001,
+					     NATK_T_REM, 53);
+	struct natk_flow *f1 = natk_test_flow(test, nn, &k1, NATK_TCP_NONE);
+	struct natk_flow *f2 = natk_test_flow(test, nn, &k2, NATK_TCP_NONE);
+	u32 id1 = natk_flow_id(f1);
+
+	natk_flow_refresh(f1);
+	KUNIT_EXPECT_EQ(test, natk_flow_id(f1), id1);
+	KUNIT_EXPECT_NE(test, natk_flow_id(f2), id1);
+}
+
 /* Killing twice (GC and flush racing) unlinks and frees once. */
 static void natk_flow_kill_twice(struct kunit *test)
 {
@@ -843,6 +860,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_create_existing),
 	KUNIT_CASE(natk_flow_shared_mapping),
 	KUNIT_CASE(natk_flow_delete),
+	KUNIT_CASE(natk_flow_id_stable),
 	KUNIT_CASE(natk_flow_kill_twice),
 	KUNIT_CASE(natk_flow_table_full),
 	KUNIT_CASE(natk_flow_gc_expiry),

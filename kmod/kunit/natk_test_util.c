@@ -79,8 +79,10 @@ struct natk_net *natk_test_net(struct kunit *test)
 	nn->stats = alloc_percpu(struct natk_stats);
 	KUNIT_ASSERT_NOT_NULL(test, nn->stats);
 
+	strscpy(cfg->ifname, "lo", IFNAMSIZ);
 	cfg->ifindex = 1;
 	cfg->ext_addr = NATK_T_EXT;
+	cfg->flows_addr = NATK_T_EXT;
 	cfg->port_min = NATK_DEF_PORT_MIN;
 	cfg->port_max = NATK_DEF_PORT_MAX;
 	cfg->max_flows = 1U << 20;

@@ -382,8 +382,10 @@ def exact_checks(g, fam):
                                    nl.nla_u32(9, 5)], (22,)),
         ("set-wrong-length", [nl.nla_u32(12, 100),
                               nl.nla(14, b"\x05\x00")], (22, 34)),
-        ("set-unknown-ifname", [nl.nla_u32(14, t0 + 7),
-                                nl.nla_str(3, "nosuch0")], (19,)),
+        ("set-unknown-ifindex", [nl.nla_u32(14, t0 + 7),
+                                 nl.nla_u32(2, 0x7ffffff0)], (19,)),
+        ("set-invalid-ifname", [nl.nla_u32(14, t0 + 7),
+                                nl.nla_str(3, "a/b")], (22,)),
         ("set-ifname-and-ifindex", [nl.nla_u32(14, t0 + 7),
                                     nl.nla_str(3, "lo"),
                                     nl.nla_u32(2, 1)], (22,)),
@@ -436,9 +438,23 @@ def exact_checks(g, fam):
     r = g.request(fam, nl.NATK_CMD_FWD_DEL, nl.NLM_F_ACK,
                   nl.nla_nest(23, nl.nla_u8(1, 6), nl.nla_u16(2, 4321)))
     result(r.error == 2, "nlfuzz-contract-fwd-del-missing", repr(r))
+    r = g.request(fam, nl.NATK_CMD_DELETE_FLOW, nl.NLM_F_ACK)
+    result(r.error == 22 and bool(r.extack),
+           "nlfuzz-contract-delete-flow-no-flow", repr(r))
+    r = g.request(fam, nl.NATK_CMD_DELETE_FLOW, nl.NLM_F_ACK,
+                  nl.nla_nest(19, nl.nla_u8(1, 17)))
+    result(r.error == 22 and bool(r.extack),
+           "nlfuzz-contract-delete-flow-partial", repr(r))
+    r = g.request(fam, nl.NATK_CMD_DELETE_FLOW, nl.NLM_F_ACK,
+                  nl.nla_nest(19, nl.nla_u8(1, 17), nl.nla_be32(2, 0x0a0000fe),
+                              nl.nla_u16(3, 9), nl.nla_be32(6, 0xc0000263),
+                              nl.nla_u16(7, 9)))
+    result(r.error == 2 and bool(r.extack),
+           "nlfuzz-contract-delete-flow-missing", repr(r))
     # (named, not numbered: tests/scenarios/29-nlfuzz.sh declares them)
     for what, cmd in (("unspec", 0), ("flow-new", nl.NATK_CMD_FLOW_NEW),
                       ("flow-del", nl.NATK_CMD_FLOW_DEL),
+                      ("state", nl.NATK_CMD_STATE),
                       ("max-plus-1", nl.NATK_CMD_MAX + 1), ("99", 99),
                       ("255", 255)):
         r = g.request(fam, cmd, nl.NLM_F_ACK)

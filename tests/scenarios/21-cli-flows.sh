@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # natkctl with traffic and state (second half of 20-cli): forward
 # add/del/list (text and -j), flows with proto and internal ADDR[:PORT]
-# filters (and their abbreviations), stats (text and every JSON key), flush,
+# filters (and their abbreviations), ids, flows del (by id, by a filter),
+# stats (text and every JSON key), flush,
 # down (settings kept, no masquerading) and up again, save and apply.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
@@ -18,7 +19,9 @@ plan cli-flows-natk-up cli-forward-add cli-forward-add-default-port cli-forward-
 	cli-flows-abbrev-filters cli-flows-abbrev-filters-one cli-flows-text cli-flows-text-line \
 	cli-flows-count cli-flows-count-all cli-flows-count-text cli-flows-count-text-udp \
 	cli-flows-remote cli-flows-remote-only cli-flows-external-port cli-flows-external-port-only \
-	cli-flows-state cli-flows-state-only \
+	cli-flows-state cli-flows-state-only cli-flows-id cli-flows-id-only cli-flows-del-id \
+	cli-flows-del-id-text cli-flows-del-id-only-that cli-flows-del-id-missing cli-flows-del-filter \
+	cli-flows-del-filter-count cli-flows-del-filter-gone \
 	cli-stats-json cli-stats-json-all-counters cli-stats-active-connections cli-stats-text \
 	cli-stats-text-lines cli-flush cli-flush-no-flows cli-flush-dump-empty cli-flows-after-flush \
 	cli-set-before-down cli-down cli-down-status cli-down-text cli-down-text-disabled \
@@ -79,7 +82,7 @@ json_expect cli-flows-proto-and-internal-none "$CTL_OUT" 'length == 0'
 expect_ok cli-flows-abbrev-filters nat -j flows pro udp int $LAN2:40002
 json_expect cli-flows-abbrev-filters-one "$CTL_OUT" "length == 1 and .[0].internal_address == \"$LAN2\""
 expect_ok cli-flows-text nat flows proto udp internal $LAN1:40001
-printf '%s\n' "$CTL_OUT" | grep -Eqx "udp $LAN1:40001 -> $NAT_EXT:[0-9]+ -> $WAN1:5000 - expires [0-9]+s out [0-9]+ pkts [0-9]+ bytes in [0-9]+ pkts [0-9]+ bytes" &&
+printf '%s\n' "$CTL_OUT" | grep -Eqx "udp $LAN1:40001 -> $NAT_EXT:[0-9]+ -> $WAN1:5000 - expires [0-9]+s out [0-9]+ pkts [0-9]+ bytes in [0-9]+ pkts [0-9]+ bytes id [0-9]+" &&
 	[ "$(printf '%s\n' "$CTL_OUT" | wc -l)" -eq 1 ] &&
 	pass cli-flows-text-line || fail cli-flows-text-line "natkctl flows proto udp internal $LAN1:40001: $CTL_OUT"
 
@@ -108,6 +111,24 @@ json_expect cli-flows-external-port-only "$CTL_OUT" "length == 1 and .[0].intern
 tstate=$(printf '%s' "$all" | jq -r '.[] | select(.proto == "tcp") | .state')
 expect_ok cli-flows-state nat -j flows state "$tstate"
 json_expect cli-flows-state-only "$CTL_OUT" "length >= 1 and all(.[]; .proto == \"tcp\" and .state == \"$tstate\")"
+
+# Flow ids, and flows del (by id, then by a filter), as conntrack -D.
+id1=$(printf '%s' "$all" | jq -r ".[] | select(.internal_address == \"$LAN1\" and .internal_port == 40001) | .id")
+expect_ok cli-flows-id nat -j flows id "${id1:-0}"
+json_expect cli-flows-id-only "$CTL_OUT" "length == 1 and .[0].internal_port == 40001 and .[0].id == ${id1:-0}"
+# (UDP only: the ping's ICMP flow may expire meanwhile)
+expect_ok cli-flows-del-id nat flows del id "${id1:-0}"
+expect_eq cli-flows-del-id-text "1 flow deleted" "$CTL_OUT" "natkctl flows del id"
+if flow_absent udp $LAN1 40001 && flow_present udp $LAN2 40002; then
+	pass cli-flows-del-id-only-that
+else
+	fail cli-flows-del-id-only-that "flows after deleting lan1:40001: $(nsx nat "$NATKCTL" flows)"
+fi
+EXPECT_ERR_RC=2 expect_err cli-flows-del-id-missing "no flow with id" nat flows del id "${id1:-0}"
+expect_ok cli-flows-del-filter nat -j flows del proto tcp
+json_expect cli-flows-del-filter-count "$CTL_OUT" '.deleted == 1'
+expect_eq cli-flows-del-filter-gone "0 1" \
+	"$(nsx nat "$NATKCTL" flows count proto tcp) $(nsx nat "$NATKCTL" flows count proto udp)" "tcp flows, udp flows after flows del proto tcp"
 
 # ------------------------------------------------------------ flush, down
 expect_ok cli-flush nat flush

@@ -5,6 +5,8 @@
 # "destroy" event with reason "flush", and exits by itself after exactly 2
 # events; a plain monitor sees a UDP flow expire (reason "expired") and
 # stops on SIGTERM with status 0. Events carry the flow's keys as natkctl -j flows does.
+# A monitor filtered on one internal host shows only its flows; a flow's id
+# is the same in events and dumps; flows del id sends reason "deleted".
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -12,7 +14,8 @@ plan monitor-natk-up monitor-sees-new monitor-new-event monitor-time-format moni
 	monitor-flush monitor-count-exits monitor-count-exit-status monitor-count-lines \
 	monitor-destroy-flush monitor-all-lines-json monitor-no-stderr monitor-short-udp-timeout \
 	monitor-destroy-expired monitor-expired-has-counters monitor-new-before-destroy \
-	monitor-sigterm-exit monitor-events-lost monitor-text-line
+	monitor-sigterm-exit monitor-events-lost monitor-text-line monitor-filter-subscribed \
+	monitor-id-matches-dump monitor-deleted-event monitor-filter-only-matching
 require_natk monitor-natk-built
 topo_setup || { fail monitor-topology "topology setup failed"; exit 1; }
 check monitor-natk-up natk_up || exit 1
@@ -116,3 +119,40 @@ poll 10 sh -c "! kill -0 $mon"
 kill "$mon" 2> /dev/null
 grep -Eq "^[0-9T:.-]+Z new +udp $LAN1:[0-9]+ -> $NAT_EXT:[0-9]+ -> $WAN1:5000" "$CTL_TMP/m3" &&
 	pass monitor-text-line || fail monitor-text-line "natkctl monitor count 1 printed: $(cat "$CTL_TMP/m3")"
+
+# ------------------------------------------------------------ filters, ids, flows del
+# A monitor filtered on lan2 sees lan2's flows, never lan1's opened at the
+# same time; the id of a flow in its event is the one flows -j gives; and
+# deleting that flow by its id (natkctl flows del id) sends its destroy
+# event with reason "deleted".
+nctl set timeout udp 300
+ip netns exec nat "$NATKCTL" -j monitor internal $LAN2 > "$CTL_TMP/m4" 2> "$CTL_TMP/m4.err" &
+mon=$!
+m4_has() { jq -e -s "any(.[]; $1)" "$CTL_TMP/m4" > /dev/null 2>&1; }
+sub=
+for port in $(seq 45000 45030); do
+	udp_oneshot lan1 "$port" $WAN1 5000
+	udp_oneshot lan2 "$port" $WAN1 5000
+	if poll 2 m4_has '.event == "new"'; then sub=$port; break; fi
+done
+if [ -n "$sub" ]; then pass monitor-filter-subscribed; else
+	fail monitor-filter-subscribed "no event in 30 tries: $(cat "$CTL_TMP/m4.err")"
+fi
+poll 5 m4_has ".event == \"new\" and .internal_port == ${sub:-0}"
+id=$(nctl -j flows internal $LAN2:${sub:-0} | jq -r '.[0].id')
+evid=$(jq -r -s "map(select(.event == \"new\" and .internal_port == ${sub:-0})) | .[0].id" "$CTL_TMP/m4")
+if [ -n "$id" ] && [ "$id" != null ] && [ "$id" = "$evid" ]; then
+	pass monitor-id-matches-dump
+else
+	fail monitor-id-matches-dump "flows -j id '$id', the new event's id '$evid'"
+fi
+nctl flows del id "${id:-0}" > /dev/null
+if poll 5 m4_has ".event == \"destroy\" and .reason == \"deleted\" and .id == ${id:-0}"; then
+	pass monitor-deleted-event
+else
+	fail monitor-deleted-event "monitor: $(cat "$CTL_TMP/m4")"
+fi
+json_expect monitor-filter-only-matching "$(jq -s . "$CTL_TMP/m4" 2>/dev/null || echo null)" \
+	"type == \"array\" and length >= 2 and all(.[]; .internal_address == \"$LAN2\")"
+kill "$mon" 2>/dev/null
+wait "$mon" 2>/dev/null

@@ -19,12 +19,13 @@ ctl_init
 ROOT_CHECKS=()
 for c in set-max-flows-0 set-port-min-alone set-port-min-above-max set-timeout-huge \
 	set-timeout-zero set-unknown-attr set-not-settable-attr set-wrong-length \
-	set-unknown-ifname set-ifname-and-ifindex set-long-ifname; do
+	set-unknown-ifindex set-invalid-ifname set-ifname-and-ifindex set-long-ifname; do
 	ROOT_CHECKS+=("nlfuzz-contract-$c" "nlfuzz-contract-$c-nothing-applied")
 done
 for c in set-valid set-restore flows-filter-wrong-type flows-dump fwd-add-no-nest \
-	fwd-add-sctp fwd-add-port-0 fwd-del-missing unknown-cmd-unspec unknown-cmd-flow-new \
-	unknown-cmd-flow-del unknown-cmd-max-plus-1 unknown-cmd-99 unknown-cmd-255 dump-of-doit; do
+	fwd-add-sctp fwd-add-port-0 fwd-del-missing delete-flow-no-flow delete-flow-partial \
+	delete-flow-missing unknown-cmd-unspec unknown-cmd-flow-new \
+	unknown-cmd-flow-del unknown-cmd-state unknown-cmd-max-plus-1 unknown-cmd-99 unknown-cmd-255 dump-of-doit; do
 	ROOT_CHECKS+=("nlfuzz-contract-$c")
 done
 UNPRIV_CHECKS=()

@@ -14,7 +14,8 @@
 #  - auto falls back when an nft chain is hooked at FORWARD (status says
 #    why), and comes back when it is gone; on overrides it;
 #  - deleting the external interface while flows hold its routes completes
-#    at once (no "waiting for ... to become free"), and natk goes down.
+#    at once (no "waiting for ... to become free"), though natk keeps those
+#    flows while it waits for the interface to come back.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -22,7 +23,7 @@ plan fp-natk-up fp-default-auto fp-auto-active fp-udp-replies fp-udp-fast \
 	fp-udp-flow-counters fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
-	fp-auto-back fp-dev-delete-quick fp-dev-delete-down fp-kernel-log
+	fp-auto-back fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
 dmesg_mark
 require_natk fp-natk-built
 topo_setup || { fail fp-topology "topology setup failed"; exit 1; }
@@ -184,6 +185,7 @@ if [ "$ms" -lt 5000 ]; then
 else
 	fail fp-dev-delete-quick "ip link del wan0 took $ms ms"
 fi
-poll 10 sh -c "[ \"\$(ip netns exec nat $NATKCTL -j status | jq -r .enabled)\" = false ]"
-expect_eq fp-dev-delete-down false "$(fpjq .enabled)" "natk enabled after its interface was deleted"
+poll 10 sh -c "[ \"\$(ip netns exec nat $NATKCTL -j status | jq -r .state)\" = waiting-interface ]"
+expect_eq fp-dev-delete-waiting "waiting-interface false" "$(fpjq .state) $(fpjq .fast_path_active)" \
+	"natk's state and fast path after its interface was deleted"
 dmesg_check fp-kernel-log

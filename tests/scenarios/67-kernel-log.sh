@@ -8,7 +8,7 @@
 #  - the flow table full: one line, with max-flows;
 #  - the external address changed (old and new address);
 #  - natkctl down ("stopped masquerading");
-#  - the external interface deleted ("wan0 is gone", then stopped).
+#  - the external interface deleted ("wan0 is gone: waiting for it").
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -84,5 +84,5 @@ wait_line klog-down "$P"'stopped masquerading out of wan0' "natkctl down"
 
 nctl set external wan0
 nsx nat ip link del wan0
-wait_line klog-dev-gone "$P"'external interface wan0 is gone' "the interface being deleted"
+wait_line klog-dev-gone "$P"'external interface wan0 is gone: waiting for it, flows kept' "the interface being deleted"
 dmesg_check klog-kernel-log

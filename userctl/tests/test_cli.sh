@@ -66,7 +66,6 @@ expect 1 "'port-hold' given twice" set port-hold 10 port-hold off
 expect 1 "ambiguous setting 'port'" set port 1024-2048
 expect 1 "invalid interface name" set external a/b
 expect 1 "invalid interface name" set external 0123456789abcdef
-expect 2 "unknown interface 'natk-nonexist0'" set external natk-nonexist0 ports 1024-2048
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
 expect 1 'status takes no arguments' status x
@@ -87,6 +86,9 @@ expect 1 "invalid or repeated remote '1.2.3'" flows remote 1.2.3
 expect 1 "invalid or repeated proto 'sctp'" flows proto sctp
 expect 1 "invalid or repeated internal '10.0.0.256'" flows internal 10.0.0.256
 expect 1 "invalid or repeated internal '10.0.0.1:0'" flows internal 10.0.0.1:0
+expect 1 "invalid or repeated id 'x'" flows id x
+expect 1 "invalid or repeated id '5'" flows del id 4 id 5
+expect 1 "unknown filter 'all'" flows del all
 expect 1 'Usage: natkctl forward' forward add
 expect 1 "not 'sctp'" forward add sctp 80 10.0.0.2
 expect 1 "not '0'" forward add tcp 0 10.0.0.2
@@ -96,6 +98,8 @@ expect 1 'too many arguments for forward del' forward del tcp 80 10.0.0.2
 expect 1 "unknown forward command 'move'" forward move
 expect 1 'count needs a number' monitor count 0
 expect 1 "unknown argument 'foo'" monitor foo
+expect 1 'event needs new, destroy or state' monitor event created
+expect 1 "invalid or repeated proto 'sctp'" monitor proto sctp
 expect 2 "cannot open network namespace 'natk-nonexist'" -n natk-nonexist status
 expect 1 "option -n needs" -n
 expect 1 'apply needs a FILE' apply

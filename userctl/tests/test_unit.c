@@ -315,6 +315,7 @@ static void test_status(void)
 	EXPECT_STR(s,
 		"natk: enabled\n"
 		"  external interface: wan0 (192.0.2.1)\n"
+		"  state: active\n"
 		"  ports: 1024-65535\n"
 		"  mapping: endpoint-independent   filtering: address-port-dependent\n"
 		"  timeouts: tcp-established 7440s tcp-transitory 240s udp 300s icmp 60s\n"
@@ -331,7 +332,7 @@ static void test_status(void)
 	status_print(&st, fw, 2);
 	s = cap_end();
 	EXPECT_STR(s,
-		"{\"enabled\":true,\"external_interface\":\"wan0\","
+		"{\"enabled\":true,\"state\":\"active\",\"external_interface\":\"wan0\","
 		"\"external_address\":\"192.0.2.1\",\"port_min\":1024,"
 		"\"port_max\":65535,\"mapping\":\"endpoint-independent\","
 		"\"filtering\":\"address-port-dependent\",\"timeouts\":{"
@@ -348,6 +349,7 @@ static void test_status(void)
 
 	/* disabled, nothing forwarded, numeric MSS, no port hold */
 	st.enabled = false;
+	st.state = NATK_STATE_DOWN;
 	st.mss_clamp = 1400;
 	st.max_flows_per_host = 100;
 	st.port_hold = 0;
@@ -379,7 +381,7 @@ static void test_status(void)
 	free(s);
 
 	/* An older module sends neither port hold attribute: nothing shown. */
-	st.present_lo &= ~(1u << NATK_A_PORT_HOLD | 1u << NATK_A_PORTS_HELD);
+	st.present &= ~(1ull << NATK_A_PORT_HOLD | 1ull << NATK_A_PORTS_HELD);
 	st.port_hold = 120;
 	st.ports_held = 3;
 	cap_start(false, false);
@@ -397,7 +399,7 @@ static void test_status(void)
 	free(s);
 
 	/* Only the count (not expected, but each is shown on its own). */
-	st.present_lo |= 1u << NATK_A_PORTS_HELD;
+	st.present |= 1ull << NATK_A_PORTS_HELD;
 	cap_start(false, false);
 	status_print(&st, NULL, 0);
 	s = cap_end();
@@ -731,6 +733,43 @@ static void test_event(void)
 		      "\"external_port\":2,\"remote_address\":\"192.0.2.2\","
 		      "\"remote_port\":3,\"state\":\"syn_out\"}\n");
 	free(s);
+	/* a flow filter it does not match: not printed */
+	mo.ff.have_proto = true;
+	mo.ff.proto = IPPROTO_UDP;
+	mo.flow_filtered = true;
+	cap_start(true, false);
+	EXPECT(event_cb(m, &mo) == NL_SKIP);
+	s = cap_end();
+	EXPECT_STR(s, "");
+	free(s);
+	nlmsg_free(m);
+
+	/* natk's state: printed with no filter, left out with a flow filter */
+	m = genl_msg(NATK_CMD_STATE);
+	nla_put_u8(m, NATK_A_ENABLED, 1);
+	nla_put_u8(m, NATK_A_STATE, NATK_STATE_WAIT_INTERFACE);
+	nla_put_string(m, NATK_A_IFNAME, "wan0");
+	nla_put_u32(m, NATK_A_EXT_ADDR_BE, 0);
+	nla_put_u64(m, NATK_A_TIMESTAMP_NS, 1714566896000001000ull);
+	nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+	cap_start(true, false);
+	EXPECT(event_cb(m, &mo) == NL_SKIP);
+	s = cap_end();
+	EXPECT_STR(s, "");
+	free(s);
+	memset(&mo, 0, sizeof(mo));
+	cap_start(false, false);
+	EXPECT(event_cb(m, &mo) == NL_OK);
+	s = cap_end();
+	EXPECT_STR(s, "2024-05-01T12:34:56.000001Z state   waiting-interface wan0\n");
+	free(s);
+	cap_start(true, false);
+	EXPECT(event_cb(m, &mo) == NL_OK);
+	s = cap_end();
+	EXPECT_STR(s, "{\"time\":\"2024-05-01T12:34:56.000001Z\",\"event\":\"state\","
+		      "\"state\":\"waiting-interface\",\"external_interface\":\"wan0\","
+		      "\"external_address\":null}\n");
+	free(s);
 	nlmsg_free(m);
 }
 
@@ -849,6 +888,7 @@ static void test_metrics(void)
 
 	/* prometheus */
 	b->st.enabled = true;
+	b->st.state = NATK_STATE_ACTIVE;
 	b->st.max_flows = 262144;
 	b->st.ports_held = 5;
 	b->v[NATK_STAT_ACTIVE_CONNECTIONS] = 6;
@@ -934,6 +974,7 @@ static void doc_good(struct doc_facts *f)
 	f->natk_loaded = true;
 	f->have_status = true;
 	f->st.enabled = true;
+	f->st.state = NATK_STATE_ACTIVE;
 	snprintf(f->st.ifname, sizeof(f->st.ifname), "wan0");
 	inet_pton(AF_INET, "192.0.2.1", &f->st.ext_addr);
 	f->st.max_flows = 1000;

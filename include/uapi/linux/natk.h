@@ -38,11 +38,15 @@
  *
  * NATK_CMD_GET_CONFIG (doit)
  *   Takes nothing. Returns one message with NATK_CMD_GET_CONFIG and:
- *     NATK_A_ENABLED       u8   1 if natk masquerades in this netns
- *     NATK_A_IFINDEX       u32  external interface; this and the next
- *     NATK_A_IFNAME        string   two are sent only when enabled
- *     NATK_A_EXT_ADDR_BE   u32  the external interface's primary IPv4
- *                               address, 0 if it has none right now
+ *     NATK_A_ENABLED       u8   1 if an external interface is set in this
+ *                               netns (masquerading, or waiting for it)
+ *     NATK_A_STATE         u8   enum natk_state: masquerading, or what
+ *                               natk waits for
+ *     NATK_A_IFNAME        string   the external interface's name, sent
+ *                               when enabled (even while it does not exist)
+ *     NATK_A_IFINDEX       u32  its index, sent while it exists
+ *     NATK_A_EXT_ADDR_BE   u32  its primary IPv4 address (sent when
+ *                               enabled), 0 if it has none right now
  *     NATK_A_PORT_MIN, NATK_A_PORT_MAX  u16  port range for mappings
  *     NATK_A_MAX_FLOWS     u32  flow table limit
  *     NATK_A_MAX_FLOWS_PER_HOST u32  per internal host limit, 0 = none
@@ -77,7 +81,8 @@
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
- *   masquerading out of that interface), NATK_A_PORT_MIN with
+ *   masquerading out of that interface; by index it must exist, by name it
+ *   need not: see "External interface" below), NATK_A_PORT_MIN with
  *   NATK_A_PORT_MAX (both, min <= max, 1..65535), NATK_A_MAX_FLOWS
  *   (1..16777216), NATK_A_MAX_FLOWS_PER_HOST (0 = no limit),
  *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
@@ -90,6 +95,16 @@
  *   (or its address changing), the mapping or the filtering behaviour
  *   flushes all dynamic flows. When the table is full, flows that have not
  *   seen traffic in both directions are evicted first. Returns an empty ack.
+ *
+ * External interface: natk binds it by name, as nft's oifname does. When
+ * no interface of that name exists (it was deleted or renamed, or is not
+ * there yet at boot) natk keeps its configuration, forwards and flows,
+ * masquerades nothing and waits (NATK_STATE_WAIT_INTERFACE); while the
+ * interface has no IPv4 address it waits for one
+ * (NATK_STATE_WAIT_ADDRESS). When an interface of that name with an
+ * address appears it resumes by itself. Flows made before are kept if the
+ * address is the one they were made with, and flushed if it differs. Each
+ * change of state is logged ("natk: ...") and sent as NATK_CMD_STATE.
  *
  * NATK_CMD_DOWN (doit, CAP_NET_ADMIN)
  *   Stops masquerading in this netns: unhooks and flushes all flows.
@@ -122,6 +137,21 @@
  *   resized or flushed while the dump ran, messages carry NLM_F_DUMP_INTR:
  *   the dump may have missed or repeated flows and should be retried.
  *
+ *   Each flow carries NATK_FLOW_A_ID: the same in every dump and event
+ *   for the flow's whole life, and (but for a 32-bit collision) different
+ *   for every other flow, and for a later one with the same tuple unless
+ *   it was created within the same clock tick (as conntrack's ids).
+ *
+ * NATK_CMD_DELETE_FLOW (doit, CAP_NET_ADMIN)
+ *   Deletes one flow: NATK_A_FLOW nest with NATK_FLOW_A_PROTO,
+ *   NATK_FLOW_A_INT_ADDR_BE, NATK_FLOW_A_INT_PORT, NATK_FLOW_A_REM_ADDR_BE
+ *   and NATK_FLOW_A_REM_PORT as a dump gives them and, to delete only that
+ *   flow and not a newer one with the same tuple, NATK_FLOW_A_ID. Its
+ *   NATK_CMD_FLOW_DEL event has reason NATK_REASON_DELETED; its mapping
+ *   is held as after any flow's end. -ENOENT if there is no such flow.
+ *   To delete by a filter, dump with it and delete what it returned, as
+ *   conntrack -D does.
+ *
  * NATK_CMD_FWD_ADD (doit, CAP_NET_ADMIN)
  *   Static port forward: NATK_A_FWD nest with NATK_FWD_A_PROTO (TCP or UDP),
  *   NATK_FWD_A_EXT_PORT, NATK_FWD_A_INT_ADDR_BE, NATK_FWD_A_INT_PORT.
@@ -147,7 +177,10 @@
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
  *   destroyed (with NATK_FLOW_A_REASON). Each carries one NATK_A_FLOW nest
  *   with the same attributes as a dump, and NATK_A_TIMESTAMP_NS (u64,
- *   CLOCK_REALTIME). Events are best effort:
+ *   CLOCK_REALTIME). NATK_CMD_STATE when the external interface's state
+ *   changes (see "External interface"): NATK_A_ENABLED, NATK_A_STATE,
+ *   NATK_A_IFNAME, NATK_A_IFINDEX and NATK_A_EXT_ADDR_BE as in
+ *   NATK_CMD_GET_CONFIG, and NATK_A_TIMESTAMP_NS. Events are best effort:
  *   under overload some are lost and counted in NATK_STAT_EVENTS_LOST.
  */
 
@@ -178,6 +211,8 @@ enum natk_cmd {
 	NATK_CMD_GET_FWDS,
 	NATK_CMD_FLOW_NEW,
 	NATK_CMD_FLOW_DEL,
+	NATK_CMD_STATE,
+	NATK_CMD_DELETE_FLOW,
 	__NATK_CMD_MAX
 };
 
@@ -218,6 +253,14 @@ enum natk_fp_why {
 	__NATK_FP_WHY_MAX
 };
 
+enum natk_state {
+	NATK_STATE_DOWN,		/* no external interface set */
+	NATK_STATE_ACTIVE,		/* masquerading */
+	NATK_STATE_WAIT_INTERFACE,	/* no interface of that name exists */
+	NATK_STATE_WAIT_ADDRESS,	/* it exists but has no IPv4 address */
+	__NATK_STATE_MAX
+};
+
 enum natk_attr {
 	NATK_A_UNSPEC,
 	NATK_A_ENABLED,			/* u8 */
@@ -251,6 +294,7 @@ enum natk_attr {
 	NATK_A_HASH_ENTRIES,		/* u32 */
 	NATK_A_FAST_PATH,		/* u8, enum natk_fast_path */
 	NATK_A_FAST_PATH_WHY,		/* u8, enum natk_fp_why */
+	NATK_A_STATE,			/* u8, enum natk_state */
 	__NATK_A_MAX
 };
 
@@ -277,6 +321,7 @@ enum natk_flow_reason {
 	NATK_REASON_EXPIRED,	/* idle timeout */
 	NATK_REASON_FLUSH,	/* natkctl flush, down, address change */
 	NATK_REASON_EVICTED,	/* evicted to make room (table full) */
+	NATK_REASON_DELETED,	/* NATK_CMD_DELETE_FLOW (natkctl flows del) */
 	__NATK_REASON_MAX
 };
 
@@ -298,6 +343,7 @@ enum natk_flow_attr {
 	NATK_FLOW_A_REASON,		/* u8, enum natk_flow_reason (events) */
 	NATK_FLOW_A_AGE_MS,		/* u32, milliseconds since creation */
 	NATK_FLOW_A_PAD,
+	NATK_FLOW_A_ID,			/* u32, the flow's id for its life */
 	__NATK_FLOW_A_MAX
 };
 
