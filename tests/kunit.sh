@@ -82,6 +82,15 @@ ln -sfn "$REPO/kmod/kunit/Makefile" "$D/kunit/Makefile"
 for f in "$REPO"/kmod/kunit/*.c "$REPO"/kmod/kunit/*.h; do
 	ln -sfn "$f" "$D/kunit/$(basename "$f")"
 done
+# The tree is shared by every checkout on this host. make judges natk's
+# objects by the mtimes of the files the links point to: objects built
+# from another checkout can look newer than this one's sources and be kept.
+# So natk's objects go whenever the checkout changes (they rebuild in
+# seconds; the kernel's own stay).
+if [ "$(cat "$D/.checkout" 2>/dev/null)" != "$REPO" ]; then
+	rm -rf "$BUILD/net/natk"
+	echo "$REPO" > "$D/.checkout"
+fi
 # natk-y exactly as the top-level Kbuild has it (the objects of natk.ko).
 objs=$(make -s --no-print-directory -f - src=. <<EOF
 include $REPO/Kbuild
