@@ -214,59 +214,88 @@ int cmd_apply(int argc, char **argv)
 	return 0;
 }
 
-/* The configuration file for st and the n forwards f, on stdout. */
-static void save_print(const struct natk_status *st, const struct natk_fwd *f,
-		       size_t n)
+struct save_state {
+	const struct natk_status *st;
+	const struct natk_fwd *f;
+	size_t n;
+};
+
+/* The configuration file for a save_state, on fp. */
+static void save_fill(FILE *fp, const void *arg)
 {
+	const struct save_state *ss = arg;
+	const struct natk_status *st = ss->st;
 	char a[INET_ADDRSTRLEN];
 	int i;
 
-	printf("# natk configuration (natkctl save); load with: natkctl apply FILE\n");
+	fprintf(fp, "# natk configuration (natkctl save); load with: natkctl apply FILE\n");
 	if (st->enabled && st->ifname[0])
-		printf("external %s\n", st->ifname);
-	printf("ports %u-%u\n", st->port_min, st->port_max);
-	printf("max-flows %u\n", st->max_flows);
-	printf("max-flows-per-host %u\n", st->max_flows_per_host);
-	printf("mapping %s\n", status_mapping(st));
-	printf("filtering %s\n", status_filtering(st));
+		fprintf(fp, "external %s\n", st->ifname);
+	fprintf(fp, "ports %u-%u\n", st->port_min, st->port_max);
+	fprintf(fp, "max-flows %u\n", st->max_flows);
+	fprintf(fp, "max-flows-per-host %u\n", st->max_flows_per_host);
+	fprintf(fp, "mapping %s\n", status_mapping(st));
+	fprintf(fp, "filtering %s\n", status_filtering(st));
 	for (i = 0; i < TIMEOUT_COUNT; i++)
-		printf("timeout %s %u\n", timeout_names[i], st->timeout[i]);
+		fprintf(fp, "timeout %s %u\n", timeout_names[i], st->timeout[i]);
 	if (st->mss_clamp == 0)
-		printf("mss-clamp off\n");
+		fprintf(fp, "mss-clamp off\n");
 	else if (st->mss_clamp == NATK_MSS_CLAMP_PMTU)
-		printf("mss-clamp pmtu\n");
+		fprintf(fp, "mss-clamp pmtu\n");
 	else
-		printf("mss-clamp %u\n", st->mss_clamp);
+		fprintf(fp, "mss-clamp %u\n", st->mss_clamp);
 	/* An older module neither reports nor accepts it. */
 	if (status_has(st, NATK_A_PORT_HOLD))
-		printf("port-hold %u\n", st->port_hold);
+		fprintf(fp, "port-hold %u\n", st->port_hold);
 	if (status_has(st, NATK_A_FAST_PATH) &&
 	    st->fast_path <= NATK_FAST_PATH_MAX)
-		printf("fast-path %s\n", fast_path_names[st->fast_path]);
-	for (size_t j = 0; j < n; j++) {
-		inet_ntop(AF_INET, &f[j].int_addr_be, a, sizeof(a));
-		printf("forward %s %u %s:%u\n", proto_name(f[j].proto),
-		       f[j].ext_port, a, f[j].int_port);
+		fprintf(fp, "fast-path %s\n", fast_path_names[st->fast_path]);
+	for (size_t j = 0; j < ss->n; j++) {
+		inet_ntop(AF_INET, &ss->f[j].int_addr_be, a, sizeof(a));
+		fprintf(fp, "forward %s %u %s:%u\n", proto_name(ss->f[j].proto),
+			ss->f[j].ext_port, a, ss->f[j].int_port);
 	}
 }
 
+static void save_print(const struct natk_status *st, const struct natk_fwd *f,
+		       size_t n)
+{
+	struct save_state ss = { st, f, n };
+
+	save_fill(stdout, &ss);
+}
+
+/*
+ * natkctl save [FILE]: the running configuration as a file apply takes.
+ * To FILE it is written whole or not at all (a temporary file, fsynced and
+ * renamed), and never without an external interface: that file would not
+ * start natk at the next boot.
+ */
 int cmd_save(int argc, char **argv)
 {
 	struct natk_status st;
 	struct natk_fwd *f = NULL;
+	struct save_state ss;
 	size_t n = 0;
 	int err;
 
-	(void)argv;
-	if (argc)
-		usage_fail("save", "save takes no arguments");
+	if (argc > 1)
+		usage_fail("save", "save takes at most a FILE");
 	err = status_get(&st);
 	if (err)
 		nk_fail("save", err);
 	err = fwd_get_all(&f, &n);
 	if (err)
 		nk_fail("save: port forwards", err);
-	save_print(&st, f, n);
+	if (argc == 0) {
+		save_print(&st, f, n);
+	} else {
+		if (!st.enabled || !st.ifname[0])
+			fail("save: natk has no external interface in this namespace, so %s would not start it at boot; left unchanged (natkctl set external IFNAME first)",
+			     argv[0]);
+		ss = (struct save_state){ &st, f, n };
+		file_write_atomic("save", argv[0], save_fill, &ss);
+	}
 	free(f);
 	return 0;
 }

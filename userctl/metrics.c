@@ -428,54 +428,18 @@ static void prom_write(FILE *f, const struct mx_sample *s)
 	}
 }
 
-/* Write to a temporary file next to path, then rename it over path. */
-static void prom_write_file(const char *path, const struct mx_sample *s)
+static void prom_fill(FILE *f, const void *arg)
 {
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, n;
-	FILE *f;
-
-	if (slash)
-		n = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX",
-			     (int)(slash - path), path, slash + 1);
-	else
-		n = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		fail("stats: file name too long: %s", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		fail("stats: cannot create a file next to %s: %s", path,
-		     strerror(errno));
-	f = fdopen(fd, "w");
-	if (!f) {
-		unlink(tmp);
-		fail("stats: %s: %s", tmp, strerror(errno));
-	}
-	if (s)
-		prom_write(f, s);
+	if (arg)
+		prom_write(f, arg);
 	else
 		prom_write_unloaded(f);
-	if (fflush(f) == EOF || ferror(f) || fchmod(fd, 0644) < 0 ||
-	    fsync(fd) < 0) {
-		int e = errno;
+}
 
-		fclose(f);
-		unlink(tmp);
-		fail("stats: cannot write %s: %s", tmp, strerror(e));
-	}
-	if (fclose(f) == EOF) {
-		int e = errno;
-
-		unlink(tmp);
-		fail("stats: cannot write %s: %s", tmp, strerror(e));
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-
-		unlink(tmp);
-		fail("stats: cannot rename %s to %s: %s", tmp, path, strerror(e));
-	}
+/* Readers (node_exporter) never see a partial file. */
+static void prom_write_file(const char *path, const struct mx_sample *s)
+{
+	file_write_atomic("stats", path, prom_fill, s);
 }
 
 /* ------------------------------------------------------ cloudwatch-emf */

@@ -3,6 +3,7 @@
 #define NATKCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
@@ -158,6 +159,15 @@ const char *flow_state_name(const struct flow *f);
 /* all: print every key (0 if missing); else only what the kernel sent. */
 void flow_print(const struct flow *f, bool all);
 const char *reason_name(uint8_t reason);
+
+/*
+ * Write path as fill writes it, through a temporary file next to it that
+ * is fsynced and renamed over it (mode 0644): a reader sees the old file or
+ * the new one, never a part; a failure leaves path as it was. Exits with
+ * "cmd: ..." on failure (file.c).
+ */
+void file_write_atomic(const char *cmd, const char *path,
+		       void (*fill)(FILE *f, const void *arg), const void *arg);
 
 /* Flow filters of flows, flows del and monitor (flows.c). */
 struct flow_filter {

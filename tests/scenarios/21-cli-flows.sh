@@ -27,7 +27,8 @@ plan cli-flows-natk-up cli-forward-add cli-forward-add-default-port cli-forward-
 	cli-set-before-down cli-down cli-down-status cli-down-text cli-down-text-disabled \
 	cli-down-no-masquerade cli-up-again cli-up-again-kept cli-up-again-masquerades cli-save \
 	cli-save-content cli-apply-check-saved cli-apply cli-apply-applied cli-apply-bad-file-line \
-	cli-apply-bad-file-nothing cli-apply-stdin cli-apply-stdin-restored
+	cli-apply-bad-file-nothing cli-apply-stdin cli-apply-stdin-restored cli-save-file \
+	cli-save-file-content cli-save-file-refused cli-save-file-untouched
 require_natk cli-flows-natk-built
 topo_setup || { fail cli-flows-topology "topology setup failed"; exit 1; }
 check cli-flows-natk-up natk_up || exit 1
@@ -175,3 +176,11 @@ json_expect cli-apply-bad-file-nothing "$(nsx nat "$NATKCTL" -j status)" '.timeo
 expect_ok cli-apply-stdin nat apply - < "$CTL_TMP/saved.conf"
 json_expect cli-apply-stdin-restored "$(nsx nat "$NATKCTL" -j status)" \
 	'.timeouts.udp == 77 and (.forwards | length) == 1 and .forwards[0].external_port == 5353'
+
+# save FILE: the same content, written whole; refused while natk is down,
+# with the file left as it was.
+expect_ok cli-save-file nat save "$CTL_TMP/natk.conf"
+expect_eq cli-save-file-content "$saved" "$(cat "$CTL_TMP/natk.conf" 2>/dev/null)" "natkctl save FILE vs natkctl save"
+nctl down
+EXPECT_ERR_RC=2 expect_err cli-save-file-refused "no external interface.*would not start it" nat save "$CTL_TMP/natk.conf"
+expect_eq cli-save-file-untouched "$saved" "$(cat "$CTL_TMP/natk.conf" 2>/dev/null)" "natk.conf after a refused save"

@@ -15,6 +15,7 @@ int natkctl_main(int argc, char **argv);
 #include "../flow.c"
 #include "../status.c"
 #include "../flows.c"
+#include "../file.c"
 #include "../fwd.c"
 #include "../monitor.c"
 #include "../apply.c"
