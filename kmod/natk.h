@@ -252,6 +252,7 @@ struct natk_cfg *natk_cfg_dup(struct natk_net *nn);
 int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack);
 void natk_down(struct natk_net *nn);
+struct natk_cfg *natk_cfg_default(const struct net *net);
 
 /* enum natk_state of a configuration snapshot. */
 static inline u8 natk_cfg_state(const struct natk_cfg *cfg)

@@ -52,6 +52,8 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_MSS_CLAMP] = { .type = NLA_U16 },
 	[NATK_A_PORT_HOLD] = NLA_POLICY_MAX(NLA_U32, NATK_PORT_HOLD_MAX),
 	[NATK_A_FAST_PATH] = NLA_POLICY_MAX(NLA_U8, NATK_FAST_PATH_MAX),
+	[NATK_A_RESET] = { .type = NLA_FLAG },
+	[NATK_A_DRY_RUN] = { .type = NLA_FLAG },
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -311,7 +313,11 @@ static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
 	int err;
 
 	mutex_lock(&nn->lock);
-	ncfg = natk_cfg_dup(nn);
+	/* NATK_A_RESET: what the request does not give is the default. */
+	if (info->attrs[NATK_A_RESET])
+		ncfg = natk_cfg_default(genl_info_net(info));
+	else
+		ncfg = natk_cfg_dup(nn);
 	if (!ncfg) {
 		err = -ENOMEM;
 		goto out;
@@ -319,7 +325,7 @@ static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
 	err = natk_parse_config(genl_info_net(info), ncfg, info->attrs,
 				netlink_capable(skb, CAP_NET_ADMIN),
 				info->extack);
-	if (err) {
+	if (err || info->attrs[NATK_A_DRY_RUN]) {
 		kfree(ncfg);
 		goto out;
 	}

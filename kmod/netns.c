@@ -50,7 +50,8 @@ static __be32 natk_dev_addr(struct net_device *dev)
 	return 0;
 }
 
-static struct natk_cfg *natk_cfg_default(const struct net *net)
+/* The configuration of a netns nothing was set in. */
+struct natk_cfg *natk_cfg_default(const struct net *net)
 {
 	struct natk_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 

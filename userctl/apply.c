@@ -22,6 +22,9 @@ struct file_conf {
 	struct natk_fwd *fwd;
 	size_t nfwd, capfwd;
 	unsigned int *fwd_line;
+	struct natk_conf *line_conf;	/* each setting line alone */
+	unsigned int *line_no;
+	size_t nlines;
 };
 
 static int split(char *line, char **w, int max)
@@ -118,6 +121,19 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 			}
 			continue;
 		}
+		if (fc->nlines % 16 == 0) {
+			fc->line_conf = realloc(fc->line_conf, (fc->nlines + 16) *
+						sizeof(*fc->line_conf));
+			fc->line_no = realloc(fc->line_no, (fc->nlines + 16) *
+					      sizeof(*fc->line_no));
+			if (!fc->line_conf || !fc->line_no)
+				fail("out of memory");
+		}
+		memset(&fc->line_conf[fc->nlines], 0, sizeof(*fc->line_conf));
+		fc->line_no[fc->nlines] = lineno;
+		if (conf_parse_setting(&fc->line_conf[fc->nlines], n, w, false,
+				       err, sizeof(err)) > 0)
+			fc->nlines++;
 		used = conf_parse_setting(&fc->c, n, w, false, err, sizeof(err));
 		if (used < 0) {
 			warnmsg("%s:%u: %s", path, lineno, err);
@@ -134,6 +150,42 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 	}
 	free(line);
 	return errors;
+}
+
+/*
+ * apply --check, after the file parsed: ask the kernel to validate it as it
+ * would be applied (NATK_A_DRY_RUN), which checks what only the kernel
+ * knows (a container's max-flows cap, limits of an older or newer module).
+ * Without natk (not loaded and not loadable) the offline check is all.
+ * A refusal names the line(s): each setting line is asked alone too.
+ */
+static void apply_check_kernel(const char *path, const struct file_conf *fc)
+{
+	char whole[sizeof(nk_extack)];
+	int err, bad = 0;
+	size_t i;
+
+	if (!nk_try_open()) {
+		warnmsg("%s: natk is not loaded: checked offline only", path);
+		return;
+	}
+	err = conf_request(&fc->c, true, true);
+	if (!err)
+		return;
+	if (err == -EPERM)
+		nk_fail("apply --check", err);
+	snprintf(whole, sizeof(whole), "%s", nk_extack[0] ? nk_extack : strerror(-err));
+	for (i = 0; i < fc->nlines; i++) {
+		if (!conf_request(&fc->line_conf[i], false, true))
+			continue;
+		warnmsg("%s:%u: %s", path, fc->line_no[i],
+			nk_extack[0] ? nk_extack : "refused by the kernel");
+		bad++;
+	}
+	if (!bad)
+		warnmsg("%s: %s", path, whole);
+	input_fail("%s: the kernel refused %d line%s, nothing applied", path,
+		   bad ? bad : 1, bad > 1 ? "s" : "");
 }
 
 int cmd_apply(int argc, char **argv)
@@ -168,13 +220,14 @@ int cmd_apply(int argc, char **argv)
 	if (errors)
 		input_fail("%s: %d error%s, nothing applied", path, errors,
 		     errors > 1 ? "s" : "");
-	if (check)
+	if (check) {
+		apply_check_kernel(path, &fc);
 		return 0;
+	}
 
-	if (fc.c.have)
-		conf_send(&fc.c);
-	else
-		nk_open();
+	/* Replace, as wg syncconf and nft -f: what the file does not say
+	 * returns to its default. */
+	conf_send(&fc.c, true);
 
 	/* The file lists all port forwards: make the kernel's match it. */
 	err = fwd_get_all(&cur, &ncur);
@@ -211,6 +264,8 @@ int cmd_apply(int argc, char **argv)
 	free(cur);
 	free(fc.fwd);
 	free(fc.fwd_line);
+	free(fc.line_conf);
+	free(fc.line_no);
 	return 0;
 }
 

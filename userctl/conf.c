@@ -267,18 +267,28 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
 }
 
-/* Send one SET_CONFIG with everything in c; exits on failure. */
-void conf_send(const struct natk_conf *c)
+int conf_request(const struct natk_conf *c, bool reset, bool dry_run)
 {
 	struct nl_msg *msg;
-	int err;
 
 	nk_open();
 	msg = nk_msg(NATK_CMD_SET_CONFIG, 0);
 	conf_put_attrs(msg, c);
-	err = nk_request(msg, NULL, NULL, NULL);
+	if (reset)
+		nla_put_flag(msg, NATK_A_RESET);
+	if (dry_run)
+		nla_put_flag(msg, NATK_A_DRY_RUN);
+	return nk_request(msg, NULL, NULL, NULL);
+}
+
+/* Send one SET_CONFIG with everything in c; exits on failure. */
+void conf_send(const struct natk_conf *c, bool reset)
+{
+	int err;
+
+	err = conf_request(c, reset, false);
 	if (err)
-		nk_fail("set", err);
+		nk_fail(reset ? "apply" : "set", err);
 	/*
 	 * natk binds the interface by name and waits for one that does not
 	 * exist yet (a late ENI, a renamed link): say so, it is not an error.
@@ -305,7 +315,7 @@ int cmd_set(int argc, char **argv)
 		argc -= n;
 		argv += n;
 	}
-	conf_send(&c);
+	conf_send(&c, false);
 	return 0;
 }
 

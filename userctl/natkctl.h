@@ -119,14 +119,22 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		       bool prefix_ok, char *err, size_t errlen);
 void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c);
 const char *conf_keywords(void);
-/* One SET_CONFIG with everything in c; exits on failure. */
-void conf_send(const struct natk_conf *c);
+/*
+ * One SET_CONFIG with everything in c; reset: what c does not set returns
+ * to its default (NATK_A_RESET). conf_send exits on failure;
+ * conf_request returns 0 or -errno (the kernel's message in nk_extack),
+ * and with dry_run only asks the kernel to validate (NATK_A_DRY_RUN).
+ */
+void conf_send(const struct natk_conf *c, bool reset);
+int conf_request(const struct natk_conf *c, bool reset, bool dry_run);
 
 /* ---- nl.c ---- */
 extern char nk_extack[512];
 
 /* Enter the -n namespace (once), connect, resolve the family; exits on error. */
 void nk_open(void);
+/* nk_open, but false instead of exiting when natk is not loaded. */
+bool nk_try_open(void);
 struct nl_sock *nk_sock(void);
 int nk_family(void);
 struct nl_msg *nk_msg(uint8_t cmd, int flags);

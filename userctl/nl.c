@@ -67,7 +67,23 @@ int nk_family(void)
 	return family;
 }
 
+static void nk_open_family(bool must);
+
+/* nk_open, but false (and no socket) when there is no natk family. */
+bool nk_try_open(void)
+{
+	if (sk)
+		return true;
+	nk_open_family(false);
+	return sk != NULL;
+}
+
 void nk_open(void)
+{
+	nk_open_family(true);
+}
+
+static void nk_open_family(bool must)
 {
 	int one = 1, err;
 
@@ -84,6 +100,11 @@ void nk_open(void)
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
 		   sizeof(one));
 	family = genl_ctrl_resolve(sk, NATK_GENL_NAME);
+	if (family == -NLE_OBJ_NOTFOUND && !must) {
+		nl_socket_free(sk);
+		sk = NULL;
+		return;
+	}
 	if (family < 0) {
 		if (family == -NLE_OBJ_NOTFOUND)
 			fail("the natk module is not loaded (try: modprobe natk)");

@@ -10,7 +10,7 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
 plan "$SCEN-natk-up" rename-before rename-status rename-save rename-no-flush rename-after \
-	rename-enabled userns-default-max-flows userns-max-flows-capped userns-max-flows-below-cap \
+	rename-enabled userns-default-max-flows userns-max-flows-capped userns-apply-check-kernel userns-max-flows-below-cap \
 	userns-host-root-uncapped "$SCEN-kernel-log"
 dmesg_mark
 require_natk rename-setup
@@ -53,6 +53,16 @@ case $out in
 *rc=0*) fail userns-max-flows-capped "a container set max-flows 100000: $out" ;;
 *65536*) pass userns-max-flows-capped ;;
 *) fail userns-max-flows-capped "refused, but without saying the limit: $out" ;;
+esac
+# apply --check asks the kernel (NATK_A_DRY_RUN): the cap is the kernel's,
+# so the offline check passes and the kernel's refusal names the line.
+cf=$(mktemp /tmp/natk-userns.XXXXXX)
+printf 'timeout udp 30\nmax-flows 100000\n' > "$cf"
+out=$(cont "'$NATKCTL' apply --check '$cf' 2>&1; echo rc=\$?")
+rm -f "$cf"
+case $out in
+*"natk-userns."*":2: "*65536*rc=1*) pass userns-apply-check-kernel ;;
+*) fail userns-apply-check-kernel "apply --check of max-flows 100000 in a container: $out" ;;
 esac
 out=$(cont "'$NATKCTL' set max-flows 60000 && '$NATKCTL' -j status" | jq -r .max_flows)
 expect_eq userns-max-flows-below-cap 60000 "$out" "max_flows set by a container"

@@ -26,7 +26,7 @@ plan cli-flows-natk-up cli-forward-add cli-forward-add-default-port cli-forward-
 	cli-stats-text-lines cli-flush cli-flush-no-flows cli-flush-dump-empty cli-flows-after-flush \
 	cli-set-before-down cli-down cli-down-status cli-down-text cli-down-text-disabled \
 	cli-down-no-masquerade cli-up-again cli-up-again-kept cli-up-again-masquerades cli-save \
-	cli-save-content cli-apply-check-saved cli-apply cli-apply-applied cli-apply-bad-file-line \
+	cli-save-content cli-apply-check-saved cli-apply cli-apply-applied cli-apply-replaces cli-apply-bad-file-line \
 	cli-apply-bad-file-nothing cli-apply-stdin cli-apply-stdin-restored cli-save-file \
 	cli-save-file-content cli-save-file-refused cli-save-file-untouched
 require_natk cli-flows-natk-built
@@ -165,9 +165,14 @@ printf '%s\n' "$saved" | grep -qx 'external wan0' && printf '%s\n' "$saved" | gr
 printf '%s\n' "$saved" > "$CTL_TMP/saved.conf"
 expect_ok cli-apply-check-saved nat apply --check "$CTL_TMP/saved.conf"
 printf 'timeout udp 88\nforward tcp 2222 %s:22\n' "$LAN1" > "$CTL_TMP/a.conf"
+nctl set ports 20000-29999
 expect_ok cli-apply nat apply "$CTL_TMP/a.conf"
 json_expect cli-apply-applied "$(nsx nat "$NATKCTL" -j status)" \
 	".timeouts.udp == 88 and (.forwards | length) == 1 and .forwards[0].external_port == 2222 and .forwards[0].internal_address == \"$LAN1\""
+# apply replaces: what the file does not say is back to its default (the
+# ports set just before; no external line: natk stops), as wg syncconf.
+json_expect cli-apply-replaces "$(nsx nat "$NATKCTL" -j status)" \
+	'.port_min == 1024 and .port_max == 65535 and .state == "down" and .timeouts.tcp_established == 7440'
 printf 'timeout udp 99\nports 9-8\n' > "$CTL_TMP/bad.conf"
 run_ctl nat apply "$CTL_TMP/bad.conf"
 [ "$CTL_RC" -eq 1 ] && printf '%s\n' "$CTL_ERR" | grep -q "bad.conf:2:" &&

@@ -90,8 +90,13 @@
  *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
  *   NATK_A_FAST_PATH.
  *   All attributes are validated before any is applied: the command
- *   applies all of them or none. Settings made before an external interface
- *   is set are kept and used when it is. Changing the external interface
+ *   applies all of them or none. With NATK_A_RESET (flag) every setting
+ *   the request does not give returns to its default, the external
+ *   interface included (none: natk stops), as a configuration file is
+ *   applied. With NATK_A_DRY_RUN (flag) the request is validated as if it
+ *   were applied (ranges, limits, a container's caps) and nothing
+ *   changes. Settings made before an external interface is set are kept
+ *   and used when it is. Changing the external interface
  *   (or its address changing), the mapping or the filtering behaviour
  *   flushes all dynamic flows. When the table is full, flows that have not
  *   seen traffic in both directions are evicted first. Returns an empty ack.
@@ -295,6 +300,8 @@ enum natk_attr {
 	NATK_A_FAST_PATH,		/* u8, enum natk_fast_path */
 	NATK_A_FAST_PATH_WHY,		/* u8, enum natk_fp_why */
 	NATK_A_STATE,			/* u8, enum natk_state */
+	NATK_A_RESET,			/* flag */
+	NATK_A_DRY_RUN,			/* flag */
 	__NATK_A_MAX
 };
 
