@@ -68,6 +68,22 @@ void natk_events_enable(bool on)
 static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
 			 u8 cmd, u8 reason);
 
+/* Stamp, end and multicast an event; count it when it is lost. */
+static void natk_event_send(struct natk_net *nn, struct sk_buff *skb,
+			    void *hdr, gfp_t gfp)
+{
+	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
+			      NATK_A_PAD)) {
+		nlmsg_free(skb);
+		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
+				    gfp) == -ENOBUFS)
+		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+}
+
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason)
 {
@@ -95,13 +111,7 @@ static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
 	cfg = rcu_dereference(nn->cfg);
 	if (natk_flow_fill(skb, flow, cfg, reason))
 		goto lost_free;
-	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
-			      NATK_A_PAD))
-		goto lost_free;
-	genlmsg_end(skb, hdr);
-	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
-				    GFP_ATOMIC) == -ENOBUFS)
-		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+	natk_event_send(nn, skb, hdr, GFP_ATOMIC);
 	return;
 
 lost_free:
@@ -126,16 +136,11 @@ void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg)
 	if (!skb)
 		goto lost;
 	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, NATK_CMD_STATE);
-	if (!hdr || natk_fill_state(skb, cfg) ||
-	    nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
-			      NATK_A_PAD)) {
+	if (!hdr || natk_fill_state(skb, cfg)) {
 		nlmsg_free(skb);
 		goto lost;
 	}
-	genlmsg_end(skb, hdr);
-	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
-				    GFP_KERNEL) == -ENOBUFS)
-		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+	natk_event_send(nn, skb, hdr, GFP_KERNEL);
 	return;
 
 lost:

@@ -172,7 +172,9 @@ static void apply_check_kernel(const char *path, const struct file_conf *fc)
 	err = conf_request(&fc->c, true, true);
 	if (!err)
 		return;
-	if (err == -EPERM)
+	/* No privilege (genetlink says nothing more); a value refused with
+	 * EPERM (a container's cap) comes with the kernel's message. */
+	if (err == -EPERM && !nk_extack[0])
 		nk_fail("apply --check", err);
 	snprintf(whole, sizeof(whole), "%s", nk_extack[0] ? nk_extack : strerror(-err));
 	for (i = 0; i < fc->nlines; i++) {
