@@ -12,7 +12,7 @@
 # MODE          check (default: run scenarios), demo, or a script path
 #               relative to the repo to run as the guest job
 #
-# Environment: NATK_VM_TIMEOUT (seconds, default 3300), NATK_TESTS,
+# Environment: NATK_VM_TIMEOUT (seconds, default 4500), NATK_TESTS,
 # NATK_VM_MEM (default 2G), NATK_VM_SMP (default 2), NATK_KVM=1 (use KVM
 # if /dev/kvm exists; TCG otherwise), NATK_CONSOLE=1 (also copy the console
 # to stdout), NATK_CMDLINE_EXTRA, NATK_QEMU_EXTRA (more QEMU arguments,
@@ -51,7 +51,7 @@ LOG=${3:?console log}
 MODE=${4:-check}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-TIMEOUT=${NATK_VM_TIMEOUT:-3300}
+TIMEOUT=${NATK_VM_TIMEOUT:-4500}
 
 KERNEL=${NATK_VMLINUZ:-/boot/vmlinuz-$KVER}
 [ -r "$KERNEL" ] || { echo "boot: no $KERNEL" >&2; exit 2; }
