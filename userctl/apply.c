@@ -156,7 +156,8 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
  * apply --check, after the file parsed: ask the kernel to validate it as it
  * would be applied (NATK_A_DRY_RUN), which checks what only the kernel
  * knows (a container's max-flows cap, limits of an older or newer module).
- * Without natk (not loaded and not loadable) the offline check is all.
+ * Without natk loaded the offline check is all: a check changes nothing,
+ * so it does not load the module either (natkctl doctor runs it).
  * A refusal names the line(s): each setting line is asked alone too.
  */
 static void apply_check_kernel(const char *path, const struct file_conf *fc)
@@ -165,7 +166,7 @@ static void apply_check_kernel(const char *path, const struct file_conf *fc)
 	int err, bad = 0;
 	size_t i;
 
-	if (!nk_try_open()) {
+	if (!nk_module_loaded() || !nk_try_open()) {
 		warnmsg("%s: natk is not loaded: checked offline only", path);
 		return;
 	}

@@ -810,7 +810,7 @@ static void doc_gather_natk(struct doc_facts *f)
 	struct nl_sock *rsk;
 	int err;
 
-	f->natk_loaded = access("/sys/module/natk", F_OK) == 0;
+	f->natk_loaded = nk_module_loaded();
 	if (!f->natk_loaded)
 		return;
 	/* nk_open exits 1 when the family is missing: ask first */

@@ -709,7 +709,7 @@ int stats_output(int argc, char **argv)
 		struct mx_sample *s;
 
 		/* A scrape must not autoload the module: look first. */
-		if (access("/sys/module/natk", F_OK) < 0) {
+		if (!nk_module_loaded()) {
 			if (file)
 				prom_write_file(file, NULL);
 			else

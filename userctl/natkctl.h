@@ -135,6 +135,7 @@ extern char nk_extack[512];
 void nk_open(void);
 /* nk_open, but false instead of exiting when natk is not loaded. */
 bool nk_try_open(void);
+bool nk_module_loaded(void);
 struct nl_sock *nk_sock(void);
 int nk_family(void);
 struct nl_msg *nk_msg(uint8_t cmd, int flags);

@@ -69,6 +69,15 @@ int nk_family(void)
 
 static void nk_open_family(bool must);
 
+/*
+ * Is natk.ko loaded? Asked by the commands that only look (doctor, metrics,
+ * apply --check): resolving the family would autoload the module.
+ */
+bool nk_module_loaded(void)
+{
+	return access("/sys/module/natk", F_OK) == 0;
+}
+
 /* nk_open, but false (and no socket) when there is no natk family. */
 bool nk_try_open(void)
 {
