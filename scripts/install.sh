@@ -17,7 +17,7 @@
 #     and are built and installed for every kernel with headers; DKMS
 #     rebuilds them for kernels installed later
 #   - natkctl, natkctl(8), bash completion (userctl make install)
-#   - LIBEXECDIR/natk-start, UNITDIR/natk.service, natk-metrics.service
+#   - LIBEXECDIR/natk-start and natk-stop, UNITDIR/natk.service, natk-metrics.service
 #     and natk-metrics.timer (natk.prom for the node exporter; enabling
 #     natk.service enables the timer too), then systemctl daemon-reload
 #     when systemd runs (the units are not enabled)
@@ -156,13 +156,14 @@ install_all() {
 	local subst="s|@SBINDIR@|$SBINDIR|g; s|@LIBEXECDIR@|$LIBEXECDIR|g"
 	install -d "$LIBEXECDIR" "$UNITDIR" "$DOCDIR"
 	sed "$subst" "$REPO/packaging/natk-start.in" > "$LIBEXECDIR/natk-start"
-	chmod 0755 "$LIBEXECDIR/natk-start"
+	sed "$subst" "$REPO/packaging/natk-stop.in" > "$LIBEXECDIR/natk-stop"
+	chmod 0755 "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop"
 	sed "$subst" "$REPO/packaging/natk.service.in" > "$UNITDIR/natk.service"
 	sed "$subst" "$REPO/packaging/natk-metrics.service.in" > "$UNITDIR/natk-metrics.service"
 	install -m 0644 "$REPO/packaging/natk-metrics.timer" "$UNITDIR/natk-metrics.timer"
 	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service"
 	install -m 0644 "$REPO/packaging/natk.conf" "$DOCDIR/natk.conf.example"
-	say "installed $LIBEXECDIR/natk-start, $UNITDIR/natk.service, natk-metrics.service and .timer"
+	say "installed $LIBEXECDIR/natk-start and natk-stop, $UNITDIR/natk.service, natk-metrics.service and .timer"
 	if [ -e "$CONF" ]; then
 		say "kept the existing $CONF"
 	else
@@ -203,7 +204,7 @@ uninstall_all() {
 	dkms_remove
 	$MAKE -C "$REPO/userctl" uninstall PREFIX="$PREFIX" SBINDIR="$SBINDIR" \
 		MANDIR="$MANDIR" BASHCOMPDIR="$BASHCOMPDIR" >/dev/null
-	rm -f "$LIBEXECDIR/natk-start"
+	rm -f "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop"
 	rmdir "$LIBEXECDIR" 2>/dev/null || true
 	if [ -e "$CONF" ]; then
 		if cmp -s "$CONF" "$REPO/packaging/natk.conf" ||

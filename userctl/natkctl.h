@@ -206,6 +206,7 @@ int cmd_forward(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_save(int argc, char **argv);
+int cmd_supervise(int argc, char **argv);
 
 /* fwd.c helpers also used by status, save and apply */
 int fwd_get_all(struct natk_fwd **out, size_t *n);

@@ -11,8 +11,10 @@
 #     /etc/natk.conf, enable natk.service and the test topology, reboot
 #   2 (first kernel): natk came up by itself; then install the second
 #     kernel's .debs offline and check that DKMS built natk for it, reboot
-#   3 (second kernel): natk came up by itself; a missing interface fails the
-#     unit loudly; make uninstall leaves nothing behind; power off
+#   3 (second kernel): natk came up by itself; the unit follows NAT's state
+#     (an address lost and back, natkctl down, systemctl stop undoing
+#     forwarding, a missing interface retried loudly); make uninstall
+#     leaves nothing behind; power off
 set -u
 R=/mnt/results
 STAGE=$(cat "$R/stage" 2>/dev/null || echo 0)
@@ -41,6 +43,16 @@ finish() { # reboot|poweroff
 	sync
 	systemctl --no-block "$1"
 	exit 0
+}
+
+# unit_poll SECONDS CMD...: until CMD succeeds, at most SECONDS
+unit_poll() {
+	local i=0
+	while ! "${@:2}"; do
+		i=$((i + 1))
+		[ "$i" -ge "$1" ] && return 1
+		sleep 1
+	done
 }
 
 status_has() { natkctl status | tee /dev/stderr | grep -qF -- "$1"; }
@@ -147,22 +159,68 @@ stage3() {
 	check previous-stop "no clean stop of natk.service in the previous boot's journal" \
 		sh -c "journalctl -b -1 -u natk.service --no-pager | grep -q 'Stopped\|Deactivated successfully'"
 
-	# A missing external interface: the unit fails, loudly, and NAT is off.
+	# The unit is natkctl supervise (Type=notify): its status is NAT's.
+	check unit-notify "natk.service: Type=$(systemctl show -P Type natk.service)" \
+		test "$(systemctl show -P Type natk.service)" = notify
+	check unit-status-text "natk.service StatusText: $(systemctl show -P StatusText natk.service)" \
+		test "$(systemctl show -P StatusText natk.service)" = "masquerading out of wan0 (192.0.2.1)"
+	check unit-main-supervise "natk.service's main process: $(cat /proc/"$(systemctl show -P MainPID natk.service)"/cmdline 2>&1 | tr '\0' ' ')" \
+		grep -qa supervise "/proc/$(systemctl show -P MainPID natk.service)/cmdline"
+
+	# The address goes away: the unit is no longer active, restarts by
+	# itself, says what it waits for, and is active again once the
+	# address is back, with no command.
+	ip addr del 192.0.2.1/24 dev wan0
+	check addr-gone-not-active "natk.service is $(systemctl is-active natk.service) 20 s after the address went" \
+		unit_poll 20 sh -c '! systemctl -q is-active natk.service'
+	check addr-gone-status "StatusText: $(systemctl show -P StatusText natk.service)" \
+		unit_poll 40 sh -c 'systemctl show -P StatusText natk.service | grep -q "waiting for an IPv4 address on wan0"'
+	ip addr add 192.0.2.1/24 dev wan0
+	check addr-back-active "natk.service is $(systemctl is-active natk.service) after the address came back" \
+		unit_poll 40 systemctl -q is-active natk.service
+	check addr-back-restarted "NRestarts $(systemctl show -P NRestarts natk.service)" \
+		test "$(systemctl show -P NRestarts natk.service)" -ge 1
+	check addr-back-ping "ping from netns lan to 192.0.2.2 failed after the address came back" \
+		ip netns exec lan ping -c 2 -W 3 192.0.2.2
+
+	# natkctl down by hand: the unit fails and stays failed.
+	natkctl down
+	check down-fails-unit "natk.service is $(systemctl is-active natk.service) after natkctl down, want failed" \
+		unit_poll 20 systemctl -q is-failed natk.service
+	check down-status "StatusText: $(systemctl show -P StatusText natk.service)" \
+		sh -c 'systemctl show -P StatusText natk.service | grep -q "NAT was stopped"'
+	systemctl restart natk.service
+	check down-restart-ok "natk.service is $(systemctl is-active natk.service) after restart" \
+		systemctl -q is-active natk.service
+
+	# systemctl stop: NAT stops and natk-start's forwarding is undone.
+	systemctl stop natk.service
+	check stop-down "natk still enabled after systemctl stop" \
+		sh -c '! natkctl status | grep -q "natk: enabled"'
+	check stop-forwarding-off "net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward) after systemctl stop" \
+		test "$(cat /proc/sys/net/ipv4/ip_forward)" = 0
+
+	# A missing external interface: the unit is not active, says so
+	# loudly, keeps retrying, and NAT is off.
 	mkdir -p /run/systemd/system/natk.service.d
 	printf '[Service]\nEnvironment=NATK_WAIT=5\n' > /run/systemd/system/natk.service.d/wait.conf
 	cp /etc/natk.conf /root/natk.conf.good
 	sed -i 's/^external wan0/external nosuch0/' /etc/natk.conf
 	systemctl daemon-reload
-	systemctl restart natk.service
-	check missing-iface-fails "natk.service is $(systemctl is-active natk.service), want failed" \
-		systemctl -q is-failed natk.service
+	systemctl --no-block start natk.service
+	check missing-iface-retries "natk.service NRestarts $(systemctl show -P NRestarts natk.service) after 60 s, state $(systemctl is-active natk.service)" \
+		unit_poll 60 sh -c '[ "$(systemctl show -P NRestarts natk.service)" -ge 1 ] && ! systemctl -q is-active natk.service'
 	check missing-iface-message "no 'did not appear' in the journal" \
 		sh -c "journalctl -b -u natk.service --no-pager | grep -q 'external interface nosuch0 did not appear within 5s; NAT is NOT running'"
-	check missing-iface-down "natk still enabled after the failed start" \
+	check missing-iface-down "natk enabled while its interface is missing" \
 		sh -c '! natkctl status | grep -q "natk: enabled"'
+	check missing-iface-no-forwarding "net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward) while natk waits" \
+		test "$(cat /proc/sys/net/ipv4/ip_forward)" = 0
+	systemctl stop natk.service
 	cp /root/natk.conf.good /etc/natk.conf
 	rm -rf /run/systemd/system/natk.service.d
 	systemctl daemon-reload
+	systemctl reset-failed natk.service 2>/dev/null
 	systemctl restart natk.service
 	check restart-ok "natk.service is $(systemctl is-active natk.service) after restoring the file" \
 		systemctl -q is-active natk.service

@@ -79,6 +79,7 @@ expect 1 'count needs a number' stats -o cloudwatch-emf count 0
 expect 1 '-j and -o prometheus do not go together' -j stats -o prometheus
 expect 1 "unknown argument 'now'" doctor now
 expect 1 "'config' needs a FILE" doctor config
+expect 1 "supervise takes no arguments" supervise now
 expect 1 "unknown filter 'port'" flows port 80
 expect 1 "invalid or repeated state 'open'" flows state open
 expect 1 "invalid or repeated external-port '0'" flows external-port 0
@@ -166,6 +167,8 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	expect 4 '^fail natk-loaded  *the natk module is not loaded$' doctor config "$tmp/good.conf"
 	expect 4 '"name":"natk-loaded"' -j doctor config "$tmp/good.conf"
 	expect 4 "bad.conf:1: invalid port range" doctor config "$tmp/bad.conf"
+	# supervise without natk: NAT is not running, exit 4 (no restart)
+	expect 4 'supervise: natk is not loaded: NAT is not running' supervise
 	"$N" -j status >"$tmp/out" 2>/dev/null
 	total=$((total + 1))
 	if [ -s "$tmp/out" ]; then

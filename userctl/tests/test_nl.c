@@ -21,6 +21,7 @@ int natkctl_main(int argc, char **argv);
 #include "../apply.c"
 #include "../metrics.c"
 #include "../doctor.c"
+#include "../supervise.c"
 
 #include <linux/genetlink.h>
 #include <stdarg.h>

@@ -21,6 +21,7 @@ int natkctl_main(int argc, char **argv);
 #include "../apply.c"
 #include "../metrics.c"
 #include "../doctor.c"
+#include "../supervise.c"
 
 #include <assert.h>
 
@@ -1147,6 +1148,88 @@ static void run(const char *name, void (*fn)(void))
 	fflush(stdout);
 }
 
+/* supervise's notify protocol: a path or an abstract NOTIFY_SOCKET; READY=1
+ * once, with the first active status; STATUS= only when it changes. */
+static int sv_bind(const char *name, bool abstract)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(name);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	assert(fd >= 0 && len < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, name, len);
+	if (abstract)
+		sa.sun_path[0] = '\0';
+	unlink(abstract ? "" : name);
+	assert(!bind(fd, (struct sockaddr *)&sa,
+		     offsetof(struct sockaddr_un, sun_path) + len));
+	return fd;
+}
+
+static const char *sv_recv(int fd)
+{
+	static char buf[512];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+	buf[n < 0 ? 0 : n] = '\0';
+	return buf;
+}
+
+static void test_supervise(void)
+{
+	char path[64], abs_name[64];
+	struct sv s = {};
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/natk-sv-test.%d", (int)getpid());
+	fd = sv_bind(path, false);
+	setenv("NOTIFY_SOCKET", path, 1);
+	sv_notify_open(&s);
+	EXPECT(s.notify_fd >= 0);
+	cap_start(false, false);
+	sv_status(&s, "not masquerading yet: waiting for wan0", false);
+	sv_status(&s, "not masquerading yet: waiting for wan0", false);
+	sv_status(&s, "masquerading out of wan0 (192.0.2.1)", true);
+	sv_status(&s, "masquerading out of wan0 (192.0.2.1)", true);
+	sv_status(&s, "masquerading out of wan0 (192.0.2.9)", true);
+	EXPECT_STR(cap_end(), "not masquerading yet: waiting for wan0\n"
+		   "masquerading out of wan0 (192.0.2.1)\n"
+		   "masquerading out of wan0 (192.0.2.9)\n");
+	free(cap_buf);
+	EXPECT_STR(sv_recv(fd), "STATUS=not masquerading yet: waiting for wan0");
+	EXPECT_STR(sv_recv(fd), "READY=1\nSTATUS=masquerading out of wan0 (192.0.2.1)");
+	EXPECT_STR(sv_recv(fd), "STATUS=masquerading out of wan0 (192.0.2.9)");
+	EXPECT_STR(sv_recv(fd), "");	/* nothing more: no repeats */
+	EXPECT(sv_stopped(&s, 3, "NAT stopped, natk is %s", "waiting") == 3);
+	EXPECT_STR(sv_recv(fd), "STOPPING=1\nSTATUS=NAT stopped, natk is waiting");
+	close(s.notify_fd);
+	close(fd);
+	unlink(path);
+
+	/* systemd may give an abstract socket: "@name" */
+	snprintf(abs_name, sizeof(abs_name), "@natk-sv-test.%d", (int)getpid());
+	fd = sv_bind(abs_name, true);
+	setenv("NOTIFY_SOCKET", abs_name, 1);
+	memset(&s, 0, sizeof(s));
+	sv_notify_open(&s);
+	cap_start(false, false);
+	sv_status(&s, "masquerading out of eth0 (10.1.2.3)", true);
+	free(cap_end());
+	EXPECT_STR(sv_recv(fd), "READY=1\nSTATUS=masquerading out of eth0 (10.1.2.3)");
+	close(s.notify_fd);
+	close(fd);
+
+	/* not under systemd: nothing sent, no error */
+	unsetenv("NOTIFY_SOCKET");
+	memset(&s, 0, sizeof(s));
+	sv_notify_open(&s);
+	EXPECT(s.notify_fd == -1);
+	setenv("NOTIFY_SOCKET", "relative/path", 1);
+	sv_notify_open(&s);
+	EXPECT(s.notify_fd == -1);
+	unsetenv("NOTIFY_SOCKET");
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -1159,6 +1242,7 @@ int main(void)
 	run("extack", test_extack);
 	run("metrics", test_metrics);
 	run("doctor", test_doctor);
+	run("supervise", test_supervise);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
