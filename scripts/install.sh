@@ -149,7 +149,7 @@ install_all() {
 	$MAKE -C "$REPO/userctl" install PREFIX="$PREFIX" SBINDIR="$SBINDIR" \
 		MANDIR="$MANDIR" BASHCOMPDIR="$BASHCOMPDIR" >/dev/null ||
 		die "installing natkctl failed"
-	say "installed $SBINDIR/natkctl, $MANDIR/man8/natkctl.8, $BASHCOMPDIR/natkctl"
+	say "installed $SBINDIR/natkctl, $MANDIR/man8/natkctl.8, $MANDIR/man5/natk.conf.5, $BASHCOMPDIR/natkctl"
 
 	dkms_install
 

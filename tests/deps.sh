@@ -11,7 +11,7 @@ PKGS=(
 	libnl-3-dev libnl-genl-3-dev pkg-config build-essential bc flex bison
 	libelf-dev libssl-dev sparse kmod cpio xz-utils debootstrap e2fsprogs
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
-	python3 python3-scapy jq gawk gnuplot-nox
+	python3 python3-scapy jq gawk gnuplot-nox groff-base
 	prometheus prometheus-node-exporter
 )
 # Daemons the tests only run in their VMs (promtool, node_exporter): the

@@ -175,7 +175,7 @@ static void print_usage(FILE *f)
 		"\n"
 		"Commands (an unambiguous prefix is enough):\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nRun \"" PROG " help COMMAND\" for a command's arguments; "
 		   "see natkctl(8).\n");
 }

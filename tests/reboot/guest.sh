@@ -100,7 +100,7 @@ stage1() {
 		fail make-install "see install-1.log"; tail -n 30 "$R/install-1.log"
 	fi
 	check natkctl-installed "no natkctl in PATH" command -v natkctl
-	check man-installed "no natkctl.8" test -e /usr/local/share/man/man8/natkctl.8
+	check man-installed "no natkctl.8 or natk.conf.5" test -e /usr/local/share/man/man8/natkctl.8 -a -e /usr/local/share/man/man5/natk.conf.5
 	check completion-installed "no bash completion" test -e /usr/local/share/bash-completion/completions/natkctl
 	check unit-installed "systemctl cat natk.service failed" systemctl cat natk.service
 	check conf-example "no example /etc/natk.conf" grep -q '^#external eth0' /etc/natk.conf
@@ -239,7 +239,7 @@ stage3() {
 	left=$(ls -d /usr/src/natk-* /var/lib/dkms/natk 2>/dev/null | tr '\n' ' ')
 	check gone-dkms "left: $left" test -z "$left"
 	check gone-natkctl "natkctl still in PATH" sh -c '! command -v natkctl'
-	left=$(ls -d /usr/local/share/man/man8/natkctl.8 /usr/local/share/bash-completion/completions/natkctl \
+	left=$(ls -d /usr/local/share/man/man8/natkctl.8 /usr/local/share/man/man5/natk.conf.5 /usr/local/share/bash-completion/completions/natkctl \
 		/usr/local/libexec/natk /usr/local/share/doc/natk 2>/dev/null | tr '\n' ' ')
 	check gone-files "left: $left" test -z "$left"
 	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd -name 'natk.service*' 2>/dev/null | tr '\n' ' ')

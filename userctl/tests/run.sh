@@ -22,7 +22,7 @@ PLAN=()
 for t in $UNIT; do PLAN+=("userctl-unit-$t"); done
 PLAN+=(userctl-unit-json userctl-unit-promtool userctl-unit-emf)
 for t in $NL; do PLAN+=("userctl-nl-$t"); done
-PLAN+=(userctl-cli)
+PLAN+=(userctl-cli userctl-man)
 echo "PLAN ${PLAN[*]}"
 
 OUT=$(mktemp -d)
@@ -97,9 +97,27 @@ emf_check() {
 }
 step emf emf_check
 step cli ./tests/test_cli.sh ./natkctl
+# The man pages: groff finds no error or warning in them, and natkctl(8)
+# has a section for every command of natkctl's table.
+man_check() {
+	local p cmd bad=
+	for p in natkctl.8 natk.conf.5; do
+		groff -man -ww -z "$p" > "$OUT/groff" 2>&1 || bad+=" $p: groff failed"
+		[ -s "$OUT/groff" ] && bad+=" $p: $(head -c 300 "$OUT/groff")"
+	done
+	for cmd in $(./natkctl help 2>&1 | awk '/^  [a-z]/ { print $1 }' | sort -u); do
+		grep -q "^\.SS natkctl $cmd\b" natkctl.8 || bad+=" natkctl.8 has no section for '$cmd'"
+	done
+	if [ -n "$bad" ]; then
+		echo "FAIL userctl-man:$bad"
+	else
+		echo "PASS userctl-man"
+	fi
+}
+step man man_check
 
 # Every planned check must have reported.
-cat "$OUT"/nl "$OUT"/unit "$OUT"/json "$OUT"/promtool "$OUT"/emf "$OUT"/cli > "$OUT/all"
+cat "$OUT"/nl "$OUT"/unit "$OUT"/json "$OUT"/promtool "$OUT"/emf "$OUT"/cli "$OUT"/man > "$OUT/all"
 for c in "${PLAN[@]}"; do
 	grep -qE "^(PASS|FAIL|SKIP) $c(:| |\$)" "$OUT/all" ||
 		echo "FAIL $c: never reported (its test program stopped early)"
