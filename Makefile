@@ -39,7 +39,7 @@ CC ?= cc
 
 .PHONY: all module modules-all natkctl clean checkpatch check check-quick \
 	demo deps kunit install uninstall dkms-install dkms-remove bench check-debug \
-	check-mutants
+	check-mutants deb
 
 all: module natkctl
 
@@ -104,6 +104,10 @@ dkms-install:
 
 dkms-remove:
 	@$(INSTALL_ENV) ./scripts/install.sh dkms-remove
+
+# Debian packages natk-dkms and natkctl in build/deb/ (scripts/deb.sh).
+deb:
+	@./scripts/deb.sh
 
 # Boots a Debian 12 VM three times: install, reboot, kernel upgrade,
 # uninstall (tests/reboot/run.sh). Not part of `make check`.

@@ -12,6 +12,7 @@ PKGS=(
 	libelf-dev libssl-dev sparse kmod cpio xz-utils debootstrap e2fsprogs
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
 	python3 python3-scapy jq gawk gnuplot-nox groff-base
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian
 	prometheus prometheus-node-exporter
 )
 # Daemons the tests only run in their VMs (promtool, node_exporter): the

@@ -7,20 +7,30 @@
 # last, stage-N.done, then reboots (QEMU runs with -no-reboot, so the host
 # sees the VM exit and starts the next boot).
 #
-#   1 (first kernel): make install as docs/install.md says, write
-#     /etc/natk.conf, enable natk.service and the test topology, reboot
+#   1 (first kernel): install as docs/install.md says (install: deb,
+#     apt-get install ./natk-dkms_*.deb ./natkctl_*.deb from debs/; or
+#     source, make install), write /etc/natk.conf, enable natk.service and
+#     the test topology, reboot
 #   2 (first kernel): natk came up by itself; then install the second
 #     kernel's .debs offline and check that DKMS built natk for it, reboot
 #   3 (second kernel): natk came up by itself; the unit follows NAT's state
 #     (an address lost and back, natkctl down, systemctl stop undoing
-#     forwarding, a missing interface retried loudly); make uninstall
-#     leaves nothing behind; power off
+#     forwarding, a missing interface retried loudly); deb: reinstalling
+#     natkctl (an upgrade) keeps NAT and its flows, apt-get remove stops
+#     NAT and keeps the edited conffile, purge leaves nothing; source: make
+#     uninstall leaves nothing behind; power off
 set -u
 R=/mnt/results
 STAGE=$(cat "$R/stage" 2>/dev/null || echo 0)
 OUT=$R/results-$STAGE.txt
 LOG=$R/guest-$STAGE.log
 SRC=/root/natk
+INSTALL=$(cat "$R/install" 2>/dev/null || echo source)
+if [ "$INSTALL" = deb ]; then
+	SBIN=/usr/sbin LIBEXEC=/usr/libexec/natk SHARE=/usr/share
+else
+	SBIN=/usr/local/sbin LIBEXEC=/usr/local/libexec/natk SHARE=/usr/local/share
+fi
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 : > "$OUT"
 exec >> "$LOG" 2>&1
@@ -93,23 +103,42 @@ stage1() {
 	rm -rf "$SRC"
 	cp -a "$R/natk" "$SRC"
 	# As docs/install.md tells a user.
-	echo "-- make install"
-	if (cd "$SRC" && make install) > "$R/install-1.log" 2>&1; then
-		pass make-install
+	if [ "$INSTALL" = deb ]; then
+		# apt's sandbox user must be able to read the files.
+		rm -rf /tmp/natk-debs
+		mkdir -m 0755 /tmp/natk-debs
+		install -m 0644 "$R"/debs/*.deb /tmp/natk-debs/
+		echo "-- apt-get install ./natk-dkms_*.deb ./natkctl_*.deb"
+		if (cd /tmp/natk-debs && apt-get install -y ./natk-dkms_*.deb ./natkctl_*.deb) > "$R/install-1.log" 2>&1; then
+			pass deb-install
+		else
+			fail deb-install "see install-1.log"; tail -n 30 "$R/install-1.log"
+		fi
+		check deb-conffile "dpkg: $(dpkg-query -W -f='${Conffiles}' natkctl 2>&1 | tr '\n' ' ')" \
+			sh -c "dpkg-query -W -f='\${Conffiles}' natkctl | grep -q '^ /etc/natk.conf '"
 	else
-		fail make-install "see install-1.log"; tail -n 30 "$R/install-1.log"
+		echo "-- make install"
+		if (cd "$SRC" && make install) > "$R/install-1.log" 2>&1; then
+			pass make-install
+		else
+			fail make-install "see install-1.log"; tail -n 30 "$R/install-1.log"
+		fi
 	fi
-	check natkctl-installed "no natkctl in PATH" command -v natkctl
-	check man-installed "no natkctl.8 or natk.conf.5" test -e /usr/local/share/man/man8/natkctl.8 -a -e /usr/local/share/man/man5/natk.conf.5
-	check completion-installed "no bash completion" test -e /usr/local/share/bash-completion/completions/natkctl
+	check natkctl-installed "natkctl in PATH: '$(command -v natkctl)', want $SBIN/natkctl" \
+		test "$(command -v natkctl)" = "$SBIN/natkctl"
+	check man-installed "no natkctl.8 or natk.conf.5 in $SHARE/man" \
+		sh -c "ls $SHARE/man/man8/natkctl.8* $SHARE/man/man5/natk.conf.5*"
+	check completion-installed "no bash completion" test -e "$SHARE/bash-completion/completions/natkctl"
 	check unit-installed "systemctl cat natk.service failed" systemctl cat natk.service
 	check conf-example "no example /etc/natk.conf" grep -q '^#external eth0' /etc/natk.conf
 	check dkms-installed "dkms status: $(dkms status natk 2>&1 | tr '\n' ' ')" \
 		sh -c "dkms status natk -k $(uname -r) | grep -q ': installed'"
 	check dkms-src-clean "/usr/src/natk-* has test code" \
 		sh -c '! ls -d /usr/src/natk-*/kmod/kunit /usr/src/natk-*/tests 2>/dev/null | grep -q .'
+	check unit-not-enabled "natk.service is $(systemctl is-enabled natk.service 2>&1) after the install" \
+		test "$(systemctl is-enabled natk.service 2>&1)" = disabled
 	check example-unconfigured "natk-start accepted the commented example" \
-		sh -c '! /usr/local/libexec/natk/natk-start /etc/natk.conf'
+		sh -c "! $LIBEXEC/natk-start /etc/natk.conf"
 
 	cat > /etc/natk.conf <<'CONF'
 # natk reboot test
@@ -141,7 +170,7 @@ stage2() {
 		fail install-kernel "dpkg -i failed, see kernel-install-2.log"; tail -n 30 "$R/kernel-install-2.log"
 	fi
 	local k
-	k=$(ls /lib/modules | grep '^6\.12\.' | sort -V | tail -n 1)
+	k=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.12.*' -printf '%f\n' | sort -V | tail -n 1)
 	echo "${k:-none}" > "$R/kver2"
 	check new-kernel "no 6.12 kernel in /lib/modules" test -n "$k"
 	check new-kernel-boot "no /boot/vmlinuz-$k or initrd" test -e "/boot/vmlinuz-$k" -a -e "/boot/initrd.img-$k"
@@ -152,6 +181,106 @@ stage2() {
 	check modinfo-new-kernel "modinfo -k $k natk: wrong vermagic" \
 		sh -c "modinfo -k '$k' -F vermagic natk | grep -q '^$k '"
 	finish reboot
+}
+
+# make uninstall, as docs/install.md tells source users: nothing is left
+uninstall_source() {
+	echo "-- make uninstall"
+	if (cd "$SRC" && make uninstall) > "$R/uninstall-3.log" 2>&1; then
+		pass make-uninstall
+	else
+		fail make-uninstall "see uninstall-3.log"; tail -n 30 "$R/uninstall-3.log"
+	fi
+	local left
+	check gone-module-loaded "natk still loaded" sh -c '! grep -q "^natk " /proc/modules'
+	left=$(find /lib/modules -name 'natk.ko*' 2>/dev/null | tr '\n' ' ')
+	check gone-module-files "left: $left" test -z "$left"
+	left=$(ls -d /usr/src/natk-* /var/lib/dkms/natk 2>/dev/null | tr '\n' ' ')
+	check gone-dkms "left: $left" test -z "$left"
+	check gone-natkctl "natkctl still in PATH" sh -c '! command -v natkctl'
+	left=$(ls -d /usr/local/share/man/man8/natkctl.8 /usr/local/share/man/man5/natk.conf.5 /usr/local/share/bash-completion/completions/natkctl \
+		/usr/local/libexec/natk /usr/local/share/doc/natk 2>/dev/null | tr '\n' ' ')
+	check gone-files "left: $left" test -z "$left"
+	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd -name 'natk.service*' 2>/dev/null | tr '\n' ' ')
+	check gone-unit "left: $left" test -z "$left"
+	check gone-unit-loaded "systemd still knows natk.service" \
+		sh -c '[ "$(systemctl show -P LoadState natk.service)" = not-found ]'
+	check conf-kept-edited "the edited /etc/natk.conf was removed" grep -q '^external wan0' /etc/natk.conf
+
+	# Uninstalling again is harmless, and removes an unchanged example.
+	mv /etc/natk.conf /root/natk.conf.edited
+	install -m 0644 "$SRC/packaging/natk.conf" /etc/natk.conf
+	check uninstall-again "a second make uninstall failed" \
+		sh -c "cd '$SRC' && make uninstall > '$R/uninstall-again-3.log' 2>&1"
+	check conf-removed-unchanged "the unchanged example /etc/natk.conf was kept" test ! -e /etc/natk.conf
+}
+
+# A reinstall is an upgrade to dpkg (preinst upgrade, postinst configure):
+# NAT and its flows stay; remove stops NAT, keeps the edited conffile and
+# the module loaded (as every DKMS package does) until the next boot; purge
+# leaves nothing
+uninstall_deb() {
+	local pid left
+	pid=$(systemctl show -P MainPID natk.service)
+	# A UDP flow (udp timeout 120 s) that must outlive the upgrade.
+	ip netns exec wan socat -u UDP4-RECV:7001 /dev/null &
+	local srv=$!
+	unit_poll 10 sh -c "ip netns exec wan ss -Hlun | grep -q ':7001 '"
+	ip netns exec lan sh -c 'echo upgrade | socat -u - UDP4-SENDTO:192.0.2.2:7001,sourceport=7001'
+	flow_there() { natkctl flows | grep -q "udp 10.0.0.2:7001 "; }
+	check upgrade-flow-before "no flow of 10.0.0.2:7001: $(natkctl flows 2>&1 | tr '\n' ' ')" unit_poll 10 flow_there
+	echo "-- apt-get install --reinstall ./natkctl_*.deb"
+	if (cd /tmp/natk-debs && apt-get install -y --reinstall ./natkctl_*.deb) > "$R/upgrade-3.log" 2>&1; then
+		pass deb-upgrade
+	else
+		fail deb-upgrade "see upgrade-3.log"; tail -n 30 "$R/upgrade-3.log"
+	fi
+	check upgrade-unit-kept "natk.service is $(systemctl is-active natk.service), main PID $(systemctl show -P MainPID natk.service) (was $pid)" \
+		sh -c "systemctl -q is-active natk.service && [ \"\$(systemctl show -P MainPID natk.service)\" = '$pid' ]"
+	check upgrade-nat-kept "natkctl status after the upgrade: not enabled" status_has "natk: enabled"
+	check upgrade-flow-kept "the flow of 10.0.0.2:7001 is gone after the upgrade: $(natkctl flows 2>&1 | tr '\n' ' ')" flow_there
+	check upgrade-forwarding-kept "net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward) after the upgrade" \
+		test "$(cat /proc/sys/net/ipv4/ip_forward)" = 1
+	check upgrade-unit-fresh "systemd wants a daemon-reload for natk.service" \
+		test "$(systemctl show -P NeedDaemonReload natk.service)" = no
+
+	# natkctl, kept to ask natk after the package is gone
+	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	cp /usr/sbin/natkctl /root/natkctl.saved
+	echo "-- apt-get remove natkctl natk-dkms"
+	if apt-get remove -y natkctl natk-dkms > "$R/uninstall-3.log" 2>&1; then
+		pass deb-remove
+	else
+		fail deb-remove "see uninstall-3.log"; tail -n 30 "$R/uninstall-3.log"
+	fi
+	check remove-unit-stopped "natk.service is $(systemctl is-active natk.service) after apt-get remove" \
+		sh -c '! systemctl -q is-active natk.service'
+	check remove-nat-down "natk still enabled after apt-get remove" sh -c '! /root/natkctl.saved status | grep -q "natk: enabled"'
+	check remove-forwarding-off "net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward) after apt-get remove" \
+		test "$(cat /proc/sys/net/ipv4/ip_forward)" = 0
+	left=$(find /lib/modules -name 'natk.ko*' 2>/dev/null | tr '\n' ' ')
+	check gone-module-files "left: $left" test -z "$left"
+	left=$(ls -d /usr/src/natk-* /var/lib/dkms/natk 2>/dev/null | tr '\n' ' ')
+	check gone-dkms "left: $left" test -z "$left"
+	check gone-natkctl "natkctl still in PATH" sh -c '! command -v natkctl'
+	left=$(ls -d /usr/share/man/man8/natkctl.8* /usr/share/man/man5/natk.conf.5* /usr/share/bash-completion/completions/natkctl \
+		/usr/libexec/natk /lib/systemd/system/natk* 2>/dev/null | tr '\n' ' ')
+	check gone-files "left: $left" test -z "$left"
+	check conf-kept-edited "apt-get remove removed the edited /etc/natk.conf" grep -q '^external wan0' /etc/natk.conf
+
+	echo "-- apt-get purge natkctl natk-dkms"
+	if apt-get purge -y natkctl natk-dkms > "$R/purge-3.log" 2>&1; then
+		pass deb-purge
+	else
+		fail deb-purge "see purge-3.log"; tail -n 30 "$R/purge-3.log"
+	fi
+	check conf-purged "/etc/natk.conf is still there after purge" test ! -e /etc/natk.conf
+	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd /var/lib/systemd/deb-systemd-helper-enabled -name 'natk*' 2>/dev/null | tr '\n' ' ')
+	check gone-unit "left: $left" test -z "$left"
+	check gone-unit-loaded "systemd still knows natk.service" \
+		sh -c '[ "$(systemctl show -P LoadState natk.service)" = not-found ]'
+	left=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' natkctl natk-dkms 2>/dev/null | grep -v '^un ' | tr '\n' ' ')
+	check gone-dpkg "dpkg still knows: $left" test -z "$left"
 }
 
 stage3() {
@@ -226,34 +355,7 @@ stage3() {
 		systemctl -q is-active natk.service
 	check reload-ok "systemctl reload natk failed" systemctl reload natk.service
 
-	echo "-- make uninstall"
-	if (cd "$SRC" && make uninstall) > "$R/uninstall-3.log" 2>&1; then
-		pass make-uninstall
-	else
-		fail make-uninstall "see uninstall-3.log"; tail -n 30 "$R/uninstall-3.log"
-	fi
-	local left
-	check gone-module-loaded "natk still loaded" sh -c '! grep -q "^natk " /proc/modules'
-	left=$(find /lib/modules -name 'natk.ko*' 2>/dev/null | tr '\n' ' ')
-	check gone-module-files "left: $left" test -z "$left"
-	left=$(ls -d /usr/src/natk-* /var/lib/dkms/natk 2>/dev/null | tr '\n' ' ')
-	check gone-dkms "left: $left" test -z "$left"
-	check gone-natkctl "natkctl still in PATH" sh -c '! command -v natkctl'
-	left=$(ls -d /usr/local/share/man/man8/natkctl.8 /usr/local/share/man/man5/natk.conf.5 /usr/local/share/bash-completion/completions/natkctl \
-		/usr/local/libexec/natk /usr/local/share/doc/natk 2>/dev/null | tr '\n' ' ')
-	check gone-files "left: $left" test -z "$left"
-	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd -name 'natk.service*' 2>/dev/null | tr '\n' ' ')
-	check gone-unit "left: $left" test -z "$left"
-	check gone-unit-loaded "systemd still knows natk.service" \
-		sh -c '[ "$(systemctl show -P LoadState natk.service)" = not-found ]'
-	check conf-kept-edited "the edited /etc/natk.conf was removed" grep -q '^external wan0' /etc/natk.conf
-
-	# Uninstalling again is harmless, and removes an unchanged example.
-	mv /etc/natk.conf /root/natk.conf.edited
-	install -m 0644 "$SRC/packaging/natk.conf" /etc/natk.conf
-	check uninstall-again "a second make uninstall failed" \
-		sh -c "cd '$SRC' && make uninstall > '$R/uninstall-again-3.log' 2>&1"
-	check conf-removed-unchanged "the unchanged example /etc/natk.conf was kept" test ! -e /etc/natk.conf
+	if [ "$INSTALL" = deb ]; then uninstall_deb; else uninstall_source; fi
 	finish poweroff
 }
 

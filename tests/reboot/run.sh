@@ -7,17 +7,25 @@
 # disk image itself (direct kernel boot, root=/dev/vda); the VM runs
 # tests/reboot/guest.sh from a 9p share at every boot:
 #
-#   boot 1 (Debian's 6.1 kernel)  make install, /etc/natk.conf, enable natk
+#   boot 1 (Debian's 6.1 kernel)  apt install ./natk-dkms_*.deb
+#                                 ./natkctl_*.deb (make deb, on the host),
+#                                 /etc/natk.conf, enable natk
 #   boot 2 (6.1)                  natk up by itself; dpkg -i the 6.12 kernel
-#   boot 3 (6.12, from the disk)  natk up by itself (DKMS rebuilt it);
-#                                 make uninstall leaves nothing
+#   boot 3 (6.12, from the disk)  natk up by itself (DKMS rebuilt it); the
+#                                 unit follows NAT; reinstalling (an
+#                                 upgrade) keeps NAT and its flows; apt
+#                                 remove stops NAT, purge leaves nothing
+#
+# NATK_REBOOT_INSTALL=source does the same with make install and make
+# uninstall from the source tree, as docs/install.md tells source users.
 #
 # Prints PASS/FAIL lines and ends with "N passed, N failed"; exit status 0
 # iff nothing failed. The run disk is a sparse copy of the cached image,
 # so the cache stays clean; logs and the share are in
 # build/test-logs/reboot/ (NATK_LOG_DIR).
 #
-# Environment: NATK_REBOOT_TIMEOUT (seconds per boot, default 2400),
+# Environment: NATK_REBOOT_INSTALL (deb or source, default deb),
+# NATK_REBOOT_TIMEOUT (seconds per boot, default 2400),
 # NATK_VM_MEM (2G), NATK_VM_SMP (2), NATK_KVM=1 (use /dev/kvm if present),
 # NATK_SKIP_DEPS=1, NATK_REBOOT_SRC=head (test HEAD, not the working tree),
 # NATK_KEEP_DISK=1 (keep the run disk after a pass),
@@ -27,6 +35,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 LOGDIR=${NATK_LOG_DIR:-$REPO/build/test-logs}/reboot
+INSTALL=${NATK_REBOOT_INSTALL:-deb}
 TIMEOUT=${NATK_REBOOT_TIMEOUT:-2400}
 T0=$(date +%s)
 SUMMARY=$(mktemp)
@@ -65,6 +74,10 @@ if [ "${NATK_SKIP_DEPS:-0}" != 1 ]; then
 	section "dependencies"
 	"$REPO/tests/deps.sh" || result FAIL deps "tests/deps.sh failed"
 fi
+case $INSTALL in
+deb | source) ;;
+*) result FAIL install "NATK_REBOOT_INSTALL is '$INSTALL', want deb or source"; summary ;;
+esac
 for t in qemu-system-x86_64 debootstrap mke2fs debugfs; do
 	command -v "$t" >/dev/null || { result FAIL tools "$t missing"; summary; }
 done
@@ -89,6 +102,21 @@ else
 		tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$SHARE/natk" -xf -
 fi || { result FAIL source "copying the source tree failed"; summary; }
 echo "$KVER1" > "$SHARE/kver1"
+echo "$INSTALL" > "$SHARE/install"
+if [ "$INSTALL" = deb ]; then
+	# Built from the tree just copied, as a user runs make deb.
+	section "make deb"
+	if NATK_DEB_OUT=$LOGDIR/deb "$SHARE/natk/scripts/deb.sh" > "$LOGDIR/deb.log" 2>&1; then
+		mkdir -p "$SHARE/debs"
+		cp "$LOGDIR"/deb/natk-dkms_*.deb "$LOGDIR"/deb/natkctl_*.deb "$SHARE/debs/"
+		rm -f "$SHARE"/debs/*dbgsym*
+		result PASS make-deb
+	else
+		tail -n 20 "$LOGDIR/deb.log"
+		result FAIL make-deb "scripts/deb.sh failed (log $LOGDIR/deb.log)"
+		summary
+	fi
+fi
 
 ACCEL=(-accel tcg -cpu max)
 if [ "${NATK_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
@@ -126,7 +154,7 @@ boot() { # STAGE KERNEL INITRD
 	result PASS "boot$stage"
 }
 
-section "boot 1: $KVER1, make install"
+section "boot 1: $KVER1, install ($INSTALL)"
 boot 1 "$IMG/vmlinuz" "$IMG/initrd" || summary
 section "boot 2: $KVER1, natk after a reboot; install the 6.12 kernel"
 boot 2 "$IMG/vmlinuz" "$IMG/initrd" || summary
@@ -145,7 +173,7 @@ for f in vmlinuz initrd.img; do
 done
 result PASS kernel2
 
-section "boot 3: $KVER2, natk after the kernel upgrade; make uninstall"
+section "boot 3: $KVER2, natk after the kernel upgrade; uninstall ($INSTALL)"
 boot 3 "$LOGDIR/vmlinuz-$KVER2" "$LOGDIR/initrd.img-$KVER2"
 
 if [ "${NATK_KEEP_DISK:-0}" != 1 ] && ! grep -q '^FAIL' "$SUMMARY"; then
