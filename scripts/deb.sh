@@ -34,7 +34,9 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT/src"
-if git -C "$REPO" rev-parse --git-dir > /dev/null 2>&1; then
+# git's file list only when the tree is a checkout of its own (not a copy
+# inside some other repository's ignored build directory).
+if [ "$(git -C "$REPO" rev-parse --show-toplevel 2> /dev/null)" = "$(cd "$REPO" && pwd -P)" ]; then
 	(cd "$REPO" && git ls-files -z --cached --others --exclude-standard -- . ':!build' |
 		xargs -0 cp --parents -t "$OUT/src" 2> /dev/null) || die "cannot copy the tree to $OUT/src"
 else
