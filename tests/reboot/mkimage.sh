@@ -120,12 +120,13 @@ cat > "$root/etc/systemd/system/natk-test-driver.service" <<'UNIT'
 [Unit]
 Description=natk reboot test driver
 After=multi-user.target natk.service
-RequiresMountsFor=/mnt/results
-ConditionPathExists=/mnt/results/natk/tests/reboot/guest.sh
 
+# The share is mounted here, retried: at boot the fstab mount can run
+# before virtio-9p has probed ("no channels available"). Without it the
+# VM powers off at once instead of idling until the host's timeout.
 [Service]
 Type=oneshot
-ExecStart=/bin/bash /mnt/results/natk/tests/reboot/guest.sh
+ExecStart=/bin/bash -c 'for i in $(seq 60); do mountpoint -q /mnt/results || mount /mnt/results 2>/dev/null; [ -f /mnt/results/natk/tests/reboot/guest.sh ] && exec /bin/bash /mnt/results/natk/tests/reboot/guest.sh; sleep 1; done; echo "natk-test-driver: no results share after 60 s" > /dev/console; systemctl poweroff'
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec=infinity
