@@ -209,6 +209,19 @@ struct natk_fwd {
 	__be32 iaddr;
 	__be16 iport, eport;
 	u8 proto;
+	bool doomed;			/* a replacing request leaves it out */
+};
+
+/* One forward of a request that replaces them all (fwd.c). */
+struct natk_fwd_spec {
+	const struct nlattr *attr;	/* its NATK_A_FWD, to name in errors */
+	struct natk_fwd *fwd;		/* to add; NULL if kept as it is */
+	struct natk_fwd *old;		/* the forward of its port it replaces */
+	__be32 iaddr;
+	__be16 eport, iport;
+	u8 proto;
+	bool kept;			/* listed as it is now */
+	bool inserted;			/* natk_fwds_insert() added it */
 };
 
 /*
@@ -326,6 +339,10 @@ bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
 void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
 			    struct natk_map *heir);
+int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,
+			  bool port_owned, const char **msg);
+void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
+			     struct natk_map *map);
 bool natk_port_local_use(struct natk_net *nn, u8 proto, __be16 port);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
 				     __be16 eport);
@@ -383,6 +400,16 @@ int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,
 		 __be16 iport, struct netlink_ext_ack *extack);
 int natk_fwd_del(struct natk_net *nn, u8 proto, __be16 eport);
 void natk_fwd_flush(struct natk_net *nn);
+bool natk_fwd_specs_sort(struct natk_fwd_spec *s, unsigned int n,
+			 const struct natk_fwd_spec **dup);
+int natk_fwds_prepare(struct natk_net *nn, struct natk_fwd_spec *s,
+		      unsigned int n, struct netlink_ext_ack *extack);
+int natk_fwds_insert(struct natk_net *nn, struct natk_fwd_spec *s,
+		     unsigned int n, struct netlink_ext_ack *extack);
+void natk_fwds_abort(struct natk_net *nn, struct natk_fwd_spec *s,
+		     unsigned int n);
+void natk_fwds_finish(struct natk_net *nn, struct natk_fwd_spec *s,
+		      unsigned int n);
 int natk_map_insert_static(struct natk_net *nn, struct natk_map *map);
 
 /* proto.c */

@@ -31,6 +31,13 @@ static struct netlink_range_validation natk_host_range = {
 	.max = NATK_MAX_FLOWS_LIMIT,
 };
 
+static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
+	[NATK_FWD_A_PROTO] = { .type = NLA_U8 },
+	[NATK_FWD_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_FWD_A_INT_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FWD_A_INT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+};
+
 static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[NATK_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
@@ -54,6 +61,8 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FAST_PATH] = NLA_POLICY_MAX(NLA_U8, NATK_FAST_PATH_MAX),
 	[NATK_A_RESET] = { .type = NLA_FLAG },
 	[NATK_A_DRY_RUN] = { .type = NLA_FLAG },
+	[NATK_A_FWD] = NLA_POLICY_NESTED(natk_fwd_attr_policy),
+	[NATK_A_FWD_REPLACE] = { .type = NLA_FLAG },
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -78,13 +87,6 @@ static const struct nla_policy natk_flow_key_policy[NATK_FLOW_A_MAX + 1] = {
 
 static const struct nla_policy natk_del_flow_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FLOW] = NLA_POLICY_NESTED(natk_flow_key_policy),
-};
-
-static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
-	[NATK_FWD_A_PROTO] = { .type = NLA_U8 },
-	[NATK_FWD_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
-	[NATK_FWD_A_INT_ADDR_BE] = { .type = NLA_BE32 },
-	[NATK_FWD_A_INT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 static const struct nla_policy natk_fwd_policy[NATK_A_MAX + 1] = {
@@ -141,7 +143,8 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 			atomic_read(&nn->otbl.nelems)) ||
 	    nla_put_u8(skb, NATK_A_FAST_PATH, cfg->fast_path) ||
 	    nla_put_u8(skb, NATK_A_FAST_PATH_WHY,
-		       natk_fp_why(nn->net, cfg)))
+		       natk_fp_why(nn->net, cfg)) ||
+	    nla_put_flag(skb, NATK_A_FWD_REPLACE))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],
@@ -207,6 +210,101 @@ static int natk_fill_stats(struct sk_buff *skb, struct natk_net *nn)
 static int natk_get_stats(struct sk_buff *skb, struct genl_info *info)
 {
 	return natk_reply(info, NATK_CMD_GET_STATS, natk_fill_stats);
+}
+
+/* One NATK_A_FWD nest; @full: with its internal address and port. */
+static int natk_fwd_parse_nest(const struct nlattr *nest, struct nlattr **tb,
+			       bool full, struct netlink_ext_ack *extack)
+{
+	int err;
+	u8 proto;
+
+	err = nla_parse_nested(tb, NATK_FWD_A_MAX, nest, natk_fwd_attr_policy,
+			       extack);
+	if (err)
+		return err;
+	if (!tb[NATK_FWD_A_PROTO] || !tb[NATK_FWD_A_EXT_PORT] ||
+	    (full && (!tb[NATK_FWD_A_INT_ADDR_BE] || !tb[NATK_FWD_A_INT_PORT]))) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "natk: a forward needs protocol, external port, internal address and port");
+		return -EINVAL;
+	}
+	proto = nla_get_u8(tb[NATK_FWD_A_PROTO]);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_PROTO],
+				    "natk: forwards are for TCP or UDP");
+		return -EINVAL;
+	}
+	if (full && !nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_INT_ADDR_BE],
+				    "natk: the internal address must not be 0.0.0.0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int natk_fwd_parse(struct genl_info *info, struct nlattr **tb,
+			  bool full)
+{
+	if (!info->attrs[NATK_A_FWD]) {
+		NL_SET_ERR_MSG(info->extack, "natk: missing NATK_A_FWD");
+		return -EINVAL;
+	}
+	return natk_fwd_parse_nest(info->attrs[NATK_A_FWD], tb, full,
+				   info->extack);
+}
+
+/*
+ * The NATK_A_FWD attributes of a SET_CONFIG with NATK_A_FWD_REPLACE (any
+ * number, at the top level), sorted by protocol and port; each names its
+ * attribute for errors. Returns the count, or -errno.
+ */
+static int natk_fwds_parse(struct genl_info *info, struct natk_fwd_spec **out)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[NATK_FWD_A_MAX + 1];
+	const struct natk_fwd_spec *dup;
+	struct natk_fwd_spec *s;
+	unsigned int n = 0, i = 0;
+	struct nlattr *a;
+	int rem, err;
+
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem)
+		n += nla_type(a) == NATK_A_FWD;
+	if (n > NATK_FWDS_MAX) {
+		NL_SET_ERR_MSG(extack,
+			       "natk: at most 4096 forwards in one request (NATK_FWDS_MAX)");
+		return -E2BIG;
+	}
+	s = kvcalloc(n ?: 1, sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem) {
+		if (nla_type(a) != NATK_A_FWD || i == n)
+			continue;
+		err = natk_fwd_parse_nest(a, tb, true, extack);
+		if (err)
+			goto err;
+		s[i].attr = a;
+		s[i].proto = nla_get_u8(tb[NATK_FWD_A_PROTO]);
+		s[i].eport = htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT]));
+		s[i].iaddr = nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE]);
+		s[i].iport = htons(nla_get_u16(tb[NATK_FWD_A_INT_PORT]));
+		i++;
+	}
+	if (!natk_fwd_specs_sort(s, n, &dup)) {
+		NL_SET_ERR_MSG_ATTR(extack, dup->attr,
+				    "natk: two forwards of the same protocol and external port");
+		err = -EINVAL;
+		goto err;
+	}
+	*out = s;
+	return n;
+err:
+	kvfree(s);
+	return err;
 }
 
 /*
@@ -309,9 +407,20 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
 {
 	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct natk_fwd_spec *specs = NULL;
 	struct natk_cfg *ncfg;
-	int err;
+	int err, n = 0;
 
+	if (info->attrs[NATK_A_FWD] && !info->attrs[NATK_A_FWD_REPLACE]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[NATK_A_FWD],
+				    "natk: forwards in SET_CONFIG need NATK_A_FWD_REPLACE");
+		return -EINVAL;
+	}
+	if (info->attrs[NATK_A_FWD_REPLACE]) {
+		n = natk_fwds_parse(info, &specs);
+		if (n < 0)
+			return n;
+	}
 	mutex_lock(&nn->lock);
 	/* NATK_A_RESET: what the request does not give is the default. */
 	if (info->attrs[NATK_A_RESET])
@@ -325,13 +434,30 @@ static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
 	err = natk_parse_config(genl_info_net(info), ncfg, info->attrs,
 				netlink_capable(skb, CAP_NET_ADMIN),
 				info->extack);
+	/* Forwards first: adding them is the part that can be undone. */
+	if (!err && specs)
+		err = natk_fwds_prepare(nn, specs, n, info->extack);
+	if (err && specs && natk_mutant(fwd_txn_partial)) {
+		kvfree(specs);		/* mutant: settings without forwards */
+		specs = NULL;
+		err = 0;
+	}
+	if (!err && specs && info->attrs[NATK_A_DRY_RUN])
+		natk_fwds_abort(nn, specs, n);
+	else if (!err && specs)
+		err = natk_fwds_insert(nn, specs, n, info->extack);
 	if (err || info->attrs[NATK_A_DRY_RUN]) {
 		kfree(ncfg);
 		goto out;
 	}
 	err = natk_cfg_commit(nn, ncfg, info->extack);
+	if (err && specs)
+		natk_fwds_abort(nn, specs, n);
+	else if (specs)
+		natk_fwds_finish(nn, specs, n);
 out:
 	mutex_unlock(&nn->lock);
+	kvfree(specs);
 	return err;
 }
 
@@ -484,41 +610,6 @@ int natk_flows_done(struct netlink_callback *cb)
 	if (d) {
 		rhashtable_walk_exit(&d->it);
 		kfree(d);
-	}
-	return 0;
-}
-
-static int natk_fwd_parse(struct genl_info *info, struct nlattr **tb,
-			  bool full)
-{
-	struct netlink_ext_ack *extack = info->extack;
-	int err;
-	u8 proto;
-
-	if (!info->attrs[NATK_A_FWD]) {
-		NL_SET_ERR_MSG(extack, "natk: missing NATK_A_FWD");
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, NATK_FWD_A_MAX, info->attrs[NATK_A_FWD],
-			       natk_fwd_attr_policy, extack);
-	if (err)
-		return err;
-	if (!tb[NATK_FWD_A_PROTO] || !tb[NATK_FWD_A_EXT_PORT] ||
-	    (full && (!tb[NATK_FWD_A_INT_ADDR_BE] || !tb[NATK_FWD_A_INT_PORT]))) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[NATK_A_FWD],
-				    "natk: a forward needs protocol, external port, internal address and port");
-		return -EINVAL;
-	}
-	proto = nla_get_u8(tb[NATK_FWD_A_PROTO]);
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_PROTO],
-				    "natk: forwards are for TCP or UDP");
-		return -EINVAL;
-	}
-	if (full && !nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE])) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FWD_A_INT_ADDR_BE],
-				    "natk: the internal address must not be 0.0.0.0");
-		return -EINVAL;
 	}
 	return 0;
 }

@@ -536,6 +536,77 @@ int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 	return 0;
 }
 
+static const char natk_msg_ep_busy[] =
+	"natk: a forward's internal endpoint has a dynamic mapping (natkctl flush first)";
+static const char natk_msg_port_busy[] =
+	"natk: a forward's external port has a dynamic mapping (natkctl flush first)";
+static const char natk_msg_port_deleted[] =
+	"natk: a deleted forward of this port still has flows (natkctl flows del, or flush)";
+
+/*
+ * Would natk_map_insert_static(@map) succeed now? -EBUSY, with the reason
+ * in @msg, if a dynamic mapping in use has its endpoint or (unless
+ * @port_owned: a forward of this transaction gives it up) its port, or a
+ * deleted forward whose flows live on still has the port. Held mappings
+ * do not count: a forward ends their hold. Under natk_net.lock.
+ */
+int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,
+			  bool port_owned, const char **msg)
+{
+	struct natk_map *old;
+	int err = 0;
+
+	rcu_read_lock();
+	old = rhashtable_lookup(&nn->mitbl, &map->ikey, natk_miparams);
+	if (old && !(READ_ONCE(old->flags) & NATK_MAP_STATIC) &&
+	    atomic_read(&old->hold) != NATK_MAP_HELD) {
+		*msg = natk_msg_ep_busy;
+		err = -EBUSY;
+		goto out;
+	}
+	old = port_owned ? NULL :
+	      rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams);
+	if (!old || atomic_read(&old->hold) == NATK_MAP_HELD)
+		goto out;
+	*msg = READ_ONCE(old->flags) & NATK_MAP_NO_HOLD ? natk_msg_port_deleted :
+							       natk_msg_port_busy;
+	err = -EBUSY;
+out:
+	rcu_read_unlock();
+	return err;
+}
+
+/*
+ * @map, a new forward's mapping, takes the external port of @old, the
+ * mapping of a forward being replaced, in one step: a packet finds one or
+ * the other, never none. @old's flows keep it (unlinking it later finds
+ * it gone from the by-port table). The by-endpoint table gets @map if the
+ * endpoint is free; else it is reached by its port only. Cannot fail.
+ * Process context, under natk_net.lock; the caller retires @old.
+ */
+void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
+			     struct natk_map *map)
+{
+	struct natk_map *cur = ERR_PTR(-ENOENT);
+
+	atomic_set(&map->hold, NATK_MAP_NEW);
+	natk_map_release_for(nn, map);
+	/* Not in the by-port table (it always is): then in neither. */
+	if (!rhashtable_replace_fast(&nn->metbl, &old->enode, &map->enode,
+				     natk_meparams) ||
+	    !rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
+					   natk_meparams)) {
+		rcu_read_lock();
+		cur = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
+							natk_miparams);
+		rcu_read_unlock();
+	}
+	if (cur)
+		map->flags |= NATK_MAP_EXT_ONLY;
+	refcount_set(&map->ref, 1);
+	atomic_set_release(&map->hold, NATK_MAP_LIVE);
+}
+
 /*
  * A forward's mapping is going: take it out of the by-endpoint table now
  * (its flows keep it until they end) and let @heir, another forward to the

@@ -699,6 +699,148 @@ static void natk_ports_forwards_same_endpoint(struct kunit *test)
 	natk_map_put(nn, m);
 }
 
+/* A spec of a forward-replacing request; @attr stands for its NATK_A_FWD. */
+static void natk_spec(struct natk_fwd_spec *s, struct nlattr *attr, u8 proto,
+		      u16 eport, __be32 iaddr, u16 iport)
+{
+	memset(s, 0, sizeof(*s));
+	s->attr = attr;
+	s->proto = proto;
+	s->eport = htons(eport);
+	s->iaddr = iaddr;
+	s->iport = htons(iport);
+}
+
+/* The forward of @eport's internal address, or 0 if there is none. */
+static __be32 natk_fwd_target(struct natk_net *nn, u8 proto, u16 eport)
+{
+	struct natk_map *m;
+	__be32 a = 0;
+
+	rcu_read_lock();
+	m = natk_map_lookup_ext(nn, proto, htons(eport));
+	if (m && natk_map_live(m))
+		a = m->ikey.iaddr;
+	rcu_read_unlock();
+	return a;
+}
+
+/*
+ * One request replaces the forwards (NATK_A_FWD_REPLACE): tcp 8081 listed
+ * as it is keeps its mapping; tcp 8080 moves to another endpoint while a
+ * flow still holds the old mapping, which keeps working for that flow and
+ * leaves no trace when it ends; udp 5353 goes; tcp 2222 comes.
+ */
+static void natk_ports_fwds_replace(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_fwd_spec s[3];
+	struct nlattr attrs[3];
+	struct natk_map *old, *kept, *m;
+	const struct natk_fwd_spec *dup;
+
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8080),
+					   NATK_T_INT, htons(80), NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8081),
+					   NATK_T_INT, htons(81), NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, htons(5353),
+					   NATK_T_INT2, htons(53), NULL), 0);
+	mutex_unlock(&nn->lock);
+	/* A flow through tcp 8080 holds its mapping. */
+	rcu_read_lock();
+	old = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8080));
+	KUNIT_ASSERT_TRUE(test, old && natk_map_tryget(old));
+	kept = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8081));
+	rcu_read_unlock();
+
+	natk_spec(&s[0], &attrs[0], IPPROTO_TCP, 8081, NATK_T_INT, 81);
+	natk_spec(&s[1], &attrs[1], IPPROTO_TCP, 2222, NATK_T_INT, 22);
+	natk_spec(&s[2], &attrs[2], IPPROTO_TCP, 8080, NATK_T_INT2, 80);
+	KUNIT_ASSERT_TRUE(test, natk_fwd_specs_sort(s, 3, &dup));
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwds_prepare(nn, s, 3, NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_fwds_insert(nn, s, 3, NULL), 0);
+	natk_fwds_finish(nn, s, 3);
+	mutex_unlock(&nn->lock);
+
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 8080), NATK_T_INT2);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 8081), NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 2222), NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_UDP, 5353), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
+						      htons(8081)), kept);
+	rcu_read_unlock();
+	/* The old mapping lives on for its flow; its port is the new one's. */
+	KUNIT_EXPECT_TRUE(test, natk_map_live(old));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(old->flags) & NATK_MAP_NO_HOLD);
+	/* The new endpoint's outbound flows use the forward's port. */
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 8080);
+	natk_map_put(nn, m);
+	/* The flow ends: the new forward stays where it is. */
+	natk_map_put(nn, old);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 8080), NATK_T_INT2);
+	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 8080);
+	natk_map_put(nn, m);
+}
+
+/*
+ * A request that cannot be applied changes nothing: refused before
+ * (a forward to an endpoint with a dynamic mapping, named by its
+ * attribute), or when inserting (the mapping came after the check: the
+ * forward already added is taken back). Two forwards of one port are
+ * refused by the sort.
+ */
+static void natk_ports_fwds_replace_refused(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct netlink_ext_ack ext = {};
+	const struct natk_fwd_spec *dup;
+	struct natk_fwd_spec s[2];
+	struct nlattr attrs[2];
+	struct natk_map *dyn;
+
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8081),
+					   NATK_T_INT, htons(81), NULL), 0);
+	mutex_unlock(&nn->lock);
+	dyn = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 53);
+
+	natk_spec(&s[0], &attrs[0], IPPROTO_TCP, 3333, NATK_T_INT, 22);
+	natk_spec(&s[1], &attrs[1], IPPROTO_UDP, 6000, NATK_T_INT2, 53);
+	KUNIT_ASSERT_TRUE(test, natk_fwd_specs_sort(s, 2, &dup));
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwds_prepare(nn, s, 2, &ext), -EBUSY);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_PTR_EQ(test, ext.bad_attr, (const struct nlattr *)&attrs[1]);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 8081), NATK_T_INT);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 3333), 0);
+	natk_map_put(nn, dyn);
+
+	/* Checked while the endpoint was free; taken before the insert. */
+	natk_spec(&s[0], &attrs[0], IPPROTO_TCP, 3333, NATK_T_INT, 22);
+	natk_spec(&s[1], &attrs[1], IPPROTO_UDP, 6000, NATK_T_INT2, 54);
+	KUNIT_ASSERT_TRUE(test, natk_fwd_specs_sort(s, 2, &dup));
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwds_prepare(nn, s, 2, NULL), 0);
+	mutex_unlock(&nn->lock);
+	dyn = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 54);
+	mutex_lock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwds_insert(nn, s, 2, NULL), -EBUSY);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 3333), 0);
+	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 8081), NATK_T_INT);
+	natk_map_put(nn, dyn);
+
+	natk_spec(&s[0], &attrs[0], IPPROTO_TCP, 3333, NATK_T_INT, 22);
+	natk_spec(&s[1], &attrs[1], IPPROTO_TCP, 3333, NATK_T_INT2, 22);
+	KUNIT_EXPECT_FALSE(test, natk_fwd_specs_sort(s, 2, &dup));
+	KUNIT_EXPECT_PTR_EQ(test, dup->attr, (const struct nlattr *)&attrs[1]);
+}
+
 /*
  * After a search found no port, the next ones for that protocol fail at
  * once, without a search, until a mapping is freed.
@@ -755,6 +897,8 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_hold_forward),
 	KUNIT_CASE(natk_map_publish_window),
 	KUNIT_CASE(natk_ports_forwards_same_endpoint),
+	KUNIT_CASE(natk_ports_fwds_replace),
+	KUNIT_CASE(natk_ports_fwds_replace_refused),
 	KUNIT_CASE(natk_ports_exhaustion_throttled),
 	{}
 };

@@ -78,6 +78,9 @@
  *     NATK_A_FAST_PATH     u8   enum natk_fast_path, the mode set
  *     NATK_A_FAST_PATH_WHY u8   enum natk_fp_why: NATK_FP_ACTIVE if the
  *                               fast path runs now, else why not
+ *     NATK_A_FWD_REPLACE   flag this module takes NATK_A_FWD_REPLACE in
+ *                               NATK_CMD_SET_CONFIG (an older one rejects
+ *                               the request)
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -93,13 +96,24 @@
  *   applies all of them or none. With NATK_A_RESET (flag) every setting
  *   the request does not give returns to its default, the external
  *   interface included (none: natk stops), as a configuration file is
- *   applied. With NATK_A_DRY_RUN (flag) the request is validated as if it
- *   were applied (ranges, limits, a container's caps) and nothing
- *   changes. Settings made before an external interface is set are kept
- *   and used when it is. Changing the external interface
- *   (or its address changing), the mapping or the filtering behaviour
- *   flushes all dynamic flows. When the table is full, flows that have not
- *   seen traffic in both directions are evicted first. Returns an empty ack.
+ *   applied. With NATK_A_FWD_REPLACE (flag) the request's NATK_A_FWD
+ *   attributes (nests as for NATK_CMD_FWD_ADD, any number up to
+ *   NATK_FWDS_MAX, each at the top level of the message) are the complete
+ *   set of port forwards, changed with the settings in one transaction:
+ *   a forward listed as it is stays untouched with its flows, one not
+ *   listed is deleted, a new port is added, and a port whose internal
+ *   endpoint changed takes the new one at once (its flows to the old
+ *   endpoint go on until they end). Either all of it is applied or
+ *   nothing is, and a refused forward is named by the error's attribute
+ *   offset (NLMSGERR_ATTR_OFFS). Without NATK_A_FWD_REPLACE the forwards
+ *   are left as they are. With NATK_A_DRY_RUN (flag) the request is
+ *   validated as if it were applied (ranges, limits, a container's caps,
+ *   forwards against the mappings in use) and nothing changes. Settings
+ *   made before an external interface is set are kept and used when it
+ *   is. Changing the external interface (or its address changing), the
+ *   mapping or the filtering behaviour flushes all dynamic flows. When
+ *   the table is full, flows that have not seen traffic in both
+ *   directions are evicted first. Returns an empty ack.
  *
  * External interface: natk binds it by name, as nft's oifname does. When
  * no interface of that name exists (it was deleted or renamed, or is not
@@ -201,6 +215,7 @@
 #define NATK_MSS_MIN		88	/* NATK_A_MSS_CLAMP values, besides */
 #define NATK_MSS_MAX		65534	/* 0 (off) and NATK_MSS_CLAMP_PMTU */
 #define NATK_PORT_HOLD_MAX	3600	/* seconds, NATK_A_PORT_HOLD */
+#define NATK_FWDS_MAX		4096	/* forwards in one NATK_A_FWD_REPLACE request */
 #define NATK_USERNS_MAX_FLOWS	65536	/* NATK_A_MAX_FLOWS in a container */
 
 enum natk_cmd {
@@ -302,6 +317,7 @@ enum natk_attr {
 	NATK_A_STATE,			/* u8, enum natk_state */
 	NATK_A_RESET,			/* flag */
 	NATK_A_DRY_RUN,			/* flag */
+	NATK_A_FWD_REPLACE,		/* flag */
 	__NATK_A_MAX
 };
 
