@@ -153,31 +153,60 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 }
 
 /*
- * apply --check, after the file parsed: ask the kernel to validate it as it
- * would be applied (NATK_A_DRY_RUN), which checks what only the kernel
- * knows (a container's max-flows cap, limits of an older or newer module).
- * Without natk loaded the offline check is all: a check changes nothing,
- * so it does not load the module either (natkctl doctor runs it).
- * A refusal names the line(s): each setting line is asked alone too.
+ * Does the module take settings and forwards in one transaction
+ * (NATK_A_FWD_REPLACE)? An older one says nothing of it in its status.
  */
-static void apply_check_kernel(const char *path, const struct file_conf *fc)
+static bool apply_atomic(void)
+{
+	struct natk_status st;
+
+	return !status_get(&st) && status_has(&st, NATK_A_FWD_REPLACE);
+}
+
+/*
+ * Send the file as one SET_CONFIG: its settings, the rest at their
+ * defaults (NATK_A_RESET) and, when atomic, its forwards as the complete
+ * set (NATK_A_FWD_REPLACE), each forward's offset noted in fwd_off.
+ */
+static int apply_send(const struct file_conf *fc, bool atomic, bool dry_run,
+		      uint32_t *fwd_off)
+{
+	struct nl_msg *msg;
+
+	if (!atomic)
+		return conf_request(&fc->c, true, dry_run);
+	nk_open();
+	msg = nk_msg_size(NATK_CMD_SET_CONFIG, 0, 4096 + fc->nfwd * 64);
+	conf_put_attrs(msg, &fc->c);
+	if (nla_put_flag(msg, NATK_A_RESET) < 0 ||
+	    nla_put_flag(msg, NATK_A_FWD_REPLACE) < 0 ||
+	    (dry_run && nla_put_flag(msg, NATK_A_DRY_RUN) < 0))
+		fail("out of memory");
+	for (size_t i = 0; i < fc->nfwd; i++)
+		fwd_off[i] = fwd_put(msg, &fc->fwd[i]);
+	return nk_request(msg, NULL, NULL, NULL);
+}
+
+/*
+ * The kernel refused the file (err): name what it refused as FILE:LINE:
+ * the forward its error points at, or else each setting line it refuses
+ * alone. Returns how many lines were named (at least 1).
+ */
+static int apply_name_refused(const char *path, const struct file_conf *fc,
+			      const uint32_t *fwd_off, int err)
 {
 	char whole[sizeof(nk_extack)];
-	int err, bad = 0;
+	uint32_t off = nk_extack_off;
+	int bad = 0;
 	size_t i;
 
-	if (!nk_module_loaded() || !nk_try_open()) {
-		warnmsg("%s: natk is not loaded: checked offline only", path);
-		return;
-	}
-	err = conf_request(&fc->c, true, true);
-	if (!err)
-		return;
-	/* No privilege (genetlink says nothing more); a value refused with
-	 * EPERM (a container's cap) comes with the kernel's message. */
-	if (err == -EPERM && !nk_extack[0])
-		nk_fail("apply --check", err);
 	snprintf(whole, sizeof(whole), "%s", nk_extack[0] ? nk_extack : strerror(-err));
+	if (off && fc->nfwd && fwd_off[0] && off >= fwd_off[0]) {
+		for (i = fc->nfwd - 1; i > 0 && fwd_off[i] > off; i--)
+			;
+		warnmsg("%s:%u: %s", path, fc->fwd_line[i], whole);
+		return 1;
+	}
 	for (i = 0; i < fc->nlines; i++) {
 		if (!conf_request(&fc->line_conf[i], false, true))
 			continue;
@@ -187,19 +216,87 @@ static void apply_check_kernel(const char *path, const struct file_conf *fc)
 	}
 	if (!bad)
 		warnmsg("%s: %s", path, whole);
+	return bad ? bad : 1;
+}
+
+/*
+ * apply --check, after the file parsed: ask the kernel to validate it as it
+ * would be applied (NATK_A_DRY_RUN), which checks what only the kernel
+ * knows (a container's max-flows cap, limits of an older or newer module,
+ * forwards against the mappings in use). Without natk loaded the offline
+ * check is all: a check changes nothing, so it does not load the module
+ * either (natkctl doctor runs it).
+ */
+static void apply_check_kernel(const char *path, const struct file_conf *fc,
+			       uint32_t *fwd_off)
+{
+	int err, bad;
+
+	if (!nk_module_loaded() || !nk_try_open()) {
+		warnmsg("%s: natk is not loaded: checked offline only", path);
+		return;
+	}
+	err = apply_send(fc, apply_atomic(), true, fwd_off);
+	if (!err)
+		return;
+	/* No privilege (genetlink says nothing more); a value refused with
+	 * EPERM (a container's cap) comes with the kernel's message. */
+	if (err == -EPERM && !nk_extack[0])
+		nk_fail("apply --check", err);
+	bad = apply_name_refused(path, fc, fwd_off, err);
 	input_fail("%s: the kernel refused %d line%s, nothing applied", path,
-		   bad ? bad : 1, bad > 1 ? "s" : "");
+		   bad, bad > 1 ? "s" : "");
+}
+
+/* An older module: the forwards one by one, after the settings. */
+static void apply_fwds_one_by_one(struct file_conf *fc)
+{
+	struct natk_fwd *cur = NULL;
+	size_t ncur = 0;
+	int err;
+
+	err = fwd_get_all(&cur, &ncur);
+	if (err)
+		nk_fail("apply: port forwards", err);
+	for (size_t i = 0; i < ncur; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < fc->nfwd; j++) {
+			if (cur[i].proto == fc->fwd[j].proto &&
+			    cur[i].ext_port == fc->fwd[j].ext_port &&
+			    cur[i].int_addr_be == fc->fwd[j].int_addr_be &&
+			    cur[i].int_port == fc->fwd[j].int_port) {
+				keep = true;
+				fc->fwd[j].proto = 0;	/* already there */
+				break;
+			}
+		}
+		if (keep)
+			continue;
+		err = fwd_del(cur[i].proto, cur[i].ext_port);
+		if (err && err != -ENOENT)
+			fwd_fail("apply: forward del", err, cur[i].proto,
+				 cur[i].ext_port);
+	}
+	for (size_t j = 0; j < fc->nfwd; j++) {
+		if (!fc->fwd[j].proto)
+			continue;
+		err = fwd_add(&fc->fwd[j]);
+		if (err)
+			fwd_fail("apply: forward add", err, fc->fwd[j].proto,
+				 fc->fwd[j].ext_port);
+	}
+	free(cur);
 }
 
 int cmd_apply(int argc, char **argv)
 {
 	struct file_conf fc = {};
-	struct natk_fwd *cur = NULL;
-	size_t ncur = 0;
 	const char *path;
-	bool check = false;
+	bool check = false, atomic;
+	uint32_t *fwd_off;
 	FILE *fp;
-	int errors, err;
+	int errors, err, bad;
 
 	if (argc > 0 && (!strcmp(argv[0], "--check") || !strcmp(argv[0], "-c"))) {
 		check = true;
@@ -223,48 +320,36 @@ int cmd_apply(int argc, char **argv)
 	if (errors)
 		input_fail("%s: %d error%s, nothing applied", path, errors,
 		     errors > 1 ? "s" : "");
+	fwd_off = calloc(fc.nfwd ? fc.nfwd : 1, sizeof(*fwd_off));
+	if (!fwd_off)
+		fail("out of memory");
 	if (check) {
-		apply_check_kernel(path, &fc);
-		return 0;
+		apply_check_kernel(path, &fc, fwd_off);
+		goto out;
 	}
 
-	/* Replace, as wg syncconf and nft -f: what the file does not say
-	 * returns to its default. */
-	conf_send(&fc.c, true);
-
-	/* The file lists all port forwards: make the kernel's match it. */
-	err = fwd_get_all(&cur, &ncur);
-	if (err)
-		nk_fail("apply: port forwards", err);
-	for (size_t i = 0; i < ncur; i++) {
-		bool keep = false;
-
-		for (size_t j = 0; j < fc.nfwd; j++) {
-			if (cur[i].proto == fc.fwd[j].proto &&
-			    cur[i].ext_port == fc.fwd[j].ext_port &&
-			    cur[i].int_addr_be == fc.fwd[j].int_addr_be &&
-			    cur[i].int_port == fc.fwd[j].int_port) {
-				keep = true;
-				fc.fwd[j].proto = 0;	/* already there */
-				break;
-			}
-		}
-		if (keep)
-			continue;
-		err = fwd_del(cur[i].proto, cur[i].ext_port);
-		if (err && err != -ENOENT)
-			fwd_fail("apply: forward del", err, cur[i].proto,
-				 cur[i].ext_port);
+	/*
+	 * Replace, as wg syncconf and nft -f: what the file does not say
+	 * returns to its default, and its forwards are all there are; one
+	 * transaction, all of it or nothing.
+	 */
+	nk_open();
+	atomic = apply_atomic();
+	err = apply_send(&fc, atomic, false, fwd_off);
+	if (err) {
+		if (err == -EPERM && !nk_extack[0])
+			nk_fail("apply", err);
+		bad = apply_name_refused(path, &fc, fwd_off, err);
+		fail("%s: the kernel refused %d line%s, nothing applied", path,
+		     bad, bad > 1 ? "s" : "");
 	}
-	for (size_t j = 0; j < fc.nfwd; j++) {
-		if (!fc.fwd[j].proto)
-			continue;
-		err = fwd_add(&fc.fwd[j]);
-		if (err)
-			fwd_fail("apply: forward add", err, fc.fwd[j].proto,
-				 fc.fwd[j].ext_port);
+	conf_warn_missing_if(&fc.c);
+	if (!atomic) {
+		warnmsg("warning: natk.ko is older than natkctl: forwards are changed one by one after the settings (reload natk.ko for one transaction)");
+		apply_fwds_one_by_one(&fc);
 	}
-	free(cur);
+out:
+	free(fwd_off);
 	free(fc.fwd);
 	free(fc.fwd_line);
 	free(fc.line_conf);

@@ -289,11 +289,16 @@ void conf_send(const struct natk_conf *c, bool reset)
 	err = conf_request(c, reset, false);
 	if (err)
 		nk_fail(reset ? "apply" : "set", err);
-	/*
-	 * natk binds the interface by name and waits for one that does not
-	 * exist yet (a late ENI, a renamed link): say so, it is not an error.
-	 * Looked up in the -n namespace, where nk_open() put us.
-	 */
+	conf_warn_missing_if(c);
+}
+
+/*
+ * natk binds the interface by name and waits for one that does not exist
+ * yet (a late ENI, a renamed link): say so, it is not an error. Looked up
+ * in the -n namespace, where nk_open() put us.
+ */
+void conf_warn_missing_if(const struct natk_conf *c)
+{
 	if ((c->have & HAVE_IFNAME) && !if_nametoindex(c->ifname))
 		warnmsg("no interface '%s'%s%s yet: natk waits for it and masquerades once it exists with an IPv4 address (see: ip link; natkctl status)",
 			c->ifname, netns_name ? " in network namespace " : "",

@@ -129,16 +129,25 @@ void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
 	print_close_array();
 }
 
+uint32_t fwd_put(struct nl_msg *msg, const struct natk_fwd *f)
+{
+	struct nlattr *nest = nla_nest_start(msg, NATK_A_FWD);
+
+	if (!nest ||
+	    nla_put_u8(msg, NATK_FWD_A_PROTO, f->proto) < 0 ||
+	    nla_put_u16(msg, NATK_FWD_A_EXT_PORT, f->ext_port) < 0 ||
+	    nla_put_u32(msg, NATK_FWD_A_INT_ADDR_BE, f->int_addr_be) < 0 ||
+	    nla_put_u16(msg, NATK_FWD_A_INT_PORT, f->int_port) < 0)
+		fail("out of memory");
+	nla_nest_end(msg, nest);
+	return (uint32_t)((char *)nest - (char *)nlmsg_hdr(msg));
+}
+
 int fwd_add(const struct natk_fwd *f)
 {
 	struct nl_msg *msg = nk_msg(NATK_CMD_FWD_ADD, 0);
-	struct nlattr *nest = nla_nest_start(msg, NATK_A_FWD);
 
-	nla_put_u8(msg, NATK_FWD_A_PROTO, f->proto);
-	nla_put_u16(msg, NATK_FWD_A_EXT_PORT, f->ext_port);
-	nla_put_u32(msg, NATK_FWD_A_INT_ADDR_BE, f->int_addr_be);
-	nla_put_u16(msg, NATK_FWD_A_INT_PORT, f->int_port);
-	nla_nest_end(msg, nest);
+	fwd_put(msg, f);
 	return nk_request(msg, NULL, NULL, NULL);
 }
 

@@ -126,10 +126,15 @@ const char *conf_keywords(void);
  * and with dry_run only asks the kernel to validate (NATK_A_DRY_RUN).
  */
 void conf_send(const struct natk_conf *c, bool reset);
+/* Warn if c names an external interface that does not exist (yet). */
+void conf_warn_missing_if(const struct natk_conf *c);
 int conf_request(const struct natk_conf *c, bool reset, bool dry_run);
 
 /* ---- nl.c ---- */
 extern char nk_extack[512];
+/* The offset of the attribute the kernel refused (NLMSGERR_ATTR_OFFS) in
+ * the request, from its nlmsghdr; 0 if it named none. */
+extern uint32_t nk_extack_off;
 
 /* Enter the -n namespace (once), connect, resolve the family; exits on error. */
 void nk_open(void);
@@ -139,6 +144,8 @@ bool nk_module_loaded(void);
 struct nl_sock *nk_sock(void);
 int nk_family(void);
 struct nl_msg *nk_msg(uint8_t cmd, int flags);
+/* nk_msg with room for size bytes (0: a page). */
+struct nl_msg *nk_msg_size(uint8_t cmd, int flags, size_t size);
 /*
  * Send msg (freed) and receive until the ack or the end of the dump.
  * valid is called for each reply. Returns 0 or a negative errno; the
@@ -213,6 +220,8 @@ int fwd_get_all(struct natk_fwd **out, size_t *n);
 void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
 		    const char *text_indent);
 int fwd_add(const struct natk_fwd *f);
+/* Put f as a NATK_A_FWD nest; returns its offset from the nlmsghdr. */
+uint32_t fwd_put(struct nl_msg *msg, const struct natk_fwd *f);
 int fwd_del(uint8_t proto, uint16_t ext_port);
 void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
 	__attribute__((noreturn));

@@ -30,6 +30,7 @@
 #endif
 
 char nk_extack[512];
+uint32_t nk_extack_off;
 
 static struct nl_sock *sk;
 static int family = -1;
@@ -124,7 +125,12 @@ static void nk_open_family(bool must)
 
 struct nl_msg *nk_msg(uint8_t cmd, int flags)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	return nk_msg_size(cmd, flags, 0);
+}
+
+struct nl_msg *nk_msg_size(uint8_t cmd, int flags, size_t size)
+{
+	struct nl_msg *msg = size ? nlmsg_alloc_size(size) : nlmsg_alloc();
 
 	if (!msg)
 		fail("out of memory");
@@ -146,7 +152,7 @@ struct req {
 static void parse_extack(const struct nlmsghdr *nlh, size_t off)
 {
 	const char *start, *end = (const char *)nlh + nlh->nlmsg_len;
-	struct nlattr *tb[NLMSGERR_ATTR_MSG + 1] = {};
+	struct nlattr *tb[NLMSGERR_ATTR_OFFS + 1] = {};
 	struct nlattr *a;
 	int rem;
 
@@ -157,9 +163,13 @@ static void parse_extack(const struct nlmsghdr *nlh, size_t off)
 		return;
 	rem = (int)(end - start);
 	nla_for_each_attr(a, (struct nlattr *)start, rem, rem) {
-		if (nla_type(a) == NLMSGERR_ATTR_MSG)
-			tb[NLMSGERR_ATTR_MSG] = a;
+		if (nla_type(a) == NLMSGERR_ATTR_MSG ||
+		    nla_type(a) == NLMSGERR_ATTR_OFFS)
+			tb[nla_type(a)] = a;
 	}
+	a = tb[NLMSGERR_ATTR_OFFS];
+	if (a && nla_len(a) == sizeof(uint32_t))
+		nk_extack_off = nla_get_u32(a);
 	a = tb[NLMSGERR_ATTR_MSG];
 	if (a && nla_len(a) > 0) {
 		size_t len = (size_t)nla_len(a);
@@ -272,6 +282,7 @@ int nk_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg,
 	int ret;
 
 	nk_extack[0] = '\0';
+	nk_extack_off = 0;
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb)
 		fail("out of memory");
