@@ -266,18 +266,18 @@ wait_listen() {
 	poll 10 sh -c "ip netns exec $1 ss -H $opt '$filt' | grep -q ."
 }
 
-# peer_server NS PROTO PORT [ADDR]: background server that answers
-# every connection / datagram with "PEERADDR PEERPORT" and, for TCP, echoes.
+# peer_server NS PROTO PORT [ADDR] [TAG]: background server that answers
+# every connection / datagram with "PEERADDR PEERPORT" (TCP: or TAG, to
+# tell servers apart) and, for TCP, echoes.
 peer_server() {
-	local ns=$1 proto=$2 port=$3 addr=${4:-} bind=
-	[ -n "$addr" ] && bind=",bind=$addr"
+	local ns=$1 proto=$2 port=$3 addr=${4:-} tag=${5:-}
 	if [ "$proto" = tcp ]; then
 		# The peer line goes out at accept time, before any fork or
 		# exec, so a loaded guest cannot make it miss the client.
 		nsx "$ns" python3 -c '
 import socket, sys, threading
 def serve(c, a):
-    c.sendall(("%s %d\n" % a).encode())
+    c.sendall(((sys.argv[3] or "%s %d" % a) + "\n").encode())
     try:
         while True:
             d = c.recv(65536)
@@ -294,7 +294,7 @@ s.listen(128)
 while True:
     c, a = s.accept()
     threading.Thread(target=serve, args=(c, a), daemon=True).start()
-' "${addr:-0.0.0.0}" "$port" &
+' "${addr:-0.0.0.0}" "$port" "$tag" &
 	else
 		# One socket answering every datagram to its sender (socat's
 		# UDP-RECVFROM,fork children can swallow each other's packets).

@@ -98,16 +98,21 @@ verify_boot() {
 		sh -c 'natkctl flows | grep -q "10.0.0.2"'
 }
 
+# The packages from the share to /tmp/natk-debs (a tmpfs: again at each
+# boot), where apt's sandbox user can read them.
+stage_debs() {
+	rm -rf /tmp/natk-debs
+	mkdir -m 0755 /tmp/natk-debs
+	install -m 0644 "$R"/debs/*.deb /tmp/natk-debs/
+}
+
 stage1() {
 	check kernel "running $(uname -r)" test "$(uname -r)" = "$(cat "$R/kver1")"
 	rm -rf "$SRC"
 	cp -a "$R/natk" "$SRC"
 	# As docs/install.md tells a user.
 	if [ "$INSTALL" = deb ]; then
-		# apt's sandbox user must be able to read the files.
-		rm -rf /tmp/natk-debs
-		mkdir -m 0755 /tmp/natk-debs
-		install -m 0644 "$R"/debs/*.deb /tmp/natk-debs/
+		stage_debs
 		echo "-- apt-get install ./natk-dkms_*.deb ./natkctl_*.deb"
 		if (cd /tmp/natk-debs && apt-get install -y ./natk-dkms_*.deb ./natkctl_*.deb) > "$R/install-1.log" 2>&1; then
 			pass deb-install
@@ -230,10 +235,12 @@ uninstall_deb() {
 	flow_there() { natkctl flows | grep -q "udp 10.0.0.2:7001 "; }
 	check upgrade-flow-before "no flow of 10.0.0.2:7001: $(natkctl flows 2>&1 | tr '\n' ' ')" unit_poll 10 flow_there
 	echo "-- apt-get install --reinstall ./natkctl_*.deb"
-	if (cd /tmp/natk-debs && apt-get install -y --reinstall ./natkctl_*.deb) > "$R/upgrade-3.log" 2>&1; then
+	stage_debs
+	if (cd /tmp/natk-debs && apt-get install -y --reinstall ./natkctl_*.deb) > "$R/upgrade-3.log" 2>&1 &&
+		grep -q "Unpacking natkctl .* over " "$R/upgrade-3.log"; then
 		pass deb-upgrade
 	else
-		fail deb-upgrade "see upgrade-3.log"; tail -n 30 "$R/upgrade-3.log"
+		fail deb-upgrade "no reinstall of natkctl, see upgrade-3.log"; tail -n 30 "$R/upgrade-3.log"
 	fi
 	check upgrade-unit-kept "natk.service is $(systemctl is-active natk.service), main PID $(systemctl show -P MainPID natk.service) (was $pid)" \
 		sh -c "systemctl -q is-active natk.service && [ \"\$(systemctl show -P MainPID natk.service)\" = '$pid' ]"
@@ -275,7 +282,8 @@ uninstall_deb() {
 		fail deb-purge "see purge-3.log"; tail -n 30 "$R/purge-3.log"
 	fi
 	check conf-purged "/etc/natk.conf is still there after purge" test ! -e /etc/natk.conf
-	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd /var/lib/systemd/deb-systemd-helper-enabled -name 'natk*' 2>/dev/null | tr '\n' ' ')
+	left=$(find /etc/systemd /lib/systemd /usr/lib/systemd /var/lib/systemd/deb-systemd-helper-enabled \
+		\( -name 'natk.service*' -o -name 'natk-metrics*' \) 2>/dev/null | tr '\n' ' ')
 	check gone-unit "left: $left" test -z "$left"
 	check gone-unit-loaded "systemd still knows natk.service" \
 		sh -c '[ "$(systemctl show -P LoadState natk.service)" = not-found ]'

@@ -31,30 +31,7 @@ D=$CTL_TMP
 
 # tagged_server NS PORT TAG: TCP server that sends "TAG" to every
 # connection, then echoes its lines.
-tagged_server() {
-	nsx "$1" python3 -c '
-import socket, sys, threading
-def serve(c):
-    c.sendall((sys.argv[2] + "\n").encode())
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            c.sendall(d)
-    except OSError:
-        pass
-    c.close()
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-' "$2" "$3" &
-	wait_listen "$1" tcp "$2"
-}
+tagged_server() { peer_server "$1" tcp "$2" "" "$3"; }
 
 # hold_conn NAME PORT: from wan, a connection to the NAT's PORT that stays
 # open; $D/NAME.first gets the server's first line. Once $D/NAME.go exists
@@ -94,6 +71,21 @@ fwds() {
 	nctl -j forward list | jq -r '.[] | "\(.proto) \(.external_port) \(.internal_address):\(.internal_port)"' | sort
 }
 
+# expect_applied NAME UDP FORWARD...: the UDP timeout is UDP and the
+# forwards are exactly FORWARD... ("proto eport addr:iport")
+expect_applied() {
+	local name=$1 udp=$2 want got u
+	shift 2
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(fwds)
+	u=$(nctl -j status | jq -r .timeouts.udp)
+	if [ "$got" = "$want" ] && [ "$u" = "$udp" ]; then
+		pass "$name"
+	else
+		fail "$name" "forwards '$(echo "$got" | tr '\n' ',')', udp timeout $u; want '$(echo "$want" | tr '\n' ',')', $udp"
+	fi
+}
+
 tagged_server lan1 80 lan1-80
 tagged_server lan1 81 lan1-81
 tagged_server lan2 80 lan2-80
@@ -107,13 +99,7 @@ forward tcp 8081 $LAN1:81
 forward udp 5353 $LAN2:53
 EOF
 expect_ok apply-txn-first nat apply "$D/a.conf"
-want=$(printf 'tcp 8080 %s:80\ntcp 8081 %s:81\nudp 5353 %s:53\n' "$LAN1" "$LAN1" "$LAN2" | sort)
-got=$(fwds)
-if [ "$got" = "$want" ] && [ "$(nctl -j status | jq -r .timeouts.udp)" = 77 ]; then
-	pass apply-txn-first-applied
-else
-	fail apply-txn-first-applied "forwards '$(echo "$got" | tr '\n' ',')', udp timeout $(nctl -j status | jq -r .timeouts.udp)"
-fi
+expect_applied apply-txn-first-applied 77 "tcp 8080 $LAN1:80" "tcp 8081 $LAN1:81" "udp 5353 $LAN2:53"
 
 hold_conn keep 8081
 hold_conn moved 8080
@@ -131,13 +117,8 @@ forward tcp 8081 $LAN1:81
 forward tcp 2222 $LAN1:22
 EOF
 expect_ok apply-txn-replace nat apply "$D/b.conf"
-want=$(printf 'tcp 2222 %s:22\ntcp 8080 %s:80\ntcp 8081 %s:81\n' "$LAN1" "$LAN2" "$LAN1" | sort)
+expect_applied apply-txn-replace-applied 88 "tcp 2222 $LAN1:22" "tcp 8080 $LAN2:80" "tcp 8081 $LAN1:81"
 got=$(fwds)
-if [ "$got" = "$want" ] && [ "$(nctl -j status | jq -r .timeouts.udp)" = 88 ]; then
-	pass apply-txn-replace-applied
-else
-	fail apply-txn-replace-applied "forwards '$(echo "$got" | tr '\n' ',')', udp timeout $(nctl -j status | jq -r .timeouts.udp)"
-fi
 expect_eq apply-txn-moved-new-conn lan2-80 "$(first_line 8080)" "a new connection to 8080 reached"
 expect_eq apply-txn-added lan1-22 "$(first_line 2222)" "a new connection to 2222 reached"
 if echo "$got" | grep -q '^udp 5353 '; then
