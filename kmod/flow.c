@@ -533,9 +533,11 @@ void natk_gc_stop(struct natk_net *nn)
  * One pass over @ht calling @fn on each object, only once the walker has
  * moved past it, so that @fn may unlink it (a walker stopped on an entry
  * that then disappears resumes one entry too far). Every 256 objects the
- * walk pauses to reschedule; the object it stands on then is left for the
- * next pass, as it may be freed meanwhile. Returns how many calls of @fn
- * returned true, plus one per object left. Process context.
+ * walk pauses to reschedule. The object it stands on then may be freed
+ * meanwhile: if the restarted walk finds it still linked (it.p kept) it is
+ * safe until the next pause and is handled; if not, it is left for the
+ * next pass. Returns how many calls of @fn returned true, plus one per
+ * object left. Process context.
  */
 unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 			bool (*fn)(struct natk_net *nn, void *obj, u8 arg),
@@ -561,11 +563,15 @@ unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 		if (!obj)
 			break;
 		if ((++seen & 255) == 0) {
+			struct rhash_head *at = it.p;
+
 			rhashtable_walk_stop(&it);
 			cond_resched();
 			rhashtable_walk_start(&it);
-			n++;
-			continue;
+			if (!at || it.p != at) {
+				n++;
+				continue;
+			}
 		}
 		prev = obj;
 	}

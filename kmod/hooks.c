@@ -535,6 +535,11 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 		 */
 		if (natk_flow_is_reply(nn, &k))
 			return NF_ACCEPT;
+		/* Not natk's to translate (set internal, set no-nat). */
+		if (!natk_in_scope(cfg, k.iaddr, k.raddr)) {
+			natk_stat_inc(nn, NATK_STAT_PASSED_OUT_OF_SCOPE);
+			return NF_ACCEPT;
+		}
 		if (pkt.proto == IPPROTO_ICMP && pkt.icmp_type != ICMP_ECHO) {
 			why = NATK_STAT_DROP_NO_FLOW;
 			goto drop;

@@ -47,6 +47,17 @@ enum natk_timeout {
  * packet path; writers (netlink, notifier work) copy, change and replace it
  * under natk_net.lock. A snapshot is never modified once published.
  */
+/* scope.c: a list of IPv4 prefixes (NATK_A_INTERNAL, NATK_A_NO_NAT). */
+struct natk_prefix {
+	__be32 addr;
+	__be32 mask;
+};
+
+struct natk_scope {
+	unsigned int n;
+	struct natk_prefix p[NATK_PREFIXES_MAX];
+};
+
 struct natk_cfg {
 	char ifname[IFNAMSIZ];		/* bound by name; "": natk is down */
 	int ifindex;			/* of that name now; 0: none exists */
@@ -60,6 +71,8 @@ struct natk_cfg {
 	u16 mss_clamp;
 	u8 fast_path;			/* enum natk_fast_path */
 	unsigned long port_hold;	/* jiffies, RFC 6888 REQ-8 */
+	struct natk_scope internal;	/* scope.c: sources, empty = any */
+	struct natk_scope no_nat;	/* scope.c: destinations left alone */
 	struct rcu_head rcu;
 };
 
@@ -394,6 +407,13 @@ int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 void natk_filter_del(struct natk_net *nn, struct natk_flow *flow);
 bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 			const struct natk_map *map, __be32 raddr);
+
+/* scope.c */
+bool natk_in_scope(const struct natk_cfg *cfg, __be32 saddr, __be32 daddr);
+int natk_scope_add(struct natk_scope *s, __be32 addr, u8 len);
+u8 natk_prefix_len(const struct natk_prefix *p);
+bool natk_scope_equal(const struct natk_scope *a, const struct natk_scope *b);
+void natk_scope_sweep(struct natk_net *nn);
 
 /* fwd.c */
 int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,

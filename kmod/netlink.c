@@ -38,6 +38,11 @@ static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
 	[NATK_FWD_A_INT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
+static const struct nla_policy natk_prefix_policy[NATK_PREFIX_A_MAX + 1] = {
+	[NATK_PREFIX_A_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_PREFIX_A_LEN] = NLA_POLICY_MAX(NLA_U8, 32),
+};
+
 static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[NATK_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
@@ -63,6 +68,8 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_DRY_RUN] = { .type = NLA_FLAG },
 	[NATK_A_FWD] = NLA_POLICY_NESTED(natk_fwd_attr_policy),
 	[NATK_A_FWD_REPLACE] = { .type = NLA_FLAG },
+	[NATK_A_INTERNAL] = { .type = NLA_NESTED },
+	[NATK_A_NO_NAT] = { .type = NLA_NESTED },
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -115,6 +122,28 @@ int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg)
 	return 0;
 }
 
+static int natk_fill_scope(struct sk_buff *skb, int type,
+			   const struct natk_scope *s)
+{
+	struct nlattr *list, *entry;
+	unsigned int i;
+
+	list = nla_nest_start(skb, type);
+	if (!list)
+		return -EMSGSIZE;
+	for (i = 0; i < s->n; i++) {
+		entry = nla_nest_start(skb, NATK_PREFIX_A_ENTRY);
+		if (!entry ||
+		    nla_put_in_addr(skb, NATK_PREFIX_A_ADDR_BE, s->p[i].addr) ||
+		    nla_put_u8(skb, NATK_PREFIX_A_LEN,
+			       natk_prefix_len(&s->p[i])))
+			return -EMSGSIZE;
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, list);
+	return 0;
+}
+
 static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 {
 	/* Walks the tables, sleeping between batches: before RCU. */
@@ -144,7 +173,9 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    nla_put_u8(skb, NATK_A_FAST_PATH, cfg->fast_path) ||
 	    nla_put_u8(skb, NATK_A_FAST_PATH_WHY,
 		       natk_fp_why(nn->net, cfg)) ||
-	    nla_put_flag(skb, NATK_A_FWD_REPLACE))
+	    nla_put_flag(skb, NATK_A_FWD_REPLACE) ||
+	    natk_fill_scope(skb, NATK_A_INTERNAL, &cfg->internal) ||
+	    natk_fill_scope(skb, NATK_A_NO_NAT, &cfg->no_nat))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],
@@ -312,6 +343,54 @@ err:
  * @host_admin: the caller has CAP_NET_ADMIN over the host, not only over
  * a container's namespace.
  */
+/*
+ * A NATK_A_INTERNAL or NATK_A_NO_NAT list into @s: NATK_PREFIX_A_ENTRY
+ * nests of an address and a length, at most NATK_PREFIXES_MAX.
+ */
+static int natk_parse_scope(const struct nlattr *list, struct natk_scope *s,
+			    struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NATK_PREFIX_A_MAX + 1];
+	const struct nlattr *entry;
+	int rem, err;
+
+	memset(s, 0, sizeof(*s));
+	nla_for_each_nested(entry, list, rem) {
+		if (nla_type(entry) != NATK_PREFIX_A_ENTRY) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: a prefix list holds only NATK_PREFIX_A_ENTRY nests");
+			return -EINVAL;
+		}
+		err = nla_parse_nested(tb, NATK_PREFIX_A_MAX, entry,
+				       natk_prefix_policy, extack);
+		if (err)
+			return err;
+		if (!tb[NATK_PREFIX_A_ADDR_BE] || !tb[NATK_PREFIX_A_LEN]) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: a prefix needs NATK_PREFIX_A_ADDR_BE and NATK_PREFIX_A_LEN");
+			return -EINVAL;
+		}
+		err = natk_scope_add(s, nla_get_in_addr(tb[NATK_PREFIX_A_ADDR_BE]),
+				     nla_get_u8(tb[NATK_PREFIX_A_LEN]));
+		if (err == -ENOSPC) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: at most 64 prefixes (NATK_PREFIXES_MAX) in a list");
+			return -E2BIG;
+		}
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: prefix has bits set past its length");
+			return err;
+		}
+	}
+	if (rem) {
+		NL_SET_ERR_MSG_ATTR(extack, list,
+				    "natk: trailing bytes in a prefix list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 			     struct nlattr **tb, bool host_admin,
 			     struct netlink_ext_ack *extack)
@@ -397,6 +476,20 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 		cfg->port_hold = nla_get_u32(tb[NATK_A_PORT_HOLD]) * HZ;
 	if (tb[NATK_A_FAST_PATH])
 		cfg->fast_path = nla_get_u8(tb[NATK_A_FAST_PATH]);
+	if (tb[NATK_A_INTERNAL]) {
+		int err = natk_parse_scope(tb[NATK_A_INTERNAL],
+					   &cfg->internal, extack);
+
+		if (err)
+			return err;
+	}
+	if (tb[NATK_A_NO_NAT]) {
+		int err = natk_parse_scope(tb[NATK_A_NO_NAT],
+					   &cfg->no_nat, extack);
+
+		if (err)
+			return err;
+	}
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (tb[natk_timeout_attr[i]])
 			cfg->timeout[i] =

@@ -194,14 +194,15 @@ static void natk_cfg_resolve(struct natk_net *nn, struct natk_cfg *cfg)
  * Resolves its interface by name (it may not exist: natk then waits for
  * it); hooks the netns when an interface is set for the first time;
  * flushes when the interface name, the address the flows were made with,
- * the mapping or the filtering changes. Caller holds nn->lock.
+ * the mapping or the filtering changes, and ends the flows a changed scope
+ * leaves out. Caller holds nn->lock.
  */
 int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack)
 {
 	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
 						lockdep_is_held(&nn->lock));
-	bool same_if, flush, changed;
+	bool same_if, flush, changed, rescope;
 	__be32 had;
 	int err;
 
@@ -237,6 +238,9 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		 natk_cfg_state(ncfg) != NATK_STATE_ACTIVE) ||
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
+	/* A narrower scope ends the flows it leaves out (scope.c). */
+	rescope = !natk_scope_equal(&old->internal, &ncfg->internal) ||
+		  !natk_scope_equal(&old->no_nat, &ncfg->no_nat);
 	changed = !same_if || old->ifindex != ncfg->ifindex ||
 		  old->ext_addr != ncfg->ext_addr ||
 		  strncmp(old->ifname, ncfg->ifname, IFNAMSIZ);
@@ -257,6 +261,9 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		 */
 		synchronize_net();
 		natk_flush(nn, NATK_REASON_FLUSH);
+	} else if (rescope && !natk_mutant(scope_no_sweep)) {
+		synchronize_net();
+		natk_scope_sweep(nn);
 	} else {
 		atomic_inc(&nn->gen);
 	}

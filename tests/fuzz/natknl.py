@@ -57,18 +57,21 @@ A = dict(ENABLED=1, IFINDEX=2, IFNAME=3, EXT_ADDR_BE=4, PORT_MIN=5,
          FILTER_PORT=22, FWD=23, TIMESTAMP_NS=24, PAD=25, PORT_HOLD=26,
          PORTS_HELD=27, HASH_MAX_CHAIN=28,
          HASH_ENTRIES=29, FAST_PATH=30, FAST_PATH_WHY=31, STATE=32, RESET=33, DRY_RUN=34,
-         FWD_REPLACE=35)
-NATK_A_MAX = 35
+         FWD_REPLACE=35, INTERNAL=36, NO_NAT=37)
+NATK_A_MAX = 37
 FWD_A = dict(PROTO=1, EXT_PORT=2, INT_ADDR_BE=3, INT_PORT=4)
 NATK_FWD_A_MAX = 4
 NATK_FLOW_A_MAX = 17
-NATK_STAT_MAX = 32
+NATK_STAT_MAX = 33
+PREFIX_A = dict(ENTRY=1, ADDR_BE=2, LEN=3)
+NATK_PREFIX_A_MAX = 3
+NATK_PREFIXES_MAX = 64
 
 # attribute -> natural payload size (0 = string / nest)
 A_SIZE = {1: 1, 2: 4, 3: 0, 4: 4, 5: 2, 6: 2, 7: 4, 8: 4, 9: 4, 10: 1,
           11: 1, 12: 4, 13: 4, 14: 4, 15: 4, 16: 2, 17: 4, 18: 0, 19: 0,
           20: 1, 21: 4, 22: 2, 23: 0, 24: 8, 25: 0, 26: 4, 27: 4, 28: 4,
-          29: 4, 30: 1, 31: 1, 32: 1, 33: 0, 34: 0, 35: 0}
+          29: 4, 30: 1, 31: 1, 32: 1, 33: 0, 34: 0, 35: 0, 36: 0, 37: 0}
 FWD_SIZE = {1: 1, 2: 2, 3: 4, 4: 2}
 
 

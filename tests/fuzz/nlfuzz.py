@@ -56,7 +56,7 @@ IFNAMES = [b"lo", b"dummy0", b"", b"nosuch0", b"x" * 15, b"x" * 16,
            b"x" * 40, b"lo\0junk", b"\xff\xfe", b"dummy0\0"]
 CMD_ATTRS = {
     nl.NATK_CMD_SET_CONFIG: [2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16,
-                             23, 23, 35, 35],
+                             23, 23, 35, 35, 36, 37],
     nl.NATK_CMD_GET_FLOWS: [20, 21, 22],
     nl.NATK_CMD_FWD_ADD: [23],
     nl.NATK_CMD_FWD_DEL: [23],
@@ -113,6 +113,24 @@ def gen_fwd_nest(rng, depth):
     return b"".join(parts)
 
 
+def gen_prefix_list(rng):
+    """A NATK_A_INTERNAL / NATK_A_NO_NAT list: mostly well formed."""
+    parts = []
+    for _ in range(rng.choice([0, 1, 2, 3, 64, 65])):
+        if rng.random() < 0.9:
+            plen = rng.choice([0, 8, 16, 24, 32, 33, 255])
+            addr = rng.choice([0x0a000000, 0xc0000200, 0x0a000001,
+                               rng.randrange(0, 1 << 32)])
+            inner = nl.nla_be32(2, addr) + nl.nla_u8(3, plen)
+            if rng.random() < 0.1:
+                inner = nl.nla_u8(3, plen)
+            parts.append(nl.nla(1, inner, nl.NLA_F_NESTED))
+        else:
+            parts.append(nl.nla(rng.randrange(0, 6), gen_fwd_nest(rng, 1),
+                                rng.choice([0, nl.NLA_F_NESTED])))
+    return b"".join(parts)
+
+
 def gen_attrs(rng, cmd):
     parts = []
     want = CMD_ATTRS.get(cmd, [])
@@ -128,7 +146,10 @@ def gen_attrs(rng, cmd):
         if rng.random() < 0.05:
             flags = rng.choice([nl.NLA_F_NESTED, nl.NLA_F_NET_BYTEORDER,
                                 nl.NLA_F_NESTED | nl.NLA_F_NET_BYTEORDER])
-        if t in (nl.A["FWD"], nl.A["STATS"], nl.A["FLOW"]) and \
+        if t in (nl.A["INTERNAL"], nl.A["NO_NAT"]) and rng.random() < 0.8:
+            parts.append(nl.nla(t, gen_prefix_list(rng),
+                                flags | nl.NLA_F_NESTED))
+        elif t in (nl.A["FWD"], nl.A["STATS"], nl.A["FLOW"]) and \
                 rng.random() < 0.8:
             inner = gen_fwd_nest(rng, 0)
             if rng.random() < 0.85:
@@ -363,6 +384,11 @@ def exact_checks(g, fam):
         return None if isinstance(cc, nl.Reply) else \
             (cc.get("TIMEOUT_UDP"), cc.get("MAX_FLOWS"), cc.get("PORT_MIN"))
 
+    def prefixes(t, lst):
+        return nl.nla_nest(t, *[nl.nla_nest(1, nl.nla_be32(2, a),
+                                            nl.nla_u8(3, n))
+                                for a, n in lst])
+
     before = udp()
     cases = [
         ("set-max-flows-0", [nl.nla_u32(14, t0 + 7), nl.nla_u32(7, 0)],
@@ -392,6 +418,15 @@ def exact_checks(g, fam):
                                     nl.nla_u32(2, 1)], (22,)),
         ("set-long-ifname", [nl.nla_u32(14, t0 + 7),
                              nl.nla(3, b"y" * 20 + b"\0")], (22, 34)),
+        ("set-prefix-host-bits", [nl.nla_u32(14, t0 + 7), prefixes(
+            36, [(0x0a000001, 24)])], (22,)),
+        ("set-prefix-len-33", [nl.nla_u32(14, t0 + 7), prefixes(
+            37, [(0x0a000000, 33)])], (22, 34)),
+        ("set-prefix-no-len", [nl.nla_u32(14, t0 + 7), nl.nla_nest(
+            36, nl.nla_nest(1, nl.nla_be32(2, 0x0a000000)))], (22,)),
+        ("set-prefix-too-many", [nl.nla_u32(14, t0 + 7), prefixes(
+            37, [(0x0a000000 + (i << 8), 24)
+                 for i in range(nl.NATK_PREFIXES_MAX + 1)])], (7,)),
     ]
     for name, attrs, want in cases:
         r = g.request(fam, nl.NATK_CMD_SET_CONFIG, nl.NLM_F_ACK,

@@ -19,7 +19,8 @@ ctl_init
 ROOT_CHECKS=()
 for c in set-max-flows-0 set-port-min-alone set-port-min-above-max set-timeout-huge \
 	set-timeout-zero set-unknown-attr set-not-settable-attr set-wrong-length \
-	set-unknown-ifindex set-invalid-ifname set-ifname-and-ifindex set-long-ifname; do
+	set-unknown-ifindex set-invalid-ifname set-ifname-and-ifindex set-long-ifname \
+	set-prefix-host-bits set-prefix-len-33 set-prefix-no-len set-prefix-too-many; do
 	ROOT_CHECKS+=("nlfuzz-contract-$c" "nlfuzz-contract-$c-nothing-applied")
 done
 for c in set-valid set-restore flows-filter-wrong-type flows-dump fwd-add-no-nest \

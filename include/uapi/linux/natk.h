@@ -81,6 +81,11 @@
  *     NATK_A_FWD_REPLACE   flag this module takes NATK_A_FWD_REPLACE in
  *                               NATK_CMD_SET_CONFIG (an older one rejects
  *                               the request)
+ *     NATK_A_INTERNAL      nest  the source prefixes natk masquerades
+ *                               (see "Scope" below); sent, possibly
+ *                               empty, by every module that takes it
+ *     NATK_A_NO_NAT        nest  the destination prefixes it leaves
+ *                               untranslated; likewise
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -91,7 +96,7 @@
  *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
  *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP,
  *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
- *   NATK_A_FAST_PATH.
+ *   NATK_A_FAST_PATH, NATK_A_INTERNAL, NATK_A_NO_NAT.
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. With NATK_A_RESET (flag) every setting
  *   the request does not give returns to its default, the external
@@ -114,6 +119,20 @@
  *   mapping or the filtering behaviour flushes all dynamic flows. When
  *   the table is full, flows that have not seen traffic in both
  *   directions are evicted first. Returns an empty ack.
+ *
+ * Scope (NATK_A_INTERNAL, NATK_A_NO_NAT): which packets routed out of the
+ * external interface natk masquerades, as iptables' `-s PREFIX` and
+ * `! -d PREFIX` on a MASQUERADE rule. Each is a nest holding up to
+ * NATK_PREFIXES_MAX NATK_PREFIX_A_ENTRY nests, each with
+ * NATK_PREFIX_A_ADDR_BE (__be32, no bits set past the length) and
+ * NATK_PREFIX_A_LEN (u8, 0..32). In SET_CONFIG a nest replaces that list
+ * (an empty nest empties it). A new flow is made only for a packet whose
+ * source is in one of NATK_A_INTERNAL's prefixes (an empty list: any
+ * source, the default) and whose destination is in none of NATK_A_NO_NAT's
+ * (default: none). Any other packet leaves as it is, counted in
+ * NATK_STAT_PASSED_OUT_OF_SCOPE. Established flows and port forwards are
+ * not affected by the lists; changing a list deletes the dynamic flows it
+ * puts out of scope (reason NATK_REASON_FLUSH).
  *
  * External interface: natk binds it by name, as nft's oifname does. When
  * no interface of that name exists (it was deleted or renamed, or is not
@@ -217,6 +236,7 @@
 #define NATK_PORT_HOLD_MAX	3600	/* seconds, NATK_A_PORT_HOLD */
 #define NATK_FWDS_MAX		4096	/* forwards in one NATK_A_FWD_REPLACE request */
 #define NATK_USERNS_MAX_FLOWS	65536	/* NATK_A_MAX_FLOWS in a container */
+#define NATK_PREFIXES_MAX	64	/* prefixes in NATK_A_INTERNAL, NATK_A_NO_NAT */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
@@ -318,6 +338,8 @@ enum natk_attr {
 	NATK_A_RESET,			/* flag */
 	NATK_A_DRY_RUN,			/* flag */
 	NATK_A_FWD_REPLACE,		/* flag */
+	NATK_A_INTERNAL,		/* nest of NATK_PREFIX_A_ENTRY */
+	NATK_A_NO_NAT,			/* nest of NATK_PREFIX_A_ENTRY */
 	__NATK_A_MAX
 };
 
@@ -383,6 +405,17 @@ enum natk_fwd_attr {
 
 #define NATK_FWD_A_MAX (__NATK_FWD_A_MAX - 1)
 
+/* In NATK_A_INTERNAL and NATK_A_NO_NAT: NATK_PREFIX_A_ENTRY nests of the rest. */
+enum natk_prefix_attr {
+	NATK_PREFIX_A_UNSPEC,
+	NATK_PREFIX_A_ENTRY,		/* nest */
+	NATK_PREFIX_A_ADDR_BE,		/* __be32 */
+	NATK_PREFIX_A_LEN,		/* u8, 0..32 */
+	__NATK_PREFIX_A_MAX
+};
+
+#define NATK_PREFIX_A_MAX (__NATK_PREFIX_A_MAX - 1)
+
 /*
  * Counters in NATK_A_STATS, all u64. Names follow the metrics of managed
  * NAT gateways; natkctl prints them in snake_case.
@@ -421,6 +454,7 @@ enum natk_stat {
 	NATK_STAT_DROP_ICMP_RATELIMIT,	/* host's ICMP error over the limit */
 	NATK_STAT_FASTPATH_PACKETS,	/* sent by the fast path */
 	NATK_STAT_FASTPATH_ROUTES,	/* routes the fast path looked up */
+	NATK_STAT_PASSED_OUT_OF_SCOPE,	/* left untranslated: see "Scope" */
 	__NATK_STAT_MAX
 };
 
