@@ -15,7 +15,8 @@
 
 #include "natkctl.h"
 
-#define MAX_WORDS 8
+/* internal and no-nat lists may have blanks after their commas. */
+#define MAX_WORDS (2 * NATK_PREFIXES_MAX + 8)
 
 struct file_conf {
 	struct natk_conf c;
@@ -139,8 +140,13 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 			warnmsg("%s:%u: %s", path, lineno, err);
 			errors++;
 		} else if (used != n) {
-			warnmsg("%s:%u: one setting per line: unexpected '%s'",
-				path, lineno, w[used]);
+			uint32_t a;
+			uint8_t len;
+
+			warnmsg("%s:%u: one setting per line: unexpected '%s'%s",
+				path, lineno, w[used],
+				parse_prefix(w[used], &a, &len) != PREFIX_SYNTAX ?
+				" (separate the prefixes of a list with commas)" : "");
 			errors++;
 		}
 	}
@@ -156,11 +162,30 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
  * Does the module take settings and forwards in one transaction
  * (NATK_A_FWD_REPLACE)? An older one says nothing of it in its status.
  */
-static bool apply_atomic(void)
+static bool apply_atomic(const struct natk_status *st)
 {
-	struct natk_status st;
+	return status_has(st, NATK_A_FWD_REPLACE);
+}
 
-	return !status_get(&st) && status_has(&st, NATK_A_FWD_REPLACE);
+/*
+ * A module older than a setting of the file (internal, no-nat) would
+ * refuse it with a bare policy error: name each such line and say what to
+ * do instead. Returns how many lines were named.
+ */
+static int apply_name_unsupported(const char *path, const struct file_conf *fc,
+				  const struct natk_status *st)
+{
+	const char *what;
+	int bad = 0;
+
+	for (size_t i = 0; i < fc->nlines; i++) {
+		what = conf_unsupported(&fc->line_conf[i], st);
+		if (!what)
+			continue;
+		warnmsg("%s:%u: %s: " CONF_TOO_OLD, path, fc->line_no[i], what);
+		bad++;
+	}
+	return bad;
 }
 
 /*
@@ -176,7 +201,7 @@ static int apply_send(const struct file_conf *fc, bool atomic, bool dry_run,
 	if (!atomic)
 		return conf_request(&fc->c, true, dry_run);
 	nk_open();
-	msg = nk_msg_size(NATK_CMD_SET_CONFIG, 0, 4096 + fc->nfwd * 64);
+	msg = nk_msg_size(NATK_CMD_SET_CONFIG, 0, CONF_MSG_SIZE + fc->nfwd * 64);
 	conf_put_attrs(msg, &fc->c);
 	if (nla_put_flag(msg, NATK_A_RESET) < 0 ||
 	    nla_put_flag(msg, NATK_A_FWD_REPLACE) < 0 ||
@@ -230,13 +255,20 @@ static int apply_name_refused(const char *path, const struct file_conf *fc,
 static void apply_check_kernel(const char *path, const struct file_conf *fc,
 			       uint32_t *fwd_off)
 {
+	struct natk_status st;
+	bool known;
 	int err, bad;
 
 	if (!nk_module_loaded() || !nk_try_open()) {
 		warnmsg("%s: natk is not loaded: checked offline only", path);
 		return;
 	}
-	err = apply_send(fc, apply_atomic(), true, fwd_off);
+	known = !status_get(&st);	/* else the kernel's answer says it */
+	bad = known ? apply_name_unsupported(path, fc, &st) : 0;
+	if (bad)
+		input_fail("%s: the loaded natk.ko cannot take %d line%s, nothing applied",
+			   path, bad, bad > 1 ? "s" : "");
+	err = apply_send(fc, known && apply_atomic(&st), true, fwd_off);
 	if (!err)
 		return;
 	/* No privilege (genetlink says nothing more); a value refused with
@@ -292,8 +324,9 @@ static void apply_fwds_one_by_one(struct file_conf *fc)
 int cmd_apply(int argc, char **argv)
 {
 	struct file_conf fc = {};
+	struct natk_status st;
 	const char *path;
-	bool check = false, atomic;
+	bool check = false, known, atomic;
 	uint32_t *fwd_off;
 	FILE *fp;
 	int errors, err, bad;
@@ -334,7 +367,12 @@ int cmd_apply(int argc, char **argv)
 	 * transaction, all of it or nothing.
 	 */
 	nk_open();
-	atomic = apply_atomic();
+	known = !status_get(&st);	/* else the kernel's answer says it */
+	bad = known ? apply_name_unsupported(path, &fc, &st) : 0;
+	if (bad)
+		fail("%s: the loaded natk.ko cannot take %d line%s, nothing applied",
+		     path, bad, bad > 1 ? "s" : "");
+	atomic = known && apply_atomic(&st);
 	err = apply_send(&fc, atomic, false, fwd_off);
 	if (err) {
 		if (err == -EPERM && !nk_extack[0])
@@ -363,6 +401,20 @@ struct save_state {
 	size_t n;
 };
 
+/* "KEY A.B.C.D/LEN, ..." when the list has prefixes (empty: the default). */
+static void save_prefixes(FILE *fp, const char *key,
+			  const struct natk_prefix_list *l)
+{
+	char buf[PREFIX_STRLEN];
+
+	if (!l->n)
+		return;
+	fprintf(fp, "%s", key);
+	for (unsigned int i = 0; i < l->n; i++)
+		fprintf(fp, "%s%s", i ? ", " : " ", prefix_str(&l->p[i], buf));
+	fputc('\n', fp);
+}
+
 /* The configuration file for a save_state, on fp. */
 static void save_fill(FILE *fp, const void *arg)
 {
@@ -374,6 +426,9 @@ static void save_fill(FILE *fp, const void *arg)
 	fprintf(fp, "# natk configuration (natkctl save); load with: natkctl apply FILE\n");
 	if (st->enabled && st->ifname[0])
 		fprintf(fp, "external %s\n", st->ifname);
+	/* Empty, or not reported by an older module: the default. */
+	save_prefixes(fp, "internal", &st->internal);
+	save_prefixes(fp, "no-nat", &st->no_nat);
 	fprintf(fp, "ports %u-%u\n", st->port_min, st->port_max);
 	fprintf(fp, "max-flows %u\n", st->max_flows);
 	fprintf(fp, "max-flows-per-host %u\n", st->max_flows_per_host);

@@ -3,8 +3,11 @@
  * The settings of "natkctl set", also the lines of a configuration file.
  * Parsing is pure (no netlink), so "apply --check" can validate a file.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "natkctl.h"
@@ -52,6 +55,8 @@ enum setting {
 	S_MSS,
 	S_PORT_HOLD,
 	S_FAST_PATH,
+	S_INTERNAL,
+	S_NO_NAT,
 	S_COUNT,
 };
 
@@ -66,6 +71,8 @@ static const char *const setting_names[S_COUNT] = {
 	[S_MSS]		= "mss-clamp",
 	[S_PORT_HOLD]	= "port-hold",
 	[S_FAST_PATH]	= "fast-path",
+	[S_INTERNAL]	= "internal",
+	[S_NO_NAT]	= "no-nat",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -79,6 +86,8 @@ static const char *const setting_help[S_COUNT] = {
 	[S_MSS]		= "pmtu, off or a value from 88 to 65534",
 	[S_PORT_HOLD]	= "seconds from 0 to 3600 (units s, m, h allowed), 0 or \"off\" for no hold",
 	[S_FAST_PATH]	= "auto, on or off",
+	[S_INTERNAL]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or all",
+	[S_NO_NAT]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or none",
 };
 
 const char *const fast_path_names[NATK_FAST_PATH_MAX + 1] = {
@@ -90,7 +99,8 @@ const char *const fast_path_names[NATK_FAST_PATH_MAX + 1] = {
 const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
-	       "mapping, filtering, mss-clamp, port-hold, fast-path";
+	       "mapping, filtering, mss-clamp, port-hold, fast-path, internal, "
+	       "no-nat";
 }
 
 /* One of names[n] (or an unambiguous prefix): its index in *out. */
@@ -121,18 +131,118 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
+const char *prefix_str(const struct natk_prefix *p, char *buf)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &p->addr_be, a, sizeof(a));
+	snprintf(buf, PREFIX_STRLEN, "%s/%u", a, p->len);
+	return buf;
+}
+
+/* Does a prefix list go on after word w, before next (NULL: none)? */
+static bool list_continues(const char *w, const char *next)
+{
+	size_t n = strlen(w);
+
+	return (n && w[n - 1] == ',') || (next && next[0] == ',');
+}
+
+/*
+ * The value of internal or no-nat, from argv[1] on: prefixes separated by
+ * commas, one word or several ("10.0.0.0/8, 172.16.0.0/12": a word that
+ * ends in a comma, or a next word that starts with one, continues the
+ * list), or the keyword for the empty list. A repeated prefix counts once.
+ * Returns the words used, or -1 with a message in err.
+ */
+static int parse_prefix_list(const char *key, const char *empty, int argc,
+			     char **argv, struct natk_prefix_list *l,
+			     char *err, size_t errlen)
+{
+	char *v, *tok, *next, net[PREFIX_STRLEN];
+	size_t len = 0, off = 0, wl;
+	int used = 1, ret = -1;
+
+	do {
+		len += strlen(argv[used++]);
+	} while (used < argc && list_continues(argv[used - 1], argv[used]));
+	v = malloc(len + 1);
+	if (!v)
+		fail("out of memory");
+	for (int i = 1; i < used; i++, off += wl) {
+		wl = strlen(argv[i]);
+		memcpy(v + off, argv[i], wl + 1);
+	}
+	l->n = 0;
+	if (!strcmp(v, empty) || (!strcmp(empty, "all") && !strcmp(v, "any"))) {
+		ret = used;
+		goto out;
+	}
+	for (tok = v; tok; tok = next) {
+		struct natk_prefix p;
+		unsigned int i;
+
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		switch (parse_prefix(tok, &p.addr_be, &p.len)) {
+		case PREFIX_OK:
+			break;
+		case PREFIX_LEN:
+			snprintf(err, errlen, "%s: invalid prefix '%s': the length after '/' is 0 to 32",
+				 key, tok);
+			goto out;
+		case PREFIX_HOST_BITS:
+			p.addr_be &= prefix_mask_be(p.len);
+			snprintf(err, errlen, "%s: %s has host bits set: did you mean %s?",
+				 key, tok, prefix_str(&p, net));
+			goto out;
+		default:
+			if (!*tok)
+				snprintf(err, errlen, "%s: a prefix is missing (two commas in a row, or one at an end of the list)",
+					 key);
+			else if (!strcmp(tok, empty))
+				snprintf(err, errlen, "%s: '%s' stands alone, without prefixes",
+					 key, empty);
+			else
+				snprintf(err, errlen, "%s: invalid prefix '%s': expected A.B.C.D/LEN or A.B.C.D, several separated by commas, or %s",
+					 key, tok, empty);
+			goto out;
+		}
+		for (i = 0; i < l->n; i++)
+			if (l->p[i].addr_be == p.addr_be && l->p[i].len == p.len)
+				break;
+		if (i < l->n)
+			continue;
+		if (l->n == NATK_PREFIXES_MAX) {
+			snprintf(err, errlen, "%s: more than %u prefixes: cover them with fewer, shorter ones",
+				 key, NATK_PREFIXES_MAX);
+			goto out;
+		}
+		l->p[l->n++] = p;
+	}
+	ret = used;
+out:
+	free(v);
+	return ret;
+}
+
 int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		       bool prefix_ok, char *err, size_t errlen)
 {
 	unsigned int bit;
 	const char *key, *v;
 	uint32_t u;
+	uint8_t len;
 	int s, i, need;
 
 	key = argv[0];
 	s = match_word(key, setting_names, S_COUNT, prefix_ok);
 	if (s == -2)
 		ERR("ambiguous setting '%s' (one of: %s)", key, conf_keywords());
+	if (s < 0 && parse_prefix(key, &u, &len) != PREFIX_SYNTAX)
+		ERR("'%s' is not a setting: separate the prefixes of internal or no-nat with commas",
+		    key);
 	if (s < 0)
 		ERR("unknown setting '%s' (one of: %s)", key, conf_keywords());
 	key = setting_names[s];
@@ -227,6 +337,18 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 				  prefix_ok, &c->fast_path))
 			ERR("invalid fast-path '%s': expected %s", v, setting_help[s]);
 		break;
+	case S_INTERNAL:
+	case S_NO_NAT:
+		bit = s == S_INTERNAL ? HAVE_INTERNAL : HAVE_NO_NAT;
+		if (c->have & bit)
+			ERR("'%s' given twice", key);
+		need = parse_prefix_list(key, s == S_INTERNAL ? "all" : "none",
+					 argc, argv, s == S_INTERNAL ?
+					 &c->internal : &c->no_nat, err, errlen);
+		if (need < 0)
+			return -1;
+		need--;
+		break;
 	default:
 		ERR("internal error");
 	}
@@ -236,6 +358,35 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		snprintf(c->ifname, sizeof(c->ifname), "%s", v);
 	c->have |= bit;
 	return need + 1;
+}
+
+/*
+ * l as a nest of NATK_PREFIX_A_ENTRY nests. An empty list is an empty
+ * nest (it empties the kernel's), put by hand with NLA_F_NESTED (the
+ * kernel's strict policy wants it): libnl's nla_nest_end drops an empty
+ * nest, which would leave the list as it was.
+ */
+static void put_prefix_list(struct nl_msg *msg, int attr,
+			    const struct natk_prefix_list *l)
+{
+	struct nlattr *nest, *e;
+
+	if (!l->n) {
+		nla_put(msg, attr | NLA_F_NESTED, 0, NULL);
+		return;
+	}
+	nest = nla_nest_start(msg, attr);
+	if (!nest)
+		return;
+	for (unsigned int i = 0; i < l->n; i++) {
+		e = nla_nest_start(msg, NATK_PREFIX_A_ENTRY);
+		if (!e)
+			return;
+		nla_put_u32(msg, NATK_PREFIX_A_ADDR_BE, l->p[i].addr_be);
+		nla_put_u8(msg, NATK_PREFIX_A_LEN, l->p[i].len);
+		nla_nest_end(msg, e);
+	}
+	nla_nest_end(msg, nest);
 }
 
 void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
@@ -262,6 +413,10 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 		nla_put_u32(msg, NATK_A_PORT_HOLD, c->port_hold);
 	if (c->have & HAVE_FAST_PATH)
 		nla_put_u8(msg, NATK_A_FAST_PATH, c->fast_path);
+	if (c->have & HAVE_INTERNAL)
+		put_prefix_list(msg, NATK_A_INTERNAL, &c->internal);
+	if (c->have & HAVE_NO_NAT)
+		put_prefix_list(msg, NATK_A_NO_NAT, &c->no_nat);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
@@ -272,7 +427,7 @@ int conf_request(const struct natk_conf *c, bool reset, bool dry_run)
 	struct nl_msg *msg;
 
 	nk_open();
-	msg = nk_msg(NATK_CMD_SET_CONFIG, 0);
+	msg = nk_msg_size(NATK_CMD_SET_CONFIG, 0, CONF_MSG_SIZE);
 	conf_put_attrs(msg, c);
 	if (reset)
 		nla_put_flag(msg, NATK_A_RESET);
@@ -281,11 +436,32 @@ int conf_request(const struct natk_conf *c, bool reset, bool dry_run)
 	return nk_request(msg, NULL, NULL, NULL);
 }
 
+const char *conf_unsupported(const struct natk_conf *c,
+			     const struct natk_status *st)
+{
+	if ((c->have & HAVE_INTERNAL) && !status_has(st, NATK_A_INTERNAL))
+		return "internal";
+	if ((c->have & HAVE_NO_NAT) && !status_has(st, NATK_A_NO_NAT))
+		return "no-nat";
+	return NULL;
+}
+
 /* Send one SET_CONFIG with everything in c; exits on failure. */
 void conf_send(const struct natk_conf *c, bool reset)
 {
+	struct natk_status st;
+	const char *what;
 	int err;
 
+	/* An older module would refuse them with a bare policy error. */
+	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT)) {
+		err = status_get(&st);
+		if (err)
+			nk_fail(reset ? "apply" : "set", err);
+		what = conf_unsupported(c, &st);
+		if (what)
+			fail("%s: " CONF_TOO_OLD, what);
+	}
 	err = conf_request(c, reset, false);
 	if (err)
 		nk_fail(reset ? "apply" : "set", err);

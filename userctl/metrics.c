@@ -126,6 +126,9 @@ static const struct mx_counter mx_counters[] = {
 	  NULL, NULL },
 	{ NATK_STAT_FASTPATH_ROUTES, "fastpath_routes",
 	  "Routes the fast path looked up for its flows.", NULL, NULL },
+	{ NATK_STAT_PASSED_OUT_OF_SCOPE, "passed_out_of_scope",
+	  "Packets left untranslated: source outside the internal prefixes, "
+	  "or destination in the no-nat prefixes.", NULL, NULL },
 };
 
 /* natk_drops_total{reason=...}: the reason is the counter without drop_. */

@@ -44,8 +44,10 @@ static const struct cmd cmds[] = {
 	  "                   mapping endpoint-independent|address-port-dependent |\n"
 	  "                   filtering address-port-dependent|address-dependent|endpoint-independent |\n"
 	  "                   mss-clamp pmtu|VALUE|off | port-hold SECONDS|off |\n"
-	  "                   fast-path auto|on|off\n"
-	  "  NAME := tcp-established | tcp-transitory | udp | icmp",
+	  "                   fast-path auto|on|off | internal PREFIX[,PREFIX]...|all |\n"
+	  "                   no-nat PREFIX[,PREFIX]...|none\n"
+	  "  NAME := tcp-established | tcp-transitory | udp | icmp\n"
+	  "  PREFIX := A.B.C.D/LEN | A.B.C.D",
 	  "change the configuration; \"set external IFNAME\" starts masquerading" },
 	{ "down", cmd_down, "down",
 	  "stop masquerading and drop all flows (other settings are kept)" },

@@ -57,6 +57,17 @@ bool parse_port(const char *s, uint16_t *out);
 bool parse_proto(const char *s, bool icmp_ok, uint8_t *out);
 bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 		     bool *has_port);
+/* What parse_prefix found wrong; *addr_be and *len are set with
+ * PREFIX_HOST_BITS (the address as given: mask it for the network). */
+enum prefix_err {
+	PREFIX_OK,
+	PREFIX_SYNTAX,		/* not A.B.C.D/LEN or A.B.C.D */
+	PREFIX_LEN,		/* LEN above 32 */
+	PREFIX_HOST_BITS,	/* bits set past LEN */
+};
+/* "A.B.C.D/LEN" (LEN 0 to 32) or "A.B.C.D" (/32). */
+enum prefix_err parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len);
+uint32_t prefix_mask_be(uint8_t len);
 bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
 			 uint32_t *out);
 bool parse_seconds(const char *s, uint32_t *out);
@@ -88,6 +99,19 @@ enum {
 	HAVE_TIMEOUT0		= 1 << 7,	/* + enum natk_timeout */
 	HAVE_PORT_HOLD		= HAVE_TIMEOUT0 << TIMEOUT_COUNT,
 	HAVE_FAST_PATH		= HAVE_PORT_HOLD << 1,
+	HAVE_INTERNAL		= HAVE_FAST_PATH << 1,
+	HAVE_NO_NAT		= HAVE_INTERNAL << 1,
+};
+
+/* A list of IPv4 prefixes: NATK_A_INTERNAL, NATK_A_NO_NAT. */
+struct natk_prefix {
+	uint32_t addr_be;
+	uint8_t len;
+};
+
+struct natk_prefix_list {
+	unsigned int n;
+	struct natk_prefix p[NATK_PREFIXES_MAX];
 };
 
 struct natk_fwd {
@@ -109,6 +133,8 @@ struct natk_conf {
 	uint32_t timeout[TIMEOUT_COUNT];
 	uint32_t port_hold;
 	uint8_t fast_path;
+	struct natk_prefix_list internal;	/* empty: any source */
+	struct natk_prefix_list no_nat;		/* empty: none */
 };
 
 /*
@@ -118,7 +144,12 @@ struct natk_conf {
 int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 		       bool prefix_ok, char *err, size_t errlen);
 void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c);
+/* Room for the largest SET_CONFIG of settings (both prefix lists full). */
+#define CONF_MSG_SIZE	(4096 + 2 * NATK_PREFIXES_MAX * 32)
 const char *conf_keywords(void);
+/* "10.0.0.0/16" into buf, PREFIX_STRLEN bytes. */
+#define PREFIX_STRLEN	(sizeof("255.255.255.255/") + 3)
+const char *prefix_str(const struct natk_prefix *p, char *buf);
 /*
  * One SET_CONFIG with everything in c; reset: what c does not set returns
  * to its default (NATK_A_RESET). conf_send exits on failure;
@@ -129,6 +160,17 @@ void conf_send(const struct natk_conf *c, bool reset);
 /* Warn if c names an external interface that does not exist (yet). */
 void conf_warn_missing_if(const struct natk_conf *c);
 int conf_request(const struct natk_conf *c, bool reset, bool dry_run);
+struct natk_status;
+/*
+ * The setting of c ("internal", "no-nat") that the loaded module, by its
+ * status st, neither reports nor takes (an older natk.ko), or NULL.
+ */
+const char *conf_unsupported(const struct natk_conf *c,
+			     const struct natk_status *st);
+/* What to do about it, after "SETTING: ". */
+#define CONF_TOO_OLD "the loaded natk.ko is too old for this setting: " \
+	"upgrade natk, then reload the module (systemctl stop natk; " \
+	"rmmod natk; systemctl start natk) or reboot"
 
 /* ---- nl.c ---- */
 extern char nk_extack[512];
@@ -242,6 +284,7 @@ struct natk_status {
 	uint32_t port_hold, ports_held;	/* not sent by older modules */
 	uint32_t hash_max_chain, hash_entries;	/* nor these */
 	uint8_t fast_path, fast_path_why;	/* nor these */
+	struct natk_prefix_list internal, no_nat;	/* nor these */
 };
 int status_get(struct natk_status *st);
 /* Parse a NATK_CMD_GET_CONFIG reply or a NATK_CMD_STATE event into st. */

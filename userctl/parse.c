@@ -68,13 +68,10 @@ const char *proto_name(uint8_t proto)
 	}
 }
 
-/* "10.0.0.2" or "10.0.0.2:80". */
-bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
-		     bool *has_port)
+/* A dotted quad, the first len characters of s. */
+static bool parse_addr_n(const char *s, size_t len, uint32_t *addr_be)
 {
 	char buf[INET_ADDRSTRLEN];
-	const char *colon = strchr(s, ':');
-	size_t len = colon ? (size_t)(colon - s) : strlen(s);
 	struct in_addr a;
 
 	if (len == 0 || len >= sizeof(buf))
@@ -84,10 +81,46 @@ bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		return false;
 	*addr_be = a.s_addr;
+	return true;
+}
+
+/* "10.0.0.2" or "10.0.0.2:80". */
+bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
+		     bool *has_port)
+{
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (!parse_addr_n(s, len, addr_be))
+		return false;
 	*has_port = colon != NULL;
 	if (colon && !parse_port(colon + 1, port))
 		return false;
 	return true;
+}
+
+/* The netmask of a prefix length (0 to 32), network order. */
+uint32_t prefix_mask_be(uint8_t len)
+{
+	return len ? htonl(~0u << (32 - len)) : 0;
+}
+
+/* "10.0.0.0/8" or "10.0.0.1" (/32), as the kernel takes it: no host bits. */
+enum prefix_err parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len)
+{
+	const char *slash = strchr(s, '/');
+	uint32_t l = 32;
+
+	if (!parse_addr_n(s, slash ? (size_t)(slash - s) : strlen(s), addr_be))
+		return PREFIX_SYNTAX;
+	if (slash && !parse_u32(slash + 1, 0, UINT32_MAX, &l))
+		return PREFIX_SYNTAX;
+	if (l > 32)
+		return PREFIX_LEN;
+	*len = (uint8_t)l;
+	if (*addr_be & ~prefix_mask_be(*len))
+		return PREFIX_HOST_BITS;
+	return PREFIX_OK;
 }
 
 /* Seconds, optionally with a unit: 300, 300s, 5m, 2h, 1d; min..max. */

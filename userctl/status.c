@@ -50,6 +50,30 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	return status_parse(msg, arg) ? NL_SKIP : NL_OK;
 }
 
+/* A NATK_A_INTERNAL or NATK_A_NO_NAT nest; malformed entries are skipped. */
+static void prefix_list_parse(const struct nlattr *nest,
+			      struct natk_prefix_list *l)
+{
+	struct nlattr *tb[NATK_PREFIX_A_MAX + 1];
+	struct nlattr *e;
+	int rem;
+
+	l->n = 0;
+	nla_for_each_nested(e, nest, rem) {
+		if (nla_type(e) != NATK_PREFIX_A_ENTRY ||
+		    nla_parse_nested(tb, NATK_PREFIX_A_MAX, e, NULL) < 0 ||
+		    !tb[NATK_PREFIX_A_ADDR_BE] || !tb[NATK_PREFIX_A_LEN] ||
+		    nla_len(tb[NATK_PREFIX_A_ADDR_BE]) < 4 ||
+		    nla_len(tb[NATK_PREFIX_A_LEN]) < 1 ||
+		    nla_get_u8(tb[NATK_PREFIX_A_LEN]) > 32 ||
+		    l->n == NATK_PREFIXES_MAX)
+			continue;
+		l->p[l->n].addr_be = nla_get_u32(tb[NATK_PREFIX_A_ADDR_BE]);
+		l->p[l->n].len = nla_get_u8(tb[NATK_PREFIX_A_LEN]);
+		l->n++;
+	}
+}
+
 int status_parse(struct nl_msg *msg, struct natk_status *st)
 {
 	struct nlattr *tb[NATK_A_MAX + 1];
@@ -91,6 +115,10 @@ int status_parse(struct nl_msg *msg, struct natk_status *st)
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
+	if (tb[NATK_A_INTERNAL])
+		prefix_list_parse(tb[NATK_A_INTERNAL], &st->internal);
+	if (tb[NATK_A_NO_NAT])
+		prefix_list_parse(tb[NATK_A_NO_NAT], &st->no_nat);
 	a = tb[NATK_A_IFNAME];
 	if (a && nla_len(a) > 0) {
 		size_t len = strnlen(nla_data(a), (size_t)nla_len(a));
@@ -136,6 +164,27 @@ bool status_has(const struct natk_status *st, int attr)
 	return attr > 0 && attr < 64 && (st->present & (1ull << attr));
 }
 
+/*
+ * "  internal: 10.0.0.0/16, 10.1.0.0/16" (empty: text "  KEY: none_text"),
+ * JSON key: an array of "A.B.C.D/LEN" strings.
+ */
+static void prefix_list_print(const char *text_key, const char *json_key,
+			      const struct natk_prefix_list *l,
+			      const char *none_text)
+{
+	char buf[PREFIX_STRLEN];
+
+	print_textf("  %s: ", text_key);
+	print_open_array(json_key);
+	for (unsigned int i = 0; i < l->n; i++)
+		print_string(PRINT_ANY, NULL, i ? ", %s" : "%s",
+			     prefix_str(&l->p[i], buf));
+	if (!l->n)
+		print_string(PRINT_TEXT, NULL, "%s", none_text);
+	print_close_array();
+	print_text("\n");
+}
+
 static void status_print(const struct natk_status *st,
 			 const struct natk_fwd *fwds, size_t nfwd)
 {
@@ -165,6 +214,11 @@ static void status_print(const struct natk_status *st,
 	if (st->enabled)
 		print_textf("  state: %s\n",
 			    status_state_text(st, buf, sizeof(buf)));
+	/* Which traffic is translated; missing from older modules' replies. */
+	if (status_has(st, NATK_A_INTERNAL))
+		prefix_list_print("internal", "internal", &st->internal, "any");
+	if (status_has(st, NATK_A_NO_NAT))
+		prefix_list_print("no-nat", "no_nat", &st->no_nat, "none");
 
 	print_u64(PRINT_ANY, "port_min", "  ports: %u", st->port_min);
 	print_u64(PRINT_ANY, "port_max", "-%u\n", st->port_max);
@@ -317,6 +371,7 @@ static const char *const stat_names[NATK_STAT_MAX + 1] = {
 	[NATK_STAT_DROP_ICMP_RATELIMIT]		= "drop_icmp_ratelimit",
 	[NATK_STAT_FASTPATH_PACKETS]		= "fastpath_packets",
 	[NATK_STAT_FASTPATH_ROUTES]		= "fastpath_routes",
+	[NATK_STAT_PASSED_OUT_OF_SCOPE]		= "passed_out_of_scope",
 };
 
 struct stats {

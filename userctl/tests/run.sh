@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-UNIT="printer parsers status save-apply stats flows event extack metrics doctor supervise"
+UNIT="printer parsers prefixes status save-apply stats flows event extack metrics doctor supervise"
 NL="dump doit enoent policy-error policy-extack dump-after-errors"
 PLAN=()
 for t in $UNIT; do PLAN+=("userctl-unit-$t"); done

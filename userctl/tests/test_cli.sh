@@ -65,6 +65,16 @@ expect 1 "'port-hold' needs a value" set port-hold
 expect 1 "'port-hold' given twice" set port-hold 10 port-hold off
 expect 1 "ambiguous setting 'port'" set port 1024-2048
 expect 1 "invalid interface name" set external a/b
+expect 1 'internal: 10.0.0.1/24 has host bits set: did you mean 10.0.0.0/24?' set internal 10.0.0.1/24
+expect 1 "no-nat: invalid prefix '10.0.0.0/33': the length after '/' is 0 to 32" set no-nat 10.0.0.0/33
+expect 1 "internal: invalid prefix '10.0.0/8': expected A.B.C.D/LEN" set internal 10.0.0/8
+expect 1 'internal: a prefix is missing' set internal 10.0.0.0/8,
+expect 1 "internal: 'all' stands alone" set internal all,10.0.0.0/8
+expect 1 "'internal' needs a value" set internal
+expect 1 "'no-nat' given twice" set no-nat none no-nat 10.0.0.0/8
+expect 1 "'10.1.0.0/16' is not a setting: separate the prefixes" set internal 10.0.0.0/8 10.1.0.0/16
+expect 1 'no-nat: more than 64 prefixes' set no-nat "$(seq -s, -f '10.%g.0.0/16' 0 64)"
+expect 0 'PREFIX := A.B.C.D/LEN | A.B.C.D' help set
 expect 1 "invalid interface name" set external 0123456789abcdef
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
@@ -118,11 +128,18 @@ mapping endpoint-independent
 filtering address-port-dependent
 mss-clamp pmtu
 port-hold 120
+internal 10.0.0.0/16
+no-nat 10.0.0.0/8, 172.16.0.0/12,192.168.0.0/16
 
 forward tcp 8080 10.0.0.2:80
 forward udp 53 10.0.0.3
 CONF
 expect 0 '' apply --check "$tmp/good.conf"
+# 64 prefixes, with blanks after the commas, are one line
+{ echo "external eth0"; echo "no-nat $(seq -s ', ' -f '10.%g.0.0/16' 0 63)"; } >"$tmp/big.conf"
+expect 0 '' apply --check "$tmp/big.conf"
+{ echo "external eth0"; echo "no-nat $(seq -s ', ' -f '10.%g.0.0/16' 0 64)"; } >"$tmp/big.conf"
+expect 1 'big.conf:2: no-nat: more than 64 prefixes' apply --check "$tmp/big.conf"
 
 cat >"$tmp/bad.conf" <<'CONF'
 ports 1024-70000
@@ -133,6 +150,8 @@ mapping full-cone
 ports 1-2 max-flows 3
 ext eth0
 port-hold 3601
+internal 10.0.0.1/24
+no-nat 10.0.0.0/8 172.16.0.0/12
 CONF
 expect 1 'bad.conf:1: invalid port range' apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:2: 'timeout' needs a value" apply --check "$tmp/bad.conf"
@@ -141,12 +160,15 @@ expect 1 "bad.conf:5: invalid mapping" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:6: one setting per line" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:7: unknown setting 'ext'" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:8: invalid port-hold '3601'" apply --check "$tmp/bad.conf"
-expect 1 'bad.conf: 7 errors, nothing applied' apply --check "$tmp/bad.conf"
+expect 1 'bad.conf:9: internal: 10.0.0.1/24 has host bits set: did you mean 10.0.0.0/24?' apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:10: one setting per line: unexpected '172.16.0.0/12' (separate the prefixes of a list with commas)" apply --check "$tmp/bad.conf"
+expect 1 'bad.conf: 9 errors, nothing applied' apply --check "$tmp/bad.conf"
 
 # Without the module, every command that talks to the kernel says so.
 if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	for cmd in status stats flows down flush save monitor "forward list" \
-		"set ports 1024-2048" "set port-hold off" "forward del tcp 80"; do
+		"set ports 1024-2048" "set port-hold off" "forward del tcp 80" \
+		"set internal 10.0.0.0/8" "set no-nat none"; do
 		# shellcheck disable=SC2086
 		expect 2 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
 	done

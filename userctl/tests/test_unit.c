@@ -266,6 +266,232 @@ static void test_parsers(void)
 	}
 }
 
+/* internal value (words) -> want ("" = the empty list), or the error. */
+static void prefix_case(const char *key, const char *const *words, int nw,
+			int want_used, const char *want, const char *want_err)
+{
+	struct natk_conf c = {};
+	struct natk_prefix_list *l = strcmp(key, "internal") ? &c.no_nat :
+				     &c.internal;
+	char *argv[80], err[256] = "", got[2048] = "", buf[PREFIX_STRLEN];
+	int n;
+
+	argv[0] = (char *)key;
+	for (int i = 0; i < nw; i++)
+		argv[i + 1] = (char *)words[i];
+	n = conf_parse_setting(&c, nw + 1, argv, true, err, sizeof(err));
+	if (want) {
+		for (unsigned int i = 0; n > 0 && i < l->n; i++) {
+			if (i)
+				strcat(got, ",");
+			strcat(got, prefix_str(&l->p[i], buf));
+		}
+		if (n != want_used || strcmp(got, want) ||
+		    !(c.have & (l == &c.internal ? HAVE_INTERNAL : HAVE_NO_NAT))) {
+			fprintf(stderr, "%s %s...: used %d, want %d; got '%s', want '%s' (%s)\n",
+				key, words[0], n, want_used, got, want, err);
+			failures++;
+		}
+	} else if (n >= 0 || !strstr(err, want_err)) {
+		fprintf(stderr, "%s %s...: used %d, error '%s', want error '%s'\n",
+			key, words[0], n, err, want_err);
+		failures++;
+	}
+}
+
+#define PFX(key, want_used, want, want_err, ...) do { \
+		static const char *const w_[] = { __VA_ARGS__ }; \
+		prefix_case(key, w_, (int)ARRAY_SIZE(w_), want_used, want, \
+			    want_err); \
+	} while (0)
+#define PFX_OK(key, used, want, ...) PFX(key, used, want, NULL, __VA_ARGS__)
+#define PFX_BAD(key, want_err, ...) PFX(key, 0, NULL, want_err, __VA_ARGS__)
+
+/* internal, no-nat: parse_prefix and the lists of conf_parse_setting. */
+static void test_prefixes(void)
+{
+	static const struct {
+		const char *s;
+		enum prefix_err want;
+		const char *addr;
+		uint8_t len;
+	} pc[] = {
+		{ "10.0.0.0/8", PREFIX_OK, "10.0.0.0", 8 },
+		{ "10.0.0.1", PREFIX_OK, "10.0.0.1", 32 },
+		{ "10.0.0.1/32", PREFIX_OK, "10.0.0.1", 32 },
+		{ "0.0.0.0/0", PREFIX_OK, "0.0.0.0", 0 },
+		{ "255.255.255.255/32", PREFIX_OK, "255.255.255.255", 32 },
+		{ "192.168.1.128/25", PREFIX_OK, "192.168.1.128", 25 },
+		{ "10.0.0.1/24", PREFIX_HOST_BITS, "10.0.0.1", 24 },
+		{ "0.0.0.1/0", PREFIX_HOST_BITS, "0.0.0.1", 0 },
+		{ "10.0.0.0/33", PREFIX_LEN, NULL, 0 },
+		{ "10.0.0.0/4294967296", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/-1", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/+8", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/8x", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/ 8", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.0/8/8", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0/8", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.256", PREFIX_SYNTAX, NULL, 0 },
+		{ "10.0.0.1:80", PREFIX_SYNTAX, NULL, 0 },
+		{ "/8", PREFIX_SYNTAX, NULL, 0 },
+		{ "", PREFIX_SYNTAX, NULL, 0 },
+		{ "all", PREFIX_SYNTAX, NULL, 0 },
+		{ "::1/128", PREFIX_SYNTAX, NULL, 0 },
+	};
+	char *big[NATK_PREFIXES_MAX + 2], err[256], words[NATK_PREFIXES_MAX + 1][24];
+	struct natk_conf c = {};
+	struct natk_status st = {};
+	uint32_t a, want;
+	uint8_t len;
+	int i, n;
+
+	for (i = 0; i < (int)ARRAY_SIZE(pc); i++) {
+		enum prefix_err e = parse_prefix(pc[i].s, &a, &len);
+
+		if (e != pc[i].want) {
+			fprintf(stderr, "parse_prefix('%s') = %d, want %d\n",
+				pc[i].s, e, pc[i].want);
+			failures++;
+			continue;
+		}
+		if (!pc[i].addr)
+			continue;
+		inet_pton(AF_INET, pc[i].addr, &want);
+		EXPECT(a == want && len == pc[i].len);
+	}
+	EXPECT(prefix_mask_be(0) == 0 && prefix_mask_be(32) == 0xffffffff &&
+	       prefix_mask_be(8) == htonl(0xff000000));
+
+	/* lists, one word or several, and the keywords of the empty list */
+	PFX_OK("internal", 2, "10.0.0.0/16", "10.0.0.0/16");
+	PFX_OK("internal", 2, "10.0.0.0/16,10.1.0.0/16",
+	       "10.0.0.0/16,10.1.0.0/16", "ports", "1-2");
+	PFX_OK("no-nat", 3, "10.0.0.0/8,172.16.0.0/12",
+	       "10.0.0.0/8,", "172.16.0.0/12", "ports", "1-2");
+	PFX_OK("no-nat", 5, "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+	       "10.0.0.0/8", ",172.16.0.0/12", ",", "192.168.0.0/16",
+	       "mss-clamp", "off");
+	PFX_OK("internal", 2, "10.0.0.1/32,0.0.0.0/0", "10.0.0.1,0.0.0.0/0");
+	PFX_OK("internal", 2, "", "all");
+	PFX_OK("internal", 2, "", "any");
+	PFX_OK("no-nat", 2, "", "none");
+	/* a repeated prefix counts once, in the order first given */
+	PFX_OK("no-nat", 2, "10.0.0.0/8,10.1.0.0/16",
+	       "10.0.0.0/8,10.1.0.0/16,10.0.0.0/8,10.1.0.0/16");
+	PFX_OK("no-nat", 2, "10.0.0.0/8,10.0.0.0/16", "10.0.0.0/8,10.0.0.0/16");
+
+	PFX_BAD("internal", "internal: 10.0.0.1/24 has host bits set: did you mean 10.0.0.0/24?",
+		"10.0.0.1/24");
+	PFX_BAD("no-nat", "no-nat: 172.16.0.1/12 has host bits set: did you mean 172.16.0.0/12?",
+		"10.0.0.0/8,", "172.16.0.1/12");
+	PFX_BAD("internal", "internal: 0.0.0.1/0 has host bits set: did you mean 0.0.0.0/0?",
+		"0.0.0.1/0");
+	PFX_BAD("internal", "internal: invalid prefix '10.0.0.0/33': the length after '/' is 0 to 32",
+		"10.0.0.0/33");
+	PFX_BAD("internal", "internal: invalid prefix '10.0.0/8': expected A.B.C.D/LEN or A.B.C.D",
+		"10.0.0/8");
+	PFX_BAD("no-nat", "or none", "10.0.0.0/x");
+	PFX_BAD("internal", "a prefix is missing", "10.0.0.0/8,,10.1.0.0/16");
+	PFX_BAD("internal", "a prefix is missing", "10.0.0.0/8,");
+	PFX_BAD("internal", "a prefix is missing", ",10.0.0.0/8");
+	PFX_BAD("internal", "a prefix is missing", "");
+	PFX_BAD("internal", "internal: 'all' stands alone", "10.0.0.0/8,all");
+	PFX_BAD("no-nat", "no-nat: 'none' stands alone", "none,", "10.0.0.0/8");
+	PFX_BAD("no-nat", "invalid prefix 'all'", "all");
+	PFX_BAD("internal", "invalid prefix 'none'", "none");
+	PFX_BAD("internal", "'internal' needs a value");
+
+	/* 64 prefixes are the most, duplicates not counted */
+	big[0] = "no-nat";
+	for (i = 0; i <= NATK_PREFIXES_MAX; i++) {
+		snprintf(words[i], sizeof(words[i]), "10.%d.0.0/16%s", i,
+			 i < NATK_PREFIXES_MAX ? "," : "");
+		big[i + 1] = words[i];
+	}
+	words[NATK_PREFIXES_MAX - 1][strlen(words[NATK_PREFIXES_MAX - 1]) - 1] = '\0';
+	n = conf_parse_setting(&c, NATK_PREFIXES_MAX + 1, big, false, err,
+			       sizeof(err));
+	EXPECT(n == NATK_PREFIXES_MAX + 1 && c.no_nat.n == NATK_PREFIXES_MAX &&
+	       c.no_nat.p[63].addr_be == htonl(0x0a3f0000) &&
+	       c.no_nat.p[63].len == 16);
+	strcat(words[NATK_PREFIXES_MAX - 1], ",");
+	c.have = 0;
+	n = conf_parse_setting(&c, NATK_PREFIXES_MAX + 2, big, false, err,
+			       sizeof(err));
+	EXPECT(n < 0 && !strcmp(err, "no-nat: more than 64 prefixes: cover them with fewer, shorter ones"));
+	snprintf(words[NATK_PREFIXES_MAX], sizeof(words[0]), "10.0.0.0/16");
+	c.have = 0;
+	n = conf_parse_setting(&c, NATK_PREFIXES_MAX + 2, big, false, err,
+			       sizeof(err));
+	EXPECT(n == NATK_PREFIXES_MAX + 2 && c.no_nat.n == NATK_PREFIXES_MAX);
+
+	/* given twice; abbreviated; a prefix where a setting belongs */
+	{
+		char *two[] = { "internal", "10.0.0.0/8", "internal", "all" };
+		char *abbr[] = { "no", "10.0.0.0/8" };
+		char *stray[] = { "10.1.0.0/16" };
+
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 4, two, true, err, sizeof(err)) == 2);
+		EXPECT(conf_parse_setting(&c, 2, two + 2, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "'internal' given twice"));
+		EXPECT(c.internal.n == 1);
+		EXPECT(conf_parse_setting(&c, 2, abbr, true, err, sizeof(err)) == 2 &&
+		       c.no_nat.n == 1);
+		EXPECT(conf_parse_setting(&c, 2, abbr, false, err, sizeof(err)) < 0);
+		EXPECT(conf_parse_setting(&c, 1, stray, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "separate the prefixes of internal or no-nat with commas"));
+		EXPECT(strstr(conf_keywords(), "internal") &&
+		       strstr(conf_keywords(), "no-nat"));
+	}
+
+	/* SET_CONFIG: a nest of entries; an empty list an empty nest */
+	{
+		struct nl_msg *m = nlmsg_alloc_size(CONF_MSG_SIZE);
+		struct nlattr *tb[NATK_A_MAX + 1];
+		struct natk_status got = {};
+
+		memset(&c, 0, sizeof(c));
+		n = conf_parse_setting(&c, NATK_PREFIXES_MAX + 2, big, false,
+				       err, sizeof(err));
+		EXPECT(n > 0);
+		c.have |= HAVE_INTERNAL;	/* internal all */
+		family = 0x1234;
+		assert(m && genlmsg_put(m, 0, 0, family, 0, 0,
+					NATK_CMD_SET_CONFIG, 1));
+		conf_put_attrs(m, &c);
+		EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+		EXPECT(tb[NATK_A_INTERNAL] && nla_len(tb[NATK_A_INTERNAL]) == 0);
+		/* the kernel's strict policy refuses a nest without the flag */
+		EXPECT(tb[NATK_A_INTERNAL]->nla_type & NLA_F_NESTED);
+		EXPECT(tb[NATK_A_NO_NAT] &&
+		       (tb[NATK_A_NO_NAT]->nla_type & NLA_F_NESTED) &&
+		       nla_len(tb[NATK_A_NO_NAT]) == NATK_PREFIXES_MAX * 20);
+		/* read back as GET_CONFIG would carry them */
+		EXPECT(status_parse(m, &got) == 0);
+		EXPECT(status_has(&got, NATK_A_INTERNAL) && got.internal.n == 0);
+		EXPECT(got.no_nat.n == NATK_PREFIXES_MAX);
+		for (i = 0; i < (int)got.no_nat.n; i++)
+			EXPECT(got.no_nat.p[i].addr_be == c.no_nat.p[i].addr_be &&
+			       got.no_nat.p[i].len == c.no_nat.p[i].len);
+		nlmsg_free(m);
+	}
+
+	/* an older module has neither list */
+	st.present = 1ull << NATK_A_FWD_REPLACE;
+	c.have = HAVE_PORTS;
+	EXPECT(!conf_unsupported(&c, &st));
+	c.have = HAVE_PORTS | HAVE_NO_NAT;
+	EXPECT(conf_unsupported(&c, &st) && !strcmp(conf_unsupported(&c, &st), "no-nat"));
+	c.have = HAVE_INTERNAL;
+	EXPECT(conf_unsupported(&c, &st) && !strcmp(conf_unsupported(&c, &st), "internal"));
+	st.present |= 1ull << NATK_A_INTERNAL | 1ull << NATK_A_NO_NAT;
+	c.have = HAVE_INTERNAL | HAVE_NO_NAT;
+	EXPECT(!conf_unsupported(&c, &st));
+}
+
 static struct nl_msg *genl_msg(uint8_t cmd)
 {
 	struct nl_msg *m = nlmsg_alloc_size(1 << 16);
@@ -274,6 +500,29 @@ static struct nl_msg *genl_msg(uint8_t cmd)
 	family = 0x1234;
 	assert(genlmsg_put(m, 0, 0, family, 0, 0, cmd, 1));
 	return m;
+}
+
+/* A NATK_A_INTERNAL or NATK_A_NO_NAT nest as the kernel sends it. */
+static void put_prefixes(struct nl_msg *m, int attr, const char *const *p,
+			 int n)
+{
+	struct nlattr *nest, *e;
+	uint32_t a;
+	uint8_t len;
+
+	if (!n) {
+		nla_put(m, attr, 0, NULL);	/* the kernel keeps it empty */
+		return;
+	}
+	nest = nla_nest_start(m, attr);
+	for (int i = 0; i < n; i++) {
+		assert(parse_prefix(p[i], &a, &len) == PREFIX_OK);
+		e = nla_nest_start(m, NATK_PREFIX_A_ENTRY);
+		nla_put_u32(m, NATK_PREFIX_A_ADDR_BE, a);
+		nla_put_u8(m, NATK_PREFIX_A_LEN, len);
+		nla_nest_end(m, e);
+	}
+	nla_nest_end(m, nest);
 }
 
 static void test_status(void)
@@ -430,6 +679,81 @@ static void test_status(void)
 	EXPECT(strstr(s, "\"hash_buckets\":4096,\"hash_entries\":2000,"
 		      "\"hash_max_chain\":4,"));
 	free(s);
+
+	/* The scope lists, from a module that has them: after the state. */
+	{
+		static const char *const in[] = { "10.0.0.0/16", "10.1.0.0/16" };
+		static const char want[] = "natk: enabled\n"
+			"  external interface: wan0 (192.0.2.1)\n"
+			"  state: active\n"
+			"  internal: 10.0.0.0/16, 10.1.0.0/16\n"
+			"  no-nat: 172.16.0.0/12\n"
+			"  ports: 1024-65535\n";
+		struct nlattr *nest;
+
+		memset(&st, 0, sizeof(st));
+		m = genl_msg(NATK_CMD_GET_CONFIG);
+		nla_put_u8(m, NATK_A_ENABLED, 1);
+		nla_put_u8(m, NATK_A_STATE, NATK_STATE_ACTIVE);
+		nla_put_string(m, NATK_A_IFNAME, "wan0");
+		nla_put_u32(m, NATK_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_A_PORT_MIN, 1024);
+		nla_put_u16(m, NATK_A_PORT_MAX, 65535);
+		put_prefixes(m, NATK_A_INTERNAL, in, 2);
+		/* a malformed entry and an unknown one are skipped */
+		nest = nla_nest_start(m, NATK_A_NO_NAT);
+		{
+			struct nlattr *e = nla_nest_start(m, NATK_PREFIX_A_ENTRY);
+
+			nla_put_u32(m, NATK_PREFIX_A_ADDR_BE, htonl(0xac100000));
+			nla_put_u8(m, NATK_PREFIX_A_LEN, 12);
+			nla_nest_end(m, e);
+			e = nla_nest_start(m, NATK_PREFIX_A_ENTRY);
+			nla_put_u32(m, NATK_PREFIX_A_ADDR_BE, htonl(0x0a000000));
+			nla_nest_end(m, e);
+			nla_put_u32(m, NATK_PREFIX_A_MAX + 1, 0);
+		}
+		nla_nest_end(m, nest);
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+		EXPECT(st.internal.n == 2 && st.no_nat.n == 1);
+		cap_start(false, false);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(!strncmp(s, want, strlen(want)));
+		free(s);
+		cap_start(true, false);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(strstr(s, "\"state\":\"active\",\"external_interface\":\"wan0\","
+			      "\"external_address\":\"192.0.2.1\","
+			      "\"internal\":[\"10.0.0.0/16\",\"10.1.0.0/16\"],"
+			      "\"no_nat\":[\"172.16.0.0/12\"],\"port_min\":1024,"));
+		save_json("status_scope", s);
+		free(s);
+
+		/* both empty: the defaults, any source and no exception */
+		m = genl_msg(NATK_CMD_GET_CONFIG);
+		put_prefixes(m, NATK_A_INTERNAL, NULL, 0);
+		put_prefixes(m, NATK_A_NO_NAT, NULL, 0);
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+		EXPECT(st.internal.n == 0 && st.no_nat.n == 0 &&
+		       status_has(&st, NATK_A_INTERNAL) &&
+		       status_has(&st, NATK_A_NO_NAT));
+		cap_start(false, false);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(strstr(s, "  state: active\n  internal: any\n"
+			      "  no-nat: none\n  ports: 1024-65535\n"));
+		free(s);
+		cap_start(true, true);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(strstr(s, "\n  \"internal\": [],\n  \"no_nat\": [],\n"));
+		save_json("status_scope_empty", s);
+		free(s);
+	}
 }
 
 /* save's output read back as apply reads a file gives the same settings. */
@@ -440,6 +764,16 @@ static void test_save_apply(void)
 		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353 },
 	};
 	static const uint32_t holds[] = { 120, 0, 3600 };
+	/* the scope lists of each round, as save writes them ("": empty) */
+	static const char *const in_s[] = { "10.0.0.0/16, 10.1.0.0/16", "",
+					    "10.0.0.7/32", NULL };
+	static const char *const nonat_s[] = { "10.0.0.0/8, 172.16.0.0/12", "",
+					       "", NULL };
+	static const char *const in_p[][2] = {
+		{ "10.0.0.0/16", "10.1.0.0/16" }, {}, { "10.0.0.7" }, {} };
+	static const char *const nonat_p[][2] = {
+		{ "10.0.0.0/8", "172.16.0.0/12" }, {}, {}, {} };
+	static const int in_n[] = { 2, 0, 1, 0 }, nonat_n[] = { 2, 0, 0, 0 };
 
 	for (int k = 0; k < 4; k++) {
 		struct nl_msg *m = genl_msg(NATK_CMD_GET_CONFIG);
@@ -466,6 +800,8 @@ static void test_save_apply(void)
 		if (!old) {
 			nla_put_u32(m, NATK_A_PORT_HOLD, holds[k]);
 			nla_put_u32(m, NATK_A_PORTS_HELD, 7);
+			put_prefixes(m, NATK_A_INTERNAL, in_p[k], in_n[k]);
+			put_prefixes(m, NATK_A_NO_NAT, nonat_p[k], nonat_n[k]);
 		}
 		EXPECT(config_cb(m, &st) == NL_OK);
 		nlmsg_free(m);
@@ -480,6 +816,19 @@ static void test_save_apply(void)
 
 			snprintf(line, sizeof(line), "\nport-hold %u\n", holds[k]);
 			EXPECT(strstr(s, line));
+		}
+		/* the lists only when not empty, after external */
+		{
+			char line[128];
+
+			snprintf(line, sizeof(line), "\nexternal wan0\ninternal %s\n",
+				 in_s[k] ? in_s[k] : "");
+			EXPECT(!in_n[k] || strstr(s, line));
+			snprintf(line, sizeof(line), "\nno-nat %s\n",
+				 nonat_s[k] ? nonat_s[k] : "");
+			EXPECT(!nonat_n[k] || strstr(s, line));
+			EXPECT(in_n[k] || !strstr(s, "internal"));
+			EXPECT(nonat_n[k] || !strstr(s, "no-nat"));
 		}
 
 		fp = fmemopen(s, strlen(s), "r");
@@ -500,6 +849,16 @@ static void test_save_apply(void)
 			EXPECT((fc.c.have & HAVE_PORT_HOLD) &&
 			       fc.c.port_hold == holds[k]);
 		}
+		EXPECT(!!(fc.c.have & HAVE_INTERNAL) == !!in_n[k] &&
+		       fc.c.internal.n == (unsigned int)in_n[k]);
+		EXPECT(!!(fc.c.have & HAVE_NO_NAT) == !!nonat_n[k] &&
+		       fc.c.no_nat.n == (unsigned int)nonat_n[k]);
+		for (i = 0; i < in_n[k]; i++)
+			EXPECT(fc.c.internal.p[i].addr_be == st.internal.p[i].addr_be &&
+			       fc.c.internal.p[i].len == st.internal.p[i].len);
+		for (i = 0; i < nonat_n[k]; i++)
+			EXPECT(fc.c.no_nat.p[i].addr_be == st.no_nat.p[i].addr_be &&
+			       fc.c.no_nat.p[i].len == st.no_nat.p[i].len);
 		EXPECT(fc.nfwd == 2);
 		for (i = 0; i < (int)fc.nfwd && i < 2; i++)
 			EXPECT(fc.fwd[i].proto == fw[i].proto &&
@@ -521,10 +880,23 @@ static void test_save_apply(void)
 				EXPECT(tb[NATK_A_PORT_HOLD] &&
 				       nla_get_u32(tb[NATK_A_PORT_HOLD]) == holds[k]);
 			EXPECT(!tb[NATK_A_PORTS_HELD]);
+			/* an empty list is not in the file: NATK_A_RESET's */
+			EXPECT(!tb[NATK_A_INTERNAL] == !in_n[k]);
+			EXPECT(!tb[NATK_A_NO_NAT] == !nonat_n[k]);
+			EXPECT(!tb[NATK_A_INTERNAL] ||
+			       nla_len(tb[NATK_A_INTERNAL]) == in_n[k] * 20);
 		}
 		nlmsg_free(m);
+		/* an older module: the lines that set a list are named */
+		st.present &= ~(1ull << NATK_A_INTERNAL | 1ull << NATK_A_NO_NAT);
+		EXPECT(apply_name_unsupported("saved", &fc, &st) ==
+		       !!in_n[k] + !!nonat_n[k]);
+		st.present |= 1ull << NATK_A_INTERNAL | 1ull << NATK_A_NO_NAT;
+		EXPECT(apply_name_unsupported("saved", &fc, &st) == 0);
 		free(fc.fwd);
 		free(fc.fwd_line);
+		free(fc.line_conf);
+		free(fc.line_no);
 		free(s);
 	}
 }
@@ -561,7 +933,7 @@ static void test_stats(void)
 	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
 	EXPECT(strstr(s, ",\"hairpinned\":1099511627776,"));
 	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7,"));
-	EXPECT(strstr(s, ",\"fastpath_routes\":0}\n"));
+	EXPECT(strstr(s, ",\"fastpath_routes\":0,\"passed_out_of_scope\":0}\n"));
 	save_json("stats", s);
 	free(s);
 }
@@ -1234,6 +1606,7 @@ int main(void)
 {
 	run("printer", test_printer);
 	run("parsers", test_parsers);
+	run("prefixes", test_prefixes);
 	run("status", test_status);
 	run("save-apply", test_save_apply);
 	run("stats", test_stats);
