@@ -79,17 +79,22 @@ static void natk_event_send(struct natk_net *nn, struct sk_buff *skb,
 		return;
 	}
 	genlmsg_end(skb, hdr);
-	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, 0,
-				    gfp) == -ENOBUFS)
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0,
+				    NATK_GRP_EVENTS, gfp) == -ENOBUFS)
 		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
 }
 
+/*
+ * Send a flow event if anyone may hear it. genl_has_listeners() asks the
+ * whole family, not this netns: a netns being dismantled (check_net()
+ * false) has no listener, so nothing is built for it.
+ */
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason)
 {
 	rcu_read_lock();
-	if (READ_ONCE(natk_events_on) &&
-	    genl_has_listeners(&natk_genl_family, nn->net, 0))
+	if (READ_ONCE(natk_events_on) && check_net(nn->net) &&
+	    genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_EVENTS))
 		__natk_event(nn, flow, cmd, reason);
 	rcu_read_unlock();
 }
@@ -120,6 +125,53 @@ lost:
 	natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
 }
 
+/* Room for one mapping nest and a timestamp (about 80 bytes used). */
+#define NATK_MAP_EVENT_SIZE	128
+
+/*
+ * The mapping log: @map was made (NATK_CMD_MAP_NEW) or its port is free
+ * again (NATK_CMD_MAP_DEL), to the "mappings" group. Any context; nothing
+ * is allocated when nobody listens.
+ */
+void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!READ_ONCE(natk_events_on) || !check_net(nn->net) ||
+	    !genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_MAPPINGS))
+		return;
+	skb = genlmsg_new(NATK_MAP_EVENT_SIZE, GFP_ATOMIC);
+	if (!skb)
+		goto lost;
+	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, cmd);
+	if (!hdr)
+		goto lost_free;
+	nest = nla_nest_start(skb, NATK_A_MAP);
+	if (!nest ||
+	    nla_put_u8(skb, NATK_MAP_A_PROTO, map->ikey.proto) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, map->ikey.iaddr) ||
+	    nla_put_u16(skb, NATK_MAP_A_INT_PORT, ntohs(map->ikey.iport)) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, map->eaddr) ||
+	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, ntohs(map->ekey.eport)))
+		goto lost_free;
+	nla_nest_end(skb, nest);
+	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
+			      NATK_A_PAD))
+		goto lost_free;
+	genlmsg_end(skb, hdr);
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0,
+				    NATK_GRP_MAPPINGS, GFP_ATOMIC) == -ENOBUFS)
+		natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
+	return;
+
+lost_free:
+	nlmsg_free(skb);
+lost:
+	natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
+}
+
 /*
  * The external interface's state changed (netns.c, process context, under
  * natk_net.lock): tell the listeners what status would say now.
@@ -130,7 +182,7 @@ void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg)
 	void *hdr;
 
 	if (!READ_ONCE(natk_events_on) ||
-	    !genl_has_listeners(&natk_genl_family, nn->net, 0))
+	    !genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_EVENTS))
 		return;
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)

@@ -255,10 +255,11 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
  * table, so a flow is out of their reach until it is fully published, and
  * a reader of the original table never sees a port still being chosen.
  */
-struct natk_flow *natk_flow_create(struct natk_net *nn,
-				   const struct natk_cfg *cfg,
-				   const struct natk_okey *key, u8 state,
-				   struct natk_map *map, enum natk_stat *why)
+static struct natk_flow *natk_flow_make(struct natk_net *nn,
+					const struct natk_cfg *cfg,
+					const struct natk_okey *key, u8 state,
+					struct natk_map *map, __be16 want,
+					enum natk_stat *why)
 {
 	struct mem_cgroup *memcg;
 	struct natk_flow *flow, *old;
@@ -297,7 +298,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT &&
 		   !natk_mutant(apdm)) {	/* mutant: per destination */
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
-				   why);
+				   want, why);
 		if (!map)
 			goto err_flow;
 	}
@@ -307,6 +308,8 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 		flow->rkey.eport = map->ekey.eport;
 		err = rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
 						    natk_rparams);
+	} else if (want) {
+		err = natk_flow_claim(nn, flow, want);
 	} else {
 		err = natk_port_search(nn, cfg, key->proto, key->iport,
 				       natk_flow_claim, flow);
@@ -360,6 +363,29 @@ err_count:
 	set_active_memcg(memcg);
 	atomic_dec(&nn->nflows);
 	return NULL;
+}
+
+struct natk_flow *natk_flow_create(struct natk_net *nn,
+				   const struct natk_cfg *cfg,
+				   const struct natk_okey *key, u8 state,
+				   struct natk_map *map, enum natk_stat *why)
+{
+	return natk_flow_make(nn, cfg, key, state, map, 0, why);
+}
+
+/*
+ * natk_flow_create() for a flow imported with its external port
+ * (NATK_CMD_FLOW_ADD): that port or nothing. An existing flow with the
+ * same tuple is returned as it is (the caller compares). Caller holds
+ * rcu_read_lock().
+ */
+struct natk_flow *natk_flow_create_port(struct natk_net *nn,
+					const struct natk_cfg *cfg,
+					const struct natk_okey *key, u8 state,
+					struct natk_map *map, __be16 eport,
+					enum natk_stat *why)
+{
+	return natk_flow_make(nn, cfg, key, state, map, eport, why);
 }
 
 /*

@@ -136,7 +136,8 @@ struct natk_map {
 	refcount_t ref;			/* flows using it (+1 if static) */
 	u32 flags;
 	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
-	unsigned long held_since;	/* jiffies: held since (last put) */
+	u32 held_since;			/* jiffies: held since (last put) */
+	__be32 eaddr;			/* external address it was made with */
 	struct rcu_head rcu;
 };
 
@@ -328,6 +329,11 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
 				   const struct natk_okey *key, u8 state,
 				   struct natk_map *map, enum natk_stat *why);
+struct natk_flow *natk_flow_create_port(struct natk_net *nn,
+					const struct natk_cfg *cfg,
+					const struct natk_okey *key, u8 state,
+					struct natk_map *map, __be16 eport,
+					enum natk_stat *why);
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 u32 natk_flow_id(const struct natk_flow *flow);
@@ -346,7 +352,7 @@ extern const struct rhashtable_params natk_miparams;
 extern const struct rhashtable_params natk_meparams;
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      enum natk_stat *why);
+			      __be16 want, enum natk_stat *why);
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
@@ -407,6 +413,19 @@ int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 void natk_filter_del(struct natk_net *nn, struct natk_flow *flow);
 bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 			const struct natk_map *map, __be32 raddr);
+
+/* import.c: a flow as NATK_CMD_FLOW_ADD describes it. */
+struct natk_flow_spec {
+	struct natk_okey okey;
+	__be32 eaddr;
+	__be16 eport;
+	u8 state;
+	u32 expires_ms;
+	u64 pkts[2], bytes[2];
+};
+
+int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
+		     struct netlink_ext_ack *extack);
 
 /* scope.c */
 bool natk_in_scope(const struct natk_cfg *cfg, __be32 saddr, __be32 daddr);
@@ -493,6 +512,12 @@ bool natk_fp_hook_ops(const struct nf_hook_ops *ops);
 
 /* netlink.c */
 extern struct genl_family natk_genl_family;
+/* Multicast groups, in the order netlink.c registers them. */
+enum natk_grp {
+	NATK_GRP_EVENTS,	/* NATK_MCGRP_EVENTS */
+	NATK_GRP_MAPPINGS,	/* NATK_MCGRP_MAPPINGS */
+};
+
 int natk_flows_dump_start(struct natk_net *nn, struct netlink_callback *cb);
 int natk_flows_dump_fill(struct natk_net *nn, struct sk_buff *skb,
 			 struct netlink_callback *cb);
@@ -503,6 +528,7 @@ void natk_genl_exit(void);
 /* events.c */
 void natk_events_enable(bool on);
 void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg);
+void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
 int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg);

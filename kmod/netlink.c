@@ -96,6 +96,27 @@ static const struct nla_policy natk_del_flow_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FLOW] = NLA_POLICY_NESTED(natk_flow_key_policy),
 };
 
+/* A whole flow, as dumped, to import. */
+static const struct nla_policy natk_flow_add_attr_policy[NATK_FLOW_A_MAX + 1] = {
+	[NATK_FLOW_A_PROTO] = { .type = NLA_U8 },
+	[NATK_FLOW_A_INT_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FLOW_A_INT_PORT] = { .type = NLA_U16 },
+	[NATK_FLOW_A_EXT_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FLOW_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_FLOW_A_REM_ADDR_BE] = { .type = NLA_BE32 },
+	[NATK_FLOW_A_REM_PORT] = { .type = NLA_U16 },
+	[NATK_FLOW_A_STATE] = NLA_POLICY_MAX(NLA_U8, NATK_TCP_MAX),
+	[NATK_FLOW_A_EXPIRES_MS] = { .type = NLA_U32 },
+	[NATK_FLOW_A_PKTS_OUT] = { .type = NLA_U64 },
+	[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
+	[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
+	[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy natk_flow_add_policy[NATK_A_MAX + 1] = {
+	[NATK_A_FLOW] = NLA_POLICY_NESTED(natk_flow_add_attr_policy),
+};
+
 static const struct nla_policy natk_fwd_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FWD] = NLA_POLICY_NESTED(natk_fwd_attr_policy),
 };
@@ -744,26 +765,28 @@ static int natk_cmd_fwd_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* NATK_CMD_DELETE_FLOW: one flow, by its tuple (and id, if given). */
-static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
+/*
+ * The NATK_A_FLOW nest of @info into @tb (by @policy), and its original
+ * tuple into @key: protocol, internal and remote address and port, all
+ * required.
+ */
+static int natk_flow_key_parse(struct genl_info *info, struct nlattr **tb,
+			       const struct nla_policy *policy,
+			       struct natk_okey *key)
 {
-	struct natk_net *nn = natk_pernet(genl_info_net(info));
 	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *tb[NATK_FLOW_A_MAX + 1];
-	struct natk_okey key = {};
-	struct natk_flow *flow;
-	int err, i;
 	static const int need[] = {
 		NATK_FLOW_A_PROTO, NATK_FLOW_A_INT_ADDR_BE, NATK_FLOW_A_INT_PORT,
 		NATK_FLOW_A_REM_ADDR_BE, NATK_FLOW_A_REM_PORT,
 	};
+	int err, i;
 
 	if (!info->attrs[NATK_A_FLOW]) {
 		NL_SET_ERR_MSG(extack, "natk: missing NATK_A_FLOW");
 		return -EINVAL;
 	}
 	err = nla_parse_nested(tb, NATK_FLOW_A_MAX, info->attrs[NATK_A_FLOW],
-			       natk_flow_key_policy, extack);
+			       policy, extack);
 	if (err)
 		return err;
 	for (i = 0; i < ARRAY_SIZE(need); i++) {
@@ -773,11 +796,85 @@ static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
 			return -EINVAL;
 		}
 	}
-	key.proto = nla_get_u8(tb[NATK_FLOW_A_PROTO]);
-	key.iaddr = nla_get_in_addr(tb[NATK_FLOW_A_INT_ADDR_BE]);
-	key.iport = htons(nla_get_u16(tb[NATK_FLOW_A_INT_PORT]));
-	key.raddr = nla_get_in_addr(tb[NATK_FLOW_A_REM_ADDR_BE]);
-	key.rport = htons(nla_get_u16(tb[NATK_FLOW_A_REM_PORT]));
+	memset(key, 0, sizeof(*key));
+	key->proto = nla_get_u8(tb[NATK_FLOW_A_PROTO]);
+	key->iaddr = nla_get_in_addr(tb[NATK_FLOW_A_INT_ADDR_BE]);
+	key->iport = htons(nla_get_u16(tb[NATK_FLOW_A_INT_PORT]));
+	key->raddr = nla_get_in_addr(tb[NATK_FLOW_A_REM_ADDR_BE]);
+	key->rport = htons(nla_get_u16(tb[NATK_FLOW_A_REM_PORT]));
+	return 0;
+}
+
+/* A u64 counter of @tb, 0 if absent. */
+static u64 natk_nla_u64_or0(const struct nlattr *attr)
+{
+	return attr ? nla_get_u64(attr) : 0;
+}
+
+/* NATK_CMD_FLOW_ADD: import one flow with its external port and state. */
+static int natk_cmd_flow_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[NATK_FLOW_A_MAX + 1];
+	struct natk_flow_spec s = {};
+	int err;
+
+	err = natk_flow_key_parse(info, tb, natk_flow_add_attr_policy, &s.okey);
+	if (err)
+		return err;
+	if (!tb[NATK_FLOW_A_EXT_ADDR_BE] || !tb[NATK_FLOW_A_EXT_PORT]) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[NATK_A_FLOW],
+				    "natk: an imported flow needs its external address and port");
+		return -EINVAL;
+	}
+	if (natk_l4_hdrlen(s.okey.proto) < 0 ||
+	    (s.okey.proto != IPPROTO_ICMP &&
+	     (!s.okey.iport || !s.okey.rport))) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[NATK_A_FLOW],
+				    "natk: a flow is TCP, UDP or ICMP, with non-zero ports");
+		return -EINVAL;
+	}
+	s.eaddr = nla_get_in_addr(tb[NATK_FLOW_A_EXT_ADDR_BE]);
+	s.eport = htons(nla_get_u16(tb[NATK_FLOW_A_EXT_PORT]));
+	s.state = NATK_TCP_NONE;
+	if (s.okey.proto == IPPROTO_TCP) {
+		s.state = tb[NATK_FLOW_A_STATE] ?
+			  nla_get_u8(tb[NATK_FLOW_A_STATE]) :
+			  NATK_TCP_ESTABLISHED;
+		if (s.state == NATK_TCP_NONE) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FLOW_A_STATE],
+					    "natk: a TCP flow has a TCP state");
+			return -EINVAL;
+		}
+	} else if (tb[NATK_FLOW_A_STATE] &&
+		   nla_get_u8(tb[NATK_FLOW_A_STATE]) != NATK_TCP_NONE) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FLOW_A_STATE],
+				    "natk: only a TCP flow has a TCP state");
+		return -EINVAL;
+	}
+	s.expires_ms = tb[NATK_FLOW_A_EXPIRES_MS] ?
+		       nla_get_u32(tb[NATK_FLOW_A_EXPIRES_MS]) : U32_MAX;
+	s.pkts[0] = natk_nla_u64_or0(tb[NATK_FLOW_A_PKTS_OUT]);
+	s.pkts[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_PKTS_IN]);
+	s.bytes[0] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_OUT]);
+	s.bytes[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_IN]);
+	return natk_flow_import(nn, &s, extack);
+}
+
+/* NATK_CMD_DELETE_FLOW: one flow, by its tuple (and id, if given). */
+static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
+{
+	struct natk_net *nn = natk_pernet(genl_info_net(info));
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[NATK_FLOW_A_MAX + 1];
+	struct natk_okey key;
+	struct natk_flow *flow;
+	int err;
+
+	err = natk_flow_key_parse(info, tb, natk_flow_key_policy, &key);
+	if (err)
+		return err;
 
 	err = -ENOENT;
 	rcu_read_lock();
@@ -900,10 +997,22 @@ static const struct genl_ops natk_genl_ops[] = {
 		.maxattr = NATK_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
+	{
+		.cmd = NATK_CMD_FLOW_ADD,
+		.doit = natk_cmd_flow_add,
+		.policy = natk_flow_add_policy,
+		.maxattr = NATK_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
 };
 
 static const struct genl_multicast_group natk_mcgrps[] = {
-	{ .name = NATK_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+	[NATK_GRP_EVENTS] = {
+		.name = NATK_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
+	[NATK_GRP_MAPPINGS] = {
+		.name = NATK_MCGRP_MAPPINGS, .flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 struct genl_family natk_genl_family __ro_after_init = {

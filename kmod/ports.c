@@ -120,6 +120,9 @@ static void natk_map_free_rcu(struct rcu_head *head)
  */
 static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 {
+	/* The mapping log: this port is free for others from now on. */
+	if (!(map->flags & NATK_MAP_STATIC) && !natk_mutant(map_log_no_del))
+		natk_event_map(nn, map, NATK_CMD_MAP_DEL);
 	if (!(map->flags & NATK_MAP_EXT_ONLY))
 		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
 	rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
@@ -159,7 +162,8 @@ static bool natk_map_release_one(struct natk_net *nn, void *obj,
 
 	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD)
 		return false;
-	until = READ_ONCE(map->held_since) +
+	/* held_since is 32 bits: holds are far shorter than 2^32 jiffies. */
+	until = jiffies - (u32)((u32)jiffies - READ_ONCE(map->held_since)) +
 		rcu_dereference(nn->cfg)->port_hold;
 	if (expired_only && time_before(jiffies, until)) {
 		if (time_before(until, READ_ONCE(nn->held_next)))
@@ -356,10 +360,15 @@ void natk_ports_init(struct natk_net *nn)
  * live. Only once it is in both tables does it get its first reference
  * and go LIVE; a mapping that loses the race is freed after a grace
  * period, with nobody holding it.
+ *
+ * @want: 0 to search the range for a port; else that external port or
+ * nothing (a flow imported with its mapping: NATK_CMD_FLOW_ADD), with
+ * *why NATK_STAT_DROP_NO_PORT when the endpoint is mapped to another port
+ * or the port is taken.
  */
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      enum natk_stat *why)
+			      __be16 want, enum natk_stat *why)
 {
 	struct natk_mkey k = { .iaddr = iaddr, .iport = iport, .proto = proto };
 	struct natk_map *map, *old;
@@ -368,6 +377,10 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
+		if (map && want && map->ekey.eport != want) {
+			*why = NATK_STAT_DROP_NO_PORT;
+			return NULL;
+		}
 		if (map && refcount_inc_not_zero(&map->ref))
 			return map;
 		/* Held since its last flow ended: the same port again. */
@@ -381,7 +394,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			continue;	/* being freed or published: again */
 
 		frees = atomic_read(&nn->map_frees);
-		if (natk_ports_exhausted(nn, proto)) {
+		if (!want && natk_ports_exhausted(nn, proto)) {
 			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
@@ -393,10 +406,20 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		}
 		map->ikey = k;
 		map->ekey.proto = proto;
+		map->eaddr = cfg->ext_addr;
 		atomic_set(&map->hold, NATK_MAP_NEW);
 
-		err = natk_port_search(nn, cfg, proto, iport, natk_map_claim,
-				       map);
+		if (want) {
+			if (natk_map_claim(nn, map, want)) {
+				kfree(map);	/* never visible */
+				*why = NATK_STAT_DROP_NO_PORT;
+				return NULL;
+			}
+			err = 0;
+		} else {
+			err = natk_port_search(nn, cfg, proto, iport,
+					       natk_map_claim, map);
+		}
 		if (err) {
 			kfree(map);	/* never visible */
 			if (err == -EADDRINUSE) {
@@ -415,6 +438,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			refcount_set(&map->ref, 1);
 			/* Orders the reference before the state readers test. */
 			atomic_set_release(&map->hold, NATK_MAP_LIVE);
+			natk_event_map(nn, map, NATK_CMD_MAP_NEW);
 			return map;
 		}
 		/* Lost a race for this endpoint: nobody holds this one. */
@@ -473,7 +497,7 @@ void natk_map_put(struct natk_net *nn, struct natk_map *map)
 		natk_map_unlink(nn, map);
 		goto out;
 	}
-	WRITE_ONCE(map->held_since, jiffies);
+	WRITE_ONCE(map->held_since, (u32)jiffies);
 	atomic_inc(&nn->nheld);
 	/* Orders held_since before the state natk_map_release_one reads. */
 	atomic_set_release(&map->hold, NATK_MAP_HELD);

@@ -17,7 +17,7 @@ static struct natk_map *natk_get(struct natk_net *nn, u8 proto, __be32 iaddr,
 	struct natk_map *map;
 
 	rcu_read_lock();
-	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport),
+	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport), 0,
 			   why);
 	rcu_read_unlock();
 	return map;
@@ -628,7 +628,7 @@ static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
 		natk_map_put(nn, found);
 	r->busy = true;
 	r->winner = natk_map_get(nn, natk_test_cfg(nn), map->ikey.proto,
-				 map->ikey.iaddr, map->ikey.iport, &why);
+				 map->ikey.iaddr, map->ikey.iport, 0, &why);
 	r->busy = false;
 }
 
@@ -879,6 +879,91 @@ static void natk_ports_exhaustion_throttled(struct kunit *test)
 	natk_map_put(nn, m[1]);
 }
 
+/*
+ * A mapping made with the port asked for (flow import): that port, or
+ * nothing when the endpoint has another or the port is someone else's.
+ */
+static void natk_ports_wanted(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_map *m, *n;
+
+	rcu_read_lock();
+	m = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
+			 htons(40000), htons(50001), &why);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 50001);
+	KUNIT_EXPECT_EQ(test, m->eaddr, NATK_T_EXT);
+	/* The same endpoint and port: the same mapping. */
+	n = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
+			 htons(40000), htons(50001), &why);
+	KUNIT_EXPECT_PTR_EQ(test, n, m);
+	if (n)
+		natk_map_put(nn, n);
+	/* The endpoint has 50001: not 50002. */
+	why = NATK_STAT_UNSPEC;
+	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
+					     IPPROTO_UDP, NATK_T_INT,
+					     htons(40000), htons(50002), &why));
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	/* 50001 is taken: not for another endpoint. */
+	why = NATK_STAT_UNSPEC;
+	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
+					     IPPROTO_UDP, NATK_T_INT2,
+					     htons(40000), htons(50001), &why));
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	/* Not counted as exhaustion: nothing was searched. */
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
+					     NATK_STAT_PORT_ALLOCATION_ERRORS),
+			0ULL);
+	natk_map_put(nn, m);
+	rcu_read_unlock();
+}
+
+/* An imported flow keeps its port, state, counters and time left. */
+static void natk_ports_flow_import(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+	struct natk_flow_spec s = {
+		.okey = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 41000,
+				       NATK_T_REM, 443),
+		.eaddr = NATK_T_EXT,
+		.eport = htons(52000),
+		.state = NATK_TCP_ESTABLISHED,
+		.expires_ms = 60000,
+		.pkts = { 10, 9 },
+		.bytes = { 1000, 900 },
+	};
+	struct natk_flow *f;
+	long left;
+
+	KUNIT_ASSERT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	rcu_read_lock();
+	f = natk_flow_lookup_out(nn, &s.okey);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
+	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
+	KUNIT_EXPECT_EQ(test, f->pkts[1], 9ULL);
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	left = (long)(natk_flow_deadline(cfg, f) - jiffies);
+	KUNIT_EXPECT_LE(test, left, (long)msecs_to_jiffies(60000));
+	KUNIT_EXPECT_GT(test, left, (long)msecs_to_jiffies(50000));
+	/* The reply direction finds it by that port. */
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &f->rkey), f);
+	rcu_read_unlock();
+	/* Twice: it exists. Another address: refused. */
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EEXIST);
+	s.okey.iport = htons(41001);
+	s.eaddr = NATK_T_ROUTER;
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRNOTAVAIL);
+	/* Another endpoint on the same port: taken. */
+	s.eaddr = NATK_T_EXT;
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+}
+
 static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_preserved),
 	KUNIT_CASE(natk_ports_collision),
@@ -900,6 +985,8 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_fwds_replace),
 	KUNIT_CASE(natk_ports_fwds_replace_refused),
 	KUNIT_CASE(natk_ports_exhaustion_throttled),
+	KUNIT_CASE(natk_ports_wanted),
+	KUNIT_CASE(natk_ports_flow_import),
 	{}
 };
 

@@ -60,6 +60,8 @@ CMD_ATTRS = {
     nl.NATK_CMD_GET_FLOWS: [20, 21, 22],
     nl.NATK_CMD_FWD_ADD: [23],
     nl.NATK_CMD_FWD_DEL: [23],
+    nl.NATK_CMD_DELETE_FLOW: [19],
+    nl.NATK_CMD_FLOW_ADD: [19, 19],
 }
 
 
@@ -491,6 +493,8 @@ def exact_checks(g, fam):
     for what, cmd in (("unspec", 0), ("flow-new", nl.NATK_CMD_FLOW_NEW),
                       ("flow-del", nl.NATK_CMD_FLOW_DEL),
                       ("state", nl.NATK_CMD_STATE),
+                      ("map-new", nl.NATK_CMD_MAP_NEW),
+                      ("map-del", nl.NATK_CMD_MAP_DEL),
                       ("max-plus-1", nl.NATK_CMD_MAX + 1), ("99", 99),
                       ("255", 255)):
         r = g.request(fam, cmd, nl.NLM_F_ACK)

@@ -40,10 +40,12 @@ for name, val in nl.FWD_A.items():
     checks.append(("NATK_FWD_A_" + name, val))
 for name, val in nl.PREFIX_A.items():
     checks.append(("NATK_PREFIX_A_" + name, val))
+for name, val in nl.MAP_A.items():
+    checks.append(("NATK_MAP_A_" + name, val))
 for sym in dir(nl):
     if sym.startswith("NATK_CMD_") or sym in (
             "NATK_A_MAX", "NATK_FWD_A_MAX", "NATK_FLOW_A_MAX",
-            "NATK_PREFIX_A_MAX", "NATK_PREFIXES_MAX",
+            "NATK_PREFIX_A_MAX", "NATK_PREFIXES_MAX", "NATK_MAP_A_MAX",
             "NATK_STAT_MAX", "NATK_TIMEOUT_MAX", "NATK_GENL_VERSION"):
         checks.append((sym, getattr(nl, sym)))
 for sym, val in checks:

@@ -8,7 +8,8 @@
  * family up autoloads natk.ko (MODULE_ALIAS_GENL_FAMILY).
  *
  * Permissions: NATK_CMD_SET_CONFIG, NATK_CMD_DOWN, NATK_CMD_FLUSH,
- * NATK_CMD_FWD_ADD, NATK_CMD_FWD_DEL and the dumps NATK_CMD_GET_FLOWS and
+ * NATK_CMD_FLOW_ADD, NATK_CMD_DELETE_FLOW, NATK_CMD_FWD_ADD,
+ * NATK_CMD_FWD_DEL and the dumps NATK_CMD_GET_FLOWS and
  * NATK_CMD_GET_FWDS (both reveal internal addresses) require CAP_NET_ADMIN
  * in the user namespace that owns the network namespace
  * (GENL_UNS_ADMIN_PERM). An unprivileged caller gets -EPERM.
@@ -190,6 +191,23 @@
  *   To delete by a filter, dump with it and delete what it returned, as
  *   conntrack -D does.
  *
+ * NATK_CMD_FLOW_ADD (doit, CAP_NET_ADMIN)
+ *   Imports one flow as a dump or event describes it (a table saved before
+ *   the module was reloaded, or a peer's): NATK_A_FLOW nest with
+ *   NATK_FLOW_A_PROTO, NATK_FLOW_A_INT_ADDR_BE, NATK_FLOW_A_INT_PORT,
+ *   NATK_FLOW_A_EXT_ADDR_BE, NATK_FLOW_A_EXT_PORT, NATK_FLOW_A_REM_ADDR_BE,
+ *   NATK_FLOW_A_REM_PORT, and optionally NATK_FLOW_A_STATE (TCP; default
+ *   NATK_TCP_ESTABLISHED), NATK_FLOW_A_EXPIRES_MS (default: a full idle
+ *   timeout; never more) and the four NATK_FLOW_A_PKTS_ / _BYTES_
+ *   counters. The flow keeps that external port: its endpoint's mapping
+ *   is made with it (or must already have it), and a port forward's flow
+ *   goes through that forward. Errors, each with an extack: -ENETDOWN not
+ *   masquerading; -EADDRNOTAVAIL the external address is not the current
+ *   one; -EEXIST the flow exists; -EADDRINUSE the port is taken (another
+ *   mapping, a forward, a local socket) or the endpoint is mapped to
+ *   another port; -ENOSPC the table is full; -EDQUOT the host's limit.
+ *   A NATK_CMD_FLOW_NEW event goes out as for any new flow.
+ *
  * NATK_CMD_FWD_ADD (doit, CAP_NET_ADMIN)
  *   Static port forward: NATK_A_FWD nest with NATK_FWD_A_PROTO (TCP or UDP),
  *   NATK_FWD_A_EXT_PORT, NATK_FWD_A_INT_ADDR_BE, NATK_FWD_A_INT_PORT.
@@ -220,6 +238,21 @@
  *   NATK_A_IFNAME, NATK_A_IFINDEX and NATK_A_EXT_ADDR_BE as in
  *   NATK_CMD_GET_CONFIG, and NATK_A_TIMESTAMP_NS. Events are best effort:
  *   under overload some are lost and counted in NATK_STAT_EVENTS_LOST.
+ *
+ * Multicast group NATK_MCGRP_MAPPINGS ("mappings"), the mapping log (RFC
+ * 6888 REQ-12, "who had this external port"), CAP_NET_ADMIN to join:
+ *   NATK_CMD_MAP_NEW when a dynamic mapping (internal endpoint -> external
+ *   address and port) is made, NATK_CMD_MAP_DEL when its external port is
+ *   free for another internal endpoint again: after its last flow ended
+ *   and its port hold ran out (or was ended by a flush, down or address
+ *   change). A mapping that a new flow takes back during its hold is the
+ *   same mapping: no event. One event per mapping, however many flows use
+ *   it. Port forwards (static mappings) send none. Each carries a
+ *   NATK_A_MAP nest (NATK_MAP_A_*) and NATK_A_TIMESTAMP_NS (u64,
+ *   CLOCK_REALTIME: when the mapping was made, or freed). An event that
+ *   cannot be allocated or delivered is counted in
+ *   NATK_STAT_MAP_EVENTS_LOST (not in NATK_STAT_EVENTS_LOST); a listener
+ *   whose socket overflows sees ENOBUFS.
  */
 
 #ifndef _UAPI_LINUX_NATK_H
@@ -228,6 +261,7 @@
 #define NATK_GENL_NAME		"natk"
 #define NATK_GENL_VERSION	1
 #define NATK_MCGRP_EVENTS	"events"
+#define NATK_MCGRP_MAPPINGS	"mappings"
 
 #define NATK_TIMEOUT_MAX	(30 * 24 * 3600)	/* seconds */
 #define NATK_MSS_CLAMP_PMTU	0xffff	/* clamp to the path MTU - 40 */
@@ -253,6 +287,9 @@ enum natk_cmd {
 	NATK_CMD_FLOW_DEL,
 	NATK_CMD_STATE,
 	NATK_CMD_DELETE_FLOW,
+	NATK_CMD_MAP_NEW,		/* event, NATK_MCGRP_MAPPINGS */
+	NATK_CMD_MAP_DEL,		/* event, NATK_MCGRP_MAPPINGS */
+	NATK_CMD_FLOW_ADD,
 	__NATK_CMD_MAX
 };
 
@@ -340,6 +377,7 @@ enum natk_attr {
 	NATK_A_FWD_REPLACE,		/* flag */
 	NATK_A_INTERNAL,		/* nest of NATK_PREFIX_A_ENTRY */
 	NATK_A_NO_NAT,			/* nest of NATK_PREFIX_A_ENTRY */
+	NATK_A_MAP,			/* nest, enum natk_map_attr */
 	__NATK_A_MAX
 };
 
@@ -405,6 +443,19 @@ enum natk_fwd_attr {
 
 #define NATK_FWD_A_MAX (__NATK_FWD_A_MAX - 1)
 
+/* In NATK_A_MAP (mapping events). */
+enum natk_map_attr {
+	NATK_MAP_A_UNSPEC,
+	NATK_MAP_A_PROTO,		/* u8, IPPROTO_TCP/UDP/ICMP */
+	NATK_MAP_A_INT_ADDR_BE,		/* __be32 */
+	NATK_MAP_A_INT_PORT,		/* u16 (ICMP: echo identifier) */
+	NATK_MAP_A_EXT_ADDR_BE,		/* __be32 */
+	NATK_MAP_A_EXT_PORT,		/* u16 */
+	__NATK_MAP_A_MAX
+};
+
+#define NATK_MAP_A_MAX (__NATK_MAP_A_MAX - 1)
+
 /* In NATK_A_INTERNAL and NATK_A_NO_NAT: NATK_PREFIX_A_ENTRY nests of the rest. */
 enum natk_prefix_attr {
 	NATK_PREFIX_A_UNSPEC,
@@ -455,6 +506,7 @@ enum natk_stat {
 	NATK_STAT_FASTPATH_PACKETS,	/* sent by the fast path */
 	NATK_STAT_FASTPATH_ROUTES,	/* routes the fast path looked up */
 	NATK_STAT_PASSED_OUT_OF_SCOPE,	/* left untranslated: see "Scope" */
+	NATK_STAT_MAP_EVENTS_LOST,	/* mapping events not delivered */
 	__NATK_STAT_MAX
 };
 

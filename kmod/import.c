@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Flows imported with their state (NATK_CMD_FLOW_ADD): a flow table saved
+ * before the module was reloaded (natkctl flows save / restore), or, later,
+ * one a peer sends. An imported flow keeps its external port (through its
+ * mapping, made with exactly that port if the endpoint has none yet), its
+ * TCP state, its counters and what is left of its idle timeout, so the
+ * connection it carries goes on as if nothing had happened.
+ *
+ * It is made by the packet path's own natk_flow_create (publication order,
+ * limits, host accounting, events), with the port asked for instead of
+ * searched. A flow made under another external address is refused
+ * (RFC 4787 REQ-11: a mapping never changes address), as is one whose
+ * port another mapping, a forward or a local socket now has.
+ */
+#include <linux/jiffies.h>
+#include "natk.h"
+
+static int natk_import_refused(struct netlink_ext_ack *extack,
+			       enum natk_stat why)
+{
+	switch (why) {
+	case NATK_STAT_DROP_TABLE_FULL:
+		NL_SET_ERR_MSG(extack, "natk: flow table full (max-flows)");
+		return -ENOSPC;
+	case NATK_STAT_DROP_HOST_LIMIT:
+		NL_SET_ERR_MSG(extack, "natk: the internal host is at max-flows-per-host");
+		return -EDQUOT;
+	case NATK_STAT_DROP_NO_PORT:
+		NL_SET_ERR_MSG(extack,
+			       "natk: the external port is taken (another mapping, a forward or a local socket), or the endpoint is mapped to another port");
+		return -EADDRINUSE;
+	default:
+		NL_SET_ERR_MSG(extack, "natk: out of memory");
+		return -ENOMEM;
+	}
+}
+
+/* Make the flow @s describes. Process context. */
+int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
+		     struct netlink_ext_ack *extack)
+{
+	unsigned long timeout, left;
+	const struct natk_cfg *cfg;
+	struct natk_map *map = NULL;
+	struct natk_flow *flow;
+	enum natk_stat why;
+	int err = 0;
+
+	/* The packet path's context: natk_flow_create runs in softirq. */
+	local_bh_disable();
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	if (natk_cfg_state(cfg) != NATK_STATE_ACTIVE) {
+		NL_SET_ERR_MSG(extack, "natk: not masquerading (no external interface or address)");
+		err = -ENETDOWN;
+		goto out;
+	}
+	if (s->eaddr != cfg->ext_addr) {
+		NL_SET_ERR_MSG(extack, "natk: the flow was made with another external address");
+		err = -EADDRNOTAVAIL;
+		goto out;
+	}
+	if (natk_flow_lookup_out(nn, &s->okey)) {
+		NL_SET_ERR_MSG(extack, "natk: the flow exists");
+		err = -EEXIST;
+		goto out;
+	}
+	/* The flow of a port forward comes in through that forward. */
+	map = natk_map_lookup_ext(nn, s->okey.proto, s->eport);
+	if (map && !(map->flags & NATK_MAP_STATIC)) {
+		map = NULL;
+	} else if (map) {
+		if (map->ikey.iaddr != s->okey.iaddr ||
+		    map->ikey.iport != s->okey.iport || !natk_map_tryget(map)) {
+			NL_SET_ERR_MSG(extack,
+				       "natk: the external port is a forward to another internal endpoint");
+			err = -EADDRINUSE;
+			goto out;
+		}
+	}
+	/* Mutant import_any_port: the port is searched, not kept. */
+	flow = natk_flow_create_port(nn, cfg, &s->okey, s->state, map,
+				     natk_mutant(import_any_port) ? 0 : s->eport,
+				     &why);
+	if (map)
+		natk_map_put(nn, map);
+	if (!flow) {
+		err = natk_import_refused(extack, why);
+		goto out;
+	}
+	if (flow->rkey.eport != s->eport) {
+		/* A packet made it meanwhile, with another port. */
+		NL_SET_ERR_MSG(extack, "natk: the flow exists with another external port");
+		err = -EADDRINUSE;
+		goto out;
+	}
+	/* What was left of its idle time, at most a full timeout. */
+	timeout = natk_timeout_for(cfg, s->okey.proto, s->state);
+	left = min_t(unsigned long, msecs_to_jiffies(s->expires_ms), timeout);
+	WRITE_ONCE(flow->seen, jiffies - (timeout - left));
+	WRITE_ONCE(flow->pkts[0], s->pkts[0]);
+	WRITE_ONCE(flow->pkts[1], s->pkts[1]);
+	WRITE_ONCE(flow->bytes[0], s->bytes[0]);
+	WRITE_ONCE(flow->bytes[1], s->bytes[1]);
+	/* Both ways seen: not evicted first, and the fast path may take it. */
+	if (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)
+		set_bit(NATK_FLOW_SEEN_OUT, &flow->flags);
+	if (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)
+		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
+out:
+	rcu_read_unlock();
+	local_bh_enable();
+	return err;
+}
