@@ -19,8 +19,9 @@
 #   - natkctl, natkctl(8), bash completion (userctl make install)
 #   - LIBEXECDIR/natk-start and natk-stop, UNITDIR/natk.service, natk-metrics.service
 #     and natk-metrics.timer (natk.prom for the node exporter; enabling
-#     natk.service enables the timer too), then systemctl daemon-reload
-#     when systemd runs (the units are not enabled)
+#     natk.service enables the timer too), natk-maplog.service (the mapping
+#     log, /var/log/natk/mappings.log; enabled by hand), then systemctl
+#     daemon-reload when systemd runs (the units are not enabled)
 #   - /etc/natk.conf, commented out, unless it exists already; the pristine
 #     example is kept as DOCDIR/natk.conf.example
 # uninstall: stops and disables natk.service, unloads natk, removes all of
@@ -160,10 +161,11 @@ install_all() {
 	chmod 0755 "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop"
 	sed "$subst" "$REPO/packaging/natk.service.in" > "$UNITDIR/natk.service"
 	sed "$subst" "$REPO/packaging/natk-metrics.service.in" > "$UNITDIR/natk-metrics.service"
+	sed "$subst" "$REPO/packaging/natk-maplog.service.in" > "$UNITDIR/natk-maplog.service"
 	install -m 0644 "$REPO/packaging/natk-metrics.timer" "$UNITDIR/natk-metrics.timer"
-	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service"
+	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-maplog.service"
 	install -m 0644 "$REPO/packaging/natk.conf" "$DOCDIR/natk.conf.example"
-	say "installed $LIBEXECDIR/natk-start and natk-stop, $UNITDIR/natk.service, natk-metrics.service and .timer"
+	say "installed $LIBEXECDIR/natk-start and natk-stop, $UNITDIR/natk.service, natk-metrics.service and .timer, natk-maplog.service"
 	if [ -e "$CONF" ]; then
 		say "kept the existing $CONF"
 	else
@@ -184,17 +186,21 @@ uninstall_all() {
 	if have_systemd && [ -e "$UNITDIR/natk-metrics.timer" ]; then
 		systemctl disable --now natk-metrics.timer 2>/dev/null || true
 	fi
+	if have_systemd && [ -e "$UNITDIR/natk-maplog.service" ]; then
+		systemctl disable --now natk-maplog.service 2>/dev/null || true
+	fi
 	if have_systemd && [ -e "$UNITDIR/natk.service" ]; then
 		systemctl disable --now natk.service 2>/dev/null || true
 	elif [ -x "$SBINDIR/natkctl" ] && grep -qw '^natk' /proc/modules 2>/dev/null; then
 		"$SBINDIR/natkctl" down 2>/dev/null || true
 	fi
 	# Leftover enable links (systemctl may have been unavailable).
-	find "$UNITDIR" \( -name natk.service -o -name 'natk-metrics.*' \) -type l -delete 2>/dev/null || true
-	rm -f "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-metrics.timer"
+	find "$UNITDIR" \( -name natk.service -o -name 'natk-metrics.*' -o -name natk-maplog.service \) -type l -delete 2>/dev/null || true
+	rm -f "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-metrics.timer" \
+		"$UNITDIR/natk-maplog.service"
 	if have_systemd; then
 		systemctl daemon-reload
-		systemctl reset-failed natk.service natk-metrics.service 2>/dev/null || true
+		systemctl reset-failed natk.service natk-metrics.service natk-maplog.service 2>/dev/null || true
 	fi
 	# what natk-metrics.service wrote for the node exporter
 	rm -f /var/lib/prometheus/node-exporter/natk.prom

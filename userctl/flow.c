@@ -164,3 +164,198 @@ void flow_print(const struct flow *f, bool all)
 	if (f->present & P(NATK_FLOW_A_ID))
 		print_u64(PRINT_ANY, "id", " id %u", f->id);
 }
+
+/* ---- a flow as a line of a flow file (flows save, flows restore) ---- */
+
+int tcp_state_from_name(const char *name)
+{
+	for (int i = NATK_TCP_NONE + 1; i <= NATK_TCP_MAX; i++)
+		if (tcp_state_names[i] && !strcmp(name, tcp_state_names[i]))
+			return i;
+	return -1;
+}
+
+size_t flow_format_line(const struct flow *f, char *buf, size_t len)
+{
+	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+	const char *state = "-";
+	int n;
+
+	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
+	    f->proto != IPPROTO_ICMP)
+		return 0;
+	if (f->proto == IPPROTO_TCP) {
+		if (f->state == NATK_TCP_NONE || f->state > NATK_TCP_MAX)
+			return 0;
+		state = tcp_state_names[f->state];
+	}
+	n = snprintf(buf, len, "%s %s:%u %s:%u %s:%u %s %" PRIu32 " %" PRIu64
+		     " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		     proto_name(f->proto), ip4(f->int_addr, ia), f->int_port,
+		     ip4(f->ext_addr, ea), f->ext_port, ip4(f->rem_addr, ra),
+		     f->rem_port, state, f->expires_ms, f->pkts_out,
+		     f->bytes_out, f->pkts_in, f->bytes_in);
+	if (n < 0 || (size_t)n >= len)
+		return 0;
+	return (size_t)n;
+}
+
+/* "A.B.C.D:PORT", PORT 0 to 65535 (what is allowed is the caller's). */
+static bool parse_endpoint(const char *s, uint32_t *addr_be, uint16_t *port)
+{
+	const char *colon = strchr(s, ':');
+	char a[INET_ADDRSTRLEN];
+	uint32_t p;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(a))
+		return false;
+	memcpy(a, s, (size_t)(colon - s));
+	a[colon - s] = '\0';
+	if (inet_pton(AF_INET, a, addr_be) != 1 ||
+	    !parse_u32(colon + 1, 0, 65535, &p))
+		return false;
+	*port = (uint16_t)p;
+	return true;
+}
+
+#define FLOW_FIELDS 10
+#define FLOW_FIELD_NAMES "PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT " \
+	"STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN"
+
+bool flow_parse_line(const char *line, struct flow *f, char *err,
+		     size_t errlen)
+{
+	static const char *const ep_names[3] = { "internal", "external", "remote" };
+	static const char *const cnt_names[4] = {
+		"PKTS_OUT", "BYTES_OUT", "PKTS_IN", "BYTES_IN",
+	};
+	uint64_t *cnt[4] = { &f->pkts_out, &f->bytes_out, &f->pkts_in,
+			     &f->bytes_in };
+	uint32_t *addr[3] = { &f->int_addr, &f->ext_addr, &f->rem_addr };
+	uint16_t *port[3] = { &f->int_port, &f->ext_port, &f->rem_port };
+	char buf[FLOW_LINE_MAX], *w[FLOW_FIELDS], *p, *sp;
+	size_t len = strlen(line);
+	const char *proto;
+	int n = 0, st;
+
+	memset(f, 0, sizeof(*f));
+	if (len >= sizeof(buf)) {
+		snprintf(err, errlen, "line too long (%zu characters): expected " FLOW_FIELD_NAMES,
+			 len);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c < ' ' || c > '~') {
+			snprintf(err, errlen, "unexpected character 0x%02x at column %zu (fields are separated by one space)",
+				 c, i + 1);
+			return false;
+		}
+	}
+	memcpy(buf, line, len + 1);
+	for (p = buf;; p = sp + 1) {
+		sp = strchr(p, ' ');
+		if (p == sp || !*p) {
+			snprintf(err, errlen, "field %d is empty: fields are separated by one space",
+				 n + 1);
+			return false;
+		}
+		if (n < FLOW_FIELDS)
+			w[n] = p;
+		n++;
+		if (!sp)
+			break;
+		*sp = '\0';
+	}
+	if (n != FLOW_FIELDS) {
+		snprintf(err, errlen, "expected %d fields (" FLOW_FIELD_NAMES "), found %d",
+			 FLOW_FIELDS, n);
+		return false;
+	}
+	if (!parse_proto(w[0], true, &f->proto)) {
+		snprintf(err, errlen, "invalid PROTO '%s' (tcp, udp or icmp)", w[0]);
+		return false;
+	}
+	proto = w[0];
+	for (int i = 0; i < 3; i++) {
+		if (!parse_endpoint(w[1 + i], addr[i], port[i])) {
+			snprintf(err, errlen, "invalid %s ADDR:PORT '%s' (as 10.0.0.2:41700)",
+				 ep_names[i], w[1 + i]);
+			return false;
+		}
+	}
+	if (f->proto != IPPROTO_ICMP && (!f->int_port || !f->rem_port)) {
+		snprintf(err, errlen, "%s port 0: a %s flow's ports are 1 to 65535",
+			 f->int_port ? "remote" : "internal", proto);
+		return false;
+	}
+	if (!f->ext_port) {
+		snprintf(err, errlen, "external port 0: external ports are 1 to 65535");
+		return false;
+	}
+	if (f->proto == IPPROTO_ICMP && f->rem_port) {
+		snprintf(err, errlen, "remote port %u: an icmp flow's remote port is 0 (its internal port is the echo identifier)",
+			 f->rem_port);
+		return false;
+	}
+	if (f->proto == IPPROTO_TCP) {
+		st = tcp_state_from_name(w[4]);
+		if (st < 0) {
+			snprintf(err, errlen, "invalid TCP state '%s' (syn_out, syn_in, synack_in, synack_out, established, fin_out, fin_in, fin_both or rst)",
+				 w[4]);
+			return false;
+		}
+		f->state = (uint8_t)st;
+	} else if (strcmp(w[4], "-")) {
+		snprintf(err, errlen, "state '%s': a %s flow has no TCP state ('-')",
+			 w[4], proto);
+		return false;
+	}
+	if (!parse_u32(w[5], 0, UINT32_MAX, &f->expires_ms)) {
+		snprintf(err, errlen, "invalid EXPIRES_MS '%s' (milliseconds, 0 to 4294967295)",
+			 w[5]);
+		return false;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (!parse_u64(w[6 + i], cnt[i])) {
+			snprintf(err, errlen, "invalid %s '%s' (0 to 18446744073709551615)",
+				 cnt_names[i], w[6 + i]);
+			return false;
+		}
+	}
+	f->present = P(NATK_FLOW_A_PROTO) | P(NATK_FLOW_A_INT_ADDR_BE) |
+		     P(NATK_FLOW_A_INT_PORT) | P(NATK_FLOW_A_EXT_ADDR_BE) |
+		     P(NATK_FLOW_A_EXT_PORT) | P(NATK_FLOW_A_REM_ADDR_BE) |
+		     P(NATK_FLOW_A_REM_PORT) | P(NATK_FLOW_A_STATE) |
+		     P(NATK_FLOW_A_EXPIRES_MS) | P(NATK_FLOW_A_PKTS_OUT) |
+		     P(NATK_FLOW_A_BYTES_OUT) | P(NATK_FLOW_A_PKTS_IN) |
+		     P(NATK_FLOW_A_BYTES_IN);
+	return true;
+}
+
+struct nl_msg *flow_add_msg(const struct flow *f)
+{
+	struct nl_msg *msg = nk_msg_size(NATK_CMD_FLOW_ADD, 0, 512);
+	struct nlattr *nest = nla_nest_start(msg, NATK_A_FLOW);
+
+	if (!nest ||
+	    nla_put_u8(msg, NATK_FLOW_A_PROTO, f->proto) < 0 ||
+	    nla_put_u32(msg, NATK_FLOW_A_INT_ADDR_BE, f->int_addr) < 0 ||
+	    nla_put_u16(msg, NATK_FLOW_A_INT_PORT, f->int_port) < 0 ||
+	    nla_put_u32(msg, NATK_FLOW_A_EXT_ADDR_BE, f->ext_addr) < 0 ||
+	    nla_put_u16(msg, NATK_FLOW_A_EXT_PORT, f->ext_port) < 0 ||
+	    nla_put_u32(msg, NATK_FLOW_A_REM_ADDR_BE, f->rem_addr) < 0 ||
+	    nla_put_u16(msg, NATK_FLOW_A_REM_PORT, f->rem_port) < 0 ||
+	    /* Only TCP has a state; the kernel refuses one for the others. */
+	    (f->proto == IPPROTO_TCP &&
+	     nla_put_u8(msg, NATK_FLOW_A_STATE, f->state) < 0) ||
+	    nla_put_u32(msg, NATK_FLOW_A_EXPIRES_MS, f->expires_ms) < 0 ||
+	    nla_put_u64(msg, NATK_FLOW_A_PKTS_OUT, f->pkts_out) < 0 ||
+	    nla_put_u64(msg, NATK_FLOW_A_BYTES_OUT, f->bytes_out) < 0 ||
+	    nla_put_u64(msg, NATK_FLOW_A_PKTS_IN, f->pkts_in) < 0 ||
+	    nla_put_u64(msg, NATK_FLOW_A_BYTES_IN, f->bytes_in) < 0)
+		fail("out of memory");
+	nla_nest_end(msg, nest);
+	return msg;
+}

@@ -180,6 +180,15 @@ static void flows_get(const struct flow_filter *ff, struct flow_buf *b)
 	b->n = kept;
 }
 
+void flows_get_all(const struct flow_filter *ff, struct flow **v, size_t *n)
+{
+	struct flow_buf b = {};
+
+	flows_get(ff, &b);
+	*v = b.v;
+	*n = b.n;
+}
+
 /*
  * Delete the flows of b one by one, by tuple and id (a newer flow with the
  * same tuple is not touched), as conntrack -D does. A flow gone meanwhile
@@ -216,11 +225,12 @@ static size_t flows_delete(const struct flow_buf *b)
 
 /*
  * natkctl flows [count|del] [FILTER]...: the flows that match, how many
- * (as conntrack -C), or delete them (as conntrack -D).
+ * (as conntrack -C), or delete them (as conntrack -D). natkctl flows
+ * save|restore FILE: flowfile.c.
  */
 int cmd_flows(int argc, char **argv)
 {
-	static const char *const verbs[] = { "count", "del" };
+	static const char *const verbs[] = { "count", "del", "save", "restore" };
 	struct flow_filter ff = {};
 	struct flow_buf b = {};
 	int verb = -1, used;
@@ -233,6 +243,10 @@ int cmd_flows(int argc, char **argv)
 			argv++;
 		}
 	}
+	if (verb == 2)
+		return flows_save(argc, argv);
+	if (verb == 3)
+		return flows_restore(argc, argv);
 	while (argc > 0) {
 		used = flow_filter_arg(&ff, "flows", argc, argv);
 		if (!used)

@@ -129,6 +129,9 @@ static const struct mx_counter mx_counters[] = {
 	{ NATK_STAT_PASSED_OUT_OF_SCOPE, "passed_out_of_scope",
 	  "Packets left untranslated: source outside the internal prefixes, "
 	  "or destination in the no-nat prefixes.", NULL, NULL },
+	{ NATK_STAT_MAP_EVENTS_LOST, "map_events_lost",
+	  "Mapping log events (natkctl log) that could not be sent.",
+	  NULL, NULL },
 };
 
 /* natk_drops_total{reason=...}: the reason is the counter without drop_. */

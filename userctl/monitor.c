@@ -37,19 +37,6 @@ struct mon {
 	bool flow_filtered;	/* a flow filter given: no state events */
 };
 
-/* 2024-05-01T12:34:56.123456Z (UTC) */
-static void format_time(uint64_t ns, char *buf, size_t len)
-{
-	time_t sec = (time_t)(ns / 1000000000ull);
-	unsigned int usec = (unsigned int)(ns % 1000000000ull / 1000);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06uZ", usec);
-}
-
 /* Print events of kind ev? No event named: all, but a flow filter leaves
  * state events out. */
 static bool wanted(const struct mon *m, unsigned int ev)
@@ -66,14 +53,10 @@ static void event_time(struct nlattr **tb, char *buf, size_t len)
 {
 	uint64_t ns;
 
-	if (tb[NATK_A_TIMESTAMP_NS] && nla_len(tb[NATK_A_TIMESTAMP_NS]) >= 8) {
+	if (tb[NATK_A_TIMESTAMP_NS] && nla_len(tb[NATK_A_TIMESTAMP_NS]) >= 8)
 		ns = nla_get_u64(tb[NATK_A_TIMESTAMP_NS]);
-	} else {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	}
+	else
+		ns = now_realtime_ns();
 	format_time(ns, buf, len);
 }
 

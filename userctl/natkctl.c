@@ -34,9 +34,11 @@ static const struct cmd cmds[] = {
 	  "show the counters; -o prometheus or cloudwatch-emf for metric collectors" },
 	{ "flows", cmd_flows,
 	  "flows [count|del] [FILTER]...\n"
+	  "       natkctl flows save|restore FILE\n"
 	  "  FILTER := proto tcp|udp|icmp | internal ADDR[:PORT] | remote ADDR[:PORT] |\n"
-	  "            external-port PORT | state STATE | id ID",
-	  "list, count or delete the flows (translations), optionally filtered" },
+	  "            external-port PORT | state STATE | id ID\n"
+	  "  FILE := a flow file ('-': standard output or input)",
+	  "list, count or delete the flows (translations), optionally filtered; save and restore them" },
 	{ "set", cmd_set,
 	  "set SETTING VALUE [SETTING VALUE]...\n"
 	  "  SETTING VALUE := external IFNAME | ports LO-HI | max-flows N |\n"
@@ -60,6 +62,14 @@ static const struct cmd cmds[] = {
 	  "monitor [count N] [event new|destroy|state] [FILTER]...\n"
 	  "  FILTER := as for flows (flow events only)",
 	  "print flow creation and destruction, and natk's state changes, as they happen" },
+	{ "log", cmd_log,
+	  "log [file PATH [max-size SIZE] [keep N]] [journal [rate N]]",
+	  "write the mapping log: which internal endpoint got which external port, when" },
+	{ "who", cmd_who,
+	  "who ADDR:PORT [proto tcp|udp|icmp] [at TIME [log PATH]]\n"
+	  "  TIME := 2026-12-03T06:30:00Z | \"2026-12-03 06:30:00\" (UTC) |\n"
+	  "          2026-12-03T07:30:00+01:00 | now | -5m | -2h | -1d",
+	  "which internal host has, or had at a time, an external address and port" },
 	{ "apply", cmd_apply, "apply [--check] FILE",
 	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
 	{ "save", cmd_save, "save [FILE]",

@@ -52,6 +52,8 @@ int match_word(const char *word, const char *const *names, size_t n,
 	       bool prefix_ok);
 
 /* ---- parse.c: value parsers shared by the CLI and config files ---- */
+/* Decimal only (no sign, blanks, hex or octal), 0 to UINT64_MAX. */
+bool parse_u64(const char *s, uint64_t *out);
 bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 bool parse_port(const char *s, uint16_t *out);
 bool parse_proto(const char *s, bool icmp_ok, uint8_t *out);
@@ -72,6 +74,18 @@ bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
 			 uint32_t *out);
 bool parse_seconds(const char *s, uint32_t *out);
 const char *proto_name(uint8_t proto);
+/* CLOCK_REALTIME in nanoseconds. */
+uint64_t now_realtime_ns(void);
+/* The time of events, as monitor and log print it:
+ * 2024-05-01T12:34:56.123456Z (UTC, microseconds); TIME_STRLEN bytes. */
+#define TIME_STRLEN	32
+void format_time(uint64_t ns, char *buf, size_t len);
+/*
+ * A point in time for who: YYYY-MM-DD[T| ]HH:MM[:SS[.FRACTION]] in UTC,
+ * or with Z or an offset (+HH:MM, -HHMM); "now"; -N[s|m|h|d], that long
+ * before now_ns. Nanoseconds since the epoch in *out.
+ */
+bool parse_time(const char *s, uint64_t now_ns, uint64_t *out);
 
 /* ---- conf.c: the "set" settings, reused by apply ---- */
 enum natk_timeout {
@@ -200,6 +214,19 @@ int nk_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg,
 void nk_fail(const char *what, int err) __attribute__((noreturn));
 void nk_enter_netns(void);
 void nk_set_rcvbuf(int bytes);
+/*
+ * n requests, each acknowledged on its own, sent up to window at a time in
+ * one datagram before their acks are read (the kernel handles them in
+ * order): build(i, arg) makes request i (nk_msg; freed here), done(i, err,
+ * arg) is called once for each with 0 or its negative errno, the kernel's
+ * extended ack message in nk_extack. Replies other than acks are ignored.
+ * Returns 0, or a negative errno (nk_extack says what) when sending or
+ * receiving failed: the requests not acknowledged by then have an unknown
+ * fate. window * (an ack's size) must fit the socket's receive buffer.
+ */
+int nk_request_batch(size_t n, size_t window,
+		     struct nl_msg *(*build)(size_t i, void *arg),
+		     void (*done)(size_t i, int err, void *arg), void *arg);
 
 /* ---- flow.c ---- */
 struct flow {
@@ -217,6 +244,28 @@ const char *flow_state_name(const struct flow *f);
 /* all: print every key (0 if missing); else only what the kernel sent. */
 void flow_print(const struct flow *f, bool all);
 const char *reason_name(uint8_t reason);
+/* The enum natk_tcp_state of a state as flows prints it ("established"),
+ * or -1 ("-", NATK_TCP_NONE, is no TCP state). */
+int tcp_state_from_name(const char *name);
+
+/*
+ * A flow file (flows save, flows restore; natkctl(8), FLOW FILE): one flow
+ * a line, its fields separated by one space:
+ *   PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS
+ *   PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN
+ * STATE is "-" for UDP and ICMP; for ICMP the internal port is the echo
+ * identifier and the remote port 0. FLOW_LINE_MAX bytes hold any line.
+ */
+#define FLOW_LINE_MAX	256
+/* f's line with its newline in buf; its length, or 0 if f cannot be
+ * written (a protocol or TCP state this natkctl does not know). */
+size_t flow_format_line(const struct flow *f, char *buf, size_t len);
+/* One line (without its newline), strictly: false with a message in err
+ * for anything flow_format_line would not have written. */
+bool flow_parse_line(const char *line, struct flow *f, char *err,
+		     size_t errlen);
+/* NATK_CMD_FLOW_ADD importing f (exits when out of memory). */
+struct nl_msg *flow_add_msg(const struct flow *f);
 
 /*
  * Write path as fill writes it, through a temporary file next to it that
@@ -244,6 +293,16 @@ int flow_filter_arg(struct flow_filter *ff, const char *cmd, int argc,
 		    char **argv);
 bool flow_filter_match(const struct flow_filter *ff, const struct flow *f);
 
+/*
+ * The flows that match ff, from a complete dump (retried while the table
+ * changed under it); exits on failure. *v is malloc'ed (flows.c).
+ */
+void flows_get_all(const struct flow_filter *ff, struct flow **v, size_t *n);
+
+/* flows save FILE, flows restore FILE (flowfile.c), from cmd_flows */
+int flows_save(int argc, char **argv);
+int flows_restore(int argc, char **argv);
+
 /* ---- commands ---- */
 int cmd_set(int argc, char **argv);
 int cmd_down(int argc, char **argv);
@@ -256,6 +315,8 @@ int cmd_monitor(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_who(int argc, char **argv);
 
 /* fwd.c helpers also used by status, save and apply */
 int fwd_get_all(struct natk_fwd **out, size_t *n);

@@ -356,3 +356,105 @@ void nk_set_rcvbuf(int bytes)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
 		nl_socket_set_buffer_size(sk, bytes, 0);
 }
+
+/*
+ * Sequence numbers of batched requests, apart from libnl's (which counts
+ * from the time and checks the acks of nk_request against its own count).
+ */
+static uint32_t batch_seq = 0x80000000u;
+
+int nk_request_batch(size_t n, size_t window,
+		     struct nl_msg *(*build)(size_t i, void *arg),
+		     void (*done)(size_t i, int err, void *arg), void *arg)
+{
+	unsigned char *buf = NULL, *rb;
+	size_t next = 0, cap = 0, len, count, pending, k;
+	uint32_t first, port = nl_socket_get_local_port(sk);
+	struct sockaddr_nl peer;
+	struct nlmsghdr *h;
+	bool *acked;
+	int ret = 0, r;
+
+	if (!window)
+		window = 1;
+	acked = malloc(window * sizeof(*acked));
+	if (!acked)
+		fail("out of memory");
+	while (next < n && !ret) {
+		count = n - next < window ? n - next : window;
+		first = batch_seq;
+		batch_seq += (uint32_t)count;
+		len = 0;
+		for (k = 0; k < count; k++) {
+			struct nl_msg *m = build(next + k, arg);
+			const struct nlmsghdr *mh = nlmsg_hdr(m);
+			size_t l = NLMSG_ALIGN(mh->nlmsg_len);
+
+			if (len + l > cap) {
+				cap = (len + l) * 2;
+				buf = realloc(buf, cap);
+				if (!buf)
+					fail("out of memory");
+			}
+			memset(buf + len, 0, l);
+			memcpy(buf + len, mh, mh->nlmsg_len);
+			h = (struct nlmsghdr *)(buf + len);
+			h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+			h->nlmsg_seq = first + (uint32_t)k;
+			h->nlmsg_pid = port;
+			len += l;
+			nlmsg_free(m);
+			acked[k] = false;
+		}
+		nk_extack[0] = '\0';
+		r = nl_sendto(sk, buf, len);
+		if (r < 0) {
+			snprintf(nk_extack, sizeof(nk_extack), "send: %s",
+				 nl_geterror(r));
+			ret = nlerr_to_errno(r);
+			break;
+		}
+		for (pending = count; pending && !ret;) {
+			rb = NULL;
+			r = nl_recv(sk, &peer, &rb, NULL);
+			if (r <= 0) {
+				snprintf(nk_extack, sizeof(nk_extack), "receive: %s",
+					 r ? nl_geterror(r) : "end of file");
+				ret = r ? nlerr_to_errno(r) : -EIO;
+				free(rb);
+				break;
+			}
+			for (h = (struct nlmsghdr *)rb; nlmsg_ok(h, r);
+			     h = nlmsg_next(h, &r)) {
+				const struct nlmsgerr *e = nlmsg_data(h);
+				int err;
+
+				if (h->nlmsg_type != NLMSG_ERROR)
+					continue;	/* a request's reply */
+				k = h->nlmsg_seq - first;
+				if (k >= count || acked[k])
+					continue;	/* not one of ours */
+				acked[k] = true;
+				pending--;
+				nk_extack[0] = '\0';
+				nk_extack_off = 0;
+				if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(*e)) {
+					err = -EIO;
+				} else {
+					err = e->error;
+					if (err)
+						parse_err_extack(h);
+				}
+				if (err > 0)
+					err = -err;
+				done(next + k, err, arg);
+				nk_extack[0] = '\0';
+			}
+			free(rb);
+		}
+		next += count;
+	}
+	free(acked);
+	free(buf);
+	return ret;
+}

@@ -4,8 +4,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "natkctl.h"
 
@@ -23,6 +25,11 @@ static bool parse_u64_dec(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+bool parse_u64(const char *s, uint64_t *out)
+{
+	return parse_u64_dec(s, out);
 }
 
 bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -154,4 +161,131 @@ bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
 bool parse_seconds(const char *s, uint32_t *out)
 {
 	return parse_seconds_range(s, 1, NATK_TIMEOUT_MAX, out);
+}
+
+/* ---- times: the events' format (monitor, log) and who's "at TIME" ---- */
+
+#define NS_PER_SEC 1000000000ull
+
+uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* 2024-05-01T12:34:56.123456Z (UTC, microseconds) */
+void format_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ns / NS_PER_SEC);
+	unsigned int usec = (unsigned int)(ns % NS_PER_SEC / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06uZ", usec);
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's). */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Exactly n digits at *p (advanced past them). */
+static bool digits(const char **p, int n, unsigned int *out)
+{
+	unsigned int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		v = v * 10 + (unsigned int)((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+/*
+ * YYYY-MM-DD[T| ]HH:MM[:SS[.FRACTION]][Z|+HH:MM|-HH:MM|+HHMM|-HHMM] (UTC
+ * without a zone), "now", or -N[s|m|h|d] (that long before now).
+ */
+bool parse_time(const char *s, uint64_t now_ns, uint64_t *out)
+{
+	static const unsigned char mdays[] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+	unsigned int y, mo, d, h, mi, sec = 0, oh, om;
+	uint64_t frac = 0, scale = NS_PER_SEC;
+	int64_t t, off = 0;
+	const char *p = s;
+	uint32_t ago;
+
+	if (!strcmp(s, "now")) {
+		*out = now_ns;
+		return true;
+	}
+	if (s[0] == '-') {
+		if (!parse_seconds_range(s + 1, 0, UINT32_MAX, &ago) ||
+		    (uint64_t)ago * NS_PER_SEC > now_ns)
+			return false;
+		*out = now_ns - (uint64_t)ago * NS_PER_SEC;
+		return true;
+	}
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
+	    *p++ != '-' || !digits(&p, 2, &d) ||
+	    (*p != 'T' && *p != 't' && *p != ' '))
+		return false;
+	p++;
+	if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+		return false;
+	if (*p == ':') {
+		p++;
+		if (!digits(&p, 2, &sec))
+			return false;
+		if (*p == '.' || *p == ',') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return false;
+			for (; isdigit((unsigned char)*p); p++) {
+				if (scale == 1)
+					return false;	/* finer than 1 ns */
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (!digits(&p, 2, &oh))
+			return false;
+		if (*p == ':')
+			p++;
+		if (!digits(&p, 2, &om) || oh > 23 || om > 59)
+			return false;
+		off = sign * (int64_t)(oh * 3600 + om * 60);
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return false;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	if (t < 0)
+		return false;
+	*out = (uint64_t)t * NS_PER_SEC + frac;
+	return true;
 }

@@ -100,6 +100,43 @@ expect 1 "invalid or repeated internal '10.0.0.1:0'" flows internal 10.0.0.1:0
 expect 1 "invalid or repeated id 'x'" flows id x
 expect 1 "invalid or repeated id '5'" flows del id 4 id 5
 expect 1 "unknown filter 'all'" flows del all
+expect 0 'Usage: natkctl flows \[count|del\]' help flows
+expect 0 'natkctl flows save|restore FILE' help flows
+expect 1 "flows save needs a FILE ('-': standard output)" flows save
+expect 1 'flows save takes one FILE' flows save a b
+expect 1 'Usage: natkctl flows' flows save a b
+expect 1 "flows restore needs a FILE ('-': standard input)" flows restore
+expect 1 'flows restore takes one FILE' flows restore a b
+expect 1 "unknown filter 'restore-all'" flows restore-all
+expect 1 'flows save: cannot write /nonexistent/natk/flows.tmp: No such file or directory' flows save /nonexistent/natk/flows
+expect 1 "flows save: $tmp is not a regular file" flows save "$tmp"
+expect 1 'flows save: empty file name' flows save ''
+expect 1 'flows restore: cannot read /nonexistent/flows: No such file or directory' flows restore /nonexistent/flows
+# A flow file is parsed whole, strictly, before anything is sent: no module needed.
+cat >"$tmp/good.flows" <<'FLOWS'
+# natk flows, saved 2026-12-03T06:30:00.123456Z by natkctl flows save; restore with natkctl flows restore FILE
+tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980
+
+udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50
+icmp 10.0.0.2:7 192.0.2.1:7 192.0.2.2:0 - 59000 1 84 1 84
+FLOWS
+cat >"$tmp/bad.flows" <<'FLOWS'
+# natk flows
+tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10
+udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 established 299000 1 34 1 50
+tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 open 7439000 12 1034 10 980
+tcp 10.0.0.300:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980
+udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:0 - 299000 1 34 1 50
+tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980
+FLOWS
+expect 1 'bad.flows:2: expected 10 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN), found 9' flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:3: state 'established': a udp flow has no TCP state ('-')" flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:4: invalid TCP state 'open'" flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:5: invalid internal ADDR:PORT '10.0.0.300:41700'" flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:6: remote port 0: a udp flow's ports are 1 to 65535" flows restore "$tmp/bad.flows"
+expect 1 '^natkctl: flows restore: .*bad.flows: 5 bad lines, nothing restored$' flows restore "$tmp/bad.flows"
+expect 1 '^natkctl: flows restore: <stdin>:3: state' flows restore - <"$tmp/bad.flows"
+expect 1 '<stdin>: 5 bad lines, nothing restored' -j flows restore - <"$tmp/bad.flows"
 expect 1 'Usage: natkctl forward' forward add
 expect 1 "not 'sctp'" forward add sctp 80 10.0.0.2
 expect 1 "not '0'" forward add tcp 0 10.0.0.2
@@ -111,6 +148,57 @@ expect 1 'count needs a number' monitor count 0
 expect 1 "unknown argument 'foo'" monitor foo
 expect 1 'event needs new, destroy or state' monitor event created
 expect 1 "invalid or repeated proto 'sctp'" monitor proto sctp
+expect 1 "unknown argument 'foo' (file, max-size, keep, journal or rate)" log foo
+expect 1 "'file' needs a value" log file
+expect 1 "empty file name" log file ''
+expect 1 "'max-size' and 'keep' are for 'file PATH'" log max-size 10M
+expect 1 "'max-size' and 'keep' are for 'file PATH'" log journal keep 3
+expect 1 "invalid max-size '0'" log file "$tmp/m.log" max-size 0
+expect 1 "invalid max-size '1T'" log file "$tmp/m.log" max-size 1T
+expect 1 "invalid keep '1001'" log file "$tmp/m.log" keep 1001
+expect 1 "'rate' is for 'journal'" log rate 10
+expect 1 "invalid rate 'x'" log journal rate x
+expect 1 "'journal' given twice" log journal journal
+expect 1 "'file' given twice" log file a file b
+expect 1 '-j is for the standard output' -j log file "$tmp/m.log"
+expect 1 'Usage: natkctl log \[file PATH' log foo
+expect 2 "log: cannot open /nonexistent/natk/m.log: No such file or directory (the directory must exist" log file /nonexistent/natk/m.log
+NATK_JOURNAL_SOCKET=/nonexistent/journal/socket
+export NATK_JOURNAL_SOCKET
+expect 2 'log: cannot connect to systemd-journald at /nonexistent/journal/socket: No such file or directory (is systemd-journald running' log journal
+unset NATK_JOURNAL_SOCKET
+expect 0 'Usage: natkctl who ADDR:PORT' help who
+expect 0 'Usage: natkctl log' help log
+expect 1 'who needs an external ADDR:PORT' who
+expect 1 "invalid external endpoint '192.0.2.1' (expected ADDR:PORT" who 192.0.2.1
+expect 1 "invalid external endpoint '192.0.2.1:0'" who 192.0.2.1:0
+expect 1 "invalid proto 'sctp'" who 192.0.2.1:41000 proto sctp
+expect 1 "invalid time 'yesterday'" who 192.0.2.1:41000 at yesterday
+expect 1 "invalid time '2026-02-30T00:00:00Z'" who 192.0.2.1:41000 at 2026-02-30T00:00:00Z
+expect 1 "'at' needs a value" who 192.0.2.1:41000 at
+expect 1 "'at' given twice" who 192.0.2.1:41000 at now at now
+expect 1 "unknown argument 'when'" who 192.0.2.1:41000 when now
+expect 1 "'log' goes with 'at TIME'" who 192.0.2.1:41000 log /tmp/x
+expect 2 'who: cannot read /nonexistent/m.log: No such file or directory' who 192.0.2.1:41000 at now log /nonexistent/m.log
+cat >"$tmp/m.log" <<'LOG'
+2020-12-03T06:00:00.000000Z live udp 10.0.0.2:41000 192.0.2.1:41000
+2020-12-03T06:20:00.000000Z del udp 10.0.0.2:41000 192.0.2.1:41000
+2020-12-03T06:25:00.000000Z new udp 10.0.0.3:41000 192.0.2.1:41000
+LOG
+printf '2020-12-03T05:50:00.000000Z new tcp 10.0.0.9:80 192.0.2.1:80\n' >"$tmp/m.log.1"
+expect 0 '^udp 192.0.2.1:41000 10.0.0.2:41000 from 2020-12-03T06:00:00.000000Z to 2020-12-03T06:20:00.000000Z$' who 192.0.2.1:41000 at 2020-12-03T06:05:00Z log "$tmp/m.log"
+expect 0 '^udp 192.0.2.1:41000 10.0.0.2:41000 from' who 192.0.2.1:41000 proto udp at '2020-12-03 07:05:00+01:00' log "$tmp/m.log"
+expect 0 '^udp 192.0.2.1:41000 10.0.0.3:41000 from 2020-12-03T06:25:00.000000Z to -$' who 192.0.2.1:41000 at now log "$tmp/m.log"
+expect 0 '"internal_address":"10.0.0.3","internal_port":41000,"from":"2020-12-03T06:25:00.000000Z","to":null' -j who 192.0.2.1:41000 at -1h log "$tmp/m.log"
+expect 0 '^tcp 192.0.2.1:80 10.0.0.9:80 from 2020-12-03T05:50:00.000000Z to -$' who 192.0.2.1:80 at 2020-12-03T06:00:00Z log "$tmp/m.log"
+expect 3 '^nobody$' who 192.0.2.1:41000 at 2020-12-03T06:22:00Z log "$tmp/m.log"
+expect 3 '^nobody$' who 192.0.2.1:41000 proto tcp at 2020-12-03T06:05:00Z log "$tmp/m.log"
+expect 3 '^\[\]$' -j who 192.0.2.1:41000 at 2020-12-03T06:22:00Z log "$tmp/m.log"
+expect 3 "is before the log's first line (2020-12-03T05:50:00.000000Z)" who 192.0.2.1:41000 at 2020-12-03T05:00:00Z log "$tmp/m.log"
+printf '2020-12-03T06:24:30.000000Z lost\n2020-12-03T06:25:30.000000Z lost 4\n' >>"$tmp/m.log"
+expect 0 'the answer may be incomplete' who 192.0.2.1:41000 at 2020-12-03T06:26:00Z log "$tmp/m.log"
+expect 3 'the answer may be incomplete' who 192.0.2.1:41000 at 2020-12-03T06:24:20Z log "$tmp/m.log"
+expect 0 '^udp 192.0.2.1:41000 10.0.0.2:41000 from' who 192.0.2.1:41000 at 2020-12-03T06:05:00Z log - <"$tmp/m.log"
 expect 2 "cannot open network namespace 'natk-nonexist'" -n natk-nonexist status
 expect 1 "option -n needs" -n
 expect 1 'apply needs a FILE' apply
@@ -166,13 +254,21 @@ expect 1 'bad.conf: 9 errors, nothing applied' apply --check "$tmp/bad.conf"
 
 # Without the module, every command that talks to the kernel says so.
 if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
-	for cmd in status stats flows down flush save monitor "forward list" \
+	for cmd in status stats flows down flush save monitor log "who 192.0.2.1:41000" "forward list" \
 		"set ports 1024-2048" "set port-hold off" "forward del tcp 80" \
-		"set internal 10.0.0.0/8" "set no-nat none"; do
+		"set internal 10.0.0.0/8" "set no-nat none" \
+		"flows save $tmp/saved.flows" "flows restore $tmp/good.flows"; do
 		# shellcheck disable=SC2086
 		expect 2 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd
 	done
 	expect 2 'natk module is not loaded' -j status
+	expect 2 'natk module is not loaded' flows restore - <"$tmp/good.flows"
+	# a save that could not dump leaves nothing behind
+	total=$((total + 1))
+	if [ -e "$tmp/saved.flows" ] || [ -e "$tmp/saved.flows.tmp" ]; then
+		echo "test_cli: flows save without natk left $(ls "$tmp"/saved.flows*)"
+		fails=$((fails + 1))
+	fi
 	# Metrics must not load the module: they say it is not loaded.
 	expect 0 '^natk_loaded 0$' stats -o prometheus
 	mkdir "$tmp/prom"

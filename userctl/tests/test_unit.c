@@ -15,6 +15,7 @@ int natkctl_main(int argc, char **argv);
 #include "../flow.c"
 #include "../status.c"
 #include "../flows.c"
+#include "../flowfile.c"
 #include "../file.c"
 #include "../fwd.c"
 #include "../monitor.c"
@@ -22,6 +23,7 @@ int natkctl_main(int argc, char **argv);
 #include "../metrics.c"
 #include "../doctor.c"
 #include "../supervise.c"
+#include "../maplog.c"
 
 #include <assert.h>
 
@@ -933,7 +935,7 @@ static void test_stats(void)
 	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
 	EXPECT(strstr(s, ",\"hairpinned\":1099511627776,"));
 	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7,"));
-	EXPECT(strstr(s, ",\"fastpath_routes\":0,\"passed_out_of_scope\":0}\n"));
+	EXPECT(strstr(s, ",\"fastpath_routes\":0,\"passed_out_of_scope\":0,\"map_events_lost\":0}\n"));
 	save_json("stats", s);
 	free(s);
 }
@@ -1602,6 +1604,1344 @@ static void test_supervise(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+/* ---- the mapping log (maplog.c) */
+
+static uint64_t fake_mono_ns, fake_real_ns;
+
+static uint64_t fake_mono(void)
+{
+	return fake_mono_ns;
+}
+
+static uint64_t fake_real(void)
+{
+	return fake_real_ns;
+}
+
+/* 2026-12-03T06:30:00Z */
+#define T0 (1796279400ull * 1000000000ull)
+#define MIN (60ull * 1000000000ull)
+
+static void test_times(void)
+{
+	const uint64_t now = T0 + 123456789;
+	char buf[TIME_STRLEN];
+	uint64_t t;
+
+	EXPECT(parse_time("2026-12-03T06:30:00Z", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03T06:30:00", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03 06:30:00", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03t06:30:00z", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03T06:30", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03T07:30:00+01:00", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03T01:30:00-0500", 0, &t) && t == T0);
+	EXPECT(parse_time("2026-12-03T06:30:00.123456Z", 0, &t) &&
+	       t == T0 + 123456000);
+	EXPECT(parse_time("2026-12-03T06:30:00,5", 0, &t) && t == T0 + 500000000);
+	EXPECT(parse_time("2026-12-03T06:30:00.123456789Z", 0, &t) &&
+	       t == T0 + 123456789);
+	EXPECT(parse_time("2024-02-29T00:00:00Z", 0, &t) &&
+	       t == 1709164800ull * 1000000000ull);
+	EXPECT(parse_time("1970-01-01T00:00:00Z", 0, &t) && t == 0);
+	EXPECT(parse_time("now", now, &t) && t == now);
+	EXPECT(parse_time("-5m", now, &t) && t == now - 5 * MIN);
+	EXPECT(parse_time("-2h", now, &t) && t == now - 120 * MIN);
+	EXPECT(parse_time("-1d", now, &t) && t == now - 1440 * MIN);
+	EXPECT(parse_time("-30", now, &t) && t == now - 30000000000ull);
+	/* round trip with the log's format */
+	format_time(T0 + 123456789, buf, sizeof(buf));
+	EXPECT_STR(buf, "2026-12-03T06:30:00.123456Z");
+	EXPECT(parse_time(buf, 0, &t) && t == T0 + 123456000);
+	format_time(0, buf, sizeof(buf));
+	EXPECT_STR(buf, "1970-01-01T00:00:00.000000Z");
+
+	static const char *const bad[] = {
+		"", "2026-12-03", "2026-12-03T", "2026-12-03T6:30:00Z",
+		"2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-00-01T00:00:00Z", "2026-12-00T00:00:00Z",
+		"2100-02-29T00:00:00Z", "2026-12-03T24:00:00Z",
+		"2026-12-03T06:60:00Z", "2026-12-03T06:30:60Z",
+		"2026-12-03T06:30:00Q", "2026-12-03T06:30:00ZZ",
+		"2026-12-03T06:30:00.Z", "2026-12-03T06:30:00.1234567891Z",
+		"2026-12-03T06:30:00+24:00", "2026-12-03T06:30:00+01",
+		"1969-12-31T23:59:59Z", "1970-01-01T00:00:00+00:01",
+		"-5x", "-", "--5m", "-100000d", "yesterday", "12:00",
+		"2026/12/03 06:30:00",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		bool ok = parse_time(bad[i], now, &t);
+
+		if (ok)
+			fprintf(stderr, "parse_time accepted '%s'\n", bad[i]);
+		EXPECT(!ok);
+	}
+}
+
+static struct ml_event mk_ev(enum ml_kind k, uint64_t ns, uint8_t proto,
+			     const char *in, uint16_t ip, const char *ex,
+			     uint16_t ep)
+{
+	struct ml_event e = { .kind = k, .ns = ns, .proto = proto,
+			      .int_port = ip, .ext_port = ep };
+
+	inet_pton(AF_INET, in, &e.int_addr);
+	inet_pton(AF_INET, ex, &e.ext_addr);
+	return e;
+}
+
+static char *read_all(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r"), *m = open_memstream(&buf, &len);
+	int c;
+
+	if (f) {
+		while ((c = getc(f)) != EOF)
+			putc(c, m);
+		fclose(f);
+	} else {
+		fputs("(missing)", m);
+	}
+	fclose(m);
+	return buf;
+}
+
+static void test_maplog(void)
+{
+	struct ml_event e = mk_ev(ML_NEW, T0 + 123456789, IPPROTO_UDP,
+				  "10.0.0.2", 41000, "192.0.2.1", 41000), p;
+	char line[ML_LINE_MAX], path[128], name[160], dir[64], *got;
+	struct ml_out o;
+	size_t len;
+	struct stat st;
+	mode_t um;
+
+	/* the line format */
+	len = ml_format_line(&e, line, sizeof(line));
+	EXPECT_STR(line, "2026-12-03T06:30:00.123456Z new udp 10.0.0.2:41000 192.0.2.1:41000\n");
+	EXPECT(len == strlen(line) && len == 67);
+	e.kind = ML_DEL;
+	ml_format_line(&e, line, sizeof(line));
+	EXPECT_STR(line, "2026-12-03T06:30:00.123456Z del udp 10.0.0.2:41000 192.0.2.1:41000\n");
+	{
+		struct ml_event w = mk_ev(ML_LIVE, T0, IPPROTO_ICMP,
+					  "255.255.255.255", 65535,
+					  "255.255.255.255", 65535);
+
+		len = ml_format_line(&w, line, sizeof(line));
+		EXPECT(len == 82 && len < ML_LINE_MAX);
+		EXPECT_STR(line, "2026-12-03T06:30:00.000000Z live icmp 255.255.255.255:65535 255.255.255.255:65535\n");
+	}
+	{
+		struct ml_event i = mk_ev(ML_NEW, T0, IPPROTO_ICMP, "10.0.0.2", 0,
+					  "192.0.2.1", 7);
+
+		ml_format_line(&i, line, sizeof(line));
+		EXPECT_STR(line, "2026-12-03T06:30:00.000000Z new icmp 10.0.0.2:0 192.0.2.1:7\n");
+		line[strlen(line) - 1] = '\0';
+		EXPECT(ml_parse_line(line, &p) && p.kind == ML_NEW &&
+		       p.proto == IPPROTO_ICMP && p.int_port == 0 &&
+		       p.ext_port == 7 && p.ns == T0 && p.ext_addr == i.ext_addr);
+	}
+	{
+		struct ml_event l = { .kind = ML_LOST, .ns = T0, .lost = 12 };
+
+		ml_format_line(&l, line, sizeof(line));
+		EXPECT_STR(line, "2026-12-03T06:30:00.000000Z lost 12\n");
+		l.lost = 0;
+		ml_format_line(&l, line, sizeof(line));
+		EXPECT_STR(line, "2026-12-03T06:30:00.000000Z lost\n");
+	}
+	/* and back */
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z del tcp 10.0.0.2:41000 192.0.2.1:41001");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_DEL &&
+	       p.proto == IPPROTO_TCP && p.int_addr == e.int_addr &&
+	       p.int_port == 41000 && p.ext_addr == e.ext_addr &&
+	       p.ext_port == 41001 && p.ns == T0 + 123456000);
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z lost 7");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_LOST && p.lost == 7);
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z lost");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_LOST && p.lost == 0);
+	/* fields after the known ones: a newer natkctl's */
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z live udp 10.0.0.2:1 192.0.2.1:2 more");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_LIVE && p.ext_port == 2);
+	{
+		static const char *const bad[] = {
+			"", "garbage", "2026-12-03T06:30:00Z", "now new udp 1.2.3.4:1 5.6.7.8:2",
+			"-5m new udp 1.2.3.4:1 5.6.7.8:2",
+			"2026-12-03T06:30:00Z gone udp 1.2.3.4:1 5.6.7.8:2",
+			"2026-12-03T06:30:00Z new sctp 1.2.3.4:1 5.6.7.8:2",
+			"2026-12-03T06:30:00Z new udp 1.2.3.4 5.6.7.8:2",
+			"2026-12-03T06:30:00Z new udp 1.2.3.4:1 5.6.7.8:65536",
+			"2026-12-03T06:30:00Z new udp 1.2.3.4:1 5.6.7:2",
+			"2026-12-03T06:30:00Z new udp 1.2.3.4:1",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			snprintf(line, sizeof(line), "%s", bad[i]);
+			if (ml_parse_line(line, &p)) {
+				fprintf(stderr, "ml_parse_line accepted '%s'\n", bad[i]);
+				failures++;
+			}
+		}
+	}
+
+	/* standard output: the line, or a JSON line */
+	ml_out_init(&o);
+	o.to_stdout = true;
+	e.kind = ML_NEW;
+	cap_start(false, false);
+	ml_emit(&o, &e);
+	got = cap_end();
+	EXPECT_STR(got, "2026-12-03T06:30:00.123456Z new udp 10.0.0.2:41000 192.0.2.1:41000\n");
+	free(got);
+	cap_start(true, false);
+	ml_emit(&o, &e);
+	{
+		struct ml_event l = { .kind = ML_LOST, .ns = T0, .lost = 3 };
+
+		ml_emit(&o, &l);
+		l.lost = 0;
+		ml_emit(&o, &l);
+	}
+	got = cap_end();
+	EXPECT_STR(got,
+		"{\"time\":\"2026-12-03T06:30:00.123456Z\",\"event\":\"new\",\"proto\":\"udp\","
+		"\"internal_address\":\"10.0.0.2\",\"internal_port\":41000,"
+		"\"external_address\":\"192.0.2.1\",\"external_port\":41000}\n"
+		"{\"time\":\"2026-12-03T06:30:00.000000Z\",\"event\":\"lost\",\"lost\":3}\n"
+		"{\"time\":\"2026-12-03T06:30:00.000000Z\",\"event\":\"lost\",\"lost\":null}\n");
+	{
+		char *nl = strchr(got, '\n');
+
+		*nl = '\0';
+		save_json("maplog-event", got);
+	}
+	free(got);
+
+	/* a netlink event, as the kernel sends it */
+	{
+		struct nl_msg *m = genl_msg(NATK_CMD_MAP_DEL);
+		struct nlattr *nest = nla_nest_start(m, NATK_A_MAP);
+
+		nla_put_u8(m, NATK_MAP_A_PROTO, IPPROTO_TCP);
+		nla_put_u32(m, NATK_MAP_A_INT_ADDR_BE, htonl(0x0a000002));
+		nla_put_u16(m, NATK_MAP_A_INT_PORT, 40000);
+		nla_put_u32(m, NATK_MAP_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT, 40001);
+		nla_put_u32(m, NATK_MAP_A_MAX + 3, 1);	/* unknown: ignored */
+		nla_nest_end(m, nest);
+		nla_put_u64(m, NATK_A_TIMESTAMP_NS, T0 + 1000);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		cap_start(false, false);
+		{
+			struct ml_run r = { .o = &o };
+
+			EXPECT(ml_event_cb(m, &r) == NL_OK);
+		}
+		got = cap_end();
+		EXPECT_STR(got, "2026-12-03T06:30:00.000001Z del tcp 10.0.0.2:40000 192.0.2.1:40001\n");
+		free(got);
+		/* another family's message, or a flow event: skipped */
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)(family + 1);
+		EXPECT(!ml_parse_msg(m, &p));
+		nlmsg_free(m);
+		m = genl_msg(NATK_CMD_FLOW_NEW);
+		put_flow(m, IPPROTO_UDP, 0, 0, false);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		EXPECT(!ml_parse_msg(m, &p));
+		nlmsg_free(m);
+		/* a nest without the external port: skipped */
+		m = genl_msg(NATK_CMD_MAP_NEW);
+		nest = nla_nest_start(m, NATK_A_MAP);
+		nla_put_u8(m, NATK_MAP_A_PROTO, IPPROTO_TCP);
+		nla_put_u32(m, NATK_MAP_A_INT_ADDR_BE, htonl(0x0a000002));
+		nla_put_u16(m, NATK_MAP_A_INT_PORT, 40000);
+		nla_put_u32(m, NATK_MAP_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_nest_end(m, nest);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		EXPECT(!ml_parse_msg(m, &p));
+		nlmsg_free(m);
+	}
+
+	/* nlctrl says natk's family is gone (rmmod): the log must end */
+	{
+		struct nl_msg *m = nlmsg_alloc_size(4096);
+		struct ml_run r = { .o = &o };
+
+		assert(m);
+		assert(genlmsg_put(m, 0, 0, GENL_ID_CTRL, 0, 0, CTRL_CMD_DELFAMILY, 1));
+		nla_put_u16(m, CTRL_ATTR_FAMILY_ID, 0x1234);
+		nla_put_string(m, CTRL_ATTR_FAMILY_NAME, "natkx");
+		EXPECT(ml_event_cb(m, &r) == NL_SKIP && !r.gone);
+		nlmsg_free(m);
+		m = nlmsg_alloc_size(4096);
+		assert(genlmsg_put(m, 0, 0, GENL_ID_CTRL, 0, 0, CTRL_CMD_NEWFAMILY, 1));
+		nla_put_string(m, CTRL_ATTR_FAMILY_NAME, "natk");
+		EXPECT(ml_event_cb(m, &r) == NL_SKIP && !r.gone);
+		nlmsg_free(m);
+		m = nlmsg_alloc_size(4096);
+		assert(genlmsg_put(m, 0, 0, GENL_ID_CTRL, 0, 0, CTRL_CMD_DELFAMILY, 1));
+		nla_put_u16(m, CTRL_ATTR_FAMILY_ID, 0x1234);
+		nla_put_string(m, CTRL_ATTR_FAMILY_NAME, "natk");
+		EXPECT(ml_event_cb(m, &r) == NL_STOP && r.gone);
+		nlmsg_free(m);
+	}
+
+	/* live: one line per mapping, not per flow; forwards left out */
+	{
+		struct flow fl[4] = {};
+		struct natk_fwd fw = { .proto = IPPROTO_TCP, .ext_port = 80 };
+		struct ml_event *ev;
+		size_t n;
+
+		for (int i = 0; i < 4; i++) {
+			fl[i].proto = IPPROTO_UDP;
+			fl[i].int_addr = htonl(0x0a000002);
+			fl[i].int_port = 41000;
+			fl[i].ext_addr = htonl(0xc0000201);
+			fl[i].ext_port = 41000;
+			fl[i].rem_addr = htonl(0xc0000210 + (uint32_t)i);
+		}
+		fl[2].proto = IPPROTO_TCP;	/* a forward's flow */
+		fl[2].ext_port = 80;
+		fl[3].int_addr = htonl(0x0a000001);	/* sorted first */
+		fl[3].ext_port = 41000;
+		n = ml_live_from_flows(fl, 4, &fw, 1, T0, &ev);
+		EXPECT(n == 2);
+		EXPECT(ev[0].kind == ML_LIVE && ev[0].ns == T0 &&
+		       ev[0].int_addr == htonl(0x0a000001));
+		EXPECT(ev[1].int_addr == htonl(0x0a000002) && ev[1].proto == IPPROTO_UDP);
+		free(ev);
+		n = ml_live_from_flows(fl, 0, NULL, 0, T0, &ev);
+		EXPECT(n == 0);
+		free(ev);
+	}
+
+	/* size suffixes */
+	{
+		uint64_t v;
+
+		EXPECT(ml_parse_size("100M", &v) && v == 100ull << 20);
+		EXPECT(ml_parse_size("2G", &v) && v == 2ull << 30);
+		EXPECT(ml_parse_size("10k", &v) && v == 10240);
+		EXPECT(ml_parse_size("4096", &v) && v == 4096);
+		EXPECT(!ml_parse_size("0", &v) && !ml_parse_size("M", &v) &&
+		       !ml_parse_size("1T", &v) && !ml_parse_size("-1M", &v) &&
+		       !ml_parse_size("", &v));
+	}
+
+	/* the file: appended, 0640, rotated at max-size, keep old files */
+	snprintf(dir, sizeof(dir), "/tmp/natk-maplog-test.%d", (int)getpid());
+	EXPECT(mkdir(dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/m.log", dir);
+	um = umask(022);
+	ml_out_init(&o);
+	o.path = path;
+	o.max_size = 140;	/* two 67-byte lines a file */
+	o.keep = 2;
+	o.real = fake_real;
+	o.mono = fake_mono;
+	EXPECT(ml_file_open(&o) == 0);
+	EXPECT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	for (int i = 1; i <= 7; i++) {
+		e.ns = T0 + (uint64_t)i * 1000;
+		e.kind = i % 2 ? ML_NEW : ML_DEL;
+		ml_emit(&o, &e);
+	}
+	got = read_all(path);
+	EXPECT_STR(got, "2026-12-03T06:30:00.000007Z new udp 10.0.0.2:41000 192.0.2.1:41000\n");
+	free(got);
+	snprintf(name, sizeof(name), "%s.1", path);
+	got = read_all(name);
+	EXPECT_STR(got, "2026-12-03T06:30:00.000005Z new udp 10.0.0.2:41000 192.0.2.1:41000\n"
+			"2026-12-03T06:30:00.000006Z del udp 10.0.0.2:41000 192.0.2.1:41000\n");
+	free(got);
+	snprintf(name, sizeof(name), "%s.2", path);
+	got = read_all(name);
+	EXPECT(!strncmp(got, "2026-12-03T06:30:00.000003Z new ", 32));
+	free(got);
+	snprintf(name, sizeof(name), "%s.3", path);
+	EXPECT(access(name, F_OK) < 0);
+	EXPECT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	/* keep lowered: the files past it go at the next rotation */
+	o.keep = 1;
+	e.ns = T0 + 8000;
+	ml_emit(&o, &e);
+	ml_emit(&o, &e);
+	snprintf(name, sizeof(name), "%s.2", path);
+	EXPECT(access(name, F_OK) < 0);
+	/* SIGHUP after an external logrotate moved the file: a new one */
+	snprintf(name, sizeof(name), "%s.old", path);
+	EXPECT(rename(path, name) == 0);
+	EXPECT(ml_file_open(&o) == 0);
+	e.ns = T0 + 9000;
+	ml_emit(&o, &e);
+	got = read_all(path);
+	EXPECT(!strncmp(got, "2026-12-03T06:30:00.000009Z ", 28) &&
+	       strlen(got) == 67);
+	free(got);
+	/* a write that fails is counted, then reported by a lost line */
+	close(o.fd);
+	o.fd = open("/dev/full", O_WRONLY);
+	o.max_size = 0;
+	ml_emit(&o, &e);
+	ml_emit(&o, &e);
+	EXPECT(o.file_lost == 2);
+	close(o.fd);
+	EXPECT(ml_file_open(&o) == 0);
+	fake_real_ns = T0 + 10000;
+	ml_emit(&o, &e);
+	got = read_all(path);
+	EXPECT(strstr(got, "\n2026-12-03T06:30:00.000010Z lost 2\n2026-12-03T06:30:00.000009Z new ") != NULL);
+	free(got);
+	EXPECT(o.file_lost == 0);
+	close(o.fd);
+	umask(um);
+	snprintf(name, sizeof(name), "rm -rf %s", dir);
+	EXPECT(system(name) == 0);
+}
+
+/* The journal: native protocol datagrams, rate-limited. */
+static void test_journal(void)
+{
+	struct ml_event e = mk_ev(ML_NEW, T0 + 123456789, IPPROTO_UDP,
+				  "10.0.0.2", 41000, "192.0.2.1", 41000);
+	struct ml_out o;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/natk-journal-test.%d", (int)getpid());
+	fd = sv_bind(path, false);
+	setenv("NATK_JOURNAL_SOCKET", path, 1);
+	ml_out_init(&o);
+	o.journal = true;
+	o.rate = 2;
+	o.mono = fake_mono;
+	o.real = fake_real;
+	fake_mono_ns = 100 * 1000000000ull;
+	fake_real_ns = T0 + 5000000000ull;
+	EXPECT(ml_journal_connect(&o) == 0);
+	o.tokens = o.rate;
+	o.tokens_ns = o.mono();
+	ml_emit(&o, &e);
+	EXPECT_STR(sv_recv(fd),
+		"MESSAGE=new udp 10.0.0.2:41000 192.0.2.1:41000\n"
+		"PRIORITY=6\n"
+		"SYSLOG_IDENTIFIER=natk-maplog\n"
+		"NATK_EVENT=new\n"
+		"NATK_PROTO=udp\n"
+		"NATK_INTERNAL=10.0.0.2:41000\n"
+		"NATK_EXTERNAL=192.0.2.1:41000\n"
+		"NATK_TIMESTAMP_NS=1796279400123456789\n");
+	e.kind = ML_DEL;
+	ml_emit(&o, &e);
+	EXPECT(!strncmp(sv_recv(fd), "MESSAGE=del udp 10.0.0.2:41000 192.0.2.1:41000\n", 47));
+	/* over the rate: counted, and said at once, then once a second */
+	ml_emit(&o, &e);
+	EXPECT_STR(sv_recv(fd),
+		"MESSAGE=lost 1 (journal rate limit 2/s, or journald busy)\n"
+		"PRIORITY=4\n"
+		"SYSLOG_IDENTIFIER=natk-maplog\n"
+		"NATK_EVENT=lost\n"
+		"NATK_LOST=1\n"
+		"NATK_TIMESTAMP_NS=1796279405000000000\n");
+	ml_emit(&o, &e);
+	ml_emit(&o, &e);
+	EXPECT_STR(sv_recv(fd), "");
+	EXPECT(o.j_dropped == 2);
+	fake_mono_ns += 500000000;	/* half a second: one token back */
+	ml_journal_tick(&o, false);
+	EXPECT_STR(sv_recv(fd), "");
+	ml_emit(&o, &e);
+	EXPECT(!strncmp(sv_recv(fd), "MESSAGE=del ", 12));
+	fake_mono_ns += 500000000;	/* a second since the last record */
+	ml_journal_tick(&o, false);
+	EXPECT(!strncmp(sv_recv(fd), "MESSAGE=lost 2 (journal rate limit 2/s", 38));
+	EXPECT(o.j_dropped == 0);
+	/* lost lines (overruns, the kernel's count) always go */
+	o.tokens = 0;
+	{
+		struct ml_event l = { .kind = ML_LOST, .ns = T0, .lost = 0 };
+
+		ml_emit(&o, &l);
+		EXPECT_STR(sv_recv(fd),
+			"MESSAGE=lost\nPRIORITY=4\nSYSLOG_IDENTIFIER=natk-maplog\n"
+			"NATK_EVENT=lost\nNATK_TIMESTAMP_NS=1796279400000000000\n");
+	}
+	/* no limit */
+	o.rate = 0;
+	for (int i = 0; i < 5; i++)
+		ml_emit(&o, &e);
+	for (int i = 0; i < 5; i++)
+		EXPECT(!strncmp(sv_recv(fd), "MESSAGE=del ", 12));
+	EXPECT(o.j_dropped == 0);
+	/* journald restarted: a new socket at the same path */
+	close(fd);
+	unlink(path);
+	fd = sv_bind(path, false);
+	ml_emit(&o, &e);
+	EXPECT(!strncmp(sv_recv(fd), "MESSAGE=del ", 12));
+	/* journald gone: counted; the lost record once it is back */
+	close(fd);
+	unlink(path);
+	ml_emit(&o, &e);
+	EXPECT(o.j_dropped == 1);
+	fd = sv_bind(path, false);
+	fake_mono_ns += 2000000000ull;
+	ml_journal_tick(&o, true);
+	EXPECT(!strncmp(sv_recv(fd), "MESSAGE=lost 1 ", 15));
+	close(o.jfd);
+	close(fd);
+	unlink(path);
+	/* nothing there */
+	setenv("NATK_JOURNAL_SOCKET", "/nonexistent/natk-journal", 1);
+	EXPECT(ml_journal_connect(&o) == -ENOENT);
+	unsetenv("NATK_JOURNAL_SOCKET");
+	EXPECT_STR(ml_journal_path(), "/run/systemd/journal/socket");
+}
+
+/* who: feed a log's lines, ask. */
+static void who_feed(struct ml_log *l, const char *text)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		ml_log_line(l, line, strlen(line));
+	free(copy);
+}
+
+static struct ml_query who_q(const char *ext, uint16_t port, int proto,
+			     const char *at)
+{
+	struct ml_query q = { .ext_port = port };
+
+	inet_pton(AF_INET, ext, &q.ext_addr);
+	if (proto) {
+		q.have_proto = true;
+		q.proto = (uint8_t)proto;
+	}
+	assert(parse_time(at, 0, &q.at));
+	return q;
+}
+
+/* The answer as text lines, flags after each: "F" from inferred, "T" to
+ * inferred, "L" lost near; "nobody" (L: lost near), "B" before the log. */
+static char *who_ask(const char *log, struct ml_query q)
+{
+	static char out[1024];
+	struct ml_answer a;
+	struct ml_log l;
+	char ia[INET_ADDRSTRLEN], t1[TIME_STRLEN], t2[TIME_STRLEN];
+	size_t n = 0;
+
+	ml_log_init(&l, &q);
+	who_feed(&l, log);
+	ml_who(l.v, l.n, l.start, &q, &a);
+	out[0] = '\0';
+	for (size_t i = 0; i < a.n; i++) {
+		const struct ml_span *s = &a.v[i];
+
+		inet_ntop(AF_INET, &s->int_addr, ia, sizeof(ia));
+		format_time(s->from, t1, sizeof(t1));
+		if (s->to)
+			format_time(s->to, t2, sizeof(t2));
+		else
+			strcpy(t2, "-");
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s %s:%u %.19s %.19s%s%s%s;",
+				      proto_name(s->proto), ia, s->int_port, t1, t2,
+				      s->from_inferred ? " F" : "",
+				      s->to_inferred ? " T" : "",
+				      s->lost_near ? " L" : "");
+	}
+	if (!a.n)
+		snprintf(out, sizeof(out), "nobody%s%s", a.lost_near ? " L" : "",
+			 a.before_log ? " B" : "");
+	free(a.v);
+	free(l.v);
+	return out;
+}
+
+static const char who_log[] =
+	"2026-12-03T06:00:00.000000Z live udp 10.0.0.9:5000 192.0.2.1:5000\n"
+	"2026-12-03T06:00:00.000000Z live udp 10.0.0.2:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:10:00.000000Z new udp 10.0.0.2:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:20:00.000000Z del udp 10.0.0.2:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:25:00.000000Z new udp 10.0.0.3:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:30:00.000000Z del udp 10.0.0.3:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:31:00.000000Z new udp 10.0.0.2:4100 192.0.2.1:4100\n"
+	"2026-12-03T06:32:00.000000Z new udp 10.0.0.2:41000 192.0.2.1:141000\n"
+	"2026-12-03T06:40:00.000000Z new tcp 10.0.0.4:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:45:00.000000Z new udp 10.0.0.5:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:50:00.000000Z new udp 10.0.0.6:41000 192.0.2.1:41000\n"
+	"2026-12-03T06:55:00.000000Z lost 3\n"
+	"2026-12-03T07:00:00.000000Z del udp 10.0.0.7:41000 192.0.2.1:41000\n"
+	"2026-12-03T07:10:00.000000Z del udp 10.0.0.8:41000 192.0.2.1:41000\n"
+	"2026-12-03T07:20:00.000000Z new udp 10.0.0.2:41000 192.0.2.10:41000\n"
+	"2026-12-03T07:21:00.000000Z new udp 10.0.0.2:41000 192.0.2.1:41000 192.0.2.9:1\n"
+	"not a line\n"
+	"2026-12-03T07:30:00.000000Z del udp 10.0.0.2:41000 192.0.2.10:41000\n";
+
+static void test_who(void)
+{
+	const char *U = "192.0.2.1";
+	struct ml_query q;
+	struct ml_log l;
+
+	/* a live line then new for the same endpoint: one span, to its del */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:05:00Z")),
+		   "udp 10.0.0.2:41000 2026-12-03T06:00:00 2026-12-03T06:20:00;");
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:20:00Z")),
+		   "udp 10.0.0.2:41000 2026-12-03T06:00:00 2026-12-03T06:20:00;");
+	/* between a del and the next new: nobody */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:22:00Z")),
+		   "nobody");
+	/* the port reused by another host after the del */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, 0, "2026-12-03T06:27:00Z")),
+		   "udp 10.0.0.3:41000 2026-12-03T06:25:00 2026-12-03T06:30:00;");
+	/* other protocol: its own mappings; open until the end and after */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, 0, "2026-12-03T06:42:00Z")),
+		   "tcp 10.0.0.4:41000 2026-12-03T06:40:00 -;");
+	/* ... but a lost line since it began may hide its del */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_TCP, "2026-12-04T00:00:00Z")),
+		   "tcp 10.0.0.4:41000 2026-12-03T06:40:00 - L;");
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:42:00Z")),
+		   "nobody");
+	/* a new for another endpoint ends the open one (its del was lost) */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:47:00Z")),
+		   "udp 10.0.0.5:41000 2026-12-03T06:45:00 2026-12-03T06:50:00 T;");
+	/* a lost line, then a del with no new: two candidates, both unsure */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:56:00Z")),
+		   "udp 10.0.0.6:41000 2026-12-03T06:50:00 2026-12-03T07:00:00 T L;"
+		   "udp 10.0.0.7:41000 2026-12-03T06:50:00 2026-12-03T07:00:00 F L;");
+	/* a del with no new: since the port's previous del */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T07:05:00Z")),
+		   "udp 10.0.0.8:41000 2026-12-03T07:00:00 2026-12-03T07:10:00 F;");
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T07:15:00Z")),
+		   "nobody");
+	/* another external address of the same port */
+	EXPECT_STR(who_ask(who_log, who_q("192.0.2.10", 41000, 0, "2026-12-03T07:25:00Z")),
+		   "udp 10.0.0.2:41000 2026-12-03T07:20:00 2026-12-03T07:30:00;");
+	/* 4100 and 141000 are other ports: not confused with 41000 */
+	EXPECT_STR(who_ask(who_log, who_q(U, 4100, 0, "2026-12-03T06:31:30Z")),
+		   "udp 10.0.0.2:4100 2026-12-03T06:31:00 -;");
+	/* a line with a field more (a newer natkctl's) still counts */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, IPPROTO_UDP, "2026-12-03T07:25:00Z")),
+		   "udp 10.0.0.2:41000 2026-12-03T07:21:00 -;");
+	/* before the log: it does not know */
+	EXPECT_STR(who_ask(who_log, who_q(U, 41000, 0, "2026-12-03T05:00:00Z")),
+		   "nobody B");
+	/* nobody, but events were lost just then */
+	EXPECT_STR(who_ask("2026-12-03T06:00:00.000000Z new udp 10.0.0.2:1 192.0.2.1:1\n"
+			   "2026-12-03T06:10:00.000000Z del udp 10.0.0.2:1 192.0.2.1:1\n"
+			   "2026-12-03T06:11:10.000000Z lost\n"
+			   "2026-12-03T06:30:00.000000Z new udp 10.0.0.3:1 192.0.2.1:1\n",
+			   who_q(U, 1, 0, "2026-12-03T06:11:00Z")), "nobody L");
+	EXPECT_STR(who_ask("2026-12-03T06:00:00.000000Z new udp 10.0.0.2:1 192.0.2.1:1\n"
+			   "2026-12-03T06:10:00.000000Z del udp 10.0.0.2:1 192.0.2.1:1\n"
+			   "2026-12-03T06:11:10.000000Z lost\n"
+			   "2026-12-03T06:30:00.000000Z new udp 10.0.0.3:1 192.0.2.1:1\n",
+			   who_q(U, 1, 0, "2026-12-03T06:05:00Z")),
+		   "udp 10.0.0.2:1 2026-12-03T06:00:00 2026-12-03T06:10:00;");
+	/* the log restarted: its live lines continue what was open */
+	EXPECT_STR(who_ask("2026-12-03T06:00:00.000000Z new icmp 10.0.0.2:7 192.0.2.1:7\n"
+			   "2026-12-03T08:00:00.000000Z live icmp 10.0.0.2:7 192.0.2.1:7\n"
+			   "2026-12-03T09:00:00.000000Z del icmp 10.0.0.2:7 192.0.2.1:7\n",
+			   who_q(U, 7, IPPROTO_ICMP, "2026-12-03T08:30:00Z")),
+		   "icmp 10.0.0.2:7 2026-12-03T06:00:00 2026-12-03T09:00:00;");
+
+	/* the bad line was counted, the log's first line is its start */
+	q = who_q(U, 41000, 0, "2026-12-03T06:05:00Z");
+	ml_log_init(&l, &q);
+	who_feed(&l, who_log);
+	EXPECT(l.bad == 1 && l.any && l.start == T0 - 30 * MIN &&
+	       l.end == T0 + 60 * MIN);
+	EXPECT(l.n == 12);	/* the lines on 192.0.2.1:41000, and lost */
+	free(l.v);
+
+	/* rotated files, oldest first: PATH.2, PATH.1, PATH */
+	{
+		char dir[64], path[128], name[160], bad[256];
+		FILE *f;
+		struct ml_answer a;
+		static const char *const parts[3] = {
+			/* PATH */
+			"2026-12-03T06:30:00.000000Z del udp 10.0.0.3:41000 192.0.2.1:41000\n",
+			/* PATH.1 */
+			("2026-12-03T06:20:00.000000Z del udp 10.0.0.2:41000 192.0.2.1:41000\n"
+			 "2026-12-03T06:25:00.000000Z new udp 10.0.0.3:41000 192.0.2.1:41000\n"),
+			/* PATH.2 */
+			"2026-12-03T06:00:00.000000Z new udp 10.0.0.2:41000 192.0.2.1:41000\n",
+		};
+
+		snprintf(dir, sizeof(dir), "/tmp/natk-who-test.%d", (int)getpid());
+		EXPECT(mkdir(dir, 0700) == 0);
+		snprintf(path, sizeof(path), "%s/mappings.log", dir);
+		for (int i = 0; i < 3; i++) {
+			if (i)
+				snprintf(name, sizeof(name), "%s.%d", path, i);
+			else
+				snprintf(name, sizeof(name), "%s", path);
+			f = fopen(name, "w");
+			assert(f);
+			fputs(parts[i], f);
+			fclose(f);
+		}
+		/* PATH.4 with no PATH.3: not part of the log */
+		snprintf(name, sizeof(name), "%s.4", path);
+		f = fopen(name, "w");
+		assert(f);
+		fputs("2026-12-03T05:00:00.000000Z new udp 10.0.0.99:41000 192.0.2.1:41000\n", f);
+		fclose(f);
+
+		q = who_q(U, 41000, IPPROTO_UDP, "2026-12-03T06:10:00Z");
+		ml_log_init(&l, &q);
+		EXPECT(ml_log_read(&l, path, bad, sizeof(bad)) == 0);
+		EXPECT(l.start == T0 - 30 * MIN && l.end == T0 && l.n == 4);
+		ml_who(l.v, l.n, l.start, &q, &a);
+		EXPECT(a.n == 1 && a.v[0].int_addr == htonl(0x0a000002) &&
+		       a.v[0].from == T0 - 30 * MIN && a.v[0].to == T0 - 10 * MIN &&
+		       !a.v[0].from_inferred && !a.v[0].to_inferred);
+		/* the printed answer */
+		cap_start(false, false);
+		EXPECT(ml_who_print(&a, &l, &q, path) == 0);
+		EXPECT_STR(cap_end(), "udp 192.0.2.1:41000 10.0.0.2:41000 from 2026-12-03T06:00:00.000000Z to 2026-12-03T06:20:00.000000Z\n");
+		free(cap_buf);
+		cap_start(true, false);
+		EXPECT(ml_who_print(&a, &l, &q, path) == 0);
+		EXPECT_STR(cap_end(),
+			"[{\"proto\":\"udp\",\"external_address\":\"192.0.2.1\",\"external_port\":41000,"
+			"\"internal_address\":\"10.0.0.2\",\"internal_port\":41000,"
+			"\"from\":\"2026-12-03T06:00:00.000000Z\",\"to\":\"2026-12-03T06:20:00.000000Z\","
+			"\"flows\":null,\"certain\":true}]\n");
+		save_json("who", cap_buf);
+		free(cap_buf);
+		free(a.v);
+		q.at = T0 - 2 * MIN;
+		ml_who(l.v, l.n, l.start, &q, &a);
+		EXPECT(a.n == 1 && a.v[0].int_addr == htonl(0x0a000003) &&
+		       !a.v[0].from_inferred);
+		free(a.v);
+		q.at = T0 + 1 * MIN;
+		ml_who(l.v, l.n, l.start, &q, &a);
+		cap_start(false, false);
+		EXPECT(ml_who_print(&a, &l, &q, path) == ML_EXIT_NOBODY);
+		EXPECT_STR(cap_end(), "nobody\n");
+		free(cap_buf);
+		cap_start(true, false);
+		EXPECT(ml_who_print(&a, &l, &q, path) == ML_EXIT_NOBODY);
+		EXPECT_STR(cap_end(), "[]\n");
+		free(cap_buf);
+		free(a.v);
+		free(l.v);
+		/* an open span prints "to -" (JSON null) */
+		{
+			struct ml_span s = { .proto = IPPROTO_TCP, .from = T0,
+					     .int_addr = htonl(0x0a000002),
+					     .int_port = 1, .ext_port = 2,
+					     .ext_addr = htonl(0xc0000201),
+					     .to_inferred = false };
+			struct ml_answer oa = { .v = &s, .n = 1 };
+			struct ml_log ol = {};
+
+			cap_start(false, false);
+			ml_who_print(&oa, &ol, &q, path);
+			EXPECT_STR(cap_end(), "tcp 192.0.2.1:2 10.0.0.2:1 from 2026-12-03T06:30:00.000000Z to -\n");
+			free(cap_buf);
+			s.lost_near = true;
+			cap_start(true, false);
+			ml_who_print(&oa, &ol, &q, path);
+			EXPECT(strstr(cap_end(), "\"to\":null,\"flows\":null,\"certain\":false}]\n"));
+			free(cap_buf);
+			/* live */
+			cap_start(false, false);
+			print_open_array(NULL);
+			ml_who_print_span(&s, " (live, %u flows)", 2);
+			print_close_array();
+			print_end();
+			EXPECT_STR(cap_end(), "tcp 192.0.2.1:2 10.0.0.2:1 (live, 2 flows)\n");
+			free(cap_buf);
+			cap_start(true, false);
+			print_open_array(NULL);
+			ml_who_print_span(&s, " (live, %u flows)", 2);
+			print_close_array();
+			print_end();
+			EXPECT_STR(cap_end(), "[{\"proto\":\"tcp\",\"external_address\":\"192.0.2.1\",\"external_port\":2,"
+				   "\"internal_address\":\"10.0.0.2\",\"internal_port\":1,"
+				   "\"from\":null,\"to\":null,\"flows\":2,\"certain\":true}]\n");
+			save_json("who-live", cap_buf);
+			free(cap_buf);
+		}
+		/* no PATH, only rotated ones: read them */
+		EXPECT(unlink(path) == 0);
+		ml_log_init(&l, &q);
+		EXPECT(ml_log_read(&l, path, bad, sizeof(bad)) == 0 && l.n == 3);
+		free(l.v);
+		/* nothing at all: an error naming the file */
+		snprintf(name, sizeof(name), "%s/none.log", dir);
+		ml_log_init(&l, &q);
+		EXPECT(ml_log_read(&l, name, bad, sizeof(bad)) == -ENOENT);
+		EXPECT_STR(bad, name);
+		free(l.v);
+		/* what log writes, who reads */
+		{
+			struct ml_out o;
+			struct ml_event e = mk_ev(ML_NEW, T0, IPPROTO_UDP, "10.0.0.5",
+						  5, "192.0.2.1", 41000);
+
+			ml_out_init(&o);
+			o.path = name;
+			o.max_size = 100;
+			o.keep = 3;
+			EXPECT(ml_file_open(&o) == 0);
+			ml_emit(&o, &e);
+			e.kind = ML_DEL;
+			e.ns = T0 + MIN;
+			ml_emit(&o, &e);
+			e = mk_ev(ML_LIVE, T0 + 2 * MIN, IPPROTO_UDP, "10.0.0.6", 6,
+				  "192.0.2.1", 41000);
+			ml_emit(&o, &e);
+			close(o.fd);
+			snprintf(bad, sizeof(bad), "%s.2", name);
+			EXPECT(access(bad, F_OK) == 0);
+			q = who_q(U, 41000, 0, "2026-12-03T06:30:30Z");
+			ml_log_init(&l, &q);
+			EXPECT(ml_log_read(&l, name, bad, sizeof(bad)) == 0);
+			ml_who(l.v, l.n, l.start, &q, &a);
+			EXPECT(a.n == 1 && a.v[0].int_addr == htonl(0x0a000005) &&
+			       a.v[0].from == T0 && a.v[0].to == T0 + MIN);
+			free(a.v);
+			q.at = T0 + 3 * MIN;
+			ml_who(l.v, l.n, l.start, &q, &a);
+			EXPECT(a.n == 1 && a.v[0].int_addr == htonl(0x0a000006) &&
+			       !a.v[0].to);
+			free(a.v);
+			free(l.v);
+		}
+		snprintf(name, sizeof(name), "rm -rf %s", dir);
+		EXPECT(system(name) == 0);
+	}
+}
+
+
+/* stderr into a string, as cap_start/cap_end do for stdout. */
+static char *err_buf;
+static size_t err_len;
+static FILE *saved_stderr;
+
+static void err_start(void)
+{
+	saved_stderr = stderr;
+	stderr = open_memstream(&err_buf, &err_len);
+}
+
+static char *err_end(void)
+{
+	fclose(stderr);
+	stderr = saved_stderr;
+	return err_buf;
+}
+
+static size_t count_lines(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static struct flow flow_of(uint8_t proto, const char *ia, uint16_t ip,
+			   const char *ea, uint16_t ep, const char *ra,
+			   uint16_t rp, uint8_t state)
+{
+	struct flow f = { .proto = proto, .int_port = ip, .ext_port = ep,
+			  .rem_port = rp, .state = state };
+
+	inet_pton(AF_INET, ia, &f.int_addr);
+	inet_pton(AF_INET, ea, &f.ext_addr);
+	inet_pton(AF_INET, ra, &f.rem_addr);
+	return f;
+}
+
+static bool flow_same(const struct flow *a, const struct flow *b)
+{
+	return a->proto == b->proto && a->int_addr == b->int_addr &&
+	       a->int_port == b->int_port && a->ext_addr == b->ext_addr &&
+	       a->ext_port == b->ext_port && a->rem_addr == b->rem_addr &&
+	       a->rem_port == b->rem_port &&
+	       (a->proto == IPPROTO_TCP ? a->state : 0) ==
+	       (b->proto == IPPROTO_TCP ? b->state : 0) &&
+	       a->expires_ms == b->expires_ms && a->pkts_out == b->pkts_out &&
+	       a->bytes_out == b->bytes_out && a->pkts_in == b->pkts_in &&
+	       a->bytes_in == b->bytes_in;
+}
+
+/* flows save and restore: the file's lines, the FLOW_ADD message, the
+ * kernel's answers counted (natkctl(8), FLOW FILE). */
+static void test_flowfile(void)
+{
+	char line[FLOW_LINE_MAX], err[256], *s;
+	struct flow f, g, v[16];
+	size_t n = 0, len, skipped;
+
+	/* the documented examples, both ways */
+	f = flow_of(IPPROTO_TCP, "10.0.0.2", 41700, "192.0.2.1", 41700,
+		    "192.0.2.2", 5000, NATK_TCP_ESTABLISHED);
+	f.expires_ms = 7439000;
+	f.pkts_out = 12;
+	f.bytes_out = 1034;
+	f.pkts_in = 10;
+	f.bytes_in = 980;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) > 0);
+	EXPECT_STR(line, "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\n");
+	v[n++] = f;
+	f = flow_of(IPPROTO_UDP, "10.0.0.2", 41702, "192.0.2.1", 41702,
+		    "192.0.2.2", 5001, NATK_TCP_NONE);
+	f.expires_ms = 299000;
+	f.pkts_out = 1;
+	f.bytes_out = 34;
+	f.pkts_in = 1;
+	f.bytes_in = 50;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) > 0);
+	EXPECT_STR(line, "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50\n");
+	v[n++] = f;
+	/* ICMP: the echo id as internal port (0 too), remote port 0 */
+	f = flow_of(IPPROTO_ICMP, "10.0.0.3", 0, "192.0.2.1", 1,
+		    "198.51.100.7", 0, NATK_TCP_NONE);
+	f.expires_ms = 0;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) > 0);
+	EXPECT_STR(line, "icmp 10.0.0.3:0 192.0.2.1:1 198.51.100.7:0 - 0 0 0 0 0\n");
+	v[n++] = f;
+	/* every TCP state, and the largest values: the longest line fits */
+	for (int st = NATK_TCP_NONE + 1; st <= NATK_TCP_MAX; st++) {
+		f = flow_of(IPPROTO_TCP, "255.255.255.255", 65535,
+			    "255.255.255.255", 65535, "255.255.255.255", 65535,
+			    (uint8_t)st);
+		f.expires_ms = UINT32_MAX;
+		f.pkts_out = f.bytes_out = f.pkts_in = f.bytes_in = UINT64_MAX;
+		v[n++] = f;
+	}
+	EXPECT(n <= ARRAY_SIZE(v));
+	for (size_t i = 0; i < n; i++) {
+		len = flow_format_line(&v[i], line, sizeof(line));
+		EXPECT(len > 0 && line[len - 1] == '\n' && len < FLOW_LINE_MAX);
+		line[len - 1] = '\0';
+		if (!flow_parse_line(line, &g, err, sizeof(err))) {
+			fprintf(stderr, "round trip of '%s': %s\n", line, err);
+			failures++;
+			continue;
+		}
+		EXPECT(flow_same(&v[i], &g));
+		EXPECT(!strcmp(flow_state_name(&g), flow_state_name(&v[i])));
+	}
+	EXPECT(flow_parse_line("tcp 255.255.255.255:65535 255.255.255.255:65535 255.255.255.255:65535 synack_out 4294967295 18446744073709551615 18446744073709551615 18446744073709551615 18446744073709551615",
+			       &g, err, sizeof(err)));
+	EXPECT(g.state == NATK_TCP_SYNACK_OUT && g.bytes_in == UINT64_MAX &&
+	       g.expires_ms == UINT32_MAX);
+	for (int st = NATK_TCP_NONE + 1; st <= NATK_TCP_MAX; st++)
+		EXPECT(tcp_state_from_name(tcp_state_names[st]) == st);
+	EXPECT(tcp_state_from_name("-") == -1 && tcp_state_from_name("ESTABLISHED") == -1);
+
+	/* what cannot be written is left out, and counted */
+	f = v[0];
+	f.state = NATK_TCP_NONE;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) == 0);
+	f.state = NATK_TCP_MAX + 1;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) == 0);
+	f.proto = IPPROTO_SCTP;
+	EXPECT(flow_format_line(&f, line, sizeof(line)) == 0);
+	EXPECT(flow_format_line(&v[0], line, 10) == 0);
+	{
+		struct flow w[3] = { v[0], f, v[1] };
+		char *buf = NULL;
+		size_t blen = 0, written;
+		FILE *m = open_memstream(&buf, &blen);
+
+		/* 2026-12-03T06:30:00.123456Z */
+		written = flows_write(m, w, 3, 1796279400123456000ull, &skipped);
+		fclose(m);
+		EXPECT(written == 2 && skipped == 1);
+		EXPECT_STR(buf,
+			"# natk flows, saved 2026-12-03T06:30:00.123456Z by natkctl flows save; restore with natkctl flows restore FILE\n"
+			"tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\n"
+			"udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50\n");
+		save_file("flows.txt", buf);
+		free(buf);
+	}
+
+	/* a dumped flow as it is saved */
+	{
+		struct nl_msg *dm = genl_msg(NATK_CMD_GET_FLOWS);
+		struct flow_buf b = {};
+
+		put_flow(dm, IPPROTO_TCP, NATK_TCP_FIN_OUT, 0, true);
+		put_flow(dm, IPPROTO_ICMP, 0, 0, false);
+		EXPECT(flows_cb(dm, &b) == NL_OK && b.n == 2);
+		nlmsg_free(dm);
+		if (b.n == 2) {
+			flow_format_line(&b.v[0], line, sizeof(line));
+			EXPECT_STR(line, "tcp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:80 fin_out 7438001 12 1024 10 9000\n");
+			flow_format_line(&b.v[1], line, sizeof(line));
+			EXPECT_STR(line, "icmp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:0 - 7438001 0 0 0 0\n");
+		}
+		free(b.v);
+	}
+
+	/* bad lines: each says what is wrong */
+	{
+		static const struct { const char *line, *why; } bad[] = {
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10",
+			  "expected 10 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN), found 9" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980 1",
+			  "expected 10 fields" },
+			{ "tcp", "found 1" },
+			{ "tcp 10.0.0.2:41700  192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "field 3 is empty: fields are separated by one space" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980 ",
+			  "field 11 is empty" },
+			{ "tcp\t10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "unexpected character 0x09 at column 4" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\r",
+			  "unexpected character 0x0d" },
+			{ "sctp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 - 7439000 12 1034 10 980",
+			  "invalid PROTO 'sctp' (tcp, udp or icmp)" },
+			{ "TCP 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "invalid PROTO 'TCP'" },
+			{ "tcp 10.0.0.256:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "invalid internal ADDR:PORT '10.0.0.256:41700'" },
+			{ "tcp 10.0.0.2 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "invalid internal ADDR:PORT '10.0.0.2'" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:65536 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "invalid external ADDR:PORT '192.0.2.1:65536'" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 ::1:5000 established 7439000 12 1034 10 980",
+			  "invalid remote ADDR:PORT '::1:5000'" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:+50 established 7439000 12 1034 10 980",
+			  "invalid remote ADDR:PORT" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 :5000 established 7439000 12 1034 10 980",
+			  "invalid remote ADDR:PORT ':5000'" },
+			{ "tcp 10.0.0.2:0 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
+			  "internal port 0: a tcp flow's ports are 1 to 65535" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:0 - 299000 1 34 1 50",
+			  "remote port 0: a udp flow's ports are 1 to 65535" },
+			{ "icmp 10.0.0.2:7 192.0.2.1:0 192.0.2.2:0 - 299000 1 34 1 50",
+			  "external port 0: external ports are 1 to 65535" },
+			{ "icmp 10.0.0.2:7 192.0.2.1:7 192.0.2.2:7 - 299000 1 34 1 50",
+			  "remote port 7: an icmp flow's remote port is 0" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 open 7439000 12 1034 10 980",
+			  "invalid TCP state 'open' (syn_out, syn_in, synack_in, synack_out, established, fin_out, fin_in, fin_both or rst)" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 - 7439000 12 1034 10 980",
+			  "invalid TCP state '-'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 established 299000 1 34 1 50",
+			  "state 'established': a udp flow has no TCP state ('-')" },
+			{ "icmp 10.0.0.2:7 192.0.2.1:7 192.0.2.2:0 rst 299000 1 34 1 50",
+			  "a icmp flow has no TCP state" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 4294967296 1 34 1 50",
+			  "invalid EXPIRES_MS '4294967296' (milliseconds, 0 to 4294967295)" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 1s 1 34 1 50",
+			  "invalid EXPIRES_MS '1s'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 -1 34 1 50",
+			  "invalid PKTS_OUT '-1' (0 to 18446744073709551615)" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 0x22 1 50",
+			  "invalid BYTES_OUT '0x22'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 18446744073709551616 50",
+			  "invalid PKTS_IN '18446744073709551616'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 5e1",
+			  "invalid BYTES_IN '5e1'" },
+		};
+		char longline[400];
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			err[0] = '\0';
+			if (flow_parse_line(bad[i].line, &g, err, sizeof(err)) ||
+			    !strstr(err, bad[i].why)) {
+				fprintf(stderr, "bad line '%s': got '%s', want '%s'\n",
+					bad[i].line, err, bad[i].why);
+				failures++;
+			}
+		}
+		memset(longline, 'x', sizeof(longline) - 1);
+		longline[sizeof(longline) - 1] = '\0';
+		EXPECT(!flow_parse_line(longline, &g, err, sizeof(err)) &&
+		       strstr(err, "line too long (399 characters)"));
+	}
+
+	/* a file: comments and blank lines skipped, every bad line named */
+	{
+		const char *text =
+			"# natk flows, saved 2026-12-03T06:30:00.123456Z by natkctl flows save; restore with natkctl flows restore FILE\n"
+			"tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\n"
+			"\n"
+			"   \n"
+			"  # indented comment\n"
+			"udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50";
+		struct flow_list l = {};
+		FILE *fp = fmemopen((void *)text, strlen(text), "r");
+
+		err_start();
+		EXPECT(flows_read("f", fp, &l) == 0);
+		s = err_end();
+		EXPECT_STR(s, "");
+		free(s);
+		fclose(fp);
+		EXPECT(l.n == 2 && l.line[0] == 2 && l.line[1] == 6);
+		EXPECT(l.n == 2 && flow_same(&l.v[0], &v[0]) && flow_same(&l.v[1], &v[1]));
+		free(l.v);
+		free(l.line);
+
+		text = "# x\n"
+		       "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 established 299000 1 34 1 50\n"
+		       "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\n"
+		       "tcp 10.0.0.2:0 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980\n";
+		memset(&l, 0, sizeof(l));
+		fp = fmemopen((void *)text, strlen(text), "r");
+		err_start();
+		EXPECT(flows_read("kept.txt", fp, &l) == 2);
+		s = err_end();
+		EXPECT_STR(s,
+			"natkctl: flows restore: kept.txt:2: state 'established': a udp flow has no TCP state ('-')\n"
+			"natkctl: flows restore: kept.txt:4: internal port 0: a tcp flow's ports are 1 to 65535\n");
+		free(s);
+		fclose(fp);
+		free(l.v);
+		free(l.line);
+
+		/* many bad lines: the first 20 named, the rest counted */
+		{
+			char *big = NULL;
+			size_t blen = 0;
+			FILE *m = open_memstream(&big, &blen);
+
+			for (int i = 0; i < 25; i++)
+				fprintf(m, "bad line %d\n", i);
+			fclose(m);
+			memset(&l, 0, sizeof(l));
+			fp = fmemopen(big, blen, "r");
+			err_start();
+			EXPECT(flows_read("big", fp, &l) == 25);
+			s = err_end();
+			EXPECT(count_lines(s, ": expected 10 fields") == 20);
+			EXPECT(strstr(s, "natkctl: flows restore: big: ... and 5 more bad lines\n"));
+			free(s);
+			fclose(fp);
+			free(big);
+			free(l.v);
+			free(l.line);
+		}
+	}
+
+	/* NATK_CMD_FLOW_ADD, as the kernel's policy takes it */
+	{
+		static struct nla_policy pol[NATK_FLOW_A_MAX + 1] = {
+			[NATK_FLOW_A_PROTO] = { .type = NLA_U8 },
+			[NATK_FLOW_A_INT_ADDR_BE] = { .type = NLA_U32 },
+			[NATK_FLOW_A_INT_PORT] = { .type = NLA_U16 },
+			[NATK_FLOW_A_EXT_ADDR_BE] = { .type = NLA_U32 },
+			[NATK_FLOW_A_EXT_PORT] = { .type = NLA_U16 },
+			[NATK_FLOW_A_REM_ADDR_BE] = { .type = NLA_U32 },
+			[NATK_FLOW_A_REM_PORT] = { .type = NLA_U16 },
+			[NATK_FLOW_A_STATE] = { .type = NLA_U8 },
+			[NATK_FLOW_A_EXPIRES_MS] = { .type = NLA_U32 },
+			[NATK_FLOW_A_PKTS_OUT] = { .type = NLA_U64 },
+			[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
+			[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
+			[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
+		};
+		/* the sizes the kernel's strict validation wants exactly */
+		static const int size[NATK_FLOW_A_MAX + 1] = {
+			[NATK_FLOW_A_PROTO] = 1, [NATK_FLOW_A_STATE] = 1,
+			[NATK_FLOW_A_INT_PORT] = 2, [NATK_FLOW_A_EXT_PORT] = 2,
+			[NATK_FLOW_A_REM_PORT] = 2,
+			[NATK_FLOW_A_INT_ADDR_BE] = 4, [NATK_FLOW_A_EXT_ADDR_BE] = 4,
+			[NATK_FLOW_A_REM_ADDR_BE] = 4, [NATK_FLOW_A_EXPIRES_MS] = 4,
+			[NATK_FLOW_A_PKTS_OUT] = 8, [NATK_FLOW_A_BYTES_OUT] = 8,
+			[NATK_FLOW_A_PKTS_IN] = 8, [NATK_FLOW_A_BYTES_IN] = 8,
+		};
+
+		family = 0x1234;
+		for (size_t i = 0; i < 4; i++) {
+			const struct flow *w = &v[i == 3 ? n - 1 : i];
+			struct nl_msg *m = flow_add_msg(w);
+			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(m));
+			struct nlattr *a;
+			int rem, attrs = 0;
+
+			EXPECT(gh->cmd == NATK_CMD_FLOW_ADD);
+			EXPECT(nlmsg_hdr(m)->nlmsg_type == 0x1234);
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+			EXPECT(tb[NATK_A_FLOW] != NULL);
+			if (!tb[NATK_A_FLOW]) {
+				nlmsg_free(m);
+				continue;
+			}
+			EXPECT(nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
+			nla_for_each_nested(a, tb[NATK_A_FLOW], rem) {
+				int t = nla_type(a);
+
+				attrs++;
+				EXPECT(t <= NATK_FLOW_A_MAX && size[t] && nla_len(a) == size[t]);
+			}
+			/* only TCP has a state: the kernel refuses one for the others */
+			EXPECT(attrs == (w->proto == IPPROTO_TCP ? 13 : 12));
+			EXPECT(!fb[NATK_FLOW_A_STATE] == (w->proto != IPPROTO_TCP));
+			EXPECT(nla_get_u8(fb[NATK_FLOW_A_PROTO]) == w->proto);
+			EXPECT(nla_get_u32(fb[NATK_FLOW_A_INT_ADDR_BE]) == w->int_addr);
+			EXPECT(nla_get_u16(fb[NATK_FLOW_A_INT_PORT]) == w->int_port);
+			EXPECT(nla_get_u32(fb[NATK_FLOW_A_EXT_ADDR_BE]) == w->ext_addr);
+			EXPECT(nla_get_u16(fb[NATK_FLOW_A_EXT_PORT]) == w->ext_port);
+			EXPECT(nla_get_u32(fb[NATK_FLOW_A_REM_ADDR_BE]) == w->rem_addr);
+			EXPECT(nla_get_u16(fb[NATK_FLOW_A_REM_PORT]) == w->rem_port);
+			if (fb[NATK_FLOW_A_STATE])
+				EXPECT(nla_get_u8(fb[NATK_FLOW_A_STATE]) == w->state);
+			EXPECT(nla_get_u32(fb[NATK_FLOW_A_EXPIRES_MS]) == w->expires_ms);
+			EXPECT(nla_get_u64(fb[NATK_FLOW_A_PKTS_OUT]) == w->pkts_out);
+			EXPECT(nla_get_u64(fb[NATK_FLOW_A_BYTES_OUT]) == w->bytes_out);
+			EXPECT(nla_get_u64(fb[NATK_FLOW_A_PKTS_IN]) == w->pkts_in);
+			EXPECT(nla_get_u64(fb[NATK_FLOW_A_BYTES_IN]) == w->bytes_in);
+			/* addresses in network order, as the dump gives them */
+			if (i == 0)
+				EXPECT(ntohl(nla_get_u32(fb[NATK_FLOW_A_INT_ADDR_BE])) == 0x0a000002);
+			nlmsg_free(m);
+		}
+	}
+
+	/* the kernel's answers, counted: faked */
+	{
+		struct flow_list l = {};
+		struct restore r = {};
+		unsigned int lines[30];
+		struct flow fl[30];
+
+		for (int i = 0; i < 30; i++) {
+			fl[i] = v[0];
+			lines[i] = (unsigned int)(i + 2);
+		}
+		l.v = fl;
+		l.line = lines;
+		l.n = 30;
+		r.name = "kept.txt";
+		r.l = &l;
+		err_start();
+		r.base = 0;
+		restore_done(0, 0, &r);
+		for (size_t i = 1; i < 5; i++)
+			restore_done(i, 0, &r);
+		r.base = 5;
+		for (size_t i = 0; i < 3; i++)
+			restore_done(i, -EEXIST, &r);
+		snprintf(nk_extack, sizeof(nk_extack), "natk: the flow was made with another external address");
+		for (size_t i = 3; i < 24; i++)
+			restore_done(i, -EADDRNOTAVAIL, &r);
+		nk_extack[0] = '\0';
+		restore_done(24, -ENOSPC, &r);
+		cap_start(false, false);
+		restore_summary(&r);
+		s = cap_end();
+		EXPECT_STR(s, "restored 5 flows (3 present, 22 refused)\n");
+		free(s);
+		s = err_end();
+		EXPECT(r.restored == 5 && r.present == 3 && r.refused == 22 &&
+		       r.shown == 20 && !r.fatal);
+		EXPECT(count_lines(s, ": refused: ") == 20);
+		EXPECT(strstr(s, "natkctl: flows restore: kept.txt:10: refused: natk: the flow was made with another external address\n") == s);
+		EXPECT(strstr(s, "natkctl: flows restore: kept.txt:29: refused: natk: the flow was made with another external address\n"));
+		EXPECT(!strstr(s, "kept.txt:30:"));	/* the 21st */
+		EXPECT(!strstr(s, "kept.txt:9:"));	/* present */
+		EXPECT(strstr(s, "natkctl: flows restore: ... and 2 more refused\n"));
+		free(s);
+		err_start();
+		cap_start(true, false);
+		restore_summary(&r);
+		s = cap_end();
+		EXPECT_STR(s, "{\"restored\":5,\"present\":3,\"refused\":22}\n");
+		save_json("flows-restore", s);
+		free(s);
+		free(err_end());
+
+		/* a second restore: all present, nothing refused, no message */
+		memset(&r, 0, sizeof(r));
+		r.name = "kept.txt";
+		r.l = &l;
+		err_start();
+		for (size_t i = 0; i < 30; i++)
+			restore_done(i, -EEXIST, &r);
+		cap_start(false, false);
+		restore_summary(&r);
+		s = cap_end();
+		EXPECT_STR(s, "restored 0 flows (30 present, 0 refused)\n");
+		free(s);
+		s = err_end();
+		EXPECT_STR(s, "");
+		free(s);
+
+		/* no extack: strerror; an older natk.ko, no privilege: fatal */
+		memset(&r, 0, sizeof(r));
+		r.name = "<stdin>";
+		r.l = &l;
+		err_start();
+		restore_done(0, -EDQUOT, &r);
+		s = err_end();
+		EXPECT_STR(s, "natkctl: flows restore: <stdin>:2: refused: Disk quota exceeded\n");
+		free(s);
+		restore_done(1, -EOPNOTSUPP, &r);
+		EXPECT(r.fatal == -EOPNOTSUPP && r.refused == 1);
+		r.fatal = 0;
+		restore_done(1, -EPERM, &r);
+		EXPECT(r.fatal == -EPERM);
+	}
+
+	cap_start(false, false);
+	save_summary(2, "/run/natk/flows");
+	s = cap_end();
+	EXPECT_STR(s, "saved 2 flows to /run/natk/flows\n");
+	free(s);
+	cap_start(true, false);
+	save_summary(100000, "/run/natk/fl\"ows");
+	s = cap_end();
+	EXPECT_STR(s, "{\"saved\":100000,\"file\":\"/run/natk/fl\\\"ows\"}\n");
+	save_json("flows-save", s);
+	free(s);
+
+	/* save to a file: FILE.tmp, mode 0600 whatever the umask, renamed */
+	{
+		char dir[] = "/tmp/natk-flowfile-test.XXXXXX", path[256], tmp[300];
+		struct stat sb;
+		mode_t um = umask(0);
+		FILE *fp;
+
+		EXPECT(mkdtemp(dir) != NULL);
+		snprintf(path, sizeof(path), "%s/flows", dir);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		/* a stale FILE.tmp, a symlink: replaced, not followed */
+		EXPECT(symlink("/nonexistent/target", tmp) == 0);
+		fp = save_open_tmp(path);
+		EXPECT(lstat(tmp, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		       (sb.st_mode & 07777) == 0600);
+		flows_write(fp, v, 2, 1796279400123456000ull, &skipped);
+		save_commit(path, fp);
+		umask(um);
+		EXPECT(stat(path, &sb) == 0 && (sb.st_mode & 07777) == 0600);
+		EXPECT(access(tmp, F_OK) < 0 && errno == ENOENT);
+		EXPECT(save_tmp[0] == '\0');
+		fp = fopen(path, "r");
+		if (fp) {
+			struct flow_list l = {};
+
+			EXPECT(flows_read(path, fp, &l) == 0 && l.n == 2);
+			EXPECT(l.n == 2 && flow_same(&l.v[0], &v[0]) &&
+			       flow_same(&l.v[1], &v[1]));
+			fclose(fp);
+			free(l.v);
+			free(l.line);
+		}
+		unlink(path);
+		rmdir(dir);
+	}
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -1616,6 +2956,11 @@ int main(void)
 	run("metrics", test_metrics);
 	run("doctor", test_doctor);
 	run("supervise", test_supervise);
+	run("times", test_times);
+	run("maplog", test_maplog);
+	run("journal", test_journal);
+	run("who", test_who);
+	run("flowfile", test_flowfile);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
