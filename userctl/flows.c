@@ -31,15 +31,7 @@ static int flows_cb(struct nl_msg *msg, void *arg)
 			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
 		if (nla_type(a) != NATK_A_FLOW)
 			continue;
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 4096;
-			struct flow *v = realloc(b->v, cap * sizeof(*v));
-
-			if (!v)
-				fail("out of memory (%zu flows)", b->n);
-			b->v = v;
-			b->cap = cap;
-		}
+		b->v = grow_array(b->v, &b->cap, b->n, sizeof(*b->v), 4096);
 		if (flow_parse(a, &b->v[b->n]))
 			b->n++;
 		else

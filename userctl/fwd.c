@@ -61,15 +61,7 @@ static int fwds_cb(struct nl_msg *msg, void *arg)
 			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
 		if (nla_type(a) != NATK_A_FWD)
 			continue;
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 16;
-			struct natk_fwd *v = realloc(b->v, cap * sizeof(*v));
-
-			if (!v)
-				fail("out of memory");
-			b->v = v;
-			b->cap = cap;
-		}
+		b->v = grow_array(b->v, &b->cap, b->n, sizeof(*b->v), 16);
 		if (fwd_parse(a, &b->v[b->n]))
 			b->n++;
 	}

@@ -1080,15 +1080,7 @@ struct ml_answer {
 
 static void ml_answer_add(struct ml_answer *a, const struct ml_span *s)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct ml_span *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			fail("out of memory");
-		a->v = v;
-		a->cap = cap;
-	}
+	a->v = grow_array(a->v, &a->cap, a->n, sizeof(*a->v), 8);
 	a->v[a->n++] = *s;
 }
 
@@ -1239,15 +1231,7 @@ static void ml_log_init(struct ml_log *l, const struct ml_query *q)
 
 static void ml_log_add(struct ml_log *l, const struct ml_event *e)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct ml_event *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			fail("out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
+	l->v = grow_array(l->v, &l->cap, l->n, sizeof(*l->v), 1024);
 	l->v[l->n++] = *e;
 }
 

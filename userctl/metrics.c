@@ -212,15 +212,7 @@ static void mx_census_add(struct mx_dump *d, const struct flow *f)
 		d->bitmap[p][f->ext_port / 8] |= (uint8_t)(1u << (f->ext_port % 8));
 		return;
 	}
-	if (d->nuse == d->capuse) {
-		size_t cap = d->capuse ? d->capuse * 2 : 4096;
-		struct mx_use *u = realloc(d->use, cap * sizeof(*u));
-
-		if (!u)
-			fail("out of memory");
-		d->use = u;
-		d->capuse = cap;
-	}
+	d->use = grow_array(d->use, &d->capuse, d->nuse, sizeof(*d->use), 4096);
 	d->use[d->nuse].remote = (uint64_t)f->proto << 48 |
 				 (uint64_t)ntohl(f->rem_addr) << 16 | f->rem_port;
 	d->use[d->nuse++].port = f->ext_port;

@@ -70,6 +70,7 @@ enum prefix_err {
 /* "A.B.C.D/LEN" (LEN 0 to 32) or "A.B.C.D" (/32). */
 enum prefix_err parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len);
 uint32_t prefix_mask_be(uint8_t len);
+void *grow_array(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 bool parse_seconds_range(const char *s, uint32_t min, uint32_t max,
 			 uint32_t *out);
 bool parse_seconds(const char *s, uint32_t *out);

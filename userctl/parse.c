@@ -106,6 +106,24 @@ bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 	return true;
 }
 
+/*
+ * An array of @elem-byte entries holding @n, with room for one more:
+ * doubled when full (@first entries at first). Out of memory is fatal.
+ */
+void *grow_array(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t c;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : first;
+	v = realloc(v, c * elem);
+	if (!v)
+		fail("out of memory (%zu entries)", n);
+	*cap = c;
+	return v;
+}
+
 /* The netmask of a prefix length (0 to 32), network order. */
 uint32_t prefix_mask_be(uint8_t len)
 {
