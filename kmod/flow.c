@@ -93,15 +93,49 @@ err_o:
 	return err;
 }
 
-/* Called with no flows left and no hooks, GC or dumps running. */
+/*
+ * natk_tables_destroy(): free a flow nothing can reach any more (see
+ * there). Its winner of DEAD unwinds it, as always; its mapping and host
+ * references are dropped as natk_flow_kill() drops them (the mapping may
+ * be a deleted forward's, in no table). It is freed at once: no packet,
+ * GC walk or dump can still hold it under RCU.
+ */
+static void natk_flow_free_left(void *ptr, void *arg)
+{
+	struct natk_flow *flow = ptr;
+	struct natk_net *nn = arg;
+
+	/* Killed flows leave the original table before they are freed. */
+	if (WARN_ON_ONCE(test_and_set_bit(NATK_FLOW_DEAD, &flow->flags)))
+		return;
+	atomic_dec(&nn->nflows);
+	if (flow->map)
+		natk_map_put(nn, flow->map);
+	natk_host_put(nn, flow->host);
+	natk_fp_flow_release(flow);
+	kmem_cache_free(natk_flow_cache, flow);
+}
+
+/*
+ * Netns exit: destroy the tables, freeing the flows still in them in one
+ * pass over the original table's buckets (natk_flow_free_left) instead of
+ * killing them one by one: no unlinking, no rehashing as the tables
+ * shrink, no events, no grace period per flow. The reply table and the
+ * filtering index link the same flows: only their buckets go, first, so
+ * that no resize of theirs can still be running when the flows are freed.
+ * The hosts and mappings go last, once no flow refers to them. Process
+ * context; the hooks are unregistered and their packets done
+ * (natk_unhook()), the GC is stopped, and no netlink request or dump can
+ * reach a netns that is being dismantled.
+ */
 void natk_tables_destroy(struct natk_net *nn)
 {
 	rhashtable_walk_exit(&nn->gc_iter);
-	natk_hosts_destroy(nn);
 	natk_filter_destroy(nn);
-	natk_maps_destroy(nn);
 	rhashtable_destroy(&nn->rtbl);
-	rhashtable_destroy(&nn->otbl);
+	rhashtable_free_and_destroy(&nn->otbl, natk_flow_free_left, nn);
+	natk_hosts_destroy(nn);
+	natk_maps_destroy(nn);
 }
 
 /* Caller holds rcu_read_lock(). */

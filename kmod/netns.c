@@ -444,7 +444,10 @@ static void __net_exit natk_net_exit(struct net *net)
 	cancel_delayed_work_sync(&nn->addr_retry);
 	cancel_work_sync(&nn->addr_work);
 	natk_fwd_flush(nn);
-	natk_flush(nn, NATK_REASON_FLUSH);
+	/*
+	 * No flush: the flows are freed in bulk with the tables, with no
+	 * event (nobody can be told about a netns that is going away).
+	 */
 	natk_tables_destroy(nn);
 	cfg = rcu_dereference_protected(nn->cfg, true);
 	RCU_INIT_POINTER(nn->cfg, NULL);

@@ -21,6 +21,13 @@
 #   BENCH_LOAD_COUNT=20000   packets per such measurement
 #   BENCH_IPERF_TIME=1       seconds (guest time) per iperf3 run
 #   BENCH_VARIANTS="a b c d" BENCH_SKIP="newflows iperf load"  (debugging)
+#   BENCH_PHASES="basic load teardown"  phases to run (basic: one flow, new
+#                            flows, iperf3; load: preloaded tables; teardown:
+#                            netns deletion and rmmod with a full table), e.g.
+#                            BENCH_PHASES=teardown BENCH_VARIANTS="b e" alone
+#   BENCH_TEARDOWN_SIZE=1000000  flows in the table at teardown
+#   BENCH_TEARDOWN_VARIANTS="e b"  natk (d or e) and nf_conntrack (b or c)
+#   BENCH_TEARDOWN_LIMIT=600  guest seconds a teardown may take at most
 #   BENCH_OUT=DIR            results directory (default bench/results)
 #   NATK_SKIP_DEPS=1, NATK_SKIP_BUILD=1 as for make check
 # Read whole before running (the file may be edited during a long run).
@@ -48,7 +55,8 @@ trap 'rm -rf "$res"' EXIT
 # so a rebuild by someone else meanwhile does not change what is measured.)
 
 {
-	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP; do
+	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP \
+		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT; do
 		eval "val=\${BENCH_$var:-}"
 		# shellcheck disable=SC2154
 		[ -n "$val" ] && printf 'BENCH_%s=%q\n' "$var" "$val"

@@ -2,8 +2,8 @@
 /*
  * natk_flow: the flow table. Insert, lookup in both directions, delete,
  * expiry by natk_gc_scan (also in small budgets and across table resizes),
- * GC while another thread looks flows up, and chains that stay short
- * when the tuples are chosen to collide.
+ * GC while another thread looks flows up, chains that stay short when
+ * the tuples are chosen to collide, and the bulk free at netns exit.
  */
 #include <linux/kthread.h>
 #include <linux/delay.h>
@@ -338,6 +338,69 @@ static void natk_flow_flush_all(struct kunit *test)
 		rcu_barrier();
 	}
 	KUNIT_EXPECT_EQ_MSG(test, left, 0, "natk_flush() missed %d flows", left);
+}
+
+/*
+ * Netns exit frees the flows left in the tables in bulk, without killing
+ * them one by one (natk_tables_destroy()): flows of both mapping rules,
+ * in the filtering index, and the inbound flows of a forward deleted
+ * first (as natk_net_exit() does), whose mapping is then in no endpoint
+ * table and kept by its flows alone. Each flow drops what it held: every
+ * dynamic mapping gets its last put (and, with a port hold, is held), and
+ * the deleted forward's mapping keeps only the test's own reference.
+ */
+static void natk_flow_teardown_bulk(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_flow *f;
+	struct natk_map *fmap;
+	struct natk_okey k;
+	int i, n = 0;
+
+	cfg->port_hold = 120 * HZ;
+	cfg->filtering = NATK_FILTERING_ADDRESS_DEPENDENT;
+	/* 400 endpoints (mappings), 5 remotes each. */
+	for (i = 0; i < 2000; i++, n++) {
+		k = natk_test_okey(IPPROTO_UDP,
+				   (i / 200) & 1 ? NATK_T_INT2 : NATK_T_INT,
+				   20000 + i % 200,
+				   htonl(ntohl(NATK_T_REM) + i / 400), 53);
+		natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	}
+	cfg->mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	for (i = 0; i < 500; i++, n++) {
+		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 30000 + i,
+				   NATK_T_REM, 80);
+		f = natk_test_flow(test, nn, &k, NATK_TCP_SYN_OUT);
+		KUNIT_EXPECT_NULL(test, f->map);
+	}
+	mutex_lock(&nn->lock);
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+					   NATK_T_INT2, htons(22), NULL), 0);
+	mutex_unlock(&nn->lock);
+	fmap = list_first_entry(&nn->fwds, struct natk_fwd, list)->map;
+	for (i = 0; i < 100; i++, n++) {
+		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT2, 22,
+				   htonl(ntohl(NATK_T_REM) + i), 40000);
+		rcu_read_lock();
+		f = natk_flow_create(nn, cfg, &k, NATK_TCP_SYN_IN, fmap, &why);
+		rcu_read_unlock();
+		KUNIT_ASSERT_NOT_NULL_MSG(test, f, "why %d", why);
+	}
+	refcount_inc(&fmap->ref);	/* the test's, to look at it after */
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), n);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+
+	natk_fwd_flush(nn);
+	natk_tables_destroy(nn);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 400);
+	KUNIT_EXPECT_EQ(test, refcount_read(&fmap->ref), 1);
+	natk_map_free(fmap);
+	/* natk_test_net()'s cleanup destroys tables: give it empty ones. */
+	KUNIT_ASSERT_EQ(test, natk_tables_init(nn), 0);
 }
 
 /* Enough flows to make both tables grow; every flow is still found. */
@@ -867,6 +930,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_gc_budget),
 	KUNIT_CASE(natk_flow_gc_one_pass),
 	KUNIT_CASE(natk_flow_flush_all),
+	KUNIT_CASE(natk_flow_teardown_bulk),
 	KUNIT_CASE(natk_flow_many_resize),
 	KUNIT_CASE(natk_flow_gc_concurrent_lookup),
 	KUNIT_CASE(natk_flow_hash_collisions),

@@ -13,6 +13,9 @@
 #   c  b + an nftables software flowtable on lan0, wan0
 #   d  natk with its fast path off (natkctl set external wan0 fast-path off)
 #   e  natk with its fast path (fast-path auto: nothing else is hooked)
+# Phases (BENCH_PHASES, default all three): basic (metrics 1, 2, 4, 5),
+# load (3: per-packet cost with a preloaded table), teardown (6: deleting
+# a nat netns holding BENCH_TEARDOWN_SIZE flows, and rmmod natk with them).
 # Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0) to 192.0.2.2;
 # wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
 # iperf3 for TCP.
@@ -33,6 +36,10 @@ LOAD_RUNS=${BENCH_LOAD_RUNS:-$RUNS}
 LOAD_COUNT=${BENCH_LOAD_COUNT:-20000}  # packets per loaded-table run
 IPERF_TIME=${BENCH_IPERF_TIME:-1}
 SKIP=${BENCH_SKIP:-}                     # e.g. "iperf load"
+PHASES=${BENCH_PHASES:-basic load teardown}
+TD_SIZE=${BENCH_TEARDOWN_SIZE:-1000000}  # flows at teardown
+TD_VARIANTS=${BENCH_TEARDOWN_VARIANTS:-e b}  # natk (d or e), conntrack (b)
+TD_LIMIT=${BENCH_TEARDOWN_LIMIT:-600}    # guest seconds to wait at most
 RAW=$RESDIR/raw.jsonl
 : > "$RAW"
 
@@ -40,6 +47,7 @@ T0=$(date +%s)
 say() { echo "bench[$(( $(date +%s) - T0 ))s]: $*"; }
 emit() { echo "$1" >> "$RAW"; }   # emit JSON-OBJECT
 skip() { case " $SKIP " in *" $1 "*) return 0 ;; esac; return 1; }
+phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ------------------------------------------------------------ topology
 # topo V: lan1V eth0 10.0.0.2 -- vlan1 in bridge lan0 10.0.0.1 (natV)
@@ -247,7 +255,7 @@ sysctl -qw net.core.netdev_max_backlog=1000
 
 # ------------------------------------------------------------ phase 1
 # Metrics 1, 2, 4 and 5, variants interleaved: run 1: a b c d, run 2: ...
-for r in $(seq 1 "$RUNS"); do
+phase basic && for r in $(seq 1 "$RUNS"); do
 	for v in $VARIANTS; do
 		topo $v || { say "topology $v failed"; topo_del $v; continue; }
 		[ $r = 1 ] && emit "{\"m\":\"hooks\",\"v\":\"$v\",\"text\":$(nsx nat$v nft list hooks ip 2>&1 | jq -Rs .)}"
@@ -294,7 +302,7 @@ preload() { # V FROM TO: add TO-FROM flows
 }
 
 # natk first: if the VM runs out of time, the figures that matter most are in.
-skip load || for v in e d b c; do
+phase load && ! skip load && for v in e d b c; do
 	case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
 	topo $v || { say "topology $v failed"; topo_del $v; continue; }
 	PRELOADED=
@@ -311,6 +319,79 @@ skip load || for v in e d b c; do
 	t=$(date +%s)
 	topo_del $v
 	say "teardown $v: $(( $(date +%s) - t ))s"
+done
+
+# ------------------------------------------------------------ phase 3
+# Metric 6: teardown with a full table. Deleting the nat netns: cleanup_net
+# runs asynchronously after "ip netns del", so the time is until the
+# per-flow objects are freed (objects in use in the flow cache, which SLUB
+# may share with others: back to the count before the preload, within 1%
+# of the table). natk: /sys/kernel/slab/natk_flow, then again with the
+# table preloaded and "rmmod natk" (which tears down every netns's natk
+# and waits for RCU callbacks before it returns). nf_conntrack: the
+# nf_conntrack cache. Only shell builtins run while waiting (EPOCHREALTIME,
+# read -t), so nothing is loaded over 9p meanwhile.
+slab_objs() { # CACHE: objects in use in its (possibly merged) slab cache
+	local o=
+	read -r o _ < "/sys/kernel/slab/$1/objects" 2> /dev/null
+	echo "${o:-0}"
+}
+now_us() { local t=${EPOCHREALTIME/./}; echo $(( 10#$t )); }
+# A FIFO open for reading and writing: read -t on it is a sleep, no fork.
+NAP=
+mkfifo /run/natk-bench-nap 2> /dev/null && exec {NAP}<> /run/natk-bench-nap
+nap() { if [ -n "$NAP" ]; then read -r -t "$1" -u "$NAP" _; else sleep "$1"; fi; }
+# freed_wait CACHE BASE SLACK T0: until at most BASE + SLACK objects are in
+# use; prints microseconds since T0 (-1 after TD_LIMIT seconds)
+freed_wait() {
+	local c=$1 lim=$(( $2 + $3 )) t0=$4 o
+	while :; do
+		read -r o _ < "/sys/kernel/slab/$c/objects" || break
+		[ "$o" -le "$lim" ] && { echo $(( $(now_us) - t0 )); return 0; }
+		[ $(( $(now_us) - t0 )) -ge $(( TD_LIMIT * 1000000 )) ] && break
+		nap 0.02
+	done
+	echo -1
+}
+
+m_teardown() { # V
+	local v=$1 cache base n t0 us what
+	case $v in
+	b|c) cache=nf_conntrack ;;
+	d|e) cache=natk_flow ;;
+	*) return 0 ;;
+	esac
+	for what in netns rmmod; do
+		case $what:$v in rmmod:[bc]) continue ;; esac
+		topo $v || { say "teardown $v: topology failed"; topo_del $v; return 1; }
+		sleep 5   # RCU callbacks and workers of whatever ran before
+		base=$(slab_objs $cache)
+		PRELOADED=
+		preload $v 0 "$TD_SIZE"
+		n=$(flows $v)
+		ns_kill nat$v
+		ip -V > /dev/null; rmmod -V > /dev/null   # in the page cache
+		nap 0.01
+		t0=$(now_us)
+		if [ $what = netns ]; then
+			ip netns del nat$v
+			us=$(freed_wait $cache "$base" $(( n / 100 + 1000 )) "$t0")
+		else
+			rmmod natk
+			us=$(( $(now_us) - t0 ))
+			[ -d /sys/module/natk ] && us=-1
+		fi
+		emit "{\"m\":\"teardown\",\"v\":\"$v\",\"what\":\"$what\",\"size\":$TD_SIZE,\"table\":${n:-0},\"us\":$us,\"cache\":\"$cache\"}"
+		say "teardown $v $what with ${n:-?} flows: $(( us / 1000 )) ms"
+		topo_del $v
+		[ $what = rmmod ] && { natk_load || { say "natk does not load again"; return 1; }; }
+	done
+	return 0
+}
+
+phase teardown && for v in $TD_VARIANTS; do
+	case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
+	m_teardown $v
 done
 say "done"
 exit 0

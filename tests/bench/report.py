@@ -52,7 +52,14 @@ lan1 -> wan, 1 and 4 streams. (3) per-packet cost: one variant at a time
 5-tuple) to each size, then the one-flow measurement repeated. Medians and
 (min-max) over runs; runs interleave the variants (a b c d e, a b c d e, ...).
 d and e get one reply from wan before the measured flow (natk's fast path
-takes a flow once it has seen both directions).
+takes a flow once it has seen both directions). (6) teardown: the nat netns
+of e (natk) and of b (nf_conntrack) preloaded the same way to
+BENCH_TEARDOWN_SIZE flows, then `ip netns del`; netns cleanup runs
+asynchronously, so the time is until the flow objects are freed (objects in
+use in the natk_flow or nf_conntrack slab cache back to their count before
+the preload, within 1% of the table). Then natk again with a table that
+size and `rmmod natk` (which tears down every netns's natk and waits for
+its RCU callbacks before it returns). One measurement each.
 """
 
 
@@ -194,6 +201,8 @@ def main():
     L.append("|---|" + "---|" * len(variants))
 
     def row(title, vals, unit, prec=0, scale=1.0, with_ratio=True):
+        if not any(vals.get(v) for v in variants):
+            return  # not measured in this run (BENCH_PHASES, BENCH_SKIP)
         cells = []
         for v in variants:
             xs = list(vals.get(v, {}).values()) if isinstance(vals.get(v), dict) else vals.get(v, [])
@@ -217,20 +226,48 @@ def main():
                     out.setdefault(v, {})[r] = 1e9 / x - 1e9 / vals["a"][r]
         return out
     ov_pps, ov_nf = over(pps), over(nf)
-    L.append("| ns added per packet over plain forwarding, one flow | - | " + " | ".join(
-        cell(list(ov_pps.get(v, {}).values()), " ns") for v in variants if v != "a") + " |")
-    L.append("| ns added per new flow over plain forwarding | - | " + " | ".join(
-        cell(list(ov_nf.get(v, {}).values()), " ns") for v in variants if v != "a") + " |")
-    L.append("| table size after the new-flow run | " + " | ".join(
-        cell(nf_end.get(v, [])) if v != "a" else "-" for v in variants) + " |")
+    if "a" in variants:
+        L.append("| ns added per packet over plain forwarding, one flow | - | " + " | ".join(
+            cell(list(ov_pps.get(v, {}).values()), " ns") for v in variants if v != "a") + " |")
+        L.append("| ns added per new flow over plain forwarding | - | " + " | ".join(
+            cell(list(ov_nf.get(v, {}).values()), " ns") for v in variants if v != "a") + " |")
+    if any(nf_end.get(v) for v in variants):
+        L.append("| table size after the new-flow run | " + " | ".join(
+            cell(nf_end.get(v, [])) if v != "a" else "-" for v in variants) + " |")
     row("TCP, iperf3 1 stream (Gbit/s)", ip1, "", 2, 1e-9)
     row("TCP, iperf3 -P 4 (Gbit/s)", ip4, "", 2, 1e-9)
-    L.append("| kernel memory per flow, new-flow run (Slab bytes) | " + " | ".join(
-        cell(mem_nf.get(v, [])) if v != "a" else "-" for v in variants) + " |")
+    if mem_nf:
+        L.append("| kernel memory per flow, new-flow run (Slab bytes) | " + " | ".join(
+            cell(mem_nf.get(v, [])) if v != "a" else "-" for v in variants) + " |")
     big = {v: max(mem_pre[v]) for v in mem_pre}
-    L.append("| kernel memory per flow, largest preload (Slab; Slab+vmalloc) | " + " | ".join(
-        (f"{big[v][2]:.0f}; {big[v][3]:.0f} (at {big[v][1]:,} flows)" if v in big else "-")
-        for v in variants) + " |")
+    if big:
+        L.append("| kernel memory per flow, largest preload (Slab; Slab+vmalloc) | " + " | ".join(
+            (f"{big[v][2]:.0f}; {big[v][3]:.0f} (at {big[v][1]:,} flows)" if v in big else "-")
+            for v in variants) + " |")
+    # 6. teardown with a full table: {what: {variant: [seconds or None]}}
+    td, td_size, td_table = {}, {}, {}
+    for r in by("teardown"):
+        sec = r["us"] / 1e6 if r.get("us", -1) >= 0 else None
+        td.setdefault(r["what"], {}).setdefault(r["v"], []).append(sec)
+        td_size[r["what"]] = max(td_size.get(r["what"], 0), r["size"])
+        td_table[(r["what"], r["v"])] = r["table"]
+
+    def size_name(n):
+        return f"{n // 1000000}M" if n % 1000000 == 0 else f"{n:,}"
+
+    def td_cell(what, v):
+        xs = td.get(what, {}).get(v)
+        if not xs:
+            return "-"
+        ok = [x for x in xs if x is not None]
+        if not ok:
+            return "did not finish"
+        return f"{med(ok):.2f} s ({td_table[(what, v)]:,} flows)"
+
+    for what, title in (("netns", "netns teardown time"), ("rmmod", "rmmod natk time")):
+        if what in td:
+            L.append(f"| {title} at {size_name(td_size[what])} flows | " + " | ".join(
+                td_cell(what, v) for v in variants) + " |")
     L.append("")
     if objsize:
         L.append("Per-flow object sizes (/sys/kernel/slab): " + ", ".join(
@@ -310,6 +347,17 @@ def main():
                       f"{hi:,} (reached {reached:,}) vs {lo:,}: {r:.2f}x",
                       verdict(r <= 1.05 if hi >= 1000000 and reached >= 0.95 * hi else None)
                       if hi >= 1000000 else f"n/a (largest size {hi:,}): {r:.2f}x"))
+    tn = "e" if "e" in td.get("netns", {}) else "d"
+    if tn in td.get("netns", {}) and tn in td.get("rmmod", {}):
+        size = min(td_size["netns"], td_size["rmmod"])
+        secs = {w: [x for x in td[w][tn] if x is not None] for w in ("netns", "rmmod")}
+        full = all(td_table[(w, tn)] >= 0.95 * td_size[w] for w in ("netns", "rmmod"))
+        got = ", ".join(f"{w} {med(secs[w]):.2f} s" if secs[w] else f"{w} did not finish"
+                        for w in ("netns", "rmmod"))
+        ok = all(secs[w] and med(secs[w]) < 2 for w in ("netns", "rmmod"))
+        t.append(("netns teardown and rmmod with 1M flows under 2 s",
+                  f"{got} (at {size:,} flows)",
+                  verdict(ok) if size >= 1000000 and full else f"n/a (at {size:,} flows)"))
     if t:
         L.append("### natk's design targets\n")
         L.append("| target | measured | verdict |")
@@ -334,6 +382,8 @@ def main():
         "mem_per_flow_newflows": {v: med(x) for v, x in mem_nf.items()},
         "mem_per_flow_preload": {v: [list(y) for y in x] for v, x in mem_pre.items()},
         "ns_per_packet_loaded": {v: {s: med(x) for s, x in d.items()} for v, d in load.items()},
+        "teardown_seconds": {w: {v: med([x for x in xs if x is not None]) if any(
+            x is not None for x in xs) else None for v, xs in d.items()} for w, d in td.items()},
         "targets": t,
     }
     with open(a.prefix + ".md", "w") as f:
