@@ -21,6 +21,9 @@ dmesg_mark
 require_natk reload-setup
 topo_setup || { fail reload-setup "topology setup failed"; exit 1; }
 check reload-natk-up natk_up || exit 1
+# Source ports outside the range: the external port is not the internal
+# one preserved, so a restore that searched a port would be seen.
+nctl set ports 20000-20999 > /dev/null
 D=$CTL_TMP
 
 # conn NAME SPORT: from lan1, a TCP connection to wan's echo server that
@@ -76,6 +79,7 @@ expect_eq reload-save-mode 600 "$(stat -c %a "$D/flows.txt")" "mode of the saved
 
 check reload-unloaded natk_unload
 check reload-reloaded natk_up
+nctl set ports 20000-20999 > /dev/null	# as natk-start applies natk.conf
 run_ctl nat flows restore "$D/kept.txt"
 if [ "$CTL_RC" = 0 ] && [ -z "$CTL_ERR" ]; then
 	pass reload-restore
