@@ -68,20 +68,26 @@ void natk_events_enable(bool on)
 static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
 			 u8 cmd, u8 reason);
 
-/* Stamp, end and multicast an event; count it when it is lost. */
+/*
+ * Stamp, end and multicast an event to group @grp; count it when it is
+ * lost, in the counter of its group.
+ */
 static void natk_event_send(struct natk_net *nn, struct sk_buff *skb,
-			    void *hdr, gfp_t gfp)
+			    void *hdr, gfp_t gfp, enum natk_grp grp)
 {
+	enum natk_stat lost = grp == NATK_GRP_MAPPINGS ?
+			      NATK_STAT_MAP_EVENTS_LOST : NATK_STAT_EVENTS_LOST;
+
 	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
 			      NATK_A_PAD)) {
 		nlmsg_free(skb);
-		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+		natk_stat_inc(nn, lost);
 		return;
 	}
 	genlmsg_end(skb, hdr);
-	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0,
-				    NATK_GRP_EVENTS, gfp) == -ENOBUFS)
-		natk_stat_inc(nn, NATK_STAT_EVENTS_LOST);
+	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0, grp,
+				    gfp) == -ENOBUFS)
+		natk_stat_inc(nn, lost);
 }
 
 /*
@@ -116,7 +122,7 @@ static void __natk_event(struct natk_net *nn, const struct natk_flow *flow,
 	cfg = rcu_dereference(nn->cfg);
 	if (natk_flow_fill(skb, flow, cfg, reason))
 		goto lost_free;
-	natk_event_send(nn, skb, hdr, GFP_ATOMIC);
+	natk_event_send(nn, skb, hdr, GFP_ATOMIC, NATK_GRP_EVENTS);
 	return;
 
 lost_free:
@@ -157,13 +163,7 @@ void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, ntohs(map->ekey.eport)))
 		goto lost_free;
 	nla_nest_end(skb, nest);
-	if (nla_put_u64_64bit(skb, NATK_A_TIMESTAMP_NS, ktime_get_real_ns(),
-			      NATK_A_PAD))
-		goto lost_free;
-	genlmsg_end(skb, hdr);
-	if (genlmsg_multicast_netns(&natk_genl_family, nn->net, skb, 0,
-				    NATK_GRP_MAPPINGS, GFP_ATOMIC) == -ENOBUFS)
-		natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
+	natk_event_send(nn, skb, hdr, GFP_ATOMIC, NATK_GRP_MAPPINGS);
 	return;
 
 lost_free:
@@ -192,7 +192,7 @@ void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg)
 		nlmsg_free(skb);
 		goto lost;
 	}
-	natk_event_send(nn, skb, hdr, GFP_KERNEL);
+	natk_event_send(nn, skb, hdr, GFP_KERNEL, NATK_GRP_EVENTS);
 	return;
 
 lost:
