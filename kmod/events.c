@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * natk flow attributes and flow events. A flow is described the same way
- * in dumps and in the create/destroy events of the "events" multicast
- * group. Events cost nothing when nobody listens; when an event cannot be
- * allocated or delivered it is counted as lost, never retried.
+ * in dumps and in the create/update/destroy events of the "events"
+ * multicast group. Events cost nothing when nobody listens; when an event
+ * cannot be allocated or delivered it is counted as lost, never retried.
  */
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
@@ -91,18 +91,74 @@ static void natk_event_send(struct natk_net *nn, struct sk_buff *skb,
 }
 
 /*
- * Send a flow event if anyone may hear it. genl_has_listeners() asks the
- * whole family, not this netns: a netns being dismantled (check_net()
- * false) has no listener, so nothing is built for it.
+ * May anyone hear a flow event? genl_has_listeners() asks the whole
+ * family, not this netns: a netns being dismantled (check_net() false) has
+ * no listener, so nothing is built for it. A sender checks and sends under
+ * one rcu_read_lock() (natk_events_enable()).
  */
+bool natk_events_heard(struct natk_net *nn)
+{
+	return READ_ONCE(natk_events_on) && check_net(nn->net) &&
+	       genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_EVENTS);
+}
+
+/* Send a flow event if anyone may hear it. */
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason)
 {
 	rcu_read_lock();
-	if (READ_ONCE(natk_events_on) && check_net(nn->net) &&
-	    genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_EVENTS))
+	if (natk_events_heard(nn))
 		__natk_event(nn, flow, cmd, reason);
 	rcu_read_unlock();
+}
+
+/*
+ * NATK_CMD_FLOW_UPDATE for @flow, if anyone may hear it: its TCP state
+ * changed (the packet path, once per transition) or its expiry moved on
+ * since it was last announced (the GC, natk_flow_update_due()). Any
+ * context. The flow is stamped as announced only when the event is built
+ * for a listener; a flow already unlinked sends nothing (its FLOW_DEL may
+ * be out).
+ */
+void natk_event_update(struct natk_net *nn, struct natk_flow *flow)
+{
+	rcu_read_lock();
+	if (!test_bit(NATK_FLOW_DEAD, &flow->flags) && natk_events_heard(nn)) {
+		WRITE_ONCE(flow->announced, natk_secs(jiffies));
+		__natk_event(nn, flow, NATK_CMD_FLOW_UPDATE, NATK_REASON_NONE);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * Is an expiry refresh FLOW_UPDATE due for @flow at @now (jiffies)? Yes if
+ * it saw traffic since it was last announced (FLOW_NEW or FLOW_UPDATE)
+ * and that announcement is at least min(timeout / 2, NATK_UPDATE_EVERY)
+ * old (at least a second), timeout being its idle timeout now: a
+ * listener's idea of when the flow expires is never off by more than
+ * about that. In seconds: "traffic since" is a packet in a later second
+ * than the announcement. Both ages are compared in 16 bits, so an
+ * announcement more than 18 hours old may look recent: the flow waits at
+ * most one more interval. The GC calls it; nothing here is written.
+ */
+bool natk_flow_update_due(const struct natk_cfg *cfg,
+			  const struct natk_flow *flow, unsigned long now)
+{
+	unsigned long timeout = natk_timeout_for(cfg, flow->okey.proto,
+						 READ_ONCE(flow->state));
+	unsigned long seen = READ_ONCE(flow->seen);
+	unsigned long every, idle;
+	u16 age;
+
+	every = max_t(unsigned long, min(timeout / 2, NATK_UPDATE_EVERY) / HZ,
+		      1);
+	age = natk_secs(now) - READ_ONCE(flow->announced);
+	if (age < every)
+		return false;
+	/* Seconds since its last packet (a packet racing with @now: 0). */
+	idle = time_after(seen, now) ? 0 :
+	       (now - INITIAL_JIFFIES) / HZ - (seen - INITIAL_JIFFIES) / HZ;
+	return idle < age;
 }
 
 /* Caller holds rcu_read_lock(). */

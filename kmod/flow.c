@@ -22,6 +22,10 @@ static struct kmem_cache *natk_flow_cache __read_mostly;
 /* After a full eviction pass that found nothing, the next waits this long. */
 #define NATK_EVICT_RETRY	HZ
 
+/* The GC: flows it visits per run, and its pause after a full pass. */
+#define NATK_GC_BUDGET		16384
+#define NATK_GC_INTERVAL	(HZ / 2)
+
 static const struct rhashtable_params natk_oparams = {
 	.head_offset = offsetof(struct natk_flow, onode),
 	.key_offset = offsetof(struct natk_flow, okey),
@@ -38,6 +42,10 @@ static const struct rhashtable_params natk_rparams = {
 
 int natk_flow_cache_init(void)
 {
+	/* natk_flow.announced lives in the padding after state. */
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
+		     offsetof(struct natk_flow, pkts) !=
+		     offsetof(struct natk_flow, created) + 8);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	return natk_flow_cache ? 0 : -ENOMEM;
 }
@@ -75,6 +83,7 @@ int natk_tables_init(struct natk_net *nn)
 		goto err_a;
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	nn->held_next = jiffies;
+	nn->update_last = jiffies;
 	nn->evict_fruitless = jiffies - 2 * NATK_EVICT_RETRY;
 	natk_ports_init(nn);
 	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
@@ -209,6 +218,8 @@ static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 	flow->state = state;
 	flow->created = (u32)jiffies;
 	flow->seen = jiffies;
+	/* Its FLOW_NEW announces it (natk_flow_update_due()). */
+	flow->announced = natk_secs(flow->seen);
 	return flow;
 }
 
@@ -481,14 +492,35 @@ static bool natk_flow_evictable(const struct natk_flow *flow)
 }
 
 /*
+ * How many expiry refresh FLOW_UPDATEs this GC run may send: none while
+ * nobody listens, else NATK_UPDATE_RATE a second of the time since the
+ * last run that could send (at most NATK_GC_INTERVAL of it; what a run
+ * leaves unused is not carried over). So they never exceed
+ * NATK_UPDATE_RATE a second, however often the GC runs.
+ */
+static unsigned int natk_gc_update_budget(struct natk_net *nn)
+{
+	unsigned long now = jiffies, elapsed;
+
+	if (!natk_events_heard(nn))
+		return 0;
+	elapsed = min_t(unsigned long, now - nn->update_last, NATK_GC_INTERVAL);
+	nn->update_last = now;
+	return elapsed * NATK_UPDATE_RATE / HZ;
+}
+
+/*
  * Walk up to @budget flows from where the last call stopped, freeing
- * expired ones. Returns true when the walk reached the end of the table.
- * Process context (GC worker); the caller serialises calls.
+ * expired ones, and while anyone listens to flow events announcing the
+ * busy ones whose last announcement is getting old (natk_flow_update_due(),
+ * natk_gc_update_budget()). Returns true when the walk reached the end of
+ * the table. Process context (GC worker); the caller serialises calls.
  */
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 {
 	struct rhashtable_iter *it = &nn->gc_iter;
 	struct natk_flow *flow, *victim = NULL;
+	unsigned int updates = natk_gc_update_budget(nn);
 	const struct natk_cfg *cfg;
 	u8 reason = NATK_REASON_NONE;
 	bool done = false;
@@ -541,6 +573,12 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 			clear_bit(NATK_NET_EVICT, &nn->flags);
 			target = -1;
 		}
+		/* Mutant no_refresh_updates: a busy flow is never announced. */
+		if (!victim && updates && !natk_mutant(no_refresh_updates) &&
+		    natk_flow_update_due(cfg, flow, jiffies)) {
+			natk_event_update(nn, flow);
+			updates--;
+		}
 		if (!victim && (n & 255) == 0) {
 			rhashtable_walk_stop(it);
 			cond_resched();
@@ -561,9 +599,6 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 	}
 	return done;
 }
-
-#define NATK_GC_BUDGET		16384
-#define NATK_GC_INTERVAL	(HZ / 2)
 
 static void natk_gc_work(struct work_struct *work)
 {

@@ -144,10 +144,15 @@ static void natk_clamp(const struct natk_cfg *cfg, struct sk_buff *skb,
 	natk_mss_clamp(skb, pkt->l4off, mss);
 }
 
-/* Follow TCP state and refresh the flow's expiry. */
+/*
+ * Follow TCP state and refresh the flow's expiry. The CPU whose cmpxchg
+ * makes a transition sends its FLOW_UPDATE (nothing when nobody listens),
+ * after the refresh, so that the event carries the new deadline.
+ */
 void natk_track(struct natk_net *nn, struct natk_flow *flow,
 		const struct natk_pkt *pkt, bool outbound)
 {
+	bool changed = false;
 	u8 old, new = 0;
 	int i;
 
@@ -159,8 +164,12 @@ void natk_track(struct natk_net *nn, struct natk_flow *flow,
 		for (i = 0; i < 4; i++) {
 			old = READ_ONCE(flow->state);
 			new = natk_tcp_next(old, outbound, pkt->tcpflags);
-			if (new == old || cmpxchg(&flow->state, old, new) == old)
+			if (new == old)
 				break;
+			if (cmpxchg(&flow->state, old, new) == old) {
+				changed = true;
+				break;
+			}
 		}
 		/* The initiator's ACK completed the handshake. */
 		if (new != old && new != NATK_TCP_RST &&
@@ -175,6 +184,8 @@ void natk_track(struct natk_net *nn, struct natk_flow *flow,
 			return;
 	}
 	natk_flow_refresh(flow);
+	if (changed)
+		natk_event_update(nn, flow);
 }
 
 /*

@@ -161,6 +161,10 @@ struct natk_flow {
 	unsigned long flags;
 	u32 created;			/* jiffies, for the age */
 	u8 state;			/* enum natk_tcp_state */
+	u16 announced;			/* events.c: natk_secs() of the last
+					 * FLOW_NEW or FLOW_UPDATE; in the
+					 * padding, the struct does not grow
+					 */
 	u64 pkts[2], bytes[2];		/* [0]: lan -> wan, [1]: wan -> lan */
 	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route, same index */
 	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
@@ -206,6 +210,7 @@ struct natk_net {
 	struct natk_stats __percpu *stats;
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;
+	unsigned long update_last;	/* GC: jiffies of the last refresh budget */
 	struct work_struct addr_work;
 	struct delayed_work addr_retry;	/* addr_work again after -ENOMEM */
 	struct list_head fwds;		/* static forwards, under lock */
@@ -526,7 +531,29 @@ int natk_genl_init(void);
 void natk_genl_exit(void);
 
 /* events.c */
+
+/*
+ * Expiry refresh FLOW_UPDATEs (events.c, sent by the GC): at most this
+ * many a second per netns, at most every NATK_UPDATE_EVERY for one flow
+ * (half its timeout if that is shorter).
+ */
+#define NATK_UPDATE_RATE	4096
+#define NATK_UPDATE_EVERY	(30 * HZ)
+
+/*
+ * Seconds since boot, truncated to 16 bits (natk_flow.announced): compare
+ * two of them only by their u16 difference, which is right up to 18 hours.
+ */
+static inline u16 natk_secs(unsigned long j)
+{
+	return (u16)((j - INITIAL_JIFFIES) / HZ);
+}
+
 void natk_events_enable(bool on);
+bool natk_events_heard(struct natk_net *nn);
+bool natk_flow_update_due(const struct natk_cfg *cfg,
+			  const struct natk_flow *flow, unsigned long now);
+void natk_event_update(struct natk_net *nn, struct natk_flow *flow);
 void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,

@@ -27,7 +27,9 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { EV_NEW = 1, EV_DESTROY = 2, EV_STATE = 4, EV_ALL = 7 };
+/* Bits by the index of their word in cmd_monitor()'s evs[]. */
+enum { EV_NEW = 1, EV_DESTROY = 2, EV_STATE = 4, EV_UPDATE = 8, EV_ALL = 15 };
+#define EV_FLOW	(EV_NEW | EV_UPDATE | EV_DESTROY)
 
 struct mon {
 	uint64_t count;		/* 0 = forever */
@@ -44,7 +46,7 @@ static bool wanted(const struct mon *m, unsigned int ev)
 	unsigned int e = m->events;
 
 	if (!e)
-		e = m->flow_filtered ? EV_NEW | EV_DESTROY : EV_ALL;
+		e = m->flow_filtered ? EV_FLOW : EV_ALL;
 	return e & ev;
 }
 
@@ -113,26 +115,41 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	struct nlattr *tb[NATK_A_MAX + 1];
 	struct flow f;
 	char when[64];
+	const char *kind;
+	unsigned int ev;
 	bool destroy;
 
 	if (nlh->nlmsg_type != nk_family())
 		return NL_SKIP;
 	if (g->cmd == NATK_CMD_STATE)
 		return state_event(m, msg);
-	if (g->cmd != NATK_CMD_FLOW_NEW && g->cmd != NATK_CMD_FLOW_DEL)
+	switch (g->cmd) {
+	case NATK_CMD_FLOW_NEW:
+		ev = EV_NEW;
+		kind = "new";
+		break;
+	case NATK_CMD_FLOW_UPDATE:	/* TCP state change, expiry refresh */
+		ev = EV_UPDATE;
+		kind = "update";
+		break;
+	case NATK_CMD_FLOW_DEL:
+		ev = EV_DESTROY;
+		kind = "destroy";
+		break;
+	default:
 		return NL_SKIP;
+	}
 	if (genlmsg_parse(nlh, 0, tb, NATK_A_MAX, NULL) < 0 ||
 	    !tb[NATK_A_FLOW] || !flow_parse(tb[NATK_A_FLOW], &f))
 		return NL_SKIP;
-	destroy = g->cmd == NATK_CMD_FLOW_DEL;
-	if (!wanted(m, destroy ? EV_DESTROY : EV_NEW) ||
-	    !flow_filter_match(&m->ff, &f))
+	destroy = ev == EV_DESTROY;
+	if (!wanted(m, ev) || !flow_filter_match(&m->ff, &f))
 		return NL_SKIP;
 	event_time(tb, when, sizeof(when));
 
 	print_open_object(NULL);
 	print_string(PRINT_ANY, "time", "%s ", when);
-	print_string(PRINT_ANY, "event", "%-7s ", destroy ? "destroy" : "new");
+	print_string(PRINT_ANY, "event", "%-7s ", kind);
 	if (destroy)
 		print_string(PRINT_JSON, "reason", NULL, reason_name(f.reason));
 	else
@@ -147,7 +164,7 @@ static int event_cb(struct nl_msg *msg, void *arg)
 int cmd_monitor(int argc, char **argv)
 {
 	static const char *const kw[] = { "count", "event" };
-	static const char *const evs[] = { "new", "destroy", "state" };
+	static const char *const evs[] = { "new", "destroy", "state", "update" };
 	struct mon m = {};
 	int used, k, e;
 	struct sigaction sa = {};
@@ -167,7 +184,7 @@ int cmd_monitor(int argc, char **argv)
 			e = argc < 2 ? -1 :
 			    match_word(argv[1], evs, ARRAY_SIZE(evs), false);
 			if (e < 0)
-				usage_fail("monitor", "event needs new, destroy or state");
+				usage_fail("monitor", "event needs new, update, destroy or state");
 			m.events |= 1u << e;
 		} else {
 			used = flow_filter_arg(&m.ff, "monitor", argc, argv);

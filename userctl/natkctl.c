@@ -59,9 +59,9 @@ static const struct cmd cmds[] = {
 	  "forward { add tcp|udp PORT ADDR[:PORT] | del tcp|udp PORT | list }",
 	  "manage static port forwards" },
 	{ "monitor", cmd_monitor,
-	  "monitor [count N] [event new|destroy|state] [FILTER]...\n"
+	  "monitor [count N] [event new|update|destroy|state] [FILTER]...\n"
 	  "  FILTER := as for flows (flow events only)",
-	  "print flow creation and destruction, and natk's state changes, as they happen" },
+	  "print flow creation, updates and destruction, and natk's state changes, as they happen" },
 	{ "log", cmd_log,
 	  "log [file PATH [max-size SIZE] [keep N]] [journal [rate N]]",
 	  "write the mapping log: which internal endpoint got which external port, when" },

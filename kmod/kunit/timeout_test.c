@@ -2,7 +2,8 @@
 /*
  * natk_timeout: timeout selection (natk_timeout_for), the deadline of a
  * flow (natk_flow_deadline: last refresh plus the timeout of its current
- * state, so a FIN or RST shortens it at once) and natk_flow_refresh.
+ * state, so a FIN or RST shortens it at once), natk_flow_refresh, and when
+ * a busy flow's expiry is announced again (natk_flow_update_due).
  */
 #include <linux/jiffies.h>
 #include <linux/sched.h>
@@ -177,6 +178,114 @@ static void natk_timeout_wrap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
 }
 
+/* A flow last announced @ago before @now and last seen @idle before it. */
+static struct natk_flow natk_timeout_announced(u8 proto, u8 state,
+					       unsigned long now,
+					       unsigned long ago,
+					       unsigned long idle)
+{
+	struct natk_flow f = natk_timeout_flow(proto, state, now - idle);
+
+	f.announced = natk_secs(now - ago);
+	return f;
+}
+
+/*
+ * Expiry refresh updates (natk_flow_update_due): due for a flow with
+ * traffic since its last announcement once that is min(timeout / 2, 30 s)
+ * old, at least 1 s; never for a flow without traffic since.
+ */
+static void natk_timeout_update_due(struct kunit *test)
+{
+	struct natk_cfg cfg = natk_timeout_cfg();	/* UDP 30 s: every 15 s */
+	unsigned long now = jiffies + 1000 * HZ;
+	struct natk_flow f;
+
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, HZ);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 15 * HZ, 0);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	/* Announced too recently. */
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 10 * HZ, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 14 * HZ, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	/* No traffic since (last seen before, or when, it was announced). */
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, 25 * HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, 20 * HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	/* A packet racing with the GC's clock counts as traffic. */
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, 0);
+	f.seen = now + 1;
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	/* TCP: the timeout of its state now; at most every 30 s. */
+	f = natk_timeout_announced(IPPROTO_TCP, NATK_TCP_ESTABLISHED, now,
+				   29 * HZ, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_TCP, NATK_TCP_ESTABLISHED, now,
+				   31 * HZ, 0);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	/* ICMP 10 s: every 5 s. */
+	f = natk_timeout_announced(IPPROTO_ICMP, 0, now, 5 * HZ, 0);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_ICMP, 0, now, 4 * HZ, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	/* A 1 s timeout: every second, not on every GC run. */
+	cfg.timeout[NATK_TO_UDP] = HZ;
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, HZ, 0);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 0, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+}
+
+/*
+ * The u16 announcement stamp across its wrap: an age that crosses it is
+ * right; one over 18 hours looks recent, and the flow waits at most one
+ * more interval.
+ */
+static void natk_timeout_update_wrap(struct kunit *test)
+{
+	struct natk_cfg cfg = natk_timeout_cfg();	/* UDP: every 15 s */
+	/* natk_secs(now) == 3: the stamp wrapped 3 s ago. */
+	unsigned long now = INITIAL_JIFFIES + (5 * 65536UL + 3) * HZ;
+	struct natk_flow f;
+
+	KUNIT_ASSERT_EQ(test, natk_secs(now), 3);
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, HZ);
+	KUNIT_EXPECT_EQ(test, f.announced, 65536 - 17);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 10 * HZ, HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 20 * HZ, 30 * HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	/* Announced 65541 s ago, busy: looks 5 s old, due 10 s later. */
+	f = natk_timeout_announced(IPPROTO_UDP, 0, now, 65541UL * HZ, 0);
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(&cfg, &f, now));
+	f.seen = now + 10 * HZ;
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(&cfg, &f, now + 10 * HZ));
+}
+
+/* A new flow counts as announced (its new event) until traffic follows. */
+static void natk_timeout_update_new_flow(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+	struct natk_okey k;
+	struct natk_flow *f;
+	unsigned long t;
+
+	cfg->timeout[NATK_TO_UDP] = 30 * HZ;
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 1000, NATK_T_REM, 53);
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	t = f->seen;
+	KUNIT_EXPECT_EQ(test, f->announced, natk_secs(t));
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(cfg, f, t + 100 * HZ));
+	WRITE_ONCE(f->seen, t + 50 * HZ);
+	KUNIT_EXPECT_TRUE(test, natk_flow_update_due(cfg, f, t + 100 * HZ));
+	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(cfg, f, t + 10 * HZ));
+}
+
 static struct kunit_case natk_timeout_cases[] = {
 	KUNIT_CASE(natk_timeout_tcp_states),
 	KUNIT_CASE(natk_timeout_transitory),
@@ -186,6 +295,9 @@ static struct kunit_case natk_timeout_cases[] = {
 	KUNIT_CASE(natk_timeout_refresh_extends),
 	KUNIT_CASE(natk_timeout_refresh_same_jiffy),
 	KUNIT_CASE(natk_timeout_wrap),
+	KUNIT_CASE(natk_timeout_update_due),
+	KUNIT_CASE(natk_timeout_update_wrap),
+	KUNIT_CASE(natk_timeout_update_new_flow),
 	{}
 };
 

@@ -495,6 +495,7 @@ def exact_checks(g, fam):
                       ("state", nl.NATK_CMD_STATE),
                       ("map-new", nl.NATK_CMD_MAP_NEW),
                       ("map-del", nl.NATK_CMD_MAP_DEL),
+                      ("flow-update", nl.NATK_CMD_FLOW_UPDATE),
                       ("max-plus-1", nl.NATK_CMD_MAX + 1), ("99", 99),
                       ("255", 255)):
         r = g.request(fam, cmd, nl.NLM_F_ACK)

@@ -26,7 +26,7 @@ done
 for c in set-valid set-restore flows-filter-wrong-type flows-dump fwd-add-no-nest \
 	fwd-add-sctp fwd-add-port-0 fwd-del-missing delete-flow-no-flow delete-flow-partial \
 	delete-flow-missing unknown-cmd-unspec unknown-cmd-flow-new \
-	unknown-cmd-flow-del unknown-cmd-state unknown-cmd-map-new unknown-cmd-map-del unknown-cmd-max-plus-1 unknown-cmd-99 unknown-cmd-255 dump-of-doit; do
+	unknown-cmd-flow-del unknown-cmd-state unknown-cmd-map-new unknown-cmd-map-del unknown-cmd-flow-update unknown-cmd-max-plus-1 unknown-cmd-99 unknown-cmd-255 dump-of-doit; do
 	ROOT_CHECKS+=("nlfuzz-contract-$c")
 done
 UNPRIV_CHECKS=()

@@ -146,7 +146,7 @@ expect 1 'too many arguments for forward del' forward del tcp 80 10.0.0.2
 expect 1 "unknown forward command 'move'" forward move
 expect 1 'count needs a number' monitor count 0
 expect 1 "unknown argument 'foo'" monitor foo
-expect 1 'event needs new, destroy or state' monitor event created
+expect 1 'event needs new, update, destroy or state' monitor event created
 expect 1 "invalid or repeated proto 'sctp'" monitor proto sctp
 expect 1 "unknown argument 'foo' (file, max-size, keep, journal or rate)" log foo
 expect 1 "'file' needs a value" log file

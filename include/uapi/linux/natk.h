@@ -231,13 +231,35 @@
  *
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
- *   destroyed (with NATK_FLOW_A_REASON). Each carries one NATK_A_FLOW nest
- *   with the same attributes as a dump, and NATK_A_TIMESTAMP_NS (u64,
- *   CLOCK_REALTIME). NATK_CMD_STATE when the external interface's state
+ *   destroyed (with NATK_FLOW_A_REASON), NATK_CMD_FLOW_UPDATE (below) when
+ *   it changes. Each carries one NATK_A_FLOW nest with the same attributes
+ *   as a dump, and NATK_A_TIMESTAMP_NS (u64, CLOCK_REALTIME). Together
+ *   they are enough to replay the table on a standby (NATK_CMD_FLOW_ADD).
+ *   NATK_CMD_FLOW_UPDATE (no NATK_FLOW_A_REASON) is sent
+ *     - when a TCP flow's state (enum natk_tcp_state) changes: one event
+ *       per transition, from the packet that made it;
+ *     - as an expiry refresh: a flow that saw traffic since it was last
+ *       announced (by FLOW_NEW or FLOW_UPDATE), when that announcement is
+ *       at least min(timeout / 2, 30 s) old (at least 1 s), where timeout
+ *       is the flow's current idle timeout. So NATK_FLOW_A_EXPIRES_MS of
+ *       the last event of a busy flow is behind its real expiry by at most
+ *       about that much (plus GC delay; second granularity). The GC sends
+ *       these as it walks the table (a full pass every half second or so,
+ *       longer for a large table), at most 4096 a second per network
+ *       namespace; a flow over that budget is announced on a later pass.
+ *       A flow without traffic gets no refresh: its last event's expiry
+ *       holds.
+ *   An update shows the flow as it is when the event is built (a moment
+ *   after what caused it), and one that races with the flow's end may,
+ *   rarely, follow its NATK_CMD_FLOW_DEL (same NATK_FLOW_A_ID).
+ *   NATK_CMD_STATE when the external interface's state
  *   changes (see "External interface"): NATK_A_ENABLED, NATK_A_STATE,
  *   NATK_A_IFNAME, NATK_A_IFINDEX and NATK_A_EXT_ADDR_BE as in
- *   NATK_CMD_GET_CONFIG, and NATK_A_TIMESTAMP_NS. Events are best effort:
- *   under overload some are lost and counted in NATK_STAT_EVENTS_LOST.
+ *   NATK_CMD_GET_CONFIG, and NATK_A_TIMESTAMP_NS. Events are best effort
+ *   (FLOW_UPDATE too): under overload some are lost and counted in
+ *   NATK_STAT_EVENTS_LOST; a listener whose socket overflows sees ENOBUFS
+ *   and should dump the flows (NATK_CMD_GET_FLOWS) to catch up. Nothing
+ *   is built, refreshes included, while nobody listens.
  *
  * Multicast group NATK_MCGRP_MAPPINGS ("mappings"), the mapping log (RFC
  * 6888 REQ-12, "who had this external port"), CAP_NET_ADMIN to join:
@@ -290,6 +312,7 @@ enum natk_cmd {
 	NATK_CMD_MAP_NEW,		/* event, NATK_MCGRP_MAPPINGS */
 	NATK_CMD_MAP_DEL,		/* event, NATK_MCGRP_MAPPINGS */
 	NATK_CMD_FLOW_ADD,
+	NATK_CMD_FLOW_UPDATE,		/* event, NATK_MCGRP_EVENTS */
 	__NATK_CMD_MAX
 };
 
