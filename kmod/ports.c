@@ -213,9 +213,14 @@ void natk_maps_destroy(struct natk_net *nn)
 }
 
 /*
- * Offer the ports @first, @first + 2, ... up to @hi (one parity), from a
- * random one on and wrapping, while *@budget lasts; @skip (the internal
- * port, already offered) is passed over without costing a candidate.
+ * Offer the ports @first, @first + 2, ... up to @hi (one parity) while
+ * *@budget lasts; @skip (the internal port, already offered) is passed over
+ * without costing a candidate. A class the budget covers is walked from a
+ * random port on, wrapping: every port is offered once. A larger one gets
+ * independent random candidates: a walk there would fail whenever it
+ * started in a stretch of taken ports longer than the budget (a block of
+ * held ports, a burst of mappings made in order), however free the rest
+ * of the range.
  */
 static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
 			       u8 proto, u32 first, u32 hi, u32 *budget,
@@ -225,13 +230,18 @@ static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
 			       void *arg)
 {
 	u32 n, i, j, port;
+	bool probe;
 	int err;
 
 	if (first > hi)
 		return -EADDRINUSE;
 	n = (hi - first) / 2 + 1;
 	j = get_random_u32_below(n);
+	/* Mutant port_walk: a walk however large the class. */
+	probe = n > *budget && !natk_mutant(port_walk);
 	for (i = 0; i < n && *budget; i++) {
+		if (probe)
+			j = get_random_u32_below(n);
 		port = first + 2 * j;
 		if (++j == n)
 			j = 0;

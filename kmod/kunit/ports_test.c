@@ -304,6 +304,41 @@ static void natk_ports_exhaustion_bounded(struct kunit *test)
 }
 
 /*
+ * A stretch of taken ports longer than the search budget (a block of held
+ * ports, mappings made in order) costs new mappings nothing while the rest
+ * of the range is free: candidates are random, not a walk that fails when
+ * it starts inside the stretch (one search in twenty did, and then every
+ * new mapping failed for the exhaustion throttle's time).
+ */
+static void natk_ports_dense_stretch(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	int i, n = 800, fresh = 300, failed = 0;
+	enum natk_stat why;
+	struct natk_map **m;
+
+	m = kunit_kcalloc(test, n + fresh, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	natk_range(nn, 20000, 29999);
+	for (i = 0; i < n; i++)
+		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
+				   20000 + i);
+	for (i = n; i < n + fresh; i++) {
+		/* Internal ports outside the range: always a search. */
+		natk_ports_init(nn);
+		m[i] = natk_get(nn, IPPROTO_UDP, NATK_T_INT, 40000 + i, &why);
+		if (!m[i])
+			failed++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, failed, 0,
+			    "%d of %d searches failed with %d of 10000 ports taken",
+			    failed, fresh, n);
+	for (i = 0; i < n + fresh; i++)
+		if (m[i])
+			natk_map_put(nn, m[i]);
+}
+
+/*
  * A range no larger than NATK_PORT_ATTEMPTS is searched completely: each
  * port offered once, the internal port included.
  */
@@ -972,6 +1007,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_privileged),
 	KUNIT_CASE(natk_ports_exhaustion),
 	KUNIT_CASE(natk_ports_exhaustion_bounded),
+	KUNIT_CASE(natk_ports_dense_stretch),
 	KUNIT_CASE(natk_ports_small_range_offers),
 	KUNIT_CASE(natk_ports_local_socket),
 	KUNIT_CASE(natk_ports_forward_reserved),
