@@ -162,10 +162,12 @@ install_all() {
 	sed "$subst" "$REPO/packaging/natk.service.in" > "$UNITDIR/natk.service"
 	sed "$subst" "$REPO/packaging/natk-metrics.service.in" > "$UNITDIR/natk-metrics.service"
 	sed "$subst" "$REPO/packaging/natk-maplog.service.in" > "$UNITDIR/natk-maplog.service"
+	sed "$subst" "$REPO/packaging/natk-sync.service.in" > "$UNITDIR/natk-sync.service"
 	install -m 0644 "$REPO/packaging/natk-metrics.timer" "$UNITDIR/natk-metrics.timer"
-	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-maplog.service"
+	chmod 0644 "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-maplog.service" \
+		"$UNITDIR/natk-sync.service"
 	install -m 0644 "$REPO/packaging/natk.conf" "$DOCDIR/natk.conf.example"
-	say "installed $LIBEXECDIR/natk-start and natk-stop, $UNITDIR/natk.service, natk-metrics.service and .timer, natk-maplog.service"
+	say "installed $LIBEXECDIR/natk-start and natk-stop, $UNITDIR/natk.service, natk-metrics.service and .timer, natk-maplog.service, natk-sync.service"
 	if [ -e "$CONF" ]; then
 		say "kept the existing $CONF"
 	else
@@ -189,18 +191,21 @@ uninstall_all() {
 	if have_systemd && [ -e "$UNITDIR/natk-maplog.service" ]; then
 		systemctl disable --now natk-maplog.service 2>/dev/null || true
 	fi
+	if have_systemd && [ -e "$UNITDIR/natk-sync.service" ]; then
+		systemctl disable --now natk-sync.service 2>/dev/null || true
+	fi
 	if have_systemd && [ -e "$UNITDIR/natk.service" ]; then
 		systemctl disable --now natk.service 2>/dev/null || true
 	elif [ -x "$SBINDIR/natkctl" ] && grep -qw '^natk' /proc/modules 2>/dev/null; then
 		"$SBINDIR/natkctl" down 2>/dev/null || true
 	fi
 	# Leftover enable links (systemctl may have been unavailable).
-	find "$UNITDIR" \( -name natk.service -o -name 'natk-metrics.*' -o -name natk-maplog.service \) -type l -delete 2>/dev/null || true
+	find "$UNITDIR" \( -name natk.service -o -name 'natk-metrics.*' -o -name natk-maplog.service -o -name natk-sync.service \) -type l -delete 2>/dev/null || true
 	rm -f "$UNITDIR/natk.service" "$UNITDIR/natk-metrics.service" "$UNITDIR/natk-metrics.timer" \
-		"$UNITDIR/natk-maplog.service"
+		"$UNITDIR/natk-maplog.service" "$UNITDIR/natk-sync.service"
 	if have_systemd; then
 		systemctl daemon-reload
-		systemctl reset-failed natk.service natk-metrics.service natk-maplog.service 2>/dev/null || true
+		systemctl reset-failed natk.service natk-metrics.service natk-maplog.service natk-sync.service 2>/dev/null || true
 	fi
 	# what natk-metrics.service wrote for the node exporter
 	rm -f /var/lib/prometheus/node-exporter/natk.prom

@@ -8,16 +8,16 @@ PKGS=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	qemu-system-x86 busybox-static
-	libnl-3-dev libnl-genl-3-dev pkg-config build-essential bc flex bison
+	libnl-3-dev libnl-genl-3-dev nettle-dev pkg-config build-essential bc flex bison
 	libelf-dev libssl-dev sparse kmod cpio xz-utils debootstrap e2fsprogs
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
 	python3 python3-scapy jq gawk gnuplot-nox groff-base
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian
-	prometheus prometheus-node-exporter
+	prometheus prometheus-node-exporter keepalived
 )
 # Daemons the tests only run in their VMs (promtool, node_exporter): the
 # host does not start them, nor start them at boot.
-DAEMONS=(prometheus prometheus-node-exporter)
+DAEMONS=(prometheus prometheus-node-exporter keepalived)
 
 missing=()
 for p in "${PKGS[@]}"; do

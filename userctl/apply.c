@@ -115,6 +115,19 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 			errors++;
 			continue;
 		}
+		/* natkctl sync's settings: not natk.ko's (sync.c reads them). */
+		if (!strcmp(w[0], "sync")) {
+			static const char *const sw[] = {
+				"peer", "listen", "key-file", "socket",
+			};
+
+			if (n != 3 || match_word(w[1], sw, ARRAY_SIZE(sw), false) < 0) {
+				warnmsg("%s:%u: expected: sync peer|listen|key-file|socket VALUE",
+					path, lineno);
+				errors++;
+			}
+			continue;
+		}
 		if (!strcmp(w[0], "forward")) {
 			if (parse_forward(fc, n, w, lineno, err, sizeof(err)) < 0) {
 				warnmsg("%s:%u: %s", path, lineno, err);
@@ -399,7 +412,40 @@ struct save_state {
 	const struct natk_status *st;
 	const struct natk_fwd *f;
 	size_t n;
+	char *sync;		/* the "sync" lines of the file replaced */
 };
+
+/*
+ * The "sync ..." lines of the file save replaces: natkctl sync's settings,
+ * which the kernel does not hold, are kept. NULL if none.
+ */
+static char *save_sync_lines(const char *path)
+{
+	char *line = NULL, *out = NULL;
+	size_t cap = 0, len = 0;
+	FILE *fp, *mem;
+
+	fp = fopen(path, "r");
+	if (!fp)
+		return NULL;
+	mem = open_memstream(&out, &len);
+	if (!mem)
+		fail("out of memory");
+	while (getline(&line, &cap, fp) >= 0) {
+		const char *p = line + strspn(line, " \t");
+
+		if (!strncmp(p, "sync", 4) && (p[4] == ' ' || p[4] == '\t'))
+			fputs(p, mem);
+	}
+	free(line);
+	fclose(fp);
+	fclose(mem);
+	if (!len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
 
 /* "KEY A.B.C.D/LEN, ..." when the list has prefixes (empty: the default). */
 static void save_prefixes(FILE *fp, const char *key,
@@ -453,12 +499,14 @@ static void save_fill(FILE *fp, const void *arg)
 		fprintf(fp, "forward %s %u %s:%u\n", proto_name(ss->f[j].proto),
 			ss->f[j].ext_port, a, ss->f[j].int_port);
 	}
+	if (ss->sync)
+		fputs(ss->sync, fp);
 }
 
 static void save_print(const struct natk_status *st, const struct natk_fwd *f,
 		       size_t n)
 {
-	struct save_state ss = { st, f, n };
+	struct save_state ss = { st, f, n, NULL };
 
 	save_fill(stdout, &ss);
 }
@@ -491,8 +539,9 @@ int cmd_save(int argc, char **argv)
 		if (!st.enabled || !st.ifname[0])
 			fail("save: natk has no external interface in this namespace, so %s would not start it at boot; left unchanged (natkctl set external IFNAME first)",
 			     argv[0]);
-		ss = (struct save_state){ &st, f, n };
+		ss = (struct save_state){ &st, f, n, save_sync_lines(argv[0]) };
 		file_write_atomic("save", argv[0], save_fill, &ss);
+		free(ss.sync);
 	}
 	free(f);
 	return 0;

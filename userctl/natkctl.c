@@ -70,6 +70,11 @@ static const struct cmd cmds[] = {
 	  "  TIME := 2026-12-03T06:30:00Z | \"2026-12-03 06:30:00\" (UTC) |\n"
 	  "          2026-12-03T07:30:00+01:00 | now | -5m | -2h | -1d",
 	  "which internal host has, or had at a time, an external address and port" },
+	{ "sync", cmd_sync,
+	  "sync { run [config FILE] [OPTION VALUE]... | status | flows | commit | resync } [socket PATH]\n"
+	  "       natkctl sync genkey\n"
+	  "  OPTION := peer ADDR[:PORT] | listen ADDR[:PORT] | key-file PATH",
+	  "HA pair: ship flows to the peer and hold its flows, import them on failover (docs/ha.md)" },
 	{ "apply", cmd_apply, "apply [--check] FILE",
 	  "apply a configuration file (such as /etc/natk.conf); --check only validates it" },
 	{ "save", cmd_save, "save [FILE]",

@@ -318,6 +318,7 @@ int cmd_save(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_who(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 
 /* fwd.c helpers also used by status, save and apply */
 int fwd_get_all(struct natk_fwd **out, size_t *n);

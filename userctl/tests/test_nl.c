@@ -24,6 +24,8 @@ int natkctl_main(int argc, char **argv);
 #include "../doctor.c"
 #include "../supervise.c"
 #include "../maplog.c"
+#include "../sync.c"
+#include "../syncproto.c"
 
 #include <linux/genetlink.h>
 #include <stdarg.h>

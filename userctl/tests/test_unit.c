@@ -24,6 +24,8 @@ int natkctl_main(int argc, char **argv);
 #include "../doctor.c"
 #include "../supervise.c"
 #include "../maplog.c"
+#include "../sync.c"
+#include "../syncproto.c"
 
 #include <assert.h>
 
@@ -2942,6 +2944,199 @@ static void test_flowfile(void)
 	}
 }
 
+/* natkctl sync: the wire format, MAC, replay window, and the receiver. */
+static struct sync_rec sync_rec_of(uint8_t op, uint16_t iport)
+{
+	struct sync_rec r = {
+		.op = op, .proto = IPPROTO_UDP,
+		.int_addr = htonl(0x0a000002), .ext_addr = htonl(0xc0000201),
+		.rem_addr = htonl(0xc0000202), .int_port = iport,
+		.ext_port = (uint16_t)(iport + 1000), .rem_port = 5001,
+		.expires_ms = 300000, .pkts_out = 1, .bytes_out = 2,
+		.pkts_in = 3, .bytes_in = 0x1122334455667788ull,
+	};
+
+	return r;
+}
+
+/* A datagram from the peer: epoch, pn, seq, base; n UPSERTs from port p. */
+static size_t sync_from_peer(uint8_t *buf, uint8_t type, uint64_t epoch,
+			     uint64_t pn, uint32_t seq, uint32_t base,
+			     const struct sync_rec *recs, uint16_t n)
+{
+	struct sync_hdr h = {
+		.type = type, .count = n, .epoch = epoch, .pn = pn,
+		.time_ns = now_realtime_ns(), .seq = seq, .base = base,
+	};
+
+	return sync_seal(buf, &h, recs, sd.key);
+}
+
+static void test_sync(void)
+{
+	uint8_t key[SYNC_KEY_LEN], key2[SYNC_KEY_LEN], buf[SYNC_MAX_MSG];
+	struct sync_rec recs[SYNC_MAX_RECS], r;
+	struct sockaddr_in peer = { .sin_family = AF_INET }, other = peer;
+	struct sync_replay w = {};
+	struct sync_hdr h = { .type = SYNC_DATA, .epoch = 7, .pn = 9,
+			      .time_ns = 11, .seq = 3, .base = 2, .ack = 5,
+			      .ack_epoch = 13 }, g;
+	size_t len;
+
+	/* keys: 64 hex digits, blanks and a newline around them */
+	EXPECT(sync_key_parse("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n", key));
+	EXPECT(key[0] == 0x00 && key[9] == 0x99 && key[31] == 0xff);
+	EXPECT(!sync_key_parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeef\n", key2));
+	EXPECT(!sync_key_parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg", key2));
+	EXPECT(!sync_key_parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00", key2));
+	EXPECT(!sync_key_parse("", key2));
+	memcpy(key2, key, sizeof(key));
+	key2[5] ^= 1;
+
+	/* a message round trip: every field */
+	EXPECT(SYNC_MAX_RECS == 22);
+	for (int i = 0; i < SYNC_MAX_RECS; i++)
+		recs[i] = sync_rec_of(SYNC_OP_UPSERT, (uint16_t)(40000 + i));
+	h.count = SYNC_MAX_RECS;
+	len = sync_seal(buf, &h, recs, key);
+	EXPECT(len == SYNC_HDR_LEN + SYNC_MAX_RECS * SYNC_REC_LEN + SYNC_MAC_LEN);
+	EXPECT(len <= SYNC_MAX_MSG);
+	EXPECT(sync_open(buf, len, &g, key) == SYNC_OK);
+	EXPECT(g.type == SYNC_DATA && g.count == SYNC_MAX_RECS && g.epoch == 7 &&
+	       g.pn == 9 && g.time_ns == 11 && g.seq == 3 && g.base == 2 &&
+	       g.ack == 5 && g.ack_epoch == 13);
+	sync_rec_get(buf + SYNC_HDR_LEN + 21 * SYNC_REC_LEN, &r);
+	EXPECT(r.op == SYNC_OP_UPSERT && r.proto == IPPROTO_UDP &&
+	       r.int_addr == recs[21].int_addr && r.ext_addr == recs[21].ext_addr &&
+	       r.rem_addr == recs[21].rem_addr && r.int_port == 40021 &&
+	       r.ext_port == 41021 && r.rem_port == 5001 &&
+	       r.expires_ms == 300000 && r.pkts_out == 1 && r.bytes_out == 2 &&
+	       r.pkts_in == 3 && r.bytes_in == 0x1122334455667788ull);
+
+	/* refused: another key, any bit changed, cut, padded */
+	EXPECT(sync_open(buf, len, &g, key2) == SYNC_BAD_MAC);
+	for (size_t i = 0; i < len; i += 37) {
+		buf[i] ^= 0x20;
+		EXPECT(sync_open(buf, len, &g, key) == SYNC_BAD_MAC);
+		buf[i] ^= 0x20;
+	}
+	EXPECT(sync_open(buf, len - 1, &g, key) == SYNC_BAD_MAC);
+	EXPECT(sync_open(buf, SYNC_HDR_LEN + SYNC_MAC_LEN - 1, &g, key) == SYNC_BAD_LEN);
+	EXPECT(sync_open(buf, SYNC_MAX_MSG + 1, &g, key) == SYNC_BAD_LEN);
+	/* authentic but wrong: the version, a count that lies */
+	buf[3] = 2;
+	sync_mac(key, buf, len - SYNC_MAC_LEN, buf + len - SYNC_MAC_LEN);
+	EXPECT(sync_open(buf, len, &g, key) == SYNC_BAD_VERSION);
+	buf[3] = SYNC_VERSION;
+	buf[7] = 3;
+	sync_mac(key, buf, len - SYNC_MAC_LEN, buf + len - SYNC_MAC_LEN);
+	EXPECT(sync_open(buf, len, &g, key) == SYNC_BAD_LEN);
+
+	/* the replay window */
+	EXPECT(!sync_replay_check(&w, 0));
+	for (uint64_t pn = 1; pn <= 3; pn++) {
+		EXPECT(sync_replay_check(&w, pn));
+		sync_replay_mark(&w, pn);
+	}
+	EXPECT(!sync_replay_check(&w, 2));
+	sync_replay_mark(&w, 100);
+	EXPECT(!sync_replay_check(&w, 36));	/* 64 behind: too old */
+	EXPECT(sync_replay_check(&w, 37));
+	EXPECT(sync_replay_check(&w, 99));	/* late, never seen */
+	sync_replay_mark(&w, 99);
+	EXPECT(!sync_replay_check(&w, 99));
+	EXPECT(!sync_replay_check(&w, 100));
+	sync_replay_mark(&w, 1000);
+	EXPECT(!sync_replay_check(&w, 100) && sync_replay_check(&w, 1001));
+
+	/* the receiver, offline (no socket: its answers go nowhere) */
+	memset(&sd, 0, sizeof(sd));
+	memcpy(sd.key, key, sizeof(key));
+	sd.udp = -1;
+	sd.epoch = 500;
+	sd.base = sd.next_seq = 1;
+	peer.sin_addr.s_addr = htonl(0xc0a8ff01);
+	other.sin_addr.s_addr = htonl(0xc0a8ff09);
+	sd.conf.peer = peer;
+	sd.conf.peer.sin_port = htons(SYNC_PORT);
+	/* first contact: seq 1 applies, its records are held */
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 1, 1, 1, recs, 3);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 3 && sd.rx_next == 2 && sd.peer_epoch == 1000);
+	EXPECT(sd.need_table);	/* a new peer gets our whole table */
+	/* the same datagram again: a replay, nothing applied */
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.replays == 1 && sync_cache.n == 3);
+	/* from elsewhere, or under another key: an auth failure */
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 2, 2, 1, recs + 3, 1);
+	sync_handle_datagram(buf, len, &other);
+	EXPECT(sd.auth_fail == 1 && sync_cache.n == 3);
+	buf[SYNC_HDR_LEN + 5] ^= 1;
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.auth_fail == 2 && sync_cache.n == 3);
+	/* seq 3 before 2 (2 was lost): not applied, go-back-N resends */
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 3, 3, 1, recs + 4, 1);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 3 && sd.rx_next == 2 && sd.ack_due);
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 4, 2, 1, recs + 3, 1);
+	sync_handle_datagram(buf, len, &peer);
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 5, 3, 1, recs + 4, 1);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 5 && sd.rx_next == 4);
+	/* a delete */
+	r = recs[0];
+	r.op = SYNC_OP_DEL;
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 6, 4, 1, &r, 1);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 4 && sd.rx_next == 5);
+	/* the sender abandoned 5..9: base 10 skips them */
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 7, 10, 10, recs + 5, 1);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 5 && sd.rx_next == 11);
+	/* a whole table: BEGIN, two flows, END: the rest is gone */
+	recs[0] = (struct sync_rec){ .op = SYNC_OP_BEGIN };
+	recs[1] = sync_rec_of(SYNC_OP_UPSERT, 40001);
+	recs[2] = sync_rec_of(SYNC_OP_UPSERT, 40003);
+	recs[3] = (struct sync_rec){ .op = SYNC_OP_END };
+	len = sync_from_peer(buf, SYNC_DATA, 1000, 8, 11, 11, recs, 4);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sync_cache.n == 2 && sd.tables_rx == 1);
+	/* an older run of the peer is a replay; a newer one starts afresh */
+	len = sync_from_peer(buf, SYNC_DATA, 999, 100, 12, 12, recs + 1, 1);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.replays == 2 && sd.rx_next == 12);
+	sd.need_table = false;
+	len = sync_from_peer(buf, SYNC_HELLO, 2000, 1, 0, 1, NULL, 0);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.peer_epoch == 2000 && sd.rx_next == 1 && sd.need_table);
+	/* acks: only for our run, within what is unacked */
+	sd.next_seq = 6;
+	h = (struct sync_hdr){ .type = SYNC_HELLO, .epoch = 2000, .pn = 2,
+			       .time_ns = now_realtime_ns(), .base = 1,
+			       .ack = 4, .ack_epoch = 499 };
+	len = sync_seal(buf, &h, NULL, key);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.base == 1);
+	h.pn = 3;
+	h.ack_epoch = 500;
+	len = sync_seal(buf, &h, NULL, key);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.base == 4);
+	h.pn = 4;
+	h.ack = 9;
+	len = sync_seal(buf, &h, NULL, key);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.base == 4);
+	/* sent a minute ago: refused */
+	h.pn = 5;
+	h.time_ns -= SYNC_MAX_SKEW_NS + 1000000000ull;
+	len = sync_seal(buf, &h, NULL, key);
+	sync_handle_datagram(buf, len, &peer);
+	EXPECT(sd.replays == 3);
+	sync_cache_sweep(UINT64_MAX, false);
+	EXPECT(sync_cache.n == 0);
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -2961,6 +3156,7 @@ int main(void)
 	run("journal", test_journal);
 	run("who", test_who);
 	run("flowfile", test_flowfile);
+	run("sync", test_sync);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
