@@ -5,7 +5,10 @@
 # natk_mutant(NAME) in kmod/, make module NATK_MUTANT=NAME), build it, boot
 # one VM (the newest 6.12 kernel installed) that loads it and runs only the
 # scenarios listed for it, and, where the list says "kunit", run the KUnit
-# suites with natk built the same way. A mutant is caught when at least one check that passes on the
+# suites with natk built the same way. Mutants named ctl-NAME break
+# natkctl instead (ctl_mutant(NAME) in userctl/, make NATKCTL_MUTANT=NAME,
+# built in a copy under build/ctl-mutant-*), with the normal natk.ko. A
+# mutant is caught when at least one check that passes on the
 # normal build FAILs: "PASS mutant-NAME: caught by ...", else "FAIL
 # mutant-NAME: survived". First the same scenarios and suites run on the
 # normal build (the baseline): a check that fails there catches nothing.
@@ -78,13 +81,16 @@ while IFS='|' read -r name scen what; do
 	WHAT[$name]=$(trim "$what")
 	NAMES+=("$name")
 done < "$LIST"
-# Every mutant kmod/ has must be listed, and only those.
+# Every mutant kmod/ and userctl/ have must be listed, and only those.
 known=" $(make -s --no-print-directory list-mutants) "
+for m in $(grep -ho 'ctl_mutant("[a-z0-9-]*")' "$REPO"/userctl/*.c | sed 's/ctl_mutant("\(.*\)")/ctl-\1/' | sort -u); do
+	known+="$m "
+done
 for m in $known; do
-	[ -n "${SCEN[$m]:-}" ] || result FAIL "mutant-$m" "kmod/ has natk_mutant(${m//-/_}) but tests/mutants/mutants.txt does not list it"
+	[ -n "${SCEN[$m]:-}" ] || result FAIL "mutant-$m" "kmod/ or userctl/ has it (natk_mutant(${m//-/_}), ctl_mutant(\"${m#ctl-}\")) but tests/mutants/mutants.txt does not list it"
 done
 for m in "${NAMES[@]}"; do
-	case $known in *" $m "*) ;; *) result FAIL "mutant-$m" "listed in tests/mutants/mutants.txt, but no natk_mutant(${m//-/_}) in kmod/" ;; esac
+	case $known in *" $m "*) ;; *) result FAIL "mutant-$m" "listed in tests/mutants/mutants.txt, but no natk_mutant(${m//-/_}) in kmod/ nor ctl_mutant(\"${m#ctl-}\") in userctl/" ;; esac
 done
 RUN=("${NAMES[@]}")
 [ -n "${NATK_MUTANTS:-}" ] && read -r -a RUN <<< "$NATK_MUTANTS"
@@ -96,15 +102,15 @@ pattern() {
 	echo "@($*)"
 }
 
-# run_vm KO PATTERN DIR: boot one VM on KO with the scenarios of PATTERN;
-# leaves DIR/checks.txt, one "PASS|FAIL scenario:check" line each, and
-# DIR/$KVER/done if the VM completed.
+# run_vm KO PATTERN DIR [NATKCTL]: boot one VM on KO with the scenarios of
+# PATTERN (and that natkctl); leaves DIR/checks.txt, one "PASS|FAIL
+# scenario:check" line each, and DIR/$KVER/done if the VM completed.
 run_vm() {
-	local ko=$1 pat=$2 dir=$3
+	local ko=$1 pat=$2 dir=$3 ctl=${4:-$REPO/userctl/natkctl}
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	NATK_SKIP_DEPS=1 NATK_SKIP_BUILD=1 NATK_SKIP_CHECKPATCH=1 NATK_SKIP_SUITES=1 \
-		NATK_KERNELS=$KVER NATK_KO=$ko NATK_TESTS=$pat NATK_LOG_DIR=$dir \
+		NATK_KERNELS=$KVER NATK_KO=$ko NATKCTL=$ctl NATK_TESTS=$pat NATK_LOG_DIR=$dir \
 		"$HERE/check.sh" > "$dir/check.log" 2>&1
 	awk '/^=== scenario / { sc = $3 }
 		/^(PASS|FAIL) / { n = $2; sub(/:$/, "", n); print $1, sc ":" n }' \
@@ -197,14 +203,31 @@ for m in "${RUN[@]}"; do
 	rm -rf "$d"
 	mkdir -p "$d"
 	section "mutant $m: ${WHAT[$m]}; ${SCEN[$m]}"
-	if ! make --no-print-directory module KVER="$KVER" NATK_MUTANT="$m" > "$d/build.log" 2>&1; then
-		tail -n 20 "$d/build.log"
-		result FAIL "mutant-$m" "does not build (log $d/build.log)"
-		CAUGHT[$m]="(does not build)"
-		continue
-	fi
 	mapfile -t sc < <(scenarios "$m")
-	run_vm "$REPO/build/$KVER-mutant-$m/natk.ko" "$(pattern "${sc[@]}")" "$d"
+	if [ "${m#ctl-}" != "$m" ]; then
+		# A natkctl mutant (userctl/sync.h): the normal natk.ko, and
+		# natkctl built with NATKCTL_MUTANT in a copy of userctl/.
+		c=$REPO/build/ctl-mutant-$m
+		rm -rf "$c"
+		mkdir -p "$c"
+		cp -r "$REPO/userctl" "$c/"
+		ln -s "$REPO/include" "$c/include"
+		if ! { make -C "$c/userctl" clean && make -C "$c/userctl" natkctl NATKCTL_MUTANT="${m#ctl-}"; } > "$d/build.log" 2>&1; then
+			tail -n 20 "$d/build.log"
+			result FAIL "mutant-$m" "does not build (log $d/build.log)"
+			CAUGHT[$m]="(does not build)"
+			continue
+		fi
+		run_vm "$REPO/build/$KVER/natk.ko" "$(pattern "${sc[@]}")" "$d" "$c/userctl/natkctl"
+	else
+		if ! make --no-print-directory module KVER="$KVER" NATK_MUTANT="$m" > "$d/build.log" 2>&1; then
+			tail -n 20 "$d/build.log"
+			result FAIL "mutant-$m" "does not build (log $d/build.log)"
+			CAUGHT[$m]="(does not build)"
+			continue
+		fi
+		run_vm "$REPO/build/$KVER-mutant-$m/natk.ko" "$(pattern "${sc[@]}")" "$d"
+	fi
 	vm_ok=1
 	[ -e "$d/$KVER/done" ] || vm_ok=0
 	if kunit "$m"; then
