@@ -81,7 +81,7 @@ static const struct cmd cmds[] = {
 	  "print the running configuration in the configuration file format, or replace FILE with it" },
 	{ "doctor", cmd_doctor, "doctor [config FILE]",
 	  "check the NAT host (forwarding, routes, natk, service, configuration) and say what to fix" },
-	{ "supervise", cmd_supervise, "supervise",
+	{ "supervise", cmd_supervise, "supervise [standby]",
 	  "natk.service's main process: tell systemd whether NAT runs, exit when it stops" },
 	{ "help", cmd_help, "help [COMMAND]",
 	  "show help for all commands or for one" },

@@ -7,6 +7,9 @@
  *   - until natk masquerades, the unit stays "activating" and STATUS= says
  *     what natk waits for (an interface, an address); then READY=1;
  *   - while natk masquerades, STATUS=masquerading out of IFNAME (ADDR);
+ *   - with standby (an HA pair's member, natk-start passes it when
+ *     /etc/natk.conf has a sync peer): natk waiting for its address is
+ *     the standby's normal state, ready, and not a reason to exit;
  *   - NAT stops and waits for its interface or address: exit 3
  *     (NK_EXIT_INACTIVE), a transient failure: Restart=on-failure starts
  *     the unit again, and natk-stop keeps the configuration and flows;
@@ -55,6 +58,7 @@ struct sv {
 	struct sockaddr_un notify_sa;
 	socklen_t notify_len;
 	bool ready;			/* READY=1 sent */
+	bool standby;			/* HA member: no address is normal */
 	char status[256];		/* the last STATUS= sent */
 };
 
@@ -155,8 +159,21 @@ static int sv_check(struct sv *s)
 			 st.ifname, addr);
 		sv_status(s, text, true);
 		return -1;
-	case NATK_STATE_WAIT_INTERFACE:
 	case NATK_STATE_WAIT_ADDRESS:
+		/*
+		 * An HA pair's standby: keepalived gives it the address on
+		 * failover and takes it back after; its sync daemon holds
+		 * the flows meanwhile. The unit is ready all along.
+		 */
+		if (s->standby) {
+			snprintf(text, sizeof(text),
+				 "standby: no address on %s until keepalived makes this host master (natkctl sync status)",
+				 st.ifname);
+			sv_status(s, text, true);
+			return -1;
+		}
+		__attribute__((fallthrough));
+	case NATK_STATE_WAIT_INTERFACE:
 		status_state_text(&st, buf, sizeof(buf));
 		if (s->ready)
 			return sv_stopped(s, NK_EXIT_INACTIVE,
@@ -229,9 +246,10 @@ int cmd_supervise(int argc, char **argv)
 	struct nl_cb *cb;
 	int rc, err;
 
-	(void)argv;
-	if (argc > 0)
-		usage_fail("supervise", "supervise takes no arguments");
+	if (argc == 1 && !strcmp(argv[0], "standby"))
+		s.standby = true;
+	else if (argc > 0)
+		usage_fail("supervise", "supervise takes no arguments but standby");
 	sv_notify_open(&s);
 
 	sa.sa_handler = sv_on_signal;

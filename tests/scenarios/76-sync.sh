@@ -19,7 +19,8 @@ ctl_init
 plan sync-setup sync-up sync-status-json sync-flows-held sync-ports-kept sync-tcp-state \
 	sync-delete sync-forged-peer sync-forged-other sync-replay sync-nothing-injected \
 	sync-loss-converges sync-loss-retransmits sync-restart-table sync-flush-kept \
-	sync-commit-auto sync-commit-ports sync-commit-explicit sync-rate sync-bulk sync-kernel-log
+	sync-commit-auto sync-commit-ports sync-commit-explicit sync-rate sync-bulk \
+	sync-supervise-standby sync-supervise-follows sync-kernel-log
 dmesg_mark
 require_natk sync-setup
 
@@ -99,8 +100,25 @@ setup() {
 	n2 set external wan0 > /dev/null || return 1
 	"$NATKCTL" sync genkey > "$D/key" && chmod 600 "$D/key" || return 1
 	poll 10 nsx nat ping -c1 -W1 $S2 > /dev/null || return 1
-	sync_start s1 nat $S1 $S2 && sync_start s2 nat2 $S2 $S1
+	sync_start s1 nat $S1 $S2 && sync_start s2 nat2 $S2 $S1 || return 1
+	# The standby's natk.service main process (natk-start passes standby
+	# when natk.conf names a sync peer), its notify messages in a file.
+	nsx nat2 python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    with open(sys.argv[2], "a") as f:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$D/notify.sock" "$D/notify.log" &
+	PIDS+=($!)
+	poll 5 test -S "$D/notify.sock" || return 1
+	NOTIFY_SOCKET=$D/notify.sock nsx nat2 "$NATKCTL" supervise standby > "$D/sv.log" 2>&1 &
+	SV=$!
+	PIDS+=("$SV")
 }
+# notified TEXT: the standby's supervise sent a message with TEXT
+notified() { grep -q -- "$1" "$D/notify.log"; }
 if setup; then
 	pass sync-setup
 else
@@ -108,6 +126,11 @@ else
 	exit 1
 fi
 
+if poll 10 notified "READY=1 STATUS=standby: no address on wan0" && kill -0 "$SV"; then
+	pass sync-supervise-standby
+else
+	fail sync-supervise-standby "notified: $(tr '\n' '|' < "$D/notify.log"); supervise: $(cat "$D/sv.log")"
+fi
 if poll 10 key_is s1 state = connected && poll 10 key_is s2 state = connected; then
 	pass sync-up
 else
@@ -333,6 +356,17 @@ if echo "$out" | grep -Eq "^committed 0 flows \($nm present, 0 refused\)$"; then
 	pass sync-commit-explicit
 else
 	fail sync-commit-explicit "sync commit said: $out"
+fi
+
+# The standby's unit followed: masquerading, then standby again when the
+# address goes (keepalived moved it back), without exiting.
+ip -n nat2 addr del $NAT_EXT/24 dev wan0
+if notified "STATUS=masquerading out of wan0 (192.0.2.1)" &&
+	poll 10 sh -c "tail -n 1 $D/notify.log | grep -q 'STATUS=standby: no address on wan0'" &&
+	kill -0 "$SV"; then
+	pass sync-supervise-follows
+else
+	fail sync-supervise-follows "notified: $(tr '\n' '|' < "$D/notify.log"); supervise: $(cat "$D/sv.log")"
 fi
 
 kernel_log_check sync-kernel-log
