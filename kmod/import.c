@@ -36,11 +36,37 @@ static int natk_import_refused(struct netlink_ext_ack *extack,
 	}
 }
 
+/*
+ * The state @s describes, on @flow (new, or an update of one that exists):
+ * its TCP state, what was left of its idle time (at most a full timeout)
+ * and its counters.
+ */
+static void natk_flow_import_set(const struct natk_cfg *cfg,
+				 struct natk_flow *flow,
+				 const struct natk_flow_spec *s)
+{
+	unsigned long timeout, left;
+
+	if (s->okey.proto == IPPROTO_TCP)
+		WRITE_ONCE(flow->state, s->state);
+	timeout = natk_timeout_for(cfg, s->okey.proto, s->state);
+	left = min_t(unsigned long, msecs_to_jiffies(s->expires_ms), timeout);
+	WRITE_ONCE(flow->seen, jiffies - (timeout - left));
+	WRITE_ONCE(flow->pkts[0], s->pkts[0]);
+	WRITE_ONCE(flow->pkts[1], s->pkts[1]);
+	WRITE_ONCE(flow->bytes[0], s->bytes[0]);
+	WRITE_ONCE(flow->bytes[1], s->bytes[1]);
+	/* Both ways seen: not evicted first, and the fast path may take it. */
+	if (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)
+		set_bit(NATK_FLOW_SEEN_OUT, &flow->flags);
+	if (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)
+		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
+}
+
 /* Make the flow @s describes. Process context. */
 int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		     struct netlink_ext_ack *extack)
 {
-	unsigned long timeout, left;
 	const struct natk_cfg *cfg;
 	struct natk_map *map = NULL;
 	struct natk_flow *flow;
@@ -51,19 +77,34 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 	local_bh_disable();
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	if (natk_cfg_state(cfg) != NATK_STATE_ACTIVE) {
-		NL_SET_ERR_MSG(extack, "natk: not masquerading (no external interface or address)");
+	/*
+	 * Active, or waiting for its interface or address with flows made
+	 * with the address this one was (a standby: natk_cfg_adopt_addr()).
+	 */
+	if (natk_cfg_state(cfg) == NATK_STATE_DOWN) {
+		NL_SET_ERR_MSG(extack, "natk: not masquerading (no external interface)");
 		err = -ENETDOWN;
 		goto out;
 	}
-	if (s->eaddr != cfg->ext_addr) {
+	if (s->eaddr != (cfg->ext_addr ?: cfg->flows_addr)) {
 		NL_SET_ERR_MSG(extack, "natk: the flow was made with another external address");
 		err = -EADDRNOTAVAIL;
 		goto out;
 	}
-	if (natk_flow_lookup_out(nn, &s->okey)) {
-		NL_SET_ERR_MSG(extack, "natk: the flow exists");
-		err = -EEXIST;
+	flow = natk_flow_lookup_out(nn, &s->okey);
+	if (flow) {
+		/* NATK_FLOW_A_UPDATE: a peer's update of a flow here. */
+		if (s->replace && flow->rkey.eport == s->eport) {
+			natk_flow_import_set(cfg, flow, s);
+			goto out;
+		}
+		if (s->replace) {
+			NL_SET_ERR_MSG(extack, "natk: the flow exists with another external port");
+			err = -EADDRINUSE;
+		} else {
+			NL_SET_ERR_MSG(extack, "natk: the flow exists");
+			err = -EEXIST;
+		}
 		goto out;
 	}
 	/* The flow of a port forward comes in through that forward. */
@@ -95,19 +136,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		err = -EADDRINUSE;
 		goto out;
 	}
-	/* What was left of its idle time, at most a full timeout. */
-	timeout = natk_timeout_for(cfg, s->okey.proto, s->state);
-	left = min_t(unsigned long, msecs_to_jiffies(s->expires_ms), timeout);
-	WRITE_ONCE(flow->seen, jiffies - (timeout - left));
-	WRITE_ONCE(flow->pkts[0], s->pkts[0]);
-	WRITE_ONCE(flow->pkts[1], s->pkts[1]);
-	WRITE_ONCE(flow->bytes[0], s->bytes[0]);
-	WRITE_ONCE(flow->bytes[1], s->bytes[1]);
-	/* Both ways seen: not evicted first, and the fast path may take it. */
-	if (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)
-		set_bit(NATK_FLOW_SEEN_OUT, &flow->flags);
-	if (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)
-		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
+	natk_flow_import_set(cfg, flow, s);
 out:
 	rcu_read_unlock();
 	local_bh_enable();

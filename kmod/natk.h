@@ -427,10 +427,12 @@ struct natk_flow_spec {
 	u8 state;
 	u32 expires_ms;
 	u64 pkts[2], bytes[2];
+	bool replace;		/* NATK_FLOW_A_UPDATE: update a flow that exists */
 };
 
 int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		     struct netlink_ext_ack *extack);
+void natk_cfg_adopt_addr(struct natk_net *nn, __be32 addr);
 
 /* scope.c */
 bool natk_in_scope(const struct natk_cfg *cfg, __be32 saddr, __be32 daddr);

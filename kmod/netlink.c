@@ -111,6 +111,7 @@ static const struct nla_policy natk_flow_add_attr_policy[NATK_FLOW_A_MAX + 1] = 
 	[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
 	[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
 	[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
+	[NATK_FLOW_A_UPDATE] = { .type = NLA_FLAG },
 };
 
 static const struct nla_policy natk_flow_add_policy[NATK_A_MAX + 1] = {
@@ -859,6 +860,8 @@ static int natk_cmd_flow_add(struct sk_buff *skb, struct genl_info *info)
 	s.pkts[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_PKTS_IN]);
 	s.bytes[0] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_OUT]);
 	s.bytes[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_IN]);
+	s.replace = nla_get_flag(tb[NATK_FLOW_A_UPDATE]);
+	natk_cfg_adopt_addr(nn, s.eaddr);
 	return natk_flow_import(nn, &s, extack);
 }
 

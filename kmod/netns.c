@@ -231,7 +231,9 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		  (!strncmp(old->ifname, ncfg->ifname, IFNAMSIZ) ||
 		   (old->ifindex && old->ifindex == ncfg->ifindex));
 	had = same_if ? (old->ext_addr ?: old->flows_addr) : 0;
-	ncfg->flows_addr = ncfg->ext_addr ?: had;
+	/* (The address a standby adopted for imports: ncfg's own.) */
+	ncfg->flows_addr = ncfg->ext_addr ?: had ?:
+			   (same_if ? ncfg->flows_addr : 0);
 	/* Flows made under another address or mapping rule go (REQ-11). */
 	flush = !same_if || (had && ncfg->ext_addr && ncfg->ext_addr != had) ||
 		(natk_mutant(ext_flush_waiting) &&	/* mutant: flows lost */
@@ -270,6 +272,39 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	if (changed)
 		natk_event_state(nn, ncfg);
 	return 0;
+}
+
+/*
+ * A standby of an HA pair: natk waits for the address keepalived will
+ * give it, and its sync daemon imports the peer's flows, made with that
+ * address, before it comes (so that no packet finds natk active without
+ * them). The first such import makes @addr the flows' address; when it
+ * comes, the flows stay, and another address flushes them (REQ-11).
+ */
+void natk_cfg_adopt_addr(struct natk_net *nn, __be32 addr)
+{
+	const struct natk_cfg *cfg;
+	struct natk_cfg *ncfg;
+	bool need;
+
+	/* Every import asks: only the first of a standby takes the lock. */
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	need = !cfg->ext_addr && !cfg->flows_addr;
+	rcu_read_unlock();
+	if (!need)
+		return;
+	mutex_lock(&nn->lock);
+	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
+	if (natk_cfg_state(cfg) != NATK_STATE_DOWN && !cfg->ext_addr &&
+	    !cfg->flows_addr) {
+		ncfg = natk_cfg_dup(nn);
+		if (ncfg) {
+			ncfg->flows_addr = addr;
+			natk_cfg_commit(nn, ncfg, NULL);
+		}
+	}
+	mutex_unlock(&nn->lock);
 }
 
 /* Stop masquerading in this netns and flush. Caller holds nn->lock. */

@@ -334,7 +334,7 @@ bool flow_parse_line(const char *line, struct flow *f, char *err,
 	return true;
 }
 
-struct nl_msg *flow_add_msg(const struct flow *f)
+struct nl_msg *flow_add_msg(const struct flow *f, bool update)
 {
 	struct nl_msg *msg = nk_msg_size(NATK_CMD_FLOW_ADD, 0, 512);
 	struct nlattr *nest = nla_nest_start(msg, NATK_A_FLOW);
@@ -354,7 +354,8 @@ struct nl_msg *flow_add_msg(const struct flow *f)
 	    nla_put_u64(msg, NATK_FLOW_A_PKTS_OUT, f->pkts_out) < 0 ||
 	    nla_put_u64(msg, NATK_FLOW_A_BYTES_OUT, f->bytes_out) < 0 ||
 	    nla_put_u64(msg, NATK_FLOW_A_PKTS_IN, f->pkts_in) < 0 ||
-	    nla_put_u64(msg, NATK_FLOW_A_BYTES_IN, f->bytes_in) < 0)
+	    nla_put_u64(msg, NATK_FLOW_A_BYTES_IN, f->bytes_in) < 0 ||
+	    (update && nla_put_flag(msg, NATK_FLOW_A_UPDATE) < 0))
 		fail("out of memory");
 	nla_nest_end(msg, nest);
 	return msg;

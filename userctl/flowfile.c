@@ -261,7 +261,7 @@ static struct nl_msg *restore_build(size_t i, void *arg)
 {
 	const struct restore *r = arg;
 
-	return flow_add_msg(&r->l->v[r->base + i]);
+	return flow_add_msg(&r->l->v[r->base + i], false);
 }
 
 /* The kernel's answer for flow i (nk_extack: its message). */

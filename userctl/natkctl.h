@@ -265,8 +265,9 @@ size_t flow_format_line(const struct flow *f, char *buf, size_t len);
  * for anything flow_format_line would not have written. */
 bool flow_parse_line(const char *line, struct flow *f, char *err,
 		     size_t errlen);
-/* NATK_CMD_FLOW_ADD importing f (exits when out of memory). */
-struct nl_msg *flow_add_msg(const struct flow *f);
+/* NATK_CMD_FLOW_ADD importing f (exits when out of memory); with update,
+ * a flow that exists with the same port is updated (NATK_FLOW_A_UPDATE). */
+struct nl_msg *flow_add_msg(const struct flow *f, bool update);
 
 /*
  * Write path as fill writes it, through a temporary file next to it that

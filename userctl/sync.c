@@ -348,6 +348,9 @@ static void sync_cache_del(const struct sync_rec *r)
 	}
 }
 
+static bool sync_standby(void);
+static void sync_standby_delete(const struct sync_rec *r);
+
 /* Drop what expired, and with gen_too what the last whole table left out. */
 static void sync_cache_sweep(uint64_t now, bool gen_too)
 {
@@ -357,6 +360,10 @@ static void sync_cache_sweep(uint64_t now, bool gen_too)
 		for (pp = &sync_cache.b[i]; (e = *pp);) {
 			if (e->expire_ms <= now ||
 			    (gen_too && e->gen != sync_cache.gen)) {
+				/* Gone from the peer's table: gone here too. */
+				if (gen_too && e->expire_ms > now &&
+				    sync_standby())
+					sync_standby_delete(&e->r);
 				*pp = e->next;
 				free(e);
 				sync_cache.n--;
@@ -431,6 +438,7 @@ static struct {
 	uint64_t retransmits, tables_tx, tables_rx, resync_reqs;
 	uint64_t auth_fail, replays, malformed, events_lost, abandoned;
 	uint64_t commits, committed, commit_present, commit_refused;
+	uint64_t standby_imports, standby_deletes, standby_refused;
 } sd;
 
 static volatile sig_atomic_t sync_stop;
@@ -629,6 +637,67 @@ static void sync_queue_table(void)
 	sync_log("sending the whole table to the peer: %zu flows", n);
 }
 
+/* ---- the standby's natk ---- */
+
+/*
+ * While natk here is not active (a standby: keepalived has not given it
+ * the external address), every flow the peer ships goes into natk at once
+ * (an update replaces it: NATK_FLOW_A_UPDATE), and every end deletes it, as
+ * pfsync keeps a standby's states: when the address comes the flows are
+ * there, before any packet. The kernel takes imports while it waits
+ * (natk_cfg_adopt_addr). An active natk here takes them at commit only.
+ */
+static bool sync_standby(void)
+{
+	return sd.natk_state != NATK_STATE_ACTIVE &&
+	       sd.natk_state != NATK_STATE_DOWN && !ctl_mutant("sync-no-standby-import");
+}
+
+static void sync_rec_to_flow(const struct sync_rec *r, struct flow *f)
+{
+	struct sync_centry e = { .r = *r, .expire_ms = r->expires_ms };
+
+	sync_entry_to_flow(&e, 0, f);
+}
+
+static void sync_standby_import(const struct sync_rec *r)
+{
+	struct nl_msg *msg;
+	struct flow f;
+	int err;
+
+	sync_rec_to_flow(r, &f);
+	msg = flow_add_msg(&f, true);
+	err = nk_request(msg, NULL, NULL, NULL);
+	if (!err) {
+		sd.standby_imports++;
+	} else if (sd.standby_refused++ < 10) {
+		char b[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &r->int_addr, b, sizeof(b));
+		sync_log("natk here refused the peer's flow from %s:%u: %s",
+			 b, r->int_port, nk_extack[0] ? nk_extack : strerror(-err));
+	}
+}
+
+static void sync_standby_delete(const struct sync_rec *r)
+{
+	struct nl_msg *msg = nk_msg(NATK_CMD_DELETE_FLOW, 0);
+	struct nlattr *nest = nla_nest_start(msg, NATK_A_FLOW);
+
+	if (!nest ||
+	    nla_put_u8(msg, NATK_FLOW_A_PROTO, r->proto) < 0 ||
+	    nla_put_u32(msg, NATK_FLOW_A_INT_ADDR_BE, r->int_addr) < 0 ||
+	    nla_put_u16(msg, NATK_FLOW_A_INT_PORT, r->int_port) < 0 ||
+	    nla_put_u32(msg, NATK_FLOW_A_REM_ADDR_BE, r->rem_addr) < 0 ||
+	    nla_put_u16(msg, NATK_FLOW_A_REM_PORT, r->rem_port) < 0)
+		fail("out of memory");
+	nla_nest_end(msg, nest);
+	/* Gone already (expired here, never imported): no matter. */
+	if (!nk_request(msg, NULL, NULL, NULL))
+		sd.standby_deletes++;
+}
+
 /* ---- receiving ---- */
 
 static void sync_apply_rec(const struct sync_rec *r, uint64_t now)
@@ -636,9 +705,13 @@ static void sync_apply_rec(const struct sync_rec *r, uint64_t now)
 	switch (r->op) {
 	case SYNC_OP_UPSERT:
 		sync_cache_upsert(r, now);
+		if (sync_standby())
+			sync_standby_import(r);
 		break;
 	case SYNC_OP_DEL:
 		sync_cache_del(r);
+		if (sync_standby())
+			sync_standby_delete(r);
 		break;
 	case SYNC_OP_BEGIN:
 		sync_cache.gen++;
@@ -790,7 +863,7 @@ static struct nl_msg *sync_commit_build(size_t i, void *arg)
 {
 	const struct sync_commit *c = arg;
 
-	return flow_add_msg(&c->v[i]);
+	return flow_add_msg(&c->v[i], false);
 }
 
 static void sync_commit_done(size_t i, int err, void *arg)
@@ -874,8 +947,7 @@ static int sync_event_cb(struct nl_msg *msg, void *arg)
 			return NL_SKIP;
 		/* Master now: natk has the address; the peer's flows go in. */
 		if (st.state == NATK_STATE_ACTIVE &&
-		    sd.natk_state != NATK_STATE_ACTIVE && sync_cache.n &&
-		    !ctl_mutant("sync-no-auto-commit"))
+		    sd.natk_state != NATK_STATE_ACTIVE && sync_cache.n)
 			sync_commit(m, sizeof(m), "natk became active");
 		sd.natk_state = st.state;
 		return NL_OK;
@@ -883,6 +955,9 @@ static int sync_event_cb(struct nl_msg *msg, void *arg)
 	if (g->cmd != NATK_CMD_FLOW_NEW && g->cmd != NATK_CMD_FLOW_DEL &&
 	    g->cmd != NATK_CMD_FLOW_UPDATE)
 		return NL_SKIP;
+	/* A standby's flows are the peer's, imported: not shipped back. */
+	if (sd.natk_state != NATK_STATE_ACTIVE)
+		return NL_OK;
 	if (genlmsg_parse(nlh, 0, tb, NATK_A_MAX, NULL) < 0 ||
 	    !tb[NATK_A_FLOW] || !flow_parse(tb[NATK_A_FLOW], &f))
 		return NL_SKIP;
@@ -1008,6 +1083,9 @@ static void sync_ctl_status(FILE *fp)
 	C("flows_committed", sd.committed);
 	C("commit_present", sd.commit_present);
 	C("commit_refused", sd.commit_refused);
+	C("standby_imports", sd.standby_imports);
+	C("standby_deletes", sd.standby_deletes);
+	C("standby_refused", sd.standby_refused);
 #undef C
 }
 

@@ -999,6 +999,63 @@ static void natk_ports_flow_import(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
 }
 
+/*
+ * A standby (natk waits for the address its flows were made with): flows
+ * are imported all the same, under that address; NATK_FLOW_A_UPDATE updates
+ * one that exists (a peer's update), with the same port only.
+ */
+static void natk_ports_flow_import_standby(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+	struct natk_flow_spec s = {
+		.okey = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 41000,
+				       NATK_T_REM, 443),
+		.eaddr = NATK_T_EXT,
+		.eport = htons(52000),
+		.state = NATK_TCP_SYN_OUT,
+		.expires_ms = 10000,
+	};
+	struct natk_flow *f;
+	long left;
+
+	cfg->ext_addr = 0;
+	KUNIT_ASSERT_EQ(test, natk_cfg_state(cfg), NATK_STATE_WAIT_ADDRESS);
+	KUNIT_ASSERT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	rcu_read_lock();
+	f = natk_flow_lookup_out(nn, &s.okey);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
+	KUNIT_EXPECT_EQ(test, f->map->eaddr, NATK_T_EXT);
+	rcu_read_unlock();
+	/* Not under another address. */
+	s.okey.iport = htons(41001);
+	s.eaddr = NATK_T_ROUTER;
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRNOTAVAIL);
+	/* An update: the state and time left of the peer's flow now. */
+	s.okey.iport = htons(41000);
+	s.eaddr = NATK_T_EXT;
+	s.state = NATK_TCP_ESTABLISHED;
+	s.expires_ms = 3600000;
+	s.pkts[1] = 5;
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EEXIST);
+	s.replace = true;
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	rcu_read_lock();
+	f = natk_flow_lookup_out(nn, &s.okey);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
+	KUNIT_EXPECT_EQ(test, f->pkts[1], 5ULL);
+	left = (long)(natk_flow_deadline(cfg, f) - jiffies);
+	KUNIT_EXPECT_GT(test, left, (long)msecs_to_jiffies(3500000));
+	rcu_read_unlock();
+	/* Not with another port: that is another mapping's business. */
+	s.eport = htons(52002);
+	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	cfg->ext_addr = NATK_T_EXT;
+}
+
 static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_preserved),
 	KUNIT_CASE(natk_ports_collision),
@@ -1023,6 +1080,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_exhaustion_throttled),
 	KUNIT_CASE(natk_ports_wanted),
 	KUNIT_CASE(natk_ports_flow_import),
+	KUNIT_CASE(natk_ports_flow_import_standby),
 	{}
 };
 

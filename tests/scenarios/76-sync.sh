@@ -18,7 +18,7 @@
 ctl_init
 plan sync-setup sync-up sync-status-json sync-flows-held sync-ports-kept sync-tcp-state \
 	sync-delete sync-forged-peer sync-forged-other sync-replay sync-nothing-injected \
-	sync-loss-converges sync-loss-retransmits sync-restart-table sync-flush-kept \
+	sync-loss-converges sync-loss-retransmits sync-restart-table sync-flush-kept sync-standby-imported \
 	sync-commit-auto sync-commit-ports sync-commit-explicit sync-rate sync-bulk \
 	sync-supervise-standby sync-supervise-follows sync-kernel-log
 dmesg_mark
@@ -337,8 +337,17 @@ else
 	fail sync-flush-kept "held after the master's flush: $(held | wc -l) of $nm: $(diff "$D/master.txt" "$D/h.txt" | head -3 | tr '\n' '|')"
 fi
 
+# While it waits for the address, the standby's natk already has every
+# flow, with its port: no packet can find natk active without them.
+n2 flows save - | grep -v '^#' | cut -d' ' -f1-5 | sort > "$D/standby.txt"
+if diff "$D/master.txt" "$D/standby.txt" > /dev/null && [ "$(status_key nat2 .state)" = '"waiting-address"' ]; then
+	pass sync-standby-imported
+else
+	fail sync-standby-imported "standby natk ($(status_key nat2 .state)) has $(wc -l < "$D/standby.txt") of $nm: $(diff "$D/master.txt" "$D/standby.txt" | head -3 | tr '\n' '|'); $(st2 | tr -d '\n')"
+fi
+
 # The standby takes the address (keepalived would): natk becomes active
-# there and the daemon imports every held flow, external ports kept.
+# there, with every flow and its external port.
 ip -n nat2 addr add $NAT_EXT/24 dev wan0
 if poll 20 standby_flows_ge "$nm"; then
 	pass sync-commit-auto

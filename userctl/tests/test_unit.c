@@ -2765,7 +2765,7 @@ static void test_flowfile(void)
 		family = 0x1234;
 		for (size_t i = 0; i < 4; i++) {
 			const struct flow *w = &v[i == 3 ? n - 1 : i];
-			struct nl_msg *m = flow_add_msg(w);
+			struct nl_msg *m = flow_add_msg(w, false);
 			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
 			struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(m));
 			struct nlattr *a;

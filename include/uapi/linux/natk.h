@@ -201,12 +201,20 @@
  *   timeout; never more) and the four NATK_FLOW_A_PKTS_ / _BYTES_
  *   counters. The flow keeps that external port: its endpoint's mapping
  *   is made with it (or must already have it), and a port forward's flow
- *   goes through that forward. Errors, each with an extack: -ENETDOWN not
- *   masquerading; -EADDRNOTAVAIL the external address is not the current
- *   one; -EEXIST the flow exists; -EADDRINUSE the port is taken (another
- *   mapping, a forward, a local socket) or the endpoint is mapped to
- *   another port; -ENOSPC the table is full; -EDQUOT the host's limit.
- *   A NATK_CMD_FLOW_NEW event goes out as for any new flow.
+ *   goes through that forward. While natk waits for its interface or
+ *   address (an HA pair's standby, before keepalived gives it the
+ *   address), flows are imported too: the first one's external address
+ *   becomes the address natk's flows are made with, and they stay when
+ *   natk gets that address (another one flushes them). With the flag
+ *   NATK_FLOW_A_UPDATE a flow that exists with the same external port is
+ *   updated instead (state, time left, counters; a peer's update). Errors, each with an
+ *   extack: -ENETDOWN no external interface set; -EADDRNOTAVAIL the
+ *   external address is not natk's (or the one its flows were made with);
+ *   -EEXIST the flow exists; -EADDRINUSE the port is taken (another
+ *   mapping, a forward, a local socket), the endpoint is mapped to another
+ *   port, or (NATK_FLOW_A_UPDATE) the flow exists with another port; -ENOSPC the
+ *   table is full; -EDQUOT the host's limit. A NATK_CMD_FLOW_NEW event
+ *   goes out as for any new flow, none for an update.
  *
  * NATK_CMD_FWD_ADD (doit, CAP_NET_ADMIN)
  *   Static port forward: NATK_A_FWD nest with NATK_FWD_A_PROTO (TCP or UDP),
@@ -450,6 +458,7 @@ enum natk_flow_attr {
 	NATK_FLOW_A_AGE_MS,		/* u32, milliseconds since creation */
 	NATK_FLOW_A_PAD,
 	NATK_FLOW_A_ID,			/* u32, the flow's id for its life */
+	NATK_FLOW_A_UPDATE,		/* flag, NATK_CMD_FLOW_ADD: update it */
 	__NATK_FLOW_A_MAX
 };
 
