@@ -169,6 +169,23 @@ ns_kill() {
 	return 0
 }
 
+# ns_group_teardown NS...: kill every process in these netns (SIGTERM,
+# then SIGKILL after 3 s), then delete them; for scenarios with their own
+# topology.
+ns_group_teardown() {
+	local ns pids=
+	for ns in "$@"; do
+		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
+	done
+	# shellcheck disable=SC2086
+	if [ -n "${pids// /}" ]; then
+		kill $pids 2>/dev/null
+		poll 3 sh -c "! kill -0 $pids 2>/dev/null" || kill -9 $pids 2>/dev/null
+	fi
+	for ns in "$@"; do ip netns del "$ns" 2>/dev/null; done
+	return 0
+}
+
 topo_teardown() {
 	local ns
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do

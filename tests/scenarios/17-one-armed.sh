@@ -36,19 +36,8 @@ KA_SPORT=40700		# lan2's long-lived UDP flow
 oactl() { nsx oa-nat "$NATKCTL" "$@"; }
 oastat() { oactl -j stats | jq -r ".$1"; }
 
-oa_teardown() {
-	local ns pids=
-	for ns in $OA_NS; do
-		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
-	done
-	# shellcheck disable=SC2086
-	if [ -n "${pids// /}" ]; then
-		kill $pids 2>/dev/null
-		poll 3 sh -c "! kill -0 $pids 2>/dev/null" || kill -9 $pids 2>/dev/null
-	fi
-	for ns in $OA_NS; do ip netns del "$ns" 2>/dev/null; done
-	return 0
-}
+# shellcheck disable=SC2086
+oa_teardown() { ns_group_teardown $OA_NS; }
 
 oa_cleanup() {
 	local rc=$?

@@ -51,19 +51,8 @@ NEW_N=8			# TCP connections from lan2 after the failure
 actl() { "$NATKCTL" -n nat-a "$@"; }
 bctl() { "$NATKCTL" -n nat-b "$@"; }
 
-ec_teardown() {
-	local ns pids=
-	for ns in $EC_NS; do
-		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
-	done
-	# shellcheck disable=SC2086
-	if [ -n "${pids// /}" ]; then
-		kill $pids 2>/dev/null
-		poll 3 sh -c "! kill -0 $pids 2>/dev/null" || kill -9 $pids 2>/dev/null
-	fi
-	for ns in $EC_NS; do ip netns del "$ns" 2>/dev/null; done
-	return 0
-}
+# shellcheck disable=SC2086
+ec_teardown() { ns_group_teardown $EC_NS; }
 
 ec_cleanup() {
 	local rc=$?
