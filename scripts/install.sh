@@ -158,6 +158,7 @@ install_all() {
 	install -d "$LIBEXECDIR" "$UNITDIR" "$DOCDIR"
 	sed "$subst" "$REPO/packaging/natk-start.in" > "$LIBEXECDIR/natk-start"
 	sed "$subst" "$REPO/packaging/natk-stop.in" > "$LIBEXECDIR/natk-stop"
+	install -m 0755 "$REPO/packaging/keepalived/natk-notify" "$LIBEXECDIR/natk-notify"
 	chmod 0755 "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop"
 	sed "$subst" "$REPO/packaging/natk.service.in" > "$UNITDIR/natk.service"
 	sed "$subst" "$REPO/packaging/natk-metrics.service.in" > "$UNITDIR/natk-metrics.service"
@@ -215,7 +216,7 @@ uninstall_all() {
 	dkms_remove
 	$MAKE -C "$REPO/userctl" uninstall PREFIX="$PREFIX" SBINDIR="$SBINDIR" \
 		MANDIR="$MANDIR" BASHCOMPDIR="$BASHCOMPDIR" >/dev/null
-	rm -f "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop"
+	rm -f "$LIBEXECDIR/natk-start" "$LIBEXECDIR/natk-stop" "$LIBEXECDIR/natk-notify"
 	rmdir "$LIBEXECDIR" 2>/dev/null || true
 	if [ -e "$CONF" ]; then
 		if cmp -s "$CONF" "$REPO/packaging/natk.conf" ||
