@@ -259,12 +259,12 @@ else
 	fail sync-forged-other "$(st2 | tr -d '\n')"
 fi
 # Capture datagrams s1 sends (a HELLO each second at least), replay them.
-nsx nat2 timeout 15 tcpdump -i sync0 -c 4 -w "$D/cap.pcap" "udp and src host $S1 and dst port 7740" > /dev/null 2>&1 &
+nsx nat2 timeout $((20 * NATK_TIME_SCALE)) tcpdump -U -i sync0 -c 4 -w "$D/cap.pcap" "udp and src host $S1 and dst port 7740" > /dev/null 2>&1 &
 PIDS+=($!)
 # Traffic to make DATA messages too.
 udp_flows 45000 10 > /dev/null
 # tcpdump -c 4 exits once it has them.
-poll 15 sh -c "! kill -0 ${PIDS[-1]} 2>/dev/null"
+poll 25 sh -c "! kill -0 ${PIDS[-1]} 2>/dev/null"
 r0=$(st2 | jq .replays)
 sleep 1
 before=$(held_lines | md5sum)
