@@ -185,8 +185,9 @@ else
 fi
 
 # Sync throughput: $B flows made at once on the master (imported, as fast
-# as natk makes them; a quarter under make check-debug's slow kernel); how soon the standby holds them all, and the bytes
-# per flow. TCG is slow: the figure is a floor; README has it.
+# as natk makes them; a quarter under make check-debug's slow kernel); how
+# soon the standby holds them all, and the bytes per flow. TCG is slow:
+# the figure is a floor; README has it.
 B=${NATK_SYNC_BULK:-$((10000 / NATK_TIME_SCALE))}
 # 4 flows for each of B/4 endpoints, on external ports no flow has.
 nctl flows save - | awk '!/^#/ { split($3, a, ":"); print a[2] }' > "$D/used"
