@@ -906,7 +906,7 @@ static int sync_commit(char *msg, size_t len, const char *why)
 		err = c.fatal;
 	if (err) {
 		snprintf(msg, len, "%s", err == -ENETDOWN ?
-			 "natk is not masquerading here (no external address yet): nothing committed" :
+			 "natk has no external interface here (natkctl set external IFNAME): nothing committed" :
 			 nk_extack[0] ? nk_extack : strerror(-err));
 		sync_log("commit (%s) failed: %s", why, msg);
 		return err;
