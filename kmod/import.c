@@ -80,13 +80,14 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 	/*
 	 * Active, or waiting for its interface or address with flows made
 	 * with the address this one was (a standby: natk_cfg_adopt_addr()).
+	 * flows_addr is the address natk masquerades with while it has one.
 	 */
 	if (natk_cfg_state(cfg) == NATK_STATE_DOWN) {
 		NL_SET_ERR_MSG(extack, "natk: not masquerading (no external interface)");
 		err = -ENETDOWN;
 		goto out;
 	}
-	if (s->eaddr != (cfg->ext_addr ?: cfg->flows_addr)) {
+	if (s->eaddr != cfg->flows_addr) {
 		NL_SET_ERR_MSG(extack, "natk: the flow was made with another external address");
 		err = -EADDRNOTAVAIL;
 		goto out;

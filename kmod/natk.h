@@ -62,7 +62,7 @@ struct natk_cfg {
 	char ifname[IFNAMSIZ];		/* bound by name; "": natk is down */
 	int ifindex;			/* of that name now; 0: none exists */
 	__be32 ext_addr;		/* 0 while the interface has none */
-	__be32 flows_addr;		/* the address the flows were made with */
+	__be32 flows_addr;		/* the flows' address; = ext_addr if set */
 	u16 port_min, port_max;
 	u32 max_flows;
 	u32 max_flows_per_host;

@@ -290,14 +290,13 @@ void natk_cfg_adopt_addr(struct natk_net *nn, __be32 addr)
 	/* Every import asks: only the first of a standby takes the lock. */
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	need = !cfg->ext_addr && !cfg->flows_addr;
+	need = !cfg->flows_addr;	/* also set while natk has an address */
 	rcu_read_unlock();
 	if (!need)
 		return;
 	mutex_lock(&nn->lock);
 	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
-	if (natk_cfg_state(cfg) != NATK_STATE_DOWN && !cfg->ext_addr &&
-	    !cfg->flows_addr) {
+	if (natk_cfg_state(cfg) != NATK_STATE_DOWN && !cfg->flows_addr) {
 		ncfg = natk_cfg_dup(nn);
 		if (ncfg) {
 			ncfg->flows_addr = addr;

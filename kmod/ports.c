@@ -416,8 +416,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		}
 		map->ikey = k;
 		map->ekey.proto = proto;
-		/* A standby's import: the address it waits for. */
-		map->eaddr = cfg->ext_addr ?: cfg->flows_addr;
+		/* The address natk has, or (a standby's import) waits for. */
+		map->eaddr = cfg->flows_addr;
 		atomic_set(&map->hold, NATK_MAP_NEW);
 
 		if (want) {
