@@ -117,11 +117,7 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 		}
 		/* natkctl sync's settings: not natk.ko's (sync.c reads them). */
 		if (!strcmp(w[0], "sync")) {
-			static const char *const sw[] = {
-				"peer", "listen", "key-file", "socket",
-			};
-
-			if (n != 3 || match_word(w[1], sw, ARRAY_SIZE(sw), false) < 0) {
+			if (n != 3 || !sync_setting_word(w[1])) {
 				warnmsg("%s:%u: expected: sync peer|listen|key-file|socket VALUE",
 					path, lineno);
 				errors++;

@@ -320,6 +320,8 @@ int cmd_supervise(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_who(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+/* sync.c: is WORD a setting of natk.conf's "sync" lines? */
+bool sync_setting_word(const char *word);
 
 /* fwd.c helpers also used by status, save and apply */
 int fwd_get_all(struct natk_fwd **out, size_t *n);

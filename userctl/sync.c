@@ -89,6 +89,12 @@ static const char *const sync_conf_words[] = {
 	"peer", "listen", "key-file", "socket", "config",
 };
 
+/* One of the settings of a "sync" line (apply checks the lines with it). */
+bool sync_setting_word(const char *word)
+{
+	return match_word(word, sync_conf_words, 4, false) >= 0;
+}
+
 /* "A.B.C.D[:PORT]" into sa. */
 static bool sync_parse_sockaddr(const char *s, struct sockaddr_in *sa)
 {
@@ -373,24 +379,31 @@ static void sync_cache_sweep(uint64_t now, bool gen_too)
 		}
 }
 
-/* A held flow as flows restore would import it, its idle time left. */
-static void sync_entry_to_flow(const struct sync_centry *e, uint64_t now,
-			  struct flow *f)
+/* A record as flows restore would import it, expires_ms its time left. */
+static void sync_rec_to_flow(const struct sync_rec *r, uint32_t expires_ms,
+			     struct flow *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->proto = e->r.proto;
-	f->state = e->r.state;
-	f->int_addr = e->r.int_addr;
-	f->ext_addr = e->r.ext_addr;
-	f->rem_addr = e->r.rem_addr;
-	f->int_port = e->r.int_port;
-	f->ext_port = e->r.ext_port;
-	f->rem_port = e->r.rem_port;
-	f->expires_ms = (uint32_t)(e->expire_ms - now);
-	f->pkts_out = e->r.pkts_out;
-	f->bytes_out = e->r.bytes_out;
-	f->pkts_in = e->r.pkts_in;
-	f->bytes_in = e->r.bytes_in;
+	f->proto = r->proto;
+	f->state = r->state;
+	f->int_addr = r->int_addr;
+	f->ext_addr = r->ext_addr;
+	f->rem_addr = r->rem_addr;
+	f->int_port = r->int_port;
+	f->ext_port = r->ext_port;
+	f->rem_port = r->rem_port;
+	f->expires_ms = expires_ms;
+	f->pkts_out = r->pkts_out;
+	f->bytes_out = r->bytes_out;
+	f->pkts_in = r->pkts_in;
+	f->bytes_in = r->bytes_in;
+}
+
+/* A held flow, with the idle time it has left at @now. */
+static void sync_entry_to_flow(const struct sync_centry *e, uint64_t now,
+			       struct flow *f)
+{
+	sync_rec_to_flow(&e->r, (uint32_t)(e->expire_ms - now), f);
 }
 
 /* ---- daemon state ---- */
@@ -653,20 +666,13 @@ static bool sync_standby(void)
 	       sd.natk_state != NATK_STATE_DOWN && !ctl_mutant("sync-no-standby-import");
 }
 
-static void sync_rec_to_flow(const struct sync_rec *r, struct flow *f)
-{
-	struct sync_centry e = { .r = *r, .expire_ms = r->expires_ms };
-
-	sync_entry_to_flow(&e, 0, f);
-}
-
 static void sync_standby_import(const struct sync_rec *r)
 {
 	struct nl_msg *msg;
 	struct flow f;
 	int err;
 
-	sync_rec_to_flow(r, &f);
+	sync_rec_to_flow(r, r->expires_ms, &f);
 	msg = flow_add_msg(&f, true);
 	err = nk_request(msg, NULL, NULL, NULL);
 	if (!err) {
