@@ -3,7 +3,8 @@
  * natkctl apply FILE, natkctl save: the configuration file.
  *
  * A line is a setting as given to "natkctl set" ("ports 1024-65535",
- * "timeout udp 300") or "forward tcp|udp PORT ADDR[:PORT]". "#" starts a
+ * "timeout udp 300", "addresses all"; "external eth0 addresses all" too)
+ * or "forward tcp|udp PORT ADDR[:PORT] [address EXTADDR]". "#" starts a
  * comment. The whole file is validated before anything is sent.
  */
 #include <arpa/inet.h>
@@ -54,10 +55,11 @@ static int parse_forward(struct file_conf *fc, int argc, char **argv,
 			 unsigned int lineno, char *err, size_t errlen)
 {
 	struct natk_fwd f = {};
+	char name[64];
 	bool has_port;
 
-	if (argc != 4) {
-		snprintf(err, errlen, "expected: forward tcp|udp PORT ADDR[:PORT]");
+	if (argc != 4 && (argc != 6 || strcmp(argv[4], "address"))) {
+		snprintf(err, errlen, "expected: forward tcp|udp PORT ADDR[:PORT] [address EXTADDR]");
 		return -1;
 	}
 	if (!parse_proto(argv[1], false, &f.proto)) {
@@ -73,13 +75,20 @@ static int parse_forward(struct file_conf *fc, int argc, char **argv,
 			 argv[3]);
 		return -1;
 	}
+	if (argc == 6 && !parse_ext_addr(argv[5], &f.ext_addr_be)) {
+		snprintf(err, errlen, "invalid external address '%s' (A.B.C.D; leave 'address' out for the primary external address)",
+			 argv[5]);
+		return -1;
+	}
 	if (!has_port)
 		f.int_port = f.ext_port;
 	for (size_t i = 0; i < fc->nfwd; i++) {
 		if (fc->fwd[i].proto == f.proto &&
-		    fc->fwd[i].ext_port == f.ext_port) {
-			snprintf(err, errlen, "%s port %u is already forwarded on line %u",
-				 argv[1], f.ext_port, fc->fwd_line[i]);
+		    fc->fwd[i].ext_port == f.ext_port &&
+		    fc->fwd[i].ext_addr_be == f.ext_addr_be) {
+			snprintf(err, errlen, "%s is already forwarded on line %u",
+				 fwd_name(&f, name, sizeof(name)),
+				 fc->fwd_line[i]);
 			return -1;
 		}
 	}
@@ -141,10 +150,24 @@ static int parse_file(const char *path, FILE *fp, struct file_conf *fc)
 		}
 		memset(&fc->line_conf[fc->nlines], 0, sizeof(*fc->line_conf));
 		fc->line_no[fc->nlines] = lineno;
-		if (conf_parse_setting(&fc->line_conf[fc->nlines], n, w, false,
-				       err, sizeof(err)) > 0)
+		used = conf_parse_setting(&fc->line_conf[fc->nlines], n, w,
+					  false, err, sizeof(err));
+		/* "external IFNAME addresses ...", as set takes it */
+		if (used == 2 && n > 2 && !strcmp(w[0], "external") &&
+		    !strcmp(w[2], "addresses") &&
+		    conf_parse_setting(&fc->line_conf[fc->nlines], n - 2,
+				       w + 2, false, err, sizeof(err)) < 0)
+			used = -1;
+		if (used > 0)
 			fc->nlines++;
 		used = conf_parse_setting(&fc->c, n, w, false, err, sizeof(err));
+		if (used == 2 && n > 2 && !strcmp(w[0], "external") &&
+		    !strcmp(w[2], "addresses")) {
+			int more = conf_parse_setting(&fc->c, n - 2, w + 2,
+						      false, err, sizeof(err));
+
+			used = more < 0 ? more : used + more;
+		}
 		if (used < 0) {
 			warnmsg("%s:%u: %s", path, lineno, err);
 			errors++;
@@ -192,6 +215,15 @@ static int apply_name_unsupported(const char *path, const struct file_conf *fc,
 		if (!what)
 			continue;
 		warnmsg("%s:%u: %s: " CONF_TOO_OLD, path, fc->line_no[i], what);
+		bad++;
+	}
+	/* A forward on one of several external addresses. */
+	for (size_t i = 0; i < fc->nfwd; i++) {
+		if (!fc->fwd[i].ext_addr_be ||
+		    status_has(st, NATK_A_ADDRS_MODE))
+			continue;
+		warnmsg("%s:%u: forward ... address: " CONF_TOO_OLD, path,
+			fc->fwd_line[i]);
 		bad++;
 	}
 	return bad;
@@ -305,6 +337,7 @@ static void apply_fwds_one_by_one(struct file_conf *fc)
 		for (size_t j = 0; j < fc->nfwd; j++) {
 			if (cur[i].proto == fc->fwd[j].proto &&
 			    cur[i].ext_port == fc->fwd[j].ext_port &&
+			    cur[i].ext_addr_be == fc->fwd[j].ext_addr_be &&
 			    cur[i].int_addr_be == fc->fwd[j].int_addr_be &&
 			    cur[i].int_port == fc->fwd[j].int_port) {
 				keep = true;
@@ -314,18 +347,16 @@ static void apply_fwds_one_by_one(struct file_conf *fc)
 		}
 		if (keep)
 			continue;
-		err = fwd_del(cur[i].proto, cur[i].ext_port);
+		err = fwd_del(&cur[i]);
 		if (err && err != -ENOENT)
-			fwd_fail("apply: forward del", err, cur[i].proto,
-				 cur[i].ext_port);
+			fwd_fail("apply: forward del", err, &cur[i]);
 	}
 	for (size_t j = 0; j < fc->nfwd; j++) {
 		if (!fc->fwd[j].proto)
 			continue;
 		err = fwd_add(&fc->fwd[j]);
 		if (err)
-			fwd_fail("apply: forward add", err, fc->fwd[j].proto,
-				 fc->fwd[j].ext_port);
+			fwd_fail("apply: forward add", err, &fc->fwd[j]);
 	}
 	free(cur);
 }
@@ -457,6 +488,24 @@ static void save_prefixes(FILE *fp, const char *key,
 	fputc('\n', fp);
 }
 
+/* "addresses all" or "addresses A, B-C" (primary: the default, left out). */
+static void save_addrs(FILE *fp, const struct natk_status *st)
+{
+	char buf[ADDR_RANGE_STRLEN];
+
+	if (!status_has(st, NATK_A_ADDRS_MODE))
+		return;
+	if (st->addrs_mode == NATK_ADDRS_ALL) {
+		fprintf(fp, "addresses all\n");
+	} else if (st->addrs_mode == NATK_ADDRS_LIST && st->addrs.n) {
+		fprintf(fp, "addresses");
+		for (unsigned int i = 0; i < st->addrs.n; i++)
+			fprintf(fp, "%s%s", i ? ", " : " ",
+				addr_range_str(&st->addrs.r[i], buf));
+		fputc('\n', fp);
+	}
+}
+
 /* The configuration file for a save_state, on fp. */
 static void save_fill(FILE *fp, const void *arg)
 {
@@ -468,6 +517,8 @@ static void save_fill(FILE *fp, const void *arg)
 	fprintf(fp, "# natk configuration (natkctl save); load with: natkctl apply FILE\n");
 	if (st->enabled && st->ifname[0])
 		fprintf(fp, "external %s\n", st->ifname);
+	/* primary, or not reported by an older module: the default. */
+	save_addrs(fp, st);
 	/* Empty, or not reported by an older module: the default. */
 	save_prefixes(fp, "internal", &st->internal);
 	save_prefixes(fp, "no-nat", &st->no_nat);
@@ -492,8 +543,13 @@ static void save_fill(FILE *fp, const void *arg)
 		fprintf(fp, "fast-path %s\n", fast_path_names[st->fast_path]);
 	for (size_t j = 0; j < ss->n; j++) {
 		inet_ntop(AF_INET, &ss->f[j].int_addr_be, a, sizeof(a));
-		fprintf(fp, "forward %s %u %s:%u\n", proto_name(ss->f[j].proto),
+		fprintf(fp, "forward %s %u %s:%u", proto_name(ss->f[j].proto),
 			ss->f[j].ext_port, a, ss->f[j].int_port);
+		if (ss->f[j].ext_addr_be) {
+			inet_ntop(AF_INET, &ss->f[j].ext_addr_be, a, sizeof(a));
+			fprintf(fp, " address %s", a);
+		}
+		fputc('\n', fp);
 	}
 	if (ss->sync)
 		fputs(ss->sync, fp);

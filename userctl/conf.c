@@ -4,6 +4,7 @@
  * Parsing is pure (no netlink), so "apply --check" can validate a file.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ enum setting {
 	S_FAST_PATH,
 	S_INTERNAL,
 	S_NO_NAT,
+	S_ADDRESSES,
 	S_COUNT,
 };
 
@@ -73,6 +75,7 @@ static const char *const setting_names[S_COUNT] = {
 	[S_FAST_PATH]	= "fast-path",
 	[S_INTERNAL]	= "internal",
 	[S_NO_NAT]	= "no-nat",
+	[S_ADDRESSES]	= "addresses",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -88,6 +91,13 @@ static const char *const setting_help[S_COUNT] = {
 	[S_FAST_PATH]	= "auto, on or off",
 	[S_INTERNAL]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or all",
 	[S_NO_NAT]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or none",
+	[S_ADDRESSES]	= "primary, all, or ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)",
+};
+
+const char *const addrs_mode_names[NATK_ADDRS_MODE_MAX + 1] = {
+	[NATK_ADDRS_PRIMARY]	= "primary",
+	[NATK_ADDRS_ALL]	= "all",
+	[NATK_ADDRS_LIST]	= "list",
 };
 
 const char *const fast_path_names[NATK_FAST_PATH_MAX + 1] = {
@@ -100,7 +110,7 @@ const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
 	       "mapping, filtering, mss-clamp, port-hold, fast-path, internal, "
-	       "no-nat";
+	       "no-nat, addresses";
 }
 
 /* One of names[n] (or an unambiguous prefix): its index in *out. */
@@ -155,24 +165,38 @@ static bool list_continues(const char *w, const char *next)
  * list), or the keyword for the empty list. A repeated prefix counts once.
  * Returns the words used, or -1 with a message in err.
  */
+/*
+ * The value of a comma-separated list from argv[1] on, its words joined
+ * (malloc'ed); *used: the words it took, the key's included.
+ */
+static char *join_list(int argc, char **argv, int *used)
+{
+	size_t len = 0, off = 0, wl;
+	char *v;
+	int u = 1;
+
+	do {
+		len += strlen(argv[u++]);
+	} while (u < argc && list_continues(argv[u - 1], argv[u]));
+	v = malloc(len + 1);
+	if (!v)
+		fail("out of memory");
+	for (int i = 1; i < u; i++, off += wl) {
+		wl = strlen(argv[i]);
+		memcpy(v + off, argv[i], wl + 1);
+	}
+	*used = u;
+	return v;
+}
+
 static int parse_prefix_list(const char *key, const char *empty, int argc,
 			     char **argv, struct natk_prefix_list *l,
 			     char *err, size_t errlen)
 {
 	char *v, *tok, *next, net[PREFIX_STRLEN];
-	size_t len = 0, off = 0, wl;
-	int used = 1, ret = -1;
+	int used, ret = -1;
 
-	do {
-		len += strlen(argv[used++]);
-	} while (used < argc && list_continues(argv[used - 1], argv[used]));
-	v = malloc(len + 1);
-	if (!v)
-		fail("out of memory");
-	for (int i = 1; i < used; i++, off += wl) {
-		wl = strlen(argv[i]);
-		memcpy(v + off, argv[i], wl + 1);
-	}
+	v = join_list(argc, argv, &used);
 	l->n = 0;
 	if (!strcmp(v, empty) || (!strcmp(empty, "all") && !strcmp(v, "any"))) {
 		ret = used;
@@ -241,7 +265,11 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 	if (s == -2)
 		ERR("ambiguous setting '%s' (one of: %s)", key, conf_keywords());
 	if (s < 0 && parse_prefix(key, &u, &len) != PREFIX_SYNTAX)
-		ERR("'%s' is not a setting: separate the prefixes of internal or no-nat with commas",
+		ERR("'%s' is not a setting: separate the prefixes of internal or no-nat with commas (and the addresses of addresses)",
+		    key);
+	if (s < 0 && strchr(key, '-') && strchr(key, '.') &&
+	    isdigit((unsigned char)key[0]))
+		ERR("'%s' is not a setting: separate the addresses of addresses with commas",
 		    key);
 	if (s < 0)
 		ERR("unknown setting '%s' (one of: %s)", key, conf_keywords());
@@ -349,6 +377,33 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 			return -1;
 		need--;
 		break;
+	case S_ADDRESSES: {
+		char *list;
+		bool ok = true;
+
+		bit = HAVE_ADDRS;
+		if (c->have & bit)
+			ERR("'%s' given twice", key);
+		list = join_list(argc, argv, &need);
+		need--;
+		c->addrs.n = 0;
+		if (!strcmp(list, "primary")) {
+			c->addrs_mode = NATK_ADDRS_PRIMARY;
+		} else if (!strcmp(list, "all")) {
+			c->addrs_mode = NATK_ADDRS_ALL;
+		} else {
+			char why[192];
+
+			c->addrs_mode = NATK_ADDRS_LIST;
+			ok = parse_addr_list(list, &c->addrs, why, sizeof(why));
+			if (!ok)
+				snprintf(err, errlen, "addresses: %s", why);
+		}
+		free(list);
+		if (!ok)
+			return -1;
+		break;
+	}
 	default:
 		ERR("internal error");
 	}
@@ -389,6 +444,31 @@ static void put_prefix_list(struct nl_msg *msg, int attr,
 	nla_nest_end(msg, nest);
 }
 
+/*
+ * NATK_A_ADDRS_MODE and, for a list, NATK_A_ADDRS: a nest of
+ * NATK_RANGE_A_ENTRY nests (never empty: a list has an address).
+ */
+static void put_addrs(struct nl_msg *msg, const struct natk_conf *c)
+{
+	struct nlattr *nest, *e;
+
+	nla_put_u8(msg, NATK_A_ADDRS_MODE, c->addrs_mode);
+	if (c->addrs_mode != NATK_ADDRS_LIST)
+		return;
+	nest = nla_nest_start(msg, NATK_A_ADDRS);
+	if (!nest)
+		return;
+	for (unsigned int i = 0; i < c->addrs.n; i++) {
+		e = nla_nest_start(msg, NATK_RANGE_A_ENTRY);
+		if (!e)
+			return;
+		nla_put_u32(msg, NATK_RANGE_A_FIRST_BE, c->addrs.r[i].first_be);
+		nla_put_u32(msg, NATK_RANGE_A_LAST_BE, c->addrs.r[i].last_be);
+		nla_nest_end(msg, e);
+	}
+	nla_nest_end(msg, nest);
+}
+
 void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 {
 	int i;
@@ -417,6 +497,8 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 		put_prefix_list(msg, NATK_A_INTERNAL, &c->internal);
 	if (c->have & HAVE_NO_NAT)
 		put_prefix_list(msg, NATK_A_NO_NAT, &c->no_nat);
+	if (c->have & HAVE_ADDRS)
+		put_addrs(msg, c);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
@@ -443,6 +525,8 @@ const char *conf_unsupported(const struct natk_conf *c,
 		return "internal";
 	if ((c->have & HAVE_NO_NAT) && !status_has(st, NATK_A_NO_NAT))
 		return "no-nat";
+	if ((c->have & HAVE_ADDRS) && !status_has(st, NATK_A_ADDRS_MODE))
+		return "addresses";
 	return NULL;
 }
 
@@ -454,7 +538,7 @@ void conf_send(const struct natk_conf *c, bool reset)
 	int err;
 
 	/* An older module would refuse them with a bare policy error. */
-	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT)) {
+	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT | HAVE_ADDRS)) {
 		err = status_get(&st);
 		if (err)
 			nk_fail(reset ? "apply" : "set", err);

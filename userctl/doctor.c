@@ -87,7 +87,7 @@ struct doc_row {
 };
 
 struct doc_report {
-	struct doc_row rows[24];
+	struct doc_row rows[32];
 	int n;
 };
 
@@ -233,6 +233,86 @@ static void judge_natk(const struct doc_facts *f, struct doc_report *r)
 		(unsigned long long)f->v[NATK_STAT_PACKETS_OUT_TO_DESTINATION],
 		(unsigned long long)f->v[NATK_STAT_PACKETS_OUT_TO_SOURCE],
 		(unsigned long long)f->v[NATK_STAT_PACKETS_DROPPED]);
+}
+
+/*
+ * The external addresses, from a module that reports its pool: listed
+ * addresses the interface lacks (natk leaves them out), and addresses
+ * whose ports ran out. With one primary address and no exhaustion, no
+ * row: masquerading says it all.
+ */
+static void judge_pool(const struct doc_facts *f, struct doc_report *r)
+{
+	const struct natk_status *st = &f->st;
+	char a[INET_ADDRSTRLEN], list[DOC_TEXT];
+	unsigned int missing = 0, exhausted = 0;
+	size_t len = 0;
+	struct doc_row *row;
+
+	if (!f->have_status || !st->enabled ||
+	    st->state != NATK_STATE_ACTIVE || !status_has(st, NATK_A_POOL))
+		return;
+	list[0] = '\0';
+	for (unsigned int i = 0; st->addrs_mode == NATK_ADDRS_LIST &&
+	     i < st->addrs.n; i++) {
+		for (uint64_t h = ntohl(st->addrs.r[i].first_be);
+		     h <= ntohl(st->addrs.r[i].last_be); h++) {
+			uint32_t be = htonl((uint32_t)h);
+
+			if (status_pool_find(st, be))
+				continue;
+			if (len < sizeof(list))
+				len += (size_t)snprintf(list + len, sizeof(list) - len,
+							"%s%s", missing ? ", " : "",
+							doc_ip(be, a));
+			missing++;
+		}
+	}
+	if (missing) {
+		row = doc_row(r, "external-addresses", DOC_WARN,
+			      "%u listed address%s not on %s, left out: %s",
+			      missing, missing > 1 ? "es are" : " is",
+			      st->ifname, list);
+		doc_fix(row, "add %s to %s (ip addr add ADDR/LEN dev %s), or take %s out of 'addresses' in %s",
+			missing > 1 ? "them" : "it", st->ifname, st->ifname,
+			missing > 1 ? "them" : "it", f->conf_path);
+	} else if (st->addrs_mode != NATK_ADDRS_PRIMARY) {
+		len = 0;
+		list[0] = '\0';
+		for (unsigned int i = 0; i < st->npool && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s", i ? ", " : "",
+						doc_ip(st->pool[i].addr_be, a));
+		doc_row(r, "external-addresses", DOC_OK,
+			"behind %u address%s (addresses %s): %s", st->npool,
+			st->npool == 1 ? "" : "es",
+			st->addrs_mode == NATK_ADDRS_LIST ? "list" : "all", list);
+	}
+	len = 0;
+	list[0] = '\0';
+	for (unsigned int i = 0; i < st->npool; i++) {
+		const struct natk_pool_addr *p = &st->pool[i];
+
+		if (!p->exhausted[0] && !p->exhausted[1] && !p->exhausted[2])
+			continue;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s (tcp %llu, udp %llu, icmp %llu)",
+						exhausted ? "; " : "",
+						doc_ip(p->addr_be, a),
+						(unsigned long long)p->exhausted[0],
+						(unsigned long long)p->exhausted[1],
+						(unsigned long long)p->exhausted[2]);
+		exhausted++;
+	}
+	if (exhausted) {
+		row = doc_row(r, "port-exhaustion", DOC_WARN,
+			      "new flows were dropped for want of a free port on %s since natk was loaded: %s",
+			      exhausted > 1 ? "these addresses" : "this address",
+			      list);
+		doc_fix(row, "masquerade behind more addresses (natkctl set addresses all, or a longer list, in %s), widen 'ports', or shorten the timeouts",
+			f->conf_path);
+	}
 }
 
 static void judge_external(const struct doc_facts *f, struct doc_report *r)
@@ -598,6 +678,7 @@ static void doc_judge(const struct doc_facts *f, struct doc_report *r)
 	r->n = 0;
 	judge_forward(f, r);
 	judge_natk(f, r);
+	judge_pool(f, r);
 	judge_external(f, r);
 	judge_route(f, r);
 	judge_rp_filter(f, r);

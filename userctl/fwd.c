@@ -42,6 +42,11 @@ static bool fwd_parse(const struct nlattr *nest, struct natk_fwd *f)
 				return false;
 			f->int_port = nla_get_u16(a);
 			break;
+		case NATK_FWD_A_EXT_ADDR_BE:
+			if (nla_len(a) < 4)
+				return false;
+			f->ext_addr_be = nla_get_u32(a);
+			break;
 		default:
 			continue;
 		}
@@ -74,7 +79,11 @@ static int fwd_cmp(const void *x, const void *y)
 
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
-	return (int)a->ext_port - (int)b->ext_port;
+	if (a->ext_port != b->ext_port)
+		return (int)a->ext_port - (int)b->ext_port;
+	if (a->ext_addr_be != b->ext_addr_be)
+		return ntohl(a->ext_addr_be) < ntohl(b->ext_addr_be) ? -1 : 1;
+	return 0;
 }
 
 int fwd_get_all(struct natk_fwd **out, size_t *n)
@@ -113,7 +122,19 @@ void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
 		print_open_object(NULL);
 		print_text(text_indent);
 		print_string(PRINT_ANY, "proto", "%s", proto_name(f[i].proto));
-		print_u64(PRINT_ANY, "external_port", " %u", f[i].ext_port);
+		/* null: the primary external address, whichever it is */
+		if (f[i].ext_addr_be) {
+			char e[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &f[i].ext_addr_be, e, sizeof(e));
+			print_string(PRINT_ANY, "external_address", " %s", e);
+			print_u64(PRINT_ANY, "external_port", ":%u",
+				  f[i].ext_port);
+		} else {
+			print_null(PRINT_JSON, "external_address", NULL, NULL);
+			print_u64(PRINT_ANY, "external_port", " %u",
+				  f[i].ext_port);
+		}
 		print_string(PRINT_ANY, "internal_address", " -> %s", a);
 		print_u64(PRINT_ANY, "internal_port", ":%u\n", f[i].int_port);
 		print_close_object();
@@ -129,7 +150,10 @@ uint32_t fwd_put(struct nl_msg *msg, const struct natk_fwd *f)
 	    nla_put_u8(msg, NATK_FWD_A_PROTO, f->proto) < 0 ||
 	    nla_put_u16(msg, NATK_FWD_A_EXT_PORT, f->ext_port) < 0 ||
 	    nla_put_u32(msg, NATK_FWD_A_INT_ADDR_BE, f->int_addr_be) < 0 ||
-	    nla_put_u16(msg, NATK_FWD_A_INT_PORT, f->int_port) < 0)
+	    nla_put_u16(msg, NATK_FWD_A_INT_PORT, f->int_port) < 0 ||
+	    /* Only when named: an older module knows no such attribute. */
+	    (f->ext_addr_be &&
+	     nla_put_u32(msg, NATK_FWD_A_EXT_ADDR_BE, f->ext_addr_be) < 0))
 		fail("out of memory");
 	nla_nest_end(msg, nest);
 	return (uint32_t)((char *)nest - (char *)nlmsg_hdr(msg));
@@ -143,25 +167,62 @@ int fwd_add(const struct natk_fwd *f)
 	return nk_request(msg, NULL, NULL, NULL);
 }
 
-int fwd_del(uint8_t proto, uint16_t ext_port)
+int fwd_del(const struct natk_fwd *f)
 {
 	struct nl_msg *msg = nk_msg(NATK_CMD_FWD_DEL, 0);
 	struct nlattr *nest = nla_nest_start(msg, NATK_A_FWD);
 
-	nla_put_u8(msg, NATK_FWD_A_PROTO, proto);
-	nla_put_u16(msg, NATK_FWD_A_EXT_PORT, ext_port);
+	if (!nest ||
+	    nla_put_u8(msg, NATK_FWD_A_PROTO, f->proto) < 0 ||
+	    nla_put_u16(msg, NATK_FWD_A_EXT_PORT, f->ext_port) < 0 ||
+	    (f->ext_addr_be &&
+	     nla_put_u32(msg, NATK_FWD_A_EXT_ADDR_BE, f->ext_addr_be) < 0))
+		fail("out of memory");
 	nla_nest_end(msg, nest);
 	return nk_request(msg, NULL, NULL, NULL);
 }
 
-void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
+const char *fwd_name(const struct natk_fwd *f, char *buf, size_t len)
 {
+	char a[INET_ADDRSTRLEN];
+
+	if (!f->ext_addr_be) {
+		snprintf(buf, len, "%s port %u", proto_name(f->proto),
+			 f->ext_port);
+	} else {
+		inet_ntop(AF_INET, &f->ext_addr_be, a, sizeof(a));
+		snprintf(buf, len, "%s port %u on %s", proto_name(f->proto),
+			 f->ext_port, a);
+	}
+	return buf;
+}
+
+/* " address 192.0.2.5" for a forward that names its address, else "". */
+static const char *fwd_addr_arg(const struct natk_fwd *f, char *buf,
+				size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (f->ext_addr_be) {
+		inet_ntop(AF_INET, &f->ext_addr_be, a, sizeof(a));
+		snprintf(buf, len, " address %s", a);
+	}
+	return buf;
+}
+
+void fwd_fail(const char *what, int err, const struct natk_fwd *f)
+{
+	char name[64], arg[32];
+
+	fwd_name(f, name, sizeof(name));
+	fwd_addr_arg(f, arg, sizeof(arg));
 	if (err == -EEXIST)
-		fail("%s port %u is already forwarded (remove it first: natkctl forward del %s %u)",
-		     proto_name(proto), port, proto_name(proto), port);
+		fail("%s is already forwarded (remove it first: natkctl forward del %s %u%s)",
+		     name, proto_name(f->proto), f->ext_port, arg);
 	if (err == -ENOENT)
-		fail("there is no forward for %s port %u (see: natkctl forward list)",
-		     proto_name(proto), port);
+		fail("there is no forward for %s (see: natkctl forward list)",
+		     name);
 	nk_fail(what, err);
 }
 
@@ -179,12 +240,47 @@ static int forward_list(void)
 	return 0;
 }
 
+/*
+ * "address EXTADDR" at argv[0], if there: the forward's external address
+ * (without it, the primary). Returns the words used (0 or 2).
+ */
+static int forward_addr_arg(const char *sub, struct natk_fwd *f, int argc,
+			    char **argv)
+{
+	if (argc < 1)
+		return 0;
+	if (strcmp(argv[0], "address"))
+		usage_fail("forward", "too many arguments for forward %s: '%s' (what may follow is address EXTADDR)",
+			   sub, argv[0]);
+	if (argc < 2)
+		usage_fail("forward", "'address' needs the external address the forward is on (one of natk's addresses, see: natkctl status)");
+	if (!parse_ext_addr(argv[1], &f->ext_addr_be))
+		usage_fail("forward", "invalid external address '%s' (A.B.C.D; leave 'address' out for the primary external address)",
+			   argv[1]);
+	return 2;
+}
+
+/* An older module refuses the attribute with a bare policy error. */
+static void forward_check_module(const struct natk_fwd *f, const char *what)
+{
+	struct natk_status st;
+	int err;
+
+	if (!f->ext_addr_be)
+		return;
+	err = status_get(&st);
+	if (err)
+		nk_fail(what, err);
+	if (!status_has(&st, NATK_A_ADDRS_MODE))
+		fail("%s: address: " CONF_TOO_OLD, what);
+}
+
 int cmd_forward(int argc, char **argv)
 {
 	static const char *const sub[] = { "add", "del", "list", "show", "delete" };
 	struct natk_fwd f = {};
 	bool has_port;
-	int i, err;
+	int i, n, err;
 
 	if (argc == 0)
 		return forward_list();
@@ -210,12 +306,14 @@ int cmd_forward(int argc, char **argv)
 			   argc >= 3 ? ", not '" : "", argc >= 3 ? argv[2] : "",
 			   argc >= 3 ? "'" : "");
 	if (i == 1) {
-		if (argc > 3)
+		n = 3 + forward_addr_arg("del", &f, argc - 3, argv + 3);
+		if (argc > n)
 			usage_fail("forward", "too many arguments for forward del");
 		nk_open();
-		err = fwd_del(f.proto, f.ext_port);
+		forward_check_module(&f, "forward del");
+		err = fwd_del(&f);
 		if (err)
-			fwd_fail("forward del", err, f.proto, f.ext_port);
+			fwd_fail("forward del", err, &f);
 		return 0;
 	}
 	if (argc < 4 || !parse_addr_port(argv[3], &f.int_addr_be, &f.int_port,
@@ -223,13 +321,15 @@ int cmd_forward(int argc, char **argv)
 		usage_fail("forward", "expected an internal ADDR[:PORT]%s%s%s",
 			   argc >= 4 ? ", not '" : "", argc >= 4 ? argv[3] : "",
 			   argc >= 4 ? "'" : "");
-	if (argc > 4)
+	n = 4 + forward_addr_arg("add", &f, argc - 4, argv + 4);
+	if (argc > n)
 		usage_fail("forward", "too many arguments for forward add");
 	if (!has_port)
 		f.int_port = f.ext_port;
 	nk_open();
+	forward_check_module(&f, "forward add");
 	err = fwd_add(&f);
 	if (err)
-		fwd_fail("forward add", err, f.proto, f.ext_port);
+		fwd_fail("forward add", err, &f);
 	return 0;
 }

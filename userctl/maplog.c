@@ -680,11 +680,15 @@ static int ml_live_cmp(const void *a, const void *b)
 /*
  * The distinct mappings of flows (proto, internal and external endpoint),
  * as live events at ns, sorted; port forwards' flows left out (static
- * mappings send no events). Returns how many are in *out (malloc'ed).
+ * mappings send no events): a forward's flow has its protocol, port and
+ * address, the one it names or else primary (the primary external
+ * address; 0: unknown, any). Several addresses may have the same port.
+ * Returns how many are in *out (malloc'ed).
  */
 static size_t ml_live_from_flows(const struct flow *fl, size_t n,
 				 const struct natk_fwd *fw, size_t nfw,
-				 uint64_t ns, struct ml_event **out)
+				 uint32_t primary, uint64_t ns,
+				 struct ml_event **out)
 {
 	struct ml_event *v = calloc(n ? n : 1, sizeof(*v));
 	size_t k = 0, i, j;
@@ -694,9 +698,14 @@ static size_t ml_live_from_flows(const struct flow *fl, size_t n,
 	for (i = 0; i < n; i++) {
 		bool fwd = false;
 
-		for (j = 0; j < nfw && !fwd; j++)
+		for (j = 0; j < nfw && !fwd; j++) {
+			uint32_t a = fw[j].ext_addr_be ? fw[j].ext_addr_be :
+				     primary;
+
 			fwd = fw[j].proto == fl[i].proto &&
-			      fw[j].ext_port == fl[i].ext_port;
+			      fw[j].ext_port == fl[i].ext_port &&
+			      (!a || a == fl[i].ext_addr);
+		}
 		if (fwd)
 			continue;
 		v[k].kind = ML_LIVE;
@@ -738,7 +747,8 @@ static void ml_write_live(struct ml_out *o)
 	if (err)
 		nk_fail("log: port forwards", err);
 	flows_get_all(&ff, &fl, &n);
-	n = ml_live_from_flows(fl, n, fw, nfw, now_realtime_ns(), &ev);
+	n = ml_live_from_flows(fl, n, fw, nfw, st.ext_addr, now_realtime_ns(),
+			       &ev);
 	for (i = 0; i < n; i++)
 		ml_emit(o, &ev[i]);
 	free(ev);

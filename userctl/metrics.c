@@ -7,7 +7,8 @@
  *   collector reads it (no timestamps): every counter of NATK_CMD_GET_STATS
  *   as natk_NAME_total, the drop reasons as natk_drops_total{reason=...},
  *   and gauges for the flows, the table's capacity, the port pools and the
- *   held ports. With "file PATH" it is written to a temporary file in
+ *   held ports, and per external address (natk_pool_*) its hosts, ports in
+ *   use and exhaustion counts. With "file PATH" it is written to a temporary file in
  *   PATH's directory and renamed over PATH, so a reader never sees half a
  *   file.
  *
@@ -358,6 +359,51 @@ static void prom_write_unloaded(FILE *f)
 	prom_gauge(f, "loaded", "1 if the natk module is loaded.", 0);
 }
 
+/*
+ * The external addresses (natkctl set addresses), from a module that
+ * reports them: how many, and each one's paired hosts, ports in use and
+ * exhaustion counts. An address that leaves the pool leaves its series.
+ */
+static void prom_write_pool(FILE *f, const struct natk_status *st)
+{
+	const struct natk_pool_addr *pa;
+	char a[INET_ADDRSTRLEN];
+	unsigned int i;
+	int p;
+
+	prom_gauge(f, "pool_addresses",
+		   "External addresses natk masquerades behind now (the pool; natkctl set addresses).",
+		   st->npool);
+	if (!st->npool)
+		return;
+	prom_head(f, "pool_hosts", "gauge",
+		  "Internal hosts paired with each external address: each host's mappings use one address (RFC 4787 paired pooling).");
+	for (i = 0; i < st->npool; i++) {
+		pa = &st->pool[i];
+		inet_ntop(AF_INET, &pa->addr_be, a, sizeof(a));
+		fprintf(f, "natk_pool_hosts{address=\"%s\"} %u\n", a, pa->hosts);
+	}
+	prom_head(f, "pool_used_ports", "gauge",
+		  "External ports (ICMP: identifiers) of each external address that endpoint-independent mappings hold, held ports included, by protocol.");
+	for (i = 0; i < st->npool; i++) {
+		pa = &st->pool[i];
+		inet_ntop(AF_INET, &pa->addr_be, a, sizeof(a));
+		for (p = 0; p < POOL_NPROTO; p++)
+			fprintf(f, "natk_pool_used_ports{address=\"%s\",proto=\"%s\"} %u\n",
+				a, pool_proto_names[p], pa->ports[p]);
+	}
+	prom_head(f, "pool_port_exhausted_total", "counter",
+		  "New flows dropped because their external address had no free port, by address and protocol (also in natk_port_allocation_errors_total).");
+	for (i = 0; i < st->npool; i++) {
+		pa = &st->pool[i];
+		inet_ntop(AF_INET, &pa->addr_be, a, sizeof(a));
+		for (p = 0; p < POOL_NPROTO; p++)
+			fprintf(f, "natk_pool_port_exhausted_total{address=\"%s\",proto=\"%s\"} %llu\n",
+				a, pool_proto_names[p],
+				(unsigned long long)pa->exhausted[p]);
+	}
+}
+
 static void prom_write(FILE *f, const struct mx_sample *s)
 {
 	const struct mx_census *c = &s->c;
@@ -424,6 +470,8 @@ static void prom_write(FILE *f, const struct mx_sample *s)
 			fprintf(f, "natk_port_pool_used_ports{proto=\"%s\"} %u\n",
 				mx_proto_names[p], c->used[p]);
 	}
+	if (status_has(&s->st, NATK_A_POOL))
+		prom_write_pool(f, &s->st);
 }
 
 static void prom_fill(FILE *f, const void *arg)

@@ -47,16 +47,20 @@ static const struct cmd cmds[] = {
 	  "                   filtering address-port-dependent|address-dependent|endpoint-independent |\n"
 	  "                   mss-clamp pmtu|VALUE|off | port-hold SECONDS|off |\n"
 	  "                   fast-path auto|on|off | internal PREFIX[,PREFIX]...|all |\n"
-	  "                   no-nat PREFIX[,PREFIX]...|none\n"
+	  "                   no-nat PREFIX[,PREFIX]...|none |\n"
+	  "                   addresses primary|all|ADDRS\n"
 	  "  NAME := tcp-established | tcp-transitory | udp | icmp\n"
-	  "  PREFIX := A.B.C.D/LEN | A.B.C.D",
+	  "  PREFIX := A.B.C.D/LEN | A.B.C.D\n"
+	  "  ADDRS := ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)",
 	  "change the configuration; \"set external IFNAME\" starts masquerading" },
 	{ "down", cmd_down, "down",
 	  "stop masquerading and drop all flows (other settings are kept)" },
 	{ "flush", cmd_flush, "flush",
 	  "drop all dynamic flows (port forwards stay)" },
 	{ "forward", cmd_forward,
-	  "forward { add tcp|udp PORT ADDR[:PORT] | del tcp|udp PORT | list }",
+	  "forward { add tcp|udp PORT ADDR[:PORT] [address EXTADDR] |\n"
+	  "                 del tcp|udp PORT [address EXTADDR] | list }\n"
+	  "  EXTADDR := the external address the forward is on (default: the primary)",
 	  "manage static port forwards" },
 	{ "monitor", cmd_monitor,
 	  "monitor [count N] [event new|update|destroy|state] [FILTER]...\n"

@@ -59,6 +59,35 @@ bool parse_port(const char *s, uint16_t *out);
 bool parse_proto(const char *s, bool icmp_ok, uint8_t *out);
 bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 		     bool *has_port);
+/*
+ * The external addresses of "addresses LIST" (NATK_A_ADDRS): ranges of
+ * IPv4 addresses, first <= last (network order), in the order given.
+ */
+struct natk_addr_range {
+	uint32_t first_be, last_be;
+};
+
+struct natk_addr_list {
+	unsigned int n;
+	struct natk_addr_range r[NATK_ADDR_RANGES_MAX];
+};
+
+/*
+ * "ADDR[,ADDR|ADDR-ADDR]...": at most NATK_ADDR_RANGES_MAX ranges,
+ * NATK_ADDRS_MAX addresses in all, none twice, each a unicast address.
+ * False with a message (after "addresses: ") in err.
+ */
+bool parse_addr_list(const char *s, struct natk_addr_list *l, char *err,
+		     size_t errlen);
+/* One external address (A.B.C.D), one natk can masquerade behind. */
+bool parse_ext_addr(const char *s, uint32_t *addr_be);
+/* How many addresses l has. */
+uint32_t addr_list_count(const struct natk_addr_list *l);
+/* Is addr_be (network order) in l? */
+bool addr_list_has(const struct natk_addr_list *l, uint32_t addr_be);
+/* "192.0.2.5-192.0.2.7" or "192.0.2.1" into buf, ADDR_RANGE_STRLEN bytes. */
+#define ADDR_RANGE_STRLEN	(2 * sizeof("255.255.255.255"))
+const char *addr_range_str(const struct natk_addr_range *r, char *buf);
 /* What parse_prefix found wrong; *addr_be and *len are set with
  * PREFIX_HOST_BITS (the address as given: mask it for the network). */
 enum prefix_err {
@@ -116,7 +145,11 @@ enum {
 	HAVE_FAST_PATH		= HAVE_PORT_HOLD << 1,
 	HAVE_INTERNAL		= HAVE_FAST_PATH << 1,
 	HAVE_NO_NAT		= HAVE_INTERNAL << 1,
+	HAVE_ADDRS		= HAVE_NO_NAT << 1,
 };
+
+/* "primary", "all", "list" (enum natk_addrs_mode), as status shows them. */
+extern const char *const addrs_mode_names[NATK_ADDRS_MODE_MAX + 1];
 
 /* A list of IPv4 prefixes: NATK_A_INTERNAL, NATK_A_NO_NAT. */
 struct natk_prefix {
@@ -134,6 +167,7 @@ struct natk_fwd {
 	uint16_t ext_port;
 	uint32_t int_addr_be;
 	uint16_t int_port;
+	uint32_t ext_addr_be;	/* 0: the primary external address */
 };
 
 struct natk_conf {
@@ -150,6 +184,8 @@ struct natk_conf {
 	uint8_t fast_path;
 	struct natk_prefix_list internal;	/* empty: any source */
 	struct natk_prefix_list no_nat;		/* empty: none */
+	uint8_t addrs_mode;			/* enum natk_addrs_mode */
+	struct natk_addr_list addrs;		/* NATK_ADDRS_LIST */
 };
 
 /*
@@ -330,8 +366,11 @@ void fwd_print_list(const struct natk_fwd *f, size_t n, const char *key,
 int fwd_add(const struct natk_fwd *f);
 /* Put f as a NATK_A_FWD nest; returns its offset from the nlmsghdr. */
 uint32_t fwd_put(struct nl_msg *msg, const struct natk_fwd *f);
-int fwd_del(uint8_t proto, uint16_t ext_port);
-void fwd_fail(const char *what, int err, uint8_t proto, uint16_t port)
+/* f's proto, ext_port and ext_addr_be name the forward. */
+int fwd_del(const struct natk_fwd *f);
+/* "tcp port 8080" or "tcp port 8080 on 192.0.2.5" into buf (64 bytes). */
+const char *fwd_name(const struct natk_fwd *f, char *buf, size_t len);
+void fwd_fail(const char *what, int err, const struct natk_fwd *f)
 	__attribute__((noreturn));
 
 /* status.c, also used by save */
@@ -351,6 +390,15 @@ struct natk_status {
 	uint32_t hash_max_chain, hash_entries;	/* nor these */
 	uint8_t fast_path, fast_path_why;	/* nor these */
 	struct natk_prefix_list internal, no_nat;	/* nor these */
+	uint8_t addrs_mode;			/* nor these: */
+	struct natk_addr_list addrs;		/* NATK_ADDRS_LIST's */
+	unsigned int npool;			/* NATK_A_POOL */
+	struct natk_pool_addr {
+		uint32_t addr_be;
+		uint32_t hosts;
+		uint32_t ports[3];		/* tcp, udp, icmp */
+		uint64_t exhausted[3];
+	} pool[NATK_ADDRS_MAX];
 };
 int status_get(struct natk_status *st);
 /* Parse a NATK_CMD_GET_CONFIG reply or a NATK_CMD_STATE event into st. */
@@ -363,5 +411,11 @@ const char *status_mapping(const struct natk_status *st);
 const char *status_filtering(const struct natk_status *st);
 /* Whether the kernel sent attribute attr (NATK_A_*). */
 bool status_has(const struct natk_status *st, int attr);
+/* The pool's entry for addr_be, or NULL. */
+const struct natk_pool_addr *status_pool_find(const struct natk_status *st,
+					      uint32_t addr_be);
+/* The protocols of natk_pool_addr's arrays, in order. */
+#define POOL_NPROTO	3
+extern const char *const pool_proto_names[POOL_NPROTO];
 
 #endif

@@ -106,6 +106,129 @@ bool parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port,
 	return true;
 }
 
+/* ---- external addresses: "addresses LIST" ---- */
+
+/* An address natk can masquerade behind: not 0.0.0.0, multicast,
+ * reserved or broadcast (224.0.0.0 and up). */
+static bool addr_unicast(uint32_t addr_be)
+{
+	uint32_t h = ntohl(addr_be);
+
+	return h && h < 0xe0000000u;
+}
+
+bool parse_ext_addr(const char *s, uint32_t *addr_be)
+{
+	return parse_addr_n(s, strlen(s), addr_be) && addr_unicast(*addr_be);
+}
+
+const char *addr_range_str(const struct natk_addr_range *r, char *buf)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &r->first_be, a, sizeof(a));
+	if (r->first_be == r->last_be) {
+		snprintf(buf, ADDR_RANGE_STRLEN, "%s", a);
+	} else {
+		inet_ntop(AF_INET, &r->last_be, b, sizeof(b));
+		snprintf(buf, ADDR_RANGE_STRLEN, "%s-%s", a, b);
+	}
+	return buf;
+}
+
+uint32_t addr_list_count(const struct natk_addr_list *l)
+{
+	uint32_t n = 0;
+
+	for (unsigned int i = 0; i < l->n; i++)
+		n += ntohl(l->r[i].last_be) - ntohl(l->r[i].first_be) + 1;
+	return n;
+}
+
+bool addr_list_has(const struct natk_addr_list *l, uint32_t addr_be)
+{
+	uint32_t h = ntohl(addr_be);
+
+	for (unsigned int i = 0; i < l->n; i++)
+		if (h >= ntohl(l->r[i].first_be) && h <= ntohl(l->r[i].last_be))
+			return true;
+	return false;
+}
+
+#define LIST_ERR(...) do { snprintf(err, errlen, __VA_ARGS__); goto out; } while (0)
+
+bool parse_addr_list(const char *s, struct natk_addr_list *l, char *err,
+		     size_t errlen)
+{
+	char *v = strdup(s), *tok, *next, *dash, buf[ADDR_RANGE_STRLEN];
+	char a[INET_ADDRSTRLEN];
+	uint64_t total = 0;
+	bool ok = false;
+
+	if (!v)
+		fail("out of memory");
+	l->n = 0;
+	for (tok = v; tok; tok = next) {
+		struct natk_addr_range r;
+		uint32_t lo, hi;
+
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*tok)
+			LIST_ERR("an address is missing (two commas in a row, or one at an end of the list)");
+		if (!strcmp(tok, "primary") || !strcmp(tok, "all"))
+			LIST_ERR("'%s' stands alone, without addresses", tok);
+		dash = strchr(tok, '-');
+		if (!parse_addr_n(tok, dash ? (size_t)(dash - tok) : strlen(tok),
+				  &r.first_be) ||
+		    (dash && !parse_addr_n(dash + 1, strlen(dash + 1), &r.last_be)))
+			LIST_ERR("invalid %s '%s': expected A.B.C.D or A.B.C.D-A.B.C.D, several separated by commas, or primary or all",
+				 dash ? "range" : "address", tok);
+		if (!dash)
+			r.last_be = r.first_be;
+		if (!addr_unicast(r.first_be) || !addr_unicast(r.last_be)) {
+			uint32_t bad = addr_unicast(r.first_be) ? r.last_be :
+				       r.first_be;
+
+			inet_ntop(AF_INET, &bad, a, sizeof(a));
+			LIST_ERR("%s is not an address to masquerade behind (not 0.0.0.0, nor 224.0.0.0 and above)",
+				 a);
+		}
+		lo = ntohl(r.first_be);
+		hi = ntohl(r.last_be);
+		if (lo > hi) {
+			*dash = '\0';
+			LIST_ERR("invalid range '%s-%s': the first address is above the last (did you mean %s-%s?)",
+				 tok, dash + 1, dash + 1, tok);
+		}
+		for (unsigned int i = 0; i < l->n; i++) {
+			uint32_t plo = ntohl(l->r[i].first_be);
+			uint32_t phi = ntohl(l->r[i].last_be);
+			uint32_t first = lo > plo ? lo : plo;
+
+			if (lo > phi || hi < plo)
+				continue;
+			first = htonl(first);
+			inet_ntop(AF_INET, &first, a, sizeof(a));
+			LIST_ERR("%s is in the list twice (%s and %s)", a,
+				 addr_range_str(&l->r[i], buf), tok);
+		}
+		if (l->n == NATK_ADDR_RANGES_MAX)
+			LIST_ERR("more than %u ranges: join neighbouring addresses into ranges (A.B.C.D-A.B.C.D)",
+				 NATK_ADDR_RANGES_MAX);
+		total += (uint64_t)hi - lo + 1;
+		if (total > NATK_ADDRS_MAX)
+			LIST_ERR("more than %u addresses (natk masquerades behind at most %u)",
+				 NATK_ADDRS_MAX, NATK_ADDRS_MAX);
+		l->r[l->n++] = r;
+	}
+	ok = true;
+out:
+	free(v);
+	return ok;
+}
+
 /*
  * An array of @elem-byte entries holding @n, with room for one more:
  * doubled when full (@first entries at first). Out of memory is fatal.

@@ -38,8 +38,13 @@ const char *status_state_text(const struct natk_status *st, char *buf,
 			 st->ifname);
 		return buf;
 	case NATK_STATE_WAIT_ADDRESS:
-		snprintf(buf, len, "waiting for an IPv4 address on %s",
-			 st->ifname);
+		if (status_has(st, NATK_A_ADDRS_MODE) &&
+		    st->addrs_mode == NATK_ADDRS_LIST)
+			snprintf(buf, len, "waiting for one of its addresses on %s",
+				 st->ifname);
+		else
+			snprintf(buf, len, "waiting for an IPv4 address on %s",
+				 st->ifname);
 		return buf;
 	}
 	return "unknown";
@@ -72,6 +77,82 @@ static void prefix_list_parse(const struct nlattr *nest,
 		l->p[l->n].len = nla_get_u8(tb[NATK_PREFIX_A_LEN]);
 		l->n++;
 	}
+}
+
+const char *const pool_proto_names[POOL_NPROTO] = { "tcp", "udp", "icmp" };
+
+/* NATK_A_ADDRS: malformed entries are skipped. */
+static void addr_list_parse(const struct nlattr *nest,
+			    struct natk_addr_list *l)
+{
+	struct nlattr *tb[NATK_RANGE_A_MAX + 1];
+	struct nlattr *e;
+	uint32_t first, last;
+	int rem;
+
+	l->n = 0;
+	nla_for_each_nested(e, nest, rem) {
+		if (nla_type(e) != NATK_RANGE_A_ENTRY ||
+		    nla_parse_nested(tb, NATK_RANGE_A_MAX, e, NULL) < 0 ||
+		    !tb[NATK_RANGE_A_FIRST_BE] || !tb[NATK_RANGE_A_LAST_BE] ||
+		    nla_len(tb[NATK_RANGE_A_FIRST_BE]) < 4 ||
+		    nla_len(tb[NATK_RANGE_A_LAST_BE]) < 4 ||
+		    l->n == NATK_ADDR_RANGES_MAX)
+			continue;
+		first = nla_get_u32(tb[NATK_RANGE_A_FIRST_BE]);
+		last = nla_get_u32(tb[NATK_RANGE_A_LAST_BE]);
+		if (ntohl(first) > ntohl(last))
+			continue;
+		l->r[l->n].first_be = first;
+		l->r[l->n++].last_be = last;
+	}
+}
+
+/* NATK_A_POOL: an entry without its address is skipped. */
+static void pool_parse(const struct nlattr *nest, struct natk_status *st)
+{
+	static const int ports[POOL_NPROTO] = {
+		NATK_POOL_A_PORTS_TCP, NATK_POOL_A_PORTS_UDP,
+		NATK_POOL_A_PORTS_ICMP,
+	};
+	static const int exhausted[POOL_NPROTO] = {
+		NATK_POOL_A_EXHAUSTED_TCP, NATK_POOL_A_EXHAUSTED_UDP,
+		NATK_POOL_A_EXHAUSTED_ICMP,
+	};
+	struct nlattr *tb[NATK_POOL_A_MAX + 1];
+	struct natk_pool_addr *p;
+	struct nlattr *e;
+	int rem;
+
+	st->npool = 0;
+	nla_for_each_nested(e, nest, rem) {
+		if (nla_type(e) != NATK_POOL_A_ENTRY ||
+		    nla_parse_nested(tb, NATK_POOL_A_MAX, e, NULL) < 0 ||
+		    !tb[NATK_POOL_A_ADDR_BE] ||
+		    nla_len(tb[NATK_POOL_A_ADDR_BE]) < 4 ||
+		    st->npool == NATK_ADDRS_MAX)
+			continue;
+		p = &st->pool[st->npool++];
+		memset(p, 0, sizeof(*p));
+		p->addr_be = nla_get_u32(tb[NATK_POOL_A_ADDR_BE]);
+		if (tb[NATK_POOL_A_HOSTS] && nla_len(tb[NATK_POOL_A_HOSTS]) >= 4)
+			p->hosts = nla_get_u32(tb[NATK_POOL_A_HOSTS]);
+		for (int i = 0; i < POOL_NPROTO; i++) {
+			if (tb[ports[i]] && nla_len(tb[ports[i]]) >= 4)
+				p->ports[i] = nla_get_u32(tb[ports[i]]);
+			if (tb[exhausted[i]] && nla_len(tb[exhausted[i]]) >= 8)
+				p->exhausted[i] = nla_get_u64(tb[exhausted[i]]);
+		}
+	}
+}
+
+const struct natk_pool_addr *status_pool_find(const struct natk_status *st,
+					      uint32_t addr_be)
+{
+	for (unsigned int i = 0; i < st->npool; i++)
+		if (st->pool[i].addr_be == addr_be)
+			return &st->pool[i];
+	return NULL;
 }
 
 int status_parse(struct nl_msg *msg, struct natk_status *st)
@@ -112,6 +193,7 @@ int status_parse(struct nl_msg *msg, struct natk_status *st)
 	GET(NATK_A_HASH_ENTRIES, hash_entries, nla_get_u32, 4);
 	GET(NATK_A_FAST_PATH, fast_path, nla_get_u8, 1);
 	GET(NATK_A_FAST_PATH_WHY, fast_path_why, nla_get_u8, 1);
+	GET(NATK_A_ADDRS_MODE, addrs_mode, nla_get_u8, 1);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -119,6 +201,10 @@ int status_parse(struct nl_msg *msg, struct natk_status *st)
 		prefix_list_parse(tb[NATK_A_INTERNAL], &st->internal);
 	if (tb[NATK_A_NO_NAT])
 		prefix_list_parse(tb[NATK_A_NO_NAT], &st->no_nat);
+	if (tb[NATK_A_ADDRS])
+		addr_list_parse(tb[NATK_A_ADDRS], &st->addrs);
+	if (tb[NATK_A_POOL])
+		pool_parse(tb[NATK_A_POOL], st);
 	a = tb[NATK_A_IFNAME];
 	if (a && nla_len(a) > 0) {
 		size_t len = strnlen(nla_data(a), (size_t)nla_len(a));
@@ -185,6 +271,95 @@ static void prefix_list_print(const char *text_key, const char *json_key,
 	print_text("\n");
 }
 
+/* Each address's hosts, ports in use and exhaustion counts. */
+static void pool_print(const struct natk_status *st)
+{
+	char a[INET_ADDRSTRLEN];
+	int i;
+
+	print_open_array("pool");
+	for (unsigned int k = 0; k < st->npool; k++) {
+		const struct natk_pool_addr *p = &st->pool[k];
+		bool exhausted = false;
+
+		inet_ntop(AF_INET, &p->addr_be, a, sizeof(a));
+		print_open_object(NULL);
+		print_string(PRINT_ANY, "address", "    %s:", a);
+		print_u64(PRINT_ANY, "hosts", " %u", p->hosts);
+		print_text(p->hosts == 1 ? " host, ports" : " hosts, ports");
+		print_open_object("ports");
+		for (i = 0; i < POOL_NPROTO; i++) {
+			print_textf(" %s", pool_proto_names[i]);
+			print_u64(PRINT_ANY, pool_proto_names[i], " %u",
+				  p->ports[i]);
+			exhausted |= p->exhausted[i] != 0;
+		}
+		print_close_object();
+		/* In the text only when a pool ran out. */
+		if (exhausted)
+			print_text(", exhausted");
+		print_open_object("exhausted");
+		for (i = 0; i < POOL_NPROTO; i++) {
+			if (exhausted)
+				print_textf(" %s", pool_proto_names[i]);
+			print_u64(exhausted ? PRINT_ANY : PRINT_JSON,
+				  pool_proto_names[i], " %u", p->exhausted[i]);
+		}
+		print_close_object();
+		print_text("\n");
+		print_close_object();
+	}
+	print_close_array();
+}
+
+/*
+ * The external addresses: the setting ("primary", "all" or the list),
+ * the pool (an older module sends neither: nothing) and, for a list, the
+ * listed addresses natk leaves out because the interface lacks them.
+ */
+static void addrs_print(const struct natk_status *st)
+{
+	char buf[ADDR_RANGE_STRLEN], a[INET_ADDRSTRLEN];
+	bool list = st->addrs_mode == NATK_ADDRS_LIST;
+	/* Only while natk has its interface: else all of them are. */
+	bool missing = list && status_has(st, NATK_A_POOL) && st->enabled &&
+		       (st->state == NATK_STATE_ACTIVE ||
+			st->state == NATK_STATE_WAIT_ADDRESS);
+
+	if (!status_has(st, NATK_A_ADDRS_MODE))
+		return;
+	print_open_object("addresses");
+	print_string(PRINT_JSON, "mode", NULL,
+		     st->addrs_mode <= NATK_ADDRS_MODE_MAX ?
+		     addrs_mode_names[st->addrs_mode] : "unknown");
+	print_textf("  addresses: %s", st->addrs_mode <= NATK_ADDRS_MODE_MAX ?
+		    addrs_mode_names[st->addrs_mode] : "unknown");
+	print_open_array("list");
+	for (unsigned int i = 0; list && i < st->addrs.n; i++)
+		print_string(PRINT_ANY, NULL, i ? ", %s" : " %s",
+			     addr_range_str(&st->addrs.r[i], buf));
+	print_close_array();
+	print_text("\n");
+	pool_print(st);
+	print_open_array("missing");
+	for (unsigned int i = 0; missing && i < st->addrs.n; i++) {
+		uint32_t lo = ntohl(st->addrs.r[i].first_be);
+		uint32_t hi = ntohl(st->addrs.r[i].last_be);
+
+		for (uint64_t h = lo; h <= hi; h++) {
+			uint32_t be = htonl((uint32_t)h);
+
+			if (status_pool_find(st, be))
+				continue;
+			inet_ntop(AF_INET, &be, a, sizeof(a));
+			print_string(PRINT_ANY, NULL, "    %s:", a);
+			print_textf(" not on %s, left out\n", st->ifname);
+		}
+	}
+	print_close_array();
+	print_close_object();
+}
+
 static void status_print(const struct natk_status *st,
 			 const struct natk_fwd *fwds, size_t nfwd)
 {
@@ -214,6 +389,8 @@ static void status_print(const struct natk_status *st,
 	if (st->enabled)
 		print_textf("  state: %s\n",
 			    status_state_text(st, buf, sizeof(buf)));
+	/* Missing from older modules' replies, as are the rest. */
+	addrs_print(st);
 	/* Which traffic is translated; missing from older modules' replies. */
 	if (status_has(st, NATK_A_INTERNAL))
 		prefix_list_print("internal", "internal", &st->internal, "any");

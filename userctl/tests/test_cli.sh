@@ -76,6 +76,18 @@ expect 1 "'10.1.0.0/16' is not a setting: separate the prefixes" set internal 10
 expect 1 'no-nat: more than 64 prefixes' set no-nat "$(seq -s, -f '10.%g.0.0/16' 0 64)"
 expect 0 'PREFIX := A.B.C.D/LEN | A.B.C.D' help set
 expect 1 "invalid interface name" set external 0123456789abcdef
+expect 1 "'addresses' needs a value: primary, all, or ADDR" set addresses
+expect 1 "addresses: invalid address 'eth0': expected A.B.C.D or A.B.C.D-A.B.C.D" set addresses eth0
+expect 1 "addresses: invalid range '192.0.2.9-192.0.2.1': the first address is above the last (did you mean 192.0.2.1-192.0.2.9?)" set addresses 192.0.2.9-192.0.2.1
+expect 1 'addresses: more than 32 addresses' set addresses 192.0.2.0-192.0.2.32
+expect 1 'addresses: more than 16 ranges' set addresses "$(seq -s, -f '192.0.2.%g' 1 2 33)"
+expect 1 'addresses: 192.0.2.3 is in the list twice' set addresses 192.0.2.1-192.0.2.4,192.0.2.3
+expect 1 "addresses: 'all' stands alone" set addresses all,192.0.2.1
+expect 1 'addresses: an address is missing' set external eth0 addresses 192.0.2.1,
+expect 1 'addresses: 0.0.0.0 is not an address to masquerade behind' set addresses 0.0.0.0
+expect 1 "'addresses' given twice" set addresses all addresses primary
+expect 1 "'192.0.2.2-192.0.2.3' is not a setting: separate the addresses of addresses with commas" set addresses 192.0.2.1 192.0.2.2-192.0.2.3
+expect 0 'ADDRS := ADDR\[,ADDR|ADDR-ADDR\]' help set
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
 expect 1 'status takes no arguments' status x
@@ -144,6 +156,13 @@ expect 1 "not 'x'" forward add tcp 80 x
 expect 1 'too many arguments for forward add' forward add tcp 80 10.0.0.2 extra
 expect 1 'too many arguments for forward del' forward del tcp 80 10.0.0.2
 expect 1 "unknown forward command 'move'" forward move
+expect 1 "too many arguments for forward add: 'on' (what may follow is address EXTADDR)" forward add tcp 80 10.0.0.2 on 192.0.2.5
+expect 1 "'address' needs the external address" forward add tcp 80 10.0.0.2 address
+expect 1 "invalid external address '192.0.2.0/24'" forward add tcp 80 10.0.0.2 address 192.0.2.0/24
+expect 1 "invalid external address '0.0.0.0' (A.B.C.D; leave 'address' out for the primary" forward del udp 53 address 0.0.0.0
+expect 1 'too many arguments for forward add' forward add tcp 80 10.0.0.2 address 192.0.2.5 extra
+expect 1 'too many arguments for forward del' forward del tcp 80 address 192.0.2.5 extra
+expect 0 'address EXTADDR' help forward
 expect 1 'count needs a number' monitor count 0
 expect 1 "unknown argument 'foo'" monitor foo
 expect 1 'event needs new, update, destroy or state' monitor event created
@@ -229,6 +248,29 @@ expect 0 '' apply --check "$tmp/big.conf"
 { echo "external eth0"; echo "no-nat $(seq -s ', ' -f '10.%g.0.0/16' 0 64)"; } >"$tmp/big.conf"
 expect 1 'big.conf:2: no-nat: more than 64 prefixes' apply --check "$tmp/big.conf"
 
+# several external addresses, and forwards on them
+cat >"$tmp/addrs.conf" <<'CONF'
+external eth0 addresses 192.0.2.1, 192.0.2.5-192.0.2.7
+forward udp 7000 10.0.0.2:7001 address 192.0.2.5
+forward udp 7000 10.0.0.3:7001 address 192.0.2.6
+forward udp 7000 10.0.0.4:7001
+CONF
+expect 0 '' apply --check "$tmp/addrs.conf"
+printf 'external eth0\naddresses all\n' >"$tmp/addrs.conf"
+expect 0 '' apply --check "$tmp/addrs.conf"
+cat >"$tmp/addrs.conf" <<'CONF'
+addresses 192.0.2.0-192.0.2.40
+external eth0 addresses 192.0.2.1 192.0.2.2
+forward udp 7000 10.0.0.2 address 192.0.2.5
+forward udp 7000 10.0.0.3 address 192.0.2.5
+forward udp 7001 10.0.0.3 address 224.0.0.1
+CONF
+expect 1 'addrs.conf:1: addresses: more than 32 addresses' apply --check "$tmp/addrs.conf"
+expect 1 "addrs.conf:2: one setting per line: unexpected '192.0.2.2'" apply --check "$tmp/addrs.conf"
+expect 1 'addrs.conf:4: udp port 7000 on 192.0.2.5 is already forwarded on line 3' apply --check "$tmp/addrs.conf"
+expect 1 "addrs.conf:5: invalid external address '224.0.0.1'" apply --check "$tmp/addrs.conf"
+expect 1 'addrs.conf: 4 errors, nothing applied' apply --check "$tmp/addrs.conf"
+
 cat >"$tmp/bad.conf" <<'CONF'
 ports 1024-70000
 timeout udp
@@ -256,7 +298,9 @@ expect 1 'bad.conf: 9 errors, nothing applied' apply --check "$tmp/bad.conf"
 if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	for cmd in status stats flows down flush save monitor log "who 192.0.2.1:41000" "forward list" \
 		"set ports 1024-2048" "set port-hold off" "forward del tcp 80" \
-		"set internal 10.0.0.0/8" "set no-nat none" \
+		"set internal 10.0.0.0/8" "set no-nat none" "set addresses all" \
+		"set external eth0 addresses 192.0.2.1,192.0.2.5-192.0.2.7" \
+		"forward add udp 7000 10.0.0.2 address 192.0.2.5" "forward del udp 7000 address 192.0.2.5" \
 		"flows save $tmp/saved.flows" "flows restore $tmp/good.flows"; do
 		# shellcheck disable=SC2086
 		expect 2 '^natkctl: the natk module is not loaded (try: modprobe natk)$' $cmd

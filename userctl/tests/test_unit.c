@@ -534,8 +534,8 @@ static void test_status(void)
 	struct nl_msg *m = genl_msg(NATK_CMD_GET_CONFIG);
 	struct natk_status st = {};
 	struct natk_fwd fw[2] = {
-		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80 },
-		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353 },
+		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80, 0 },
+		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353, 0 },
 	};
 	char *s;
 
@@ -595,9 +595,9 @@ static void test_status(void)
 		"\"icmp\":60},\"flows\":3,\"max_flows\":262144,"
 		"\"max_flows_per_host\":0,\"hash_buckets\":65536,"
 		"\"mss_clamp\":\"pmtu\",\"port_hold\":120,\"ports_held\":3,"
-		"\"forwards\":[{\"proto\":\"tcp\","
+		"\"forwards\":[{\"proto\":\"tcp\",\"external_address\":null,"
 		"\"external_port\":8080,\"internal_address\":\"10.0.0.2\","
-		"\"internal_port\":80},{\"proto\":\"udp\",\"external_port\":5353,"
+		"\"internal_port\":80},{\"proto\":\"udp\",\"external_address\":null,\"external_port\":5353,"
 		"\"internal_address\":\"10.0.0.3\",\"internal_port\":5353}]}\n");
 	save_json("status", s);
 	free(s);
@@ -764,8 +764,8 @@ static void test_status(void)
 static void test_save_apply(void)
 {
 	struct natk_fwd fw[2] = {
-		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80 },
-		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353 },
+		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80, 0 },
+		{ IPPROTO_UDP, 5353, htonl(0x0a000003), 5353, 0 },
 	};
 	static const uint32_t holds[] = { 120, 0, 3600 };
 	/* the scope lists of each round, as save writes them ("": empty) */
@@ -1910,13 +1910,13 @@ static void test_maplog(void)
 		fl[2].ext_port = 80;
 		fl[3].int_addr = htonl(0x0a000001);	/* sorted first */
 		fl[3].ext_port = 41000;
-		n = ml_live_from_flows(fl, 4, &fw, 1, T0, &ev);
+		n = ml_live_from_flows(fl, 4, &fw, 1, 0, T0, &ev);
 		EXPECT(n == 2);
 		EXPECT(ev[0].kind == ML_LIVE && ev[0].ns == T0 &&
 		       ev[0].int_addr == htonl(0x0a000001));
 		EXPECT(ev[1].int_addr == htonl(0x0a000002) && ev[1].proto == IPPROTO_UDP);
 		free(ev);
-		n = ml_live_from_flows(fl, 0, NULL, 0, T0, &ev);
+		n = ml_live_from_flows(fl, 0, NULL, 0, 0, T0, &ev);
 		EXPECT(n == 0);
 		free(ev);
 	}
@@ -3137,6 +3137,767 @@ static void test_sync(void)
 	EXPECT(sync_cache.n == 0);
 }
 
+/* ---- several external addresses (natkctl set addresses, pool) ---- */
+
+/* parse_addr_list(s): true and the list as addr_range_str writes it, or
+ * false with err containing want. */
+static void addrs_ok(const char *s, const char *want, uint32_t count)
+{
+	struct natk_addr_list l;
+	char err[256], got[1024] = "", buf[ADDR_RANGE_STRLEN];
+
+	if (!parse_addr_list(s, &l, err, sizeof(err))) {
+		fprintf(stderr, "parse_addr_list('%s'): %s\n", s, err);
+		failures++;
+		return;
+	}
+	for (unsigned int i = 0; i < l.n; i++) {
+		strcat(got, i ? "," : "");
+		strcat(got, addr_range_str(&l.r[i], buf));
+	}
+	EXPECT_STR(got, want);
+	EXPECT(addr_list_count(&l) == count);
+}
+
+static void addrs_bad(const char *s, const char *want)
+{
+	struct natk_addr_list l;
+	char err[256];
+
+	if (parse_addr_list(s, &l, err, sizeof(err))) {
+		fprintf(stderr, "parse_addr_list('%s') accepted it, want '%s'\n",
+			s, want);
+		failures++;
+	} else if (!strstr(err, want)) {
+		fprintf(stderr, "parse_addr_list('%s'): '%s', want '%s'\n", s,
+			err, want);
+		failures++;
+	}
+}
+
+/* A NATK_A_POOL entry as the kernel sends it. */
+struct t_pool {
+	const char *addr;
+	uint32_t hosts, ports[3];
+	uint64_t exhausted[3];
+};
+
+static void put_pool(struct nl_msg *m, const struct t_pool *p, int n)
+{
+	static const int pa[3] = { NATK_POOL_A_PORTS_TCP, NATK_POOL_A_PORTS_UDP,
+				   NATK_POOL_A_PORTS_ICMP };
+	static const int ea[3] = { NATK_POOL_A_EXHAUSTED_TCP,
+				   NATK_POOL_A_EXHAUSTED_UDP,
+				   NATK_POOL_A_EXHAUSTED_ICMP };
+	struct nlattr *nest = nla_nest_start(m, NATK_A_POOL), *e;
+	uint32_t a;
+
+	for (int i = 0; i < n; i++) {
+		assert(inet_pton(AF_INET, p[i].addr, &a) == 1);
+		e = nla_nest_start(m, NATK_POOL_A_ENTRY);
+		nla_put_u32(m, NATK_POOL_A_ADDR_BE, a);
+		nla_put_u32(m, NATK_POOL_A_HOSTS, p[i].hosts);
+		for (int k = 0; k < 3; k++)
+			nla_put_u32(m, pa[k], p[i].ports[k]);
+		nla_put_u32(m, NATK_POOL_A_PAD, 0);
+		for (int k = 0; k < 3; k++)
+			nla_put_u64(m, ea[k], p[i].exhausted[k]);
+		nla_put_u32(m, NATK_POOL_A_MAX + 1, 7);	/* newer: ignored */
+		nla_nest_end(m, e);
+	}
+	/* an entry without its address is skipped */
+	e = nla_nest_start(m, NATK_POOL_A_ENTRY);
+	nla_put_u32(m, NATK_POOL_A_HOSTS, 9);
+	nla_nest_end(m, e);
+	nla_nest_end(m, nest);
+}
+
+/* NATK_A_ADDRS as the kernel sends it: "A" or "A-B" each. */
+static void put_ranges(struct nl_msg *m, const char *const *r, int n)
+{
+	struct nlattr *nest = nla_nest_start(m, NATK_A_ADDRS), *e;
+	struct natk_addr_list l;
+	char err[128];
+
+	for (int i = 0; i < n; i++) {
+		assert(parse_addr_list(r[i], &l, err, sizeof(err)) && l.n == 1);
+		e = nla_nest_start(m, NATK_RANGE_A_ENTRY);
+		nla_put_u32(m, NATK_RANGE_A_FIRST_BE, l.r[0].first_be);
+		nla_put_u32(m, NATK_RANGE_A_LAST_BE, l.r[0].last_be);
+		nla_nest_end(m, e);
+	}
+	nla_nest_end(m, nest);
+}
+
+/* A GET_CONFIG reply of an active natk on wan0 (192.0.2.1 primary). */
+static struct nl_msg *addr_config(uint8_t mode, bool pool)
+{
+	struct nl_msg *m = genl_msg(NATK_CMD_GET_CONFIG);
+
+	nla_put_u8(m, NATK_A_ENABLED, 1);
+	nla_put_u8(m, NATK_A_STATE, NATK_STATE_ACTIVE);
+	nla_put_string(m, NATK_A_IFNAME, "wan0");
+	nla_put_u32(m, NATK_A_EXT_ADDR_BE, htonl(0xc0000201));
+	nla_put_u16(m, NATK_A_PORT_MIN, 1024);
+	nla_put_u16(m, NATK_A_PORT_MAX, 65535);
+	nla_put_u32(m, NATK_A_MAX_FLOWS, 1000);
+	nla_put_u32(m, NATK_A_TIMEOUT_TCP_EST, 7440);
+	nla_put_u32(m, NATK_A_TIMEOUT_TCP_TRANS, 240);
+	nla_put_u32(m, NATK_A_TIMEOUT_UDP, 300);
+	nla_put_u32(m, NATK_A_TIMEOUT_ICMP, 60);
+	nla_put_u8(m, NATK_A_ADDRS_MODE, mode);
+	if (pool) {
+		static const struct t_pool p[] = {
+			{ "192.0.2.1", 3, { 120, 40, 2 }, { 0, 0, 0 } },
+			{ "192.0.2.5", 1, { 5, 0, 0 }, { 17, 0, 1ull << 33 } },
+		};
+
+		put_pool(m, p, 2);
+	}
+	return m;
+}
+
+static void test_addresses(void)
+{
+	struct natk_conf c = {};
+	struct natk_status st = {};
+	char err[256], *s;
+	struct nl_msg *m;
+
+	/* the list: single addresses and ranges, in the order given */
+	addrs_ok("192.0.2.1", "192.0.2.1", 1);
+	addrs_ok("192.0.2.1,192.0.2.5-192.0.2.7", "192.0.2.1,192.0.2.5-192.0.2.7", 4);
+	addrs_ok("198.51.100.9,192.0.2.1", "198.51.100.9,192.0.2.1", 2);
+	addrs_ok("192.0.2.5-192.0.2.5", "192.0.2.5", 1);
+	addrs_ok("10.0.0.255-10.0.1.0", "10.0.0.255-10.0.1.0", 2);
+	addrs_ok("192.0.2.0-192.0.2.31", "192.0.2.0-192.0.2.31", 32);
+	addrs_ok("223.255.255.255", "223.255.255.255", 1);
+	/* 16 ranges, 32 addresses: the most */
+	addrs_ok("10.0.0.1,10.0.0.3,10.0.0.5,10.0.0.7,10.0.0.9,10.0.0.11,"
+		 "10.0.0.13,10.0.0.15,10.0.0.17,10.0.0.19,10.0.0.21,10.0.0.23,"
+		 "10.0.0.25,10.0.0.27,10.0.0.29,10.0.1.0-10.0.1.16",
+		 "10.0.0.1,10.0.0.3,10.0.0.5,10.0.0.7,10.0.0.9,10.0.0.11,"
+		 "10.0.0.13,10.0.0.15,10.0.0.17,10.0.0.19,10.0.0.21,10.0.0.23,"
+		 "10.0.0.25,10.0.0.27,10.0.0.29,10.0.1.0-10.0.1.16", 32);
+	addrs_bad("10.0.0.1,10.0.0.3,10.0.0.5,10.0.0.7,10.0.0.9,10.0.0.11,"
+		  "10.0.0.13,10.0.0.15,10.0.0.17,10.0.0.19,10.0.0.21,10.0.0.23,"
+		  "10.0.0.25,10.0.0.27,10.0.0.29,10.0.0.31,10.0.0.33",
+		  "more than 16 ranges: join neighbouring addresses into ranges");
+	addrs_bad("192.0.2.0-192.0.2.32", "more than 32 addresses");
+	addrs_bad("192.0.2.0-192.0.2.30,198.51.100.1,198.51.100.2",
+		  "more than 32 addresses (natk masquerades behind at most 32)");
+	addrs_bad("1.0.0.0-223.255.255.255", "more than 32 addresses");
+	addrs_bad("192.0.2.7-192.0.2.5",
+		  "invalid range '192.0.2.7-192.0.2.5': the first address is above the last (did you mean 192.0.2.5-192.0.2.7?)");
+	addrs_bad("192.0.2.1,192.0.2.1", "192.0.2.1 is in the list twice (192.0.2.1 and 192.0.2.1)");
+	addrs_bad("192.0.2.1-192.0.2.8,192.0.2.6-192.0.2.9",
+		  "192.0.2.6 is in the list twice (192.0.2.1-192.0.2.8 and 192.0.2.6-192.0.2.9)");
+	addrs_bad("192.0.2.6-192.0.2.9,192.0.2.1-192.0.2.7",
+		  "192.0.2.6 is in the list twice");
+	addrs_bad("192.0.2.1,", "an address is missing");
+	addrs_bad(",192.0.2.1", "an address is missing");
+	addrs_bad("192.0.2.1,,192.0.2.2", "an address is missing");
+	addrs_bad("", "an address is missing");
+	addrs_bad("192.0.2.1,all", "'all' stands alone, without addresses");
+	addrs_bad("primary,192.0.2.1", "'primary' stands alone");
+	addrs_bad("192.0.2", "invalid address '192.0.2': expected A.B.C.D or A.B.C.D-A.B.C.D");
+	addrs_bad("192.0.2.256", "invalid address '192.0.2.256'");
+	addrs_bad("192.0.2.0/24", "invalid address '192.0.2.0/24'");
+	addrs_bad("192.0.2.1:80", "invalid address");
+	addrs_bad("192.0.2.1-", "invalid range '192.0.2.1-'");
+	addrs_bad("-192.0.2.1", "invalid range");
+	addrs_bad("192.0.2.1-192.0.2.2-192.0.2.3", "invalid range");
+	addrs_bad("eth0", "invalid address 'eth0'");
+	addrs_bad("::1", "invalid address");
+	addrs_bad("0.0.0.0", "0.0.0.0 is not an address to masquerade behind");
+	addrs_bad("224.0.0.1", "224.0.0.1 is not an address to masquerade behind");
+	addrs_bad("223.255.255.254-224.0.0.0", "224.0.0.0 is not an address");
+	addrs_bad("255.255.255.255", "is not an address");
+	{
+		struct natk_addr_list l;
+
+		EXPECT(parse_addr_list("192.0.2.1,192.0.2.5-192.0.2.7", &l, err,
+				       sizeof(err)));
+		EXPECT(addr_list_has(&l, htonl(0xc0000206)) &&
+		       addr_list_has(&l, htonl(0xc0000201)) &&
+		       !addr_list_has(&l, htonl(0xc0000202)) &&
+		       !addr_list_has(&l, htonl(0xc0000208)));
+		EXPECT(parse_ext_addr("192.0.2.9", &l.r[0].first_be) &&
+		       l.r[0].first_be == htonl(0xc0000209));
+		EXPECT(!parse_ext_addr("0.0.0.0", &l.r[0].first_be) &&
+		       !parse_ext_addr("239.1.1.1", &l.r[0].first_be) &&
+		       !parse_ext_addr("192.0.2.9:80", &l.r[0].first_be) &&
+		       !parse_ext_addr("", &l.r[0].first_be));
+	}
+
+	/* the setting: primary, all, a list (one word or several) */
+	{
+		char *p[] = { "addresses", "primary", "ports", "1-2" };
+		char *a[] = { "addr", "all" };
+		char *l1[] = { "addresses", "192.0.2.1,", "192.0.2.5-192.0.2.7",
+			       "mss-clamp", "off" };
+		char *l2[] = { "addresses", "192.0.2.1", ",192.0.2.5", "ports",
+			       "1-2" };
+		char *bad[] = { "addresses", "192.0.2.1,192.0.2.1" };
+		char *none[] = { "addresses" };
+		char *stray[] = { "192.0.2.5-192.0.2.7" };
+		char *ext[] = { "external", "wan0", "addresses", "all" };
+
+		EXPECT(conf_parse_setting(&c, 4, p, false, err, sizeof(err)) == 2 &&
+		       (c.have & HAVE_ADDRS) && c.addrs_mode == NATK_ADDRS_PRIMARY);
+		EXPECT(conf_parse_setting(&c, 4, p, false, err, sizeof(err)) < 0 &&
+		       !strcmp(err, "'addresses' given twice"));
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 2, a, true, err, sizeof(err)) == 2 &&
+		       c.addrs_mode == NATK_ADDRS_ALL);
+		EXPECT(conf_parse_setting(&c, 2, a, false, err, sizeof(err)) < 0);
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 5, l1, false, err, sizeof(err)) == 3 &&
+		       c.addrs_mode == NATK_ADDRS_LIST && c.addrs.n == 2 &&
+		       c.addrs.r[1].first_be == htonl(0xc0000205) &&
+		       c.addrs.r[1].last_be == htonl(0xc0000207));
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 5, l2, false, err, sizeof(err)) == 3 &&
+		       c.addrs.n == 2);
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 2, bad, false, err, sizeof(err)) < 0 &&
+		       !strcmp(err, "addresses: 192.0.2.1 is in the list twice (192.0.2.1 and 192.0.2.1)"));
+		EXPECT(!(c.have & HAVE_ADDRS));
+		EXPECT(conf_parse_setting(&c, 1, none, false, err, sizeof(err)) < 0 &&
+		       strstr(err, "'addresses' needs a value: primary, all, or ADDR[,ADDR|ADDR-ADDR]..."));
+		EXPECT(conf_parse_setting(&c, 1, stray, false, err, sizeof(err)) < 0 &&
+		       strstr(err, "'192.0.2.5-192.0.2.7' is not a setting: separate the addresses of addresses with commas"));
+		/* set external IFNAME addresses ...: two settings */
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 4, ext, false, err, sizeof(err)) == 2);
+		EXPECT(conf_parse_setting(&c, 2, ext + 2, false, err, sizeof(err)) == 2 &&
+		       (c.have & (HAVE_IFNAME | HAVE_ADDRS)) == (HAVE_IFNAME | HAVE_ADDRS));
+		EXPECT(strstr(conf_keywords(), "addresses"));
+	}
+
+	/* SET_CONFIG: the mode alone, or the mode and the ranges */
+	{
+		struct nlattr *tb[NATK_A_MAX + 1];
+		struct natk_status got = {};
+		char *l[] = { "addresses", "192.0.2.1,192.0.2.5-192.0.2.7" };
+
+		memset(&c, 0, sizeof(c));
+		c.have = HAVE_ADDRS;
+		c.addrs_mode = NATK_ADDRS_ALL;
+		m = genl_msg(NATK_CMD_SET_CONFIG);
+		conf_put_attrs(m, &c);
+		EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+		EXPECT(tb[NATK_A_ADDRS_MODE] &&
+		       nla_get_u8(tb[NATK_A_ADDRS_MODE]) == NATK_ADDRS_ALL &&
+		       !tb[NATK_A_ADDRS]);
+		nlmsg_free(m);
+		memset(&c, 0, sizeof(c));
+		EXPECT(conf_parse_setting(&c, 2, l, false, err, sizeof(err)) == 2);
+		m = genl_msg(NATK_CMD_SET_CONFIG);
+		conf_put_attrs(m, &c);
+		EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+		EXPECT(tb[NATK_A_ADDRS_MODE] &&
+		       nla_get_u8(tb[NATK_A_ADDRS_MODE]) == NATK_ADDRS_LIST);
+		EXPECT(tb[NATK_A_ADDRS] && (tb[NATK_A_ADDRS]->nla_type & NLA_F_NESTED) &&
+		       nla_len(tb[NATK_A_ADDRS]) == 2 * 20);
+		EXPECT(!tb[NATK_A_IFNAME] && !tb[NATK_A_PORT_MIN]);
+		/* read back as GET_CONFIG carries it */
+		EXPECT(status_parse(m, &got) == 0);
+		EXPECT(got.addrs_mode == NATK_ADDRS_LIST && got.addrs.n == 2 &&
+		       got.addrs.r[0].first_be == htonl(0xc0000201) &&
+		       got.addrs.r[0].last_be == htonl(0xc0000201) &&
+		       got.addrs.r[1].first_be == htonl(0xc0000205) &&
+		       got.addrs.r[1].last_be == htonl(0xc0000207));
+		nlmsg_free(m);
+		/* an older module has no such setting */
+		memset(&got, 0, sizeof(got));
+		got.present = 1ull << NATK_A_FWD_REPLACE | 1ull << NATK_A_INTERNAL |
+			      1ull << NATK_A_NO_NAT;
+		EXPECT(conf_unsupported(&c, &got) &&
+		       !strcmp(conf_unsupported(&c, &got), "addresses"));
+		got.present |= 1ull << NATK_A_ADDRS_MODE;
+		EXPECT(!conf_unsupported(&c, &got));
+	}
+
+	/* status: the mode, the pool and its exhaustion, in text and JSON */
+	m = addr_config(NATK_ADDRS_ALL, true);
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.npool == 2 && st.pool[1].addr_be == htonl(0xc0000205) &&
+	       st.pool[1].hosts == 1 && st.pool[1].ports[0] == 5 &&
+	       st.pool[1].exhausted[0] == 17 &&
+	       st.pool[1].exhausted[2] == 1ull << 33);
+	EXPECT(status_pool_find(&st, htonl(0xc0000205)) == &st.pool[1] &&
+	       !status_pool_find(&st, htonl(0xc0000206)));
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  state: active\n"
+		      "  addresses: all\n"
+		      "    192.0.2.1: 3 hosts, ports tcp 120 udp 40 icmp 2\n"
+		      "    192.0.2.5: 1 host, ports tcp 5 udp 0 icmp 0, exhausted tcp 17 udp 0 icmp 8589934592\n"
+		      "  ports: 1024-65535\n"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"external_address\":\"192.0.2.1\",\"addresses\":{"
+		      "\"mode\":\"all\",\"list\":[],\"pool\":["
+		      "{\"address\":\"192.0.2.1\",\"hosts\":3,\"ports\":{\"tcp\":120,\"udp\":40,\"icmp\":2},"
+		      "\"exhausted\":{\"tcp\":0,\"udp\":0,\"icmp\":0}},"
+		      "{\"address\":\"192.0.2.5\",\"hosts\":1,\"ports\":{\"tcp\":5,\"udp\":0,\"icmp\":0},"
+		      "\"exhausted\":{\"tcp\":17,\"udp\":0,\"icmp\":8589934592}}],"
+		      "\"missing\":[]},\"port_min\":1024,"));
+	save_json("status_addresses_all", s);
+	free(s);
+
+	/* a list: a listed address the interface lacks is "missing" */
+	memset(&st, 0, sizeof(st));
+	m = addr_config(NATK_ADDRS_LIST, true);
+	{
+		static const char *const r[] = { "192.0.2.1", "192.0.2.5-192.0.2.6" };
+
+		put_ranges(m, r, 2);
+	}
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.addrs.n == 2);
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  state: active\n"
+		      "  addresses: list 192.0.2.1, 192.0.2.5-192.0.2.6\n"
+		      "    192.0.2.1: 3 hosts, ports tcp 120 udp 40 icmp 2\n"
+		      "    192.0.2.5: 1 host, ports tcp 5 udp 0 icmp 0, exhausted tcp 17 udp 0 icmp 8589934592\n"
+		      "    192.0.2.6: not on wan0, left out\n"
+		      "  ports: 1024-65535\n"));
+	free(s);
+	cap_start(true, true);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"mode\": \"list\",\n    \"list\": [\n      \"192.0.2.1\",\n"
+		      "      \"192.0.2.5-192.0.2.6\"\n    ],"));
+	EXPECT(strstr(s, "\"missing\": [\n      \"192.0.2.6\"\n    ]\n  },"));
+	save_json("status_addresses_list", s);
+	free(s);
+	/* waiting for its interface: none is "missing", all are */
+	st.state = NATK_STATE_WAIT_INTERFACE;
+	st.npool = 0;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  addresses: list 192.0.2.1, 192.0.2.5-192.0.2.6\n  ports:"));
+	free(s);
+	/* waiting for one of them */
+	st.state = NATK_STATE_WAIT_ADDRESS;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  state: waiting for one of its addresses on wan0\n"));
+	EXPECT(strstr(s, "    192.0.2.1: not on wan0, left out\n"
+		      "    192.0.2.5: not on wan0, left out\n"
+		      "    192.0.2.6: not on wan0, left out\n"));
+	free(s);
+
+	/* one primary address: two short lines */
+	memset(&st, 0, sizeof(st));
+	m = addr_config(NATK_ADDRS_PRIMARY, false);
+	{
+		static const struct t_pool p[] = {
+			{ "192.0.2.1", 1, { 0, 10, 0 }, { 0, 6, 0 } },
+		};
+
+		put_pool(m, p, 1);
+	}
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "  state: active\n  addresses: primary\n"
+		      "    192.0.2.1: 1 host, ports tcp 0 udp 10 icmp 0, exhausted tcp 0 udp 6 icmp 0\n"
+		      "  ports:"));
+	free(s);
+
+	/* an older module sends none of it: nothing more than before */
+	memset(&st, 0, sizeof(st));
+	m = addr_config(NATK_ADDRS_ALL, false);
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	st.present &= ~(1ull << NATK_A_ADDRS_MODE);
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(!strstr(s, "addresses") && strstr(s, "  state: active\n  ports:"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(!strstr(s, "addresses") &&
+	       strstr(s, "\"external_address\":\"192.0.2.1\",\"port_min\":1024,"));
+	free(s);
+}
+
+/* save writes the setting and forwards' addresses; apply reads them back. */
+static void test_addr_save_apply(void)
+{
+	static const char *const lists[] = { NULL, "all",
+		"192.0.2.1, 192.0.2.5-192.0.2.7", "198.51.100.7" };
+	struct natk_fwd fw[3] = {
+		{ IPPROTO_TCP, 8080, htonl(0x0a000002), 80, 0 },
+		{ IPPROTO_UDP, 7000, htonl(0x0a000002), 7001, htonl(0xc0000205) },
+		{ IPPROTO_UDP, 7000, htonl(0x0a000003), 7000, htonl(0xc0000206) },
+	};
+
+	for (int k = 0; k < 5; k++) {
+		struct nl_msg *m = addr_config(k == 0 || k == 4 ? NATK_ADDRS_PRIMARY :
+					       k == 1 ? NATK_ADDRS_ALL :
+					       NATK_ADDRS_LIST, true);
+		struct natk_status st = {};
+		struct file_conf fc = {};
+		char line[128], *s;
+		FILE *fp;
+
+		if (k == 2) {
+			static const char *const r[] = { "192.0.2.1", "192.0.2.5-192.0.2.7" };
+
+			put_ranges(m, r, 2);
+		} else if (k == 3) {
+			static const char *const r[] = { "198.51.100.7" };
+
+			put_ranges(m, r, 1);
+		}
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+		if (k == 4)	/* an older module */
+			st.present &= ~(1ull << NATK_A_ADDRS_MODE);
+		cap_start(false, false);
+		save_print(&st, fw, 3);
+		s = cap_end();
+		if (k > 0 && k < 4) {
+			snprintf(line, sizeof(line), "\nexternal wan0\naddresses %s\n",
+				 lists[k]);
+			EXPECT(strstr(s, line));
+		} else {
+			EXPECT(!strstr(s, "addresses"));
+		}
+		EXPECT(strstr(s, "\nforward tcp 8080 10.0.0.2:80\n"
+			      "forward udp 7000 10.0.0.2:7001 address 192.0.2.5\n"
+			      "forward udp 7000 10.0.0.3:7000 address 192.0.2.6\n"));
+		fp = fmemopen(s, strlen(s), "r");
+		assert(fp);
+		EXPECT(parse_file("saved", fp, &fc) == 0);
+		fclose(fp);
+		/* what the file omits is primary: NATK_A_RESET's default */
+		EXPECT(!!(fc.c.have & HAVE_ADDRS) == (k > 0 && k < 4));
+		if (k > 0 && k < 4) {
+			EXPECT(fc.c.addrs_mode == st.addrs_mode);
+			EXPECT(fc.c.addrs.n == st.addrs.n);
+			for (unsigned int i = 0; i < st.addrs.n && i < fc.c.addrs.n; i++)
+				EXPECT(fc.c.addrs.r[i].first_be == st.addrs.r[i].first_be &&
+				       fc.c.addrs.r[i].last_be == st.addrs.r[i].last_be);
+		}
+		EXPECT(fc.nfwd == 3);
+		for (size_t i = 0; i < fc.nfwd && i < 3; i++)
+			EXPECT(!memcmp(&fc.fwd[i], &fw[i], sizeof(fw[i])) ||
+			       (fc.fwd[i].proto == fw[i].proto &&
+				fc.fwd[i].ext_port == fw[i].ext_port &&
+				fc.fwd[i].int_addr_be == fw[i].int_addr_be &&
+				fc.fwd[i].int_port == fw[i].int_port &&
+				fc.fwd[i].ext_addr_be == fw[i].ext_addr_be));
+		/* apply's one transaction carries the setting and the forwards */
+		{
+			struct nlattr *tb[NATK_A_MAX + 1], *a, *fb[NATK_FWD_A_MAX + 1];
+			uint32_t off[3];
+			int rem, i = 0;
+
+			m = genl_msg(NATK_CMD_SET_CONFIG);
+			conf_put_attrs(m, &fc.c);
+			for (size_t j = 0; j < fc.nfwd; j++)
+				off[j] = fwd_put(m, &fc.fwd[j]);
+			EXPECT(off[0] && off[1] > off[0] && off[2] > off[1]);
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+			EXPECT(!tb[NATK_A_ADDRS_MODE] == !(k > 0 && k < 4));
+			EXPECT(!tb[NATK_A_ADDRS] == (k != 2 && k != 3));
+			nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlmsg_hdr(m)), 0),
+					  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(m)), 0), rem) {
+				if (nla_type(a) != NATK_A_FWD)
+					continue;
+				EXPECT(nla_parse_nested(fb, NATK_FWD_A_MAX, a, NULL) == 0);
+				/* the primary's forward has no address attribute */
+				EXPECT(!fb[NATK_FWD_A_EXT_ADDR_BE] == (i == 0));
+				EXPECT(!fb[NATK_FWD_A_EXT_ADDR_BE] ||
+				       nla_get_u32(fb[NATK_FWD_A_EXT_ADDR_BE]) == fw[i].ext_addr_be);
+				i++;
+			}
+			EXPECT(i == 3);
+			nlmsg_free(m);
+		}
+		/* an older module: the lines it cannot take are named */
+		st.present &= ~(1ull << NATK_A_ADDRS_MODE);
+		EXPECT(apply_name_unsupported("saved", &fc, &st) ==
+		       (k > 0 && k < 4) + 2);
+		st.present |= 1ull << NATK_A_ADDRS_MODE | 1ull << NATK_A_INTERNAL |
+			      1ull << NATK_A_NO_NAT;
+		EXPECT(apply_name_unsupported("saved", &fc, &st) == 0);
+		free(fc.fwd);
+		free(fc.fwd_line);
+		free(fc.line_conf);
+		free(fc.line_no);
+		free(s);
+	}
+
+	/* lines a person writes: external with its addresses; errors */
+	{
+		static const char good[] =
+			"external wan0 addresses 192.0.2.1, 192.0.2.5-192.0.2.7\n"
+			"forward udp 7000 10.0.0.2:7001 address 192.0.2.5\n"
+			"forward udp 7000 10.0.0.2:7002\n"
+			"forward udp 7000 10.0.0.2:7003 address 192.0.2.6\n";
+		static const char *const bad[] = {
+			"addresses 192.0.2.1 192.0.2.2\n",
+			"addresses all\naddresses primary\n",
+			"external wan0 addresses all ports 1-2\n",
+			"external wan0 addresses 192.0.2.0-192.0.2.40\n",
+			"forward udp 7000 10.0.0.2 address 192.0.2.5\n"
+			"forward udp 7000 10.0.0.3 address 192.0.2.5\n",
+			"forward udp 7000 10.0.0.2 address\n",
+			"forward udp 7000 10.0.0.2 address 0.0.0.0\n",
+			"forward udp 7000 10.0.0.2 on 192.0.2.5\n",
+		};
+		struct file_conf fc = {};
+		FILE *fp;
+
+		fp = fmemopen((void *)good, strlen(good), "r");
+		EXPECT(parse_file("good", fp, &fc) == 0);
+		fclose(fp);
+		EXPECT(!strcmp(fc.c.ifname, "wan0") &&
+		       fc.c.addrs_mode == NATK_ADDRS_LIST && fc.c.addrs.n == 2);
+		/* the line's own settings, for naming it when refused */
+		EXPECT(fc.nlines == 1 &&
+		       (fc.line_conf[0].have & (HAVE_IFNAME | HAVE_ADDRS)) ==
+		       (HAVE_IFNAME | HAVE_ADDRS));
+		EXPECT(fc.nfwd == 3 && fc.fwd[2].ext_addr_be == htonl(0xc0000206));
+		free(fc.fwd);
+		free(fc.fwd_line);
+		free(fc.line_conf);
+		free(fc.line_no);
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			memset(&fc, 0, sizeof(fc));
+			fp = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+			if (parse_file("bad", fp, &fc) != 1) {
+				fprintf(stderr, "apply accepted: %s", bad[i]);
+				failures++;
+			}
+			fclose(fp);
+			free(fc.fwd);
+			free(fc.fwd_line);
+			free(fc.line_conf);
+			free(fc.line_no);
+		}
+	}
+}
+
+/* Forwards on an address: the list, and the mapping log's live lines. */
+static void test_addr_forwards(void)
+{
+	struct natk_fwd fw[2] = {
+		{ IPPROTO_UDP, 7000, htonl(0x0a000002), 7001, htonl(0xc0000205) },
+		{ IPPROTO_TCP, 8080, htonl(0x0a000003), 80, 0 },
+	};
+	struct fwd_buf b = {};
+	struct nl_msg *m;
+	char name[64], *s;
+
+	/* the dump: the address when the forward names one */
+	m = genl_msg(NATK_CMD_GET_FWDS);
+	fwd_put(m, &fw[0]);
+	EXPECT(fwds_cb(m, &b) == NL_OK);
+	nlmsg_free(m);
+	m = genl_msg(NATK_CMD_GET_FWDS);
+	fwd_put(m, &fw[1]);
+	EXPECT(fwds_cb(m, &b) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(b.n == 2 && b.v[0].ext_addr_be == fw[0].ext_addr_be &&
+	       b.v[1].ext_addr_be == 0);
+	qsort(b.v, b.n, sizeof(*b.v), fwd_cmp);
+	cap_start(false, false);
+	fwd_print_list(b.v, b.n, NULL, "");
+	s = cap_end();
+	EXPECT_STR(s, "tcp 8080 -> 10.0.0.3:80\nudp 192.0.2.5:7000 -> 10.0.0.2:7001\n");
+	free(s);
+	cap_start(true, false);
+	fwd_print_list(b.v, b.n, NULL, "");
+	print_end();
+	s = cap_end();
+	EXPECT_STR(s, "[{\"proto\":\"tcp\",\"external_address\":null,\"external_port\":8080,"
+		      "\"internal_address\":\"10.0.0.3\",\"internal_port\":80},"
+		      "{\"proto\":\"udp\",\"external_address\":\"192.0.2.5\",\"external_port\":7000,"
+		      "\"internal_address\":\"10.0.0.2\",\"internal_port\":7001}]\n");
+	save_json("forwards_addresses", s);
+	free(s);
+	free(b.v);
+	/* one port on two addresses sorts by address */
+	{
+		struct natk_fwd x[3] = {
+			{ IPPROTO_UDP, 7000, 0, 1, htonl(0xc0000206) },
+			{ IPPROTO_UDP, 7000, 0, 2, htonl(0xc0000205) },
+			{ IPPROTO_UDP, 7000, 0, 3, 0 },
+		};
+
+		qsort(x, 3, sizeof(*x), fwd_cmp);
+		EXPECT(x[0].int_port == 3 && x[1].int_port == 2 &&
+		       x[2].int_port == 1);
+	}
+	EXPECT_STR(fwd_name(&fw[0], name, sizeof(name)), "udp port 7000 on 192.0.2.5");
+	EXPECT_STR(fwd_name(&fw[1], name, sizeof(name)), "tcp port 8080");
+
+	/* del names the address of a forward that has one */
+	{
+		struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FWD_A_MAX + 1];
+		struct nlattr *nest;
+
+		m = genl_msg(NATK_CMD_FWD_DEL);
+		nest = nla_nest_start(m, NATK_A_FWD);
+		nla_put_u8(m, NATK_FWD_A_PROTO, fw[0].proto);
+		nla_nest_end(m, nest);
+		fwd_put(m, &fw[0]);
+		EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+		EXPECT(tb[NATK_A_FWD] &&
+		       nla_parse_nested(fb, NATK_FWD_A_MAX, tb[NATK_A_FWD], NULL) == 0 &&
+		       fb[NATK_FWD_A_EXT_ADDR_BE] &&
+		       nla_get_u32(fb[NATK_FWD_A_EXT_ADDR_BE]) == htonl(0xc0000205));
+		nlmsg_free(m);
+	}
+
+	/* the mapping log's live lines leave forwards' flows out, on their
+	 * own address: a dynamic mapping of that port on another stays */
+	{
+		struct flow fl[4] = {};
+		struct ml_event *ev;
+		size_t n;
+
+		for (int i = 0; i < 4; i++) {
+			fl[i].proto = IPPROTO_UDP;
+			fl[i].int_addr = htonl(0x0a000010 + (uint32_t)i);
+			fl[i].int_port = 7000;
+			fl[i].ext_port = 7000;
+			fl[i].rem_addr = htonl(0xc6336401);
+		}
+		fl[0].ext_addr = htonl(0xc0000205);	/* fw[0]'s flow */
+		fl[1].ext_addr = htonl(0xc0000201);	/* a mapping on the primary */
+		fl[2].ext_addr = htonl(0xc0000206);	/* and on a third address */
+		fl[3].proto = IPPROTO_TCP;		/* fw[1]'s, on the primary */
+		fl[3].ext_port = 8080;
+		fl[3].ext_addr = htonl(0xc0000201);
+		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), T0, &ev);
+		EXPECT(n == 2 && ev[0].ext_addr == htonl(0xc0000201) &&
+		       ev[1].ext_addr == htonl(0xc0000206));
+		free(ev);
+		/* a TCP flow on 8080 of another address is no forward's */
+		fl[3].ext_addr = htonl(0xc0000206);
+		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), T0, &ev);
+		EXPECT(n == 3);
+		free(ev);
+	}
+}
+
+/* Metrics and doctor per external address. */
+static void test_addr_metrics(void)
+{
+	struct mx_sample *x = calloc(1, sizeof(*x));
+	struct doc_facts *f = calloc(1, sizeof(*f));
+	struct doc_report r;
+	char *buf = NULL;
+	size_t len = 0;
+	struct nl_msg *m;
+	FILE *fp;
+
+	assert(x && f);
+	m = addr_config(NATK_ADDRS_ALL, true);
+	EXPECT(config_cb(m, &x->st) == NL_OK);
+	nlmsg_free(m);
+	x->c.ok = true;
+	fp = open_memstream(&buf, &len);
+	prom_write(fp, x);
+	fclose(fp);
+	EXPECT(strstr(buf, "\n# TYPE natk_pool_addresses gauge\nnatk_pool_addresses 2\n"));
+	EXPECT(strstr(buf, "\n# TYPE natk_pool_hosts gauge\n"
+		      "natk_pool_hosts{address=\"192.0.2.1\"} 3\n"
+		      "natk_pool_hosts{address=\"192.0.2.5\"} 1\n"));
+	EXPECT(strstr(buf, "\nnatk_pool_used_ports{address=\"192.0.2.1\",proto=\"tcp\"} 120\n"
+		      "natk_pool_used_ports{address=\"192.0.2.1\",proto=\"udp\"} 40\n"
+		      "natk_pool_used_ports{address=\"192.0.2.1\",proto=\"icmp\"} 2\n"));
+	EXPECT(strstr(buf, "\n# TYPE natk_pool_port_exhausted_total counter\n"));
+	EXPECT(strstr(buf, "\nnatk_pool_port_exhausted_total{address=\"192.0.2.5\",proto=\"tcp\"} 17\n"));
+	EXPECT(strstr(buf, "\nnatk_pool_port_exhausted_total{address=\"192.0.2.5\",proto=\"icmp\"} 8589934592\n"));
+	save_file("metrics-pool.prom", buf);
+	free(buf);
+	buf = NULL;
+	/* an empty pool: the count only */
+	x->st.npool = 0;
+	fp = open_memstream(&buf, &len);
+	prom_write(fp, x);
+	fclose(fp);
+	EXPECT(strstr(buf, "\nnatk_pool_addresses 0\n") && !strstr(buf, "natk_pool_hosts"));
+	free(buf);
+	buf = NULL;
+	/* an older module: none of them */
+	x->st.present &= ~(1ull << NATK_A_POOL);
+	fp = open_memstream(&buf, &len);
+	prom_write(fp, x);
+	fclose(fp);
+	EXPECT(!strstr(buf, "natk_pool_"));
+	free(buf);
+	free(x);
+
+	/* doctor: a primary address and no exhaustion add no row */
+	doc_good(f);
+	f->st.present = 1ull << NATK_A_ADDRS_MODE | 1ull << NATK_A_POOL;
+	f->st.npool = 1;
+	f->st.pool[0].addr_be = htonl(0xc0000201);
+	doc_judge(f, &r);
+	EXPECT(r.n == 11 && doc_fails(&r) == 0);
+	/* all: an ok row naming them */
+	f->st.addrs_mode = NATK_ADDRS_ALL;
+	f->st.npool = 2;
+	f->st.pool[1].addr_be = htonl(0xc0000205);
+	doc_judge(f, &r);
+	EXPECT(r.n == 12 && doc_fails(&r) == 0 &&
+	       !strcmp(doc_st(&r, "external-addresses"), "ok"));
+	for (int i = 0; i < r.n; i++)
+		if (!strcmp(r.rows[i].name, "external-addresses"))
+			EXPECT_STR(r.rows[i].found, "behind 2 addresses (addresses all): 192.0.2.1, 192.0.2.5");
+	/* a list with addresses wan0 lacks, and an address that ran out */
+	f->st.addrs_mode = NATK_ADDRS_LIST;
+	f->st.addrs.n = 2;
+	f->st.addrs.r[0] = (struct natk_addr_range){ htonl(0xc0000201), htonl(0xc0000201) };
+	f->st.addrs.r[1] = (struct natk_addr_range){ htonl(0xc0000205), htonl(0xc0000207) };
+	f->st.pool[1].exhausted[1] = 6;
+	doc_judge(f, &r);
+	EXPECT(!strcmp(doc_st(&r, "external-addresses"), "warn") &&
+	       !strcmp(doc_st(&r, "port-exhaustion"), "warn"));
+	for (int i = 0; i < r.n; i++) {
+		if (!strcmp(r.rows[i].name, "external-addresses")) {
+			EXPECT_STR(r.rows[i].found, "2 listed addresses are not on wan0, left out: 192.0.2.6, 192.0.2.7");
+			EXPECT(strstr(r.rows[i].fix, "ip addr add ADDR/LEN dev wan0") &&
+			       strstr(r.rows[i].fix, "'addresses' in /etc/natk.conf"));
+		}
+		if (!strcmp(r.rows[i].name, "port-exhaustion"))
+			EXPECT_STR(r.rows[i].found, "new flows were dropped for want of a free port on this address since natk was loaded: 192.0.2.5 (tcp 0, udp 6, icmp 0)");
+	}
+	cap_start(true, false);
+	EXPECT(doc_print(&r) == 0);	/* warnings only */
+	buf = cap_end();
+	save_json("doctor_addresses", buf);
+	free(buf);
+	/* not active: nothing to say about addresses */
+	f->st.state = NATK_STATE_WAIT_INTERFACE;
+	doc_judge(f, &r);
+	EXPECT(!doc_st(&r, "external-addresses")[0] && !doc_st(&r, "port-exhaustion")[0]);
+	free(f);
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -3157,6 +3918,10 @@ int main(void)
 	run("who", test_who);
 	run("flowfile", test_flowfile);
 	run("sync", test_sync);
+	run("addresses", test_addresses);
+	run("addr-save-apply", test_addr_save_apply);
+	run("addr-forwards", test_addr_forwards);
+	run("addr-metrics", test_addr_metrics);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
