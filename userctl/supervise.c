@@ -155,8 +155,12 @@ static int sv_check(struct sv *s)
 	switch (st.state) {
 	case NATK_STATE_ACTIVE:
 		inet_ntop(AF_INET, &st.ext_addr, addr, sizeof(addr));
-		snprintf(text, sizeof(text), "masquerading out of %s (%s)",
-			 st.ifname, addr);
+		if (st.npool > 1)
+			snprintf(text, sizeof(text), "masquerading out of %s (%s and %u more addresses)",
+				 st.ifname, addr, st.npool - 1);
+		else
+			snprintf(text, sizeof(text), "masquerading out of %s (%s)",
+				 st.ifname, addr);
 		sv_status(s, text, true);
 		return -1;
 	case NATK_STATE_WAIT_ADDRESS:

@@ -678,11 +678,14 @@ static void sync_standby_import(const struct sync_rec *r)
 	if (!err) {
 		sd.standby_imports++;
 	} else if (sd.standby_refused++ < 10) {
-		char b[INET_ADDRSTRLEN];
+		char b[INET_ADDRSTRLEN], e[INET_ADDRSTRLEN];
 
+		/* Each flow has its own external address (several in a pool). */
 		inet_ntop(AF_INET, &r->int_addr, b, sizeof(b));
-		sync_log("natk here refused the peer's flow from %s:%u: %s",
-			 b, r->int_port, nk_extack[0] ? nk_extack : strerror(-err));
+		inet_ntop(AF_INET, &r->ext_addr, e, sizeof(e));
+		sync_log("natk here refused the peer's flow from %s:%u (external %s:%u): %s",
+			 b, r->int_port, e, r->ext_port,
+			 nk_extack[0] ? nk_extack : strerror(-err));
 	}
 }
 
