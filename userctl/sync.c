@@ -445,6 +445,9 @@ static struct {
 
 	/* natk */
 	uint8_t natk_state;
+	/* natk's external addresses when last looked at (its pool) */
+	uint32_t pool[NATK_ADDRS_MAX];
+	unsigned int npool;
 
 	/* counters (sync status) */
 	uint64_t msgs_tx, msgs_rx, recs_tx, recs_rx, bytes_tx, bytes_rx;
@@ -891,8 +894,20 @@ static void sync_commit_done(size_t i, int err, void *arg)
 			 nk_extack[0] ? nk_extack : strerror(-err));
 }
 
-/* Import the peer's flows into natk; 0, or -errno with msg. */
-static int sync_commit(char *msg, size_t len, const char *why)
+static bool sync_addr_in(uint32_t addr, const uint32_t *v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (v[i] == addr)
+			return true;
+	return false;
+}
+
+/*
+ * Import the peer's flows into natk: all of them, or (only) those on one
+ * of the external addresses only[nonly]. 0, or -errno with msg.
+ */
+static int sync_commit_on(char *msg, size_t len, const char *why,
+			  const uint32_t *only, unsigned int nonly)
 {
 	struct sync_commit c = {};
 	uint64_t now = sync_now_ms();
@@ -905,7 +920,8 @@ static int sync_commit(char *msg, size_t len, const char *why)
 		fail("sync: out of memory");
 	for (size_t i = 0; i < sync_cache.nb; i++)
 		for (struct sync_centry *e = sync_cache.b[i]; e; e = e->next)
-			if (e->expire_ms > now)
+			if (e->expire_ms > now &&
+			    (!only || sync_addr_in(e->r.ext_addr, only, nonly)))
 				sync_entry_to_flow(e, now, &v[n++]);
 	c.v = v;
 	err = n ? nk_request_batch(n, COMMIT_WINDOW, sync_commit_build,
@@ -929,6 +945,48 @@ static int sync_commit(char *msg, size_t len, const char *why)
 	sync_log("%s: %s%s%s", why, msg, c.refused ? "; first refusal: " : "",
 		 c.first_err);
 	return 0;
+}
+
+/* Import all the peer's flows into natk; 0, or -errno with msg. */
+static int sync_commit(char *msg, size_t len, const char *why)
+{
+	return sync_commit_on(msg, len, why, NULL, 0);
+}
+
+/*
+ * natk's pool now (its external addresses); with active, the peer's
+ * flows on an address that joined it go in at once. natk masquerades
+ * behind several addresses and keepalived moves them one at a time:
+ * natk became active with the first, dropped the imports on the others
+ * (not its addresses then), and each one that comes later brings its
+ * flows back here, before keepalived's notify asks for a commit.
+ */
+static void sync_pool_note(bool active)
+{
+	struct natk_status *st = calloc(1, sizeof(*st));
+	uint32_t fresh[NATK_ADDRS_MAX];
+	unsigned int nfresh = 0;
+	char m[256], why[64], a[INET_ADDRSTRLEN];
+
+	if (!st)
+		fail("sync: out of memory");
+	if (status_get(st)) {
+		free(st);
+		return;
+	}
+	for (unsigned int i = 0; i < st->npool; i++)
+		if (!sync_addr_in(st->pool[i].addr_be, sd.pool, sd.npool))
+			fresh[nfresh++] = st->pool[i].addr_be;
+	if (active && nfresh && sync_cache.n) {
+		inet_ntop(AF_INET, &fresh[0], a, sizeof(a));
+		snprintf(why, sizeof(why), "%s%s came to natk", a,
+			 nfresh > 1 ? " and more addresses" : "");
+		sync_commit_on(m, sizeof(m), why, fresh, nfresh);
+	}
+	sd.npool = st->npool;
+	for (unsigned int i = 0; i < st->npool; i++)
+		sd.pool[i] = st->pool[i].addr_be;
+	free(st);
 }
 
 static int sync_noop_cb(struct nl_msg *msg, void *arg)
@@ -958,6 +1016,9 @@ static int sync_event_cb(struct nl_msg *msg, void *arg)
 		if (st.state == NATK_STATE_ACTIVE &&
 		    sd.natk_state != NATK_STATE_ACTIVE && sync_cache.n)
 			sync_commit(m, sizeof(m), "natk became active");
+		/* Active still: an address may have joined its pool. */
+		sync_pool_note(st.state == NATK_STATE_ACTIVE &&
+			       sd.natk_state == NATK_STATE_ACTIVE);
 		sd.natk_state = st.state;
 		return NL_OK;
 	}
@@ -1217,6 +1278,9 @@ static int sync_run(int argc, char **argv)
 	if (err)
 		nk_fail("sync run", err);
 	sd.natk_state = st.state;
+	sd.npool = st.npool;
+	for (unsigned int i = 0; i < st.npool; i++)
+		sd.pool[i] = st.pool[i].addr_be;
 	sync_open_events();
 	sync_udp_open();
 	sync_ctl_open();
