@@ -56,7 +56,7 @@ IFNAMES = [b"lo", b"dummy0", b"", b"nosuch0", b"x" * 15, b"x" * 16,
            b"x" * 40, b"lo\0junk", b"\xff\xfe", b"dummy0\0"]
 CMD_ATTRS = {
     nl.NATK_CMD_SET_CONFIG: [2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16,
-                             23, 23, 35, 35, 36, 37],
+                             23, 23, 35, 35, 36, 37, 39, 40, 40],
     nl.NATK_CMD_GET_FLOWS: [20, 21, 22],
     nl.NATK_CMD_FWD_ADD: [23],
     nl.NATK_CMD_FWD_DEL: [23],
@@ -133,6 +133,25 @@ def gen_prefix_list(rng):
     return b"".join(parts)
 
 
+def gen_range_list(rng):
+    """A NATK_A_ADDRS list of address ranges: mostly well formed."""
+    parts = []
+    for _ in range(rng.choice([0, 1, 1, 2, 3, nl.NATK_ADDR_RANGES_MAX,
+                               nl.NATK_ADDR_RANGES_MAX + 1])):
+        if rng.random() < 0.9:
+            first = rng.choice([0xc0000201, 0xc0000202, 0x0a000001, 0,
+                                0xffffffff, rng.randrange(0, 1 << 32)])
+            last = (first + rng.choice([0, 0, 1, 31, 32, -1])) & 0xffffffff
+            inner = nl.nla_be32(2, first) + nl.nla_be32(3, last)
+            if rng.random() < 0.1:
+                inner = nl.nla_be32(rng.choice([2, 3]), first)
+            parts.append(nl.nla(1, inner, nl.NLA_F_NESTED))
+        else:
+            parts.append(nl.nla(rng.randrange(0, 6), gen_fwd_nest(rng, 1),
+                                rng.choice([0, nl.NLA_F_NESTED])))
+    return b"".join(parts)
+
+
 def gen_attrs(rng, cmd):
     parts = []
     want = CMD_ATTRS.get(cmd, [])
@@ -150,6 +169,9 @@ def gen_attrs(rng, cmd):
                                 nl.NLA_F_NESTED | nl.NLA_F_NET_BYTEORDER])
         if t in (nl.A["INTERNAL"], nl.A["NO_NAT"]) and rng.random() < 0.8:
             parts.append(nl.nla(t, gen_prefix_list(rng),
+                                flags | nl.NLA_F_NESTED))
+        elif t == nl.A["ADDRS"] and rng.random() < 0.8:
+            parts.append(nl.nla(t, gen_range_list(rng),
                                 flags | nl.NLA_F_NESTED))
         elif t in (nl.A["FWD"], nl.A["STATS"], nl.A["FLOW"]) and \
                 rng.random() < 0.8:

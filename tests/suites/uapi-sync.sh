@@ -15,7 +15,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # A C file of static asserts, one per number natknl.py holds, plus an
-# #error for each attribute of the header that natknl.py lacks.
+# #error for each attribute of the header that natknl.py lacks (NATK_A_*
+# and the nests': FWD, PREFIX, MAP, RANGE, POOL).
 if ! PYTHONDONTWRITEBYTECODE=1 python3 - "$REPO" > "$TMP/sync.c" 2> "$TMP/gen.err" <<'EOF'
 import re
 import sys
@@ -42,11 +43,19 @@ for name, val in nl.PREFIX_A.items():
     checks.append(("NATK_PREFIX_A_" + name, val))
 for name, val in nl.MAP_A.items():
     checks.append(("NATK_MAP_A_" + name, val))
+for name, val in nl.RANGE_A.items():
+    checks.append(("NATK_RANGE_A_" + name, val))
+for name, val in nl.POOL_A.items():
+    checks.append(("NATK_POOL_A_" + name, val))
+for name, val in nl.ADDRS_MODE.items():
+    checks.append(("NATK_ADDRS_" + name, val))
 for sym in dir(nl):
     if sym.startswith("NATK_CMD_") or sym in (
             "NATK_A_MAX", "NATK_FWD_A_MAX", "NATK_FLOW_A_MAX",
             "NATK_PREFIX_A_MAX", "NATK_PREFIXES_MAX", "NATK_MAP_A_MAX",
-            "NATK_STAT_MAX", "NATK_TIMEOUT_MAX", "NATK_GENL_VERSION"):
+            "NATK_STAT_MAX", "NATK_TIMEOUT_MAX", "NATK_GENL_VERSION",
+            "NATK_RANGE_A_MAX", "NATK_POOL_A_MAX", "NATK_ADDRS_MAX",
+            "NATK_ADDR_RANGES_MAX", "NATK_ADDRS_MODE_MAX"):
         checks.append((sym, getattr(nl, sym)))
 for sym, val in checks:
     print('_Static_assert(%s == %d, "natknl.py: %s = %d");' % (sym, val, sym, val))
@@ -58,6 +67,19 @@ for name in enumerators("NATK_A_"):
         print('#error "natknl.py lacks NATK_A_%s"' % name)
     elif nl.A[name] not in nl.A_SIZE:
         print('#error "natknl.py: no A_SIZE for NATK_A_%s"' % name)
+# And every attribute of the nests it builds.
+for prefix, table, sizes in (("NATK_FWD_A_", nl.FWD_A, nl.FWD_SIZE),
+                             ("NATK_PREFIX_A_", nl.PREFIX_A, None),
+                             ("NATK_MAP_A_", nl.MAP_A, None),
+                             ("NATK_RANGE_A_", nl.RANGE_A, None),
+                             ("NATK_POOL_A_", nl.POOL_A, None)):
+    for name in enumerators(prefix):
+        if name in ("UNSPEC", "MAX") or name.startswith("_"):
+            continue
+        if name not in table:
+            print('#error "natknl.py lacks %s%s"' % (prefix, name))
+        elif sizes is not None and table[name] not in sizes:
+            print('#error "natknl.py: no FWD_SIZE for %s%s"' % (prefix, name))
 print("int main(void) { return 0; }")
 EOF
 then
