@@ -221,8 +221,9 @@ void fwd_fail(const char *what, int err, const struct natk_fwd *f)
 		fail("%s is already forwarded (remove it first: natkctl forward del %s %u%s)",
 		     name, proto_name(f->proto), f->ext_port, arg);
 	if (err == -ENOENT)
-		fail("there is no forward for %s (see: natkctl forward list)",
-		     name);
+		fail("there is no forward for %s (see: natkctl forward list%s)",
+		     name, f->ext_addr_be ? "" :
+		     "; one on a named external address is deleted with its address EXTADDR");
 	nk_fail(what, err);
 }
 
