@@ -26,7 +26,7 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	if (nla_put_u8(skb, NATK_FLOW_A_PROTO, flow->okey.proto) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_INT_ADDR_BE, flow->okey.iaddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_INT_PORT, ntohs(flow->okey.iport)) ||
-	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, cfg->flows_addr) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, flow->rkey.eaddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->rkey.eport)) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_REM_ADDR_BE, flow->okey.raddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_REM_PORT, ntohs(flow->okey.rport)) ||
@@ -215,7 +215,7 @@ void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 	    nla_put_u8(skb, NATK_MAP_A_PROTO, map->ikey.proto) ||
 	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, map->ikey.iaddr) ||
 	    nla_put_u16(skb, NATK_MAP_A_INT_PORT, ntohs(map->ikey.iport)) ||
-	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, map->eaddr) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, map->ekey.eaddr) ||
 	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, ntohs(map->ekey.eport)))
 		goto lost_free;
 	nla_nest_end(skb, nest);

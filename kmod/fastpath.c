@@ -209,10 +209,11 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	iph = ip_hdr(skb);
 
-	if (iph->daddr == cfg->ext_addr) {
+	if (natk_pool_has(cfg, iph->daddr)) {
 		struct natk_rkey k = {
-			.raddr = iph->saddr, .rport = pkt.sport,
-			.eport = pkt.dport, .proto = pkt.proto,
+			.raddr = iph->saddr, .eaddr = iph->daddr,
+			.rport = pkt.sport, .eport = pkt.dport,
+			.proto = pkt.proto,
 		};
 
 		if (state->in->ifindex != cfg->ifindex)
@@ -226,7 +227,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 			.proto = pkt.proto,
 		};
 
-		if (iph->saddr == cfg->ext_addr)
+		if (natk_pool_has(cfg, iph->saddr))
 			return NF_ACCEPT;	/* the host's own */
 		flow = natk_flow_lookup_out(nn, &k);
 		dir = 0;
@@ -240,7 +241,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	    !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
 	    (pkt.proto == IPPROTO_TCP &&
 	     READ_ONCE(flow->state) != NATK_TCP_ESTABLISHED) ||
-	    flow->okey.raddr == cfg->ext_addr)
+	    natk_pool_has(cfg, flow->okey.raddr))
 		return NF_ACCEPT;
 
 	dst = natk_fp_route(nn, cfg, flow, dir, skb, state->in);
@@ -257,7 +258,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 
 	natk_count_in(nn, !dir, len);
 	if (dir ? natk_manip(skb, false, flow->okey.iaddr, flow->okey.iport) :
-		  natk_manip(skb, true, cfg->ext_addr, flow->rkey.eport)) {
+		  natk_manip(skb, true, flow->rkey.eaddr, flow->rkey.eport)) {
 		natk_drop(nn, NATK_STAT_DROP_NO_MEMORY);
 		return NF_DROP;
 	}

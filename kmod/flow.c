@@ -235,12 +235,13 @@ static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 {
 	struct natk_flow *flow = arg;
 
-	if (natk_map_lookup_ext(nn, flow->okey.proto, port))
+	if (natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), flow->okey.proto,
+				flow->rkey.eaddr, port))
 		return -EEXIST;
 	flow->rkey.eport = port;
 	if (rhashtable_lookup(&nn->rtbl, &flow->rkey, natk_rparams))
 		return -EEXIST;
-	if (natk_port_local_use(nn, flow->okey.proto, port))
+	if (natk_port_local_use(nn, flow->okey.proto, flow->rkey.eaddr, port))
 		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
 					     natk_rparams);
@@ -291,7 +292,9 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
  *
  * The external port comes from the endpoint's mapping (endpoint-independent
  * mapping, forwards), or is claimed for this flow alone in the reply table
- * (address-and-port-dependent mapping).
+ * (address-and-port-dependent mapping). The external address is the
+ * forward's, the one asked for (@eaddr, an import), or the one the
+ * internal host is paired with (host.c, RFC 4787 REQ-2).
  *
  * Publication order (docs/design.md, "Life of a flow"): the flow is
  * complete before it is linked anywhere; then it goes into the reply table
@@ -303,12 +306,13 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
 static struct natk_flow *natk_flow_make(struct natk_net *nn,
 					const struct natk_cfg *cfg,
 					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be16 want,
-					enum natk_stat *why)
+					struct natk_map *map, __be32 eaddr,
+					__be16 want, enum natk_stat *why)
 {
 	struct mem_cgroup *memcg;
 	struct natk_flow *flow, *old;
 	struct natk_host *host;
+	bool given = map;
 	int err;
 
 	/*
@@ -327,9 +331,17 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	}
 	/* Charge the flow, its mapping and host to the netns's owner. */
 	memcg = set_active_memcg(nn->memcg);
-	host = natk_host_get(nn, cfg, key->iaddr, why);
+	/* A forward's address; one following the primary: an import's. */
+	if (map && (map->ekey.eaddr || !eaddr))
+		eaddr = natk_map_eaddr(map, cfg);
+	host = natk_host_get(nn, cfg, key->iaddr, eaddr, why);
 	if (!host)
 		goto err_count;
+	if (!eaddr)
+		eaddr = natk_host_addr(host);
+	/* Mutant pool_unpaired: any address of the pool, for each mapping. */
+	if (natk_mutant(pool_unpaired) && !map && cfg->naddrs > 1)
+		eaddr = cfg->addrs[get_random_u32_below(cfg->naddrs)];
 	flow = natk_flow_alloc(key, state);
 	if (!flow) {
 		*why = NATK_STAT_DROP_NO_MEMORY;
@@ -343,13 +355,17 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT &&
 		   !natk_mutant(apdm)) {	/* mutant: per destination */
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
-				   want, why);
+				   eaddr, want, why);
 		if (!map)
 			goto err_flow;
 	}
 	set_active_memcg(memcg);
+	flow->rkey.eaddr = eaddr;
 	if (map) {
 		flow->map = map;
+		/* The endpoint's own mapping may be a forward's. */
+		if (map->ekey.eaddr || !given)
+			flow->rkey.eaddr = natk_map_eaddr(map, cfg);
 		flow->rkey.eport = map->ekey.eport;
 		err = rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
 						    natk_rparams);
@@ -372,7 +388,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 				return old;
 			*why = NATK_STAT_DROP_NO_PORT;
 		} else if (err == -EADDRINUSE) {
-			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+			natk_ports_count_exhausted(nn, key->proto, eaddr);
 			*why = NATK_STAT_DROP_NO_PORT;
 		} else {
 			*why = NATK_STAT_DROP_NO_MEMORY;
@@ -415,7 +431,7 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_okey *key, u8 state,
 				   struct natk_map *map, enum natk_stat *why)
 {
-	return natk_flow_make(nn, cfg, key, state, map, 0, why);
+	return natk_flow_make(nn, cfg, key, state, map, 0, 0, why);
 }
 
 /*
@@ -427,10 +443,10 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 struct natk_flow *natk_flow_create_port(struct natk_net *nn,
 					const struct natk_cfg *cfg,
 					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be16 eport,
-					enum natk_stat *why)
+					struct natk_map *map, __be32 eaddr,
+					__be16 eport, enum natk_stat *why)
 {
-	return natk_flow_make(nn, cfg, key, state, map, eport, why);
+	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, why);
 }
 
 /*

@@ -12,8 +12,8 @@
 #include "natk.h"
 
 /* A forward and its mapping, not published. */
-static struct natk_fwd *natk_fwd_alloc(u8 proto, __be16 eport, __be32 iaddr,
-				       __be16 iport)
+static struct natk_fwd *natk_fwd_alloc(u8 proto, __be32 eaddr, __be16 eport,
+				       __be32 iaddr, __be16 iport)
 {
 	struct natk_fwd *fwd;
 	struct natk_map *map;
@@ -28,11 +28,13 @@ static struct natk_fwd *natk_fwd_alloc(u8 proto, __be16 eport, __be32 iaddr,
 	map->ikey.iaddr = iaddr;
 	map->ikey.iport = iport;
 	map->ikey.proto = proto;
+	map->ekey.eaddr = eaddr;
 	map->ekey.eport = eport;
 	map->ekey.proto = proto;
 	map->flags = NATK_MAP_STATIC;
 	fwd->map = map;
 	fwd->proto = proto;
+	fwd->eaddr = eaddr;
 	fwd->eport = eport;
 	fwd->iaddr = iaddr;
 	fwd->iport = iport;
@@ -63,20 +65,26 @@ static void natk_fwd_err(struct netlink_ext_ack *extack,
 	NL_SET_BAD_ATTR(extack, attr);
 }
 
-int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,
-		 __be16 iport, struct netlink_ext_ack *extack)
+/*
+ * A forward is named by protocol, external address (0: the primary, as it
+ * is at the time) and port. One that names the primary address by value
+ * is another forward: while that address is primary it comes first.
+ */
+int natk_fwd_add(struct natk_net *nn, u8 proto, __be32 eaddr, __be16 eport,
+		 __be32 iaddr, __be16 iport, struct netlink_ext_ack *extack)
 {
 	struct natk_fwd *fwd;
 	int err;
 
 	lockdep_assert_held(&nn->lock);
 	list_for_each_entry(fwd, &nn->fwds, list) {
-		if (fwd->proto == proto && fwd->eport == eport) {
+		if (fwd->proto == proto && fwd->eport == eport &&
+		    fwd->eaddr == eaddr) {
 			NL_SET_ERR_MSG(extack, "natk: this port is already forwarded");
 			return -EEXIST;
 		}
 	}
-	fwd = natk_fwd_alloc(proto, eport, iaddr, iport);
+	fwd = natk_fwd_alloc(proto, eaddr, eport, iaddr, iport);
 	if (!fwd)
 		return -ENOMEM;
 	err = natk_map_insert_static(nn, fwd->map);
@@ -110,13 +118,14 @@ static void natk_fwd_free(struct natk_net *nn, struct natk_fwd *fwd)
 	kfree(fwd);
 }
 
-int natk_fwd_del(struct natk_net *nn, u8 proto, __be16 eport)
+int natk_fwd_del(struct natk_net *nn, u8 proto, __be32 eaddr, __be16 eport)
 {
 	struct natk_fwd *fwd;
 
 	lockdep_assert_held(&nn->lock);
 	list_for_each_entry(fwd, &nn->fwds, list) {
-		if (fwd->proto == proto && fwd->eport == eport) {
+		if (fwd->proto == proto && fwd->eport == eport &&
+		    fwd->eaddr == eaddr) {
 			natk_fwd_free(nn, fwd);
 			return 0;
 		}
@@ -150,6 +159,8 @@ static int natk_fwd_spec_cmp(const void *key, const void *elt)
 		return a->proto < b->proto ? -1 : 1;
 	if (a->eport != b->eport)
 		return ntohs(a->eport) < ntohs(b->eport) ? -1 : 1;
+	if (a->eaddr != b->eaddr)
+		return ntohl(a->eaddr) < ntohl(b->eaddr) ? -1 : 1;
 	return 0;
 }
 
@@ -182,6 +193,7 @@ int natk_fwds_prepare(struct natk_net *nn, struct natk_fwd_spec *s,
 	list_for_each_entry(fwd, &nn->fwds, list) {
 		key.proto = fwd->proto;
 		key.eport = fwd->eport;
+		key.eaddr = fwd->eaddr;
 		sp = bsearch(&key, s, n, sizeof(*s), natk_fwd_spec_cmp);
 		fwd->doomed = !sp || sp->iaddr != fwd->iaddr ||
 			      sp->iport != fwd->iport;
@@ -194,8 +206,8 @@ int natk_fwds_prepare(struct natk_net *nn, struct natk_fwd_spec *s,
 		sp = &s[i];
 		if (sp->kept)
 			continue;
-		sp->fwd = natk_fwd_alloc(sp->proto, sp->eport, sp->iaddr,
-					 sp->iport);
+		sp->fwd = natk_fwd_alloc(sp->proto, sp->eaddr, sp->eport,
+					 sp->iaddr, sp->iport);
 		if (!sp->fwd) {
 			err = -ENOMEM;
 			goto err;

@@ -337,7 +337,7 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	int why;
 
 	/* Mutant no_hairpin: left to the NAT host's own stack. */
-	if (iph->saddr == cfg->ext_addr || (state->in->flags & IFF_LOOPBACK) ||
+	if (natk_pool_has(cfg, iph->saddr) || (state->in->flags & IFF_LOOPBACK) ||
 	    natk_mutant(no_hairpin))
 		return NF_ACCEPT;
 	why = natk_parse(skb, &pkt);
@@ -348,14 +348,14 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 		return NF_ACCEPT;	/* the host's own business */
 	if (why)
 		goto drop;
-	map = natk_map_lookup_ext(nn, pkt.proto, pkt.dport);
+	iph = ip_hdr(skb);
+	map = natk_map_lookup_ext(nn, cfg, pkt.proto, iph->daddr, pkt.dport);
 	if (!map || !natk_map_live(map))
 		return NF_ACCEPT;	/* a service of the host itself */
 
-	iph = ip_hdr(skb);
 	ok.iaddr = iph->saddr;
 	ok.iport = pkt.sport;
-	ok.raddr = cfg->ext_addr;
+	ok.raddr = iph->daddr;
 	ok.rport = pkt.dport;
 	ok.proto = pkt.proto;
 	out = natk_flow_lookup_out(nn, &ok);
@@ -363,7 +363,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 		out = natk_flow_outbound(nn, cfg, &ok, &pkt, &why);
 	if (!out)
 		goto drop;
-	rk.raddr = cfg->ext_addr;
+	/* The receiver sees the sender's external address and port. */
+	rk.raddr = out->rkey.eaddr;
+	rk.eaddr = iph->daddr;
 	rk.rport = out->rkey.eport;
 	rk.eport = pkt.dport;
 	rk.proto = pkt.proto;
@@ -380,7 +382,7 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	}
 	natk_count_in(nn, true, skb->len);
 	if (natk_manip(skb, false, in->okey.iaddr, in->okey.iport) ||
-	    natk_manip(skb, true, cfg->ext_addr, out->rkey.eport)) {
+	    natk_manip(skb, true, out->rkey.eaddr, out->rkey.eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
@@ -405,7 +407,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 	struct natk_pkt pkt;
 	int why;
 
-	if (!cfg || !cfg->ext_addr || iph->daddr != cfg->ext_addr)
+	if (!cfg || !natk_pool_has(cfg, iph->daddr))
 		return NF_ACCEPT;
 	natk_race(nn, NATK_RACE_PACKET, skb);
 	if (state->in->ifindex != cfg->ifindex)
@@ -436,13 +438,14 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 
 	iph = ip_hdr(skb);
 	k.raddr = iph->saddr;
+	k.eaddr = iph->daddr;
 	k.rport = pkt.sport;
 	k.eport = pkt.dport;
 	k.proto = pkt.proto;
 	flow = natk_flow_lookup_in(nn, &k);
 	if (!flow) {
-		struct natk_map *map = natk_map_lookup_ext(nn, pkt.proto,
-							   pkt.dport);
+		struct natk_map *map = natk_map_lookup_ext(nn, cfg, pkt.proto,
+							   k.eaddr, pkt.dport);
 
 		/*
 		 * Not natk's port (or only held), or a connection of the NAT
@@ -493,7 +496,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	if (!cfg || state->out->ifindex != cfg->ifindex)
 		return NF_ACCEPT;
 	natk_race(nn, NATK_RACE_PACKET, skb);
-	if (iph->saddr == cfg->ext_addr) {
+	if (natk_pool_has(cfg, iph->saddr)) {
 		/*
 		 * The host's own packet. An ICMP error it sends about a
 		 * packet natk delivered (e.g. fragmentation needed while
@@ -561,7 +564,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	}
 
 	natk_count_in(nn, true, skb->len);
-	if (natk_manip(skb, true, cfg->ext_addr, flow->rkey.eport)) {
+	if (natk_manip(skb, true, flow->rkey.eaddr, flow->rkey.eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}

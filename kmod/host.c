@@ -6,6 +6,11 @@
  * host at its limit gets no new flow (drop_host_limit): one host cannot
  * exhaust the table or the ports for the others. Host objects live in a
  * hash table by address and go when their last flow does.
+ *
+ * A host is also where paired pooling (RFC 4787 REQ-2) keeps its external
+ * address: chosen when the host gets its first flow (pool.c), the address
+ * of every mapping it gets while it has flows. Only if that address has
+ * left the pool is the host paired again, under its lock.
  */
 #include <linux/slab.h>
 #include "natk.h"
@@ -13,6 +18,9 @@
 struct natk_host {
 	struct rhash_head node;
 	__be32 iaddr;
+	__be32 eaddr;			/* paired with it */
+	struct natk_addr_use *use;	/* counted there (pool.c), or NULL */
+	spinlock_t lock;		/* eaddr and use, when paired again */
 	refcount_t flows;
 	unsigned long log_next;		/* log.c: next limit line (jiffies) */
 	struct rcu_head rcu;
@@ -35,13 +43,48 @@ void natk_hosts_destroy(struct natk_net *nn)
 	rhashtable_destroy(&nn->htbl);
 }
 
+static void natk_host_pair(struct natk_net *nn, struct natk_host *host,
+			   __be32 eaddr)
+{
+	host->eaddr = eaddr;
+	host->use = natk_addr_use(nn, eaddr);
+	if (host->use)
+		atomic_inc(&host->use->hosts);
+}
+
+static void natk_host_unpair(struct natk_host *host)
+{
+	if (host->use)
+		atomic_dec(&host->use->hosts);
+}
+
+/* The host's address left the pool: pair it again. */
+static void natk_host_repair(struct natk_net *nn, const struct natk_cfg *cfg,
+			     struct natk_host *host)
+{
+	spin_lock_bh(&host->lock);
+	if (!natk_pool_has(cfg, host->eaddr)) {
+		natk_host_unpair(host);
+		natk_host_pair(nn, host, natk_pool_pick(nn, cfg));
+	}
+	spin_unlock_bh(&host->lock);
+}
+
+/* The external address @host is paired with. */
+__be32 natk_host_addr(const struct natk_host *host)
+{
+	return READ_ONCE(host->eaddr);
+}
+
 /*
- * Take a flow reference on the host @iaddr, creating it if needed. Returns
- * NULL with *why set when the host is at its limit or memory ran out.
- * Caller holds rcu_read_lock(); softirq safe; bounded retries.
+ * Take a flow reference on the host @iaddr, creating it if needed, paired
+ * with @eaddr (an imported flow's, a forward's) or else with the pool's
+ * choice. Returns NULL with *why set when the host is at its limit or
+ * memory ran out. Caller holds rcu_read_lock(); softirq safe; bounded
+ * retries.
  */
 struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
-				__be32 iaddr, enum natk_stat *why)
+				__be32 iaddr, __be32 eaddr, enum natk_stat *why)
 {
 	struct natk_host *host, *old;
 	int attempt;
@@ -62,6 +105,9 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 				*why = NATK_STAT_DROP_HOST_LIMIT;
 				return NULL;
 			}
+			if (cfg->naddrs &&
+			    !natk_pool_has(cfg, READ_ONCE(host->eaddr)))
+				natk_host_repair(nn, cfg, host);
 			return host;
 		}
 		host = kzalloc(sizeof(*host), NATK_GFP);
@@ -69,11 +115,14 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			break;
 		host->iaddr = iaddr;
 		host->log_next = jiffies;
+		spin_lock_init(&host->lock);
+		natk_host_pair(nn, host, eaddr ?: natk_pool_pick(nn, cfg));
 		refcount_set(&host->flows, 1);
 		old = rhashtable_lookup_get_insert_fast(&nn->htbl, &host->node,
 							natk_hparams);
 		if (!old)
 			return host;
+		natk_host_unpair(host);
 		kfree(host);	/* never visible */
 		if (IS_ERR(old))
 			break;
@@ -86,6 +135,7 @@ void natk_host_put(struct natk_net *nn, struct natk_host *host)
 {
 	if (!refcount_dec_and_test(&host->flows))
 		return;
+	natk_host_unpair(host);
 	rhashtable_remove_fast(&nn->htbl, &host->node, natk_hparams);
 	kfree_rcu(host, rcu);
 }

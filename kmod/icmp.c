@@ -198,7 +198,8 @@ unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
 	struct natk_flow *flow;
 	int why = natk_icmp_parse(skb, &in);
 
-	if (why == NATK_STAT_DROP_NO_FLOW || (!why && in.saddr != cfg->ext_addr)) {
+	if (why == NATK_STAT_DROP_NO_FLOW ||
+	    (!why && !natk_pool_has(cfg, in.saddr))) {
 		/* Not about natk's traffic: maybe the host's own. */
 		natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
 		return NF_ACCEPT;
@@ -206,6 +207,7 @@ unsigned int natk_icmp_error_in(struct natk_net *nn, const struct natk_cfg *cfg,
 	if (why)
 		goto drop;
 	k.raddr = in.daddr;
+	k.eaddr = in.saddr;
 	k.rport = in.dport;
 	k.eport = in.sport;
 	k.proto = in.proto;
@@ -318,7 +320,7 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 		why = NATK_STAT_DROP_ICMP_RATELIMIT;
 		goto drop;
 	}
-	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,
+	if (natk_icmp_rewrite(skb, &in, false, flow->rkey.eaddr,
 			      flow->rkey.eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
@@ -357,16 +359,17 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 
 	if (why && why != NATK_STAT_DROP_NO_FLOW)
 		goto drop;
-	if (!why && in.saddr == cfg->ext_addr && in.proto != IPPROTO_ICMP) {
+	if (!why && natk_pool_has(cfg, in.saddr) && in.proto != IPPROTO_ICMP) {
 		/* The receiver's flow, then the sender's. */
 		ok.iaddr = in.daddr;
 		ok.iport = in.dport;
-		ok.raddr = cfg->ext_addr;
+		ok.raddr = in.saddr;
 		ok.rport = in.sport;
 		ok.proto = in.proto;
 		rcv = natk_flow_lookup_out(nn, &ok);
 		if (rcv) {
-			rk.raddr = cfg->ext_addr;
+			rk.raddr = rcv->rkey.eaddr;
+			rk.eaddr = in.saddr;
 			rk.rport = rcv->rkey.eport;
 			rk.eport = in.sport;
 			rk.proto = in.proto;
@@ -381,7 +384,7 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;
 	}
-	if (natk_icmp_rewrite(skb, &in, false, cfg->ext_addr,
+	if (natk_icmp_rewrite(skb, &in, false, rcv->rkey.eaddr,
 			      rcv->rkey.eport) ||
 	    natk_icmp_rewrite(skb, &in, true, snd->okey.iaddr,
 			      snd->okey.iport)) {

@@ -9,9 +9,12 @@
  *
  * It is made by the packet path's own natk_flow_create (publication order,
  * limits, host accounting, events), with the port asked for instead of
- * searched. A flow made under another external address is refused
- * (RFC 4787 REQ-11: a mapping never changes address), as is one whose
- * port another mapping, a forward or a local socket now has.
+ * searched. A flow made under an external address natk does not have is
+ * refused (RFC 4787 REQ-11: a mapping never changes address), as is one
+ * whose port another mapping, a forward or a local socket now has. While
+ * natk waits for its interface or addresses (an HA standby), flows of any
+ * address are taken: those of addresses it does not get go when it
+ * masquerades again (netns.c).
  */
 #include <linux/jiffies.h>
 #include "natk.h"
@@ -63,7 +66,7 @@ static void natk_flow_import_set(const struct natk_cfg *cfg,
 		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
 }
 
-/* Make the flow @s describes. Process context. */
+/* Make the flow @s describes. Process context, under nn->lock. */
 int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		     struct netlink_ext_ack *extack)
 {
@@ -73,29 +76,30 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 	enum natk_stat why;
 	int err = 0;
 
+	lockdep_assert_held(&nn->lock);
+	/* Counted on its address from the start (pool.c). */
+	natk_addr_use_get(nn, s->eaddr);
 	/* The packet path's context: natk_flow_create runs in softirq. */
 	local_bh_disable();
 	rcu_read_lock();
 	cfg = rcu_dereference(nn->cfg);
-	/*
-	 * Active, or waiting for its interface or address with flows made
-	 * with the address this one was (a standby: natk_cfg_adopt_addr()).
-	 * flows_addr is the address natk masquerades with while it has one.
-	 */
+	/* Active with that address, or waiting (a standby). */
 	if (natk_cfg_state(cfg) == NATK_STATE_DOWN) {
 		NL_SET_ERR_MSG(extack, "natk: not masquerading (no external interface)");
 		err = -ENETDOWN;
 		goto out;
 	}
-	if (s->eaddr != cfg->flows_addr) {
-		NL_SET_ERR_MSG(extack, "natk: the flow was made with another external address");
+	if (natk_cfg_state(cfg) == NATK_STATE_ACTIVE &&
+	    !natk_pool_has(cfg, s->eaddr)) {
+		NL_SET_ERR_MSG(extack, "natk: the flow's external address is not in the pool");
 		err = -EADDRNOTAVAIL;
 		goto out;
 	}
 	flow = natk_flow_lookup_out(nn, &s->okey);
 	if (flow) {
 		/* NATK_FLOW_A_UPDATE: a peer's update of a flow here. */
-		if (s->replace && flow->rkey.eport == s->eport) {
+		if (s->replace && flow->rkey.eport == s->eport &&
+		    flow->rkey.eaddr == s->eaddr) {
 			natk_flow_import_set(cfg, flow, s);
 			goto out;
 		}
@@ -109,7 +113,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		goto out;
 	}
 	/* The flow of a port forward comes in through that forward. */
-	map = natk_map_lookup_ext(nn, s->okey.proto, s->eport);
+	map = natk_map_lookup_ext(nn, cfg, s->okey.proto, s->eaddr, s->eport);
 	if (map && !(map->flags & NATK_MAP_STATIC)) {
 		map = NULL;
 	} else if (map) {
@@ -122,7 +126,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		}
 	}
 	/* Mutant import_any_port: the port is searched, not kept. */
-	flow = natk_flow_create_port(nn, cfg, &s->okey, s->state, map,
+	flow = natk_flow_create_port(nn, cfg, &s->okey, s->state, map, s->eaddr,
 				     natk_mutant(import_any_port) ? 0 : s->eport,
 				     &why);
 	if (map)
@@ -131,7 +135,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		err = natk_import_refused(extack, why);
 		goto out;
 	}
-	if (flow->rkey.eport != s->eport) {
+	if (flow->rkey.eport != s->eport || flow->rkey.eaddr != s->eaddr) {
 		/* A packet made it meanwhile, with another port. */
 		NL_SET_ERR_MSG(extack, "natk: the flow exists with another external port");
 		err = -EADDRINUSE;

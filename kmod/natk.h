@@ -58,11 +58,21 @@ struct natk_scope {
 	struct natk_prefix p[NATK_PREFIXES_MAX];
 };
 
+/* pool.c: NATK_ADDRS_LIST, the addresses an administrator named. */
+struct natk_range {
+	__be32 first, last;
+};
+
 struct natk_cfg {
 	char ifname[IFNAMSIZ];		/* bound by name; "": natk is down */
 	int ifindex;			/* of that name now; 0: none exists */
-	__be32 ext_addr;		/* 0 while the interface has none */
-	__be32 flows_addr;		/* the flows' address; = ext_addr if set */
+	__be32 ext_addr;		/* primary external address; 0: no pool */
+	__be32 flows_addr;		/* the last ext_addr, kept while waiting */
+	u8 addrs_mode;			/* enum natk_addrs_mode */
+	u8 naddrs;			/* pool.c: addresses in the pool */
+	u8 nranges;			/* in ranges[] */
+	__be32 addrs[NATK_ADDRS_MAX];	/* the pool, ext_addr among them */
+	struct natk_range ranges[NATK_ADDR_RANGES_MAX];
 	u16 port_min, port_max;
 	u32 max_flows;
 	u32 max_flows_per_host;
@@ -89,6 +99,7 @@ struct natk_okey {
 /* Key of a flow in the reply (wan -> lan) direction. Pad must be 0. */
 struct natk_rkey {
 	__be32 raddr;
+	__be32 eaddr;
 	__be16 rport;
 	__be16 eport;
 	u8 proto;
@@ -103,7 +114,9 @@ struct natk_mkey {
 	u8 pad;
 };
 
+/* A mapping by its external end. eaddr 0: a forward to the primary. */
 struct natk_ekey {
+	__be32 eaddr;
 	__be16 eport;
 	u8 proto;
 	u8 pad;
@@ -137,7 +150,7 @@ struct natk_map {
 	u32 flags;
 	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
 	u32 held_since;			/* jiffies: held since (last put) */
-	__be32 eaddr;			/* external address it was made with */
+	struct natk_addr_use *use;	/* pool.c: counted there; or NULL */
 	struct rcu_head rcu;
 };
 
@@ -182,6 +195,28 @@ struct natk_stats {
 	u64 c[__NATK_STAT_MAX];
 };
 
+/* ports.c: the last exhausted port search of one protocol class. */
+struct natk_port_fail {
+	unsigned int frees;		/* natk_net.map_frees then */
+	unsigned long when;		/* jiffies */
+};
+
+/*
+ * pool.c: what one external address carries. A slot is tied to its
+ * address while anything counted in it lives (hosts paired with it, its
+ * mappings), so counts never move between addresses.
+ */
+struct natk_addr_use {
+	__be32 addr;			/* 0: a free slot */
+	atomic_t hosts;			/* hosts paired with it */
+	atomic_t ports[3];		/* its mappings: TCP, UDP, ICMP */
+	atomic_long_t exhausted[3];	/* new flows it had no port for */
+	struct natk_port_fail port_fail[3];
+};
+
+/* Slots: the pool, and addresses that left it with mappings still on. */
+#define NATK_ADDR_SLOTS		(2 * NATK_ADDRS_MAX)
+
 struct natk_net {
 	struct net *net;
 	struct natk_cfg __rcu *cfg;
@@ -197,10 +232,8 @@ struct natk_net {
 	unsigned long held_next;	/* GC: no hold ends before (jiffies) */
 	unsigned long evict_fruitless;	/* jiffies: last eviction found none */
 	atomic_t map_frees;		/* mappings freed so far */
-	struct natk_port_fail {		/* ports.c: last exhausted search */
-		unsigned int frees;	/* map_frees then */
-		unsigned long when;	/* jiffies */
-	} port_fail[3];			/* TCP, UDP, ICMP */
+	struct natk_port_fail port_fail[3]; /* TCP, UDP, ICMP; no slot */
+	struct natk_addr_use addr_use[NATK_ADDR_SLOTS]; /* pool.c */
 	struct mem_cgroup *memcg;	/* charged for flows, maps, hosts */
 	atomic_t icmp_credit;		/* natk_icmp_allow() token bucket */
 	u32 icmp_stamp;			/* jiffies of its last refill */
@@ -225,6 +258,7 @@ struct natk_net {
 struct natk_fwd {
 	struct list_head list;
 	struct natk_map *map;
+	__be32 eaddr;			/* 0: the primary external address */
 	__be32 iaddr;
 	__be16 iport, eport;
 	u8 proto;
@@ -236,6 +270,7 @@ struct natk_fwd_spec {
 	const struct nlattr *attr;	/* its NATK_A_FWD, to name in errors */
 	struct natk_fwd *fwd;		/* to add; NULL if kept as it is */
 	struct natk_fwd *old;		/* the forward of its port it replaces */
+	__be32 eaddr;
 	__be32 iaddr;
 	__be16 eport, iport;
 	u8 proto;
@@ -298,6 +333,32 @@ static inline u8 natk_cfg_state(const struct natk_cfg *cfg)
 	return NATK_STATE_ACTIVE;
 }
 
+/* pool.c */
+void natk_pool_resolve(struct natk_cfg *cfg, struct net_device *dev);
+int natk_pool_check(const struct natk_cfg *cfg, struct net_device *dev,
+		    struct netlink_ext_ack *extack);
+void natk_pool_claim(struct natk_net *nn, const struct natk_cfg *cfg);
+void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg);
+void natk_pool_sweep(struct natk_net *nn);
+struct natk_addr_use *natk_addr_use(struct natk_net *nn, __be32 addr);
+struct natk_addr_use *natk_addr_use_get(struct natk_net *nn, __be32 addr);
+__be32 natk_pool_pick(struct natk_net *nn, const struct natk_cfg *cfg);
+int natk_pool_fill(struct sk_buff *skb, struct natk_net *nn,
+		   const struct natk_cfg *cfg);
+
+/* Is @addr one natk masquerades behind now? Caller holds the snapshot. */
+static inline bool natk_pool_has(const struct natk_cfg *cfg, __be32 addr)
+{
+	unsigned int i;
+
+	if (likely(addr == cfg->ext_addr))
+		return addr != 0;
+	for (i = 0; i < cfg->naddrs; i++)
+		if (cfg->addrs[i] == addr)
+			return true;
+	return false;
+}
+
 unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state);
 unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
 				 const struct natk_flow *flow);
@@ -337,8 +398,8 @@ struct natk_flow *natk_flow_create(struct natk_net *nn,
 struct natk_flow *natk_flow_create_port(struct natk_net *nn,
 					const struct natk_cfg *cfg,
 					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be16 eport,
-					enum natk_stat *why);
+					struct natk_map *map, __be32 eaddr,
+					__be16 eport, enum natk_stat *why);
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 u32 natk_flow_id(const struct natk_flow *flow);
@@ -357,7 +418,7 @@ extern const struct rhashtable_params natk_miparams;
 extern const struct rhashtable_params natk_meparams;
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      __be16 want, enum natk_stat *why);
+			      __be32 eaddr, __be16 want, enum natk_stat *why);
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
@@ -367,12 +428,24 @@ int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,
 			  bool port_owned, const char **msg);
 void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
 			     struct natk_map *map);
-bool natk_port_local_use(struct natk_net *nn, u8 proto, __be16 port);
-struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
-				     __be16 eport);
+bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
+			 __be16 port);
+struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
+				     const struct natk_cfg *cfg, u8 proto,
+				     __be32 eaddr, __be16 eport);
+void natk_ports_count_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr);
 void natk_map_release_held(struct natk_net *nn, bool expired_only);
+void natk_map_release_gone(struct natk_net *nn);
 void natk_ports_init(struct natk_net *nn);
-bool natk_ports_exhausted(struct natk_net *nn, u8 proto);
+bool natk_ports_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr);
+unsigned int natk_port_class(u8 proto);
+/* The external address of @map's flows: its own, or (forward) the primary. */
+static inline __be32 natk_map_eaddr(const struct natk_map *map,
+				    const struct natk_cfg *cfg)
+{
+	return map->ekey.eaddr ?: cfg->ext_addr;
+}
+
 void natk_maps_destroy(struct natk_net *nn);
 
 /* A mapping that may carry flows: not held, not being freed. */
@@ -406,7 +479,8 @@ static inline void natk_test_port_offered(struct natk_net *nn)
 int natk_hosts_init(struct natk_net *nn);
 void natk_hosts_destroy(struct natk_net *nn);
 struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
-				__be32 iaddr, enum natk_stat *why);
+				__be32 iaddr, __be32 eaddr, enum natk_stat *why);
+__be32 natk_host_addr(const struct natk_host *host);
 void natk_host_put(struct natk_net *nn, struct natk_host *host);
 bool natk_host_known(struct natk_net *nn, __be32 iaddr);
 
@@ -432,7 +506,6 @@ struct natk_flow_spec {
 
 int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		     struct netlink_ext_ack *extack);
-void natk_cfg_adopt_addr(struct natk_net *nn, __be32 addr);
 
 /* scope.c */
 bool natk_in_scope(const struct natk_cfg *cfg, __be32 saddr, __be32 daddr);
@@ -442,9 +515,9 @@ bool natk_scope_equal(const struct natk_scope *a, const struct natk_scope *b);
 void natk_scope_sweep(struct natk_net *nn);
 
 /* fwd.c */
-int natk_fwd_add(struct natk_net *nn, u8 proto, __be16 eport, __be32 iaddr,
-		 __be16 iport, struct netlink_ext_ack *extack);
-int natk_fwd_del(struct natk_net *nn, u8 proto, __be16 eport);
+int natk_fwd_add(struct natk_net *nn, u8 proto, __be32 eaddr, __be16 eport,
+		 __be32 iaddr, __be16 iport, struct netlink_ext_ack *extack);
+int natk_fwd_del(struct natk_net *nn, u8 proto, __be32 eaddr, __be16 eport);
 void natk_fwd_flush(struct natk_net *nn);
 bool natk_fwd_specs_sort(struct natk_fwd_spec *s, unsigned int n,
 			 const struct natk_fwd_spec **dup);

@@ -36,6 +36,12 @@ static const struct nla_policy natk_fwd_attr_policy[NATK_FWD_A_MAX + 1] = {
 	[NATK_FWD_A_EXT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[NATK_FWD_A_INT_ADDR_BE] = { .type = NLA_BE32 },
 	[NATK_FWD_A_INT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[NATK_FWD_A_EXT_ADDR_BE] = { .type = NLA_BE32 },
+};
+
+static const struct nla_policy natk_range_policy[NATK_RANGE_A_MAX + 1] = {
+	[NATK_RANGE_A_FIRST_BE] = { .type = NLA_BE32 },
+	[NATK_RANGE_A_LAST_BE] = { .type = NLA_BE32 },
 };
 
 static const struct nla_policy natk_prefix_policy[NATK_PREFIX_A_MAX + 1] = {
@@ -70,6 +76,8 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_FWD_REPLACE] = { .type = NLA_FLAG },
 	[NATK_A_INTERNAL] = { .type = NLA_NESTED },
 	[NATK_A_NO_NAT] = { .type = NLA_NESTED },
+	[NATK_A_ADDRS_MODE] = NLA_POLICY_MAX(NLA_U8, NATK_ADDRS_MODE_MAX),
+	[NATK_A_ADDRS] = { .type = NLA_NESTED },
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -166,6 +174,28 @@ static int natk_fill_scope(struct sk_buff *skb, int type,
 	return 0;
 }
 
+static int natk_fill_ranges(struct sk_buff *skb, const struct natk_cfg *cfg)
+{
+	struct nlattr *list, *entry;
+	unsigned int i;
+
+	list = nla_nest_start(skb, NATK_A_ADDRS);
+	if (!list)
+		return -EMSGSIZE;
+	for (i = 0; i < cfg->nranges; i++) {
+		entry = nla_nest_start(skb, NATK_RANGE_A_ENTRY);
+		if (!entry ||
+		    nla_put_in_addr(skb, NATK_RANGE_A_FIRST_BE,
+				    cfg->ranges[i].first) ||
+		    nla_put_in_addr(skb, NATK_RANGE_A_LAST_BE,
+				    cfg->ranges[i].last))
+			return -EMSGSIZE;
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, list);
+	return 0;
+}
+
 static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 {
 	/* Walks the tables, sleeping between batches: before RCU. */
@@ -197,7 +227,10 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 		       natk_fp_why(nn->net, cfg)) ||
 	    nla_put_flag(skb, NATK_A_FWD_REPLACE) ||
 	    natk_fill_scope(skb, NATK_A_INTERNAL, &cfg->internal) ||
-	    natk_fill_scope(skb, NATK_A_NO_NAT, &cfg->no_nat))
+	    natk_fill_scope(skb, NATK_A_NO_NAT, &cfg->no_nat) ||
+	    nla_put_u8(skb, NATK_A_ADDRS_MODE, cfg->addrs_mode) ||
+	    (cfg->addrs_mode == NATK_ADDRS_LIST && natk_fill_ranges(skb, cfg)) ||
+	    natk_pool_fill(skb, nn, cfg))
 		goto out;
 	for (i = 0; i < NATK_TO_NUM; i++)
 		if (nla_put_u32(skb, natk_timeout_attr[i],
@@ -345,6 +378,8 @@ static int natk_fwds_parse(struct genl_info *info, struct natk_fwd_spec **out)
 		s[i].eport = htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT]));
 		s[i].iaddr = nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE]);
 		s[i].iport = htons(nla_get_u16(tb[NATK_FWD_A_INT_PORT]));
+		s[i].eaddr = tb[NATK_FWD_A_EXT_ADDR_BE] ?
+			     nla_get_in_addr(tb[NATK_FWD_A_EXT_ADDR_BE]) : 0;
 		i++;
 	}
 	if (!natk_fwd_specs_sort(s, n, &dup)) {
@@ -411,6 +446,91 @@ static int natk_parse_scope(const struct nlattr *list, struct natk_scope *s,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * NATK_A_ADDRS into @cfg: NATK_RANGE_A_ENTRY nests of a first and last
+ * address, at most NATK_ADDR_RANGES_MAX of them, NATK_ADDRS_MAX addresses.
+ */
+static int natk_parse_ranges(const struct nlattr *list, struct natk_cfg *cfg,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NATK_RANGE_A_MAX + 1];
+	const struct nlattr *entry;
+	u32 first, last, total = 0;
+	int rem, err;
+
+	cfg->nranges = 0;
+	nla_for_each_nested(entry, list, rem) {
+		if (nla_type(entry) != NATK_RANGE_A_ENTRY) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: an address list holds only NATK_RANGE_A_ENTRY nests");
+			return -EINVAL;
+		}
+		err = nla_parse_nested(tb, NATK_RANGE_A_MAX, entry,
+				       natk_range_policy, extack);
+		if (err)
+			return err;
+		if (!tb[NATK_RANGE_A_FIRST_BE] || !tb[NATK_RANGE_A_LAST_BE]) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: an address range needs NATK_RANGE_A_FIRST_BE and NATK_RANGE_A_LAST_BE");
+			return -EINVAL;
+		}
+		first = ntohl(nla_get_in_addr(tb[NATK_RANGE_A_FIRST_BE]));
+		last = ntohl(nla_get_in_addr(tb[NATK_RANGE_A_LAST_BE]));
+		if (!first || first > last) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: an address range goes from a first address to a last one, not below it");
+			return -EINVAL;
+		}
+		if (cfg->nranges == NATK_ADDR_RANGES_MAX ||
+		    last - first >= NATK_ADDRS_MAX - total) {
+			NL_SET_ERR_MSG_ATTR(extack, entry,
+					    "natk: at most 32 addresses (NATK_ADDRS_MAX) in at most 16 ranges");
+			return -E2BIG;
+		}
+		total += last - first + 1;
+		cfg->ranges[cfg->nranges].first = htonl(first);
+		cfg->ranges[cfg->nranges].last = htonl(last);
+		cfg->nranges++;
+	}
+	if (rem) {
+		NL_SET_ERR_MSG_ATTR(extack, list,
+				    "natk: trailing bytes in an address list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The external addresses a request sets: a list must be the interface's. */
+static int natk_parse_addrs(struct net *net, struct natk_cfg *cfg,
+			    struct nlattr **tb, struct netlink_ext_ack *extack)
+{
+	struct net_device *dev;
+	int err;
+
+	if (tb[NATK_A_ADDRS_MODE])
+		cfg->addrs_mode = nla_get_u8(tb[NATK_A_ADDRS_MODE]);
+	if (tb[NATK_A_ADDRS]) {
+		err = natk_parse_ranges(tb[NATK_A_ADDRS], cfg, extack);
+		if (err)
+			return err;
+	}
+	if (cfg->addrs_mode != NATK_ADDRS_LIST)
+		return 0;
+	if (!cfg->nranges) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_ADDRS_MODE],
+				    "natk: a list of external addresses needs its addresses (NATK_A_ADDRS)");
+		return -EINVAL;
+	}
+	if (!tb[NATK_A_ADDRS_MODE] && !tb[NATK_A_ADDRS] &&
+	    !tb[NATK_A_IFNAME] && !tb[NATK_A_IFINDEX])
+		return 0;
+	rcu_read_lock();
+	dev = cfg->ifname[0] ? dev_get_by_name_rcu(net, cfg->ifname) : NULL;
+	err = natk_pool_check(cfg, dev, extack);
+	rcu_read_unlock();
+	return err;
 }
 
 static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
@@ -516,7 +636,7 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 		if (tb[natk_timeout_attr[i]])
 			cfg->timeout[i] =
 				nla_get_u32(tb[natk_timeout_attr[i]]) * HZ;
-	return 0;
+	return natk_parse_addrs(net, cfg, tb, extack);
 }
 
 static int natk_set_config(struct sk_buff *skb, struct genl_info *info)
@@ -729,6 +849,13 @@ int natk_flows_done(struct netlink_callback *cb)
 	return 0;
 }
 
+/* A forward's external address: 0 (the primary) unless it names one. */
+static __be32 natk_fwd_eaddr(struct nlattr **tb)
+{
+	return tb[NATK_FWD_A_EXT_ADDR_BE] ?
+	       nla_get_in_addr(tb[NATK_FWD_A_EXT_ADDR_BE]) : 0;
+}
+
 static int natk_cmd_fwd_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct natk_net *nn = natk_pernet(genl_info_net(info));
@@ -740,6 +867,7 @@ static int natk_cmd_fwd_add(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	mutex_lock(&nn->lock);
 	err = natk_fwd_add(nn, nla_get_u8(tb[NATK_FWD_A_PROTO]),
+			   natk_fwd_eaddr(tb),
 			   htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT])),
 			   nla_get_in_addr(tb[NATK_FWD_A_INT_ADDR_BE]),
 			   htons(nla_get_u16(tb[NATK_FWD_A_INT_PORT])),
@@ -759,6 +887,7 @@ static int natk_cmd_fwd_del(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	mutex_lock(&nn->lock);
 	err = natk_fwd_del(nn, nla_get_u8(tb[NATK_FWD_A_PROTO]),
+			   natk_fwd_eaddr(tb),
 			   htons(nla_get_u16(tb[NATK_FWD_A_EXT_PORT])));
 	mutex_unlock(&nn->lock);
 	if (err)
@@ -861,8 +990,16 @@ static int natk_cmd_flow_add(struct sk_buff *skb, struct genl_info *info)
 	s.bytes[0] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_OUT]);
 	s.bytes[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_IN]);
 	s.replace = nla_get_flag(tb[NATK_FLOW_A_UPDATE]);
-	natk_cfg_adopt_addr(nn, s.eaddr);
-	return natk_flow_import(nn, &s, extack);
+	if (!s.eaddr) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FLOW_A_EXT_ADDR_BE],
+				    "natk: an imported flow needs its external address");
+		return -EINVAL;
+	}
+	/* Serialised with configuration changes and their sweeps. */
+	mutex_lock(&nn->lock);
+	err = natk_flow_import(nn, &s, extack);
+	mutex_unlock(&nn->lock);
+	return err;
 }
 
 /* NATK_CMD_DELETE_FLOW: one flow, by its tuple (and id, if given). */
@@ -916,7 +1053,9 @@ static int natk_fwds_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		    nla_put_u8(skb, NATK_FWD_A_PROTO, fwd->proto) ||
 		    nla_put_u16(skb, NATK_FWD_A_EXT_PORT, ntohs(fwd->eport)) ||
 		    nla_put_in_addr(skb, NATK_FWD_A_INT_ADDR_BE, fwd->iaddr) ||
-		    nla_put_u16(skb, NATK_FWD_A_INT_PORT, ntohs(fwd->iport))) {
+		    nla_put_u16(skb, NATK_FWD_A_INT_PORT, ntohs(fwd->iport)) ||
+		    (fwd->eaddr &&
+		     nla_put_in_addr(skb, NATK_FWD_A_EXT_ADDR_BE, fwd->eaddr))) {
 			genlmsg_cancel(skb, hdr);
 			break;
 		}

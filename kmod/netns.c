@@ -32,24 +32,6 @@ static u32 natk_default_max_flows(void)
 	return clamp_t(u64, bytes >> 12, 16384, 4U << 20);
 }
 
-/* The primary IPv4 address of a device, 0 if it has none. RCU held. */
-static __be32 natk_dev_addr(struct net_device *dev)
-{
-	const struct in_device *in_dev = __in_dev_get_rcu(dev);
-	const struct in_ifaddr *ifa;
-
-	if (!in_dev)
-		return 0;
-	in_dev_for_each_ifa_rcu(ifa, in_dev) {
-		if (ifa->ifa_flags & IFA_F_SECONDARY)
-			continue;
-		if (ifa->ifa_scope != RT_SCOPE_UNIVERSE)
-			continue;
-		return ifa->ifa_local;
-	}
-	return 0;
-}
-
 /* The configuration of a netns nothing was set in. */
 struct natk_cfg *natk_cfg_default(const struct net *net)
 {
@@ -103,6 +85,15 @@ static void natk_unhook(struct natk_net *nn)
 	natk_gc_stop(nn);
 }
 
+/* Did the addresses natk masquerades behind change? */
+static bool natk_pool_changed(const struct natk_cfg *old,
+			      const struct natk_cfg *ncfg)
+{
+	return old->naddrs != ncfg->naddrs ||
+	       memcmp(old->addrs, ncfg->addrs,
+		      ncfg->naddrs * sizeof(ncfg->addrs[0]));
+}
+
 /* Say in the kernel log when NAT starts, stops, waits or changes address. */
 static void natk_cfg_log(struct natk_net *nn, const struct natk_cfg *old,
 			 const struct natk_cfg *ncfg, bool same_if, bool flush)
@@ -136,8 +127,13 @@ static void natk_cfg_log(struct natk_net *nn, const struct natk_cfg *old,
 				 name);
 		return;
 	}
-	if (now == was && old->ext_addr == ncfg->ext_addr)
+	if (now == was && old->ext_addr == ncfg->ext_addr) {
+		if (now == NATK_STATE_ACTIVE && natk_pool_changed(old, ncfg))
+			natk_log(nn, LOGLEVEL_NOTICE,
+				 "external addresses of %s changed: %u in use, primary %pI4; flows of addresses that left ended\n",
+				 name, ncfg->naddrs, &ncfg->ext_addr);
 		return;
+	}
 	if (now == NATK_STATE_WAIT_INTERFACE)
 		natk_log(nn, LOGLEVEL_WARNING,
 			 "external interface %s is gone: waiting for it, flows kept\n",
@@ -150,11 +146,15 @@ static void natk_cfg_log(struct natk_net *nn, const struct natk_cfg *old,
 		natk_log(nn, LOGLEVEL_NOTICE,
 			 "external interface %s is back with %pI4: masquerading again, %s\n",
 			 name, &ncfg->ext_addr,
-			 flush ? "flows of the old address flushed" : "flows kept");
+			 flush || (old->flows_addr &&
+				   !natk_pool_has(ncfg, old->flows_addr)) ?
+			 "flows of the old address flushed" : "flows kept");
 	else
 		natk_log(nn, LOGLEVEL_NOTICE,
-			 "external address of %s changed from %pI4 to %pI4: flows flushed\n",
-			 name, &old->ext_addr, &ncfg->ext_addr);
+			 "external address of %s changed from %pI4 to %pI4: flows %s\n",
+			 name, &old->ext_addr, &ncfg->ext_addr,
+			 natk_pool_has(ncfg, old->ext_addr) ? "kept" :
+			 "flushed");
 }
 
 /*
@@ -167,7 +167,7 @@ static void natk_cfg_resolve(struct natk_net *nn, struct natk_cfg *cfg)
 {
 	struct net_device *dev = NULL;
 
-	cfg->ext_addr = 0;
+	natk_pool_resolve(cfg, NULL);
 	if (!cfg->ifname[0]) {
 		cfg->ifindex = 0;
 		return;
@@ -184,7 +184,7 @@ static void natk_cfg_resolve(struct natk_net *nn, struct natk_cfg *cfg)
 		 * which runs natk_addr_work again.
 		 */
 		strscpy(cfg->ifname, dev->name, IFNAMSIZ);
-		cfg->ext_addr = natk_dev_addr(dev);
+		natk_pool_resolve(cfg, dev);
 	}
 	rcu_read_unlock();
 }
@@ -192,22 +192,24 @@ static void natk_cfg_resolve(struct natk_net *nn, struct natk_cfg *cfg)
 /*
  * Publish @ncfg (a copy from natk_cfg_dup, consumed in every case).
  * Resolves its interface by name (it may not exist: natk then waits for
- * it); hooks the netns when an interface is set for the first time;
- * flushes when the interface name, the address the flows were made with,
- * the mapping or the filtering changes, and ends the flows a changed scope
- * leaves out. Caller holds nn->lock.
+ * it) and its address pool (pool.c); hooks the netns when an interface is
+ * set for the first time; flushes when the interface name, the mapping or
+ * the filtering changes; ends the flows of addresses that left the pool
+ * when natk is (again) masquerading, and the flows a changed scope leaves
+ * out. Caller holds nn->lock.
  */
 int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		    struct netlink_ext_ack *extack)
 {
 	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
 						lockdep_is_held(&nn->lock));
-	bool same_if, flush, changed, rescope;
-	__be32 had;
+	bool same_if, flush, changed, rescope, sweep;
+	u8 now;
 	int err;
 
 	lockdep_assert_held(&nn->lock);
 	natk_cfg_resolve(nn, ncfg);
+	now = natk_cfg_state(ncfg);
 	if (ncfg->ifname[0] && !nn->hooked) {
 		err = natk_hooks_register(nn->net);
 		if (err) {
@@ -224,31 +226,33 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	}
 	/*
 	 * While natk waits for its interface or an address, the flows stay,
-	 * with the address they were made with: they go only if it comes
-	 * back with another one (REQ-11) or natk is bound to another name.
+	 * with the addresses they were made with: when it masquerades again,
+	 * those of addresses not in the pool go (REQ-11), as when an address
+	 * leaves the pool. Another interface name flushes them all.
 	 */
 	same_if = ncfg->ifname[0] &&
 		  (!strncmp(old->ifname, ncfg->ifname, IFNAMSIZ) ||
 		   (old->ifindex && old->ifindex == ncfg->ifindex));
-	had = same_if ? (old->ext_addr ?: old->flows_addr) : 0;
-	/* (The address a standby adopted for imports: ncfg's own.) */
-	ncfg->flows_addr = ncfg->ext_addr ?: had ?:
-			   (same_if ? ncfg->flows_addr : 0);
-	/* Flows made under another address or mapping rule go (REQ-11). */
-	flush = !same_if || (had && ncfg->ext_addr && ncfg->ext_addr != had) ||
+	ncfg->flows_addr = ncfg->ext_addr ?: (same_if ? old->flows_addr : 0);
+	flush = !same_if ||
 		(natk_mutant(ext_flush_waiting) &&	/* mutant: flows lost */
-		 natk_cfg_state(ncfg) != NATK_STATE_ACTIVE) ||
+		 now != NATK_STATE_ACTIVE) ||
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
+	sweep = now == NATK_STATE_ACTIVE &&
+		(natk_cfg_state(old) != NATK_STATE_ACTIVE ||
+		 natk_pool_changed(old, ncfg));
 	/* A narrower scope ends the flows it leaves out (scope.c). */
 	rescope = !natk_scope_equal(&old->internal, &ncfg->internal) ||
 		  !natk_scope_equal(&old->no_nat, &ncfg->no_nat);
 	changed = !same_if || old->ifindex != ncfg->ifindex ||
 		  old->ext_addr != ncfg->ext_addr ||
+		  natk_pool_changed(old, ncfg) ||
 		  strncmp(old->ifname, ncfg->ifname, IFNAMSIZ);
 	if (!old->ifname[0] && !ncfg->ifname[0])
 		changed = false;
 	natk_cfg_log(nn, old, ncfg, same_if, flush);
+	natk_pool_claim(nn, ncfg);
 	rcu_assign_pointer(nn->cfg, ncfg);
 	/* Held ports are measured against the new hold at the next GC pass. */
 	if (old->port_hold != ncfg->port_hold)
@@ -256,54 +260,25 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	kfree_rcu(old, rcu);
 	if (!ncfg->ifname[0])
 		natk_unhook(nn);
-	if (flush) {
+	if (flush || sweep || rescope) {
 		/*
 		 * Packets still running on the old snapshot may be creating
-		 * flows under the old rule: wait for them, then flush.
+		 * flows under the old rule: wait for them, then clean up.
 		 */
 		synchronize_net();
-		natk_flush(nn, NATK_REASON_FLUSH);
-	} else if (rescope && !natk_mutant(scope_no_sweep)) {
-		synchronize_net();
-		natk_scope_sweep(nn);
+		if (flush)
+			natk_flush(nn, NATK_REASON_FLUSH);
+		if (!flush && sweep)
+			natk_pool_sweep(nn);
+		if (!flush && rescope && !natk_mutant(scope_no_sweep))
+			natk_scope_sweep(nn);
+		natk_pool_release(nn, ncfg);
 	} else {
 		atomic_inc(&nn->gen);
 	}
 	if (changed)
 		natk_event_state(nn, ncfg);
 	return 0;
-}
-
-/*
- * A standby of an HA pair: natk waits for the address keepalived will
- * give it, and its sync daemon imports the peer's flows, made with that
- * address, before it comes (so that no packet finds natk active without
- * them). The first such import makes @addr the flows' address; when it
- * comes, the flows stay, and another address flushes them (REQ-11).
- */
-void natk_cfg_adopt_addr(struct natk_net *nn, __be32 addr)
-{
-	const struct natk_cfg *cfg;
-	struct natk_cfg *ncfg;
-	bool need;
-
-	/* Every import asks: only the first of a standby takes the lock. */
-	rcu_read_lock();
-	cfg = rcu_dereference(nn->cfg);
-	need = !cfg->flows_addr;	/* also set while natk has an address */
-	rcu_read_unlock();
-	if (!need)
-		return;
-	mutex_lock(&nn->lock);
-	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
-	if (natk_cfg_state(cfg) != NATK_STATE_DOWN && !cfg->flows_addr) {
-		ncfg = natk_cfg_dup(nn);
-		if (ncfg) {
-			ncfg->flows_addr = addr;
-			natk_cfg_commit(nn, ncfg, NULL);
-		}
-	}
-	mutex_unlock(&nn->lock);
 }
 
 /* Stop masquerading in this netns and flush. Caller holds nn->lock. */
@@ -353,8 +328,12 @@ static void natk_addr_work(struct work_struct *work)
 		goto out;
 	memcpy(now.ifname, cfg->ifname, IFNAMSIZ);
 	now.ifindex = cfg->ifindex;
+	now.addrs_mode = cfg->addrs_mode;
+	now.nranges = cfg->nranges;
+	memcpy(now.ranges, cfg->ranges, sizeof(now.ranges));
 	natk_cfg_resolve(nn, &now);
 	if (now.ifindex == cfg->ifindex && now.ext_addr == cfg->ext_addr &&
+	    !natk_pool_changed(&now, cfg) &&
 	    !strncmp(now.ifname, cfg->ifname, IFNAMSIZ))
 		goto out;
 	ncfg = natk_cfg_dup(nn);

@@ -47,12 +47,23 @@ const struct rhashtable_params natk_meparams = {
 	.automatic_shrinking = true,
 };
 
-/* Caller holds rcu_read_lock(). */
-struct natk_map *natk_map_lookup_ext(struct natk_net *nn, u8 proto,
-				     __be16 eport)
+/*
+ * The mapping of external address and port @eaddr:@eport: the one made
+ * with that address, or a forward that follows the primary external
+ * address (ekey.eaddr 0) when @eaddr is it. Caller holds rcu_read_lock().
+ */
+struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
+				     const struct natk_cfg *cfg, u8 proto,
+				     __be32 eaddr, __be16 eport)
 {
-	struct natk_ekey k = { .eport = eport, .proto = proto };
+	struct natk_ekey k = { .eaddr = eaddr, .eport = eport, .proto = proto };
+	struct natk_map *map;
 
+	map = rhashtable_lookup(&nn->metbl, &k, natk_meparams);
+	/* (While natk waits, an import's address may be the primary's.) */
+	if (map || !eaddr || (eaddr != cfg->ext_addr && cfg->ext_addr))
+		return map;
+	k.eaddr = 0;
 	return rhashtable_lookup(&nn->metbl, &k, natk_meparams);
 }
 
@@ -82,12 +93,12 @@ int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 }
 
 /*
- * Is @port on the external address in use by a socket of the NAT host (a
+ * Is @port on external address @addr in use by a socket of the NAT host (a
  * TCP listener, a bound UDP socket)? Caller holds rcu_read_lock().
  */
-bool natk_port_local_use(struct natk_net *nn, u8 proto, __be16 port)
+bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
+			 __be16 port)
 {
-	__be32 addr = rcu_dereference(nn->cfg)->ext_addr;
 	struct net *net = nn->net;
 	struct sock *sk;
 
@@ -120,6 +131,8 @@ static void natk_map_free_rcu(struct rcu_head *head)
  */
 static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 {
+	if (map->use)
+		atomic_dec(&map->use->ports[natk_port_class(map->ekey.proto)]);
 	/* The mapping log: this port is free for others from now on. */
 	if (!(map->flags & NATK_MAP_STATIC) && !natk_mutant(map_log_no_del))
 		natk_event_map(nn, map, NATK_CMD_MAP_DEL);
@@ -171,6 +184,32 @@ static bool natk_map_release_one(struct natk_net *nn, void *obj,
 		return false;
 	}
 	return natk_map_kill_held(nn, map);
+}
+
+static bool natk_map_release_gone_one(struct natk_net *nn, void *obj,
+				      u8 arg)
+{
+	const struct natk_cfg *cfg = rcu_dereference_check(nn->cfg,
+					lockdep_is_held(&nn->lock));
+	struct natk_map *map = obj;
+
+	if (!map->ekey.eaddr || natk_pool_has(cfg, map->ekey.eaddr))
+		return false;
+	return natk_map_kill_held(nn, map);
+}
+
+/*
+ * Free the held mappings of addresses that left the pool: their ports
+ * are nobody's now. Process context, under nn->lock.
+ */
+void natk_map_release_gone(struct natk_net *nn)
+{
+	int pass;
+
+	for (pass = 0; pass < 8; pass++)
+		if (!atomic_read(&nn->nheld) ||
+		    !natk_sweep(nn, &nn->mitbl, natk_map_release_gone_one, 0))
+			break;
 }
 
 /*
@@ -308,8 +347,9 @@ static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 	struct natk_map *map = arg;
 
 	map->ekey.eport = port;
-	if (rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams) ||
-	    natk_port_local_use(nn, map->ekey.proto, port))
+	if (natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), map->ekey.proto,
+				map->ekey.eaddr, port) ||
+	    natk_port_local_use(nn, map->ekey.proto, map->ekey.eaddr, port))
 		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					     natk_meparams);
@@ -322,14 +362,26 @@ static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
  */
 #define NATK_PORT_RETRY		(HZ / 10)
 
-static unsigned int natk_port_class(u8 proto)
+unsigned int natk_port_class(u8 proto)
 {
 	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
 }
 
-bool natk_ports_exhausted(struct natk_net *nn, u8 proto)
+/* The last failed search of @proto's class on @eaddr (its slot's, if any). */
+static struct natk_port_fail *natk_port_fail(struct natk_net *nn, u8 proto,
+					     __be32 eaddr,
+					     struct natk_addr_use **use)
 {
-	const struct natk_port_fail *pf = &nn->port_fail[natk_port_class(proto)];
+	unsigned int class = natk_port_class(proto);
+
+	*use = natk_addr_use(nn, eaddr);
+	return *use ? &(*use)->port_fail[class] : &nn->port_fail[class];
+}
+
+bool natk_ports_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr)
+{
+	struct natk_addr_use *use;
+	const struct natk_port_fail *pf = natk_port_fail(nn, proto, eaddr, &use);
 	unsigned long when = READ_ONCE(pf->when);
 
 	return READ_ONCE(pf->frees) == atomic_read(&nn->map_frees) &&
@@ -338,26 +390,41 @@ bool natk_ports_exhausted(struct natk_net *nn, u8 proto)
 
 static void natk_ports_note_exhausted(struct natk_net *nn,
 				      const struct natk_cfg *cfg, u8 proto,
-				      unsigned int frees)
+				      __be32 eaddr, unsigned int frees)
 {
 	static const char *const names[] = { "TCP", "UDP", "ICMP" };
 	unsigned int class = natk_port_class(proto);
-	struct natk_port_fail *pf = &nn->port_fail[class];
+	struct natk_addr_use *use;
+	struct natk_port_fail *pf = natk_port_fail(nn, proto, eaddr, &use);
 
 	WRITE_ONCE(pf->frees, frees);
 	WRITE_ONCE(pf->when, jiffies);
 	natk_log_limited(nn, NATK_LOG_PORTS + class,
-			 "%s port pool exhausted (ports %u-%u in use): new %s flows dropped; widen 'natkctl set ports' or add addresses\n",
-			 names[class], cfg->port_min, cfg->port_max,
+			 "%s port pool of %pI4 exhausted (ports %u-%u in use): new %s flows dropped; widen 'natkctl set ports' or add addresses\n",
+			 names[class], &eaddr, cfg->port_min, cfg->port_max,
 			 names[class]);
+}
+
+/* A new flow found no free port on @eaddr: count it there and in all. */
+void natk_ports_count_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr)
+{
+	struct natk_addr_use *use = natk_addr_use(nn, eaddr);
+
+	if (use)
+		atomic_long_inc(&use->exhausted[natk_port_class(proto)]);
+	natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
 }
 
 void natk_ports_init(struct natk_net *nn)
 {
-	int i;
+	int i, j;
 
-	for (i = 0; i < ARRAY_SIZE(nn->port_fail); i++)
+	for (i = 0; i < ARRAY_SIZE(nn->port_fail); i++) {
 		nn->port_fail[i].when = jiffies - 2 * NATK_PORT_RETRY;
+		for (j = 0; j < NATK_ADDR_SLOTS; j++)
+			nn->addr_use[j].port_fail[i].when =
+				jiffies - 2 * NATK_PORT_RETRY;
+	}
 }
 
 /*
@@ -378,7 +445,7 @@ void natk_ports_init(struct natk_net *nn)
  */
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      __be16 want, enum natk_stat *why)
+			      __be32 eaddr, __be16 want, enum natk_stat *why)
 {
 	struct natk_mkey k = { .iaddr = iaddr, .iport = iport, .proto = proto };
 	struct natk_map *map, *old;
@@ -387,12 +454,20 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
-		if (map && want && map->ekey.eport != want) {
+		if (map && want && (map->ekey.eport != want ||
+				    natk_map_eaddr(map, cfg) != eaddr)) {
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
 		if (map && refcount_inc_not_zero(&map->ref))
 			return map;
+		/*
+		 * Held, on another address than the host's now (it was
+		 * paired again): its hold ends, a new mapping is made.
+		 */
+		if (map && natk_map_eaddr(map, cfg) != eaddr &&
+		    natk_map_kill_held(nn, map))
+			continue;
 		/* Held since its last flow ended: the same port again. */
 		if (map && atomic_cmpxchg(&map->hold, NATK_MAP_HELD,
 					  NATK_MAP_LIVE) == NATK_MAP_HELD) {
@@ -404,8 +479,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			continue;	/* being freed or published: again */
 
 		frees = atomic_read(&nn->map_frees);
-		if (!want && natk_ports_exhausted(nn, proto)) {
-			natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+		if (!want && natk_ports_exhausted(nn, proto, eaddr)) {
+			natk_ports_count_exhausted(nn, proto, eaddr);
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
@@ -416,8 +491,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		}
 		map->ikey = k;
 		map->ekey.proto = proto;
-		/* The address natk has, or (a standby's import) waits for. */
-		map->eaddr = cfg->flows_addr;
+		map->ekey.eaddr = eaddr;
 		atomic_set(&map->hold, NATK_MAP_NEW);
 
 		if (want) {
@@ -434,14 +508,19 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (err) {
 			kfree(map);	/* never visible */
 			if (err == -EADDRINUSE) {
-				natk_ports_note_exhausted(nn, cfg, proto, frees);
-				natk_stat_inc(nn, NATK_STAT_PORT_ALLOCATION_ERRORS);
+				natk_ports_note_exhausted(nn, cfg, proto, eaddr,
+							  frees);
+				natk_ports_count_exhausted(nn, proto, eaddr);
 				*why = NATK_STAT_DROP_NO_PORT;
 			} else {
 				*why = NATK_STAT_DROP_NO_MEMORY;
 			}
 			return NULL;
 		}
+		/* Counted on its address until natk_map_unlink(). */
+		map->use = natk_addr_use(nn, eaddr);
+		if (map->use)
+			atomic_inc(&map->use->ports[natk_port_class(proto)]);
 		natk_race(nn, NATK_RACE_MAP_PUBLISH, map);
 		old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
 							natk_miparams);
@@ -453,6 +532,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			return map;
 		}
 		/* Lost a race for this endpoint: nobody holds this one. */
+		if (map->use)
+			atomic_dec(&map->use->ports[natk_port_class(proto)]);
 		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
 		call_rcu(&map->rcu, natk_map_free_rcu);
 		if (IS_ERR(old)) {
@@ -486,7 +567,8 @@ static bool natk_map_may_hold(struct natk_net *nn, const struct natk_cfg *cfg)
 {
 	/* Mutant no_port_hold: never held. */
 	return cfg->port_hold && !natk_mutant(no_port_hold) &&
-	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2;
+	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2 *
+					 max_t(u32, cfg->naddrs, 1);
 }
 
 /*
@@ -523,7 +605,9 @@ static void natk_map_release_for(struct natk_net *nn,
 	struct natk_map *old;
 
 	rcu_read_lock();
-	old = rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams);
+	old = natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), map->ekey.proto,
+				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
+				  map->ekey.eport);
 	if (old)
 		natk_map_kill_held(nn, old);
 	old = rhashtable_lookup(&nn->mitbl, &map->ikey, natk_miparams);
@@ -600,7 +684,10 @@ int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,
 		goto out;
 	}
 	old = port_owned ? NULL :
-	      rhashtable_lookup(&nn->metbl, &map->ekey, natk_meparams);
+	      natk_map_lookup_ext(nn, rcu_dereference(nn->cfg),
+				  map->ekey.proto,
+				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
+				  map->ekey.eport);
 	if (!old || atomic_read(&old->hold) == NATK_MAP_HELD)
 		goto out;
 	*msg = READ_ONCE(old->flags) & NATK_MAP_NO_HOLD ? natk_msg_port_deleted :

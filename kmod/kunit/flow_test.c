@@ -15,6 +15,7 @@ static struct natk_rkey natk_flow_rkey(const struct natk_flow *f)
 {
 	struct natk_rkey k = {
 		.raddr = f->okey.raddr,
+		.eaddr = NATK_T_EXT,
 		.rport = f->okey.rport,
 		.eport = f->rkey.eport,
 		.proto = f->okey.proto,
@@ -132,12 +133,11 @@ static void natk_flow_shared_mapping(struct kunit *test)
 	natk_flow_kill(nn, f1, NATK_REASON_NONE);
 	KUNIT_EXPECT_EQ(test, refcount_read(&map->ref), 1);
 	rcu_read_lock();
-	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_UDP, eport),
-			    map);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP, eport), map);
 	rcu_read_unlock();
 	natk_flow_kill(nn, f2, NATK_REASON_NONE);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP, eport));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, eport));
 	rcu_read_unlock();
 }
 
@@ -154,7 +154,7 @@ static void natk_flow_delete(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP, rk.eport));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_TCP, rk.eport));
 	rcu_read_unlock();
 	/* Only an expiry counts as an idle timeout. */
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 0ULL);
@@ -221,7 +221,7 @@ static void natk_flow_table_full(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 3);
 	/* No mapping was left behind for the refused flow. */
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP, htons(7000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, htons(7000)));
 	rcu_read_unlock();
 }
 
@@ -377,7 +377,7 @@ static void natk_flow_teardown_bulk(struct kunit *test)
 		KUNIT_EXPECT_NULL(test, f->map);
 	}
 	mutex_lock(&nn->lock);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(6000),
 					   NATK_T_INT2, htons(22), NULL), 0);
 	mutex_unlock(&nn->lock);
 	fmap = list_first_entry(&nn->fwds, struct natk_fwd, list)->map;

@@ -18,6 +18,7 @@
 #define NATK_T_INT2	htonl(0x0a000003)	/* 10.0.0.3 */
 #define NATK_T_REM	htonl(0xc6336401)	/* 198.51.100.1: remote */
 #define NATK_T_ROUTER	htonl(0xc0000201)	/* 192.0.2.1: a router */
+#define NATK_T_EXT2	htonl(0xcb007102)	/* 203.0.113.2: external too */
 
 /*
  * A natk_net for one test, torn down (flushed, tables destroyed, RCU
@@ -28,6 +29,16 @@
 struct natk_net *natk_test_net(struct kunit *test);
 struct natk_cfg *natk_test_cfg(struct natk_net *nn);
 u64 natk_test_stat(struct natk_net *nn, enum natk_stat s);
+/* The pool: @n addresses from @addrs, the first primary (slots claimed). */
+void natk_test_pool(struct natk_net *nn, const __be32 *addrs, unsigned int n);
+
+/* The mapping of @port on the test's primary external address. */
+static inline struct natk_map *natk_test_map_ext(struct natk_net *nn, u8 proto,
+						 __be16 port)
+{
+	return natk_map_lookup_ext(nn, natk_test_cfg(nn), proto, NATK_T_EXT,
+				   port);
+}
 
 struct natk_okey natk_test_okey(u8 proto, __be32 iaddr, u16 iport,
 				__be32 raddr, u16 rport);

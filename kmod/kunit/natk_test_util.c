@@ -83,6 +83,8 @@ struct natk_net *natk_test_net(struct kunit *test)
 	cfg->ifindex = 1;
 	cfg->ext_addr = NATK_T_EXT;
 	cfg->flows_addr = NATK_T_EXT;
+	cfg->naddrs = 1;
+	cfg->addrs[0] = NATK_T_EXT;
 	cfg->port_min = NATK_DEF_PORT_MIN;
 	cfg->port_max = NATK_DEF_PORT_MAX;
 	cfg->max_flows = 1U << 20;
@@ -99,7 +101,25 @@ struct natk_net *natk_test_net(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, natk_tables_init(nn), 0);
 	err = kunit_add_action_or_reset(test, natk_test_net_free, nn);
 	KUNIT_ASSERT_EQ(test, err, 0);
+	natk_test_pool(nn, &cfg->ext_addr, 1);
 	return nn;
+}
+
+void natk_test_pool(struct natk_net *nn, const __be32 *addrs, unsigned int n)
+{
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+	__be32 a[NATK_ADDRS_MAX];
+	unsigned int i;
+
+	if (n)
+		memcpy(a, addrs, n * sizeof(a[0]));
+	cfg->naddrs = n;
+	for (i = 0; i < n; i++)
+		cfg->addrs[i] = a[i];
+	cfg->ext_addr = n ? a[0] : 0;
+	mutex_lock(&nn->lock);
+	natk_pool_claim(nn, cfg);
+	mutex_unlock(&nn->lock);
 }
 
 struct natk_cfg *natk_test_cfg(struct natk_net *nn)

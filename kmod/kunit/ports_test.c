@@ -17,8 +17,8 @@ static struct natk_map *natk_get(struct natk_net *nn, u8 proto, __be32 iaddr,
 	struct natk_map *map;
 
 	rcu_read_lock();
-	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport), 0,
-			   why);
+	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport),
+			   NATK_T_EXT, 0, why);
 	rcu_read_unlock();
 	return map;
 }
@@ -50,11 +50,9 @@ static void natk_ports_preserved(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->ikey.iaddr, NATK_T_INT);
 	KUNIT_EXPECT_EQ(test, m->ekey.proto, IPPROTO_UDP);
 	rcu_read_lock();
-	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
-						      htons(40000)), m);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP, htons(40000)), m);
 	/* Protocols have separate port spaces. */
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
-						    htons(40000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_TCP, htons(40000)));
 	rcu_read_unlock();
 	/* The same endpoint gets the same mapping (RFC 4787 REQ-1). */
 	KUNIT_EXPECT_PTR_EQ(test, natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT,
@@ -63,8 +61,7 @@ static void natk_ports_preserved(struct kunit *test)
 	natk_map_put(nn, m);
 	natk_map_put(nn, m);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
-						    htons(40000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, htons(40000)));
 	rcu_read_unlock();
 	/* The same port on TCP is preserved independently. */
 	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 40000);
@@ -90,10 +87,8 @@ static void natk_ports_collision(struct kunit *test)
 	KUNIT_EXPECT_GE(test, pb, NATK_DEF_PORT_MIN);
 	KUNIT_EXPECT_GE(test, pc, NATK_DEF_PORT_MIN);
 	rcu_read_lock();
-	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP, b->ekey.eport),
-			    b);
-	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP, c->ekey.eport),
-			    c);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_TCP, b->ekey.eport), b);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_TCP, c->ekey.eport), c);
 	rcu_read_unlock();
 	natk_map_put(nn, a);
 	natk_map_put(nn, b);
@@ -408,7 +403,7 @@ static void natk_ports_forward_reserved(struct kunit *test)
 	int i;
 
 	mutex_lock(&nn->lock);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(6000),
 					   NATK_T_INT2, htons(22), NULL), 0);
 	mutex_unlock(&nn->lock);
 	natk_range(nn, 6000, 6001);
@@ -478,7 +473,7 @@ static void natk_ports_hold(struct kunit *test)
 	natk_map_put(nn, a);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
 	rcu_read_lock();
-	c = natk_map_lookup_ext(nn, IPPROTO_UDP, htons(40000));
+	c = natk_test_map_ext(nn, IPPROTO_UDP, htons(40000));
 	KUNIT_EXPECT_PTR_EQ(test, c, a);
 	KUNIT_EXPECT_FALSE(test, c && natk_map_live(c));
 	rcu_read_unlock();
@@ -502,8 +497,7 @@ static void natk_ports_hold(struct kunit *test)
 	natk_map_release_held(nn, true);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_UDP,
-						    htons(40000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, htons(40000)));
 	rcu_read_unlock();
 	c = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a000004), 40000);
 	KUNIT_EXPECT_EQ(test, ntohs(c->ekey.eport), 40000);
@@ -609,18 +603,17 @@ static void natk_ports_hold_forward(struct kunit *test)
 	natk_map_put(nn, m);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
 	mutex_lock(&nn->lock);
-	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(6000),
+	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(6000),
 					   NATK_T_INT2, htons(22), NULL), 0);
 	mutex_unlock(&nn->lock);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 	/* A deleted forward's port is free at once, not held. */
 	mutex_lock(&nn->lock);
-	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, htons(6000)), 0);
+	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, 0, htons(6000)), 0);
 	mutex_unlock(&nn->lock);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
-						    htons(6000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_TCP, htons(6000)));
 	rcu_read_unlock();
 
 	natk_test_cfg(nn)->port_hold = 0;
@@ -628,8 +621,7 @@ static void natk_ports_hold_forward(struct kunit *test)
 	natk_map_put(nn, m);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
-						    htons(7000)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_TCP, htons(7000)));
 	rcu_read_unlock();
 }
 
@@ -656,14 +648,15 @@ static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
 	if (p != NATK_RACE_MAP_PUBLISH || r->busy || r->seen)
 		return;
 	r->seen = map;
-	found = natk_map_lookup_ext(nn, map->ekey.proto, map->ekey.eport);
+	found = natk_test_map_ext(nn, map->ekey.proto, map->ekey.eport);
 	r->live = found == map && natk_map_live(found);
 	r->tryget = found && natk_map_tryget(found);
 	if (r->tryget)
 		natk_map_put(nn, found);
 	r->busy = true;
 	r->winner = natk_map_get(nn, natk_test_cfg(nn), map->ikey.proto,
-				 map->ikey.iaddr, map->ikey.iport, 0, &why);
+				 map->ikey.iaddr, map->ikey.iport, NATK_T_EXT,
+				 0, &why);
 	r->busy = false;
 }
 
@@ -701,13 +694,13 @@ static void natk_ports_forwards_same_endpoint(struct kunit *test)
 	struct natk_map *m;
 
 	mutex_lock(&nn->lock);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(80),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(80),
 					   NATK_T_INT2, htons(80), NULL), 0);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8080),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(8080),
 					   NATK_T_INT2, htons(80), NULL), 0);
 	mutex_unlock(&nn->lock);
 	rcu_read_lock();
-	m = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8080));
+	m = natk_test_map_ext(nn, IPPROTO_TCP, htons(8080));
 	KUNIT_EXPECT_TRUE(test, m && natk_map_live(m));
 	rcu_read_unlock();
 	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
@@ -715,19 +708,19 @@ static void natk_ports_forwards_same_endpoint(struct kunit *test)
 	natk_map_put(nn, m);
 
 	mutex_lock(&nn->lock);
-	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, htons(80)), 0);
+	KUNIT_EXPECT_EQ(test, natk_fwd_del(nn, IPPROTO_TCP, 0, htons(80)), 0);
 	mutex_unlock(&nn->lock);
 	m = natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 80);
 	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 8080);
 	natk_map_put(nn, m);
 	rcu_read_lock();
-	KUNIT_EXPECT_NULL(test, natk_map_lookup_ext(nn, IPPROTO_TCP, htons(80)));
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_TCP, htons(80)));
 	rcu_read_unlock();
 
 	/* A dynamic mapping of the endpoint still refuses a forward. */
 	m = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 53);
 	mutex_lock(&nn->lock);
-	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, htons(5353),
+	KUNIT_EXPECT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, 0, htons(5353),
 					   NATK_T_INT2, htons(53), NULL),
 			-EBUSY);
 	mutex_unlock(&nn->lock);
@@ -753,7 +746,7 @@ static __be32 natk_fwd_target(struct natk_net *nn, u8 proto, u16 eport)
 	__be32 a = 0;
 
 	rcu_read_lock();
-	m = natk_map_lookup_ext(nn, proto, htons(eport));
+	m = natk_test_map_ext(nn, proto, htons(eport));
 	if (m && natk_map_live(m))
 		a = m->ikey.iaddr;
 	rcu_read_unlock();
@@ -775,18 +768,18 @@ static void natk_ports_fwds_replace(struct kunit *test)
 	const struct natk_fwd_spec *dup;
 
 	mutex_lock(&nn->lock);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8080),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(8080),
 					   NATK_T_INT, htons(80), NULL), 0);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8081),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(8081),
 					   NATK_T_INT, htons(81), NULL), 0);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, htons(5353),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_UDP, 0, htons(5353),
 					   NATK_T_INT2, htons(53), NULL), 0);
 	mutex_unlock(&nn->lock);
 	/* A flow through tcp 8080 holds its mapping. */
 	rcu_read_lock();
-	old = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8080));
+	old = natk_test_map_ext(nn, IPPROTO_TCP, htons(8080));
 	KUNIT_ASSERT_TRUE(test, old && natk_map_tryget(old));
-	kept = natk_map_lookup_ext(nn, IPPROTO_TCP, htons(8081));
+	kept = natk_test_map_ext(nn, IPPROTO_TCP, htons(8081));
 	rcu_read_unlock();
 
 	natk_spec(&s[0], &attrs[0], IPPROTO_TCP, 8081, NATK_T_INT, 81);
@@ -804,8 +797,7 @@ static void natk_ports_fwds_replace(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_TCP, 2222), NATK_T_INT);
 	KUNIT_EXPECT_EQ(test, natk_fwd_target(nn, IPPROTO_UDP, 5353), 0);
 	rcu_read_lock();
-	KUNIT_EXPECT_PTR_EQ(test, natk_map_lookup_ext(nn, IPPROTO_TCP,
-						      htons(8081)), kept);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_TCP, htons(8081)), kept);
 	rcu_read_unlock();
 	/* The old mapping lives on for its flow; its port is the new one's. */
 	KUNIT_EXPECT_TRUE(test, natk_map_live(old));
@@ -839,7 +831,7 @@ static void natk_ports_fwds_replace_refused(struct kunit *test)
 	struct natk_map *dyn;
 
 	mutex_lock(&nn->lock);
-	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, htons(8081),
+	KUNIT_ASSERT_EQ(test, natk_fwd_add(nn, IPPROTO_TCP, 0, htons(8081),
 					   NATK_T_INT, htons(81), NULL), 0);
 	mutex_unlock(&nn->lock);
 	dyn = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 53);
@@ -902,12 +894,12 @@ static void natk_ports_exhaustion_throttled(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
 					     NATK_STAT_PORT_ALLOCATION_ERRORS),
 			before + 10);
-	KUNIT_EXPECT_TRUE(test, natk_ports_exhausted(nn, IPPROTO_UDP));
+	KUNIT_EXPECT_TRUE(test, natk_ports_exhausted(nn, IPPROTO_UDP, NATK_T_EXT));
 	/* TCP has its own ports. */
 	natk_map_put(nn, natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2, 5000));
 	/* A freed port ends the fast failure. */
 	natk_map_put(nn, m[1]);
-	KUNIT_EXPECT_FALSE(test, natk_ports_exhausted(nn, IPPROTO_UDP));
+	KUNIT_EXPECT_FALSE(test, natk_ports_exhausted(nn, IPPROTO_UDP, NATK_T_EXT));
 	m[1] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 5000);
 	KUNIT_EXPECT_EQ(test, ntohs(m[1]->ekey.eport), 5001);
 	natk_map_put(nn, m[0]);
@@ -926,13 +918,13 @@ static void natk_ports_wanted(struct kunit *test)
 
 	rcu_read_lock();
 	m = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), htons(50001), &why);
+			 htons(40000), NATK_T_EXT, htons(50001), &why);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 50001);
-	KUNIT_EXPECT_EQ(test, m->eaddr, NATK_T_EXT);
+	KUNIT_EXPECT_EQ(test, m->ekey.eaddr, NATK_T_EXT);
 	/* The same endpoint and port: the same mapping. */
 	n = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), htons(50001), &why);
+			 htons(40000), NATK_T_EXT, htons(50001), &why);
 	KUNIT_EXPECT_PTR_EQ(test, n, m);
 	if (n)
 		natk_map_put(nn, n);
@@ -940,13 +932,13 @@ static void natk_ports_wanted(struct kunit *test)
 	why = NATK_STAT_UNSPEC;
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT,
-					     htons(40000), htons(50002), &why));
+					     htons(40000), NATK_T_EXT, htons(50002), &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* 50001 is taken: not for another endpoint. */
 	why = NATK_STAT_UNSPEC;
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT2,
-					     htons(40000), htons(50001), &why));
+					     htons(40000), NATK_T_EXT, htons(50001), &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* Not counted as exhaustion: nothing was searched. */
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
@@ -954,6 +946,25 @@ static void natk_ports_wanted(struct kunit *test)
 			0ULL);
 	natk_map_put(nn, m);
 	rcu_read_unlock();
+}
+
+/* natk_flow_import() as NATK_CMD_FLOW_ADD calls it: under the lock. */
+static int natk_test_import(struct natk_net *nn, const struct natk_flow_spec *s)
+{
+	int err;
+
+	mutex_lock(&nn->lock);
+	err = natk_flow_import(nn, s, NULL);
+	mutex_unlock(&nn->lock);
+	return err;
+}
+
+/* End the flows of addresses the pool no longer has (netns.c does). */
+static void natk_test_sweep(struct natk_net *nn)
+{
+	mutex_lock(&nn->lock);
+	natk_pool_sweep(nn);
+	mutex_unlock(&nn->lock);
 }
 
 /* An imported flow keeps its port, state, counters and time left. */
@@ -974,7 +985,7 @@ static void natk_ports_flow_import(struct kunit *test)
 	struct natk_flow *f;
 	long left;
 
-	KUNIT_ASSERT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
@@ -989,20 +1000,21 @@ static void natk_ports_flow_import(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &f->rkey), f);
 	rcu_read_unlock();
 	/* Twice: it exists. Another address: refused. */
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EEXIST);
 	s.okey.iport = htons(41001);
 	s.eaddr = NATK_T_ROUTER;
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EADDRNOTAVAIL);
 	/* Another endpoint on the same port: taken. */
 	s.eaddr = NATK_T_EXT;
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EADDRINUSE);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
 }
 
 /*
- * A standby (natk waits for the address its flows were made with): flows
- * are imported all the same, under that address; NATK_FLOW_A_UPDATE updates
- * one that exists (a peer's update), with the same port only.
+ * A standby (natk waits for its addresses): flows are imported all the
+ * same, with their own addresses, and those of addresses natk does not
+ * get go when it masquerades; NATK_FLOW_A_UPDATE updates one that exists
+ * (a peer's update), with the same port only.
  */
 static void natk_ports_flow_import_standby(struct kunit *test)
 {
@@ -1019,28 +1031,29 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	struct natk_flow *f;
 	long left;
 
-	cfg->ext_addr = 0;
+	natk_test_pool(nn, NULL, 0);
 	KUNIT_ASSERT_EQ(test, natk_cfg_state(cfg), NATK_STATE_WAIT_ADDRESS);
-	KUNIT_ASSERT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
-	KUNIT_EXPECT_EQ(test, f->map->eaddr, NATK_T_EXT);
+	KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, NATK_T_EXT);
 	rcu_read_unlock();
-	/* Not under another address. */
+	/* Another address too (another endpoint). */
 	s.okey.iport = htons(41001);
 	s.eaddr = NATK_T_ROUTER;
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
 	/* An update: the state and time left of the peer's flow now. */
 	s.okey.iport = htons(41000);
 	s.eaddr = NATK_T_EXT;
 	s.state = NATK_TCP_ESTABLISHED;
 	s.expires_ms = 3600000;
 	s.pkts[1] = 5;
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EEXIST);
 	s.replace = true;
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), 0);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), 0);
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
@@ -1051,9 +1064,130 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	rcu_read_unlock();
 	/* Not with another port: that is another mapping's business. */
 	s.eport = htons(52002);
-	KUNIT_EXPECT_EQ(test, natk_flow_import(nn, &s, NULL), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
+	/* natk gets NATK_T_EXT alone: the other address's flow goes. */
+	natk_test_pool(nn, (const __be32[]){ NATK_T_EXT }, 1);
+	natk_test_sweep(nn);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
-	cfg->ext_addr = NATK_T_EXT;
+	rcu_read_lock();
+	KUNIT_EXPECT_NOT_NULL(test, natk_flow_lookup_out(nn, &s.okey));
+	s.okey.iport = htons(41001);
+	KUNIT_EXPECT_NULL(test, natk_flow_lookup_out(nn, &s.okey));
+	rcu_read_unlock();
+}
+
+static const __be32 natk_two[] = { NATK_T_EXT, NATK_T_EXT2 };
+
+/* A UDP flow from @iaddr:@iport to the remote, made as a packet makes it. */
+static struct natk_flow *natk_pool_flow(struct kunit *test,
+					struct natk_net *nn, __be32 iaddr,
+					u16 iport)
+{
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, iaddr, iport,
+					    NATK_T_REM, 3478);
+
+	return natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+}
+
+/*
+ * Paired pooling (RFC 4787 REQ-2): every mapping of a host is on one
+ * address, and hosts spread over the pool (the fewest hosts first).
+ */
+static void natk_ports_paired(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_flow *f;
+	__be32 a, b;
+	int i;
+
+	natk_test_pool(nn, natk_two, 2);
+	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->rkey.eaddr;
+	b = natk_pool_flow(test, nn, NATK_T_INT2, 40000)->rkey.eaddr;
+	KUNIT_EXPECT_NE(test, a, b);
+	for (i = 1; i < 20; i++) {
+		f = natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
+		KUNIT_EXPECT_EQ(test, f->rkey.eaddr, a);
+		KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, a);
+		f = natk_pool_flow(test, nn, NATK_T_INT2, 40000 + i);
+		KUNIT_EXPECT_EQ(test, f->rkey.eaddr, b);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, a)->hosts), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, b)->hosts), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, a)->ports[1]), 20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, b)->ports[1]), 20);
+	/* Each port is the internal one: the addresses share port numbers. */
+	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 40019);
+	/* The reply finds each flow by its own address. */
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &f->rkey), f);
+	rcu_read_unlock();
+}
+
+/* One address out of ports does not stop the hosts of the other. */
+static void natk_ports_pool_exhaustion(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k;
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_flow *f;
+	__be32 a;
+	int i;
+
+	natk_test_pool(nn, natk_two, 2);
+	natk_range(nn, 5000, 5009);
+	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->rkey.eaddr;
+	for (i = 1; i < 10; i++)
+		natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40010, NATK_T_REM, 3478);
+	rcu_read_lock();
+	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
+			     &why);
+	rcu_read_unlock();
+	KUNIT_EXPECT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	KUNIT_EXPECT_EQ(test,
+			atomic_long_read(&natk_addr_use(nn, a)->exhausted[1]),
+			1L);
+	/* The other host is on the other address, which has all its ports. */
+	for (i = 0; i < 10; i++) {
+		f = natk_pool_flow(test, nn, NATK_T_INT2, 40000 + i);
+		KUNIT_EXPECT_NE(test, f->rkey.eaddr, a);
+	}
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_PORT_ALLOCATION_ERRORS),
+			1ULL);
+}
+
+/*
+ * An address leaves the pool: its flows (and held ports) go, the other's
+ * stay, and its hosts are paired again with their next flow.
+ */
+static void natk_ports_pool_sweep(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_flow *f, *g;
+	struct natk_okey k;
+
+	natk_test_pool(nn, natk_two, 2);
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	f = natk_pool_flow(test, nn, NATK_T_INT, 40000);
+	g = natk_pool_flow(test, nn, NATK_T_INT2, 40000);
+	KUNIT_ASSERT_EQ(test, f->rkey.eaddr, NATK_T_EXT);
+	KUNIT_ASSERT_EQ(test, g->rkey.eaddr, NATK_T_EXT2);
+	k = g->okey;
+	natk_test_pool(nn, natk_two, 1);
+	natk_test_sweep(nn);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_out(nn, &f->okey), f);
+	KUNIT_EXPECT_NULL(test, natk_flow_lookup_out(nn, &k));
+	rcu_read_unlock();
+	/* Its port is not held: nothing is on that address any more. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	KUNIT_EXPECT_EQ(test,
+			atomic_read(&natk_addr_use(nn, NATK_T_EXT2)->ports[1]), 0);
+	g = natk_pool_flow(test, nn, NATK_T_INT2, 40000);
+	KUNIT_EXPECT_EQ(test, g->rkey.eaddr, NATK_T_EXT);
 }
 
 static struct kunit_case natk_ports_cases[] = {
@@ -1081,6 +1215,9 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_wanted),
 	KUNIT_CASE(natk_ports_flow_import),
 	KUNIT_CASE(natk_ports_flow_import_standby),
+	KUNIT_CASE(natk_ports_paired),
+	KUNIT_CASE(natk_ports_pool_exhaustion),
+	KUNIT_CASE(natk_ports_pool_sweep),
 	{}
 };
 

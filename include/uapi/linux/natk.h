@@ -97,7 +97,8 @@
  *   NATK_A_MAPPING, NATK_A_FILTERING, NATK_A_TIMEOUT_* (1..NATK_TIMEOUT_MAX
  *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP,
  *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
- *   NATK_A_FAST_PATH, NATK_A_INTERNAL, NATK_A_NO_NAT.
+ *   NATK_A_FAST_PATH, NATK_A_INTERNAL, NATK_A_NO_NAT, NATK_A_ADDRS_MODE,
+ *   NATK_A_ADDRS (see "External addresses").
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. With NATK_A_RESET (flag) every setting
  *   the request does not give returns to its default, the external
@@ -134,6 +135,42 @@
  * NATK_STAT_PASSED_OUT_OF_SCOPE. Established flows and port forwards are
  * not affected by the lists; changing a list deletes the dynamic flows it
  * puts out of scope (reason NATK_REASON_FLUSH).
+ *
+ * External addresses (NATK_A_ADDRS_MODE, enum natk_addrs_mode): which IPv4
+ * addresses of the external interface natk masquerades behind.
+ * NATK_ADDRS_PRIMARY (the default) uses its primary address;
+ * NATK_ADDRS_ALL every address of global scope it has, following them as
+ * they come and go; NATK_ADDRS_LIST those of NATK_A_ADDRS it has. At most
+ * NATK_ADDRS_MAX are used (ALL: the first ones). NATK_A_ADDRS is a nest of
+ * up to NATK_ADDR_RANGES_MAX NATK_RANGE_A_ENTRY nests, each with
+ * NATK_RANGE_A_FIRST_BE and NATK_RANGE_A_LAST_BE (__be32, first <= last),
+ * NATK_ADDRS_MAX addresses in all. In SET_CONFIG, NATK_ADDRS_LIST needs
+ * NATK_A_ADDRS (in the same request or set before), and while the
+ * interface exists each listed address must be on it (-EADDRNOTAVAIL,
+ * with an extack naming it); an address that later goes from the
+ * interface is left out until it comes back. The addresses in use are
+ * the pool. NATK_A_EXT_ADDR_BE is the primary external address: the
+ * interface's primary address if it is in the pool, else the first in
+ * the pool; natk waits (NATK_STATE_WAIT_ADDRESS) while the pool is empty.
+ *
+ * Paired pooling (RFC 4787 REQ-2): every mapping of one internal host uses
+ * the same external address while the host has a flow. A host is paired
+ * when it gets its first flow, with the address that has the fewest hosts
+ * paired (the first in the pool on a tie). A port forward uses the address
+ * its NATK_FWD_A_EXT_ADDR_BE names, or without one the primary external
+ * address, whichever it is at the time; an internal endpoint a forward
+ * maps sends through its forward's address. An address that leaves the
+ * pool ends the flows and held ports on it alone (NATK_REASON_FLUSH).
+ *
+ * NATK_CMD_GET_CONFIG returns NATK_A_ADDRS_MODE, NATK_A_ADDRS (LIST mode)
+ * and NATK_A_POOL: a nest of NATK_POOL_A_ENTRY nests, one per address in
+ * the pool, each with NATK_POOL_A_ADDR_BE, NATK_POOL_A_HOSTS (u32,
+ * internal hosts paired with it), NATK_POOL_A_PORTS_TCP, _UDP, _ICMP (u32,
+ * its external ports that endpoint-independent mappings hold now, held
+ * ports included; address-and-port-dependent mapping holds none) and
+ * NATK_POOL_A_EXHAUSTED_TCP, _UDP, _ICMP (u64, new flows dropped because
+ * that address had no free port: also counted in
+ * NATK_STAT_PORT_ALLOCATION_ERRORS).
  *
  * External interface: natk binds it by name, as nft's oifname does. When
  * no interface of that name exists (it was deleted or renamed, or is not
@@ -203,13 +240,12 @@
  *   is made with it (or must already have it), and a port forward's flow
  *   goes through that forward. While natk waits for its interface or
  *   address (an HA pair's standby, before keepalived gives it the
- *   address), flows are imported too: the first one's external address
- *   becomes the address natk's flows are made with, and they stay when
- *   natk gets that address (another one flushes them). With the flag
+ *   address), flows are imported too, with any external address: they
+ *   stay when natk gets that address, and go if it gets others. With the flag
  *   NATK_FLOW_A_UPDATE a flow that exists with the same external port is
  *   updated instead (state, time left, counters; a peer's update). Errors, each with an
  *   extack: -ENETDOWN no external interface set; -EADDRNOTAVAIL the
- *   external address is not natk's (or the one its flows were made with);
+ *   external address is not in natk's pool;
  *   -EEXIST the flow exists; -EADDRINUSE the port is taken (another
  *   mapping, a forward, a local socket), the endpoint is mapped to another
  *   port, or (NATK_FLOW_A_UPDATE) the flow exists with another port; -ENOSPC the
@@ -218,10 +254,13 @@
  *
  * NATK_CMD_FWD_ADD (doit, CAP_NET_ADMIN)
  *   Static port forward: NATK_A_FWD nest with NATK_FWD_A_PROTO (TCP or UDP),
- *   NATK_FWD_A_EXT_PORT, NATK_FWD_A_INT_ADDR_BE, NATK_FWD_A_INT_PORT.
- *   -EEXIST if the external port is already forwarded.
+ *   NATK_FWD_A_EXT_PORT, NATK_FWD_A_INT_ADDR_BE, NATK_FWD_A_INT_PORT, and
+ *   optionally NATK_FWD_A_EXT_ADDR_BE (see "External addresses"; absent
+ *   or 0: the primary external address). -EEXIST if the external port is
+ *   already forwarded on that address.
  * NATK_CMD_FWD_DEL (doit, CAP_NET_ADMIN)
- *   NATK_A_FWD nest with NATK_FWD_A_PROTO and NATK_FWD_A_EXT_PORT.
+ *   NATK_A_FWD nest with NATK_FWD_A_PROTO, NATK_FWD_A_EXT_PORT and, for
+ *   a forward that names its address, NATK_FWD_A_EXT_ADDR_BE.
  *   -ENOENT if there is no such forward.
  * NATK_CMD_GET_FWDS (dump, CAP_NET_ADMIN)
  *   One NATK_A_FWD nest per message. Several forwards may name the same
@@ -301,6 +340,8 @@
 #define NATK_FWDS_MAX		4096	/* forwards in one NATK_A_FWD_REPLACE request */
 #define NATK_USERNS_MAX_FLOWS	65536	/* NATK_A_MAX_FLOWS in a container */
 #define NATK_PREFIXES_MAX	64	/* prefixes in NATK_A_INTERNAL, NATK_A_NO_NAT */
+#define NATK_ADDRS_MAX		32	/* external addresses in the pool */
+#define NATK_ADDR_RANGES_MAX	16	/* NATK_RANGE_A_ENTRY in NATK_A_ADDRS */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
@@ -361,6 +402,15 @@ enum natk_fp_why {
 	__NATK_FP_WHY_MAX
 };
 
+enum natk_addrs_mode {
+	NATK_ADDRS_PRIMARY,		/* the interface's primary address */
+	NATK_ADDRS_ALL,			/* all its addresses */
+	NATK_ADDRS_LIST,		/* those of NATK_A_ADDRS */
+	__NATK_ADDRS_MAX
+};
+
+#define NATK_ADDRS_MODE_MAX (__NATK_ADDRS_MAX - 1)
+
 enum natk_state {
 	NATK_STATE_DOWN,		/* no external interface set */
 	NATK_STATE_ACTIVE,		/* masquerading */
@@ -409,6 +459,9 @@ enum natk_attr {
 	NATK_A_INTERNAL,		/* nest of NATK_PREFIX_A_ENTRY */
 	NATK_A_NO_NAT,			/* nest of NATK_PREFIX_A_ENTRY */
 	NATK_A_MAP,			/* nest, enum natk_map_attr */
+	NATK_A_ADDRS_MODE,		/* u8, enum natk_addrs_mode */
+	NATK_A_ADDRS,			/* nest of NATK_RANGE_A_ENTRY */
+	NATK_A_POOL,			/* nest of NATK_POOL_A_ENTRY */
 	__NATK_A_MAX
 };
 
@@ -470,6 +523,7 @@ enum natk_fwd_attr {
 	NATK_FWD_A_EXT_PORT,		/* u16 */
 	NATK_FWD_A_INT_ADDR_BE,		/* __be32 */
 	NATK_FWD_A_INT_PORT,		/* u16 */
+	NATK_FWD_A_EXT_ADDR_BE,		/* __be32, 0: the primary */
 	__NATK_FWD_A_MAX
 };
 
@@ -498,6 +552,35 @@ enum natk_prefix_attr {
 };
 
 #define NATK_PREFIX_A_MAX (__NATK_PREFIX_A_MAX - 1)
+
+/* In NATK_A_ADDRS: NATK_RANGE_A_ENTRY nests of the rest. */
+enum natk_range_attr {
+	NATK_RANGE_A_UNSPEC,
+	NATK_RANGE_A_ENTRY,		/* nest */
+	NATK_RANGE_A_FIRST_BE,		/* __be32 */
+	NATK_RANGE_A_LAST_BE,		/* __be32 */
+	__NATK_RANGE_A_MAX
+};
+
+#define NATK_RANGE_A_MAX (__NATK_RANGE_A_MAX - 1)
+
+/* In NATK_A_POOL: NATK_POOL_A_ENTRY nests of the rest. */
+enum natk_pool_attr {
+	NATK_POOL_A_UNSPEC,
+	NATK_POOL_A_ENTRY,		/* nest */
+	NATK_POOL_A_ADDR_BE,		/* __be32 */
+	NATK_POOL_A_HOSTS,		/* u32 */
+	NATK_POOL_A_PORTS_TCP,		/* u32 */
+	NATK_POOL_A_PORTS_UDP,		/* u32 */
+	NATK_POOL_A_PORTS_ICMP,		/* u32 */
+	NATK_POOL_A_PAD,
+	NATK_POOL_A_EXHAUSTED_TCP,	/* u64 */
+	NATK_POOL_A_EXHAUSTED_UDP,	/* u64 */
+	NATK_POOL_A_EXHAUSTED_ICMP,	/* u64 */
+	__NATK_POOL_A_MAX
+};
+
+#define NATK_POOL_A_MAX (__NATK_POOL_A_MAX - 1)
 
 /*
  * Counters in NATK_A_STATS, all u64. Names follow the metrics of managed
