@@ -79,7 +79,7 @@ sync_start() {
 	nsx "$2" "$NATKCTL" sync run config /dev/null peer "$4" listen "$3" \
 		key-file "$D/key" socket "$D/$1.sock" > "$D/$1.log" 2>&1 &
 	eval "PID_$1=$!"
-	poll 10 test -S "$D/$1.sock"
+	poll 30 test -S "$D/$1.sock"
 }
 
 cleanup_sync() {
@@ -112,7 +112,8 @@ while True:
         f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
 ' "$D/notify.sock" "$D/notify.log" &
 	PIDS+=($!)
-	poll 5 test -S "$D/notify.sock" || return 1
+	# (python starts slowly in a loaded TCG guest)
+	poll 30 test -S "$D/notify.sock" || return 1
 	NOTIFY_SOCKET=$D/notify.sock nsx nat2 "$NATKCTL" supervise standby > "$D/sv.log" 2>&1 &
 	SV=$!
 	PIDS+=("$SV")
