@@ -229,6 +229,44 @@ lost:
 }
 
 /*
+ * The mapping log with port blocks (blocks.c): host @iaddr got the block
+ * @first..@last of @eaddr (NATK_CMD_MAP_NEW), or it is free again
+ * (NATK_CMD_MAP_DEL). For every protocol: no protocol, no internal port.
+ */
+void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
+		      u16 first, u16 last, u8 cmd)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!READ_ONCE(natk_events_on) || !check_net(nn->net) ||
+	    !genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_MAPPINGS))
+		return;
+	skb = genlmsg_new(NATK_MAP_EVENT_SIZE, GFP_ATOMIC);
+	if (!skb)
+		goto lost;
+	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, cmd);
+	if (!hdr)
+		goto lost_free;
+	nest = nla_nest_start(skb, NATK_A_MAP);
+	if (!nest ||
+	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, iaddr) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, eaddr) ||
+	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, first) ||
+	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT_LAST, last))
+		goto lost_free;
+	nla_nest_end(skb, nest);
+	natk_event_send(nn, skb, hdr, GFP_ATOMIC, NATK_GRP_MAPPINGS);
+	return;
+
+lost_free:
+	nlmsg_free(skb);
+lost:
+	natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
+}
+
+/*
  * The external interface's state changed (netns.c, process context, under
  * natk_net.lock): tell the listeners what status would say now.
  */

@@ -145,6 +145,7 @@ void natk_tables_destroy(struct natk_net *nn)
 	rhashtable_free_and_destroy(&nn->otbl, natk_flow_free_left, nn);
 	natk_hosts_destroy(nn);
 	natk_maps_destroy(nn);
+	natk_pool_destroy(nn);
 }
 
 /* Caller holds rcu_read_lock(). */
@@ -355,7 +356,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT &&
 		   !natk_mutant(apdm)) {	/* mutant: per destination */
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
-				   eaddr, want, why);
+				   eaddr, want, host, why);
 		if (!map)
 			goto err_flow;
 	}

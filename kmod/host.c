@@ -21,6 +21,7 @@ struct natk_host {
 	__be32 eaddr;			/* paired with it */
 	struct natk_addr_use *use;	/* counted there (pool.c), or NULL */
 	spinlock_t lock;		/* eaddr and use, when paired again */
+	struct natk_blocks blocks;	/* blocks.c: its port blocks */
 	refcount_t flows;
 	unsigned long log_next;		/* log.c: next limit line (jiffies) */
 	struct rcu_head rcu;
@@ -58,16 +59,45 @@ static void natk_host_unpair(struct natk_host *host)
 		atomic_dec(&host->use->hosts);
 }
 
-/* The host's address left the pool: pair it again. */
+/* The host's address left the pool: pair it again (its blocks go). */
 static void natk_host_repair(struct natk_net *nn, const struct natk_cfg *cfg,
 			     struct natk_host *host)
 {
 	spin_lock_bh(&host->lock);
 	if (!natk_pool_has(cfg, host->eaddr)) {
+		natk_blocks_release(nn, &host->blocks, host->iaddr);
 		natk_host_unpair(host);
 		natk_host_pair(nn, host, natk_pool_pick(nn, cfg));
 	}
 	spin_unlock_bh(&host->lock);
+}
+
+struct natk_blocks *natk_host_blocks(struct natk_host *host)
+{
+	return &host->blocks;
+}
+
+__be32 natk_host_iaddr(const struct natk_host *host)
+{
+	return host->iaddr;
+}
+
+static bool natk_host_reblock_one(struct natk_net *nn, void *obj, u8 arg)
+{
+	struct natk_host *host = obj;
+
+	natk_blocks_release_stale(nn, &host->blocks, host->iaddr);
+	return false;
+}
+
+/*
+ * The block geometry changed: hosts that outlived the flush (their
+ * forwards' flows) give back their blocks of the old one. Process
+ * context, under nn->lock.
+ */
+void natk_hosts_reblock(struct natk_net *nn)
+{
+	natk_sweep(nn, &nn->htbl, natk_host_reblock_one, 0);
 }
 
 /* The external address @host is paired with. */
@@ -116,6 +146,7 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		host->iaddr = iaddr;
 		host->log_next = jiffies;
 		spin_lock_init(&host->lock);
+		natk_blocks_init(&host->blocks);
 		natk_host_pair(nn, host, eaddr ?: natk_pool_pick(nn, cfg));
 		refcount_set(&host->flows, 1);
 		old = rhashtable_lookup_get_insert_fast(&nn->htbl, &host->node,
@@ -135,6 +166,7 @@ void natk_host_put(struct natk_net *nn, struct natk_host *host)
 {
 	if (!refcount_dec_and_test(&host->flows))
 		return;
+	natk_blocks_release(nn, &host->blocks, host->iaddr);
 	natk_host_unpair(host);
 	rhashtable_remove_fast(&nn->htbl, &host->node, natk_hparams);
 	kfree_rcu(host, rcu);

@@ -78,7 +78,8 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 
 	lockdep_assert_held(&nn->lock);
 	/* Counted on its address from the start (pool.c). */
-	natk_addr_use_get(nn, s->eaddr);
+	cfg = rcu_dereference_protected(nn->cfg, lockdep_is_held(&nn->lock));
+	natk_addr_use_prepare(nn, cfg, s->eaddr);
 	/* The packet path's context: natk_flow_create runs in softirq. */
 	local_bh_disable();
 	rcu_read_lock();

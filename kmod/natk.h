@@ -35,6 +35,7 @@ enum natk_timeout {
 #define NATK_DEF_PORT_MIN	1024
 #define NATK_DEF_PORT_MAX	65535
 #define NATK_DEF_PORT_HOLD	120
+#define NATK_DEF_BLOCKS_PER_HOST 8
 #define NATK_DEF_FAST_PATH	NATK_FAST_PATH_AUTO
 #define NATK_MIN_FLOWS_LIMIT	1024
 #define NATK_MAX_FLOWS_LIMIT	(16U << 20)
@@ -74,6 +75,8 @@ struct natk_cfg {
 	__be32 addrs[NATK_ADDRS_MAX];	/* the pool, ext_addr among them */
 	struct natk_range ranges[NATK_ADDR_RANGES_MAX];
 	u16 port_min, port_max;
+	u16 port_block;			/* blocks.c: ports a block, 0: off */
+	u16 blocks_per_host;
 	u32 max_flows;
 	u32 max_flows_per_host;
 	unsigned long timeout[NATK_TO_NUM];
@@ -125,6 +128,7 @@ struct natk_ekey {
 #define NATK_MAP_STATIC		BIT(0)	/* a port forward, never freed */
 #define NATK_MAP_NO_HOLD	BIT(1)	/* a deleted forward: no port hold */
 #define NATK_MAP_EXT_ONLY	BIT(2)	/* not in the by-endpoint table */
+#define NATK_MAP_IN_BLOCK	BIT(3)	/* its port is in its host's block */
 
 /*
  * natk_map.hold: a mapping is published NEW (no reference can be taken),
@@ -212,6 +216,22 @@ struct natk_addr_use {
 	atomic_t ports[3];		/* its mappings: TCP, UDP, ICMP */
 	atomic_long_t exhausted[3];	/* new flows it had no port for */
 	struct natk_port_fail port_fail[3];
+	unsigned long *blockmap;	/* blocks.c: blocks taken; NULL: off */
+	atomic_t blocks;		/* blocks taken */
+};
+
+/* Blocks in a bitmap: 65536 ports in blocks of NATK_PORT_BLOCK_MIN. */
+#define NATK_BLOCK_BITS		(65536 / NATK_PORT_BLOCK_MIN)
+/* Candidates a search in a host's blocks offers before a new block. */
+#define NATK_BLOCK_ATTEMPTS	(4 * NATK_PORT_ATTEMPTS)
+
+/* blocks.c: a host's port blocks, all on one address, one geometry. */
+struct natk_blocks {
+	spinlock_t lock;		/* appending, dropping */
+	u8 n;				/* blocks in idx[] */
+	u16 size, base;			/* port_block, port_min they had */
+	struct natk_addr_use *use;	/* the address they are on */
+	u16 idx[NATK_PORT_BLOCKS_MAX];	/* block k: base + k * size */
 };
 
 /* Slots: the pool, and addresses that left it with mappings still on. */
@@ -340,8 +360,12 @@ int natk_pool_check(const struct natk_cfg *cfg, struct net_device *dev,
 void natk_pool_claim(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_pool_sweep(struct natk_net *nn);
+void natk_pool_destroy(struct natk_net *nn);
 struct natk_addr_use *natk_addr_use(struct natk_net *nn, __be32 addr);
 struct natk_addr_use *natk_addr_use_get(struct natk_net *nn, __be32 addr);
+struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
+					    const struct natk_cfg *cfg,
+					    __be32 addr);
 __be32 natk_pool_pick(struct natk_net *nn, const struct natk_cfg *cfg);
 int natk_pool_fill(struct sk_buff *skb, struct natk_net *nn,
 		   const struct natk_cfg *cfg);
@@ -418,7 +442,8 @@ extern const struct rhashtable_params natk_miparams;
 extern const struct rhashtable_params natk_meparams;
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      __be32 eaddr, __be16 want, enum natk_stat *why);
+			      __be32 eaddr, __be16 want,
+			      struct natk_host *host, enum natk_stat *why);
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
@@ -460,6 +485,27 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 		     u8 proto, __be16 iport,
 		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
 		     void *arg);
+int natk_port_search_in(struct natk_net *nn, u16 lo, u16 hi, __be16 iport,
+			u32 *budget,
+			int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+			void *arg);
+
+/* blocks.c */
+void natk_blocks_init(struct natk_blocks *b);
+void natk_blocks_release(struct natk_net *nn, struct natk_blocks *b,
+			 __be32 iaddr);
+void natk_blocks_release_stale(struct natk_net *nn, struct natk_blocks *b,
+			       __be32 iaddr);
+int natk_blocks_search(struct natk_net *nn, const struct natk_cfg *cfg,
+		       struct natk_blocks *b, __be32 iaddr, __be32 eaddr,
+		       u8 proto, __be16 iport,
+		       int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+		       void *arg);
+bool natk_blocks_have(struct natk_net *nn, const struct natk_cfg *cfg,
+		      struct natk_blocks *b, __be32 eaddr, __be16 port);
+int natk_blocks_take(struct natk_net *nn, const struct natk_cfg *cfg,
+		     struct natk_blocks *b, __be32 iaddr, __be32 eaddr,
+		     __be16 port);
 
 /* The KUnit build counts the candidates each port search offers. */
 static inline void natk_test_port_offered(struct natk_net *nn)
@@ -481,6 +527,9 @@ void natk_hosts_destroy(struct natk_net *nn);
 struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 				__be32 iaddr, __be32 eaddr, enum natk_stat *why);
 __be32 natk_host_addr(const struct natk_host *host);
+struct natk_blocks *natk_host_blocks(struct natk_host *host);
+__be32 natk_host_iaddr(const struct natk_host *host);
+void natk_hosts_reblock(struct natk_net *nn);
 void natk_host_put(struct natk_net *nn, struct natk_host *host);
 bool natk_host_known(struct natk_net *nn, __be32 iaddr);
 
@@ -631,6 +680,8 @@ bool natk_flow_update_due(const struct natk_cfg *cfg,
 void natk_event_update(struct natk_net *nn, struct natk_flow *flow);
 void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd);
+void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
+		      u16 first, u16 last, u8 cmd);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
 int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg);

@@ -77,6 +77,9 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_INTERNAL] = { .type = NLA_NESTED },
 	[NATK_A_NO_NAT] = { .type = NLA_NESTED },
 	[NATK_A_ADDRS_MODE] = NLA_POLICY_MAX(NLA_U8, NATK_ADDRS_MODE_MAX),
+	[NATK_A_PORT_BLOCK] = NLA_POLICY_MAX(NLA_U16, NATK_PORT_BLOCK_MAX),
+	[NATK_A_PORT_BLOCKS_PER_HOST] =
+		NLA_POLICY_RANGE(NLA_U16, 1, NATK_PORT_BLOCKS_MAX),
 	[NATK_A_ADDRS] = { .type = NLA_NESTED },
 };
 
@@ -229,6 +232,9 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    natk_fill_scope(skb, NATK_A_INTERNAL, &cfg->internal) ||
 	    natk_fill_scope(skb, NATK_A_NO_NAT, &cfg->no_nat) ||
 	    nla_put_u8(skb, NATK_A_ADDRS_MODE, cfg->addrs_mode) ||
+	    nla_put_u16(skb, NATK_A_PORT_BLOCK, cfg->port_block) ||
+	    nla_put_u16(skb, NATK_A_PORT_BLOCKS_PER_HOST,
+			cfg->blocks_per_host) ||
 	    (cfg->addrs_mode == NATK_ADDRS_LIST && natk_fill_ranges(skb, cfg)) ||
 	    natk_pool_fill(skb, nn, cfg))
 		goto out;
@@ -616,6 +622,33 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 	}
 	if (tb[NATK_A_PORT_HOLD])
 		cfg->port_hold = nla_get_u32(tb[NATK_A_PORT_HOLD]) * HZ;
+	if (tb[NATK_A_PORT_BLOCKS_PER_HOST])
+		cfg->blocks_per_host =
+			nla_get_u16(tb[NATK_A_PORT_BLOCKS_PER_HOST]);
+	if (tb[NATK_A_PORT_BLOCK]) {
+		u16 size = nla_get_u16(tb[NATK_A_PORT_BLOCK]);
+
+		if (size && size < NATK_PORT_BLOCK_MIN) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_PORT_BLOCK],
+					    "natk: a port block is 0 (off) or 8..4096 ports");
+			return -ERANGE;
+		}
+		cfg->port_block = size;
+	}
+	if (cfg->port_block &&
+	    cfg->port_max - cfg->port_min + 1 < cfg->port_block) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_PORT_BLOCK] ?:
+				    tb[NATK_A_PORT_MIN],
+				    "natk: the port range is smaller than one port block");
+		return -EINVAL;
+	}
+	if (cfg->port_block &&
+	    cfg->mapping != NATK_MAPPING_ENDPOINT_INDEPENDENT) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_A_PORT_BLOCK] ?:
+				    tb[NATK_A_MAPPING],
+				    "natk: port blocks need endpoint-independent mapping");
+		return -EINVAL;
+	}
 	if (tb[NATK_A_FAST_PATH])
 		cfg->fast_path = nla_get_u8(tb[NATK_A_FAST_PATH]);
 	if (tb[NATK_A_INTERNAL]) {

@@ -51,6 +51,7 @@ struct natk_cfg *natk_cfg_default(const struct net *net)
 	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
 	cfg->timeout[NATK_TO_ICMP] = NATK_DEF_ICMP * HZ;
 	cfg->port_hold = NATK_DEF_PORT_HOLD * HZ;
+	cfg->blocks_per_host = NATK_DEF_BLOCKS_PER_HOST;
 	cfg->fast_path = NATK_DEF_FAST_PATH;
 	cfg->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
 	cfg->filtering = NATK_FILTERING_ADDRESS_PORT_DEPENDENT;
@@ -203,7 +204,7 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 {
 	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
 						lockdep_is_held(&nn->lock));
-	bool same_if, flush, changed, rescope, sweep;
+	bool same_if, flush, changed, rescope, sweep, reblock;
 	u8 now;
 	int err;
 
@@ -239,6 +240,13 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		 now != NATK_STATE_ACTIVE) ||
 		old->mapping != ncfg->mapping ||
 		old->filtering != ncfg->filtering;
+	/* Port blocks of another size, range or limit: made again. */
+	reblock = (old->port_block || ncfg->port_block) &&
+		  (old->port_block != ncfg->port_block ||
+		   old->blocks_per_host != ncfg->blocks_per_host ||
+		   old->port_min != ncfg->port_min ||
+		   old->port_max != ncfg->port_max);
+	flush |= reblock;
 	sweep = now == NATK_STATE_ACTIVE &&
 		(natk_cfg_state(old) != NATK_STATE_ACTIVE ||
 		 natk_pool_changed(old, ncfg));
@@ -268,6 +276,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		synchronize_net();
 		if (flush)
 			natk_flush(nn, NATK_REASON_FLUSH);
+		if (reblock)
+			natk_hosts_reblock(nn);
 		if (!flush && sweep)
 			natk_pool_sweep(nn);
 		if (!flush && rescope && !natk_mutant(scope_no_sweep))

@@ -153,7 +153,7 @@ static bool natk_addr_use_idle(struct natk_addr_use *u)
 {
 	unsigned int c;
 
-	if (atomic_read(&u->hosts))
+	if (atomic_read(&u->hosts) || atomic_read(&u->blocks))
 		return false;
 	for (c = 0; c < ARRAY_SIZE(u->ports); c++)
 		if (atomic_read(&u->ports[c]))
@@ -196,7 +196,22 @@ void natk_pool_claim(struct natk_net *nn, const struct natk_cfg *cfg)
 
 	lockdep_assert_held(&nn->lock);
 	for (i = 0; i < cfg->naddrs; i++)
-		natk_addr_use_get(nn, cfg->addrs[i]);
+		natk_addr_use_prepare(nn, cfg, cfg->addrs[i]);
+}
+
+/*
+ * The slot of @addr, claimed, with its block map if @cfg has port blocks
+ * (without it, no block: new mappings on @addr are dropped). Locked.
+ */
+struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
+					    const struct natk_cfg *cfg,
+					    __be32 addr)
+{
+	struct natk_addr_use *u = natk_addr_use_get(nn, addr);
+
+	if (u && cfg->port_block && !u->blockmap)
+		u->blockmap = bitmap_zalloc(NATK_BLOCK_BITS, GFP_KERNEL);
+	return u;
 }
 
 /*
@@ -213,9 +228,21 @@ void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg)
 		struct natk_addr_use *u = &nn->addr_use[i];
 
 		if (u->addr && !natk_addrs_have(cfg, u->addr) &&
-		    natk_addr_use_idle(u))
+		    natk_addr_use_idle(u)) {
 			WRITE_ONCE(u->addr, 0);
+			bitmap_free(u->blockmap);
+			u->blockmap = NULL;
+		}
 	}
+}
+
+/* Netns exit: no host, mapping or packet is left. */
+void natk_pool_destroy(struct natk_net *nn)
+{
+	unsigned int i;
+
+	for (i = 0; i < NATK_ADDR_SLOTS; i++)
+		bitmap_free(nn->addr_use[i].blockmap);
 }
 
 /*
@@ -296,7 +323,9 @@ int natk_pool_fill(struct sk_buff *skb, struct natk_net *nn,
 		if (!e ||
 		    nla_put_in_addr(skb, NATK_POOL_A_ADDR_BE, cfg->addrs[i]) ||
 		    nla_put_u32(skb, NATK_POOL_A_HOSTS,
-				u ? atomic_read(&u->hosts) : 0))
+				u ? atomic_read(&u->hosts) : 0) ||
+		    nla_put_u32(skb, NATK_POOL_A_BLOCKS,
+				u ? atomic_read(&u->blocks) : 0))
 			goto err;
 		for (c = 0; c < ARRAY_SIZE(ports); c++)
 			if (nla_put_u32(skb, ports[c],

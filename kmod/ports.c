@@ -134,7 +134,8 @@ static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 	if (map->use)
 		atomic_dec(&map->use->ports[natk_port_class(map->ekey.proto)]);
 	/* The mapping log: this port is free for others from now on. */
-	if (!(map->flags & NATK_MAP_STATIC) && !natk_mutant(map_log_no_del))
+	if (!(map->flags & (NATK_MAP_STATIC | NATK_MAP_IN_BLOCK)) &&
+	    !natk_mutant(map_log_no_del))
 		natk_event_map(nn, map, NATK_CMD_MAP_DEL);
 	if (!(map->flags & NATK_MAP_EXT_ONLY))
 		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
@@ -261,9 +262,8 @@ void natk_maps_destroy(struct natk_net *nn)
  * held ports, a burst of mappings made in order), however free the rest
  * of the range.
  */
-static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
-			       u8 proto, u32 first, u32 hi, u32 *budget,
-			       u32 skip,
+static int natk_port_try_class(struct natk_net *nn, u32 first, u32 hi,
+			       u32 *budget, u32 skip,
 			       int (*claim)(struct natk_net *nn, void *arg,
 					    __be16 port),
 			       void *arg)
@@ -296,46 +296,56 @@ static int natk_port_try_class(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
- * The bounded port search: offer candidates to @claim, which returns 0 when
- * it took the port, -EEXIST when the port is taken, or another error to
- * stop. Returns 0, that error, or -EADDRINUSE when no candidate was free.
+ * Offer the ports @lo..@hi to @claim while *@budget lasts: the internal
+ * port first (one of the candidates, offered once), then ports of its
+ * parity, then the others. Returns 0, @claim's error, or -EADDRINUSE when
+ * no candidate was free.
  */
-int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
-		     u8 proto, __be16 iport,
-		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
-		     void *arg)
+int natk_port_search_in(struct natk_net *nn, u16 lo, u16 hi, __be16 iport,
+			u32 *budget,
+			int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+			void *arg)
 {
-	u32 p = ntohs(iport), budget, same, other, skip = U32_MAX;
-	u16 lo, hi;
+	u32 p = ntohs(iport), same, other, skip = U32_MAX;
 	int err;
 
-	budget = min_t(u32, natk_port_range(cfg, proto, iport, &lo, &hi),
-		       NATK_PORT_ATTEMPTS);
-	/* The internal port first: one of the candidates, offered once. */
-	if (p >= lo && p <= hi) {
-		budget--;
+	if (p >= lo && p <= hi && *budget) {
+		(*budget)--;
 		skip = p;
 		natk_test_port_offered(nn);
 		err = claim(nn, arg, htons(p));
 		if (err != -EEXIST)
 			return err;
 	}
-	/*
-	 * Then ports of the same parity, then the others: at most
-	 * NATK_PORT_ATTEMPTS in all, so a range no larger than that is
-	 * searched completely and a larger one keeps its parity.
-	 */
 	same = lo + ((lo & 1) != (p & 1));
 	other = lo + ((lo & 1) == (p & 1));
 	/* Mutant no_parity: either parity first, at random. */
 	if (natk_mutant(no_parity) && get_random_u32_below(2))
 		swap(same, other);
-	err = natk_port_try_class(nn, cfg, proto, same, hi, &budget, skip,
-				  claim, arg);
+	err = natk_port_try_class(nn, same, hi, budget, skip, claim, arg);
 	if (err != -EADDRINUSE)
 		return err;
-	return natk_port_try_class(nn, cfg, proto, other, hi, &budget, skip,
-				   claim, arg);
+	return natk_port_try_class(nn, other, hi, budget, skip, claim, arg);
+}
+
+/*
+ * The bounded port search: offer candidates to @claim, which returns 0 when
+ * it took the port, -EEXIST when the port is taken, or another error to
+ * stop. Returns 0, that error, or -EADDRINUSE when no candidate was free.
+ * At most NATK_PORT_ATTEMPTS in all, so a range no larger than that is
+ * searched completely and a larger one keeps its parity.
+ */
+int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
+		     u8 proto, __be16 iport,
+		     int (*claim)(struct natk_net *nn, void *arg, __be16 port),
+		     void *arg)
+{
+	u32 budget;
+	u16 lo, hi;
+
+	budget = min_t(u32, natk_port_range(cfg, proto, iport, &lo, &hi),
+		       NATK_PORT_ATTEMPTS);
+	return natk_port_search_in(nn, lo, hi, iport, &budget, claim, arg);
 }
 
 /*
@@ -445,9 +455,14 @@ void natk_ports_init(struct natk_net *nn)
  */
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
-			      __be32 eaddr, __be16 want, enum natk_stat *why)
+			      __be32 eaddr, __be16 want,
+			      struct natk_host *host, enum natk_stat *why)
 {
 	struct natk_mkey k = { .iaddr = iaddr, .iport = iport, .proto = proto };
+	/* Port blocks (blocks.c): the host's ports are in its blocks. */
+	struct natk_blocks *b = cfg->port_block && host &&
+				!natk_mutant(blocks_ignored) ?	/* mutant */
+				natk_host_blocks(host) : NULL;
 	struct natk_map *map, *old;
 	unsigned int frees;
 	int attempt, err;
@@ -465,7 +480,9 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		 * Held, on another address than the host's now (it was
 		 * paired again): its hold ends, a new mapping is made.
 		 */
-		if (map && natk_map_eaddr(map, cfg) != eaddr &&
+		if (map && (natk_map_eaddr(map, cfg) != eaddr ||
+			    (b && !natk_blocks_have(nn, cfg, b, eaddr,
+						    map->ekey.eport))) &&
 		    natk_map_kill_held(nn, map))
 			continue;
 		/* Held since its last flow ended: the same port again. */
@@ -479,7 +496,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			continue;	/* being freed or published: again */
 
 		frees = atomic_read(&nn->map_frees);
-		if (!want && natk_ports_exhausted(nn, proto, eaddr)) {
+		/* (Not with blocks: one host's full blocks are its own.) */
+		if (!want && !b && natk_ports_exhausted(nn, proto, eaddr)) {
 			natk_ports_count_exhausted(nn, proto, eaddr);
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
@@ -492,15 +510,22 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		map->ikey = k;
 		map->ekey.proto = proto;
 		map->ekey.eaddr = eaddr;
+		if (b)
+			map->flags |= NATK_MAP_IN_BLOCK;
 		atomic_set(&map->hold, NATK_MAP_NEW);
 
 		if (want) {
-			if (natk_map_claim(nn, map, want)) {
+			if ((b && natk_blocks_take(nn, cfg, b, iaddr, eaddr,
+						   want)) ||
+			    natk_map_claim(nn, map, want)) {
 				kfree(map);	/* never visible */
 				*why = NATK_STAT_DROP_NO_PORT;
 				return NULL;
 			}
 			err = 0;
+		} else if (b) {
+			err = natk_blocks_search(nn, cfg, b, iaddr, eaddr, proto,
+						 iport, natk_map_claim, map);
 		} else {
 			err = natk_port_search(nn, cfg, proto, iport,
 					       natk_map_claim, map);
@@ -508,8 +533,9 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (err) {
 			kfree(map);	/* never visible */
 			if (err == -EADDRINUSE) {
-				natk_ports_note_exhausted(nn, cfg, proto, eaddr,
-							  frees);
+				if (!b)
+					natk_ports_note_exhausted(nn, cfg, proto,
+								  eaddr, frees);
 				natk_ports_count_exhausted(nn, proto, eaddr);
 				*why = NATK_STAT_DROP_NO_PORT;
 			} else {
@@ -528,7 +554,8 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			refcount_set(&map->ref, 1);
 			/* Orders the reference before the state readers test. */
 			atomic_set_release(&map->hold, NATK_MAP_LIVE);
-			natk_event_map(nn, map, NATK_CMD_MAP_NEW);
+			if (!b)		/* a block has its own log line */
+				natk_event_map(nn, map, NATK_CMD_MAP_NEW);
 			return map;
 		}
 		/* Lost a race for this endpoint: nobody holds this one. */

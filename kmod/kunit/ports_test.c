@@ -18,7 +18,7 @@ static struct natk_map *natk_get(struct natk_net *nn, u8 proto, __be32 iaddr,
 
 	rcu_read_lock();
 	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport),
-			   NATK_T_EXT, 0, why);
+			   NATK_T_EXT, 0, NULL, why);
 	rcu_read_unlock();
 	return map;
 }
@@ -656,7 +656,7 @@ static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
 	r->busy = true;
 	r->winner = natk_map_get(nn, natk_test_cfg(nn), map->ikey.proto,
 				 map->ikey.iaddr, map->ikey.iport, NATK_T_EXT,
-				 0, &why);
+				 0, NULL, &why);
 	r->busy = false;
 }
 
@@ -918,13 +918,13 @@ static void natk_ports_wanted(struct kunit *test)
 
 	rcu_read_lock();
 	m = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), NATK_T_EXT, htons(50001), &why);
+			 htons(40000), NATK_T_EXT, htons(50001), NULL, &why);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 50001);
 	KUNIT_EXPECT_EQ(test, m->ekey.eaddr, NATK_T_EXT);
 	/* The same endpoint and port: the same mapping. */
 	n = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), NATK_T_EXT, htons(50001), &why);
+			 htons(40000), NATK_T_EXT, htons(50001), NULL, &why);
 	KUNIT_EXPECT_PTR_EQ(test, n, m);
 	if (n)
 		natk_map_put(nn, n);
@@ -932,13 +932,15 @@ static void natk_ports_wanted(struct kunit *test)
 	why = NATK_STAT_UNSPEC;
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT,
-					     htons(40000), NATK_T_EXT, htons(50002), &why));
+					     htons(40000), NATK_T_EXT,
+					     htons(50002), NULL, &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* 50001 is taken: not for another endpoint. */
 	why = NATK_STAT_UNSPEC;
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT2,
-					     htons(40000), NATK_T_EXT, htons(50001), &why));
+					     htons(40000), NATK_T_EXT,
+					     htons(50001), NULL, &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* Not counted as exhaustion: nothing was searched. */
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
@@ -1190,6 +1192,103 @@ static void natk_ports_pool_sweep(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, g->rkey.eaddr, NATK_T_EXT);
 }
 
+/* Port blocks of @size ports, @limit a host (block maps claimed). */
+static void natk_blocks_setup(struct natk_net *nn, u16 size, u16 limit)
+{
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+
+	cfg->port_block = size;
+	cfg->blocks_per_host = limit;
+	mutex_lock(&nn->lock);
+	natk_pool_claim(nn, cfg);
+	mutex_unlock(&nn->lock);
+}
+
+/* The first port of the block of @port (blocks from 10000 up). */
+static u16 natk_block_of(__be16 port, u16 size)
+{
+	return ntohs(port) - (ntohs(port) - 10000) % size;
+}
+
+/*
+ * Port blocks (RFC 7422): a host's mappings take ports in its block, its
+ * parity first; a full block brings another; past its limit, nothing.
+ * Another host gets a block of its own; a host's blocks go with it.
+ */
+static void natk_ports_blocks(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_addr_use *use = natk_addr_use(nn, NATK_T_EXT);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	u16 b1, b2, b3, p;
+	struct natk_flow *f;
+	struct natk_okey k;
+	int i;
+
+	natk_range(nn, 10000, 10999);
+	natk_blocks_setup(nn, 16, 2);
+	KUNIT_ASSERT_NOT_NULL(test, use->blockmap);
+	f = natk_pool_flow(test, nn, NATK_T_INT, 40001);
+	b1 = natk_block_of(f->rkey.eport, 16);
+	for (i = 1; i < 16; i++) {
+		f = natk_pool_flow(test, nn, NATK_T_INT, 40001 + 2 * i);
+		p = ntohs(f->rkey.eport);
+		KUNIT_EXPECT_EQ(test, natk_block_of(f->rkey.eport, 16), b1);
+		/* The block's 8 odd ports first: the internal port's parity. */
+		if (i < 8)
+			KUNIT_EXPECT_EQ(test, p & 1, 1);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&use->blocks), 1);
+	/* Full: a second block, another one. */
+	f = natk_pool_flow(test, nn, NATK_T_INT, 41001);
+	b2 = natk_block_of(f->rkey.eport, 16);
+	KUNIT_EXPECT_NE(test, b2, b1);
+	for (i = 1; i < 16; i++) {
+		f = natk_pool_flow(test, nn, NATK_T_INT, 41001 + 2 * i);
+		KUNIT_EXPECT_EQ(test, natk_block_of(f->rkey.eport, 16), b2);
+	}
+	/* Two blocks full, the limit is two: dropped. */
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 42001, NATK_T_REM, 3478);
+	rcu_read_lock();
+	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
+			     &why);
+	rcu_read_unlock();
+	KUNIT_EXPECT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	/* Another host: its own block, neither of the first host's. */
+	f = natk_pool_flow(test, nn, NATK_T_INT2, 40001);
+	b3 = natk_block_of(f->rkey.eport, 16);
+	KUNIT_EXPECT_NE(test, b3, b1);
+	KUNIT_EXPECT_NE(test, b3, b2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&use->blocks), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&use->ports[1]), 33);
+	/* The hosts go with their flows, and their blocks with them. */
+	mutex_lock(&nn->lock);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&use->blocks), 0);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(use->blockmap, NATK_BLOCK_BITS), 0U);
+}
+
+/* Blocks are chosen at random: two hosts' first blocks spread out. */
+static void natk_ports_blocks_random(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	DECLARE_BITMAP(seen, 62) = {};
+	struct natk_flow *f;
+	int i;
+
+	natk_range(nn, 10000, 10999);
+	natk_blocks_setup(nn, 16, 1);
+	for (i = 0; i < 20; i++) {
+		f = natk_pool_flow(test, nn, htonl(0x0a000100 + i), 40000);
+		set_bit((natk_block_of(f->rkey.eport, 16) - 10000) / 16, seen);
+	}
+	/* Twenty hosts, twenty blocks, not the first twenty in order. */
+	KUNIT_EXPECT_EQ(test, bitmap_weight(seen, 62), 20U);
+	KUNIT_EXPECT_NE(test, find_first_zero_bit(seen, 62), 20UL);
+}
+
 static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_preserved),
 	KUNIT_CASE(natk_ports_collision),
@@ -1218,6 +1317,8 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_paired),
 	KUNIT_CASE(natk_ports_pool_exhaustion),
 	KUNIT_CASE(natk_ports_pool_sweep),
+	KUNIT_CASE(natk_ports_blocks),
+	KUNIT_CASE(natk_ports_blocks_random),
 	{}
 };
 

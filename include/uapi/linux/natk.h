@@ -87,6 +87,10 @@
  *                               empty, by every module that takes it
  *     NATK_A_NO_NAT        nest  the destination prefixes it leaves
  *                               untranslated; likewise
+ *     NATK_A_ADDRS_MODE, NATK_A_ADDRS, NATK_A_POOL  the external
+ *                               addresses (see "External addresses")
+ *     NATK_A_PORT_BLOCK, NATK_A_PORT_BLOCKS_PER_HOST  u16 (see "Port
+ *                               blocks")
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -98,7 +102,8 @@
  *   seconds; they apply to existing flows at once), NATK_A_MSS_CLAMP,
  *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
  *   NATK_A_FAST_PATH, NATK_A_INTERNAL, NATK_A_NO_NAT, NATK_A_ADDRS_MODE,
- *   NATK_A_ADDRS (see "External addresses").
+ *   NATK_A_ADDRS (see "External addresses"), NATK_A_PORT_BLOCK,
+ *   NATK_A_PORT_BLOCKS_PER_HOST (see "Port blocks").
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. With NATK_A_RESET (flag) every setting
  *   the request does not give returns to its default, the external
@@ -161,6 +166,23 @@
  * address, whichever it is at the time; an internal endpoint a forward
  * maps sends through its forward's address. An address that leaves the
  * pool ends the flows and held ports on it alone (NATK_REASON_FLUSH).
+ *
+ * Port blocks (RFC 7422 style, NATK_A_PORT_BLOCK, 0 = off, the default,
+ * or NATK_PORT_BLOCK_MIN..NATK_PORT_BLOCK_MAX ports): each internal host
+ * gets blocks of that many contiguous ports on its paired address, from
+ * the port range (NATK_A_PORT_MIN + k * size), and all its dynamic
+ * mappings (TCP, UDP and ICMP) take ports inside its blocks. It gets a
+ * block with its first flow and another when its blocks are full, up to
+ * NATK_A_PORT_BLOCKS_PER_HOST (1..NATK_PORT_BLOCKS_MAX, default 8); past
+ * that its new mappings are dropped (NATK_STAT_DROP_NO_PORT, counted as
+ * exhaustion of its address). The block is chosen at random among the
+ * free ones, and the port inside it at random too, keeping the internal
+ * port (and its parity) where the block allows; ports below 1024 are not
+ * kept below 1024. A host's blocks are freed when its last flow ends
+ * (ports still held inside stay held). Changing either setting flushes
+ * the dynamic flows. NATK_POOL_A_BLOCKS counts an address's blocks in
+ * use. With blocks on, the mapping log has one event per block instead
+ * of one per mapping (see NATK_MCGRP_MAPPINGS).
  *
  * NATK_CMD_GET_CONFIG returns NATK_A_ADDRS_MODE, NATK_A_ADDRS (LIST mode)
  * and NATK_A_POOL: a nest of NATK_POOL_A_ENTRY nests, one per address in
@@ -322,6 +344,12 @@
  *   cannot be allocated or delivered is counted in
  *   NATK_STAT_MAP_EVENTS_LOST (not in NATK_STAT_EVENTS_LOST); a listener
  *   whose socket overflows sees ENOBUFS.
+ *   With port blocks, NATK_CMD_MAP_NEW is sent when a host gets a block
+ *   and NATK_CMD_MAP_DEL when the block is free again, with
+ *   NATK_MAP_A_INT_ADDR_BE, NATK_MAP_A_EXT_ADDR_BE, NATK_MAP_A_EXT_PORT
+ *   (the first port) and NATK_MAP_A_EXT_PORT_LAST (the last): no protocol
+ *   or internal port (the block serves all of the host's). Dynamic
+ *   mappings inside blocks send none.
  */
 
 #ifndef _UAPI_LINUX_NATK_H
@@ -342,6 +370,9 @@
 #define NATK_PREFIXES_MAX	64	/* prefixes in NATK_A_INTERNAL, NATK_A_NO_NAT */
 #define NATK_ADDRS_MAX		32	/* external addresses in the pool */
 #define NATK_ADDR_RANGES_MAX	16	/* NATK_RANGE_A_ENTRY in NATK_A_ADDRS */
+#define NATK_PORT_BLOCK_MIN	8	/* NATK_A_PORT_BLOCK, besides 0 (off) */
+#define NATK_PORT_BLOCK_MAX	4096
+#define NATK_PORT_BLOCKS_MAX	32	/* NATK_A_PORT_BLOCKS_PER_HOST */
 
 enum natk_cmd {
 	NATK_CMD_UNSPEC,
@@ -462,6 +493,8 @@ enum natk_attr {
 	NATK_A_ADDRS_MODE,		/* u8, enum natk_addrs_mode */
 	NATK_A_ADDRS,			/* nest of NATK_RANGE_A_ENTRY */
 	NATK_A_POOL,			/* nest of NATK_POOL_A_ENTRY */
+	NATK_A_PORT_BLOCK,		/* u16, ports in a block, 0 = off */
+	NATK_A_PORT_BLOCKS_PER_HOST,	/* u16 */
 	__NATK_A_MAX
 };
 
@@ -537,6 +570,7 @@ enum natk_map_attr {
 	NATK_MAP_A_INT_PORT,		/* u16 (ICMP: echo identifier) */
 	NATK_MAP_A_EXT_ADDR_BE,		/* __be32 */
 	NATK_MAP_A_EXT_PORT,		/* u16 */
+	NATK_MAP_A_EXT_PORT_LAST,	/* u16, a port block's last port */
 	__NATK_MAP_A_MAX
 };
 
@@ -577,6 +611,7 @@ enum natk_pool_attr {
 	NATK_POOL_A_EXHAUSTED_TCP,	/* u64 */
 	NATK_POOL_A_EXHAUSTED_UDP,	/* u64 */
 	NATK_POOL_A_EXHAUSTED_ICMP,	/* u64 */
+	NATK_POOL_A_BLOCKS,		/* u32, port blocks in use */
 	__NATK_POOL_A_MAX
 };
 
