@@ -55,7 +55,9 @@ for sym in dir(nl):
             "NATK_PREFIX_A_MAX", "NATK_PREFIXES_MAX", "NATK_MAP_A_MAX",
             "NATK_STAT_MAX", "NATK_TIMEOUT_MAX", "NATK_GENL_VERSION",
             "NATK_RANGE_A_MAX", "NATK_POOL_A_MAX", "NATK_ADDRS_MAX",
-            "NATK_ADDR_RANGES_MAX", "NATK_ADDRS_MODE_MAX"):
+            "NATK_ADDR_RANGES_MAX", "NATK_ADDRS_MODE_MAX",
+            "NATK_PORT_BLOCK_MIN", "NATK_PORT_BLOCK_MAX",
+            "NATK_PORT_BLOCKS_MAX"):
         checks.append((sym, getattr(nl, sym)))
 for sym, val in checks:
     print('_Static_assert(%s == %d, "natknl.py: %s = %d");' % (sym, val, sym, val))
