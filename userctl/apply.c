@@ -541,6 +541,16 @@ static void save_fill(FILE *fp, const void *arg)
 	if (status_has(st, NATK_A_FAST_PATH) &&
 	    st->fast_path <= NATK_FAST_PATH_MAX)
 		fprintf(fp, "fast-path %s\n", fast_path_names[st->fast_path]);
+	/* Neither are reported nor accepted by an older module. */
+	if (status_has(st, NATK_A_PORT_BLOCK)) {
+		if (st->port_block)
+			fprintf(fp, "port-block %u\n", st->port_block);
+		else
+			fprintf(fp, "port-block off\n");
+	}
+	if (status_has(st, NATK_A_PORT_BLOCKS_PER_HOST))
+		fprintf(fp, "port-blocks-per-host %u\n",
+			st->port_blocks_per_host);
 	for (size_t j = 0; j < ss->n; j++) {
 		inet_ntop(AF_INET, &ss->f[j].int_addr_be, a, sizeof(a));
 		fprintf(fp, "forward %s %u %s:%u", proto_name(ss->f[j].proto),

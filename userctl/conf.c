@@ -59,6 +59,8 @@ enum setting {
 	S_INTERNAL,
 	S_NO_NAT,
 	S_ADDRESSES,
+	S_PORT_BLOCK,
+	S_BLOCKS_PER_HOST,
 	S_COUNT,
 };
 
@@ -76,6 +78,8 @@ static const char *const setting_names[S_COUNT] = {
 	[S_INTERNAL]	= "internal",
 	[S_NO_NAT]	= "no-nat",
 	[S_ADDRESSES]	= "addresses",
+	[S_PORT_BLOCK]	= "port-block",
+	[S_BLOCKS_PER_HOST] = "port-blocks-per-host",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -92,6 +96,8 @@ static const char *const setting_help[S_COUNT] = {
 	[S_INTERNAL]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or all",
 	[S_NO_NAT]	= "PREFIX[,PREFIX]... (A.B.C.D/LEN or A.B.C.D), or none",
 	[S_ADDRESSES]	= "primary, all, or ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)",
+	[S_PORT_BLOCK]	= "ports a block from 8 to 4096, or off",
+	[S_BLOCKS_PER_HOST] = "a number from 1 to 32",
 };
 
 const char *const addrs_mode_names[NATK_ADDRS_MODE_MAX + 1] = {
@@ -110,7 +116,7 @@ const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
 	       "mapping, filtering, mss-clamp, port-hold, fast-path, internal, "
-	       "no-nat, addresses";
+	       "no-nat, addresses, port-block, port-blocks-per-host";
 }
 
 /* One of names[n] (or an unambiguous prefix): its index in *out. */
@@ -404,6 +410,22 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 			return -1;
 		break;
 	}
+	case S_PORT_BLOCK:
+		bit = HAVE_PORT_BLOCK;
+		if (!strcmp(v, "off") || !strcmp(v, "0"))
+			c->port_block = 0;
+		else if (parse_u32(v, NATK_PORT_BLOCK_MIN, NATK_PORT_BLOCK_MAX, &u))
+			c->port_block = (uint16_t)u;
+		else
+			ERR("invalid port-block '%s': expected %s", v, setting_help[s]);
+		break;
+	case S_BLOCKS_PER_HOST:
+		bit = HAVE_BLOCKS_PER_HOST;
+		if (!parse_u32(v, 1, NATK_PORT_BLOCKS_MAX, &u))
+			ERR("invalid port-blocks-per-host '%s': expected %s", v,
+			    setting_help[s]);
+		c->port_blocks_per_host = (uint16_t)u;
+		break;
 	default:
 		ERR("internal error");
 	}
@@ -499,6 +521,11 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 		put_prefix_list(msg, NATK_A_NO_NAT, &c->no_nat);
 	if (c->have & HAVE_ADDRS)
 		put_addrs(msg, c);
+	if (c->have & HAVE_PORT_BLOCK)
+		nla_put_u16(msg, NATK_A_PORT_BLOCK, c->port_block);
+	if (c->have & HAVE_BLOCKS_PER_HOST)
+		nla_put_u16(msg, NATK_A_PORT_BLOCKS_PER_HOST,
+			    c->port_blocks_per_host);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
@@ -527,6 +554,11 @@ const char *conf_unsupported(const struct natk_conf *c,
 		return "no-nat";
 	if ((c->have & HAVE_ADDRS) && !status_has(st, NATK_A_ADDRS_MODE))
 		return "addresses";
+	if ((c->have & HAVE_PORT_BLOCK) && !status_has(st, NATK_A_PORT_BLOCK))
+		return "port-block";
+	if ((c->have & HAVE_BLOCKS_PER_HOST) &&
+	    !status_has(st, NATK_A_PORT_BLOCKS_PER_HOST))
+		return "port-blocks-per-host";
 	return NULL;
 }
 
@@ -538,7 +570,8 @@ void conf_send(const struct natk_conf *c, bool reset)
 	int err;
 
 	/* An older module would refuse them with a bare policy error. */
-	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT | HAVE_ADDRS)) {
+	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT | HAVE_ADDRS |
+		       HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)) {
 		err = status_get(&st);
 		if (err)
 			nk_fail(reset ? "apply" : "set", err);

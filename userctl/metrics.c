@@ -359,6 +359,18 @@ static void prom_write_unloaded(FILE *f)
 	prom_gauge(f, "loaded", "1 if the natk module is loaded.", 0);
 }
 
+/* Blocks of an address: whole blocks in the port range (natk's
+ * kmod/blocks.c caps them at 8192, its bitmap). */
+static uint32_t mx_block_capacity(const struct natk_status *st)
+{
+	uint32_t n;
+
+	if (!st->port_block || st->port_max < st->port_min)
+		return 0;
+	n = ((uint32_t)st->port_max - st->port_min + 1) / st->port_block;
+	return n < 8192 ? n : 8192;
+}
+
 /*
  * The external addresses (natkctl set addresses), from a module that
  * reports them: how many, and each one's paired hosts, ports in use and
@@ -371,6 +383,18 @@ static void prom_write_pool(FILE *f, const struct natk_status *st)
 	unsigned int i;
 	int p;
 
+	if (status_has(st, NATK_A_PORT_BLOCK)) {
+		prom_gauge(f, "port_block_ports",
+			   "Ports in a port block (natkctl set port-block; 0: off).",
+			   st->port_block);
+		prom_gauge(f, "port_block_capacity",
+			   "Port blocks each external address has: the port range divided by the block size (0 while blocks are off).",
+			   mx_block_capacity(st));
+		if (status_has(st, NATK_A_PORT_BLOCKS_PER_HOST))
+			prom_gauge(f, "port_blocks_per_host",
+				   "Port blocks one internal host may hold (natkctl set port-blocks-per-host).",
+				   st->port_blocks_per_host);
+	}
 	prom_gauge(f, "pool_addresses",
 		   "External addresses natk masquerades behind now (the pool; natkctl set addresses).",
 		   st->npool);
@@ -391,6 +415,17 @@ static void prom_write_pool(FILE *f, const struct natk_status *st)
 		for (p = 0; p < POOL_NPROTO; p++)
 			fprintf(f, "natk_pool_used_ports{address=\"%s\",proto=\"%s\"} %u\n",
 				a, pool_proto_names[p], pa->ports[p]);
+	}
+	/* Port blocks (natkctl set port-block), from a module that has them. */
+	if (status_has(st, NATK_A_PORT_BLOCK)) {
+		prom_head(f, "pool_blocks", "gauge",
+			  "Port blocks of each external address given to internal hosts now (0 while port blocks are off).");
+		for (i = 0; i < st->npool; i++) {
+			pa = &st->pool[i];
+			inet_ntop(AF_INET, &pa->addr_be, a, sizeof(a));
+			fprintf(f, "natk_pool_blocks{address=\"%s\"} %u\n", a,
+				pa->blocks);
+		}
 	}
 	prom_head(f, "pool_port_exhausted_total", "counter",
 		  "New flows dropped because their external address had no free port, by address and protocol (also in natk_port_allocation_errors_total).");

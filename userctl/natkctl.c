@@ -48,10 +48,12 @@ static const struct cmd cmds[] = {
 	  "                   mss-clamp pmtu|VALUE|off | port-hold SECONDS|off |\n"
 	  "                   fast-path auto|on|off | internal PREFIX[,PREFIX]...|all |\n"
 	  "                   no-nat PREFIX[,PREFIX]...|none |\n"
-	  "                   addresses primary|all|ADDRS\n"
+	  "                   addresses primary|all|ADDRS |\n"
+	  "                   port-block SIZE|off | port-blocks-per-host N\n"
 	  "  NAME := tcp-established | tcp-transitory | udp | icmp\n"
 	  "  PREFIX := A.B.C.D/LEN | A.B.C.D\n"
-	  "  ADDRS := ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)",
+	  "  ADDRS := ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)\n"
+	  "  SIZE := ports a block, 8 to 4096; N := blocks a host may hold, 1 to 32",
 	  "change the configuration; \"set external IFNAME\" starts masquerading" },
 	{ "down", cmd_down, "down",
 	  "stop masquerading and drop all flows (other settings are kept)" },

@@ -146,7 +146,12 @@ enum {
 	HAVE_INTERNAL		= HAVE_FAST_PATH << 1,
 	HAVE_NO_NAT		= HAVE_INTERNAL << 1,
 	HAVE_ADDRS		= HAVE_NO_NAT << 1,
+	HAVE_PORT_BLOCK		= HAVE_ADDRS << 1,
+	HAVE_BLOCKS_PER_HOST	= HAVE_PORT_BLOCK << 1,
 };
+
+/* The kernel's defaults of the port block settings (natk.h, "Port blocks"). */
+#define PORT_BLOCKS_PER_HOST_DEFAULT	8
 
 /* "primary", "all", "list" (enum natk_addrs_mode), as status shows them. */
 extern const char *const addrs_mode_names[NATK_ADDRS_MODE_MAX + 1];
@@ -186,6 +191,8 @@ struct natk_conf {
 	struct natk_prefix_list no_nat;		/* empty: none */
 	uint8_t addrs_mode;			/* enum natk_addrs_mode */
 	struct natk_addr_list addrs;		/* NATK_ADDRS_LIST */
+	uint16_t port_block;			/* ports a block, 0: off */
+	uint16_t port_blocks_per_host;
 };
 
 /*
@@ -398,7 +405,10 @@ struct natk_status {
 		uint32_t hosts;
 		uint32_t ports[3];		/* tcp, udp, icmp */
 		uint64_t exhausted[3];
+		uint32_t blocks;		/* port blocks in use */
 	} pool[NATK_ADDRS_MAX];
+	uint16_t port_block;			/* nor these: 0 = off */
+	uint16_t port_blocks_per_host;
 };
 int status_get(struct natk_status *st);
 /* Parse a NATK_CMD_GET_CONFIG reply or a NATK_CMD_STATE event into st. */

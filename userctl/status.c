@@ -137,6 +137,8 @@ static void pool_parse(const struct nlattr *nest, struct natk_status *st)
 		p->addr_be = nla_get_u32(tb[NATK_POOL_A_ADDR_BE]);
 		if (tb[NATK_POOL_A_HOSTS] && nla_len(tb[NATK_POOL_A_HOSTS]) >= 4)
 			p->hosts = nla_get_u32(tb[NATK_POOL_A_HOSTS]);
+		if (tb[NATK_POOL_A_BLOCKS] && nla_len(tb[NATK_POOL_A_BLOCKS]) >= 4)
+			p->blocks = nla_get_u32(tb[NATK_POOL_A_BLOCKS]);
 		for (int i = 0; i < POOL_NPROTO; i++) {
 			if (tb[ports[i]] && nla_len(tb[ports[i]]) >= 4)
 				p->ports[i] = nla_get_u32(tb[ports[i]]);
@@ -194,6 +196,8 @@ int status_parse(struct nl_msg *msg, struct natk_status *st)
 	GET(NATK_A_FAST_PATH, fast_path, nla_get_u8, 1);
 	GET(NATK_A_FAST_PATH_WHY, fast_path_why, nla_get_u8, 1);
 	GET(NATK_A_ADDRS_MODE, addrs_mode, nla_get_u8, 1);
+	GET(NATK_A_PORT_BLOCK, port_block, nla_get_u16, 2);
+	GET(NATK_A_PORT_BLOCKS_PER_HOST, port_blocks_per_host, nla_get_u16, 2);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -306,6 +310,10 @@ static void pool_print(const struct natk_status *st)
 				  pool_proto_names[i], " %u", p->exhausted[i]);
 		}
 		print_close_object();
+		/* Blocks in use: in the text only while blocks are on. */
+		if (status_has(st, NATK_A_PORT_BLOCK))
+			print_u64(st->port_block ? PRINT_ANY : PRINT_JSON,
+				  "blocks", ", blocks %u", p->blocks);
 		print_text("\n");
 		print_close_object();
 	}
@@ -455,6 +463,20 @@ static void status_print(const struct natk_status *st,
 	if (status_has(st, NATK_A_PORT_HOLD) ||
 	    status_has(st, NATK_A_PORTS_HELD))
 		print_text("\n");
+
+	/* Missing from the replies of older modules. */
+	if (status_has(st, NATK_A_PORT_BLOCK)) {
+		if (st->port_block)
+			print_u64(PRINT_ANY, "port_block", "  port-block: %u ports",
+				  st->port_block);
+		else
+			print_u64(PRINT_ANY, "port_block", "  port-block: off", 0);
+		if (status_has(st, NATK_A_PORT_BLOCKS_PER_HOST))
+			print_u64(PRINT_ANY, "port_blocks_per_host",
+				  "   port-blocks-per-host: %u",
+				  st->port_blocks_per_host);
+		print_text("\n");
+	}
 
 	/* Missing from the replies of older modules. */
 	if (status_has(st, NATK_A_FAST_PATH)) {
