@@ -11,6 +11,12 @@
  *   2026-12-03T06:29:00.000001Z live tcp 10.0.0.3:5000 192.0.2.1:5000
  *   2026-12-03T06:32:00.000000Z lost 12
  *
+ * and with port blocks (natkctl set port-block), one line per block of
+ * a host instead of one per mapping (no protocol, no internal port):
+ *
+ *   2026-12-03T06:30:00.123456Z new block 10.0.0.2 192.0.2.1:1024-1039
+ *   2026-12-03T06:40:00.654321Z del block 10.0.0.2 192.0.2.1:1024-1039
+ *
  * to standard output, to a file it rotates itself, and/or to
  * systemd-journald (native protocol, rate-limited). Every line goes
  * through ml_emit(), whether it comes from the kernel, from the flow
@@ -62,7 +68,8 @@
 #define ML_LOST_SLACK_NS	(15 * ML_NS)
 /* who: nothing found */
 #define ML_EXIT_NOBODY		3
-/* Room for the longest line: 27 + 5 + 5 + 2 * 22 + newline. */
+/* Room for the longest line: 27 + 5 + 5 + 2 * 22 + newline (a block's:
+ * 27 + 5 + 6 + 16 + 28 + newline). */
 #define ML_LINE_MAX		128
 
 enum ml_kind { ML_NEW, ML_DEL, ML_LIVE, ML_LOST, ML_NKINDS };
@@ -78,6 +85,10 @@ struct ml_event {
 	uint32_t int_addr, ext_addr;	/* network order */
 	uint16_t int_port, ext_port;
 	uint64_t lost;			/* ML_LOST: how many, 0: unknown */
+	bool block;			/* a port block: ext_port..ext_port_last
+					 * for all of int_addr's mappings (no
+					 * proto, no int_port) */
+	uint16_t ext_port_last;
 };
 
 /* ------------------------------------------------------------ the format */
@@ -96,6 +107,10 @@ static int ml_format_text(const struct ml_event *e, char *buf, size_t len)
 				 snprintf(buf, len, "lost");
 	inet_ntop(AF_INET, &e->int_addr, ia, sizeof(ia));
 	inet_ntop(AF_INET, &e->ext_addr, ea, sizeof(ea));
+	if (e->block)
+		return snprintf(buf, len, "%s block %s %s:%u-%u",
+				ml_kind_names[e->kind], ia, ea, e->ext_port,
+				e->ext_port_last);
 	return snprintf(buf, len, "%s %s %s:%u %s:%u", ml_kind_names[e->kind],
 			proto_name(e->proto), ia, e->int_port, ea, e->ext_port);
 }
@@ -128,6 +143,35 @@ static bool ml_parse_endpoint(const char *s, uint32_t *addr, uint16_t *port)
 	return parse_addr_port(s, addr, port, &has_port) && has_port;
 }
 
+/* A block line's "INT_ADDR EXT_ADDR:FIRST-LAST" into e. */
+static bool ml_parse_block(const char *ia, char *ext, struct ml_event *e)
+{
+	char *colon = strrchr(ext, ':'), *dash;
+	uint32_t first, last;
+	bool ok;
+
+	if (!colon)
+		return false;
+	dash = strchr(colon + 1, '-');
+	if (!dash)
+		return false;
+	*dash = '\0';
+	ok = parse_u32(colon + 1, 1, 65535, &first) &&
+	     parse_u32(dash + 1, 1, 65535, &last) && first <= last;
+	*dash = '-';
+	if (!ok || inet_pton(AF_INET, ia, &e->int_addr) != 1)
+		return false;
+	*colon = '\0';
+	ok = inet_pton(AF_INET, ext, &e->ext_addr) == 1;
+	*colon = ':';
+	if (!ok)
+		return false;
+	e->block = true;
+	e->ext_port = (uint16_t)first;
+	e->ext_port_last = (uint16_t)last;
+	return true;
+}
+
 /*
  * A log line (the newline stripped) back into an event; false if it is
  * not one. Fields after the last one known are ignored (newer natkctl).
@@ -155,6 +199,8 @@ static bool ml_parse_line(char *line, struct ml_event *e)
 			e->lost = v;
 		return true;
 	}
+	if (n >= 5 && !strcmp(f[2], "block"))
+		return ml_parse_block(f[3], f[4], e);
 	if (n < 5 || !parse_proto(f[2], true, &e->proto))
 		return false;
 	for (int i = 3; i < 5; i++) {
@@ -413,6 +459,14 @@ static size_t ml_journal_record(const struct ml_event *e, const char *text,
 		if (e->lost)
 			n += snprintf(buf + n, len - (size_t)n,
 				      "NATK_LOST=%" PRIu64 "\n", e->lost);
+	} else if (e->block) {
+		inet_ntop(AF_INET, &e->int_addr, ia, sizeof(ia));
+		inet_ntop(AF_INET, &e->ext_addr, ea, sizeof(ea));
+		n += snprintf(buf + n, len - (size_t)n,
+			      "NATK_BLOCK=1\nNATK_INTERNAL=%s\nNATK_EXTERNAL=%s:%u-%u\n"
+			      "NATK_EXTERNAL_ADDRESS=%s\nNATK_PORT_FIRST=%u\nNATK_PORT_LAST=%u\n",
+			      ia, ea, e->ext_port, e->ext_port_last, ea,
+			      e->ext_port, e->ext_port_last);
 	} else {
 		inet_ntop(AF_INET, &e->int_addr, ia, sizeof(ia));
 		inet_ntop(AF_INET, &e->ext_addr, ea, sizeof(ea));
@@ -525,6 +579,16 @@ static void ml_stdout_event(const struct ml_event *e, const char *line)
 			print_u64(PRINT_JSON, "lost", NULL, e->lost);
 		else
 			print_null(PRINT_JSON, "lost", NULL, NULL);
+	} else if (e->block) {
+		print_null(PRINT_JSON, "proto", NULL, NULL);
+		inet_ntop(AF_INET, &e->int_addr, a, sizeof(a));
+		print_string(PRINT_JSON, "internal_address", NULL, a);
+		print_null(PRINT_JSON, "internal_port", NULL, NULL);
+		inet_ntop(AF_INET, &e->ext_addr, a, sizeof(a));
+		print_string(PRINT_JSON, "external_address", NULL, a);
+		print_u64(PRINT_JSON, "external_port", NULL, e->ext_port);
+		print_u64(PRINT_JSON, "external_port_last", NULL,
+			  e->ext_port_last);
 	} else {
 		print_string(PRINT_JSON, "proto", NULL, proto_name(e->proto));
 		inet_ntop(AF_INET, &e->int_addr, a, sizeof(a));
@@ -594,18 +658,29 @@ static bool ml_parse_msg(struct nl_msg *msg, struct ml_event *e)
 	    genlmsg_parse(nlh, 0, tb, NATK_A_MAX, NULL) < 0 ||
 	    !tb[NATK_A_MAP] ||
 	    nla_parse_nested(mb, NATK_MAP_A_MAX, tb[NATK_A_MAP], NULL) < 0 ||
-	    !mb[NATK_MAP_A_PROTO] || nla_len(mb[NATK_MAP_A_PROTO]) < 1 ||
 	    !mb[NATK_MAP_A_INT_ADDR_BE] || nla_len(mb[NATK_MAP_A_INT_ADDR_BE]) < 4 ||
-	    !mb[NATK_MAP_A_INT_PORT] || nla_len(mb[NATK_MAP_A_INT_PORT]) < 2 ||
 	    !mb[NATK_MAP_A_EXT_ADDR_BE] || nla_len(mb[NATK_MAP_A_EXT_ADDR_BE]) < 4 ||
 	    !mb[NATK_MAP_A_EXT_PORT] || nla_len(mb[NATK_MAP_A_EXT_PORT]) < 2)
 		return false;
+	/* A port block: its first and last port, no protocol or internal
+	 * port (it serves all of the host's mappings). */
+	e->block = mb[NATK_MAP_A_EXT_PORT_LAST] != NULL;
+	if (e->block ? nla_len(mb[NATK_MAP_A_EXT_PORT_LAST]) < 2 :
+	    !mb[NATK_MAP_A_PROTO] || nla_len(mb[NATK_MAP_A_PROTO]) < 1 ||
+	    !mb[NATK_MAP_A_INT_PORT] || nla_len(mb[NATK_MAP_A_INT_PORT]) < 2)
+		return false;
 	e->kind = g->cmd == NATK_CMD_MAP_NEW ? ML_NEW : ML_DEL;
-	e->proto = nla_get_u8(mb[NATK_MAP_A_PROTO]);
 	e->int_addr = nla_get_u32(mb[NATK_MAP_A_INT_ADDR_BE]);
-	e->int_port = nla_get_u16(mb[NATK_MAP_A_INT_PORT]);
 	e->ext_addr = nla_get_u32(mb[NATK_MAP_A_EXT_ADDR_BE]);
 	e->ext_port = nla_get_u16(mb[NATK_MAP_A_EXT_PORT]);
+	if (e->block) {
+		e->ext_port_last = nla_get_u16(mb[NATK_MAP_A_EXT_PORT_LAST]);
+		if (e->ext_port_last < e->ext_port)
+			return false;
+	} else {
+		e->proto = nla_get_u8(mb[NATK_MAP_A_PROTO]);
+		e->int_port = nla_get_u16(mb[NATK_MAP_A_INT_PORT]);
+	}
 	if (tb[NATK_A_TIMESTAMP_NS] && nla_len(tb[NATK_A_TIMESTAMP_NS]) >= 8)
 		e->ns = nla_get_u64(tb[NATK_A_TIMESTAMP_NS]);
 	else
@@ -664,6 +739,8 @@ static int ml_live_cmp(const void *a, const void *b)
 {
 	const struct ml_event *x = a, *y = b;
 
+	if (x->block != y->block)
+		return x->block ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->ext_port != y->ext_port)
@@ -674,7 +751,36 @@ static int ml_live_cmp(const void *a, const void *b)
 		return ntohl(x->int_addr) < ntohl(y->int_addr) ? -1 : 1;
 	if (x->int_port != y->int_port)
 		return x->int_port < y->int_port ? -1 : 1;
+	if (x->ext_port_last != y->ext_port_last)
+		return x->ext_port_last < y->ext_port_last ? -1 : 1;
 	return 0;
+}
+
+/* The port geometry of natk's blocks (natkctl set port-block). */
+struct ml_blocks {
+	uint16_t size;			/* 0: blocks are off */
+	uint16_t port_min, port_max;
+};
+
+/*
+ * The block of geo that holds port: its first and last port; false when
+ * blocks are off or port is in none (outside the range, or in the part
+ * past the last whole block).
+ */
+static bool ml_block_of(const struct ml_blocks *geo, uint16_t port,
+			uint16_t *first, uint16_t *last)
+{
+	uint32_t k, f;
+
+	if (!geo || !geo->size || port < geo->port_min || port > geo->port_max)
+		return false;
+	k = (uint32_t)(port - geo->port_min) / geo->size;
+	f = geo->port_min + k * geo->size;
+	if (f + geo->size - 1 > geo->port_max)
+		return false;
+	*first = (uint16_t)f;
+	*last = (uint16_t)(f + geo->size - 1);
+	return true;
 }
 
 /*
@@ -683,12 +789,16 @@ static int ml_live_cmp(const void *a, const void *b)
  * mappings send no events): a forward's flow has its protocol, port and
  * address, the one it names or else primary (the primary external
  * address; 0: unknown, any). Several addresses may have the same port.
- * Returns how many are in *out (malloc'ed).
+ * With port blocks on (geo), the blocks of the flows' ports instead, one
+ * per internal address and block: a block whose mappings all ended while
+ * its host keeps flows in another block is not seen (it has no port in
+ * use; its del comes all the same). Returns how many are in *out
+ * (malloc'ed).
  */
 static size_t ml_live_from_flows(const struct flow *fl, size_t n,
 				 const struct natk_fwd *fw, size_t nfw,
-				 uint32_t primary, uint64_t ns,
-				 struct ml_event **out)
+				 uint32_t primary, const struct ml_blocks *geo,
+				 uint64_t ns, struct ml_event **out)
 {
 	struct ml_event *v = calloc(n ? n : 1, sizeof(*v));
 	size_t k = 0, i, j;
@@ -715,6 +825,12 @@ static size_t ml_live_from_flows(const struct flow *fl, size_t n,
 		v[k].int_port = fl[i].int_port;
 		v[k].ext_addr = fl[i].ext_addr;
 		v[k].ext_port = fl[i].ext_port;
+		if (ml_block_of(geo, fl[i].ext_port, &v[k].ext_port,
+				&v[k].ext_port_last)) {
+			v[k].block = true;
+			v[k].proto = 0;
+			v[k].int_port = 0;
+		}
 		k++;
 	}
 	qsort(v, k, sizeof(*v), ml_live_cmp);
@@ -733,12 +849,14 @@ static void ml_write_live(struct ml_out *o)
 	struct natk_fwd *fw = NULL;
 	struct flow *fl = NULL;
 	struct ml_event *ev;
+	struct ml_blocks geo;
 	size_t n, nfw = 0, i;
 	int err;
 
 	err = status_get(&st);
 	if (err)
 		nk_fail("log: status", err);
+	geo = (struct ml_blocks){ st.port_block, st.port_min, st.port_max };
 	if (st.mapping == NATK_MAPPING_ADDRESS_PORT_DEPENDENT) {
 		warnmsg("log: mapping is address-port-dependent: natk makes no mappings then, so the log gets no lines until mapping is endpoint-independent again");
 		return;
@@ -747,8 +865,8 @@ static void ml_write_live(struct ml_out *o)
 	if (err)
 		nk_fail("log: port forwards", err);
 	flows_get_all(&ff, &fl, &n);
-	n = ml_live_from_flows(fl, n, fw, nfw, st.ext_addr, now_realtime_ns(),
-			       &ev);
+	n = ml_live_from_flows(fl, n, fw, nfw, st.ext_addr, &geo,
+			       now_realtime_ns(), &ev);
 	for (i = 0; i < n; i++)
 		ml_emit(o, &ev[i]);
 	free(ev);
@@ -1069,9 +1187,11 @@ struct ml_query {
 
 /* Who had the queried external endpoint, from when to when. */
 struct ml_span {
-	uint8_t proto;
+	uint8_t proto;			/* 0 for a block */
 	uint32_t int_addr, ext_addr;
-	uint16_t int_port, ext_port;
+	uint16_t int_port, ext_port;	/* a block: 0, the queried port */
+	bool block;			/* a port block of int_addr's: */
+	uint16_t first, last;		/* its ports */
 	uint64_t from, to;		/* to: 0 while open (no del yet) */
 	bool from_inferred;		/* no new or live line: it began after
 					 * the port's previous use (or the
@@ -1108,16 +1228,50 @@ static bool ml_span_has(const struct ml_span *s, uint64_t at)
 	return s->from <= at && (!s->to || at <= s->to);
 }
 
+/* Does e concern the queried endpoint in category p (a protocol, or 0:
+ * the port blocks that contain the port)? */
+static bool ml_who_match(const struct ml_event *e, uint8_t p,
+			 const struct ml_query *q)
+{
+	if (e->kind == ML_LOST || e->ext_addr != q->ext_addr)
+		return false;
+	if (!p)
+		return e->block && e->ext_port <= q->ext_port &&
+		       q->ext_port <= e->ext_port_last;
+	return !e->block && e->proto == p && e->ext_port == q->ext_port;
+}
+
+/* A span starting as e says (from set by the caller). */
+static void ml_span_of(struct ml_span *s, const struct ml_event *e,
+		       const struct ml_query *q)
+{
+	memset(s, 0, sizeof(*s));
+	s->int_addr = e->int_addr;
+	s->ext_addr = e->ext_addr;
+	if (e->block) {
+		s->block = true;
+		s->ext_port = q->ext_port;
+		s->first = e->ext_port;
+		s->last = e->ext_port_last;
+	} else {
+		s->proto = e->proto;
+		s->int_port = e->int_port;
+		s->ext_port = e->ext_port;
+	}
+}
+
 /*
  * Who had q's external endpoint at q->at, from the log's events ev[] in
  * the order of the log (events on other endpoints are skipped; the lost
  * ones count wherever they are); start is the time of the log's first
  * line. Per protocol, an external port has one mapping at a time
- * (endpoint-independent mapping):
- *   - new or live opens [t, ...) for its internal endpoint; again for the
- *     same endpoint it changes nothing (a restarted log's live lines);
- *     for another endpoint it ends the open one at t (its del was lost:
- *     to_inferred);
+ * (endpoint-independent mapping), and with port blocks one block holds
+ * it at a time, for every protocol (the blocks that contain the port are
+ * a category of their own, whatever q's protocol):
+ *   - new or live opens [t, ...) for its internal endpoint (a block: its
+ *     internal address and range); again for the same one it changes
+ *     nothing (a restarted log's live lines); for another it ends the open
+ *     one at t (its del was lost: to_inferred);
  *   - del ends the open one at t; with none open (its new was lost, or
  *     before the log) it began after the port's previous del, or the
  *     log's start (from_inferred);
@@ -1127,31 +1281,32 @@ static bool ml_span_has(const struct ml_span *s, uint64_t at)
 static void ml_who(const struct ml_event *ev, size_t n, uint64_t start,
 		   const struct ml_query *q, struct ml_answer *a)
 {
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	/* 0: the port blocks, first */
+	static const uint8_t cats[] = { 0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
 	uint64_t prev = start;
 
 	memset(a, 0, sizeof(*a));
 	a->before_log = q->at < start;
-	for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
+	for (size_t p = 0; p < ARRAY_SIZE(cats); p++) {
 		struct ml_span open = {}, s;
 		bool is_open = false;
 		uint64_t free_since = start;
 
-		if (q->have_proto && q->proto != protos[p])
+		if (q->have_proto && cats[p] && q->proto != cats[p])
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			const struct ml_event *e = &ev[i];
 			bool same;
 
-			if (e->kind == ML_LOST || e->proto != protos[p] ||
-			    e->ext_addr != q->ext_addr ||
-			    e->ext_port != q->ext_port)
+			if (!ml_who_match(e, cats[p], q))
 				continue;
 			/* the last event on this endpoint up to at */
 			if (e->ns <= q->at && e->ns > prev)
 				prev = e->ns;
 			same = is_open && open.int_addr == e->int_addr &&
-			       open.int_port == e->int_port;
+			       (e->block ? open.first == e->ext_port &&
+				open.last == e->ext_port_last :
+				open.int_port == e->int_port);
 			if (e->kind == ML_NEW || e->kind == ML_LIVE) {
 				if (same)
 					continue;
@@ -1161,12 +1316,7 @@ static void ml_who(const struct ml_event *ev, size_t n, uint64_t start,
 					if (ml_span_has(&open, q->at))
 						ml_answer_add(a, &open);
 				}
-				memset(&open, 0, sizeof(open));
-				open.proto = e->proto;
-				open.int_addr = e->int_addr;
-				open.int_port = e->int_port;
-				open.ext_addr = e->ext_addr;
-				open.ext_port = e->ext_port;
+				ml_span_of(&open, e, q);
 				open.from = e->ns;
 				is_open = true;
 				continue;
@@ -1182,12 +1332,7 @@ static void ml_who(const struct ml_event *ev, size_t n, uint64_t start,
 					if (ml_span_has(&open, q->at))
 						ml_answer_add(a, &open);
 				}
-				memset(&s, 0, sizeof(s));
-				s.proto = e->proto;
-				s.int_addr = e->int_addr;
-				s.int_port = e->int_port;
-				s.ext_addr = e->ext_addr;
-				s.ext_port = e->ext_port;
+				ml_span_of(&s, e, q);
 				s.from = is_open ? open.from : free_since;
 				s.from_inferred = true;
 				open = s;
@@ -1262,8 +1407,9 @@ static void ml_log_line(struct ml_log *l, char *line, size_t len)
 		l->bad++;
 		return;
 	}
-	/* " lost", or " EXT_ADDR:PORT" as a whole field */
-	want = !strncmp(sp, " lost", 5);
+	/* " lost", " EXT_ADDR:PORT" as a whole field, or a block (few:
+	 * parsed whole, kept if it holds the port) */
+	want = !strncmp(sp, " lost", 5) || strstr(sp, " block ") != NULL;
 	for (hit = sp; !want && (hit = strstr(hit, l->tail));
 	     hit += l->tail_len)
 		want = hit[l->tail_len] == '\0' || hit[l->tail_len] == ' ';
@@ -1273,7 +1419,10 @@ static void ml_log_line(struct ml_log *l, char *line, size_t len)
 			return;
 		}
 		t = e.ns;
-		if (e.kind == ML_LOST || e.ext_addr == l->q->ext_addr)
+		if (e.kind == ML_LOST ||
+		    (e.ext_addr == l->q->ext_addr &&
+		     (!e.block || (e.ext_port <= l->q->ext_port &&
+				   l->q->ext_port <= e.ext_port_last))))
 			ml_log_add(l, &e);
 	} else {
 		*sp = '\0';
@@ -1359,13 +1508,26 @@ static void ml_who_print_span(const struct ml_span *s, const char *live_fmt,
 	char a[INET_ADDRSTRLEN], t[TIME_STRLEN];
 
 	print_open_object(NULL);
-	print_string(PRINT_ANY, "proto", "%s", proto_name(s->proto));
-	inet_ntop(AF_INET, &s->ext_addr, a, sizeof(a));
-	print_string(PRINT_ANY, "external_address", " %s", a);
-	print_u64(PRINT_ANY, "external_port", ":%u", s->ext_port);
-	inet_ntop(AF_INET, &s->int_addr, a, sizeof(a));
-	print_string(PRINT_ANY, "internal_address", " %s", a);
-	print_u64(PRINT_ANY, "internal_port", ":%u", s->int_port);
+	if (s->block) {
+		/* "block 192.0.2.1:1024-1039 10.0.0.2": every protocol */
+		print_null(PRINT_JSON, "proto", NULL, NULL);
+		inet_ntop(AF_INET, &s->ext_addr, a, sizeof(a));
+		print_string(PRINT_ANY, "external_address", "block %s", a);
+		print_u64(PRINT_JSON, "external_port", NULL, s->ext_port);
+		print_u64(PRINT_ANY, "block_first", ":%u", s->first);
+		print_u64(PRINT_ANY, "block_last", "-%u", s->last);
+		inet_ntop(AF_INET, &s->int_addr, a, sizeof(a));
+		print_string(PRINT_ANY, "internal_address", " %s", a);
+		print_null(PRINT_JSON, "internal_port", NULL, NULL);
+	} else {
+		print_string(PRINT_ANY, "proto", "%s", proto_name(s->proto));
+		inet_ntop(AF_INET, &s->ext_addr, a, sizeof(a));
+		print_string(PRINT_ANY, "external_address", " %s", a);
+		print_u64(PRINT_ANY, "external_port", ":%u", s->ext_port);
+		inet_ntop(AF_INET, &s->int_addr, a, sizeof(a));
+		print_string(PRINT_ANY, "internal_address", " %s", a);
+		print_u64(PRINT_ANY, "internal_port", ":%u", s->int_port);
+	}
 	if (live_fmt) {
 		print_null(PRINT_JSON, "from", NULL, NULL);
 		print_null(PRINT_JSON, "to", NULL, NULL);
@@ -1401,6 +1563,8 @@ static int ml_span_cmp(const void *a, const void *b)
 {
 	const struct ml_span *x = a, *y = b;
 
+	if (x->block != y->block)
+		return x->block ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->int_addr != y->int_addr)
@@ -1410,24 +1574,56 @@ static int ml_span_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Without at: the flow table now, one line per internal endpoint. */
-static int ml_who_live(const struct ml_query *q)
+/*
+ * The live answer from the flow table fl[]: with port blocks on (geo),
+ * first the block that holds q's port, once per internal address with a
+ * flow on a port of it (port forwards' flows left out: fw, primary as for
+ * ml_live_from_flows), whatever q's protocol; then one span per internal
+ * endpoint with a flow on the port itself (of q's protocol, if given),
+ * forwards' included. Sorted, with each one's flows in count[]. Returns
+ * how many are in *out and *count (malloc'ed).
+ */
+static size_t ml_who_from_flows(const struct flow *fl, size_t n,
+				const struct natk_fwd *fw, size_t nfw,
+				uint32_t primary, const struct ml_blocks *geo,
+				const struct ml_query *q, struct ml_span **out,
+				uint64_t **count)
 {
-	struct flow_filter ff = { .have_ext = true, .ext_port = q->ext_port,
-				  .have_proto = q->have_proto,
-				  .proto = q->proto };
-	struct ml_span *s;
-	uint64_t *count;
-	struct flow *fl;
-	size_t n, k = 0, i, j;
+	struct ml_span *s = calloc(2 * n + 1, sizeof(*s));
+	uint64_t *c = calloc(2 * n + 1, sizeof(*c));
+	uint16_t first, last;
+	bool blocks;
+	size_t k = 0, i, j;
 
-	flows_get_all(&ff, &fl, &n);
-	s = calloc(n ? n : 1, sizeof(*s));
-	count = calloc(n ? n : 1, sizeof(*count));
-	if (!s || !count)
+	if (!s || !c)
 		fail("out of memory");
+	blocks = ml_block_of(geo, q->ext_port, &first, &last);
 	for (i = 0; i < n; i++) {
 		if (fl[i].ext_addr != q->ext_addr)
+			continue;
+		if (blocks && fl[i].ext_port >= first && fl[i].ext_port <= last) {
+			bool fwd = false;
+
+			for (j = 0; j < nfw && !fwd; j++) {
+				uint32_t a = fw[j].ext_addr_be ?
+					     fw[j].ext_addr_be : primary;
+
+				fwd = fw[j].proto == fl[i].proto &&
+				      fw[j].ext_port == fl[i].ext_port &&
+				      (!a || a == fl[i].ext_addr);
+			}
+			if (!fwd) {
+				s[k].block = true;
+				s[k].int_addr = fl[i].int_addr;
+				s[k].ext_addr = fl[i].ext_addr;
+				s[k].ext_port = q->ext_port;
+				s[k].first = first;
+				s[k].last = last;
+				k++;
+			}
+		}
+		if (fl[i].ext_port != q->ext_port ||
+		    (q->have_proto && fl[i].proto != q->proto))
 			continue;
 		s[k].proto = fl[i].proto;
 		s[k].int_addr = fl[i].int_addr;
@@ -1439,13 +1635,45 @@ static int ml_who_live(const struct ml_query *q)
 	qsort(s, k, sizeof(*s), ml_span_cmp);
 	for (i = 0, j = 0; i < k; i++) {
 		if (j && !ml_span_cmp(&s[j - 1], &s[i])) {
-			count[j - 1]++;
+			c[j - 1]++;
 			continue;
 		}
 		s[j] = s[i];
-		count[j++] = 1;
+		c[j++] = 1;
 	}
+	*out = s;
+	*count = c;
+	return j;
+}
+
+/* Without at: the flow table now, one line per internal endpoint (and
+ * with port blocks, the block that holds the port). */
+static int ml_who_live(const struct ml_query *q)
+{
+	struct flow_filter ff = { .have_ext = true, .ext_port = q->ext_port,
+				  .have_proto = q->have_proto,
+				  .proto = q->proto };
+	struct ml_blocks geo = {};
+	struct natk_status st;
+	struct natk_fwd *fw = NULL;
+	struct ml_span *s;
+	uint64_t *count;
+	struct flow *fl;
+	size_t n, nfw = 0, i, j;
+
+	if (!status_get(&st) && st.port_block) {
+		geo = (struct ml_blocks){ st.port_block, st.port_min,
+					  st.port_max };
+		/* the block's other ports, of every protocol */
+		ff = (struct flow_filter){};
+		if (fwd_get_all(&fw, &nfw))
+			nfw = 0;
+	}
+	flows_get_all(&ff, &fl, &n);
+	j = ml_who_from_flows(fl, n, fw, nfw, st.ext_addr, &geo, q, &s,
+			      &count);
 	free(fl);
+	free(fw);
 	if (!j) {
 		free(s);
 		free(count);
@@ -1481,17 +1709,24 @@ static int ml_who_print(const struct ml_answer *a, const struct ml_log *l,
 	for (size_t i = 0; i < a->n; i++) {
 		const struct ml_span *s = &a->v[i];
 
+		char who[64];
+
 		lost |= s->lost_near;
 		inet_ntop(AF_INET, &s->int_addr, ia, sizeof(ia));
+		if (s->block)
+			snprintf(who, sizeof(who), "the block %u-%u of %s",
+				 s->first, s->last, ia);
+		else
+			snprintf(who, sizeof(who), "%s:%u", ia, s->int_port);
 		if (s->from_inferred) {
 			format_time(s->from, t, sizeof(t));
-			warnmsg("who: warning: the log has no new or live line for %s:%u: it began after %s, when is not known",
-				ia, s->int_port, t);
+			warnmsg("who: warning: the log has no new or live line for %s: it began after %s, when is not known",
+				who, t);
 		}
 		if (s->to_inferred) {
 			format_time(s->to, t, sizeof(t));
-			warnmsg("who: warning: the log has no del line for %s:%u: it ended at the latest at %s, when the port was mapped again",
-				ia, s->int_port, t);
+			warnmsg("who: warning: the log has no del line for %s: it ended at the latest at %s, when the port was mapped again",
+				who, t);
 		}
 	}
 	if (lost)

@@ -1910,13 +1910,13 @@ static void test_maplog(void)
 		fl[2].ext_port = 80;
 		fl[3].int_addr = htonl(0x0a000001);	/* sorted first */
 		fl[3].ext_port = 41000;
-		n = ml_live_from_flows(fl, 4, &fw, 1, 0, T0, &ev);
+		n = ml_live_from_flows(fl, 4, &fw, 1, 0, NULL, T0, &ev);
 		EXPECT(n == 2);
 		EXPECT(ev[0].kind == ML_LIVE && ev[0].ns == T0 &&
 		       ev[0].int_addr == htonl(0x0a000001));
 		EXPECT(ev[1].int_addr == htonl(0x0a000002) && ev[1].proto == IPPROTO_UDP);
 		free(ev);
-		n = ml_live_from_flows(fl, 0, NULL, 0, 0, T0, &ev);
+		n = ml_live_from_flows(fl, 0, NULL, 0, 0, NULL, T0, &ev);
 		EXPECT(n == 0);
 		free(ev);
 	}
@@ -2152,8 +2152,14 @@ static char *who_ask(const char *log, struct ml_query q)
 			format_time(s->to, t2, sizeof(t2));
 		else
 			strcpy(t2, "-");
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s %s:%u %.19s %.19s%s%s%s;",
-				      proto_name(s->proto), ia, s->int_port, t1, t2,
+		if (s->block)
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "block %u-%u %s",
+					      s->first, s->last, ia);
+		else
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s %s:%u",
+					      proto_name(s->proto), ia, s->int_port);
+		n += (size_t)snprintf(out + n, sizeof(out) - n, " %.19s %.19s%s%s%s;",
+				      t1, t2,
 				      s->from_inferred ? " F" : "",
 				      s->to_inferred ? " T" : "",
 				      s->lost_near ? " L" : "");
@@ -3790,13 +3796,13 @@ static void test_addr_forwards(void)
 		fl[3].proto = IPPROTO_TCP;		/* fw[1]'s, on the primary */
 		fl[3].ext_port = 8080;
 		fl[3].ext_addr = htonl(0xc0000201);
-		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), T0, &ev);
+		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), NULL, T0, &ev);
 		EXPECT(n == 2 && ev[0].ext_addr == htonl(0xc0000201) &&
 		       ev[1].ext_addr == htonl(0xc0000206));
 		free(ev);
 		/* a TCP flow on 8080 of another address is no forward's */
 		fl[3].ext_addr = htonl(0xc0000206);
-		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), T0, &ev);
+		n = ml_live_from_flows(fl, 4, fw, 2, htonl(0xc0000201), NULL, T0, &ev);
 		EXPECT(n == 3);
 		free(ev);
 	}
@@ -3898,6 +3904,663 @@ static void test_addr_metrics(void)
 	free(f);
 }
 
+/* Port blocks: the settings, status, the file and metrics. */
+static void test_blocks(void)
+{
+	struct natk_conf c = {};
+	struct natk_status st = {};
+	char err[256], *s;
+	struct nl_msg *m;
+
+	/* set port-block SIZE|off, port-blocks-per-host N */
+	{
+		char *a[] = { "port-block", "64", "port-blocks-per-host", "4" };
+
+		EXPECT(conf_parse_setting(&c, 4, a, true, err, sizeof(err)) == 2);
+		EXPECT(conf_parse_setting(&c, 2, a + 2, true, err, sizeof(err)) == 2);
+		EXPECT(c.port_block == 64 && c.port_blocks_per_host == 4 &&
+		       (c.have & (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)) ==
+		       (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST));
+		m = genl_msg(NATK_CMD_SET_CONFIG);
+		conf_put_attrs(m, &c);
+		{
+			struct nlattr *tb[NATK_A_MAX + 1];
+
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+			EXPECT(tb[NATK_A_PORT_BLOCK] && nla_len(tb[NATK_A_PORT_BLOCK]) == 2 &&
+			       nla_get_u16(tb[NATK_A_PORT_BLOCK]) == 64);
+			EXPECT(tb[NATK_A_PORT_BLOCKS_PER_HOST] &&
+			       nla_len(tb[NATK_A_PORT_BLOCKS_PER_HOST]) == 2 &&
+			       nla_get_u16(tb[NATK_A_PORT_BLOCKS_PER_HOST]) == 4);
+			EXPECT(!tb[NATK_A_PORT_MIN] && !tb[NATK_A_ADDRS_MODE]);
+		}
+		nlmsg_free(m);
+		/* given twice */
+		EXPECT(conf_parse_setting(&c, 2, a, true, err, sizeof(err)) < 0 &&
+		       strstr(err, "given twice"));
+	}
+	{
+		static const char *const good[][2] = {
+			{ "port-block", "off" }, { "port-block", "0" },
+			{ "port-block", "8" }, { "port-block", "4096" },
+			{ "port-block", "100" },
+			{ "port-blocks-per-host", "1" }, { "port-blocks-per-host", "32" },
+		};
+		static const uint16_t want[] = { 0, 0, 8, 4096, 100, 1, 32 };
+		static const char *const bad[][2] = {
+			{ "port-block", "7" }, { "port-block", "4097" },
+			{ "port-block", "-1" }, { "port-block", "none" },
+			{ "port-block", "16k" }, { "port-block", "" },
+			{ "port-blocks-per-host", "0" }, { "port-blocks-per-host", "33" },
+			{ "port-blocks-per-host", "off" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+			char *a[] = { (char *)good[i][0], (char *)good[i][1] };
+
+			memset(&c, 0, sizeof(c));
+			EXPECT(conf_parse_setting(&c, 2, a, false, err, sizeof(err)) == 2);
+			EXPECT((i < 5 ? c.port_block : c.port_blocks_per_host) == want[i]);
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			char *a[] = { (char *)bad[i][0], (char *)bad[i][1] };
+
+			memset(&c, 0, sizeof(c));
+			if (conf_parse_setting(&c, 2, a, false, err, sizeof(err)) >= 0) {
+				fprintf(stderr, "accepted: %s %s\n", bad[i][0], bad[i][1]);
+				failures++;
+			}
+			EXPECT(strstr(err, bad[i][0]) != NULL);
+		}
+		/* a prefix: "port-b" could be either */
+		{
+			char *a[] = { "port-b", "8" };
+
+			EXPECT(conf_parse_setting(&c, 2, a, true, err, sizeof(err)) < 0 &&
+			       strstr(err, "ambiguous"));
+		}
+		{
+			char *a[] = { "port-block" };
+
+			EXPECT(conf_parse_setting(&c, 1, a, true, err, sizeof(err)) < 0 &&
+			       strstr(err, "needs a value"));
+		}
+	}
+
+	/* status: the settings and each address's blocks */
+	m = addr_config(NATK_ADDRS_ALL, false);
+	nla_put_u16(m, NATK_A_PORT_BLOCK, 16);
+	nla_put_u16(m, NATK_A_PORT_BLOCKS_PER_HOST, 8);
+	{
+		struct nlattr *nest = nla_nest_start(m, NATK_A_POOL), *e;
+
+		e = nla_nest_start(m, NATK_POOL_A_ENTRY);
+		nla_put_u32(m, NATK_POOL_A_ADDR_BE, htonl(0xc0000201));
+		nla_put_u32(m, NATK_POOL_A_HOSTS, 2);
+		nla_put_u32(m, NATK_POOL_A_PORTS_UDP, 20);
+		nla_put_u32(m, NATK_POOL_A_BLOCKS, 3);
+		nla_nest_end(m, e);
+		e = nla_nest_start(m, NATK_POOL_A_ENTRY);
+		nla_put_u32(m, NATK_POOL_A_ADDR_BE, htonl(0xc0000205));
+		nla_nest_end(m, e);
+		nla_nest_end(m, nest);
+	}
+	memset(&st, 0, sizeof(st));
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.port_block == 16 && st.port_blocks_per_host == 8 &&
+	       st.npool == 2 && st.pool[0].blocks == 3 && st.pool[1].blocks == 0);
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\n  port-block: 16 ports   port-blocks-per-host: 8\n"));
+	EXPECT(strstr(s, "    192.0.2.1: 2 hosts, ports tcp 0 udp 20 icmp 0, blocks 3\n"));
+	EXPECT(strstr(s, "    192.0.2.5: 0 hosts, ports tcp 0 udp 0 icmp 0, blocks 0\n"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"port_block\":16,\"port_blocks_per_host\":8"));
+	EXPECT(strstr(s, "\"address\":\"192.0.2.1\",\"hosts\":2,"));
+	EXPECT(strstr(s, "\"blocks\":3}"));
+	save_json("status-blocks", s);
+	free(s);
+	/* off: said so, and no blocks in the pool's lines (JSON: 0) */
+	st.port_block = 0;
+	cap_start(false, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\n  port-block: off   port-blocks-per-host: 8\n"));
+	EXPECT(!strstr(s, ", blocks"));
+	free(s);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(strstr(s, "\"port_block\":0,") && strstr(s, "\"blocks\":3}"));
+	free(s);
+	/* an older module: nothing of it */
+	st.present &= ~(1ull << NATK_A_PORT_BLOCK | 1ull << NATK_A_PORT_BLOCKS_PER_HOST);
+	cap_start(true, false);
+	status_print(&st, NULL, 0);
+	s = cap_end();
+	EXPECT(!strstr(s, "port_block") && !strstr(s, "\"blocks\""));
+	free(s);
+
+	/* save and apply: the file says them, reading it gives them back */
+	for (int k = 0; k < 3; k++) {
+		struct file_conf fc = {};
+		FILE *fp;
+
+		m = addr_config(NATK_ADDRS_PRIMARY, false);
+		if (k < 2) {
+			nla_put_u16(m, NATK_A_PORT_BLOCK, k ? 64 : 0);
+			nla_put_u16(m, NATK_A_PORT_BLOCKS_PER_HOST, k ? 3 : 8);
+		}
+		memset(&st, 0, sizeof(st));
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+		cap_start(false, false);
+		save_print(&st, NULL, 0);
+		s = cap_end();
+		if (k == 0)
+			EXPECT(strstr(s, "\nport-block off\nport-blocks-per-host 8\n"));
+		else if (k == 1)
+			EXPECT(strstr(s, "\nport-block 64\nport-blocks-per-host 3\n"));
+		else
+			EXPECT(!strstr(s, "port-block"));	/* an older module */
+		fp = fmemopen(s, strlen(s), "r");
+		assert(fp);
+		EXPECT(parse_file("saved", fp, &fc) == 0);
+		fclose(fp);
+		if (k < 2) {
+			EXPECT((fc.c.have & (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)) ==
+			       (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST));
+			EXPECT(fc.c.port_block == st.port_block &&
+			       fc.c.port_blocks_per_host == st.port_blocks_per_host);
+			/* an older module cannot take them: both lines named */
+			st.present &= ~(1ull << NATK_A_PORT_BLOCK |
+					1ull << NATK_A_PORT_BLOCKS_PER_HOST);
+			EXPECT(apply_name_unsupported("saved", &fc, &st) == 2);
+		} else {
+			/* omitted: NATK_A_RESET's defaults (off, 8) */
+			EXPECT(!(fc.c.have & (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)));
+			m = genl_msg(NATK_CMD_SET_CONFIG);
+			conf_put_attrs(m, &fc.c);
+			{
+				struct nlattr *tb[NATK_A_MAX + 1];
+
+				EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+				EXPECT(!tb[NATK_A_PORT_BLOCK] && !tb[NATK_A_PORT_BLOCKS_PER_HOST]);
+			}
+			nlmsg_free(m);
+		}
+		free(fc.fwd);
+		free(fc.fwd_line);
+		free(fc.line_conf);
+		free(fc.line_no);
+		free(s);
+	}
+	/* a file a person writes */
+	{
+		static const char good[] = "external wan0\nport-block 128\nport-blocks-per-host 2\n";
+		static const char *const bad[] = {
+			"port-block 4\n", "port-block 64 port-blocks-per-host 2\n",
+			"port-blocks-per-host\n", "port-block 64\nport-block off\n",
+		};
+		struct file_conf fc = {};
+		FILE *fp;
+
+		fp = fmemopen((void *)good, strlen(good), "r");
+		EXPECT(parse_file("good", fp, &fc) == 0);
+		fclose(fp);
+		EXPECT(fc.c.port_block == 128 && fc.c.port_blocks_per_host == 2 &&
+		       fc.nlines == 3);
+		free(fc.line_conf);
+		free(fc.line_no);
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			memset(&fc, 0, sizeof(fc));
+			fp = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+			if (parse_file("bad", fp, &fc) != 1) {
+				fprintf(stderr, "apply accepted: %s", bad[i]);
+				failures++;
+			}
+			fclose(fp);
+			free(fc.fwd);
+			free(fc.fwd_line);
+			free(fc.line_conf);
+			free(fc.line_no);
+		}
+	}
+
+	/* metrics: blocks per address, the size, the limit, the capacity */
+	{
+		struct mx_sample *x = calloc(1, sizeof(*x));
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp;
+
+		assert(x);
+		m = addr_config(NATK_ADDRS_ALL, true);
+		nla_put_u16(m, NATK_A_PORT_BLOCK, 64);
+		nla_put_u16(m, NATK_A_PORT_BLOCKS_PER_HOST, 8);
+		EXPECT(config_cb(m, &x->st) == NL_OK);
+		nlmsg_free(m);
+		x->st.pool[0].blocks = 5;
+		x->c.ok = true;
+		fp = open_memstream(&buf, &len);
+		prom_write(fp, x);
+		fclose(fp);
+		EXPECT(strstr(buf, "\n# TYPE natk_pool_blocks gauge\n"
+			      "natk_pool_blocks{address=\"192.0.2.1\"} 5\n"
+			      "natk_pool_blocks{address=\"192.0.2.5\"} 0\n"));
+		EXPECT(strstr(buf, "\nnatk_port_block_ports 64\n"));
+		EXPECT(strstr(buf, "\nnatk_port_blocks_per_host 8\n"));
+		/* 1024-65535: 64,512 ports, 1,008 blocks of 64 */
+		EXPECT(strstr(buf, "\nnatk_port_block_capacity 1008\n"));
+		save_file("metrics-blocks.prom", buf);
+		free(buf);
+		buf = NULL;
+		/* an older module: none of them */
+		x->st.present &= ~(1ull << NATK_A_PORT_BLOCK);
+		fp = open_memstream(&buf, &len);
+		prom_write(fp, x);
+		fclose(fp);
+		EXPECT(!strstr(buf, "block"));
+		free(buf);
+		free(x);
+	}
+}
+
+/* The mapping log with port blocks: lines, journal, events, live, who. */
+static struct ml_event mk_block(enum ml_kind k, uint64_t ns, const char *in,
+				const char *ex, uint16_t first, uint16_t last)
+{
+	struct ml_event e = mk_ev(k, ns, 0, in, 0, ex, first);
+
+	e.block = true;
+	e.ext_port_last = last;
+	return e;
+}
+
+static const char block_log[] =
+	/* blocks of 16 from 1024; 10.0.0.2 gets 1024-1039, later 1056-1071 */
+	"2026-12-03T06:00:00.000000Z new block 10.0.0.2 192.0.2.1:1024-1039\n"
+	"2026-12-03T06:01:00.000000Z new block 10.0.0.3 192.0.2.1:1040-1055\n"
+	"2026-12-03T06:02:00.000000Z new block 10.0.0.2 192.0.2.1:1056-1071\n"
+	"2026-12-03T06:03:00.000000Z new udp 10.0.0.9:7 192.0.2.1:1030\n"
+	"2026-12-03T06:10:00.000000Z del block 10.0.0.2 192.0.2.1:1024-1039\n"
+	"2026-12-03T06:10:00.000000Z del block 10.0.0.2 192.0.2.1:1056-1071\n"
+	/* the block released, then given to another host */
+	"2026-12-03T06:20:00.000000Z new block 10.0.0.4 192.0.2.1:1024-1039\n"
+	"2026-12-03T06:25:00.000000Z del block 10.0.0.4 192.0.2.1:1024-1039\n"
+	/* other address, same ports */
+	"2026-12-03T06:30:00.000000Z new block 10.0.0.5 192.0.2.10:1024-1039\n"
+	/* a new geometry (64): a wider block over the same ports */
+	"2026-12-03T06:38:00.000000Z del block 10.0.0.3 192.0.2.1:1040-1055\n"
+	"2026-12-03T06:40:00.000000Z new block 10.0.0.6 192.0.2.1:1024-1087\n"
+	"2026-12-03T06:50:00.000000Z lost 2\n"
+	"2026-12-03T07:00:00.000000Z new block 10.0.0.7 192.0.2.1:1024-1087\n"
+	"2026-12-03T07:10:00.000000Z del block 10.0.0.8 192.0.2.1:1088-1151\n";
+
+static void test_block_log(void)
+{
+	struct ml_event e = mk_block(ML_NEW, T0 + 123456789, "10.0.0.2",
+				     "192.0.2.1", 1024, 1039), p;
+	char line[ML_LINE_MAX], *got;
+	struct ml_out o;
+	size_t len;
+	const char *U = "192.0.2.1";
+
+	/* the line: no protocol, no internal port; the block's ports */
+	len = ml_format_line(&e, line, sizeof(line));
+	EXPECT_STR(line, "2026-12-03T06:30:00.123456Z new block 10.0.0.2 192.0.2.1:1024-1039\n");
+	EXPECT(len == strlen(line) && len == 67);
+	{
+		struct ml_event w = mk_block(ML_LIVE, T0, "255.255.255.255",
+					     "255.255.255.255", 65535, 65535);
+
+		len = ml_format_line(&w, line, sizeof(line));
+		EXPECT(len == 83 && len < ML_LINE_MAX);
+		EXPECT_STR(line, "2026-12-03T06:30:00.000000Z live block 255.255.255.255 255.255.255.255:65535-65535\n");
+	}
+	/* and back */
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z del block 10.0.0.2 192.0.2.1:1024-1039");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_DEL && p.block &&
+	       p.proto == 0 && p.int_port == 0 && p.int_addr == e.int_addr &&
+	       p.ext_addr == e.ext_addr && p.ext_port == 1024 &&
+	       p.ext_port_last == 1039 && p.ns == T0 + 123456000);
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z live block 10.0.0.2 192.0.2.1:1024-1039 more");
+	EXPECT(ml_parse_line(line, &p) && p.kind == ML_LIVE && p.block);
+	/* a mapping line is no block */
+	snprintf(line, sizeof(line), "2026-12-03T06:30:00.123456Z new udp 10.0.0.2:1 192.0.2.1:1030");
+	EXPECT(ml_parse_line(line, &p) && !p.block && p.proto == IPPROTO_UDP);
+	{
+		static const char *const bad[] = {
+			"2026-12-03T06:30:00Z new block 10.0.0.2 192.0.2.1:1024",
+			"2026-12-03T06:30:00Z new block 10.0.0.2 192.0.2.1:1039-1024",
+			"2026-12-03T06:30:00Z new block 10.0.0.2 192.0.2.1:0-15",
+			"2026-12-03T06:30:00Z new block 10.0.0.2 192.0.2.1:1024-65536",
+			"2026-12-03T06:30:00Z new block 10.0.0.2:5 192.0.2.1:1024-1039",
+			"2026-12-03T06:30:00Z new block 10.0.0.2 192.0.2:1024-1039",
+			"2026-12-03T06:30:00Z new block 10.0.0.2 1024-1039",
+			"2026-12-03T06:30:00Z new block 10.0.0.2",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			snprintf(line, sizeof(line), "%s", bad[i]);
+			if (ml_parse_line(line, &p)) {
+				fprintf(stderr, "ml_parse_line accepted '%s'\n", bad[i]);
+				failures++;
+			}
+		}
+	}
+	/* standard output, JSON lines */
+	ml_out_init(&o);
+	o.to_stdout = true;
+	cap_start(false, false);
+	ml_emit(&o, &e);
+	got = cap_end();
+	EXPECT_STR(got, "2026-12-03T06:30:00.123456Z new block 10.0.0.2 192.0.2.1:1024-1039\n");
+	free(got);
+	cap_start(true, false);
+	ml_emit(&o, &e);
+	got = cap_end();
+	EXPECT_STR(got,
+		"{\"time\":\"2026-12-03T06:30:00.123456Z\",\"event\":\"new\",\"proto\":null,"
+		"\"internal_address\":\"10.0.0.2\",\"internal_port\":null,"
+		"\"external_address\":\"192.0.2.1\",\"external_port\":1024,"
+		"\"external_port_last\":1039}\n");
+	got[strlen(got) - 1] = '\0';
+	save_json("maplog-block", got);
+	free(got);
+	/* the journal's fields */
+	{
+		char buf[512], text[ML_LINE_MAX];
+
+		ml_format_text(&e, text, sizeof(text));
+		ml_journal_record(&e, text, buf, sizeof(buf));
+		EXPECT_STR(buf,
+			"MESSAGE=new block 10.0.0.2 192.0.2.1:1024-1039\n"
+			"PRIORITY=6\n"
+			"SYSLOG_IDENTIFIER=natk-maplog\n"
+			"NATK_EVENT=new\n"
+			"NATK_BLOCK=1\n"
+			"NATK_INTERNAL=10.0.0.2\n"
+			"NATK_EXTERNAL=192.0.2.1:1024-1039\n"
+			"NATK_EXTERNAL_ADDRESS=192.0.2.1\n"
+			"NATK_PORT_FIRST=1024\n"
+			"NATK_PORT_LAST=1039\n"
+			"NATK_TIMESTAMP_NS=1796279400123456789\n");
+	}
+	/* the kernel's block event: no proto, no internal port */
+	{
+		struct nl_msg *m = genl_msg(NATK_CMD_MAP_NEW);
+		struct nlattr *nest = nla_nest_start(m, NATK_A_MAP);
+		struct ml_run r = { .o = &o };
+
+		nla_put_u32(m, NATK_MAP_A_INT_ADDR_BE, htonl(0x0a000003));
+		nla_put_u32(m, NATK_MAP_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT, 2048);
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT_LAST, 2111);
+		nla_nest_end(m, nest);
+		nla_put_u64(m, NATK_A_TIMESTAMP_NS, T0 + 1000);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		cap_start(false, false);
+		EXPECT(ml_event_cb(m, &r) == NL_OK);
+		got = cap_end();
+		EXPECT_STR(got, "2026-12-03T06:30:00.000001Z new block 10.0.0.3 192.0.2.1:2048-2111\n");
+		free(got);
+		nlmsg_free(m);
+		/* a last port below the first: not a block */
+		m = genl_msg(NATK_CMD_MAP_DEL);
+		nest = nla_nest_start(m, NATK_A_MAP);
+		nla_put_u32(m, NATK_MAP_A_INT_ADDR_BE, htonl(0x0a000003));
+		nla_put_u32(m, NATK_MAP_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT, 2048);
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT_LAST, 2000);
+		nla_nest_end(m, nest);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		EXPECT(!ml_parse_msg(m, &p));
+		nlmsg_free(m);
+		/* a mapping without proto (and no last port): still refused */
+		m = genl_msg(NATK_CMD_MAP_DEL);
+		nest = nla_nest_start(m, NATK_A_MAP);
+		nla_put_u32(m, NATK_MAP_A_INT_ADDR_BE, htonl(0x0a000003));
+		nla_put_u16(m, NATK_MAP_A_INT_PORT, 5);
+		nla_put_u32(m, NATK_MAP_A_EXT_ADDR_BE, htonl(0xc0000201));
+		nla_put_u16(m, NATK_MAP_A_EXT_PORT, 2048);
+		nla_nest_end(m, nest);
+		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
+		EXPECT(!ml_parse_msg(m, &p));
+		nlmsg_free(m);
+	}
+	/* ml_block_of: block k = port_min + k * size, whole blocks only */
+	{
+		struct ml_blocks g = { 16, 1024, 1100 };
+		uint16_t f = 0, l = 0;
+
+		EXPECT(ml_block_of(&g, 1024, &f, &l) && f == 1024 && l == 1039);
+		EXPECT(ml_block_of(&g, 1039, &f, &l) && f == 1024 && l == 1039);
+		EXPECT(ml_block_of(&g, 1040, &f, &l) && f == 1040 && l == 1055);
+		EXPECT(ml_block_of(&g, 1087, &f, &l) && f == 1072 && l == 1087);
+		EXPECT(!ml_block_of(&g, 1088, &f, &l));	/* 1088-1103 > 1100 */
+		EXPECT(!ml_block_of(&g, 1023, &f, &l) && !ml_block_of(&g, 2000, &f, &l));
+		g.size = 0;
+		EXPECT(!ml_block_of(&g, 1030, &f, &l) && !ml_block_of(NULL, 1030, &f, &l));
+	}
+	/* live at start: one line per host and block, not per flow */
+	{
+		struct ml_blocks g = { 16, 1024, 2047 };
+		struct flow fl[6];
+		struct natk_fwd fw = { .proto = IPPROTO_TCP, .ext_port = 1050 };
+		struct ml_event *ev;
+		size_t n;
+
+		fl[0] = flow_of(IPPROTO_UDP, "10.0.0.2", 5000, "192.0.2.1", 1030, "192.0.2.9", 1, 0);
+		fl[1] = flow_of(IPPROTO_TCP, "10.0.0.2", 5001, "192.0.2.1", 1025, "192.0.2.9", 2, 0);
+		fl[2] = flow_of(IPPROTO_ICMP, "10.0.0.2", 7, "192.0.2.1", 1062, "192.0.2.9", 0, 0);
+		fl[3] = flow_of(IPPROTO_UDP, "10.0.0.3", 5000, "192.0.2.1", 1045, "192.0.2.9", 1, 0);
+		fl[4] = flow_of(IPPROTO_UDP, "10.0.0.3", 5000, "192.0.2.1", 1045, "192.0.2.8", 1, 0);
+		/* a forward's flow in the range: not a block's */
+		fl[5] = flow_of(IPPROTO_TCP, "10.0.0.4", 80, "192.0.2.1", 1050, "192.0.2.8", 9, 0);
+		n = ml_live_from_flows(fl, 6, &fw, 1, 0, &g, T0, &ev);
+		EXPECT(n == 3);
+		if (n == 3) {
+			char t[3][ML_LINE_MAX];
+
+			for (size_t i = 0; i < 3; i++)
+				ml_format_text(&ev[i], t[i], sizeof(t[i]));
+			EXPECT_STR(t[0], "live block 10.0.0.2 192.0.2.1:1024-1039");
+			EXPECT_STR(t[1], "live block 10.0.0.3 192.0.2.1:1040-1055");
+			EXPECT_STR(t[2], "live block 10.0.0.2 192.0.2.1:1056-1071");
+		}
+		free(ev);
+		/* blocks off: the mappings, as before */
+		n = ml_live_from_flows(fl, 6, &fw, 1, 0, NULL, T0, &ev);
+		EXPECT(n == 4);
+		for (size_t i = 0; i < n; i++)
+			EXPECT(!ev[i].block);
+		free(ev);
+		/* who, live: the block of the port, then the port's own */
+		{
+			struct ml_query q = { .ext_port = 1030 };
+			struct ml_span *sp;
+			uint64_t *cnt;
+
+			inet_pton(AF_INET, U, &q.ext_addr);
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, &g, &q, &sp, &cnt);
+			EXPECT(n == 2 && sp[0].block && sp[0].first == 1024 &&
+			       sp[0].last == 1039 && sp[0].int_addr == htonl(0x0a000002) &&
+			       cnt[0] == 2 && !sp[1].block && sp[1].proto == IPPROTO_UDP &&
+			       sp[1].int_port == 5000 && cnt[1] == 1);
+			cap_start(false, false);
+			print_open_array(NULL);
+			for (size_t i = 0; i < n; i++)
+				ml_who_print_span(&sp[i], " (live, %u flows)", cnt[i]);
+			print_close_array();
+			print_end();
+			EXPECT_STR(cap_end(),
+				   "block 192.0.2.1:1024-1039 10.0.0.2 (live, 2 flows)\n"
+				   "udp 192.0.2.1:1030 10.0.0.2:5000 (live, 1 flows)\n");
+			free(cap_buf);
+			cap_start(true, false);
+			print_open_array(NULL);
+			ml_who_print_span(&sp[0], " (live, %u flows)", cnt[0]);
+			print_close_array();
+			print_end();
+			EXPECT_STR(cap_end(),
+				   "[{\"proto\":null,\"external_address\":\"192.0.2.1\",\"external_port\":1030,"
+				   "\"block_first\":1024,\"block_last\":1039,"
+				   "\"internal_address\":\"10.0.0.2\",\"internal_port\":null,"
+				   "\"from\":null,\"to\":null,\"flows\":2,\"certain\":true}]\n");
+			save_json("who-block-live", cap_buf);
+			free(cap_buf);
+			free(sp);
+			free(cnt);
+			/* a port of the block nobody maps: the block's host */
+			q.ext_port = 1033;
+			q.have_proto = true;
+			q.proto = IPPROTO_TCP;
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, &g, &q, &sp, &cnt);
+			EXPECT(n == 1 && sp[0].block && sp[0].int_addr == htonl(0x0a000002));
+			free(sp);
+			free(cnt);
+			/* another host's block */
+			q.ext_port = 1041;
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, &g, &q, &sp, &cnt);
+			EXPECT(n == 1 && sp[0].block && sp[0].first == 1040 &&
+			       sp[0].int_addr == htonl(0x0a000003) && cnt[0] == 2);
+			free(sp);
+			free(cnt);
+			/* a block nobody holds (the forward's port alone) */
+			q.ext_port = 1050;
+			q.have_proto = false;
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, &g, &q, &sp, &cnt);
+			EXPECT(n == 2 && sp[0].block && sp[0].int_addr == htonl(0x0a000003) &&
+			       !sp[1].block && sp[1].proto == IPPROTO_TCP &&
+			       sp[1].int_addr == htonl(0x0a000004));
+			free(sp);
+			free(cnt);
+			q.ext_port = 1080;
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, &g, &q, &sp, &cnt);
+			EXPECT(n == 0);
+			free(sp);
+			free(cnt);
+			/* blocks off: the port alone */
+			q.ext_port = 1033;
+			n = ml_who_from_flows(fl, 6, &fw, 1, 0, NULL, &q, &sp, &cnt);
+			EXPECT(n == 0);
+			free(sp);
+			free(cnt);
+		}
+	}
+
+	/* who at TIME: the block that holds the port, any protocol */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, 0, "2026-12-03T06:05:00Z")),
+		   "block 1024-1039 10.0.0.2 2026-12-03T06:00:00 2026-12-03T06:10:00;"
+		   "udp 10.0.0.9:7 2026-12-03T06:03:00 -;");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1039, IPPROTO_TCP, "2026-12-03T06:05:00Z")),
+		   "block 1024-1039 10.0.0.2 2026-12-03T06:00:00 2026-12-03T06:10:00;");
+	/* the first and last instant count */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1024, IPPROTO_ICMP, "2026-12-03T06:10:00Z")),
+		   "block 1024-1039 10.0.0.2 2026-12-03T06:00:00 2026-12-03T06:10:00;");
+	/* next block: another host; the host's second block */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1040, 0, "2026-12-03T06:05:00Z")),
+		   "block 1040-1055 10.0.0.3 2026-12-03T06:01:00 2026-12-03T06:38:00;");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1071, 0, "2026-12-03T06:05:00Z")),
+		   "block 1056-1071 10.0.0.2 2026-12-03T06:02:00 2026-12-03T06:10:00;");
+	/* before its block: nobody; outside every block: nobody */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1060, 0, "2026-12-03T06:01:30Z")),
+		   "nobody");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1080, IPPROTO_UDP, "2026-12-03T06:05:00Z")),
+		   "nobody");
+	/* released, then given to another host: each at its time */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, IPPROTO_UDP, "2026-12-03T06:15:00Z")),
+		   "udp 10.0.0.9:7 2026-12-03T06:03:00 -;");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, IPPROTO_TCP, "2026-12-03T06:15:00Z")),
+		   "nobody");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, IPPROTO_TCP, "2026-12-03T06:22:00Z")),
+		   "block 1024-1039 10.0.0.4 2026-12-03T06:20:00 2026-12-03T06:25:00;");
+	/* another address's block of the same ports */
+	EXPECT_STR(who_ask(block_log, who_q("192.0.2.10", 1030, 0, "2026-12-03T06:35:00Z")),
+		   "block 1024-1039 10.0.0.5 2026-12-03T06:30:00 -;");
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, IPPROTO_TCP, "2026-12-03T06:35:00Z")),
+		   "nobody");
+	/* a wider block (new geometry) over the port */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1080, IPPROTO_TCP, "2026-12-03T06:45:00Z")),
+		   "block 1024-1087 10.0.0.6 2026-12-03T06:40:00 2026-12-03T07:00:00 T;");
+	/* a new for another host ends the open block (its del was lost);
+	 * the lost line is before it */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1030, IPPROTO_TCP, "2026-12-03T07:05:00Z")),
+		   "block 1024-1087 10.0.0.7 2026-12-03T07:00:00 -;");
+	/* a del with no new: since the previous del of a block holding it */
+	EXPECT_STR(who_ask(block_log, who_q(U, 1100, IPPROTO_TCP, "2026-12-03T07:05:00Z")),
+		   "block 1088-1151 10.0.0.8 2026-12-03T06:00:00 2026-12-03T07:10:00 F L;");
+	/* the printed answer */
+	{
+		struct ml_query q = who_q(U, 1030, IPPROTO_TCP, "2026-12-03T06:22:00Z");
+		struct ml_answer a;
+		struct ml_log l;
+
+		ml_log_init(&l, &q);
+		who_feed(&l, block_log);
+		EXPECT(l.bad == 0);
+		ml_who(l.v, l.n, l.start, &q, &a);
+		cap_start(false, false);
+		EXPECT(ml_who_print(&a, &l, &q, "m.log") == 0);
+		EXPECT_STR(cap_end(), "block 192.0.2.1:1024-1039 10.0.0.4 from 2026-12-03T06:20:00.000000Z to 2026-12-03T06:25:00.000000Z\n");
+		free(cap_buf);
+		cap_start(true, false);
+		EXPECT(ml_who_print(&a, &l, &q, "m.log") == 0);
+		EXPECT_STR(cap_end(),
+			"[{\"proto\":null,\"external_address\":\"192.0.2.1\",\"external_port\":1030,"
+			"\"block_first\":1024,\"block_last\":1039,"
+			"\"internal_address\":\"10.0.0.4\",\"internal_port\":null,"
+			"\"from\":\"2026-12-03T06:20:00.000000Z\",\"to\":\"2026-12-03T06:25:00.000000Z\","
+			"\"flows\":null,\"certain\":true}]\n");
+		save_json("who-block", cap_buf);
+		free(cap_buf);
+		free(a.v);
+		free(l.v);
+	}
+	/* what log writes, who reads: a file with both kinds of line */
+	{
+		char dir[64], path[128], cmd[160];
+		struct ml_query q = who_q(U, 1030, 0, "2026-12-03T06:30:30Z");
+		struct ml_answer a;
+		struct ml_log l;
+
+		snprintf(dir, sizeof(dir), "/tmp/natk-block-test.%d", (int)getpid());
+		EXPECT(mkdir(dir, 0700) == 0);
+		snprintf(path, sizeof(path), "%s/m.log", dir);
+		ml_out_init(&o);
+		o.path = path;
+		EXPECT(ml_file_open(&o) == 0);
+		e = mk_block(ML_NEW, T0, "10.0.0.5", U, 1024, 1039);
+		ml_emit(&o, &e);
+		e.kind = ML_DEL;
+		e.ns = T0 + MIN;
+		ml_emit(&o, &e);
+		e = mk_ev(ML_NEW, T0 + 2 * MIN, IPPROTO_UDP, "10.0.0.6", 6, U, 1030);
+		ml_emit(&o, &e);
+		close(o.fd);
+		ml_log_init(&l, &q);
+		EXPECT(ml_log_read(&l, path, cmd, sizeof(cmd)) == 0 && l.bad == 0 &&
+		       l.n == 3);
+		ml_who(l.v, l.n, l.start, &q, &a);
+		EXPECT(a.n == 1 && a.v[0].block && a.v[0].int_addr == htonl(0x0a000005) &&
+		       a.v[0].from == T0 && a.v[0].to == T0 + MIN);
+		free(a.v);
+		q.at = T0 + 3 * MIN;
+		ml_who(l.v, l.n, l.start, &q, &a);
+		EXPECT(a.n == 1 && !a.v[0].block && a.v[0].int_addr == htonl(0x0a000006));
+		free(a.v);
+		free(l.v);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		EXPECT(system(cmd) == 0);
+	}
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -3922,6 +4585,8 @@ int main(void)
 	run("addr-save-apply", test_addr_save_apply);
 	run("addr-forwards", test_addr_forwards);
 	run("addr-metrics", test_addr_metrics);
+	run("blocks", test_blocks);
+	run("block-log", test_block_log);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
