@@ -8,8 +8,10 @@
 #    mapping log names, aligned on 20000 + 16k; two hosts' blocks differ;
 #  - a host that needs more than 16 mappings gets a second block, and the
 #    log says so once per block (no line per mapping);
-#  - past its 2 blocks (32 mappings) its new flows are dropped
-#    (drop_no_port), while another host still gets its block;
+#  - past its 2 blocks its new flows are dropped (drop_no_port), while
+#    another host still gets its block; a block's ports serve each
+#    protocol (TCP port 20001 and UDP port 20001 are two mappings), so it
+#    is the 33rd UDP mapping that finds no port;
 #  - status and the metrics count the blocks per address;
 #  - `natkctl who ADDR:PORT` names the block's host while its flows live
 #    (a port of the block no flow uses included) and, from the log, after
@@ -119,27 +121,28 @@ fi
 expect_eq blocks-log-live 1 "$(count_lines "$D/m.log" " live ")" "live lines (one block of $LAN2 with one mapping): $(oneline "$D/m.log")"
 t_before=$(utc_now)
 
-# Host 1: 2 TCP connections and 30 UDP sources: 32 mappings, two blocks;
-# then 2 more, past its limit of 2 blocks.
+# Host 1: 2 TCP connections and 32 UDP sources: two blocks (the UDP
+# mappings fill both; the TCP ones are in the first); then 2 more UDP
+# ones, past its limit of 2 blocks.
 stats0=$(ctl_stats_json nat)
 tcp1=$(ask lan1 tcp $WAN1 5001 41900 | sed -n 1p | awk '{print $2}')
 tcp2=$(ask lan1 tcp $WAN1 5001 41901 | sed -n 1p | awk '{print $2}')
-udp_many lan1 $WAN1 5000 $(seq 41000 41029) > "$D/h1.txt"
+udp_many lan1 $WAN1 5000 $(seq 41000 41031) > "$D/h1.txt"
 got=$(awk '$2 != "-"' "$D/h1.txt" | wc -l)
-log "lan1 tcp: $tcp1 $tcp2; udp replies: $got of 30"
-if [ "$got" = 30 ] && [ -n "$tcp1" ] && [ -n "$tcp2" ]; then
+log "lan1 tcp: $tcp1 $tcp2; udp replies: $got of 32"
+if [ "$got" = 32 ] && [ -n "$tcp1" ] && [ -n "$tcp2" ]; then
 	pass blocks-host1-replies
 else
-	fail blocks-host1-replies "want 30 UDP replies and 2 TCP ones, got $got and '$tcp1' '$tcp2': $(tr '\n' ' ' < "$D/h1.txt")"
+	fail blocks-host1-replies "want 32 UDP replies and 2 TCP ones, got $got and '$tcp1' '$tcp2': $(tr '\n' ' ' < "$D/h1.txt")"
 fi
-udp_many lan1 $WAN1 5000 41030 41031 > "$D/h1-over.txt"
+udp_many lan1 $WAN1 5000 41032 41033 > "$D/h1-over.txt"
 stats1=$(ctl_stats_json nat)
 poll 5 test "$(blocks_of $LAN1 | wc -l)" -ge 2
 b1=$(blocks_of $LAN1)
 b2=$(blocks_of $LAN2)
 log "blocks of $LAN1: $(flat "$b1"); of $LAN2: $(flat "$b2")"
-expect_eq blocks-host1-second-block 2 "$(printf '%s\n' "$b1" | grep -c .)" "blocks the log gave $LAN1 for 32 mappings: $(oneline "$D/m.log")"
-expect_eq blocks-log-one-line-per-block 3 "$(count_lines "$D/m.log" ' (new|live) block ')" "new/live block lines (2 of $LAN1, 1 of $LAN2) for 33 mappings: $(oneline "$D/m.log")"
+expect_eq blocks-host1-second-block 2 "$(printf '%s\n' "$b1" | grep -c .)" "blocks the log gave $LAN1 for 34 mappings: $(oneline "$D/m.log")"
+expect_eq blocks-log-one-line-per-block 3 "$(count_lines "$D/m.log" ' (new|live) block ')" "new/live block lines (2 of $LAN1, 1 of $LAN2) for 35 mappings: $(oneline "$D/m.log")"
 expect_eq blocks-log-no-mapping-lines 0 "$(count_lines "$D/m.log" ' (new|live|del) (udp|tcp|icmp) ')" "per-mapping lines with blocks on"
 bad=$(printf '%s\n%s\n' "$b1" "$b2" | awk -v m=$PMIN -v s=$SIZE 'NF && (($1 - m) % s || $2 != $1 + s - 1) { print }')
 if [ -n "$b1" ] && [ -n "$b2" ] && [ -z "$bad" ]; then
@@ -174,7 +177,7 @@ if [ -n "$b1" ] && [ -n "$b2" ] && [ -z "$overlap" ]; then
 else
 	fail blocks-hosts-differ "blocks of $LAN1 and $LAN2 overlap: '$overlap' ($(flat "$b1"); $(flat "$b2"))"
 fi
-expect_eq blocks-limit-dropped "41030 -|41031 -|" "$(tr '\n' '|' < "$D/h1-over.txt")" "replies to the 33rd and 34th mapping of $LAN1 (2 blocks of 16 full)"
+expect_eq blocks-limit-dropped "41032 -|41033 -|" "$(tr '\n' '|' < "$D/h1-over.txt")" "replies to the 33rd and 34th UDP mapping of $LAN1 (its 2 blocks of 16 full)"
 drops=$(stat_delta "$stats0" "$stats1" drop_no_port)
 if [ "${drops:-0}" -ge 2 ]; then
 	pass blocks-limit-drop-counted
