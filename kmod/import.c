@@ -92,7 +92,8 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 	}
 	if (natk_cfg_state(cfg) == NATK_STATE_ACTIVE &&
 	    !natk_pool_has(cfg, s->eaddr)) {
-		NL_SET_ERR_MSG(extack, "natk: the flow's external address is not in the pool");
+		NL_SET_ERR_MSG(extack,
+			       "natk: the flow's external address is not one of natk's (set addresses)");
 		err = -EADDRNOTAVAIL;
 		goto out;
 	}

@@ -116,7 +116,7 @@ sed "s/ $NAT_EXT:/ 192.0.2.99:/" "$D/kept.txt" > "$D/other.txt"
 nctl flush > /dev/null
 run_ctl nat flows restore "$D/other.txt"
 expect_eq reload-other-addr-refused "2 0" "$CTL_RC $(nctl -j flows | jq length)" "exit status and flows after restoring a file of another external address"
-if printf '%s\n' "$CTL_ERR" | grep -q 'another external address'; then
+if printf '%s\n' "$CTL_ERR" | grep -q "external address is not one of natk's"; then
 	pass reload-other-addr-message
 else
 	fail reload-other-addr-message "stderr: $CTL_ERR"
