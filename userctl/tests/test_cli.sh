@@ -87,6 +87,15 @@ expect 1 'addresses: an address is missing' set external eth0 addresses 192.0.2.
 expect 1 'addresses: 0.0.0.0 is not an address to masquerade behind' set addresses 0.0.0.0
 expect 1 "'addresses' given twice" set addresses all addresses primary
 expect 1 "'192.0.2.2-192.0.2.3' is not a setting: separate the addresses of addresses with commas" set addresses 192.0.2.1 192.0.2.2-192.0.2.3
+# port blocks
+expect 1 "invalid port-block '7': expected ports a block from 8 to 4096, or off" set port-block 7
+expect 1 "invalid port-block '4097'" set port-block 4097
+expect 1 "invalid port-block 'none'" set port-block none
+expect 1 "'port-block' needs a value: ports a block from 8 to 4096, or off" set port-block
+expect 1 "invalid port-blocks-per-host '0': expected a number from 1 to 32" set port-blocks-per-host 0
+expect 1 "invalid port-blocks-per-host '33'" set port-blocks-per-host 33
+expect 1 "ambiguous setting 'port-b'" set port-b 16
+expect 1 "'port-block' given twice" set port-block 16 port-block off
 expect 0 'ADDRS := ADDR\[,ADDR|ADDR-ADDR\]' help set
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
@@ -299,6 +308,7 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 	for cmd in status stats flows down flush save monitor log "who 192.0.2.1:41000" "forward list" \
 		"set ports 1024-2048" "set port-hold off" "forward del tcp 80" \
 		"set internal 10.0.0.0/8" "set no-nat none" "set addresses all" \
+		"set port-block 64" "set port-block off port-blocks-per-host 4" \
 		"set external eth0 addresses 192.0.2.1,192.0.2.5-192.0.2.7" \
 		"forward add udp 7000 10.0.0.2 address 192.0.2.5" "forward del udp 7000 address 192.0.2.5" \
 		"flows save $tmp/saved.flows" "flows restore $tmp/good.flows"; do
