@@ -13,11 +13,11 @@ PKGS=(
 	socat iperf3 nftables iproute2 iputils-ping tcpdump
 	python3 python3-scapy jq gawk gnuplot-nox groff-base
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian
-	prometheus prometheus-node-exporter keepalived
+	prometheus prometheus-node-exporter keepalived coturn
 )
-# Daemons the tests only run in their VMs (promtool, node_exporter): the
-# host does not start them, nor start them at boot.
-DAEMONS=(prometheus prometheus-node-exporter keepalived)
+# Daemons the tests only run in their VMs (promtool, node_exporter,
+# turnserver): the host does not start them, nor start them at boot.
+DAEMONS=(prometheus prometheus-node-exporter keepalived coturn)
 
 missing=()
 for p in "${PKGS[@]}"; do
