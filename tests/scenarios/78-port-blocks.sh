@@ -40,6 +40,7 @@ D=$CTL_TMP
 PMIN=20000
 PMAX=20127
 SIZE=16
+out=		# what all_in_ranges found outside (set -u: even when not run)
 
 utc_now() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
 count_lines() { grep -Ec -- "$2" "$1" 2> /dev/null || true; }
