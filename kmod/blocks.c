@@ -86,6 +86,32 @@ void natk_blocks_release_stale(struct natk_net *nn, struct natk_blocks *b,
 }
 
 /*
+ * Append block @k of @use, just claimed in its map, to @b (of @cfg's
+ * geometry) and log it. Returns its index in @b. Caller holds b->lock.
+ */
+static int natk_block_append(struct natk_net *nn, const struct natk_cfg *cfg,
+			     struct natk_blocks *b, struct natk_addr_use *use,
+			     __be32 iaddr, u32 k)
+{
+	unsigned int n = b->n;
+	u16 first;
+
+	if (!n) {
+		b->size = cfg->port_block;
+		b->base = cfg->port_min;
+		b->use = use;
+	}
+	b->idx[n] = k;
+	atomic_inc(&use->blocks);
+	first = natk_block_first(b, n);
+	natk_event_block(nn, iaddr, use->addr, first, first + b->size - 1,
+			 NATK_CMD_MAP_NEW);
+	/* The entry before the count that shows it. */
+	smp_store_release(&b->n, n + 1);
+	return n;
+}
+
+/*
  * A new block for @b on @use: one chosen at random among the free ones,
  * appended. Returns its index in @b, or -EADDRINUSE (at the host's limit,
  * or no block free). A block another CPU appended since the caller looked
@@ -97,7 +123,6 @@ static int natk_block_new(struct natk_net *nn, const struct natk_cfg *cfg,
 {
 	u32 total = natk_blocks_total(cfg), k;
 	int attempt, ret = -EADDRINUSE;
-	u16 first;
 
 	if (!use || !use->blockmap || !total)
 		return -EADDRINUSE;
@@ -123,19 +148,7 @@ static int natk_block_new(struct natk_net *nn, const struct natk_cfg *cfg,
 	}
 	if (attempt == 4)
 		goto out;
-	if (!b->n) {
-		b->size = cfg->port_block;
-		b->base = cfg->port_min;
-		b->use = use;
-	}
-	b->idx[b->n] = k;
-	atomic_inc(&use->blocks);
-	first = natk_block_first(b, b->n);
-	natk_event_block(nn, iaddr, use->addr, first, first + b->size - 1,
-			 NATK_CMD_MAP_NEW);
-	ret = b->n;
-	/* The entry before the count that shows it. */
-	smp_store_release(&b->n, b->n + 1);
+	ret = natk_block_append(nn, cfg, b, use, iaddr, k);
 out:
 	spin_unlock_bh(&b->lock);
 	return ret;
@@ -206,7 +219,7 @@ int natk_blocks_take(struct natk_net *nn, const struct natk_cfg *cfg,
 		     __be16 port)
 {
 	struct natk_addr_use *use = natk_addr_use(nn, eaddr);
-	u16 p = ntohs(port), first;
+	u16 p = ntohs(port);
 	int ret = -EADDRINUSE;
 	u32 k;
 
@@ -222,18 +235,7 @@ int natk_blocks_take(struct natk_net *nn, const struct natk_cfg *cfg,
 		natk_blocks_drop(nn, b, iaddr);
 	if (b->n >= NATK_PORT_BLOCKS_MAX || test_and_set_bit(k, use->blockmap))
 		goto out;
-	if (!b->n) {
-		b->size = cfg->port_block;
-		b->base = cfg->port_min;
-		b->use = use;
-	}
-	b->idx[b->n] = k;
-	atomic_inc(&use->blocks);
-	first = natk_block_first(b, b->n);
-	natk_event_block(nn, iaddr, use->addr, first, first + b->size - 1,
-			 NATK_CMD_MAP_NEW);
-	/* The entry before the count that shows it. */
-	smp_store_release(&b->n, b->n + 1);
+	natk_block_append(nn, cfg, b, use, iaddr, k);
 	ret = 0;
 out:
 	spin_unlock_bh(&b->lock);

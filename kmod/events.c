@@ -191,11 +191,14 @@ lost:
 #define NATK_MAP_EVENT_SIZE	128
 
 /*
- * The mapping log: @map was made (NATK_CMD_MAP_NEW) or its port is free
- * again (NATK_CMD_MAP_DEL), to the "mappings" group. Any context; nothing
- * is allocated when nobody listens.
+ * The mapping log, to the "mappings" group: a mapping of @ik (or, @ik
+ * NULL, a port block of host @iaddr) to @eaddr:@first (a block: up to
+ * @last) was made (NATK_CMD_MAP_NEW) or is free again (NATK_CMD_MAP_DEL).
+ * Any context; nothing is allocated when nobody listens.
  */
-void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
+static void natk_event_mapping(struct natk_net *nn, const struct natk_mkey *ik,
+			       __be32 iaddr, __be32 eaddr, u16 first, u16 last,
+			       u8 cmd)
 {
 	struct sk_buff *skb;
 	struct nlattr *nest;
@@ -212,11 +215,12 @@ void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 		goto lost_free;
 	nest = nla_nest_start(skb, NATK_A_MAP);
 	if (!nest ||
-	    nla_put_u8(skb, NATK_MAP_A_PROTO, map->ikey.proto) ||
-	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, map->ikey.iaddr) ||
-	    nla_put_u16(skb, NATK_MAP_A_INT_PORT, ntohs(map->ikey.iport)) ||
-	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, map->ekey.eaddr) ||
-	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, ntohs(map->ekey.eport)))
+	    (ik && (nla_put_u8(skb, NATK_MAP_A_PROTO, ik->proto) ||
+		    nla_put_u16(skb, NATK_MAP_A_INT_PORT, ntohs(ik->iport)))) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, iaddr) ||
+	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, eaddr) ||
+	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, first) ||
+	    (!ik && nla_put_u16(skb, NATK_MAP_A_EXT_PORT_LAST, last)))
 		goto lost_free;
 	nla_nest_end(skb, nest);
 	natk_event_send(nn, skb, hdr, GFP_ATOMIC, NATK_GRP_MAPPINGS);
@@ -228,42 +232,17 @@ lost:
 	natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
 }
 
-/*
- * The mapping log with port blocks (blocks.c): host @iaddr got the block
- * @first..@last of @eaddr (NATK_CMD_MAP_NEW), or it is free again
- * (NATK_CMD_MAP_DEL). For every protocol: no protocol, no internal port.
- */
+void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
+{
+	natk_event_mapping(nn, &map->ikey, map->ikey.iaddr, map->ekey.eaddr,
+			   ntohs(map->ekey.eport), 0, cmd);
+}
+
+/* Port blocks (blocks.c): for every protocol, no internal port. */
 void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
 		      u16 first, u16 last, u8 cmd)
 {
-	struct sk_buff *skb;
-	struct nlattr *nest;
-	void *hdr;
-
-	if (!READ_ONCE(natk_events_on) || !check_net(nn->net) ||
-	    !genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_MAPPINGS))
-		return;
-	skb = genlmsg_new(NATK_MAP_EVENT_SIZE, GFP_ATOMIC);
-	if (!skb)
-		goto lost;
-	hdr = genlmsg_put(skb, 0, 0, &natk_genl_family, 0, cmd);
-	if (!hdr)
-		goto lost_free;
-	nest = nla_nest_start(skb, NATK_A_MAP);
-	if (!nest ||
-	    nla_put_in_addr(skb, NATK_MAP_A_INT_ADDR_BE, iaddr) ||
-	    nla_put_in_addr(skb, NATK_MAP_A_EXT_ADDR_BE, eaddr) ||
-	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT, first) ||
-	    nla_put_u16(skb, NATK_MAP_A_EXT_PORT_LAST, last))
-		goto lost_free;
-	nla_nest_end(skb, nest);
-	natk_event_send(nn, skb, hdr, GFP_ATOMIC, NATK_GRP_MAPPINGS);
-	return;
-
-lost_free:
-	nlmsg_free(skb);
-lost:
-	natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
+	natk_event_mapping(nn, NULL, iaddr, eaddr, first, last, cmd);
 }
 
 /*
