@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +563,54 @@ const char *conf_unsupported(const struct natk_conf *c,
 	return NULL;
 }
 
+/* Is addr_be an IPv4 address of interface ifname (in our namespace)? */
+static bool conf_if_has(const char *ifname, uint32_t addr_be)
+{
+	struct ifaddrs *ifa, *i;
+	bool has = false;
+
+	if (getifaddrs(&ifa))
+		return true;	/* cannot tell: say nothing */
+	for (i = ifa; i && !has; i = i->ifa_next)
+		has = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		      !strcmp(i->ifa_name, ifname) &&
+		      ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+		      addr_be;
+	freeifaddrs(ifa);
+	return has;
+}
+
+/*
+ * A kernel before 6.2 cannot name the listed address that is not on the
+ * interface (no formatted extack): name it here.
+ */
+static void conf_name_missing(const struct natk_conf *c, const char *cmd)
+{
+	struct natk_status st;
+	const char *ifname = c->ifname;
+	uint32_t a;
+	char ip[INET_ADDRSTRLEN];
+
+	if (!(c->have & HAVE_IFNAME)) {
+		if (status_get(&st))
+			return;
+		ifname = st.ifname;
+	}
+	for (unsigned int i = 0; i < c->addrs.n; i++) {
+		for (a = ntohl(c->addrs.r[i].first_be);
+		     a <= ntohl(c->addrs.r[i].last_be); a++) {
+			if (!conf_if_has(ifname, htonl(a))) {
+				inet_ntop(AF_INET, &(uint32_t){ htonl(a) }, ip,
+					  sizeof(ip));
+				fail("%s: %s is not an address of %s: add it first (ip addr add), or leave it out",
+				     cmd, ip, ifname);
+			}
+			if (a == UINT32_MAX)
+				break;
+		}
+	}
+}
+
 /* Send one SET_CONFIG with everything in c; exits on failure. */
 void conf_send(const struct natk_conf *c, bool reset)
 {
@@ -580,6 +629,10 @@ void conf_send(const struct natk_conf *c, bool reset)
 			fail("%s: " CONF_TOO_OLD, what);
 	}
 	err = conf_request(c, reset, false);
+	if (err == -EADDRNOTAVAIL && (c->have & HAVE_ADDRS) &&
+	    c->addrs_mode == NATK_ADDRS_LIST &&
+	    strstr(nk_extack, "a listed address is not"))
+		conf_name_missing(c, reset ? "apply" : "set");
 	if (err)
 		nk_fail(reset ? "apply" : "set", err);
 	conf_warn_missing_if(c);
