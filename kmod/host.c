@@ -77,11 +77,6 @@ struct natk_blocks *natk_host_blocks(struct natk_host *host)
 	return &host->blocks;
 }
 
-__be32 natk_host_iaddr(const struct natk_host *host)
-{
-	return host->iaddr;
-}
-
 static bool natk_host_reblock_one(struct natk_net *nn, void *obj, u8 arg)
 {
 	struct natk_host *host = obj;

@@ -362,7 +362,6 @@ void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_pool_sweep(struct natk_net *nn);
 void natk_pool_destroy(struct natk_net *nn);
 struct natk_addr_use *natk_addr_use(struct natk_net *nn, __be32 addr);
-struct natk_addr_use *natk_addr_use_get(struct natk_net *nn, __be32 addr);
 struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
 					    const struct natk_cfg *cfg,
 					    __be32 addr);
@@ -528,7 +527,6 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 				__be32 iaddr, __be32 eaddr, enum natk_stat *why);
 __be32 natk_host_addr(const struct natk_host *host);
 struct natk_blocks *natk_host_blocks(struct natk_host *host);
-__be32 natk_host_iaddr(const struct natk_host *host);
 void natk_hosts_reblock(struct natk_net *nn);
 void natk_host_put(struct natk_net *nn, struct natk_host *host);
 bool natk_host_known(struct natk_net *nn, __be32 iaddr);

@@ -34,16 +34,6 @@ static bool natk_ranges_have(const struct natk_cfg *cfg, __be32 addr)
 	return false;
 }
 
-static bool natk_addrs_have(const struct natk_cfg *cfg, __be32 addr)
-{
-	unsigned int i;
-
-	for (i = 0; i < cfg->naddrs; i++)
-		if (cfg->addrs[i] == addr)
-			return true;
-	return false;
-}
-
 /*
  * Compute @cfg's pool from @dev's addresses (NULL: no device) and its
  * mode, and the primary external address. RCU read lock held.
@@ -65,7 +55,7 @@ void natk_pool_resolve(struct natk_cfg *cfg, struct net_device *dev)
 			continue;
 		if (!primary && !(ifa->ifa_flags & IFA_F_SECONDARY))
 			primary = a;
-		if (cfg->naddrs == NATK_ADDRS_MAX || natk_addrs_have(cfg, a))
+		if (cfg->naddrs == NATK_ADDRS_MAX || natk_pool_has(cfg, a))
 			continue;
 		if (cfg->addrs_mode == NATK_ADDRS_ALL ||
 		    (cfg->addrs_mode == NATK_ADDRS_LIST &&
@@ -79,7 +69,7 @@ void natk_pool_resolve(struct natk_cfg *cfg, struct net_device *dev)
 		return;
 	}
 	if (cfg->naddrs)
-		cfg->ext_addr = natk_addrs_have(cfg, primary) ? primary :
+		cfg->ext_addr = natk_pool_has(cfg, primary) ? primary :
 							       cfg->addrs[0];
 }
 
@@ -162,7 +152,8 @@ static bool natk_addr_use_idle(struct natk_addr_use *u)
 }
 
 /* The slot of @addr, claimed if it has none (NULL: all taken). Locked. */
-struct natk_addr_use *natk_addr_use_get(struct natk_net *nn, __be32 addr)
+static struct natk_addr_use *natk_addr_use_get(struct natk_net *nn,
+					       __be32 addr)
 {
 	struct natk_addr_use *u = natk_addr_use(nn, addr);
 	unsigned int i, c;
@@ -227,7 +218,7 @@ void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg)
 	for (i = 0; i < NATK_ADDR_SLOTS; i++) {
 		struct natk_addr_use *u = &nn->addr_use[i];
 
-		if (u->addr && !natk_addrs_have(cfg, u->addr) &&
+		if (u->addr && !natk_pool_has(cfg, u->addr) &&
 		    natk_addr_use_idle(u)) {
 			WRITE_ONCE(u->addr, 0);
 			bitmap_free(u->blockmap);
