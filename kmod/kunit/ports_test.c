@@ -1092,6 +1092,23 @@ static struct natk_flow *natk_pool_flow(struct kunit *test,
 	return natk_test_flow(test, nn, &k, NATK_TCP_NONE);
 }
 
+/* Such a flow gets no port (drop_no_port). */
+static void natk_pool_flow_refused(struct kunit *test, struct natk_net *nn,
+				   __be32 iaddr, u16 iport)
+{
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, iaddr, iport,
+					    NATK_T_REM, 3478);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_flow *f;
+
+	rcu_read_lock();
+	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
+			     &why);
+	rcu_read_unlock();
+	KUNIT_EXPECT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+}
+
 /*
  * Paired pooling (RFC 4787 REQ-2): every mapping of a host is on one
  * address, and hosts spread over the pool (the fewest hosts first).
@@ -1130,8 +1147,6 @@ static void natk_ports_paired(struct kunit *test)
 static void natk_ports_pool_exhaustion(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
-	struct natk_okey k;
-	enum natk_stat why = NATK_STAT_UNSPEC;
 	struct natk_flow *f;
 	__be32 a;
 	int i;
@@ -1141,13 +1156,7 @@ static void natk_ports_pool_exhaustion(struct kunit *test)
 	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->rkey.eaddr;
 	for (i = 1; i < 10; i++)
 		natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
-	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40010, NATK_T_REM, 3478);
-	rcu_read_lock();
-	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
-			     &why);
-	rcu_read_unlock();
-	KUNIT_EXPECT_NULL(test, f);
-	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	natk_pool_flow_refused(test, nn, NATK_T_INT, 40010);
 	KUNIT_EXPECT_EQ(test,
 			atomic_long_read(&natk_addr_use(nn, a)->exhausted[1]),
 			1L);
@@ -1219,10 +1228,8 @@ static void natk_ports_blocks(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
 	struct natk_addr_use *use = natk_addr_use(nn, NATK_T_EXT);
-	enum natk_stat why = NATK_STAT_UNSPEC;
 	u16 b1, b2, b3, p;
 	struct natk_flow *f;
-	struct natk_okey k;
 	int i;
 
 	natk_range(nn, 10000, 10999);
@@ -1248,13 +1255,7 @@ static void natk_ports_blocks(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, natk_block_of(f->rkey.eport, 16), b2);
 	}
 	/* Two blocks full, the limit is two: dropped. */
-	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 42001, NATK_T_REM, 3478);
-	rcu_read_lock();
-	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
-			     &why);
-	rcu_read_unlock();
-	KUNIT_EXPECT_NULL(test, f);
-	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	natk_pool_flow_refused(test, nn, NATK_T_INT, 42001);
 	/* Another host: its own block, neither of the first host's. */
 	f = natk_pool_flow(test, nn, NATK_T_INT2, 40001);
 	b3 = natk_block_of(f->rkey.eport, 16);
