@@ -419,14 +419,27 @@ flow_state_is() {
 
 # ---------------------------------------------------------------- dmesg
 
-# dmesg_mark: remember where the kernel log is now; dmesg_check NAME: PASS
-# if nothing bad was logged since.
-dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+# dmesg_mark: remember where the kernel log is now, as a line of its own
+# written to it (a line count is no mark: once the ring buffer wraps, the
+# count stays put while old lines go); dmesg_since: the kernel log after
+# the mark (all of it when there is no mark or the mark has wrapped out);
+# dmesg_check NAME: PASS if nothing bad was logged since.
+dmesg_mark() {
+	DMESG_MARK="natk-test: mark $$.$RANDOM.$(date +%s%N)"
+	echo "$DMESG_MARK" > /dev/kmsg
+}
+
+dmesg_since() {
+	dmesg | awk -v m="${DMESG_MARK:-}" '
+		{ l[NR] = $0 }
+		m != "" && index($0, m) { s = NR }
+		END { for (i = s + 1; i <= NR; i++) print l[i] }'
+}
 
 dmesg_check() {
 	local name=$1 tmp hits
 	tmp=$(mktemp)
-	dmesg | tail -n "+$(( ${DMESG_MARK:-0} + 1 ))" > "$tmp"
+	dmesg_since > "$tmp"
 	hits=$(kernel_problems "$tmp")
 	if [ -z "$hits" ]; then
 		pass "$name"

@@ -105,7 +105,7 @@ fi
 
 # The kernel log: no soft lockup or RCU stall (dmesg_check below covers
 # every warning; this is the one the port search could cause).
-stalls=$(dmesg | tail -n "+$((DMESG_MARK + 1))" | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
+stalls=$(dmesg_since | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
 expect_eq port-exhaustion-no-lockup "" "$stalls" "kernel log"
 
 # --- the earlier flow still works, with the same port

@@ -240,6 +240,6 @@ if poll 20 fresh; then
 else
 	fail table-flood-new-flow-works "no reply to lan1:41100 within 20 s ($(nctl -j status | jq -c '{flows, max_flows}'))"
 fi
-stalls=$(dmesg | tail -n "+$((DMESG_MARK + 1))" | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
+stalls=$(dmesg_since | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
 expect_eq table-flood-no-lockup "" "$stalls" "kernel log"
 dmesg_check table-flood-kernel-log

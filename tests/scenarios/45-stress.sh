@@ -268,6 +268,6 @@ log "reload rounds: $rm_ok rmmod, $ld_ok modprobe, $use_ok working afterwards (o
 expect_eq stress-rmmod "$RELOADS" "$rm_ok" "successful rmmod natk"
 expect_eq stress-modprobe "$RELOADS" "$ld_ok" "successful modprobe natk"
 expect_eq stress-reload-works "$RELOADS" "$use_ok" "rounds where UDP worked after the reload"
-stalls=$(dmesg | tail -n "+$((DMESG_MARK + 1))" | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
+stalls=$(dmesg_since | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
 expect_eq stress-no-lockup "" "$stalls" "kernel log"
 dmesg_check stress-kernel-log

@@ -453,7 +453,7 @@ check race-stress-forward-add-after nctl forward add udp 7000 $LAN1:7000
 try_fwd() { ask wan udp $NAT_EXT 7000 | grep -q "^$WAN1 "; }
 poll 15 try_fwd && pass race-stress-forward-after ||
 	fail race-stress-forward-after "no reply from lan1:7000 through the forward"
-stalls=$(dmesg | tail -n "+$((DMESG_MARK + 1))" | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
+stalls=$(dmesg_since | grep -Ei 'soft lockup|rcu.*stall' | head -n 3)
 expect_eq race-stress-no-lockup "" "$stalls" "kernel log"
 dmesg_check race-stress-kernel-log
 log "done at $SECONDS s"

@@ -21,12 +21,14 @@ topo_setup || { fail klog-topology "topology setup failed"; exit 1; }
 check klog-natk-up natk_up || exit 1
 
 # since: the kernel log lines natk wrote since the mark
-since() { dmesg | tail -n "+$((DMESG_MARK + 1))" | grep 'natk: ' ; }
+since() { dmesg_since | grep 'natk: ' ; }
 # count RE: how many of them match RE
 count() { since | grep -cE "$1"; }
+# log_has RE: some line since the mark matches
+log_has() { dmesg_since | grep -qE "$1"; }
 # wait_line NAME RE WHAT: PASS once a line matches (polled)
 wait_line() {
-	if poll 10 sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -qE '$2'"; then
+	if poll 10 log_has "$2"; then
 		pass "$1"
 	else
 		fail "$1" "no kernel log line for $3 (want /$2/); natk's lines: $(since | tail -n 5 | tr '\n' '|')"
@@ -57,9 +59,9 @@ nctl flush
 
 nctl set ports 20000-20003
 burst 31000 8
-wait_line klog-ports-exhausted "$P"'UDP port pool exhausted \(ports 20000-20003' "UDP port exhaustion"
+wait_line klog-ports-exhausted "$P"'UDP port pool of 192\.0\.2\.1 exhausted \(ports 20000-20003 in use\)' "UDP port exhaustion"
 burst 31100 8
-expect_eq klog-ports-once 1 "$(count 'UDP port pool exhausted')" \
+expect_eq klog-ports-once 1 "$(count 'UDP port pool of [0-9.]+ exhausted')" \
 	"port exhaustion lines after two bursts"
 nctl set ports 1024-65535
 nctl flush

@@ -101,7 +101,9 @@ if [ "${NATK_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 	ACCEL=(-accel kvm -cpu host)
 fi
 
-CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off"
+# log_buf_len: a whole make check's kernel log fits, so a scenario that
+# reads the log since its mark (dmesg_since) finds it there.
+CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 printk.time=1 mitigations=off log_buf_len=16M"
 CMDLINE+=" rcupdate.rcu_cpu_stall_timeout=60 natk_init=$REPO/tests/vm/guest-init.sh"
 CMDLINE+=" natk_repo=$REPO"
 # A hung guest: an NMI from the watch below panics it, and the panic
