@@ -691,11 +691,18 @@ ip netns exec nat2 tcpdump -Z root -U -n -s 0 -i sync0 -w "$D/sync.pcap" \
 tcpd=$!
 poll 15 grep -q 'listening on' "$D/tcpdump.err"
 h0=$(sst 2 flows_held)
-f0=$(nflows nat2)
+# no_45000: nat2's natk has no flow of lan1:45000
+no_45000() {
+	"$NATKCTL" -n nat2 -j flows | jq -e --arg a "$LAN1" \
+		'all(.[]; .internal_address != $a or .internal_port != 45000)' > /dev/null
+}
 udp_oneshot lan1 45000 $WAN1 5009
 poll 10 held_is 2 $(( h0 + 1 ))
+seen45000=0
+poll 10 eval '! no_45000' && seen45000=1
 "$NATKCTL" -n nat1 flows del internal $LAN1:45000 > /dev/null
 poll 10 held_is 2 "$h0"
+poll 10 no_45000
 kill "$tcpd"
 wait "$tcpd" 2>/dev/null
 log "flow $LAN1:45000 made and deleted on nat1; nat2 held $h0 -> $(( h0 + 1 )) -> $(sst 2 flows_held)"
@@ -746,8 +753,18 @@ if [ "${nt:-0}" -gt 0 ] 2>/dev/null && poll 5 sst_ge 2 auth_failures $(( a2 + nt
 else
 	fail forged-tampered-counted "auth failures on nat2 went from $a2 to $(sst 2 auth_failures) after ${nt:-0} tampered datagrams"
 fi
+# Nothing injected: the replayed datagrams held the creation of
+# lan1:45000, and nat2's natk, which imported the genuine one, does not
+# have it again. (Counts before and after cannot tell: nat1 makes and
+# ends flows of its own meanwhile.)
 poll 1 false
-expect_eq forged-no-flow "$h0 $f0" "$(sst 2 flows_held) $(nflows nat2)" "flows held by nat2's daemon and in nat2's natk after the forgeries (before: $h0 $f0)"
+if [ "$seen45000" != 1 ]; then
+	fail forged-no-flow "nat2's natk never imported the genuine flow of lan1:45000, so its absence now proves nothing"
+elif no_45000; then
+	pass forged-no-flow
+else
+	fail forged-no-flow "nat2's natk has a flow of lan1:45000 again after the replay: $("$NATKCTL" -n nat2 -j flows | jq -c --arg a "$LAN1" '.[] | select(.internal_address == $a and .internal_port == 45000)')"
+fi
 if sync_connected 2 && sync_connected 1; then
 	pass forged-peer-still-connected
 else
