@@ -238,6 +238,24 @@ void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 			   ntohs(map->ekey.eport), 0, cmd);
 }
 
+/*
+ * With address-and-port-dependent mapping a flow is its own mapping (no
+ * struct natk_map): its external port is taken when it is published and
+ * free again when it dies (flow.c), so it is logged then.
+ */
+void natk_event_flow_map(struct natk_net *nn, const struct natk_flow *flow,
+			 u8 cmd)
+{
+	const struct natk_mkey ik = {
+		.iaddr = flow->okey.iaddr,
+		.iport = flow->okey.iport,
+		.proto = flow->okey.proto,
+	};
+
+	natk_event_mapping(nn, &ik, ik.iaddr, flow->rkey.eaddr,
+			   ntohs(flow->rkey.eport), 0, cmd);
+}
+
 /* Port blocks (blocks.c): for every protocol, no internal port. */
 void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
 		      u16 first, u16 last, u8 cmd)

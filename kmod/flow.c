@@ -415,6 +415,8 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	/* Published: from here on the GC or a flush may kill it. */
 	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
 	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
+	if (!flow->map)		/* address-port-dependent: its own mapping */
+		natk_event_flow_map(nn, flow, NATK_CMD_MAP_NEW);
 	return flow;
 
 err_flow:
@@ -488,6 +490,8 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	natk_event(nn, flow, NATK_CMD_FLOW_DEL, reason);
 	if (flow->map)
 		natk_map_put(nn, flow->map);
+	else			/* its port is free again */
+		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);
 	natk_host_put(nn, flow->host);
 	call_rcu(&flow->rcu, natk_flow_free_rcu);
 }

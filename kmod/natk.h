@@ -678,6 +678,8 @@ bool natk_flow_update_due(const struct natk_cfg *cfg,
 void natk_event_update(struct natk_net *nn, struct natk_flow *flow);
 void natk_event_state(struct natk_net *nn, const struct natk_cfg *cfg);
 void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd);
+void natk_event_flow_map(struct natk_net *nn, const struct natk_flow *flow,
+			 u8 cmd);
 void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
 		      u16 first, u16 last, u8 cmd);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,

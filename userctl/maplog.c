@@ -857,10 +857,6 @@ static void ml_write_live(struct ml_out *o)
 	if (err)
 		nk_fail("log: status", err);
 	geo = (struct ml_blocks){ st.port_block, st.port_min, st.port_max };
-	if (st.mapping == NATK_MAPPING_ADDRESS_PORT_DEPENDENT) {
-		warnmsg("log: mapping is address-port-dependent: natk makes no mappings then, so the log gets no lines until mapping is endpoint-independent again");
-		return;
-	}
 	err = fwd_get_all(&fw, &nfw);
 	if (err)
 		nk_fail("log: port forwards", err);

@@ -5,7 +5,9 @@
 # free again, whatever the number of flows through it; a log started late
 # lists the mappings already in use; `natkctl who ADDR:PORT` names the
 # internal endpoint from the live table, and `who ... at TIME` from the log
-# (rotated files included) after the flow is gone; the journal gets the
+# (rotated files included) after the flow is gone; with address-and-port-
+# dependent mapping every flow is logged as a mapping of its own; the
+# journal gets the
 # same events as structured fields; port forwards are not logged; nothing
 # is lost. Checked as an admin answering an abuse report would.
 . "$NATK_REPO/tests/lib/netns.sh"
@@ -15,7 +17,8 @@ plan maplog-natk-up maplog-started maplog-live-at-start maplog-udp-new-once \
 	maplog-udp-new-fields maplog-tcp-new maplog-who-live maplog-who-live-json \
 	maplog-forward-not-logged maplog-udp-del maplog-udp-del-once maplog-live-del \
 	maplog-who-at maplog-who-at-json maplog-who-before maplog-who-before-rc \
-	maplog-journal-fields maplog-rotated maplog-who-rotated maplog-nothing-lost \
+	maplog-journal-fields maplog-rotated maplog-who-rotated \
+	maplog-apdm-new maplog-apdm-who-live maplog-apdm-del maplog-apdm-who-at maplog-nothing-lost \
 	maplog-stopped maplog-kernel-log
 dmesg_mark
 require_natk maplog-setup
@@ -146,6 +149,37 @@ if [ "$CTL_RC" = 0 ] && printf '%s\n' "$CTL_OUT" | grep -q "$LAN1:41000"; then
 	pass maplog-who-rotated
 else
 	fail maplog-who-rotated "natkctl who ... log r.log (rotated): exit $CTL_RC, $CTL_OUT $CTL_ERR; files: $(ls "$D" | tr '\n' ' ')"
+fi
+
+# Address-and-port-dependent mapping: no mapping objects, every flow is a
+# mapping of its own (setting the mapping flushes the flows).
+nctl set mapping address-port-dependent > /dev/null
+ask lan2 udp $WAN1 5000 42000 > /dev/null
+ask lan2 udp $WAN2 5002 42000 > /dev/null
+t_apdm=$(utc_now)
+pa=$(nctl -j flows | jq -r --arg a "$LAN2" '[.[] | select(.internal_address == $a and .internal_port == 42000) | .external_port] | sort | map(tostring) | join(" ")')
+[ "$(echo $pa | wc -w)" = 2 ] || log "lan2:42000 should have two flows, has ports '$pa'"
+log "lan2:42000 has external ports '$pa' (address-port-dependent)"
+# lines_are N REGEX: exactly N lines of the log match (polled for)
+lines_are() { [ "$(count_lines "$D/m.log" "$2")" = "$1" ]; }
+# one 'new' line per flow, whether or not both flows got the same port
+poll 10 lines_are 2 "^[^ ]+Z new udp $LAN2:42000 $NAT_EXT:[0-9]+\$"
+got=$(grep -Eo -- "^[^ ]+Z new udp $LAN2:42000 $NAT_EXT:[0-9]+\$" "$D/m.log" | sed 's/.*://' | sort -n | tr '\n' ' ')
+expect_eq maplog-apdm-new "$pa " "$got" "ports of the 'new' lines of lan2:42000, one per flow (the flows' ports: $pa)"
+p1=${pa%% *}
+run_ctl nat who $NAT_EXT:${p1:-0} proto udp
+if [ "$CTL_RC" = 0 ] && printf '%s\n' "$CTL_OUT" | grep -q "$LAN2:42000"; then
+	pass maplog-apdm-who-live
+else
+	fail maplog-apdm-who-live "natkctl who $NAT_EXT:$p1: exit $CTL_RC, $CTL_OUT $CTL_ERR"
+fi
+poll 20 lines_are 2 "^[^ ]+Z del udp $LAN2:42000 $NAT_EXT:[0-9]+\$"
+expect_eq maplog-apdm-del 2 "$(count_lines "$D/m.log" "^[^ ]+Z del udp $LAN2:42000 ")" "'del' lines of lan2:42000 after its two flows expired (3 s)"
+run_ctl nat who $NAT_EXT:${p1:-0} proto udp at "$t_apdm" log "$D/m.log"
+if [ "$CTL_RC" = 0 ] && printf '%s\n' "$CTL_OUT" | grep -q "$LAN2:42000"; then
+	pass maplog-apdm-who-at
+else
+	fail maplog-apdm-who-at "natkctl who $NAT_EXT:$p1 at $t_apdm log m.log: exit $CTL_RC, $CTL_OUT $CTL_ERR; log: $(tail -n 6 "$D/m.log" | tr '\n' '|')"
 fi
 
 lost=$(stat_of map_events_lost)

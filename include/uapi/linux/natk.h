@@ -350,6 +350,11 @@
  *   (the first port) and NATK_MAP_A_EXT_PORT_LAST (the last): no protocol
  *   or internal port (the block serves all of the host's). Dynamic
  *   mappings inside blocks send none.
+ *   With address-and-port-dependent mapping every flow is a mapping of
+ *   its own: NATK_CMD_MAP_NEW when the flow is made, NATK_CMD_MAP_DEL
+ *   when it ends (its port is free again then; no port hold). Another
+ *   internal endpoint may then have the same external port at the same
+ *   time towards another remote endpoint: the flow events say which.
  */
 
 #ifndef _UAPI_LINUX_NATK_H
