@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Concurrency stress. For NATK_STRESS_SECONDS (60) these loops run at the
+# Concurrency stress. For NATK_STRESS_SECONDS (30) these loops run at the
 # same time:
 #   udp1, tcp1, udp2  short UDP/TCP exchanges from lan1 and lan2
 #   churn2            python in lan2 opening 50 new UDP flows a round (to
@@ -35,7 +35,7 @@ plan "$SCEN-natk-up" stress-status-answered-during stress-flush-no-errors \
 	stress-modprobe stress-reload-works stress-no-lockup stress-kernel-log
 dmesg_mark
 require_natk stress-setup
-STRESS_S=${NATK_STRESS_SECONDS:-60}
+STRESS_S=${NATK_STRESS_SECONDS:-30}
 MIN=${NATK_STRESS_MIN:-2}
 RELOADS=5
 D=$(mktemp -d)

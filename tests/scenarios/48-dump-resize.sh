@@ -19,7 +19,7 @@
 # from 0 to NATK_RESIZE_SRC x NATK_RESIZE_SMALL_DST flows (50 x 20 = 1,000)
 # paced over NATK_RESIZE_SMALL_SECONDS (8 s) with a flush after it; then
 # two big growth phases (0 to NATK_RESIZE_SRC x NATK_RESIZE_DST flows,
-# 50 x 400 = 20,000 by default, paced over NATK_RESIZE_SECONDS, 20 s; a
+# 50 x 400 = 20,000 by default, paced over NATK_RESIZE_SECONDS, 12 s; a
 # flush in between, so that the table shrinks and grows again). lan1 sends
 # one UDP datagram from each source port to each destination port of wan,
 # which drops them early (as 23-dump-100k). Meanwhile NATK_RESIZE_DUMPERS
@@ -49,7 +49,7 @@ dmesg_mark
 require_natk dump-resize-natk-built
 NSRC=${NATK_RESIZE_SRC:-50}
 NDST=${NATK_RESIZE_DST:-400}
-GROW_S=${NATK_RESIZE_SECONDS:-20}
+GROW_S=${NATK_RESIZE_SECONDS:-12}
 NDUMPERS=${NATK_RESIZE_DUMPERS:-3}
 NSMALL=${NATK_RESIZE_SMALL_DST:-20}
 SMALL_S=${NATK_RESIZE_SMALL_SECONDS:-8}

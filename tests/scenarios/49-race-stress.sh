@@ -3,7 +3,7 @@
 # Race stress: the activities that race with flow and mapping publication,
 # with the GC and with unhooking (docs/design.md, "Life of a flow and of a
 # mapping"), all at once under traffic. With a NATK_RACE=y build (make
-# check-debug) each window is widened. For NATK_STRESS_SECONDS (30), and
+# check-debug) each window is widened. For NATK_STRESS_SECONDS (20), and
 # until each management loop has run NATK_STRESS_MIN (3) rounds:
 #   udp1, tcp1, udp2  short UDP/TCP exchanges from lan1 and lan2, each from
 #                     a new source port (a new flow a round)
@@ -34,7 +34,7 @@
 scenario_init
 dmesg_mark
 require_natk race-stress-setup
-STRESS_S=${NATK_STRESS_SECONDS:-30}
+STRESS_S=${NATK_STRESS_SECONDS:-20}
 MIN=${NATK_STRESS_MIN:-3}
 MAXF=1024
 FLOOD_RATE=500

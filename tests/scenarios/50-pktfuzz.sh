@@ -3,7 +3,7 @@
 # Hostile input aimed at live flows (tests/fuzz/pktfuzz.py): while lan1
 # keeps a TCP connection, a UDP flow and a ping to the wan host busy
 # through natk, both sides throw NATK_PKTFUZZ_FRAMES frames (half each,
-# default 30000; make check-debug: 100000) at natk carrying those flows'
+# default 20000; make check-debug: 100000) at natk carrying those flows'
 # exact tuples: any TCP flags, sequence numbers, data offsets and SYN
 # options (the MSS clamp is on); lying UDP lengths and wrong checksums;
 # out-of-order, duplicate, overlapping and incomplete fragments; ICMP
@@ -48,7 +48,7 @@ fail_from() {
 	exit 1
 }
 natk_built || fail_from pktfuzz-natk-up "natk not built ($NATK_KO, $NATKCTL)"
-FRAMES=${NATK_PKTFUZZ_FRAMES:-30000}
+FRAMES=${NATK_PKTFUZZ_FRAMES:-20000}
 SEED=${NATK_PKTFUZZ_SEED:-$RANDOM}
 FUZZ=$NATK_REPO/tests/fuzz/pktfuzz.py
 CLAMP=1300

@@ -6,7 +6,7 @@
 # that namespace's reassembly queues until its datagram is complete or
 # ipfrag_time (here 10 s) runs out; the kernel refuses new queues beyond
 # net.ipv4.ipfrag_high_thresh (4 MiB by default) and counts the refusals
-# (IpReasmFails). For NATK_FRAG_SECONDS (20), wan (to a port forward) and
+# (IpReasmFails). For NATK_FRAG_SECONDS (12), wan (to a port forward) and
 # lan2 (to wan) send first fragments of datagrams that never complete,
 # each with its own IP id, as fast as python can, while lan1 exchanges
 # UDP datagrams and sends 8 MB over TCP through natk.
@@ -27,7 +27,7 @@ plan "$SCEN-natk-up" frag-flood-sent frag-flood-bound-reached \
 	frag-flood-memory-released frag-flood-fragmented-after frag-flood-kernel-log
 dmesg_mark
 require_natk frag-flood-setup
-FLOOD_S=${NATK_FRAG_SECONDS:-20}
+FLOOD_S=${NATK_FRAG_SECONDS:-12}
 FRAG_TIME=10
 SLAB_MAX_KB=$((32 * 1024))
 D=$(mktemp -d)
