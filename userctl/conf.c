@@ -633,6 +633,17 @@ void conf_send(const struct natk_conf *c, bool reset)
 	    c->addrs_mode == NATK_ADDRS_LIST &&
 	    strstr(nk_extack, "a listed address is not"))
 		conf_name_missing(c, reset ? "apply" : "set");
+	/*
+	 * Another interface, and the addresses listed before (which stay
+	 * until changed) are not on it: say which setting is in the way.
+	 */
+	if (err == -EADDRNOTAVAIL && !(c->have & HAVE_ADDRS) &&
+	    (c->have & HAVE_IFNAME) &&
+	    (strstr(nk_extack, "a listed address is not") ||
+	     strstr(nk_extack, "is not an address of")))
+		fail("%s: the external addresses listed before (natkctl status) are not all on %s: give 'addresses primary', 'all' or a list of %s's with it, or add them to %s (ip addr add)",
+		     reset ? "apply" : "set", c->ifname, c->ifname,
+		     c->ifname);
 	if (err)
 		nk_fail(reset ? "apply" : "set", err);
 	conf_warn_missing_if(c);

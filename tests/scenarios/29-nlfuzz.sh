@@ -126,8 +126,9 @@ expect_ok nlfuzz-natkctl-flows-fz fz -j flows
 expect_inactive nlfuzz-natkctl-status-init - -j status
 expect_eq nlfuzz-init-netns-untouched "$(printf '%s' "$before_init" | jq -c 'del(.hash_buckets)')" \
 	"$(printf '%s' "$CTL_OUT" | jq -c 'del(.hash_buckets)')" "natkctl -j status in the init netns before/after the unprivileged fuzzing"
-# Put fz into a known state again and back: the module still configures.
-check nlfuzz-natk-reconfigure nsx fz "$NATKCTL" set external dummy0 ports 1024-65535 timeout udp 300
+# Put fz into a known state again (the fuzzer may have listed addresses
+# dummy0 lacks) and back: the module still configures.
+check nlfuzz-natk-reconfigure nsx fz "$NATKCTL" set external dummy0 addresses primary ports 1024-65535 timeout udp 300
 check nlfuzz-natk-down nsx fz "$NATKCTL" down
 dmesg_check nlfuzz-dmesg-clean
 ip netns del fz

@@ -30,7 +30,8 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 plan addr-natk-up addr-default-primary addr-list-refused addr-list-refused-unchanged \
-	addr-set-list addr-status-list addr-natdiscovery-ran addr-natdiscovery-one-address \
+	addr-set-list addr-status-list addr-list-other-if addr-list-other-if-unchanged \
+	addr-natdiscovery-ran addr-natdiscovery-one-address \
 	addr-natdiscovery-flows-agree addr-natdiscovery-eim addr-set-ports addr-load-replies \
 	addr-load-flows addr-load-no-drop addr-load-both-used addr-load-paired \
 	addr-pool-balanced addr-tcp-up addr-status-ports addr-text-status \
@@ -177,6 +178,15 @@ expect_ok addr-set-list nat set external wan0 addresses $NAT_EXT,$EXT2
 json_expect addr-status-list "$(status_j)" \
 	'.addresses.mode == "list" and (.addresses.list | join(",")) == "'$NAT_EXT,$EXT2'" and ([.addresses.pool[].address] | sort) == ["'$NAT_EXT'", "'$EXT2'"] and .external_address == "'$NAT_EXT'"' \
 	"natkctl -j status with two addresses listed"
+# The list stays until changed: moving to an interface without those
+# addresses is refused, and the error names the setting in the way.
+ip -n nat link add ext9 type dummy && ip -n nat addr add 203.0.113.9/24 dev ext9 &&
+	ip -n nat link set ext9 up || log "could not make dummy ext9"
+expect_err addr-list-other-if "addresses primary" nat set external ext9
+json_expect addr-list-other-if-unchanged "$(status_j)" \
+	'.external_interface == "wan0" and .addresses.mode == "list"' \
+	"status after the refused move to ext9"
+ip -n nat link del ext9
 
 # ------------------------------------------------------------ a STUN client
 part a STUN client
