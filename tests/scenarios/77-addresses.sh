@@ -182,7 +182,7 @@ json_expect addr-status-list "$(status_j)" \
 # addresses is refused, and the error names the setting in the way.
 ip -n nat link add ext9 type dummy && ip -n nat addr add 203.0.113.9/24 dev ext9 &&
 	ip -n nat link set ext9 up || log "could not make dummy ext9"
-expect_err addr-list-other-if "addresses primary" nat set external ext9
+EXPECT_ERR_RC=2 expect_err addr-list-other-if "addresses primary" nat set external ext9
 json_expect addr-list-other-if-unchanged "$(status_j)" \
 	'.external_interface == "wan0" and .addresses.mode == "list"' \
 	"status after the refused move to ext9"
