@@ -133,8 +133,12 @@ static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 {
 	if (map->use)
 		atomic_dec(&map->use->ports[natk_port_class(map->ekey.proto)]);
-	/* The mapping log: this port is free for others from now on. */
-	if (!(map->flags & (NATK_MAP_STATIC | NATK_MAP_IN_BLOCK)) &&
+	/*
+	 * The mapping log: this port is free for others from now on. Not
+	 * for a forward, deleted ones (NO_HOLD) included: never logged.
+	 */
+	if (!(map->flags &
+	      (NATK_MAP_STATIC | NATK_MAP_NO_HOLD | NATK_MAP_IN_BLOCK)) &&
 	    !natk_mutant(map_log_no_del))
 		natk_event_map(nn, map, NATK_CMD_MAP_DEL);
 	if (!(map->flags & NATK_MAP_EXT_ONLY))

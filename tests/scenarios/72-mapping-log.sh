@@ -102,7 +102,6 @@ json_expect maplog-who-live-json "$(nctl -j who $NAT_EXT:$ext)" \
 # A port forward is configuration, not a mapping to log.
 nctl forward add tcp 8080 $LAN1:80 > /dev/null
 ask wan tcp $NAT_EXT 8080 41600 > /dev/null
-expect_eq maplog-forward-not-logged 0 "$(count_lines "$D/m.log" ":8080\$")" "lines for the forward's port 8080"
 nctl forward del tcp 8080 > /dev/null
 
 # The flows end (3 s), then the hold (1 s): the port is free, one 'del'.
@@ -119,6 +118,11 @@ if poll 10 grep -Eq -- "^[^ ]+Z del udp $LAN2:41500 $NAT_EXT:$ext2\$" "$D/m.log"
 else
 	fail maplog-live-del "no 'del' for the mapping logged as live: $(tr '\n' '|' < "$D/m.log")"
 fi
+
+# The forward was made, used, deleted, and its flow ended: not one line
+# (a deleted forward's mapping once logged its end).
+poll 20 flow_absent tcp $LAN1 80
+expect_eq maplog-forward-not-logged 0 "$(count_lines "$D/m.log" ":8080\$")" "lines for the forward's port 8080 (made, used, deleted, its flow ended: $(flow_absent tcp $LAN1 80 && echo yes || echo no))"
 
 # After the fact, from the log.
 run_ctl nat who $NAT_EXT:$ext at "$t_mid" log "$D/m.log"
