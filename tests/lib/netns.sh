@@ -436,6 +436,9 @@ dmesg_since() {
 		END { for (i = s + 1; i <= NR; i++) print l[i] }'
 }
 
+# dmesg_has RE: some kernel log line since the mark matches RE (grep -E)
+dmesg_has() { dmesg_since | grep -qE "$1"; }
+
 dmesg_check() {
 	local name=$1 tmp hits
 	tmp=$(mktemp)

@@ -24,11 +24,9 @@ check klog-natk-up natk_up || exit 1
 since() { dmesg_since | grep 'natk: ' ; }
 # count RE: how many of them match RE
 count() { since | grep -cE "$1"; }
-# log_has RE: some line since the mark matches
-log_has() { dmesg_since | grep -qE "$1"; }
 # wait_line NAME RE WHAT: PASS once a line matches (polled)
 wait_line() {
-	if poll 10 log_has "$2"; then
+	if poll 10 dmesg_has "$2"; then
 		pass "$1"
 	else
 		fail "$1" "no kernel log line for $3 (want /$2/); natk's lines: $(since | tail -n 5 | tr '\n' '|')"

@@ -33,11 +33,9 @@ P='natk: (netns [0-9]+: )?'
 state_is() { [ "$(nctl -j status | jq -r .state)" = "$1" ]; }
 # mon_has JQ-EXPR: some line natkctl -j monitor wrote matches
 mon_has() { jq -e -s "any(.[]; $1)" "$CTL_TMP/mon" > /dev/null 2>&1; }
-# log_has RE: some kernel log line since the mark matches
-log_has() { dmesg_since | grep -qE "$1"; }
 # logged NAME RE WHAT: PASS once a kernel log line since the mark matches
 logged() {
-	if poll 10 log_has "$P$2"; then
+	if poll 10 dmesg_has "$P$2"; then
 		pass "$1"
 	else
 		fail "$1" "no kernel log line for $3 (/$2/): $(dmesg_since | grep 'natk: ' | tail -n 3 | tr '\n' '|')"
