@@ -47,12 +47,53 @@
 #include <net/dst.h>
 #include <net/neighbour.h>
 #include <net/xfrm.h>
+#include <net/arp.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_vlan.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
 #ifdef NATK_HAVE_NET_GSO_H	/* Kbuild: skb_gso_validate_network_len() */
 #include <net/gso.h>
 #endif
 #include "natk.h"
 
 #define NATK_PRI_FAST	(NF_IP_PRI_CONNTRACK_DEFRAG + 1)
+
+/*
+ * natk.fast_path=auto|on|off: the mode a netns starts with (natkctl set
+ * fast-path changes it per netns, a reset returns to it).
+ */
+static const char *const natk_fp_modes[] = {
+	[NATK_FAST_PATH_AUTO] = "auto",
+	[NATK_FAST_PATH_ON] = "on",
+	[NATK_FAST_PATH_OFF] = "off",
+};
+
+u8 natk_fp_default = NATK_DEF_FAST_PATH;
+
+static int natk_fp_param_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(natk_fp_modes, val);
+
+	if (i < 0)
+		return -EINVAL;
+	natk_fp_default = i;
+	return 0;
+}
+
+static int natk_fp_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", natk_fp_modes[natk_fp_default]);
+}
+
+static const struct kernel_param_ops natk_fp_param_ops = {
+	.set = natk_fp_param_set,
+	.get = natk_fp_param_get,
+};
+module_param_cb(fast_path, &natk_fp_param_ops, NULL, 0444);
+MODULE_PARM_DESC(fast_path, "fast path mode of a netns at first: auto (default), on, off");
 
 static inline struct rtable *natk_rt(struct dst_entry *dst)
 {
@@ -64,6 +105,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 
 static const struct nf_hook_ops natk_fast_ops = {
 	.hook = natk_fast,
+	.priv = (void *)&natk_hook_priv,
 	.pf = NFPROTO_IPV4,
 	.hooknum = NF_INET_PRE_ROUTING,
 	.priority = NATK_PRI_FAST,
@@ -81,11 +123,22 @@ static bool natk_fp_lsm_hook(const struct nf_hook_ops *ops)
 }
 
 /*
+ * nf_defrag_ipv4's hook (natk enables it): fragments never take the fast
+ * path, so running before it skips nothing.
+ */
+static bool natk_fp_defrag_hook(const struct nf_hook_ops *ops)
+{
+	return !ops->priv && ops->priority == NF_IP_PRI_CONNTRACK_DEFRAG;
+}
+
+/*
  * Is every hook of @e that runs after @from natk's own, or a security
- * module's? (@from NULL: every hook.) Bounded by the number of hooks.
+ * module's? (@from NULL: every hook.) Per packet: natk's hooks are known
+ * by their priv, in the entries themselves; only another's ops are read.
+ * Bounded by the number of hooks.
  */
 static bool natk_fp_hooks_ours(const struct nf_hook_entries *e,
-			       const struct nf_hook_ops *from)
+			       nf_hookfn *from)
 {
 	struct nf_hook_ops **ops;
 	bool after = !from;
@@ -93,20 +146,27 @@ static bool natk_fp_hooks_ours(const struct nf_hook_entries *e,
 
 	if (!e)
 		return true;
-	ops = nf_hook_entries_get_hook_ops(e);
 	for (i = 0; i < e->num_hook_entries; i++) {
-		if (ops[i] == from) {
+		if (e->hooks[i].hook == from) {
 			after = true;
 			continue;
 		}
-		if (after && !natk_hooks_own(ops[i]) && !natk_fp_lsm_hook(ops[i]))
+		if (!after || e->hooks[i].priv == &natk_hook_priv)
+			continue;
+		ops = nf_hook_entries_get_hook_ops(e);
+		if (!natk_fp_lsm_hook(ops[i]) && !natk_fp_defrag_hook(ops[i]))
 			return false;
 	}
 	return true;
 }
 
-/* Why the fast path does not run in this netns now (NATK_FP_ACTIVE: it does). */
-enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg)
+/*
+ * Why the fast path does not run in this netns now (NATK_FP_ACTIVE: it
+ * does), from PRE_ROUTING or (@ingress) from a netdev ingress hook, which
+ * skips every PRE_ROUTING hook too. Bounded by the number of hooks.
+ */
+static enum natk_fp_why natk_fp_check(struct net *net,
+				      const struct natk_cfg *cfg, bool ingress)
 {
 	const struct nf_hook_entries *pre, *fwd, *post;
 
@@ -125,10 +185,16 @@ enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg)
 	pre = rcu_dereference(net->nf.hooks_ipv4[NF_INET_PRE_ROUTING]);
 	fwd = rcu_dereference(net->nf.hooks_ipv4[NF_INET_FORWARD]);
 	post = rcu_dereference(net->nf.hooks_ipv4[NF_INET_POST_ROUTING]);
-	if (!natk_fp_hooks_ours(pre, &natk_fast_ops) ||
+	if (!natk_fp_hooks_ours(pre, ingress ? NULL : natk_fast) ||
 	    !natk_fp_hooks_ours(fwd, NULL) || !natk_fp_hooks_ours(post, NULL))
 		return NATK_FP_WHY_HOOKS;
 	return NATK_FP_ACTIVE;
+}
+
+/* Why the fast path does not run in this netns now (NATK_FP_ACTIVE: it does). */
+enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg)
+{
+	return natk_fp_check(net, cfg, false);
 }
 
 /* Drop a flow's cached routes (it is being freed: no reader left). */
@@ -183,22 +249,92 @@ static struct dst_entry *natk_fp_route(struct natk_net *nn,
 	return dst;
 }
 
-static unsigned int natk_fast(void *priv, struct sk_buff *skb,
-			      const struct nf_hook_state *state)
+/* One device's ingress hook; freed after an RCU grace period. */
+struct natk_fp_dev {
+	struct nf_hook_ops ops;
+	struct rcu_head rcu;
+};
+
+/* Has @dev natk's ingress hook? (packet path: a few loads) */
+static bool natk_fp_dev_hooked(struct natk_net *nn,
+			       const struct net_device *dev)
 {
-	struct natk_net *nn = natk_pernet(state->net);
-	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
+	const struct natk_fp_dev *d;
+	int i;
+
+	for (i = 0; i < NATK_FP_DEVS; i++) {
+		d = rcu_dereference(nn->fp_devs[i]);
+		if (d && d->ops.dev == dev)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A packet that came in on @dev took the fast path at PRE_ROUTING: ask
+ * for an ingress hook there, once (the work clears fp_want when done; a
+ * device it cannot hook is not asked for again until then).
+ */
+static void natk_fp_want(struct natk_net *nn, const struct net_device *dev)
+{
+	if (!IS_ENABLED(CONFIG_NETFILTER_INGRESS) ||
+	    READ_ONCE(nn->fp_want) || natk_fp_dev_hooked(nn, dev))
+		return;
+	WRITE_ONCE(nn->fp_want, dev->ifindex);
+	schedule_work(&nn->fp_work);
+}
+
+static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state);
+
+/*
+ * May natk's ingress hook on @in send packets? As natk_fp_check(), and in
+ * mode auto only as the device's last ingress hook (INT_MAX: one added
+ * later at that priority runs after it, and would be skipped).
+ */
+static bool natk_fp_ingress_ok(struct net *net, const struct natk_cfg *cfg,
+			       const struct net_device *in)
+{
+	const struct nf_hook_entries *e;
+	struct nf_hook_ops **ops;
+
+#ifdef CONFIG_NETFILTER_INGRESS
+	if (natk_fp_check(net, cfg, true) != NATK_FP_ACTIVE)
+		return false;
+	if (cfg->fast_path != NATK_FAST_PATH_AUTO)
+		return true;
+	/* Mutant fp-ingress-not-last: whatever runs after it is skipped. */
+	if (natk_mutant(fp_ingress_not_last))
+		return true;
+	e = rcu_dereference(in->nf_hooks_ingress);
+	if (!e)
+		return false;
+	ops = nf_hook_entries_get_hook_ops(e);
+	return ops[e->num_hook_entries - 1]->hook == natk_fp_ingress;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Translate and send @skb, which came in on @in, if its flow is
+ * established and it needs nothing the slow path does. NF_ACCEPT: take
+ * the slow path; NF_STOLEN: sent.
+ */
+static unsigned int natk_fp_xmit(struct natk_net *nn, const struct natk_cfg *cfg,
+				 struct sk_buff *skb, struct net_device *in,
+				 bool ingress)
+{
 	const struct iphdr *iph = ip_hdr(skb);
 	struct natk_pkt pkt = {};
 	struct natk_flow *flow;
 	struct net_device *dev;
 	struct dst_entry *dst;
+	struct neighbour *neigh;
 	unsigned int mtu, len;
 	__be32 nexthop;
 	int dir;
 
-	if (!cfg || natk_fp_why(state->net, cfg) != NATK_FP_ACTIVE)
-		return NF_ACCEPT;
 	if (iph->ihl != 5 || iph->ttl <= 1 || ip_is_fragment(iph) ||
 	    skb->pkt_type != PACKET_HOST || skb_sec_path(skb) ||
 	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
@@ -216,7 +352,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 			.proto = pkt.proto,
 		};
 
-		if (state->in->ifindex != cfg->ifindex)
+		if (in->ifindex != cfg->ifindex)
 			return NF_ACCEPT;	/* hairpin */
 		flow = natk_flow_lookup_in(nn, &k);
 		dir = 1;
@@ -244,7 +380,7 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	    natk_pool_has(cfg, flow->okey.raddr))
 		return NF_ACCEPT;
 
-	dst = natk_fp_route(nn, cfg, flow, dir, skb, state->in);
+	dst = natk_fp_route(nn, cfg, flow, dir, skb, in);
 	if (!dst)
 		return NF_ACCEPT;
 	dev = dst->dev;
@@ -265,30 +401,191 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	natk_track(nn, flow, &pkt, !dir);
 	natk_account(nn, flow, !dir, len);
 	natk_stat_inc(nn, NATK_STAT_FASTPATH_PACKETS);
+	if (ingress)
+		natk_stat_inc(nn, NATK_STAT_FASTPATH_INGRESS);
+	else
+		natk_fp_want(nn, in);
 
 	iph = ip_hdr(skb);
 	ip_decrease_ttl(ip_hdr(skb));
 	nexthop = rt_nexthop(natk_rt(dst), iph->daddr);
 	skb_forward_csum(skb);
+	skb_clear_tstamp(skb);
 	skb->priority = rt_tos2priority(iph->tos);
 	IPCB(skb)->flags |= IPSKB_FORWARDED;
 	skb_dst_set_noref(skb, dst);
 	skb->dev = dev;
-	neigh_xmit(NEIGH_ARP_TABLE, dev, &nexthop, skb);
+	/*
+	 * As ip_finish_output2(): the neighbour's cached link-layer header
+	 * while it is valid (a changed address replaces it at once), else
+	 * its output function, which resolves it; neigh_xmit() creates a
+	 * neighbour there is none of yet.
+	 */
+	neigh = __ipv4_neigh_lookup_noref(dev, (__force u32)nexthop);
+	if (likely(neigh))
+		neigh_output(neigh, skb, false);
+	else
+		neigh_xmit(NEIGH_ARP_TABLE, dev, &nexthop, skb);
 	return NF_STOLEN;
+}
+
+static unsigned int natk_fast(void *priv, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	struct natk_net *nn = natk_pernet(state->net);
+	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
+
+	if (!cfg || natk_fp_why(state->net, cfg) != NATK_FP_ACTIVE)
+		return NF_ACCEPT;
+	/* Its ingress hook had the packet, and let it go: so do we. */
+	if (natk_fp_dev_hooked(nn, state->in) &&
+	    natk_fp_ingress_ok(state->net, cfg, state->in))
+		return NF_ACCEPT;
+	return natk_fp_xmit(nn, cfg, skb, state->in, false);
+}
+
+/*
+ * The netdev ingress hook: before IPv4 input, so this checks what
+ * ip_rcv_core() would (the slow path then counts and drops what is wrong).
+ * Last of the device's ingress hooks: any other (nftables netdev chains)
+ * has had the packet.
+ */
+static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	struct natk_net *nn = natk_pernet(state->net);
+	struct net_device *in = state->in;
+	const struct natk_cfg *cfg;
+	const struct iphdr *iph;
+	unsigned int len;
+
+	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
+	    rcu_access_pointer(in->rx_handler) || netif_is_l3_slave(in) ||
+	    skb_shared(skb) || !pskb_may_pull(skb, sizeof(struct iphdr)))
+		return NF_ACCEPT;
+	iph = ip_hdr(skb);
+	len = ntohs(iph->tot_len);
+	if (iph->version != 4 || iph->ihl != 5 || len < sizeof(*iph) ||
+	    skb->len < len || ip_fast_csum(iph, iph->ihl))
+		return NF_ACCEPT;
+	cfg = rcu_dereference(nn->cfg);
+	if (!cfg || !natk_fp_ingress_ok(state->net, cfg, in))
+		return NF_ACCEPT;
+	if (pskb_trim_rcsum(skb, len))
+		return NF_ACCEPT;
+	/* Ours now: what ip_rcv_core() sets (routing may add a flag). */
+	memset(IPCB(skb), 0, sizeof(struct inet_skb_parm));
+	IPCB(skb)->iif = skb->skb_iif;
+	skb_set_transport_header(skb, iph->ihl * 4);
+	return natk_fp_xmit(nn, cfg, skb, in, true);
+}
+
+static void natk_fp_dev_free(struct natk_net *nn, int i)
+{
+	struct natk_fp_dev *d = rtnl_dereference(nn->fp_devs[i]);
+
+	RCU_INIT_POINTER(nn->fp_devs[i], NULL);
+	nf_unregister_net_hook(nn->net, &d->ops);
+	kfree_rcu(d, rcu);
+}
+
+/* Process context: hook the device asked for at ingress. */
+static void natk_fp_work(struct work_struct *work)
+{
+	struct natk_net *nn = container_of(work, struct natk_net, fp_work);
+	struct natk_fp_dev *d;
+	struct net_device *dev;
+	int i, free = -1;
+
+	rtnl_lock();
+	dev = __dev_get_by_index(nn->net, READ_ONCE(nn->fp_want));
+	if (!nn->fp_on || !dev || dev->reg_state != NETREG_REGISTERED)
+		goto out;
+	for (i = 0; i < NATK_FP_DEVS; i++) {
+		d = rtnl_dereference(nn->fp_devs[i]);
+		if (d && d->ops.dev == dev)
+			goto out;
+		if (!d && free < 0)
+			free = i;
+	}
+	if (free < 0)
+		goto full;		/* PRE_ROUTING serves it */
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		goto out;
+	d->ops.hook = natk_fp_ingress;
+	d->ops.priv = (void *)&natk_hook_priv;
+	d->ops.pf = NFPROTO_NETDEV;
+	d->ops.hooknum = NF_NETDEV_INGRESS;
+	d->ops.priority = INT_MAX;	/* last: see natk_fp_ingress() */
+	d->ops.dev = dev;
+	if (nf_register_net_hook(nn->net, &d->ops)) {
+		kfree(d);
+		goto out;
+	}
+	rcu_assign_pointer(nn->fp_devs[free], d);
+out:
+	WRITE_ONCE(nn->fp_want, 0);
+full:
+	rtnl_unlock();
+}
+
+/* NETDEV_UNREGISTER (RTNL held): its hook goes before the device does. */
+void natk_fp_dev_gone(struct net_device *dev)
+{
+	struct natk_net *nn = natk_pernet(dev_net(dev));
+	struct natk_fp_dev *d;
+	int i;
+
+	for (i = 0; i < NATK_FP_DEVS; i++) {
+		d = rtnl_dereference(nn->fp_devs[i]);
+		if (d && d->ops.dev == dev) {
+			natk_fp_dev_free(nn, i);
+			WRITE_ONCE(nn->fp_want, 0);	/* a full table has room */
+		}
+	}
+}
+
+void natk_fp_net_init(struct natk_net *nn)
+{
+	INIT_WORK(&nn->fp_work, natk_fp_work);
+}
+
+/* The netns goes: natk_fp_unregister() ran, no packet can ask again. */
+void natk_fp_net_exit(struct natk_net *nn)
+{
+	cancel_work_sync(&nn->fp_work);
 }
 
 int natk_fp_register(struct net *net)
 {
-	return nf_register_net_hook(net, &natk_fast_ops);
+	struct natk_net *nn = natk_pernet(net);
+	int err;
+
+	err = nf_register_net_hook(net, &natk_fast_ops);
+	if (err)
+		return err;
+	rtnl_lock();
+	nn->fp_on = true;
+	rtnl_unlock();
+	return 0;
 }
 
+/*
+ * The ingress hooks go with the PRE_ROUTING one. A packet still in
+ * natk_fast() may ask for a hook again: the work sees fp_on false.
+ */
 void natk_fp_unregister(struct net *net)
 {
-	nf_unregister_net_hook(net, &natk_fast_ops);
-}
+	struct natk_net *nn = natk_pernet(net);
+	int i;
 
-bool natk_fp_hook_ops(const struct nf_hook_ops *ops)
-{
-	return ops == &natk_fast_ops;
+	rtnl_lock();
+	nn->fp_on = false;
+	for (i = 0; i < NATK_FP_DEVS; i++)
+		if (rtnl_dereference(nn->fp_devs[i]))
+			natk_fp_dev_free(nn, i);
+	WRITE_ONCE(nn->fp_want, 0);
+	rtnl_unlock();
+	nf_unregister_net_hook(net, &natk_fast_ops);
 }

@@ -578,27 +578,25 @@ drop:
 	return NF_DROP;
 }
 
+/* The priv of natk's hooks: how the fast path tells them from others'. */
+const u8 natk_hook_priv;
+
 static const struct nf_hook_ops natk_ops[] = {
 	{
 		.hook = natk_in,
+		.priv = (void *)&natk_hook_priv,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = NATK_PRI_IN,
 	},
 	{
 		.hook = natk_out,
+		.priv = (void *)&natk_hook_priv,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
 		.priority = NATK_PRI_OUT,
 	},
 };
-
-/* One of natk's hooks (the fast path asks: fastpath.c)? */
-bool natk_hooks_own(const struct nf_hook_ops *ops)
-{
-	return (ops >= natk_ops && ops < natk_ops + ARRAY_SIZE(natk_ops)) ||
-	       natk_fp_hook_ops(ops);
-}
 
 int natk_hooks_register(struct net *net)
 {

@@ -237,6 +237,10 @@ struct natk_blocks {
 /* Slots: the pool, and addresses that left it with mappings still on. */
 #define NATK_ADDR_SLOTS		(2 * NATK_ADDRS_MAX)
 
+/* fastpath.c: devices whose netdev ingress hook runs the fast path. */
+#define NATK_FP_DEVS		8
+struct natk_fp_dev;
+
 struct natk_net {
 	struct net *net;
 	struct natk_cfg __rcu *cfg;
@@ -267,6 +271,11 @@ struct natk_net {
 	struct work_struct addr_work;
 	struct delayed_work addr_retry;	/* addr_work again after -ENOMEM */
 	struct list_head fwds;		/* static forwards, under lock */
+	/* fastpath.c: ingress hooks; fp_devs and fp_on under RTNL */
+	struct natk_fp_dev __rcu *fp_devs[NATK_FP_DEVS];
+	bool fp_on;			/* natk's hooks are registered */
+	int fp_want;			/* ifindex to hook; 0: none asked */
+	struct work_struct fp_work;	/* registers that hook */
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
 	atomic_t test_port_offers;	/* KUnit: candidates offered */
@@ -615,7 +624,7 @@ void natk_account(struct natk_net *nn, struct natk_flow *flow,
 		  bool outbound, unsigned int len);
 void natk_track(struct natk_net *nn, struct natk_flow *flow,
 		const struct natk_pkt *pkt, bool outbound);
-bool natk_hooks_own(const struct nf_hook_ops *ops);
+extern const u8 natk_hook_priv;
 int natk_hairpin_route(struct sk_buff *skb, __be32 daddr,
 		       struct net_device *dev);
 int natk_hooks_register(struct net *net);
@@ -631,11 +640,14 @@ void natk_log_limited(struct natk_net *nn, enum natk_log_kind kind,
 void natk_log_init(struct natk_net *nn);
 
 /* fastpath.c */
+extern u8 natk_fp_default;	/* module parameter fast_path */
 enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg);
 void natk_fp_flow_release(struct natk_flow *flow);
+void natk_fp_net_init(struct natk_net *nn);
+void natk_fp_net_exit(struct natk_net *nn);
+void natk_fp_dev_gone(struct net_device *dev);
 int natk_fp_register(struct net *net);
 void natk_fp_unregister(struct net *net);
-bool natk_fp_hook_ops(const struct nf_hook_ops *ops);
 
 /* netlink.c */
 extern struct genl_family natk_genl_family;

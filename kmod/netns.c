@@ -52,7 +52,7 @@ struct natk_cfg *natk_cfg_default(const struct net *net)
 	cfg->timeout[NATK_TO_ICMP] = NATK_DEF_ICMP * HZ;
 	cfg->port_hold = NATK_DEF_PORT_HOLD * HZ;
 	cfg->blocks_per_host = NATK_DEF_BLOCKS_PER_HOST;
-	cfg->fast_path = NATK_DEF_FAST_PATH;
+	cfg->fast_path = natk_fp_default;
 	cfg->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
 	cfg->filtering = NATK_FILTERING_ADDRESS_PORT_DEPENDENT;
 	return cfg;
@@ -388,8 +388,10 @@ static int natk_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
 	switch (event) {
-	case NETDEV_REGISTER:
 	case NETDEV_UNREGISTER:
+		natk_fp_dev_gone(dev);
+		fallthrough;
+	case NETDEV_REGISTER:
 	case NETDEV_CHANGENAME:
 		natk_dev_event(dev);
 		break;
@@ -426,6 +428,7 @@ static int __net_init natk_net_init(struct net *net)
 	INIT_LIST_HEAD(&nn->fwds);
 	INIT_WORK(&nn->addr_work, natk_addr_work);
 	INIT_DELAYED_WORK(&nn->addr_retry, natk_addr_retry);
+	natk_fp_net_init(nn);
 	natk_log_init(nn);
 	atomic_set(&nn->nflows, 0);
 	/* The ICMP bucket starts full: its first use refills it. */
@@ -463,6 +466,7 @@ static void __net_exit natk_net_exit(struct net *net)
 	mutex_unlock(&nn->lock);
 	/* Never hooked, or a kick raced with the unhook: stop it anyway. */
 	natk_gc_stop(nn);
+	natk_fp_net_exit(nn);
 	cancel_work_sync(&nn->addr_work);	/* may arm addr_retry */
 	cancel_delayed_work_sync(&nn->addr_retry);
 	cancel_work_sync(&nn->addr_work);

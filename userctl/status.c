@@ -572,6 +572,7 @@ static const char *const stat_names[NATK_STAT_MAX + 1] = {
 	[NATK_STAT_FASTPATH_ROUTES]		= "fastpath_routes",
 	[NATK_STAT_PASSED_OUT_OF_SCOPE]		= "passed_out_of_scope",
 	[NATK_STAT_MAP_EVENTS_LOST]		= "map_events_lost",
+	[NATK_STAT_FASTPATH_INGRESS]		= "fastpath_ingress",
 };
 
 struct stats {

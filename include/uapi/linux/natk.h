@@ -291,12 +291,16 @@
  *
  * Fast path (NATK_A_FAST_PATH): packets of a flow that has seen both
  * directions (TCP: established) are translated and sent to the next hop
- * at PRE_ROUTING, skipping routing, FORWARD and POST_ROUTING; SYN, FIN,
+ * from the netdev ingress hook of the device they came in on (natk adds
+ * one to a device, up to 8 of them, once a flow arriving there took the
+ * fast path), else at PRE_ROUTING, skipping routing, FORWARD and
+ * POST_ROUTING (and from ingress, IPv4 input and PRE_ROUTING); SYN, FIN,
  * RST, IP options, TTL <= 1, packets over the MTU and IPsec take the normal
  * path. NATK_FAST_PATH_AUTO runs it only while no other netfilter hook
  * (nf_conntrack, nftables, iptables) would be skipped, NATK_FAST_PATH_ON
  * always, NATK_FAST_PATH_OFF never. Packets it sends are counted in
- * NATK_STAT_FASTPATH_PACKETS as well as in the usual counters.
+ * NATK_STAT_FASTPATH_PACKETS as well as in the usual counters, and those
+ * sent from an ingress hook in NATK_STAT_FASTPATH_INGRESS too.
  *
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
@@ -662,6 +666,7 @@ enum natk_stat {
 	NATK_STAT_FASTPATH_ROUTES,	/* routes the fast path looked up */
 	NATK_STAT_PASSED_OUT_OF_SCOPE,	/* left untranslated: see "Scope" */
 	NATK_STAT_MAP_EVENTS_LOST,	/* mapping events not delivered */
+	NATK_STAT_FASTPATH_INGRESS,	/* of FASTPATH_PACKETS: from ingress */
 	__NATK_STAT_MAX
 };
 
