@@ -2,9 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # The fast path (kmod/fastpath.c): packets of established flows are
 # translated and sent at PRE_ROUTING. Checked with natkctl set fast-path:
-#  - auto by default, and active with no other hook in the netns;
+#  - auto by default (natk.ko fast_path=, which make check-slowpath sets
+#    to off), and active with no other hook in the netns;
 #  - UDP both ways goes through it (fastpath_packets grows by nearly every
 #    packet) with exact per-flow counters, and a TCP transfer arrives whole;
+#  - after a flow's first fast packets, from netdev ingress hooks on the
+#    devices they come in on (fastpath_ingress), which run after any other
+#    ingress hook: an nft netdev chain on lan0 counts every packet, at
+#    priority 0 (ingress goes on) and at the highest, registered after
+#    natk's (ingress gives way to PRE_ROUTING);
 #  - TTL 1 still gets ICMP time exceeded, DF over the MTU still gets
 #    fragmentation needed (the slow path sends them);
 #  - a route change mid-flow is followed at once (a blackhole route stops
@@ -19,8 +25,10 @@
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
-plan fp-natk-up fp-default-auto fp-auto-active fp-udp-replies fp-udp-fast \
-	fp-udp-flow-counters fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
+plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp-udp-fast \
+	fp-udp-flow-counters fp-ingress-used fp-ingress-nft-before-counted \
+	fp-ingress-nft-before-fast fp-ingress-nft-after-counted \
+	fp-ingress-nft-after-fast fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
 	fp-auto-back fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
@@ -32,7 +40,9 @@ check fp-natk-up natk_up || exit 1
 fpstat() { nctl -j stats | jq -r ".${1:-fastpath_packets}"; }
 fpjq() { nctl -j status | jq -r "$1"; }
 
-expect_eq fp-default-auto auto "$(fpjq .fast_path)" "fast_path by default"
+param=$(cat /sys/module/natk/parameters/fast_path)
+expect_eq fp-module-param "${NATK_FAST_PATH:-auto}" "$param" "natk.ko's fast_path"
+expect_eq fp-default-auto "$param" "$(fpjq .fast_path)" "fast_path by default"
 nctl set fast-path off
 nctl set fast-path auto
 expect_eq fp-auto-active "auto true" "$(fpjq '"\(.fast_path) \(.fast_path_active)"')" \
@@ -58,6 +68,52 @@ fi
 expect_eq fp-udp-flow-counters "50 50" \
 	"$(flow_get udp $LAN1 4000 | jq -r '"\(.packets_out) \(.packets_in)"')" \
 	"the flow's packets_out and packets_in"
+
+# After the first fast packets, natk hooks lan0 and wan0 at ingress: the
+# rest of the 98 fast ones go from there.
+f0=$(fpstat fastpath_ingress)
+pp 4005 50 > /dev/null
+f1=$(fpstat fastpath_ingress)
+if [ $((f1 - f0)) -ge 90 ]; then
+	pass fp-ingress-used
+else
+	fail fp-ingress-used "fastpath_ingress grew by $((f1 - f0)) for 100 packets (want >= 90)"
+fi
+
+# ingress_nft PRIO N SPORT: with an nft netdev chain on lan0 at PRIO
+# counting lan1's datagrams to port 7000, N exchanges from SPORT; prints
+# "COUNTED INGRESS_FAST FAST" (the chain's count, and the growth of
+# fastpath_ingress and fastpath_packets).
+ingress_nft() {
+	local i0 f0 c
+	nsx nat nft -f - <<-EOF || { echo "nft-failed 0 0"; return; }
+	table netdev natk_t64 {
+		chain in { type filter hook ingress device lan0 priority $1; udp dport 7000 counter; }
+	}
+	EOF
+	i0=$(fpstat fastpath_ingress); f0=$(fpstat)
+	pp "$3" "$2" > /dev/null
+	c=$(nsx nat nft -j list table netdev natk_t64 | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
+	echo "$c $(( $(fpstat fastpath_ingress) - i0 )) $(( $(fpstat) - f0 ))"
+	nsx nat nft delete table netdev natk_t64
+}
+pp 4006 3 > /dev/null	# established, hooked
+read -r cnt ing fast <<< "$(ingress_nft 0 20 4006)"
+expect_eq fp-ingress-nft-before-counted 20 "$cnt" "datagrams an nft ingress chain at priority 0 counted"
+if [ "${ing:-0}" -ge 38 ]; then
+	pass fp-ingress-nft-before-fast
+else
+	fail fp-ingress-nft-before-fast "fastpath_ingress grew by $ing for 40 packets (want >= 38): natk's ingress hook must run after the chain, not give way"
+fi
+# A chain at the highest priority, registered after natk's: it would run
+# after natk's hook, so natk gives way; PRE_ROUTING's fast path serves.
+read -r cnt ing fast <<< "$(ingress_nft 2147483647 20 4006)"
+expect_eq fp-ingress-nft-after-counted 20 "$cnt" "datagrams an nft ingress chain at priority 2147483647 counted"
+if [ "${fast:-0}" -ge 38 ]; then
+	pass fp-ingress-nft-after-fast
+else
+	fail fp-ingress-nft-after-fast "fastpath_packets grew by $fast for 40 packets (want >= 38; from ingress: $ing)"
+fi
 
 # TCP: 4 MB from wan to lan1, checked end to end.
 D=$CTL_TMP
