@@ -37,7 +37,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
-.PHONY: all module modules-all natkctl clean checkpatch check check-quick \
+.PHONY: all module modules-all natkctl clean checkpatch check check-slowpath check-quick \
 	demo deps kunit install uninstall dkms-install dkms-remove bench check-debug \
 	check-mutants deb
 
@@ -72,6 +72,11 @@ check:
 
 check-debug:
 	@./tests/check-debug.sh
+
+# Every scenario with the fast path off (natk.ko fast_path=off): the slow
+# path alone must do everything the fast path does.
+check-slowpath:
+	@NATK_FAST_PATH=off NATK_SKIP_SUITES=1 ./tests/check.sh
 
 check-mutants:
 	@./tests/check-mutants.sh

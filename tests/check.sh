@@ -31,6 +31,8 @@
 #   NATK_SKIP_BUILD=1        do not build (use what is in build/ and userctl/)
 #   NATK_SKIP_CHECKPATCH=1   no checkpatch (a SKIP line)
 #   NATK_SKIP_SUITES=1       do not run tests/suites/*.sh (a SKIP each)
+#   NATK_FAST_PATH=MODE      natk.ko's fast_path= in the VMs (auto, on, off;
+#                            make check-slowpath: off)
 #   NATK_VM_TIMEOUT=SECONDS  per VM (default 4500); a killed VM is a failure
 #   NATK_VM_STALL=SECONDS    a guest silent that long is hung: registers and
 #                            NMI backtraces are saved, the VM stopped

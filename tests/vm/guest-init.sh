@@ -53,6 +53,12 @@ if [ -n "${NATK_GUEST_MODDIR:-}" ] && [ -d "$NATK_GUEST_MODDIR" ]; then
 		echo "natk-guest: cannot mount $NATK_GUEST_MODDIR at $m"
 fi
 export NATK_REPO=${NATK_REPO:-$(cd "$HERE/../.." && pwd)}
+# NATK_FAST_PATH=auto|on|off: every "modprobe natk" gets fast_path= (make
+# check-slowpath runs every scenario with the fast path off).
+if [ -n "${NATK_FAST_PATH:-}" ]; then
+	mkdir -p /run/modprobe.d
+	echo "options natk fast_path=$NATK_FAST_PATH" > /run/modprobe.d/natk-test.conf
+fi
 
 echo "natk-guest: kernel $(uname -r), mode $NATK_MODE, repo $NATK_REPO"
 echo "$(uname -r)" > "$RESULTS/kernel"
