@@ -21,6 +21,8 @@
 #   BENCH_LOAD_COUNT=20000   packets per such measurement
 #   BENCH_IPERF_TIME=1       seconds (guest time) per iperf3 run
 #   BENCH_VARIANTS="a b c d" BENCH_SKIP="newflows iperf load"  (debugging)
+#   BENCH_FP_MODE=auto       natkctl fast-path mode of variant e (on: what
+#                            the per-packet hook check in auto costs)
 #   BENCH_PHASES="basic load teardown"  phases to run (basic: one flow, new
 #                            flows, iperf3; load: preloaded tables; teardown:
 #                            netns deletion and rmmod with a full table), e.g.
@@ -56,7 +58,7 @@ trap 'rm -rf "$res"' EXIT
 
 {
 	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP \
-		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT; do
+		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT FP_MODE; do
 		eval "val=\${BENCH_$var:-}"
 		# shellcheck disable=SC2154
 		[ -n "$val" ] && printf 'BENCH_%s=%q\n' "$var" "$val"

@@ -136,7 +136,7 @@ variant_up() {
 		;;
 	d|e)
 		nsx $n "$NATKCTL" set external wan0 max-flows 4000000 timeout udp 3600 \
-			fast-path "$([ "$v" = e ] && echo auto || echo off)" || return 1
+			fast-path "$([ "$v" = e ] && echo ${BENCH_FP_MODE:-auto} || echo off)" || return 1
 		;;
 	esac
 	return 0
@@ -207,7 +207,10 @@ s.bind(("", 5000)); s.sendto(b"r", (sys.argv[1], 40000))' $NAT_EXT ;;
 	out=$(pgrun $v "${PPS:-$PPS_COUNT}" $LAN1 40000 1 5000 1)
 	read -r usec sent del <<< "$out"
 	[ -n "$usec" ] || { say "pps $v: pktgen gave no result"; return 1; }
-	emit "{\"m\":\"pps\",\"v\":\"$v\",\"run\":$r,\"size\":$size,\"table\":$(flows $v),\"usec\":$usec,\"sent\":$sent,\"delivered\":$del,\"pps\":$(( del * 1000000 / usec ))}"
+	# natk: how its packets went (fast path, and of those from ingress)
+	local fp=null
+	case $v in d|e) fp=$(nsx nat$v "$NATKCTL" -j stats | jq -c '{fastpath_packets, fastpath_ingress}') || fp=null ;; esac
+	emit "{\"m\":\"pps\",\"v\":\"$v\",\"run\":$r,\"size\":$size,\"table\":$(flows $v),\"usec\":$usec,\"sent\":$sent,\"delivered\":$del,\"pps\":$(( del * 1000000 / usec )),\"natk\":$fp}"
 	say "pps $v run $r size $size: $(( del * 1000000 / usec )) pps ($del of $sent in $usec us)"
 }
 
