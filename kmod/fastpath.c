@@ -137,8 +137,8 @@ static bool natk_fp_defrag_hook(const struct nf_hook_ops *ops)
  * by their priv, in the entries themselves; only another's ops are read.
  * Bounded by the number of hooks.
  */
-static bool natk_fp_hooks_ours(const struct nf_hook_entries *e,
-			       nf_hookfn *from)
+static __always_inline bool
+natk_fp_hooks_ours(const struct nf_hook_entries *e, nf_hookfn *from)
 {
 	struct nf_hook_ops **ops;
 	bool after = !from;
@@ -289,8 +289,9 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 
 /*
  * May natk's ingress hook on @in send packets? As natk_fp_check(), and in
- * mode auto only as the device's last ingress hook (INT_MAX: one added
- * later at that priority runs after it, and would be skipped).
+ * mode auto only as the device's last ingress hook: at INT_MAX it is,
+ * except after one of that priority that was there first (netfilter puts
+ * the later of equal priorities first), which would be skipped.
  */
 static bool natk_fp_ingress_ok(struct net *net, const struct natk_cfg *cfg,
 			       const struct net_device *in)
@@ -496,10 +497,19 @@ static void natk_fp_work(struct work_struct *work)
 	struct natk_fp_dev *d;
 	struct net_device *dev;
 	int i, free = -1;
+	bool off;
 
 	rtnl_lock();
+	/*
+	 * Mode off removes the hooks after it is published, under RTNL: a
+	 * late request either sees it here or has its hook removed then.
+	 */
+	rcu_read_lock();
+	off = READ_ONCE(rcu_dereference(nn->cfg)->fast_path) ==
+	      NATK_FAST_PATH_OFF;
+	rcu_read_unlock();
 	dev = __dev_get_by_index(nn->net, READ_ONCE(nn->fp_want));
-	if (!nn->fp_on || !dev || dev->reg_state != NETREG_REGISTERED)
+	if (!nn->fp_on || off || !dev || dev->reg_state != NETREG_REGISTERED)
 		goto out;
 	for (i = 0; i < NATK_FP_DEVS; i++) {
 		d = rtnl_dereference(nn->fp_devs[i]);
@@ -571,6 +581,24 @@ int natk_fp_register(struct net *net)
 	return 0;
 }
 
+static void natk_fp_devs_clear_rtnl(struct natk_net *nn)
+{
+	int i;
+
+	for (i = 0; i < NATK_FP_DEVS; i++)
+		if (rtnl_dereference(nn->fp_devs[i]))
+			natk_fp_dev_free(nn, i);
+	WRITE_ONCE(nn->fp_want, 0);
+}
+
+/* Fast path mode off: no device keeps natk's ingress hook. */
+void natk_fp_devs_clear(struct natk_net *nn)
+{
+	rtnl_lock();
+	natk_fp_devs_clear_rtnl(nn);
+	rtnl_unlock();
+}
+
 /*
  * The ingress hooks go with the PRE_ROUTING one. A packet still in
  * natk_fast() may ask for a hook again: the work sees fp_on false.
@@ -578,14 +606,10 @@ int natk_fp_register(struct net *net)
 void natk_fp_unregister(struct net *net)
 {
 	struct natk_net *nn = natk_pernet(net);
-	int i;
 
 	rtnl_lock();
 	nn->fp_on = false;
-	for (i = 0; i < NATK_FP_DEVS; i++)
-		if (rtnl_dereference(nn->fp_devs[i]))
-			natk_fp_dev_free(nn, i);
-	WRITE_ONCE(nn->fp_want, 0);
+	natk_fp_devs_clear_rtnl(nn);
 	rtnl_unlock();
 	nf_unregister_net_hook(net, &natk_fast_ops);
 }

@@ -646,6 +646,7 @@ void natk_fp_flow_release(struct natk_flow *flow);
 void natk_fp_net_init(struct natk_net *nn);
 void natk_fp_net_exit(struct natk_net *nn);
 void natk_fp_dev_gone(struct net_device *dev);
+void natk_fp_devs_clear(struct natk_net *nn);
 int natk_fp_register(struct net *net);
 void natk_fp_unregister(struct net *net);
 

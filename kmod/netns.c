@@ -265,6 +265,10 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	/* Held ports are measured against the new hold at the next GC pass. */
 	if (old->port_hold != ncfg->port_hold)
 		WRITE_ONCE(nn->held_next, jiffies);
+	/* Mode off: natk's ingress hooks go, and cost no packet anything. */
+	if (ncfg->fast_path == NATK_FAST_PATH_OFF &&
+	    old->fast_path != NATK_FAST_PATH_OFF)
+		natk_fp_devs_clear(nn);
 	kfree_rcu(old, rcu);
 	if (!ncfg->ifname[0])
 		natk_unhook(nn);

@@ -9,8 +9,9 @@
 #  - after a flow's first fast packets, from netdev ingress hooks on the
 #    devices they come in on (fastpath_ingress), which run after any other
 #    ingress hook: an nft netdev chain on lan0 counts every packet, at
-#    priority 0 (ingress goes on) and at the highest, registered after
-#    natk's (ingress gives way to PRE_ROUTING);
+#    priority 0 (ingress goes on) and at the highest, when it was there
+#    before natk's (ingress gives way to PRE_ROUTING); mode off removes
+#    natk's ingress hooks (nft list hooks);
 #  - TTL 1 still gets ICMP time exceeded, DF over the MTU still gets
 #    fragmentation needed (the slow path sends them);
 #  - a route change mid-flow is followed at once (a blackhole route stops
@@ -26,12 +27,21 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp-udp-fast \
-	fp-udp-flow-counters fp-ingress-used fp-ingress-nft-before-counted \
-	fp-ingress-nft-before-fast fp-ingress-nft-after-counted \
+	fp-udp-flow-counters fp-ingress-used \
+	fp-ingress-nft-before-counted fp-ingress-nft-before-fast \
+	fp-ingress-nft-after-counted \
 	fp-ingress-nft-after-fast fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
 	fp-auto-back fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
+# nft list hooks needs nfnetlink_hook (6.12 has it, Debian's 6.1 not).
+HOOKLIST=0
+if modprobe -q nfnetlink_hook; then
+	HOOKLIST=1
+	plan fp-ingress-hook-listed fp-off-unhooks
+else
+	log "no nfnetlink_hook in $(uname -r): fp-ingress-hook-listed and fp-off-unhooks not run"
+fi
 dmesg_mark
 require_natk fp-natk-built
 topo_setup || { fail fp-topology "topology setup failed"; exit 1; }
@@ -80,24 +90,35 @@ else
 	fail fp-ingress-used "fastpath_ingress grew by $((f1 - f0)) for 100 packets (want >= 90)"
 fi
 
-# ingress_nft PRIO N SPORT: with an nft netdev chain on lan0 at PRIO
-# counting lan1's datagrams to port 7000, N exchanges from SPORT; prints
-# "COUNTED INGRESS_FAST FAST" (the chain's count, and the growth of
-# fastpath_ingress and fastpath_packets).
+# ingress_nft PRIO N SPORT [rehook]: with an nft netdev chain on lan0 at
+# PRIO counting lan1's datagrams to port 7000, N exchanges from SPORT;
+# prints "COUNTED INGRESS_FAST FAST" (the chain's count, and the growth
+# of fastpath_ingress and fastpath_packets). rehook: natk's hook on lan0
+# is removed first (fast-path off) and comes back after the chain's.
 ingress_nft() {
 	local i0 f0 c
+	[ "${4:-}" = rehook ] && nctl set fast-path off
 	nsx nat nft -f - <<-EOF || { echo "nft-failed 0 0"; return; }
 	table netdev natk_t64 {
 		chain in { type filter hook ingress device lan0 priority $1; udp dport 7000 counter; }
 	}
 	EOF
+	[ "${4:-}" = rehook ] && nctl set fast-path auto
 	i0=$(fpstat fastpath_ingress); f0=$(fpstat)
 	pp "$3" "$2" > /dev/null
 	c=$(nsx nat nft -j list table netdev natk_t64 | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
 	echo "$c $(( $(fpstat fastpath_ingress) - i0 )) $(( $(fpstat) - f0 ))"
 	nsx nat nft delete table netdev natk_t64
 }
+lan0_hooked() { nsx nat nft list hooks netdev device lan0 2>&1 | grep -q natk_fp_ingress; }
 pp 4006 3 > /dev/null	# established, hooked
+if [ $HOOKLIST = 0 ]; then
+	:
+elif lan0_hooked; then
+	pass fp-ingress-hook-listed
+else
+	fail fp-ingress-hook-listed "natk_fp_ingress not in nft list hooks netdev device lan0: $(nsx nat nft list hooks netdev device lan0 2>&1 | tr '\n' ' ') / all: $(nsx nat nft list hooks 2>&1 | tr '\n' ' ')"
+fi
 read -r cnt ing fast <<< "$(ingress_nft 0 20 4006)"
 expect_eq fp-ingress-nft-before-counted 20 "$cnt" "datagrams an nft ingress chain at priority 0 counted"
 if [ "${ing:-0}" -ge 38 ]; then
@@ -105,10 +126,21 @@ if [ "${ing:-0}" -ge 38 ]; then
 else
 	fail fp-ingress-nft-before-fast "fastpath_ingress grew by $ing for 40 packets (want >= 38): natk's ingress hook must run after the chain, not give way"
 fi
-# A chain at the highest priority, registered after natk's: it would run
-# after natk's hook, so natk gives way; PRE_ROUTING's fast path serves.
-read -r cnt ing fast <<< "$(ingress_nft 2147483647 20 4006)"
-expect_eq fp-ingress-nft-after-counted 20 "$cnt" "datagrams an nft ingress chain at priority 2147483647 counted"
+nctl set fast-path off
+if [ $HOOKLIST = 0 ]; then
+	:
+elif lan0_hooked; then
+	fail fp-off-unhooks "natk_fp_ingress still hooked on lan0 with fast-path off: $(nsx nat nft list hooks netdev device lan0 2>&1 | tr '\n' ' ')"
+else
+	pass fp-off-unhooks
+fi
+nctl set fast-path auto
+# A chain at natk's priority (the highest) that was there first: natk's
+# hook, registered after it, runs before it (netfilter puts the later of
+# equal priorities first), so natk gives way; PRE_ROUTING's fast path
+# sends the packets after the chain has seen them.
+read -r cnt ing fast <<< "$(ingress_nft 2147483647 20 4006 rehook)"
+expect_eq fp-ingress-nft-after-counted 20 "$cnt" "datagrams an nft ingress chain at priority 2147483647, hooked before natk's, counted"
 if [ "${fast:-0}" -ge 38 ]; then
 	pass fp-ingress-nft-after-fast
 else

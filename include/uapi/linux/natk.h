@@ -293,7 +293,7 @@
  * directions (TCP: established) are translated and sent to the next hop
  * from the netdev ingress hook of the device they came in on (natk adds
  * one to a device, up to 8 of them, once a flow arriving there took the
- * fast path), else at PRE_ROUTING, skipping routing, FORWARD and
+ * fast path, and removes them in mode off), else at PRE_ROUTING, skipping routing, FORWARD and
  * POST_ROUTING (and from ingress, IPv4 input and PRE_ROUTING); SYN, FIN,
  * RST, IP options, TTL <= 1, packets over the MTU and IPsec take the normal
  * path. NATK_FAST_PATH_AUTO runs it only while no other netfilter hook
