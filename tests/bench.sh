@@ -27,6 +27,10 @@
 #                            flows, iperf3; load: preloaded tables; teardown:
 #                            netns deletion and rmmod with a full table), e.g.
 #                            BENCH_PHASES=teardown BENCH_VARIANTS="b e" alone
+#                            smp, run alone on 2 vCPUs without icount:
+#                            NATK_VM_SMP=2 NATK_BENCH_ICOUNT=0 NATK_VM_CPU=Nehalem
+#                            BENCH_PHASES=smp BENCH_VARIANTS="a c e" (does a
+#                            second CPU add throughput? noisy: a range)
 #   BENCH_TEARDOWN_SIZE=1000000  flows in the table at teardown
 #   BENCH_TEARDOWN_VARIANTS="e b"  natk (d or e) and nf_conntrack (b or c)
 #   BENCH_TEARDOWN_LIMIT=600  guest seconds a teardown may take at most

@@ -13,9 +13,11 @@
 #   c  b + an nftables software flowtable on lan0, wan0
 #   d  natk with its fast path off (natkctl set external wan0 fast-path off)
 #   e  natk with its fast path (fast-path auto: nothing else is hooked)
-# Phases (BENCH_PHASES, default all three): basic (metrics 1, 2, 4, 5),
+# Phases (BENCH_PHASES, default the first three): basic (metrics 1, 2, 4, 5),
 # load (3: per-packet cost with a preloaded table), teardown (6: deleting
-# a nat netns holding BENCH_TEARDOWN_SIZE flows, and rmmod natk with them).
+# a nat netns holding BENCH_TEARDOWN_SIZE flows, and rmmod natk with them);
+# only when named: smp (7: one flow on one CPU against two flows on two
+# CPUs, for a VM of 2 vCPUs without icount).
 # Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0) to 192.0.2.2;
 # wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
 # iperf3 for TCP.
@@ -193,17 +195,22 @@ pgrun() {
 }
 
 # ------------------------------------------------------------ metrics
+# establish V SPORT: 200 packets from lan1:SPORT to wan:5000 (c: so the
+# flowtable offloads the flow); natk's fast path takes a flow once it has
+# seen both directions: one reply from wan (natk preserves the port).
+establish() {
+	pgrun $1 200 $LAN1 $2 1 5000 1 > /dev/null
+	case $1 in d|e)
+		nsx wan$1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 5000)); s.sendto(b"r", (sys.argv[1], int(sys.argv[2])))' $NAT_EXT $2 ;;
+	esac
+}
+
 # 1: single established flow
 m_pps() { # V RUN [SIZE]
 	local v=$1 r=$2 size=${3:-0} out usec sent del
-	pgrun $v 200 $LAN1 40000 1 5000 1 > /dev/null   # establish (c: offload)
-	# natk's fast path takes a flow once it has seen both directions: one
-	# reply from wan (natk preserves port 40000). The same for d.
-	case $v in d|e)
-		nsx wan$v python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("", 5000)); s.sendto(b"r", (sys.argv[1], 40000))' $NAT_EXT ;;
-	esac
+	establish $v 40000
 	out=$(pgrun $v "${PPS:-$PPS_COUNT}" $LAN1 40000 1 5000 1)
 	read -r usec sent del <<< "$out"
 	[ -n "$usec" ] || { say "pps $v: pktgen gave no result"; return 1; }
@@ -212,6 +219,41 @@ s.bind(("", 5000)); s.sendto(b"r", (sys.argv[1], 40000))' $NAT_EXT ;;
 	case $v in d|e) fp=$(nsx nat$v "$NATKCTL" -j stats | jq -c '{fastpath_packets, fastpath_ingress}') || fp=null ;; esac
 	emit "{\"m\":\"pps\",\"v\":\"$v\",\"run\":$r,\"size\":$size,\"table\":$(flows $v),\"usec\":$usec,\"sent\":$sent,\"delivered\":$del,\"pps\":$(( del * 1000000 / usec )),\"natk\":$fp}"
 	say "pps $v run $r size $size: $(( del * 1000000 / usec )) pps ($del of $sent in $usec us)"
+}
+
+# 7 (phase smp, 2 vCPUs): one established flow from pktgen's thread on
+# CPU 0, then two (source ports 40000 and 40001) from the threads on CPUs
+# 0 and 1 at once: does forwarding scale with a second CPU? Each thread's
+# device sends PPS_COUNT packets; rates are delivered packets over the
+# longer of the two threads' times.
+pgdev() { # V THREAD DEV COUNT SPORT: a single-flow pktgen device
+	local v=$1 mac c
+	mac=$(nsx nat$v cat /sys/class/net/lan0/address)
+	pg $v "$2" "add_device $3" || return 1
+	for c in "count $4" "clone_skb 0" "pkt_size 64" "delay 0" "dst $WAN1" \
+		"dst_mac $mac" "src_min $LAN1" "src_max $LAN1" "udp_src_min $5" \
+		"udp_src_max $5" "udp_dst_min 5000" "udp_dst_max 5000"; do
+		pg $v "$3" "$c" || return 1
+	done
+}
+pgusec() { # V DEV: the last run's time (usec)
+	nsx lan1$1 cat /proc/net/pktgen/$2 | awk '/Result: OK:/ { u = $3; sub(/\(.*/, "", u); print u; exit }'
+}
+m_smp() { # V RUN
+	local v=$1 r=$2 d0 d1 d2 u1 ua ub
+	establish $v 40000; establish $v 40001
+	pg $v kpktgend_0 rem_device_all; pg $v kpktgend_1 rem_device_all
+	pgdev $v kpktgend_0 eth0 "$PPS_COUNT" 40000 || return 1
+	d0=$(sink $v); pg $v pgctrl start; d1=$(sink $v)
+	u1=$(pgusec $v eth0)
+	pgdev $v kpktgend_1 eth0@1 "$PPS_COUNT" 40001 || return 1
+	pg $v pgctrl start; d2=$(sink $v)
+	ua=$(pgusec $v eth0); ub=$(pgusec $v eth0@1)
+	[ -n "$u1" ] && [ -n "$ua" ] && [ -n "$ub" ] || { say "smp $v: pktgen gave no result"; return 1; }
+	[ "$ub" -gt "$ua" ] && ua=$ub
+	emit "{\"m\":\"smp\",\"v\":\"$v\",\"run\":$r,\"pps1\":$(( (d1 - d0) * 1000000 / u1 )),\"pps2\":$(( (d2 - d1) * 1000000 / ua )),\"delivered1\":$((d1 - d0)),\"delivered2\":$((d2 - d1))}"
+	say "smp $v run $r: 1 flow $(( (d1 - d0) * 1000000 / u1 )) pps, 2 flows on 2 CPUs $(( (d2 - d1) * 1000000 / ua )) pps"
+	pg $v kpktgend_0 rem_device_all; pg $v kpktgend_1 rem_device_all
 }
 
 slab() { awk '/^Slab:/ { print $2 * 1024 }' /proc/meminfo; }
@@ -268,6 +310,23 @@ phase basic && for r in $(seq 1 "$RUNS"); do
 		topo_del $v
 	done
 done
+
+# ------------------------------------------------------------ phase smp
+# Metric 7, only when asked (BENCH_PHASES=smp; tests/bench.sh boots 2
+# vCPUs without icount for it): variants interleaved as in phase 1.
+if phase smp; then
+	if [ "$(nproc)" -lt 2 ]; then
+		say "phase smp needs 2 CPUs (NATK_VM_SMP=2): skipped"
+	else
+		for r in $(seq 1 "$RUNS"); do
+			for v in $VARIANTS; do
+				topo $v || { say "topology $v failed"; topo_del $v; continue; }
+				m_smp $v $r
+				topo_del $v
+			done
+		done
+	fi
+fi
 
 # object sizes of the per-flow caches
 for c in natk_flow nf_conntrack; do

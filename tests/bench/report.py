@@ -302,6 +302,25 @@ def main():
         L.append("")
         L.append(f"![per-packet cost against table size]({base}.svg)\n")
 
+    # phase smp: one flow on one CPU, two flows on two CPUs
+    smp1, smp2 = runs("smp", "pps1"), runs("smp", "pps2")
+    if smp1:
+        L.append("### Two flows on two CPUs\n")
+        L.append("pktgen's thread on CPU 0 sends one flow, then the threads on CPUs 0 and 1 "
+                 "send one flow each at once (2 vCPUs, no icount: wall-clock guest time on "
+                 "a shared host, so read the ranges). Scaling: two-flow rate over one-flow "
+                 "rate, per run.\n")
+        L.append("| metric | " + " | ".join(f"{v}: {NAMES.get(v, v)}" for v in variants if v in smp1) + " |")
+        L.append("|---|" + "---|" * len([v for v in variants if v in smp1]))
+        L.append("| one flow, one CPU (packets/s) | " + " | ".join(
+            cell(list(smp1[v].values())) for v in variants if v in smp1) + " |")
+        L.append("| two flows, two CPUs (packets/s) | " + " | ".join(
+            cell(list(smp2.get(v, {}).values())) for v in variants if v in smp1) + " |")
+        L.append("| scaling | " + " | ".join(
+            cell([smp2[v][r] / smp1[v][r] for r in smp1[v] if r in smp2.get(v, {})], "x", 2)
+            for v in variants if v in smp1) + " |")
+        L.append("")
+
     # targets
     t = []
 
@@ -384,6 +403,8 @@ def main():
         "ns_per_packet_loaded": {v: {s: med(x) for s, x in d.items()} for v, d in load.items()},
         "teardown_seconds": {w: {v: med([x for x in xs if x is not None]) if any(
             x is not None for x in xs) else None for v, xs in d.items()} for w, d in td.items()},
+        "smp_pps": {v: {"one": med(list(smp1[v].values())),
+                        "two": med(list(smp2.get(v, {}).values()) or [0])} for v in smp1},
         "targets": t,
     }
     with open(a.prefix + ".md", "w") as f:
