@@ -131,45 +131,55 @@ static bool natk_fp_defrag_hook(const struct nf_hook_ops *ops)
 	return !ops->priv && ops->priority == NF_IP_PRI_CONNTRACK_DEFRAG;
 }
 
+/* natk_fp_foreign(): a foreign hook runs after, or before, @from. */
+#define NATK_FP_FOREIGN_AFTER	1
+#define NATK_FP_FOREIGN_BEFORE	2
+
 /*
- * Is every hook of @e that runs after @from natk's own, or a security
- * module's? (@from NULL: every hook.) Per packet: natk's hooks are known
- * by their priv, in the entries themselves; only another's ops are read.
- * Bounded by the number of hooks.
+ * Which hooks of @e that are not natk's own, a security module's or
+ * defrag's run after @from, and which before it? (@from NULL: all count
+ * as after.) Per packet: natk's hooks are known by their priv, in the
+ * entries themselves; only another's ops are read. Bounded by the number
+ * of hooks.
  */
-static __always_inline bool
-natk_fp_hooks_ours(const struct nf_hook_entries *e, nf_hookfn *from)
+static __always_inline unsigned int
+natk_fp_foreign(const struct nf_hook_entries *e, nf_hookfn *from)
 {
 	struct nf_hook_ops **ops;
+	unsigned int i, found = 0;
 	bool after = !from;
-	unsigned int i;
 
 	if (!e)
-		return true;
+		return 0;
 	for (i = 0; i < e->num_hook_entries; i++) {
 		if (e->hooks[i].hook == from) {
 			after = true;
 			continue;
 		}
-		if (!after || e->hooks[i].priv == &natk_hook_priv)
+		if (e->hooks[i].priv == &natk_hook_priv)
 			continue;
 		ops = nf_hook_entries_get_hook_ops(e);
 		if (!natk_fp_lsm_hook(ops[i]) && !natk_fp_defrag_hook(ops[i]))
-			return false;
+			found |= after ? NATK_FP_FOREIGN_AFTER :
+					 NATK_FP_FOREIGN_BEFORE;
 	}
-	return true;
+	return found;
 }
 
 /*
  * Why the fast path does not run in this netns now (NATK_FP_ACTIVE: it
- * does), from PRE_ROUTING or (@ingress) from a netdev ingress hook, which
- * skips every PRE_ROUTING hook too. Bounded by the number of hooks.
+ * does) from PRE_ROUTING; and (@ingress, if not NULL) whether it may run
+ * from a netdev ingress hook too, which skips the PRE_ROUTING hooks before
+ * natk_fast as well. One walk of each hook list serves both.
  */
 static enum natk_fp_why natk_fp_check(struct net *net,
-				      const struct natk_cfg *cfg, bool ingress)
+				      const struct natk_cfg *cfg, bool *ingress)
 {
 	const struct nf_hook_entries *pre, *fwd, *post;
+	unsigned int found;
 
+	if (ingress)
+		*ingress = false;
 	if (cfg->fast_path == NATK_FAST_PATH_OFF)
 		return NATK_FP_WHY_OFF;
 	if (!cfg->ifindex || !cfg->ext_addr)
@@ -180,21 +190,27 @@ static enum natk_fp_why natk_fp_check(struct net *net,
 					     XFRM_POLICY_MAX]))
 		return NATK_FP_WHY_XFRM;
 #endif
-	if (cfg->fast_path == NATK_FAST_PATH_ON)
+	if (cfg->fast_path == NATK_FAST_PATH_ON) {
+		if (ingress)
+			*ingress = true;
 		return NATK_FP_ACTIVE;
+	}
 	pre = rcu_dereference(net->nf.hooks_ipv4[NF_INET_PRE_ROUTING]);
 	fwd = rcu_dereference(net->nf.hooks_ipv4[NF_INET_FORWARD]);
 	post = rcu_dereference(net->nf.hooks_ipv4[NF_INET_POST_ROUTING]);
-	if (!natk_fp_hooks_ours(pre, ingress ? NULL : natk_fast) ||
-	    !natk_fp_hooks_ours(fwd, NULL) || !natk_fp_hooks_ours(post, NULL))
+	found = natk_fp_foreign(pre, natk_fast);
+	if ((found & NATK_FP_FOREIGN_AFTER) || natk_fp_foreign(fwd, NULL) ||
+	    natk_fp_foreign(post, NULL))
 		return NATK_FP_WHY_HOOKS;
+	if (ingress)
+		*ingress = !found;
 	return NATK_FP_ACTIVE;
 }
 
 /* Why the fast path does not run in this netns now (NATK_FP_ACTIVE: it does). */
 enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg)
 {
-	return natk_fp_check(net, cfg, false);
+	return natk_fp_check(net, cfg, NULL);
 }
 
 /* Drop a flow's cached routes (it is being freed: no reader left). */
@@ -288,20 +304,18 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 				    const struct nf_hook_state *state);
 
 /*
- * May natk's ingress hook on @in send packets? As natk_fp_check(), and in
- * mode auto only as the device's last ingress hook: at INT_MAX it is,
- * except after one of that priority that was there first (netfilter puts
- * the later of equal priorities first), which would be skipped.
+ * Is natk's the last ingress hook of @in (mode auto; on: it need not be)?
+ * At INT_MAX it is, except after one of that priority that was there first
+ * (netfilter puts the later of equal priorities first): that one would be
+ * skipped.
  */
-static bool natk_fp_ingress_ok(struct net *net, const struct natk_cfg *cfg,
-			       const struct net_device *in)
+static bool natk_fp_ingress_last(const struct natk_cfg *cfg,
+				 const struct net_device *in)
 {
+#ifdef CONFIG_NETFILTER_INGRESS
 	const struct nf_hook_entries *e;
 	struct nf_hook_ops **ops;
 
-#ifdef CONFIG_NETFILTER_INGRESS
-	if (natk_fp_check(net, cfg, true) != NATK_FP_ACTIVE)
-		return false;
 	if (cfg->fast_path != NATK_FAST_PATH_AUTO)
 		return true;
 	/* Mutant fp-ingress-not-last: whatever runs after it is skipped. */
@@ -318,56 +332,51 @@ static bool natk_fp_ingress_ok(struct net *net, const struct natk_cfg *cfg,
 }
 
 /*
- * Translate and send @skb, which came in on @in, if its flow is
- * established and it needs nothing the slow path does. NF_ACCEPT: take
- * the slow path; NF_STOLEN: sent.
+ * The established flow of @skb, which came in on @in, if it has one and
+ * the packet needs nothing the slow path does (@pkt parsed, *@dir: 0 lan
+ * to wan, 1 back); else NULL: take the slow path.
  */
-static unsigned int natk_fp_xmit(struct natk_net *nn, const struct natk_cfg *cfg,
-				 struct sk_buff *skb, struct net_device *in,
-				 bool ingress)
+static struct natk_flow *natk_fp_flow(struct natk_net *nn,
+				      const struct natk_cfg *cfg,
+				      struct sk_buff *skb,
+				      const struct net_device *in,
+				      struct natk_pkt *pkt, int *dir)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct natk_pkt pkt = {};
 	struct natk_flow *flow;
-	struct net_device *dev;
-	struct dst_entry *dst;
-	struct neighbour *neigh;
-	unsigned int mtu, len;
-	__be32 nexthop;
-	int dir;
 
 	if (iph->ihl != 5 || iph->ttl <= 1 || ip_is_fragment(iph) ||
 	    skb->pkt_type != PACKET_HOST || skb_sec_path(skb) ||
 	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
-		return NF_ACCEPT;
+		return NULL;
 	/* The slow path parses (and counts) anything malformed. */
-	if (natk_parse(skb, &pkt) ||
-	    (pkt.tcpflags & (NATK_TCPF_SYN | NATK_TCPF_FIN | NATK_TCPF_RST)))
-		return NF_ACCEPT;
+	if (natk_parse(skb, pkt) ||
+	    (pkt->tcpflags & (NATK_TCPF_SYN | NATK_TCPF_FIN | NATK_TCPF_RST)))
+		return NULL;
 	iph = ip_hdr(skb);
 
 	if (natk_pool_has(cfg, iph->daddr)) {
 		struct natk_rkey k = {
 			.raddr = iph->saddr, .eaddr = iph->daddr,
-			.rport = pkt.sport, .eport = pkt.dport,
-			.proto = pkt.proto,
+			.rport = pkt->sport, .eport = pkt->dport,
+			.proto = pkt->proto,
 		};
 
 		if (in->ifindex != cfg->ifindex)
-			return NF_ACCEPT;	/* hairpin */
+			return NULL;	/* hairpin */
 		flow = natk_flow_lookup_in(nn, &k);
-		dir = 1;
+		*dir = 1;
 	} else {
 		struct natk_okey k = {
 			.iaddr = iph->saddr, .raddr = iph->daddr,
-			.iport = pkt.sport, .rport = pkt.dport,
-			.proto = pkt.proto,
+			.iport = pkt->sport, .rport = pkt->dport,
+			.proto = pkt->proto,
 		};
 
 		if (natk_pool_has(cfg, iph->saddr))
-			return NF_ACCEPT;	/* the host's own */
+			return NULL;	/* the host's own */
 		flow = natk_flow_lookup_out(nn, &k);
-		dir = 0;
+		*dir = 0;
 	}
 	/*
 	 * Only flows that saw both directions (TCP: established), never a
@@ -376,10 +385,31 @@ static unsigned int natk_fp_xmit(struct natk_net *nn, const struct natk_cfg *cfg
 	if (!flow || test_bit(NATK_FLOW_DEAD, &flow->flags) ||
 	    !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
 	    !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
-	    (pkt.proto == IPPROTO_TCP &&
+	    (pkt->proto == IPPROTO_TCP &&
 	     READ_ONCE(flow->state) != NATK_TCP_ESTABLISHED) ||
 	    natk_pool_has(cfg, flow->okey.raddr))
-		return NF_ACCEPT;
+		return NULL;
+
+	return flow;
+}
+
+/*
+ * Translate @skb of @flow (from natk_fp_flow()) and send it to the next
+ * hop. NF_ACCEPT: take the slow path after all; NF_STOLEN: sent.
+ */
+static unsigned int natk_fp_send(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 struct sk_buff *skb, struct net_device *in,
+				 struct natk_flow *flow,
+				 const struct natk_pkt *pkt, int dir,
+				 bool ingress)
+{
+	const struct iphdr *iph;
+	struct net_device *dev;
+	struct dst_entry *dst;
+	struct neighbour *neigh;
+	unsigned int mtu, len;
+	__be32 nexthop;
 
 	dst = natk_fp_route(nn, cfg, flow, dir, skb, in);
 	if (!dst)
@@ -399,7 +429,7 @@ static unsigned int natk_fp_xmit(struct natk_net *nn, const struct natk_cfg *cfg
 		natk_drop(nn, NATK_STAT_DROP_NO_MEMORY);
 		return NF_DROP;
 	}
-	natk_track(nn, flow, &pkt, !dir);
+	natk_track(nn, flow, pkt, !dir);
 	natk_account(nn, flow, !dir, len);
 	natk_stat_inc(nn, NATK_STAT_FASTPATH_PACKETS);
 	if (ingress)
@@ -436,13 +466,21 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	struct natk_net *nn = natk_pernet(state->net);
 	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
 
-	if (!cfg || natk_fp_why(state->net, cfg) != NATK_FP_ACTIVE)
+	struct natk_pkt pkt = {};
+	struct natk_flow *flow;
+	bool ingress;
+	int dir;
+
+	if (!cfg || natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE)
 		return NF_ACCEPT;
 	/* Its ingress hook had the packet, and let it go: so do we. */
-	if (natk_fp_dev_hooked(nn, state->in) &&
-	    natk_fp_ingress_ok(state->net, cfg, state->in))
+	if (ingress && natk_fp_dev_hooked(nn, state->in) &&
+	    natk_fp_ingress_last(cfg, state->in))
 		return NF_ACCEPT;
-	return natk_fp_xmit(nn, cfg, skb, state->in, false);
+	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
+	if (!flow)
+		return NF_ACCEPT;
+	return natk_fp_send(nn, cfg, skb, state->in, flow, &pkt, dir, false);
 }
 
 /*
@@ -456,9 +494,13 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 {
 	struct natk_net *nn = natk_pernet(state->net);
 	struct net_device *in = state->in;
+	struct natk_pkt pkt = {};
 	const struct natk_cfg *cfg;
 	const struct iphdr *iph;
+	struct natk_flow *flow;
 	unsigned int len;
+	bool ingress;
+	int dir;
 
 	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
 	    rcu_access_pointer(in->rx_handler) || netif_is_l3_slave(in) ||
@@ -470,15 +512,19 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	    skb->len < len || ip_fast_csum(iph, iph->ihl))
 		return NF_ACCEPT;
 	cfg = rcu_dereference(nn->cfg);
-	if (!cfg || !natk_fp_ingress_ok(state->net, cfg, in))
+	if (!cfg)
 		return NF_ACCEPT;
-	if (pskb_trim_rcsum(skb, len))
+	/* A packet of no established flow (a new one) pays only the lookup. */
+	flow = natk_fp_flow(nn, cfg, skb, in, &pkt, &dir);
+	if (!flow || natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
+	    !ingress || !natk_fp_ingress_last(cfg, in) ||
+	    pskb_trim_rcsum(skb, len))
 		return NF_ACCEPT;
 	/* Ours now: what ip_rcv_core() sets (routing may add a flag). */
 	memset(IPCB(skb), 0, sizeof(struct inet_skb_parm));
 	IPCB(skb)->iif = skb->skb_iif;
-	skb_set_transport_header(skb, iph->ihl * 4);
-	return natk_fp_xmit(nn, cfg, skb, in, true);
+	skb_set_transport_header(skb, sizeof(struct iphdr));
+	return natk_fp_send(nn, cfg, skb, in, flow, &pkt, dir, true);
 }
 
 static void natk_fp_dev_free(struct natk_net *nn, int i)
