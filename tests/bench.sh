@@ -28,9 +28,12 @@
 #                            netns deletion and rmmod with a full table), e.g.
 #                            BENCH_PHASES=teardown BENCH_VARIANTS="b e" alone
 #                            smp, run alone on 2 vCPUs without icount:
-#                            NATK_VM_SMP=2 NATK_BENCH_ICOUNT=0 NATK_VM_CPU=Nehalem
-#                            BENCH_PHASES=smp BENCH_VARIANTS="a c e" (does a
-#                            second CPU add throughput? noisy: a range)
+#                            NATK_VM_SMP=2 NATK_VM_TCG= NATK_BENCH_ICOUNT=0
+#                            NATK_VM_CPU=Nehalem BENCH_PHASES=smp
+#                            BENCH_VARIANTS="a c e" (does a second CPU add
+#                            throughput? noisy: a range; NATK_VM_TCG= gives
+#                            each vCPU its own host thread); kept as
+#                            latest-smp.md, which readme.py adds to README
 #   BENCH_TEARDOWN_SIZE=1000000  flows in the table at teardown
 #   BENCH_TEARDOWN_VARIANTS="e b"  natk (d or e) and nf_conntrack (b or c)
 #   BENCH_TEARDOWN_LIMIT=600  guest seconds a teardown may take at most
@@ -109,15 +112,21 @@ fi
 [ -e "$res/done" ] || echo "bench: the VM did not finish (partial results); console log: $log" >&2
 
 name=$(date -u +%Y-%m-%d-%H%M)-$KVER
+# boot.sh runs every vCPU on one QEMU thread unless NATK_VM_TCG says otherwise
+TCG_THREADS=${NATK_VM_TCG-thread=single}
+TCG_THREADS=${TCG_THREADS:-a thread per vCPU}
 python3 "$HERE/bench/report.py" "$res/raw.jsonl" "$OUT/$name" \
-	--kernel "$KVER" --wall $((t1 - t0)) --qemu "TCG ${ICOUNT:-no icount}, -cpu ${NATK_VM_CPU}, ${NATK_VM_SMP} vCPU, ${NATK_VM_MEM}" \
+	--kernel "$KVER" --wall $((t1 - t0)) --qemu "TCG ${ICOUNT:-no icount}, $TCG_THREADS, -cpu ${NATK_VM_CPU}, ${NATK_VM_SMP} vCPU, ${NATK_VM_MEM}" \
 	--host "$(nproc) CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $load0 at start, $load1 at end" ||
 	{ echo "bench: report failed" >&2; exit 1; }
 gnuplot "$OUT/$name.gp" > /dev/null 2>&1 || echo "bench: gnuplot failed (no plot)" >&2
+# A run of phase smp alone (its own VM shape) is kept beside the main one.
+latest=latest
+[ "${BENCH_PHASES:-}" = smp ] && latest=latest-smp
 for ext in md json svg; do
-	[ -e "$OUT/$name.$ext" ] && cp "$OUT/$name.$ext" "$OUT/latest.$ext"
+	[ -e "$OUT/$name.$ext" ] && cp "$OUT/$name.$ext" "$OUT/$latest.$ext"
 done
-[ -e "$OUT/latest.md" ] && sed -i "s/$name\.svg/latest.svg/g" "$OUT/latest.md"
+[ -e "$OUT/$latest.md" ] && sed -i "s/$name\.svg/$latest.svg/g" "$OUT/$latest.md"
 rm -f "$OUT/$name.gp" "$OUT/$name.dat"
 cat "$OUT/$name.md"
 echo "bench: $OUT/$name.md (.json, .svg), $((t1 - t0)) s"

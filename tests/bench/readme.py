@@ -5,6 +5,7 @@
 
     tests/bench/readme.py [README.md [bench/results/latest.md]]
 """
+import os
 import re
 import sys
 
@@ -42,6 +43,18 @@ then the ratio to plain forwarding:
 """
 if targets:
     section += "natk's design targets against these numbers:\n\n" + targets[0] + "\n"
+# phase smp, run alone on 2 vCPUs without icount (tests/bench.sh keeps it
+# as latest-smp.md beside latest.md)
+smp_path = os.path.join(os.path.dirname(latest), "latest-smp.md")
+if os.path.exists(smp_path):
+    smp = open(smp_path).read()
+    stitle = smp.splitlines()[0].lstrip("# ").strip().replace("natk benchmark: ", "")
+    qemu = re.search(r"(?m)^Kernel .*? in QEMU \(([^)]*)\)", smp)
+    st = re.search(r"(?ms)^### Two flows on two CPUs\n\n(.*?)\n\n(\|.*?\|\n(?:\|.*\|\n?)+)", smp)
+    if st:
+        section += (f"Two flows on two CPUs ([bench/results/latest-smp.md](bench/results/latest-smp.md), "
+                    f"{stitle}{', ' + qemu.group(1) if qemu else ''}; `BENCH_PHASES=smp`, see "
+                    f"tests/bench.sh): {st.group(1)}\n\n{st.group(2)}\n")
 
 text = open(readme).read()
 m = re.search(r"(?ms)^## Benchmarks\n.*?(?=^## )", text)
