@@ -78,6 +78,16 @@ expect_eq() {
 	fi
 }
 
+# expect_ge NAME MIN GOT [what]: GOT is a number of at least MIN
+expect_ge() {
+	if [ "$3" -ge "$2" ] 2> /dev/null; then
+		pass "$1"
+	else
+		fail "$1" "${4:-value}: expected at least $2, got '$3'"
+		return 1
+	fi
+}
+
 log() { echo "  # $*"; }
 
 # poll TIMEOUT CMD...: retry every 0.1 s until CMD succeeds (0) or TIMEOUT
