@@ -257,6 +257,7 @@ t0=$(date +%s%N)
 nsx nat ip link del wan0
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
+log "ip link del wan0: $ms ms"
 if [ "$ms" -lt 5000 ]; then
 	pass fp-dev-delete-quick
 else
