@@ -6,10 +6,14 @@
  * once. If its flow has seen both directions (TCP: established) and the
  * packet needs nothing the slow path does (no SYN, FIN or RST; no IP
  * options; TTL > 1; fits the route's MTU; no IPsec), it is translated,
- * its TTL decremented, and sent to the next hop with neigh_xmit(): no FIB
- * lookup, no FORWARD, no POST_ROUTING. Everything else returns NF_ACCEPT
- * and takes the normal path (natk_in, routing, ip_forward, natk_out),
- * which also sends the ICMP errors (time exceeded, fragmentation needed).
+ * its TTL decremented, and sent to the next hop (neigh_output(), as
+ * ip_finish_output2()): no FIB lookup, no FORWARD, no POST_ROUTING. Once a
+ * device has carried such a packet, natk adds a netdev ingress hook to it
+ * (natk_fp_work()) that does the same before IPv4 input and PRE_ROUTING,
+ * as the last of the device's ingress hooks. Everything else returns
+ * NF_ACCEPT and takes the normal path (natk_in, routing, ip_forward,
+ * natk_out), which also sends the ICMP errors (time exceeded,
+ * fragmentation needed).
  *
  * Routes: each flow caches the input route of each direction, with a
  * reference (flow->fp_dst). It is used only while dst_check() says it is
@@ -21,8 +25,9 @@
  * device and is never used after it is gone. The outbound route also
  * remembers the device the packet came in on: a packet of the flow that
  * arrives elsewhere goes the slow way (reverse path filter, redirects).
- * The neighbour is looked up per packet by neigh_xmit(), so a changed
- * link-layer address is used at once.
+ * The neighbour is looked up per packet and its cached header is replaced
+ * when its address changes, so a changed link-layer address is used at
+ * once.
  *
  * The fast path must not bypass a firewall: hooks registered after it at
  * PRE_ROUTING, or at FORWARD or POST_ROUTING, would never see its packets.
@@ -34,8 +39,8 @@
  * (a few loads) and for natkctl status.
  *
  * Counters, per-flow accounting and expiry are kept as on the slow path,
- * and tcpdump on the output device sees every packet (neigh_xmit ends in
- * dev_queue_xmit).
+ * and tcpdump on the output device sees every packet (the neighbour's
+ * output ends in dev_queue_xmit).
  */
 #include <linux/ip.h>
 #include <linux/tcp.h>
@@ -271,7 +276,7 @@ struct natk_fp_dev {
 	struct rcu_head rcu;
 };
 
-/* Has @dev natk's ingress hook? (packet path: a few loads) */
+/* Has @dev natk's ingress hook? (packet path, or RTNL held: a few loads) */
 static bool natk_fp_dev_hooked(struct natk_net *nn,
 			       const struct net_device *dev)
 {
@@ -279,7 +284,7 @@ static bool natk_fp_dev_hooked(struct natk_net *nn,
 	int i;
 
 	for (i = 0; i < NATK_FP_DEVS; i++) {
-		d = rcu_dereference(nn->fp_devs[i]);
+		d = rcu_dereference_rtnl(nn->fp_devs[i]);
 		if (d && d->ops.dev == dev)
 			return true;
 	}
@@ -288,8 +293,9 @@ static bool natk_fp_dev_hooked(struct natk_net *nn,
 
 /*
  * A packet that came in on @dev took the fast path at PRE_ROUTING: ask
- * for an ingress hook there, once (the work clears fp_want when done; a
- * device it cannot hook is not asked for again until then).
+ * for an ingress hook there (one request at a time: the work clears
+ * fp_want when done, except when all NATK_FP_DEVS are taken; then nothing
+ * is asked until a hooked device goes).
  */
 static void natk_fp_want(struct natk_net *nn, const struct net_device *dev)
 {
@@ -314,7 +320,6 @@ static bool natk_fp_ingress_last(const struct natk_cfg *cfg,
 {
 #ifdef CONFIG_NETFILTER_INGRESS
 	const struct nf_hook_entries *e;
-	struct nf_hook_ops **ops;
 
 	if (cfg->fast_path != NATK_FAST_PATH_AUTO)
 		return true;
@@ -324,8 +329,7 @@ static bool natk_fp_ingress_last(const struct natk_cfg *cfg,
 	e = rcu_dereference(in->nf_hooks_ingress);
 	if (!e)
 		return false;
-	ops = nf_hook_entries_get_hook_ops(e);
-	return ops[e->num_hook_entries - 1]->hook == natk_fp_ingress;
+	return e->hooks[e->num_hook_entries - 1].hook == natk_fp_ingress;
 #else
 	return false;
 #endif
@@ -401,8 +405,7 @@ static unsigned int natk_fp_send(struct natk_net *nn,
 				 const struct natk_cfg *cfg,
 				 struct sk_buff *skb, struct net_device *in,
 				 struct natk_flow *flow,
-				 const struct natk_pkt *pkt, int dir,
-				 bool ingress)
+				 const struct natk_pkt *pkt, int dir)
 {
 	const struct iphdr *iph;
 	struct net_device *dev;
@@ -432,10 +435,6 @@ static unsigned int natk_fp_send(struct natk_net *nn,
 	natk_track(nn, flow, pkt, !dir);
 	natk_account(nn, flow, !dir, len);
 	natk_stat_inc(nn, NATK_STAT_FASTPATH_PACKETS);
-	if (ingress)
-		natk_stat_inc(nn, NATK_STAT_FASTPATH_INGRESS);
-	else
-		natk_fp_want(nn, in);
 
 	iph = ip_hdr(skb);
 	ip_decrease_ttl(ip_hdr(skb));
@@ -465,9 +464,9 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 {
 	struct natk_net *nn = natk_pernet(state->net);
 	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
-
 	struct natk_pkt pkt = {};
 	struct natk_flow *flow;
+	unsigned int verdict;
 	bool ingress;
 	int dir;
 
@@ -480,7 +479,11 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
 	if (!flow)
 		return NF_ACCEPT;
-	return natk_fp_send(nn, cfg, skb, state->in, flow, &pkt, dir, false);
+	verdict = natk_fp_send(nn, cfg, skb, state->in, flow, &pkt, dir);
+	/* Sent from here: ask for an ingress hook, if one could send it. */
+	if (verdict == NF_STOLEN && ingress)
+		natk_fp_want(nn, state->in);
+	return verdict;
 }
 
 /*
@@ -497,8 +500,8 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	struct natk_pkt pkt = {};
 	const struct natk_cfg *cfg;
 	const struct iphdr *iph;
+	unsigned int len, verdict;
 	struct natk_flow *flow;
-	unsigned int len;
 	bool ingress;
 	int dir;
 
@@ -524,7 +527,10 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	memset(IPCB(skb), 0, sizeof(struct inet_skb_parm));
 	IPCB(skb)->iif = skb->skb_iif;
 	skb_set_transport_header(skb, sizeof(struct iphdr));
-	return natk_fp_send(nn, cfg, skb, in, flow, &pkt, dir, true);
+	verdict = natk_fp_send(nn, cfg, skb, in, flow, &pkt, dir);
+	if (verdict == NF_STOLEN)
+		natk_stat_inc(nn, NATK_STAT_FASTPATH_INGRESS);
+	return verdict;
 }
 
 static void natk_fp_dev_free(struct natk_net *nn, int i)
@@ -555,15 +561,12 @@ static void natk_fp_work(struct work_struct *work)
 	      NATK_FAST_PATH_OFF;
 	rcu_read_unlock();
 	dev = __dev_get_by_index(nn->net, READ_ONCE(nn->fp_want));
-	if (!nn->fp_on || off || !dev || dev->reg_state != NETREG_REGISTERED)
+	if (!nn->fp_on || off || !dev || dev->reg_state != NETREG_REGISTERED ||
+	    natk_fp_dev_hooked(nn, dev))
 		goto out;
-	for (i = 0; i < NATK_FP_DEVS; i++) {
-		d = rtnl_dereference(nn->fp_devs[i]);
-		if (d && d->ops.dev == dev)
-			goto out;
-		if (!d && free < 0)
+	for (i = 0; i < NATK_FP_DEVS && free < 0; i++)
+		if (!rtnl_dereference(nn->fp_devs[i]))
 			free = i;
-	}
 	if (free < 0)
 		goto full;		/* PRE_ROUTING serves it */
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
@@ -573,7 +576,7 @@ static void natk_fp_work(struct work_struct *work)
 	d->ops.priv = (void *)&natk_hook_priv;
 	d->ops.pf = NFPROTO_NETDEV;
 	d->ops.hooknum = NF_NETDEV_INGRESS;
-	d->ops.priority = INT_MAX;	/* last: see natk_fp_ingress() */
+	d->ops.priority = INT_MAX;	/* last: see natk_fp_ingress_last() */
 	d->ops.dev = dev;
 	if (nf_register_net_hook(nn->net, &d->ops)) {
 		kfree(d);
