@@ -22,9 +22,15 @@ static struct kmem_cache *natk_flow_cache __read_mostly;
 /* After a full eviction pass that found nothing, the next waits this long. */
 #define NATK_EVICT_RETRY	HZ
 
-/* The GC: flows it visits per run, and its pause after a full pass. */
+/*
+ * The GC: flows it visits per run; its pause after a full pass, at least
+ * NATK_GC_INTERVAL and as long as walking the table at NATK_GC_RATE flows
+ * a second takes, up to NATK_GC_PAUSE_MAX (natk_gc_pause()).
+ */
 #define NATK_GC_BUDGET		16384
 #define NATK_GC_INTERVAL	(HZ / 2)
+#define NATK_GC_RATE		32768
+#define NATK_GC_PAUSE_MAX	(60 * HZ)
 
 static const struct rhashtable_params natk_oparams = {
 	.head_offset = offsetof(struct natk_flow, onode),
@@ -148,18 +154,39 @@ void natk_tables_destroy(struct natk_net *nn)
 	natk_pool_destroy(nn);
 }
 
+/*
+ * A flow past its timeout is gone for every lookup at once, whether or not
+ * the GC has reached it (in a large table the GC rests for seconds between
+ * passes, natk_gc_pause()): the lookup that finds it kills it, as
+ * nf_conntrack's do, so a late packet never revives an expired flow and
+ * its expiry is as exact for packets as the clock. Caller holds
+ * rcu_read_lock().
+ */
+static struct natk_flow *natk_flow_live(struct natk_net *nn,
+					struct natk_flow *flow)
+{
+	/* Mutant no_lazy_expiry: only the GC ends an expired flow. */
+	if (!flow || natk_mutant(no_lazy_expiry) ||
+	    likely(!natk_flow_expired(rcu_dereference(nn->cfg), flow, jiffies)))
+		return flow;
+	natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
+	return NULL;
+}
+
 /* Caller holds rcu_read_lock(). */
 struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
 				       const struct natk_okey *key)
 {
-	return rhashtable_lookup(&nn->otbl, key, natk_oparams);
+	return natk_flow_live(nn, rhashtable_lookup(&nn->otbl, key,
+						    natk_oparams));
 }
 
 /* Caller holds rcu_read_lock(). */
 struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 				      const struct natk_rkey *key)
 {
-	return rhashtable_lookup(&nn->rtbl, key, natk_rparams);
+	return natk_flow_live(nn, rhashtable_lookup(&nn->rtbl, key,
+						    natk_rparams));
 }
 
 /*
@@ -580,8 +607,7 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 		if (test_bit(NATK_NET_EVICT, &nn->flags))
 			target = cfg->max_flows -
 				 max_t(u32, 1, cfg->max_flows / 16);
-		if (time_after(jiffies, natk_flow_deadline(cfg, flow)) &&
-		    !natk_mutant(never_expire)) {	/* mutant: no expiry */
+		if (natk_flow_expired(cfg, flow, jiffies)) {
 			victim = flow;
 			reason = NATK_REASON_EXPIRED;
 		} else if (target >= 0 && natk_flow_evictable(flow) &&
@@ -621,17 +647,63 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 	return done;
 }
 
+/*
+ * How long the GC rests after a full pass over @nflows flows, in jiffies.
+ * Its scan rate scales with the table and the timeouts, as nf_conntrack's
+ * gc_worker's does: a small table is walked every NATK_GC_INTERVAL, a
+ * large one at NATK_GC_RATE flows a second at most (1M flows: a pass
+ * every 30 s instead of twice a second, which cost forwarding 13% of its
+ * packets), but never resting longer than half the shortest timeout or
+ * port hold, so a flow or held port is freed at most that late. Packets
+ * never see an expired flow meanwhile (natk_flow_live()). While anyone
+ * listens to flow events it keeps the short pause: their expiry refresh
+ * updates (natk_flow_update_due()) are due at that cadence.
+ */
+unsigned long natk_gc_pause(const struct natk_cfg *cfg, unsigned int nflows,
+			    bool heard)
+{
+	unsigned long pause, cap = NATK_GC_PAUSE_MAX;
+	int i;
+
+	/* Mutant gc_unpaced: a large table rests as long as a small one. */
+	if (heard || natk_mutant(gc_unpaced))
+		return NATK_GC_INTERVAL;
+	for (i = 0; i < NATK_TO_NUM; i++)
+		cap = min(cap, cfg->timeout[i] / 2);
+	if (cfg->port_hold)
+		cap = min(cap, cfg->port_hold / 2);
+	pause = div_u64((u64)nflows * HZ, NATK_GC_RATE);
+	return clamp(pause, (unsigned long)NATK_GC_INTERVAL,
+		     max_t(unsigned long, cap, NATK_GC_INTERVAL));
+}
+
 static void natk_gc_work(struct work_struct *work)
 {
 	struct natk_net *nn = container_of(to_delayed_work(work),
 					   struct natk_net, gc_work);
 	bool done = natk_gc_scan(nn, NATK_GC_BUDGET);
+	unsigned long delay = 1;
 
-	if (done)
+	if (done) {
 		natk_map_release_held(nn, true);
+		rcu_read_lock();
+		delay = natk_gc_pause(rcu_dereference(nn->cfg),
+				      atomic_read(&nn->nflows),
+				      natk_events_heard(nn));
+		rcu_read_unlock();
+	}
+	queue_delayed_work(system_power_efficient_wq, &nn->gc_work, delay);
+}
 
-	queue_delayed_work(system_power_efficient_wq, &nn->gc_work,
-			   done ? NATK_GC_INTERVAL : 1);
+/*
+ * Run the GC now, not after its pause (the timeouts were shortened).
+ * Caller holds nn->lock, under which natk_unhook() stops the GC.
+ */
+void natk_gc_kick(struct natk_net *nn)
+{
+	lockdep_assert_held(&nn->lock);
+	if (nn->hooked)
+		mod_delayed_work(system_power_efficient_wq, &nn->gc_work, 0);
 }
 
 void natk_gc_start(struct natk_net *nn)

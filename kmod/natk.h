@@ -391,9 +391,53 @@ static inline bool natk_pool_has(const struct natk_cfg *cfg, __be32 addr)
 	return false;
 }
 
-unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state);
-unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
-				 const struct natk_flow *flow);
+/*
+ * Timeouts (inline: every lookup checks expiry, natk_flow_live()). A TCP
+ * flow is transitory in every state but established.
+ */
+static inline bool natk_state_transitory(u8 state)
+{
+	return state != NATK_TCP_ESTABLISHED;
+}
+
+static inline unsigned long natk_timeout_for(const struct natk_cfg *cfg,
+					     u8 proto, u8 state)
+{
+	/* Mutant timeouts_halved: every flow lives half its timeout. */
+	unsigned int shift = natk_mutant(timeouts_halved);
+
+	switch (proto) {
+	case IPPROTO_TCP:
+		return cfg->timeout[natk_state_transitory(state) ?
+				    NATK_TO_TCP_TRANS : NATK_TO_TCP_EST] >> shift;
+	case IPPROTO_UDP:
+		return cfg->timeout[NATK_TO_UDP] >> shift;
+	default:
+		return cfg->timeout[NATK_TO_ICMP] >> shift;
+	}
+}
+
+/* When @flow expires, in jiffies, if nothing refreshes it before. */
+static inline unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
+					       const struct natk_flow *flow)
+{
+	return READ_ONCE(flow->seen) +
+	       natk_timeout_for(cfg, flow->okey.proto, READ_ONCE(flow->state));
+}
+
+/*
+ * Has @flow expired at @now (jiffies)? The GC frees it when it gets there,
+ * the lookups (natk_flow_live()) as soon as a packet looks for it.
+ */
+static inline bool natk_flow_expired(const struct natk_cfg *cfg,
+				     const struct natk_flow *flow,
+				     unsigned long now)
+{
+	/* Mutant never_expire: no flow ever expires. */
+	if (natk_mutant(never_expire))
+		return false;
+	return time_after(now, natk_flow_deadline(cfg, flow));
+}
 
 static inline void natk_stat_add(struct natk_net *nn, enum natk_stat s, u64 v)
 {
@@ -443,6 +487,9 @@ unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
+unsigned long natk_gc_pause(const struct natk_cfg *cfg, unsigned int nflows,
+			    bool heard);
+void natk_gc_kick(struct natk_net *nn);
 unsigned int natk_hash_max_chain(struct natk_net *nn);
 
 /* ports.c; its mapping tables are set up with the others in flow.c */
@@ -590,7 +637,6 @@ int natk_map_insert_static(struct natk_net *nn, struct natk_map *map);
 /* proto.c */
 u8 natk_tcp_next(u8 state, bool outbound, u8 tcpflags);
 bool natk_tcp_may_create(u8 tcpflags);
-bool natk_state_transitory(u8 state);
 
 /* xlate.c */
 int natk_l4_hdrlen(u8 proto);

@@ -79,32 +79,3 @@ u8 natk_tcp_next(u8 state, bool outbound, u8 f)
 		return state;
 	}
 }
-
-bool natk_state_transitory(u8 state)
-{
-	return state != NATK_TCP_ESTABLISHED;
-}
-
-/* When @flow expires, in jiffies, if nothing refreshes it before. */
-unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
-				 const struct natk_flow *flow)
-{
-	return READ_ONCE(flow->seen) +
-	       natk_timeout_for(cfg, flow->okey.proto, READ_ONCE(flow->state));
-}
-
-unsigned long natk_timeout_for(const struct natk_cfg *cfg, u8 proto, u8 state)
-{
-	/* Mutant timeouts_halved: every flow lives half its timeout. */
-	unsigned int shift = natk_mutant(timeouts_halved);
-
-	switch (proto) {
-	case IPPROTO_TCP:
-		return cfg->timeout[natk_state_transitory(state) ?
-				    NATK_TO_TCP_TRANS : NATK_TO_TCP_EST] >> shift;
-	case IPPROTO_UDP:
-		return cfg->timeout[NATK_TO_UDP] >> shift;
-	default:
-		return cfg->timeout[NATK_TO_ICMP] >> shift;
-	}
-}

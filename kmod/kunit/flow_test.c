@@ -321,6 +321,76 @@ static void natk_flow_gc_one_pass(struct kunit *test)
 			    "expired flows survived a complete GC pass");
 }
 
+/*
+ * An expired flow that the GC has not reached yet (in a large table it
+ * rests for seconds) is gone for packets: the lookup that finds it, in
+ * either direction, frees it as the GC would, so a late packet never
+ * revives it. One that expires soon is found and kept.
+ */
+static void natk_flow_lazy_expiry(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k[3];
+	struct natk_rkey rk;
+	struct natk_flow *f[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		k[i] = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 11000 + i,
+				      NATK_T_REM, 53);
+		f[i] = natk_test_flow(test, nn, &k[i], NATK_TCP_NONE);
+	}
+	rk = f[1]->rkey;
+	natk_flow_expire(nn, f[0]);
+	natk_flow_expire(nn, f[1]);
+	WRITE_ONCE(f[2]->seen, jiffies + HZ -
+		   natk_timeout_for(natk_test_cfg(nn), IPPROTO_UDP, 0));
+
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[0]));
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k[2]), f[2]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 2ULL);
+	/* Unlinked from both tables: the other direction misses too. */
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k[1]));
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 2ULL);
+	/* A new packet on the tuple makes a new flow. */
+	KUNIT_EXPECT_PTR_NE(test, natk_test_flow(test, nn, &k[0], NATK_TCP_NONE),
+			    f[0]);
+}
+
+/*
+ * The GC's rest after a pass scales with the table, within the timeouts:
+ * twice a second for a small table, a pass per NATK_GC_RATE (32768) flows
+ * a second for a large one, never longer than half the shortest timeout
+ * or port hold, and twice a second while anyone listens to flow events.
+ */
+static void natk_flow_gc_pace(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_cfg *cfg = natk_test_cfg(nn);
+
+	/* Defaults: ICMP's 60 s is the shortest timeout. */
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 0, false), HZ / 2);
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 10000, false), HZ / 2);
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 327680, false), 10 * HZ);
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 1000000, false), 30 * HZ);
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 1000000, true), HZ / 2);
+	/* A short timeout, or a short port hold, caps it. */
+	cfg->timeout[NATK_TO_UDP] = 4 * HZ;
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 1000000, false), 2 * HZ);
+	cfg->timeout[NATK_TO_UDP] = 1;
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 1000000, false), HZ / 2);
+	cfg->timeout[NATK_TO_UDP] = NATK_DEF_UDP * HZ;
+	cfg->port_hold = 10 * HZ;
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 1000000, false), 5 * HZ);
+	/* Long timeouts: at most a minute. */
+	cfg->port_hold = 0;
+	cfg->timeout[NATK_TO_ICMP] = 3600 * HZ;
+	cfg->timeout[NATK_TO_TCP_TRANS] = 3600 * HZ;
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 16 << 20, false), 60 * HZ);
+}
+
 /* natk_flush() leaves no flow behind (netns exit relies on it). */
 static void natk_flow_flush_all(struct kunit *test)
 {
@@ -929,6 +999,8 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_gc_expiry),
 	KUNIT_CASE(natk_flow_gc_budget),
 	KUNIT_CASE(natk_flow_gc_one_pass),
+	KUNIT_CASE(natk_flow_lazy_expiry),
+	KUNIT_CASE(natk_flow_gc_pace),
 	KUNIT_CASE(natk_flow_flush_all),
 	KUNIT_CASE(natk_flow_teardown_bulk),
 	KUNIT_CASE(natk_flow_many_resize),
