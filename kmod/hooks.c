@@ -545,9 +545,13 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 		/*
 		 * One-armed NAT: a reply natk_in translated is forwarded out
 		 * of the external interface too, towards its internal host.
-		 * It matches its flow the other way round: let it go.
+		 * It matches its flow the other way round: let it go. Only
+		 * a packet that came in by the external interface can be one
+		 * (natk_in translates nothing else; a hairpinned packet has
+		 * the external address as its source): a new flow from a
+		 * lan interface pays no second lookup.
 		 */
-		if (natk_flow_is_reply(nn, &k))
+		if (skb->skb_iif == cfg->ifindex && natk_flow_is_reply(nn, &k))
 			return NF_ACCEPT;
 		/* Not natk's to translate (set internal, set no-nat). */
 		if (!natk_in_scope(cfg, k.iaddr, k.raddr)) {
