@@ -33,7 +33,13 @@
 #                            BENCH_VARIANTS="a c e" (does a second CPU add
 #                            throughput? noisy: a range; NATK_VM_TCG= gives
 #                            each vCPU its own host thread); kept as
-#                            latest-smp.md, which readme.py adds to README
+#                            latest-smp.md, which readme.py adds to README;
+#                            profile, run alone: BENCH_PHASES=profile
+#                            BENCH_VARIANTS=e (where natk's time goes, per
+#                            function, from the function_graph tracer; kept
+#                            as latest-profile.md)
+#   BENCH_PROFILE_COUNT=5000 packets per profiled run; BENCH_PROFILE_FNS
+#                            the functions traced (tests/bench/guest.sh)
 #   BENCH_TEARDOWN_SIZE=1000000  flows in the table at teardown
 #   BENCH_TEARDOWN_VARIANTS="e b"  natk (d or e) and nf_conntrack (b or c)
 #   BENCH_TEARDOWN_LIMIT=600  guest seconds a teardown may take at most
@@ -65,7 +71,7 @@ trap 'rm -rf "$res"' EXIT
 
 {
 	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP \
-		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT FP_MODE; do
+		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT FP_MODE PROFILE_COUNT PROFILE_FNS; do
 		eval "val=\${BENCH_$var:-}"
 		# shellcheck disable=SC2154
 		[ -n "$val" ] && printf 'BENCH_%s=%q\n' "$var" "$val"
@@ -120,9 +126,10 @@ python3 "$HERE/bench/report.py" "$res/raw.jsonl" "$OUT/$name" \
 	--host "$(nproc) CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $load0 at start, $load1 at end" ||
 	{ echo "bench: report failed" >&2; exit 1; }
 gnuplot "$OUT/$name.gp" > /dev/null 2>&1 || echo "bench: gnuplot failed (no plot)" >&2
-# A run of phase smp alone (its own VM shape) is kept beside the main one.
+# A run of phase smp or profile alone is kept beside the main one.
 latest=latest
 [ "${BENCH_PHASES:-}" = smp ] && latest=latest-smp
+[ "${BENCH_PHASES:-}" = profile ] && latest=latest-profile
 for ext in md json svg; do
 	[ -e "$OUT/$name.$ext" ] && cp "$OUT/$name.$ext" "$OUT/$latest.$ext"
 done

@@ -17,7 +17,8 @@
 # load (3: per-packet cost with a preloaded table), teardown (6: deleting
 # a nat netns holding BENCH_TEARDOWN_SIZE flows, and rmmod natk with them);
 # only when named: smp (7: one flow on one CPU against two flows on two
-# CPUs, for a VM of 2 vCPUs without icount).
+# CPUs, for a VM of 2 vCPUs without icount), profile (where natk's time
+# goes, from the function_graph tracer).
 # Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0) to 192.0.2.2;
 # wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
 # iperf3 for TCP.
@@ -326,6 +327,71 @@ if phase smp; then
 			done
 		done
 	fi
+fi
+
+# ------------------------------------------------------------ phase profile
+# Only when named (BENCH_PHASES=profile, a run of its own: tracing slows
+# everything it traces): where the time of natk's variants goes. One
+# new-flow run (PROFILE_COUNT packets, each a new flow) and one
+# single-flow run (PROFILE_COUNT packets) under the function_graph tracer,
+# limited to PROFILE_FNS: natk's steps and the stack's main ones. Under
+# icount a duration is guest instructions, including its traced callees
+# and the tracer's own cost for each of them (about 0.5 to 1 us): read a
+# leaf's figure as its cost, a parent's only roughly.
+PROFILE_COUNT=${BENCH_PROFILE_COUNT:-5000}
+PROFILE_FNS=${BENCH_PROFILE_FNS:-"process_backlog br_handle_frame ip_rcv
+	ip_route_input_noref fib_table_lookup ip_forward ip_finish_output2
+	__dev_queue_xmit veth_xmit kmem_cache_alloc_noprof __kmalloc_noprof
+	natk_fp_ingress natk_fp_flow natk_fp_send natk_fast natk_in natk_out
+	natk_flow_lookup_out natk_flow_lookup_in natk_flow_is_reply
+	natk_flow_create natk_host_get natk_map_get natk_port_search
+	natk_map_lookup_ext natk_port_local_use natk_filter_add natk_event
+	natk_event_flow_map"}
+TR=/sys/kernel/tracing
+prof_on() {
+	[ -e $TR/current_tracer ] || mount -t tracefs nodev $TR 2> /dev/null
+	[ -e $TR/current_tracer ] || return 1
+	echo 0 > $TR/tracing_on
+	echo 65536 > $TR/buffer_size_kb
+	: > $TR/set_ftrace_filter
+	local f
+	for f in $PROFILE_FNS; do
+		echo "$f" >> $TR/set_ftrace_filter 2> /dev/null || say "profile: no function $f"
+	done
+	echo function_graph > $TR/current_tracer || return 1
+	echo 1 > $TR/options/funcgraph-tail
+	echo 0 > $TR/options/funcgraph-irqs
+	: > $TR/trace
+	echo 1 > $TR/tracing_on
+}
+prof_off() { # V WHAT PACKETS: one record per traced function
+	echo 0 > $TR/tracing_on
+	awk -v v="$1" -v what="$2" -v pk="$3" '{ gsub(/ \[[a-z_0-9]+\]/, "") }
+	/ us / {
+		n = ""
+		if (match($0, /\/\* [a-z_0-9.]+ \*\//)) n = substr($0, RSTART + 3, RLENGTH - 6)
+		else if (match($0, /[a-z_0-9.]+\(\);/)) n = substr($0, RSTART, RLENGTH - 3)
+		if (n != "" && match($0, /[0-9]+\.[0-9]+ us/)) { c[n]++; t[n] += substr($0, RSTART, RLENGTH - 3) }
+	}
+	END { for (k in c) printf "{\"m\":\"profile\",\"v\":\"%s\",\"what\":\"%s\",\"packets\":%d,\"fn\":\"%s\",\"calls\":%d,\"ns\":%.0f}\n", v, what, pk, k, c[k], t[k] * 1000 }' \
+		$TR/trace >> "$RAW"
+	echo nop > $TR/current_tracer
+	: > $TR/trace
+}
+if phase profile; then
+	for v in $VARIANTS; do
+		case $v in d|e) ;; *) continue ;; esac
+		topo $v || { say "topology $v failed"; topo_del $v; continue; }
+		establish $v 40000
+		prof_on || { say "profile: no function_graph tracer"; topo_del $v; break; }
+		pgrun $v "$PROFILE_COUNT" 10.0.0.3 1024 "$PROFILE_COUNT" 7000 1 > /dev/null
+		prof_off $v newflows "$PROFILE_COUNT"
+		prof_on
+		pgrun $v "$PROFILE_COUNT" $LAN1 40000 1 5000 1 > /dev/null
+		prof_off $v pps "$PROFILE_COUNT"
+		say "profile $v: $(grep -c '"m":"profile","v":"'$v'"' "$RAW") records"
+		topo_del $v
+	done
 fi
 
 # object sizes of the per-flow caches

@@ -34,7 +34,10 @@ per guest second and repeat whatever the host's load (the runs kept in
 bench/results/, on hosts with load averages from 6 to 9, agree within 2%
 on the ratios and within 5% on the 1M-flow cost) (method, every raw
 figure and the spread of each: [bench/results/latest.md](bench/results/latest.md),
-`.json`). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
+`.json`). `BENCH_PHASES=profile BENCH_VARIANTS="d e" make bench` shows
+where natk's time goes, function by function, from the function_graph
+tracer ([bench/results/latest-profile.md](bench/results/latest-profile.md);
+how to read it: docs/design.md, "What a new flow costs"). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
 then the ratio to plain forwarding:
 
 {main}

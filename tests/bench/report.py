@@ -321,6 +321,32 @@ def main():
             for v in variants if v in smp1) + " |")
         L.append("")
 
+    # phase profile: where natk's time goes (function_graph, icount)
+    prof = [r for r in recs if r.get("m") == "profile"]
+    if prof:
+        L.append("### Where the time goes (function_graph tracer)\n")
+        L.append("Phase profile: a run of its own under the function_graph tracer, "
+                 "limited to natk's steps and the stack's main ones (BENCH_PROFILE_FNS). "
+                 "A duration counts guest instructions (icount) of the function and its "
+                 "callees, plus the tracer's own cost for each traced callee (about 0.5-1 us "
+                 "each): a leaf's figure is its cost, a parent's is an upper bound. "
+                 "Sorted by time per packet.\n")
+        for v in variants:
+            for what, title in (("newflows", "every packet a new flow"),
+                                ("pps", "one established flow")):
+                rs = [r for r in prof if r["v"] == v and r["what"] == what]
+                if not rs:
+                    continue
+                L.append(f"**{v}: {NAMES.get(v, v)}, {title}** "
+                         f"({rs[0]['packets']:,} packets)\n")
+                L.append("| function | calls per packet | ns per call | ns per packet |")
+                L.append("|---|---|---|---|")
+                for r in sorted(rs, key=lambda r: -r["ns"]):
+                    pk = r["packets"] or 1
+                    L.append(f"| `{r['fn']}` | {r['calls'] / pk:.2f} | "
+                             f"{r['ns'] / max(r['calls'], 1):,.0f} | {r['ns'] / pk:,.0f} |")
+                L.append("")
+
     # targets
     t = []
 
@@ -408,6 +434,12 @@ def main():
                         "two": med(list(smp2.get(v, {}).values()) or [0])} for v in smp1},
         "targets": t,
     }
+    # A table with no rows (a run of one phase: profile, smp) goes.
+    L = [x for i, x in enumerate(L)
+         if not (x.startswith("| ") and i + 1 < len(L) and L[i + 1].startswith("|---")
+                 and not (i + 2 < len(L) and L[i + 2].startswith("| ")))
+         and not (x.startswith("|---") and i > 0 and L[i - 1].startswith("| ")
+                  and not (i + 1 < len(L) and L[i + 1].startswith("| ")))]
     with open(a.prefix + ".md", "w") as f:
         f.write("\n".join(L))
     with open(a.prefix + ".json", "w") as f:
