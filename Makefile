@@ -28,9 +28,10 @@ KDIR ?= /lib/modules/$(KVER)/build
 # NATK_RACE=y: a test build with widened race windows (Kbuild), kept apart.
 # NATK_MUTANT=NAME: a test build with natk_mutant(NAME) on (Kbuild), apart.
 BUILD := $(CURDIR)/build/$(KVER)$(if $(filter y,$(NATK_RACE)),-race)$(if $(NATK_MUTANT),-mutant-$(NATK_MUTANT))
-# The mutants kmod/ knows: each natk_mutant(name) used there, as name-with-dashes.
-MUTANTS = $(sort $(shell grep -ho 'natk_mutant([a-z0-9_]*)' kmod/*.c | \
-	sed 's/natk_mutant(\(.*\))/\1/' | tr _ -))
+# The mutants kmod/ knows: each natk_mutant(name) used there (sources and
+# headers; not the macro's own definition), as name-with-dashes.
+MUTANTS = $(sort $(shell grep -ho 'natk_mutant([a-z0-9_]*)' kmod/*.c kmod/*.h | \
+	grep -vx 'natk_mutant(name)' | sed 's/natk_mutant(\(.*\))/\1/' | tr _ -))
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
