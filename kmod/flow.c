@@ -11,6 +11,8 @@
  * process context, a bounded number of entries per run.
  */
 #include <linux/slab.h>
+#include <linux/module.h>
+#include <linux/log2.h>
 #include <linux/jiffies.h>
 #include <linux/random.h>
 #include <linux/siphash.h>
@@ -65,20 +67,50 @@ void natk_flow_cache_exit(void)
 
 static void natk_gc_work(struct work_struct *work);
 
+/*
+ * Flows the tables of a new netns are sized for from the start (module
+ * parameter flows_hint, read when the netns is made). Without it they
+ * start at 64 buckets and double while the first flows come, moving
+ * every entry each time (lookups then search two tables, inserts take
+ * the slow path): a NAT host that expects N flows sets it, as
+ * nf_conntrack's hashsize. They neither shrink below it nor stop growing
+ * beyond it. At most 65535 (rhashtable's nelem_hint): 131072 buckets of
+ * 8 bytes in each of the flow and mapping tables (4 MiB a netns).
+ */
+unsigned int natk_flows_hint;
+module_param_named(flows_hint, natk_flows_hint, uint, 0644);
+MODULE_PARM_DESC(flows_hint, "flows the tables of each new netns are sized for at once (0: start small and grow; at most 65535)");
+
+static int natk_table_init(struct rhashtable *ht,
+			   const struct rhashtable_params *params)
+{
+	unsigned int hint = min(READ_ONCE(natk_flows_hint), 65535U);
+	struct rhashtable_params p = *params;
+
+	/* Mutant flows_hint_ignored: every table starts small. */
+	if (hint && !natk_mutant(flows_hint_ignored)) {
+		p.nelem_hint = hint;
+		/* In buckets, a u16 rounded up to a power of two. */
+		p.min_size = min_t(unsigned long,
+				   roundup_pow_of_two(hint * 4 / 3 + 1), 32768);
+	}
+	return rhashtable_init(ht, &p);
+}
+
 int natk_tables_init(struct natk_net *nn)
 {
 	int err;
 
-	err = rhashtable_init(&nn->otbl, &natk_oparams);
+	err = natk_table_init(&nn->otbl, &natk_oparams);
 	if (err)
 		return err;
-	err = rhashtable_init(&nn->rtbl, &natk_rparams);
+	err = natk_table_init(&nn->rtbl, &natk_rparams);
 	if (err)
 		goto err_o;
-	err = rhashtable_init(&nn->mitbl, &natk_miparams);
+	err = natk_table_init(&nn->mitbl, &natk_miparams);
 	if (err)
 		goto err_r;
-	err = rhashtable_init(&nn->metbl, &natk_meparams);
+	err = natk_table_init(&nn->metbl, &natk_meparams);
 	if (err)
 		goto err_mi;
 	err = natk_filter_init(nn);

@@ -484,6 +484,7 @@ void natk_flush(struct natk_net *nn, u8 reason);
 unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 			bool (*fn)(struct natk_net *nn, void *obj, u8 arg),
 			u8 arg);
+extern unsigned int natk_flows_hint;
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);

@@ -38,6 +38,9 @@
 #                            BENCH_VARIANTS=e (where natk's time goes, per
 #                            function, from the function_graph tracer; kept
 #                            as latest-profile.md)
+#   BENCH_FLOWS_HINT=65535   natk.flows_hint in the guest (tables sized for
+#                            that many flows from a netns's start, as
+#                            nf_conntrack's hashsize 1048576; 0: grow)
 #   BENCH_PROFILE_COUNT=5000 packets per profiled run; BENCH_PROFILE_FNS
 #                            the functions traced (tests/bench/guest.sh)
 #   BENCH_TEARDOWN_SIZE=1000000  flows in the table at teardown
@@ -71,7 +74,7 @@ trap 'rm -rf "$res"' EXIT
 
 {
 	for var in RUNS PPS_COUNT LOAD_COUNT NEWFLOWS SIZES LOAD_RUNS IPERF_TIME VARIANTS SKIP \
-		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT FP_MODE PROFILE_COUNT PROFILE_FNS; do
+		PHASES TEARDOWN_SIZE TEARDOWN_VARIANTS TEARDOWN_LIMIT FP_MODE PROFILE_COUNT PROFILE_FNS FLOWS_HINT; do
 		eval "val=\${BENCH_$var:-}"
 		# shellcheck disable=SC2154
 		[ -n "$val" ] && printf 'BENCH_%s=%q\n' "$var" "$val"

@@ -391,6 +391,55 @@ static void natk_flow_gc_pace(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, natk_gc_pause(cfg, 16 << 20, false), 60 * HZ);
 }
 
+/* The size of @ht's current table, and whether a resize is under way. */
+static unsigned int natk_tbl_size(struct rhashtable *ht, bool *resizing)
+{
+	struct bucket_table *tbl;
+	unsigned int size;
+
+	rcu_read_lock();
+	tbl = rcu_dereference(ht->tbl);
+	size = tbl->size;
+	*resizing = rcu_access_pointer(tbl->future_tbl);
+	rcu_read_unlock();
+	return size;
+}
+
+/*
+ * flows_hint sizes a new netns's flow and mapping tables at once: 12000
+ * flows (each with its own mapping) go in without a resize. Without it
+ * the tables start at 64 buckets.
+ */
+static void natk_flow_tables_sized(struct kunit *test)
+{
+	unsigned int old = natk_flows_hint;
+	struct natk_net *small, *nn;
+	bool resizing;
+
+	natk_flows_hint = 0;
+	small = natk_test_net(test);
+	natk_flows_hint = 12000;
+	nn = natk_test_net(test);
+	natk_flows_hint = old;
+
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&small->otbl, &resizing), 64U);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->otbl, &resizing), 16384U);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->mitbl, &resizing), 16384U);
+	natk_flows_add(test, nn, 12000, 0x0a100000, false);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 12000);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->otbl, &resizing), 16384U);
+	KUNIT_EXPECT_FALSE(test, resizing);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->rtbl, &resizing), 16384U);
+	KUNIT_EXPECT_FALSE(test, resizing);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->metbl, &resizing), 16384U);
+	KUNIT_EXPECT_FALSE(test, resizing);
+	/* Emptied, they keep their size (min_size). */
+	natk_flush(nn, NATK_REASON_FLUSH);
+	rcu_barrier();
+	flush_work(&nn->otbl.run_work);
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->otbl, &resizing), 16384U);
+}
+
 /* natk_flush() leaves no flow behind (netns exit relies on it). */
 static void natk_flow_flush_all(struct kunit *test)
 {
@@ -1001,6 +1050,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_gc_one_pass),
 	KUNIT_CASE(natk_flow_lazy_expiry),
 	KUNIT_CASE(natk_flow_gc_pace),
+	KUNIT_CASE(natk_flow_tables_sized),
 	KUNIT_CASE(natk_flow_flush_all),
 	KUNIT_CASE(natk_flow_teardown_bulk),
 	KUNIT_CASE(natk_flow_many_resize),

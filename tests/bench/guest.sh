@@ -291,7 +291,13 @@ m_iperf() { # V RUN
 say "kernel $(uname -r), $(nproc) CPU, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
 emit "{\"m\":\"env\",\"kernel\":\"$(uname -r)\",\"cpus\":$(nproc),\"memkb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo)}"
 modprobe pktgen || { say "no pktgen"; exit 0; }
-natk_load || { say "natk.ko does not load: variants d, e skipped"; VARIANTS=${VARIANTS//[de]/}; }
+# natk's tables sized for 65535 flows from each netns's start, as
+# nf_conntrack's hash below is sized (natk.flows_hint; 0: grow from 64).
+FLOWS_HINT=${BENCH_FLOWS_HINT:-65535}
+natk_hint() { [ ! -w /sys/module/natk/parameters/flows_hint ] || echo "$FLOWS_HINT" > /sys/module/natk/parameters/flows_hint; }
+natk_load && natk_hint || { say "natk.ko does not load: variants d, e skipped"; VARIANTS=${VARIANTS//[de]/}; }
+[ -r /sys/module/natk/parameters/flows_hint ] &&
+	emit "{\"m\":\"natk\",\"flows_hint\":$(cat /sys/module/natk/parameters/flows_hint)}"
 # Conntrack sized for the largest table, the same for every run. Loading
 # the module hooks nothing: netns only get conntrack hooks from a rule.
 modprobe nf_conntrack && modprobe nf_nat && modprobe nft_flow_offload && modprobe nft_masq
@@ -512,7 +518,7 @@ m_teardown() { # V
 		emit "{\"m\":\"teardown\",\"v\":\"$v\",\"what\":\"$what\",\"size\":$TD_SIZE,\"table\":${n:-0},\"us\":$us,\"cache\":\"$cache\"}"
 		say "teardown $v $what with ${n:-?} flows: $(( us / 1000 )) ms"
 		topo_del $v
-		[ $what = rmmod ] && { natk_load || { say "natk does not load again"; return 1; }; }
+		[ $what = rmmod ] && { natk_load && natk_hint || { say "natk does not load again"; return 1; }; }
 	done
 	return 0
 }

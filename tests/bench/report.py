@@ -37,7 +37,9 @@ own difference). Each variant gets fresh namespaces lan1X -- [bridge lan0
 nf_conntrack is loaded once (hashsize 1048576, nf_conntrack_max 4M, UDP
 timeouts 3600 s) but hooks only the b and c netns (their rules ask for it;
 `nft list hooks` for each nat netns is in the JSON); natk gets max-flows 4M
-and UDP timeout 3600 s. Traffic: kernel pktgen in lan1 (64-byte frames, UDP,
+and UDP timeout 3600 s, and natk.flows_hint 65535 (its flow and mapping
+tables sized for 65,535 flows from the netns's start, as conntrack's hash
+is; BENCH_FLOWS_HINT, the JSON's natk record). Traffic: kernel pktgen in lan1 (64-byte frames, UDP,
 clone_skb 0) to 192.0.2.2; wan drops UDP at its eth0 ingress with an
 nftables netdev counter, and rates are packets delivered there divided by
 pktgen's elapsed time. (1) one flow: 200 packets to establish it (c: so it
