@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Concurrency stress. For NATK_STRESS_SECONDS (30) these loops run at the
-# same time:
+# Concurrency stress. For NATK_STRESS_SECONDS (30), and on until each has
+# run NATK_STRESS_MIN (2) rounds, these loops run at the same time:
 #   udp1, tcp1, udp2  short UDP/TCP exchanges from lan1 and lan2
 #   churn2            python in lan2 opening 50 new UDP flows a round (to
 #                     a closed port: the ICMP errors come back translated)
@@ -86,7 +86,10 @@ loop() {
 	local name=$1 ok=0 bad=0
 	shift
 	set +x	# thousands of rounds: keep the scenario's trace readable
-	while [ ! -e "$D/stop" ] && [ "$SECONDS" -lt "$END" ]; do
+	# Until the deadline, and on past it until MIN rounds (a churn round
+	# can take 20 s on a busy host): the stop file ends it in any case.
+	while [ ! -e "$D/stop" ] &&
+		{ [ "$SECONDS" -lt "$END" ] || [ $((ok + bad)) -lt "$MIN" ]; }; do
 		if "$@" > /dev/null 2>> "$D/$name.err"; then
 			ok=$((ok + 1))
 		else
@@ -157,9 +160,19 @@ for l in $LOOPS; do
 	LOOP_PIDS+=($!)
 done
 log "stress: ${#LOOP_PIDS[@]} loops for $STRESS_S s"
-# Meanwhile: natkctl status must keep answering.
+# every loop has run MIN rounds: "OK FAILED" in each count file
+loops_min() {
+	local l ok bad
+	for l in $LOOPS; do
+		read -r ok bad 2> /dev/null < "$D/$l.count" || return 1
+		[ $((ok + bad)) -ge "$MIN" ] || return 1
+	done
+}
+# Meanwhile: natkctl status must keep answering. Until the deadline and
+# every loop's MIN rounds (5 minutes more at most).
 st_ok=0 st_bad=0
-while [ "$SECONDS" -lt "$END" ]; do
+while [ "$SECONDS" -lt "$END" ] ||
+	{ ! loops_min && [ "$SECONDS" -lt $((END + 300)) ]; }; do
 	if nctl -j status | jq -e '.enabled == true' > /dev/null 2>&1; then
 		st_ok=$((st_ok + 1))
 	else
