@@ -73,9 +73,10 @@ static void natk_gc_work(struct work_struct *work);
  * start at 64 buckets and double while the first flows come, moving
  * every entry each time (lookups then search two tables, inserts take
  * the slow path): a NAT host that expects N flows sets it, as
- * nf_conntrack's hashsize. They neither shrink below it nor stop growing
- * beyond it. At most 65535 (rhashtable's nelem_hint): 131072 buckets of
- * 8 bytes in each of the flow and mapping tables (4 MiB a netns).
+ * nf_conntrack's hashsize. They still grow beyond it, and shrink no
+ * further than it (min_size, a u16: at most 32768 buckets). At most 65535
+ * (rhashtable's nelem_hint): 131072 buckets of 8 bytes in each of the
+ * flow and mapping tables (4 MiB a netns).
  */
 unsigned int natk_flows_hint;
 module_param_named(flows_hint, natk_flows_hint, uint, 0644);
