@@ -14,8 +14,14 @@ trans=$(nctl -j status | jq -r .timeouts.tcp_transitory)
 est=$(nctl -j status | jq -r .timeouts.tcp_established)
 log "timeouts: tcp_established=$est tcp_transitory=$trans"
 
-# Normal close.
-pid=$(hold_tcp lan1 $WAN1 5000 41200)
+# Normal close. The client's output goes to a file: it must have read the
+# server's line before it closes, or that line arriving at a closed socket
+# makes the client's kernel answer with a RST (on a loaded host the
+# server can send it seconds after the handshake).
+D=$(mktemp -d)
+ip netns exec lan1 sh -c "sleep 600 | exec socat - TCP:$WAN1:5000,sourceport=41200,reuseaddr" \
+	> "$D/hold.out" 2>&1 &
+pid=$!
 if poll 20 flow_state_is tcp $LAN1 41200 established; then
 	pass tcp-state-established
 	e=$(flow_field tcp $LAN1 41200 expires)
@@ -27,6 +33,7 @@ if poll 20 flow_state_is tcp $LAN1 41200 established; then
 else
 	fail tcp-state-established "flow: $(flow_get tcp $LAN1 41200)"
 fi
+poll 20 grep -q . "$D/hold.out" || log "the client never got the server's line"
 hold_stop "$pid"
 if poll 20 flow_state_is tcp $LAN1 41200 'fin_both'; then
 	pass tcp-fin-close
@@ -70,3 +77,4 @@ if poll 20 flow_state_is tcp $LAN1 41203 rst; then
 else
 	fail tcp-rst-outbound-state "flow after outbound RST: $(flow_get tcp $LAN1 41203)"
 fi
+rm -rf "$D"
