@@ -108,6 +108,15 @@ static inline struct rtable *natk_rt(struct dst_entry *dst)
 static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 			      const struct nf_hook_state *state);
 
+/*
+ * The last packet this CPU's ingress hook looked up and found no
+ * established flow for: natk_fast() at PRE_ROUTING, which the same CPU
+ * runs next for it, need not look again. Only ever compared with a live
+ * skb: an old pointer that a new skb happens to reuse (the first was
+ * dropped on the way) sends that one packet the slow way, nothing worse.
+ */
+static DEFINE_PER_CPU(const struct sk_buff *, natk_fp_missed);
+
 static const struct nf_hook_ops natk_fast_ops = {
 	.hook = natk_fast,
 	.priv = (void *)&natk_hook_priv,
@@ -467,17 +476,43 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	struct natk_pkt pkt = {};
 	struct natk_flow *flow;
 	unsigned int verdict;
-	bool ingress;
+	bool ingress, blocked;
 	int dir;
 
-	if (!cfg || natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE)
+	if (!cfg || cfg->fast_path == NATK_FAST_PATH_OFF)
+		return NF_ACCEPT;
+	/* Its ingress hook found no established flow for it just now. */
+	if (this_cpu_read(natk_fp_missed) == skb) {
+		this_cpu_write(natk_fp_missed, NULL);
+		return NF_ACCEPT;
+	}
+	/*
+	 * The lookup first: a packet of no established flow (a new one)
+	 * pays only that, not the walk of the hook lists. While those keep
+	 * the fast path off (a firewall), the walk first: then it is all
+	 * any packet pays. Either order gives the same verdict.
+	 */
+	blocked = READ_ONCE(nn->fp_blocked);
+	if (blocked && natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE)
+		return NF_ACCEPT;
+	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
+	if (!flow)
+		return NF_ACCEPT;
+	if (!blocked) {
+		blocked = natk_fp_check(state->net, cfg, &ingress) !=
+			  NATK_FP_ACTIVE;
+		/* Written only when it changes: no shared write per packet. */
+		if (blocked)
+			WRITE_ONCE(nn->fp_blocked, true);
+	} else {
+		WRITE_ONCE(nn->fp_blocked, false);
+		blocked = false;
+	}
+	if (blocked)
 		return NF_ACCEPT;
 	/* Its ingress hook had the packet, and let it go: so do we. */
 	if (ingress && natk_fp_dev_hooked(nn, state->in) &&
 	    natk_fp_ingress_last(cfg, state->in))
-		return NF_ACCEPT;
-	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
-	if (!flow)
 		return NF_ACCEPT;
 	verdict = natk_fp_send(nn, cfg, skb, state->in, flow, &pkt, dir);
 	/* Sent from here: ask for an ingress hook, if one could send it. */
@@ -517,9 +552,16 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	cfg = rcu_dereference(nn->cfg);
 	if (!cfg)
 		return NF_ACCEPT;
-	/* A packet of no established flow (a new one) pays only the lookup. */
+	/*
+	 * A packet of no established flow (a new one) pays only the lookup,
+	 * here and not again at PRE_ROUTING.
+	 */
 	flow = natk_fp_flow(nn, cfg, skb, in, &pkt, &dir);
-	if (!flow || natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
+	if (!flow) {
+		this_cpu_write(natk_fp_missed, skb);
+		return NF_ACCEPT;
+	}
+	if (natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
 	    !ingress || !natk_fp_ingress_last(cfg, in) ||
 	    pskb_trim_rcsum(skb, len))
 		return NF_ACCEPT;

@@ -275,6 +275,7 @@ struct natk_net {
 	struct natk_fp_dev __rcu *fp_devs[NATK_FP_DEVS];
 	bool fp_on;			/* natk's hooks are registered */
 	int fp_want;			/* ifindex to hook; 0: none asked */
+	bool fp_blocked;		/* natk_fast(): hooks kept it off last */
 	struct work_struct fp_work;	/* registers that hook */
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)

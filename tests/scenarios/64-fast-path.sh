@@ -33,7 +33,7 @@ plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp
 	fp-ingress-nft-after-fast fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
-	fp-auto-back fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
+	fp-auto-back fp-auto-back-fast fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
 # nft list hooks needs nfnetlink_hook (6.12 has it, Debian's 6.1 not).
 HOOKLIST=0
 if modprobe -q nfnetlink_hook; then
@@ -250,6 +250,14 @@ fi
 nctl set fast-path auto
 nsx nat nft delete table ip fw
 expect_eq fp-auto-back "true" "$(fpjq .fast_path_active)" "fast_path_active once the chain is gone"
+f0=$(fpstat)
+got=$(pp 4002 5)
+f1=$(fpstat)
+if [ "$got" = 5 ] && [ $((f1 - f0)) -ge 8 ]; then
+	pass fp-auto-back-fast
+else
+	fail fp-auto-back-fast "chain gone: $got replies, fastpath_packets +$((f1 - f0)) (want 5, >= 8)"
+fi
 
 # The device goes away while flows hold routes through it.
 pp 4003 3 > /dev/null
