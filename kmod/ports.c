@@ -92,6 +92,16 @@ int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
 	return *hi - *lo + 1;
 }
 
+/* The UDP socket table of @net (one for all netns before 6.2). */
+static struct udp_table *natk_udp_table(struct net *net)
+{
+#ifdef NATK_HAVE_NETNS_UDP_TABLE
+	return net->ipv4.udp_table;
+#else
+	return &udp_table;
+#endif
+}
+
 /*
  * Is @port on external address @addr in use by a socket of the NAT host (a
  * TCP listener, a bound UDP socket)? Caller holds rcu_read_lock().
@@ -101,6 +111,7 @@ bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 {
 	struct net *net = nn->net;
 	struct sock *sk;
+	u16 hnum;
 
 	switch (proto) {
 	case IPPROTO_TCP:
@@ -109,6 +120,17 @@ bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 					    0, 0);
 		return sk;
 	case IPPROTO_UDP:
+		/*
+		 * Most ports have no UDP socket on any address: the slot of
+		 * the by-port hash says so without a lookup.
+		 */
+		hnum = ntohs(port);
+		/* Mutant udp-slot-order: the slot of the byte-swapped port. */
+		if (natk_mutant(udp_slot_order))
+			hnum = (__force u16)port;
+		if (!READ_ONCE(udp_hashslot(natk_udp_table(net), net,
+					    hnum)->count))
+			return false;
 		sk = udp4_lib_lookup(net, 0, 0, addr, port, 0);
 		if (sk) {
 			sock_put(sk);
@@ -353,17 +375,26 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
- * Claim a port for a mapping: insert it into the by-port table. The hash
- * lookup comes first so that a nearly full range costs no socket lookups.
+ * Claim a port for a mapping: insert it into the by-port table, which
+ * fails with -EEXIST if a mapping made with this address has the port
+ * (so natk_map_lookup_ext()'s first lookup is the insert's own). A
+ * forward that follows the primary address is keyed by address 0: looked
+ * up first, as the NAT host's sockets are.
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
+	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
 	struct natk_map *map = arg;
+	__be32 eaddr = map->ekey.eaddr;
+	struct natk_ekey k = {
+		.eport = port, .proto = map->ekey.proto,
+	};
 
 	map->ekey.eport = port;
-	if (natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), map->ekey.proto,
-				map->ekey.eaddr, port) ||
-	    natk_port_local_use(nn, map->ekey.proto, map->ekey.eaddr, port))
+	if ((eaddr && (eaddr == cfg->ext_addr || !cfg->ext_addr) &&
+	     !natk_mutant(claim_primary_fwd) &&
+	     rhashtable_lookup(&nn->metbl, &k, natk_meparams)) ||
+	    natk_port_local_use(nn, map->ekey.proto, eaddr, port))
 		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					     natk_meparams);
