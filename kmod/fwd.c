@@ -19,9 +19,9 @@ static struct natk_fwd *natk_fwd_alloc(u8 proto, __be32 eaddr, __be16 eport,
 	struct natk_map *map;
 
 	fwd = kzalloc(sizeof(*fwd), GFP_KERNEL);
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = natk_map_alloc(GFP_KERNEL);
 	if (!fwd || !map) {
-		kfree(map);
+		natk_map_discard(map);
 		kfree(fwd);
 		return NULL;
 	}

@@ -17,9 +17,12 @@ static int __init natk_init(void)
 	err = natk_flow_cache_init();
 	if (err)
 		return err;
+	err = natk_map_cache_init();
+	if (err)
+		goto err_flow_cache;
 	err = natk_netns_init();
 	if (err)
-		goto err_cache;
+		goto err_map_cache;
 	err = natk_genl_init();
 	if (err)
 		goto err_netns;
@@ -28,7 +31,9 @@ static int __init natk_init(void)
 
 err_netns:
 	natk_netns_exit();
-err_cache:
+err_map_cache:
+	natk_map_cache_exit();
+err_flow_cache:
 	natk_flow_cache_exit();
 	return err;
 }
@@ -37,6 +42,7 @@ static void __exit natk_exit(void)
 {
 	natk_genl_exit();
 	natk_netns_exit();
+	natk_map_cache_exit();
 	natk_flow_cache_exit();
 	pr_info("natk unloaded\n");
 }

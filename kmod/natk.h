@@ -462,6 +462,10 @@ void natk_stats_sum(struct natk_net *nn, u64 *out);
 /* flow.c */
 int natk_flow_cache_init(void);
 void natk_flow_cache_exit(void);
+int natk_map_cache_init(void);
+void natk_map_cache_exit(void);
+struct natk_map *natk_map_alloc(gfp_t gfp);
+void natk_map_discard(struct natk_map *map);
 int natk_tables_init(struct natk_net *nn);
 void natk_tables_destroy(struct natk_net *nn);
 struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,

@@ -142,9 +142,42 @@ bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 	}
 }
 
+/*
+ * Mappings have a cache of their own: a 72-byte struct in kmalloc-96
+ * wasted a quarter of each (make bench: memory per flow with a mapping
+ * each).
+ */
+static struct kmem_cache *natk_map_cache __read_mostly;
+
+int natk_map_cache_init(void)
+{
+	natk_map_cache = KMEM_CACHE(natk_map, 0);
+	return natk_map_cache ? 0 : -ENOMEM;
+}
+
+void natk_map_cache_exit(void)
+{
+	/* Mappings are freed by RCU callbacks; wait for all of them. */
+	rcu_barrier();
+	kmem_cache_destroy(natk_map_cache);
+}
+
+struct natk_map *natk_map_alloc(gfp_t gfp)
+{
+	return kmem_cache_zalloc(natk_map_cache, gfp);
+}
+
+/* Free a mapping nobody can have seen (or NULL). */
+void natk_map_discard(struct natk_map *map)
+{
+	if (map)
+		kmem_cache_free(natk_map_cache, map);
+}
+
 static void natk_map_free_rcu(struct rcu_head *head)
 {
-	kfree(container_of(head, struct natk_map, rcu));
+	kmem_cache_free(natk_map_cache,
+			container_of(head, struct natk_map, rcu));
 }
 
 /*
@@ -265,7 +298,7 @@ void natk_map_release_held(struct natk_net *nn, bool expired_only)
 
 static void natk_map_free_left(void *ptr, void *arg)
 {
-	kfree(ptr);
+	kmem_cache_free(natk_map_cache, ptr);
 }
 
 /*
@@ -537,7 +570,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
-		map = kzalloc(sizeof(*map), NATK_GFP);
+		map = natk_map_alloc(NATK_GFP);
 		if (!map) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
 			return NULL;
@@ -553,7 +586,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			if ((b && natk_blocks_take(nn, cfg, b, iaddr, eaddr,
 						   want)) ||
 			    natk_map_claim(nn, map, want)) {
-				kfree(map);	/* never visible */
+				natk_map_discard(map);
 				*why = NATK_STAT_DROP_NO_PORT;
 				return NULL;
 			}
@@ -566,7 +599,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 					       natk_map_claim, map);
 		}
 		if (err) {
-			kfree(map);	/* never visible */
+			natk_map_discard(map);
 			if (err == -EADDRINUSE) {
 				if (!b)
 					natk_ports_note_exhausted(nn, cfg, proto,
@@ -813,5 +846,5 @@ void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
 
 void natk_map_free(struct natk_map *map)
 {
-	kfree_rcu(map, rcu);
+	call_rcu(&map->rcu, natk_map_free_rcu);
 }
