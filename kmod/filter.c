@@ -8,12 +8,15 @@
  *                             sent to (any port) may
  *   address-port-dependent:   nobody may (only existing flows match)
  *
- * Static port forwards accept anyone. For address-dependent filtering, flows
- * are also kept in a list hash table keyed by (internal endpoint, remote
- * address); it is filled only while that mode is on (changing the filtering
- * flushes), so the other modes pay nothing for it.
+ * Static port forwards accept anyone. For address-dependent filtering, a
+ * side index answers "has this internal endpoint a flow to that remote
+ * address?": a small node per (internal endpoint, remote address) counts
+ * the flows it stands for. It is filled only while that mode is on
+ * (changing the filtering flushes), so the other modes pay nothing for it,
+ * not even room in struct natk_flow: a flow finds its node again by key.
  */
 #include <linux/jhash.h>
+#include <linux/slab.h>
 #include "natk.h"
 
 struct natk_akey {
@@ -24,10 +27,25 @@ struct natk_akey {
 	u8 pad;
 };
 
-static u32 natk_akey_hash(const void *data, u32 len, u32 seed)
-{
-	return jhash2(data, sizeof(struct natk_akey) / sizeof(u32), seed);
-}
+/*
+ * An rhltable, so that a node whose last flow has gone (count 0, being
+ * removed) never blocks a new one with the same key: the new flow inserts
+ * a node of its own beside it. A key is present while any of its nodes
+ * counts a flow; the counts of its nodes add up to its indexed flows.
+ */
+struct natk_anode {
+	struct rhlist_head node;
+	struct natk_akey key;
+	atomic_t flows;
+	struct rcu_head rcu;
+};
+
+static const struct rhashtable_params natk_aparams = {
+	.head_offset = offsetof(struct natk_anode, node),
+	.key_offset = offsetof(struct natk_anode, key),
+	.key_len = sizeof(struct natk_akey),
+	.automatic_shrinking = true,
+};
 
 static void natk_akey_of(const struct natk_flow *flow, struct natk_akey *k)
 {
@@ -38,59 +56,97 @@ static void natk_akey_of(const struct natk_flow *flow, struct natk_akey *k)
 	k->proto = flow->okey.proto;
 }
 
-static u32 natk_akey_obj_hash(const void *data, u32 len, u32 seed)
-{
-	struct natk_akey k;
-
-	natk_akey_of(data, &k);
-	return natk_akey_hash(&k, sizeof(k), seed);
-}
-
-static int natk_akey_cmp(struct rhashtable_compare_arg *arg, const void *obj)
-{
-	struct natk_akey k;
-
-	natk_akey_of(obj, &k);
-	return memcmp(&k, arg->key, sizeof(k));
-}
-
-static const struct rhashtable_params natk_aparams = {
-	.head_offset = offsetof(struct natk_flow, anode),
-	.key_len = sizeof(struct natk_akey),
-	.hashfn = natk_akey_hash,
-	.obj_hashfn = natk_akey_obj_hash,
-	.obj_cmpfn = natk_akey_cmp,
-	.automatic_shrinking = true,
-};
-
 int natk_filter_init(struct natk_net *nn)
 {
 	return rhltable_init(&nn->atbl, &natk_aparams);
 }
 
-void natk_filter_destroy(struct natk_net *nn)
+static void natk_anode_free_left(void *ptr, void *arg)
 {
-	rhltable_destroy(&nn->atbl);
+	kfree(ptr);
 }
 
-/* Index a new flow if the filtering needs it. Softirq safe. */
+/* No flow is left (the netns goes, or natk_tables_init() failed). */
+void natk_filter_destroy(struct natk_net *nn)
+{
+	rhltable_free_and_destroy(&nn->atbl, natk_anode_free_left, NULL);
+}
+
+/*
+ * Index a new flow if the filtering needs it: count it on a live node of
+ * its key, or insert a node for it. Softirq safe; caller holds
+ * rcu_read_lock(). The walk is bounded by the nodes of one key: live ones
+ * count flows, and dead ones are on their way out.
+ */
 int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 		    struct natk_flow *flow)
 {
+	struct rhlist_head *list, *pos;
+	struct mem_cgroup *memcg;
+	struct natk_anode *a;
+	struct natk_akey k;
 	int err;
 
 	if (cfg->filtering != NATK_FILTERING_ADDRESS_DEPENDENT)
 		return 0;
-	err = rhltable_insert(&nn->atbl, &flow->anode, natk_aparams);
-	if (!err)
-		set_bit(NATK_FLOW_INDEXED, &flow->flags);
-	return err;
+	natk_akey_of(flow, &k);
+	list = rhltable_lookup(&nn->atbl, &k, natk_aparams);
+	rhl_for_each_entry_rcu(a, pos, list, node) {
+		if (atomic_inc_not_zero(&a->flows))
+			goto indexed;
+	}
+	memcg = set_active_memcg(nn->memcg);
+	a = kmalloc(sizeof(*a), NATK_GFP);
+	set_active_memcg(memcg);
+	if (!a)
+		return -ENOMEM;
+	a->key = k;
+	atomic_set(&a->flows, 1);
+	err = rhltable_insert(&nn->atbl, &a->node, natk_aparams);
+	if (err) {
+		kfree(a);	/* never visible */
+		return err;
+	}
+indexed:
+	set_bit(NATK_FLOW_INDEXED, &flow->flags);
+	return 0;
 }
 
+/*
+ * Uncount a flow that natk_filter_add() indexed: from any node of its key
+ * that still counts one (there is one: its own count is in the sum); the
+ * one it takes to zero leaves the index. Any context.
+ */
 void natk_filter_del(struct natk_net *nn, struct natk_flow *flow)
 {
-	if (test_bit(NATK_FLOW_INDEXED, &flow->flags))
-		rhltable_remove(&nn->atbl, &flow->anode, natk_aparams);
+	struct rhlist_head *list, *pos;
+	struct natk_anode *a;
+	struct natk_akey k;
+	int left;
+
+	if (!test_bit(NATK_FLOW_INDEXED, &flow->flags))
+		return;
+	natk_akey_of(flow, &k);
+	rcu_read_lock();
+	list = rhltable_lookup(&nn->atbl, &k, natk_aparams);
+	rhl_for_each_entry_rcu(a, pos, list, node) {
+		/*
+		 * Mutant filter-node-first: a node leaves with its first
+		 * flow, however many it counted.
+		 */
+		if (natk_mutant(filter_node_first))
+			left = atomic_xchg(&a->flows, 0) > 0 ? 0 : -1;
+		else
+			left = atomic_dec_if_positive(&a->flows);
+		if (left < 0)
+			continue;	/* counted nothing any more */
+		if (!left) {
+			rhltable_remove(&nn->atbl, &a->node, natk_aparams);
+			kfree_rcu(a, rcu);
+		}
+		break;
+	}
+	rcu_read_unlock();
 }
 
 /*
@@ -106,6 +162,8 @@ bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 		.iport = map->ikey.iport,
 		.proto = map->ikey.proto,
 	};
+	struct rhlist_head *list, *pos;
+	struct natk_anode *a;
 
 	/* Mutant no_filtering: anyone may use any mapping. */
 	if ((READ_ONCE(map->flags) & NATK_MAP_STATIC) ||
@@ -115,7 +173,11 @@ bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 	case NATK_FILTERING_ENDPOINT_INDEPENDENT:
 		return true;
 	case NATK_FILTERING_ADDRESS_DEPENDENT:
-		return rhltable_lookup(&nn->atbl, &k, natk_aparams);
+		list = rhltable_lookup(&nn->atbl, &k, natk_aparams);
+		rhl_for_each_entry_rcu(a, pos, list, node)
+			if (atomic_read(&a->flows))
+				return true;
+		return false;
 	default:
 		return false;
 	}

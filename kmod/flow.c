@@ -168,9 +168,10 @@ static void natk_flow_free_left(void *ptr, void *arg)
  * Netns exit: destroy the tables, freeing the flows still in them in one
  * pass over the original table's buckets (natk_flow_free_left) instead of
  * killing them one by one: no unlinking, no rehashing as the tables
- * shrink, no events, no grace period per flow. The reply table and the
- * filtering index link the same flows: only their buckets go, first, so
- * that no resize of theirs can still be running when the flows are freed.
+ * shrink, no events, no grace period per flow. The filtering index (its
+ * own nodes) and the reply table (which links the same flows: only its
+ * buckets go) go first, so that no resize of theirs can still be running
+ * when the flows are freed.
  * The hosts and mappings go last, once no flow refers to them. Process
  * context; the hooks are unregistered and their packets done
  * (natk_unhook()), the GC is stopped, and no netlink request or dump can

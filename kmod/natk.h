@@ -171,7 +171,6 @@ struct natk_flow {
 	struct rhash_head rnode;
 	struct natk_okey okey;
 	struct natk_rkey rkey;
-	struct rhlist_head anode;	/* filter.c, address-dependent */
 	struct natk_map *map;		/* NULL: address-port-dependent */
 	struct natk_host *host;
 	unsigned long seen;		/* jiffies, last refresh */
@@ -261,7 +260,7 @@ struct natk_net {
 	struct mem_cgroup *memcg;	/* charged for flows, maps, hosts */
 	atomic_t icmp_credit;		/* natk_icmp_allow() token bucket */
 	u32 icmp_stamp;			/* jiffies of its last refill */
-	struct rhltable atbl;		/* flows by internal endpoint+raddr */
+	struct rhltable atbl;		/* filter.c: endpoints' remote addrs */
 	struct rhashtable htbl;		/* host.c: internal hosts */
 	unsigned long flags;		/* NATK_NET_* bits */
 	struct natk_stats __percpu *stats;

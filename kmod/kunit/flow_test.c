@@ -141,6 +141,57 @@ static void natk_flow_shared_mapping(struct kunit *test)
 	rcu_read_unlock();
 }
 
+/*
+ * Address-dependent filtering (RFC 4787 REQ-8): an endpoint's mapping lets
+ * a remote address in while any of the endpoint's flows to that address
+ * lives, whatever their remote ports; the index counts them, so the first
+ * one to go does not take the address with it, and the last one does.
+ */
+static bool natk_test_allows(struct natk_net *nn, struct natk_map *map,
+			     __be32 raddr)
+{
+	bool ok;
+
+	rcu_read_lock();
+	ok = natk_filter_allows(nn, natk_test_cfg(nn), map, raddr);
+	rcu_read_unlock();
+	return ok;
+}
+
+static void natk_flow_filter_index(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f1, *f2, *f3;
+	struct natk_map *map;
+
+	natk_test_cfg(nn)->filtering = NATK_FILTERING_ADDRESS_DEPENDENT;
+	f1 = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	k.rport = htons(54);
+	f2 = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	map = f1->map;
+	KUNIT_ASSERT_PTR_EQ(test, f2->map, map);
+	refcount_inc(&map->ref);	/* the test's, to ask about it after */
+	KUNIT_EXPECT_TRUE(test, natk_test_allows(nn, map, NATK_T_REM));
+	KUNIT_EXPECT_FALSE(test, natk_test_allows(nn, map, NATK_T_ROUTER));
+
+	natk_flow_kill(nn, f1, NATK_REASON_NONE);
+	KUNIT_EXPECT_TRUE_MSG(test, natk_test_allows(nn, map, NATK_T_REM),
+			      "the remote's other flow still lives");
+	natk_flow_kill(nn, f2, NATK_REASON_NONE);
+	KUNIT_EXPECT_FALSE_MSG(test, natk_test_allows(nn, map, NATK_T_REM),
+			       "no flow to the remote is left");
+
+	/* A new flow to it lets it in again. */
+	f3 = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_EXPECT_PTR_EQ(test, f3->map, map);
+	KUNIT_EXPECT_TRUE(test, natk_test_allows(nn, map, NATK_T_REM));
+	natk_flow_kill(nn, f3, NATK_REASON_NONE);
+	KUNIT_EXPECT_FALSE(test, natk_test_allows(nn, map, NATK_T_REM));
+	natk_map_put(nn, map);
+}
+
 static void natk_flow_delete(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
@@ -1041,6 +1092,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_lookup_miss),
 	KUNIT_CASE(natk_flow_create_existing),
 	KUNIT_CASE(natk_flow_shared_mapping),
+	KUNIT_CASE(natk_flow_filter_index),
 	KUNIT_CASE(natk_flow_delete),
 	KUNIT_CASE(natk_flow_id_stable),
 	KUNIT_CASE(natk_flow_kill_twice),
