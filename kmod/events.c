@@ -16,7 +16,15 @@
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 		   const struct natk_cfg *cfg, u8 reason)
 {
-	long left = (long)(natk_flow_deadline(cfg, flow) - jiffies);
+	long timeout = natk_timeout_for(cfg, flow->okey.proto,
+					READ_ONCE(flow->state));
+	/*
+	 * At most the timeout: flow->seen may run up to a second ahead of
+	 * the last packet (natk_flow_refresh()), which keeps the flow that
+	 * much longer, never shorter.
+	 */
+	long left = min((long)(natk_flow_deadline(cfg, flow) - jiffies),
+			timeout);
 	u32 age = (u32)jiffies - flow->created;
 	struct nlattr *nest;
 
@@ -146,7 +154,8 @@ bool natk_flow_update_due(const struct natk_cfg *cfg,
 {
 	unsigned long timeout = natk_timeout_for(cfg, flow->okey.proto,
 						 READ_ONCE(flow->state));
-	unsigned long seen = READ_ONCE(flow->seen);
+	/* The time of the packet that wrote it (natk_flow_refresh()). */
+	unsigned long seen = READ_ONCE(flow->seen) - NATK_SEEN_AHEAD;
 	unsigned long every, idle;
 	u16 age;
 

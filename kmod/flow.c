@@ -248,14 +248,29 @@ bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key)
  * A flow expires when it has not been refreshed for the timeout of its
  * protocol and state, read from the configuration at GC time: a new timeout
  * applies to existing flows at once.
+ *
+ * flow->seen is not the last packet's time but up to a second after it
+ * (NATK_SEEN_AHEAD): the flow counts as seen until then, and expires the
+ * timeout after that. A refresh writes it only once that moment has
+ * passed, so a busy flow's line is written at most once a second,
+ * whichever CPUs its two directions run on, and a flow never expires
+ * before its timeout after its last packet, at most a second after.
  */
 void natk_flow_refresh(struct natk_flow *flow)
 {
 	unsigned long now = jiffies;
 
-	/* At most one write per jiffy keeps busy flows' cache lines clean. */
-	if (READ_ONCE(flow->seen) != now)
-		WRITE_ONCE(flow->seen, now);
+	/*
+	 * Mutant seen_lagging: the time of a write a second old at most
+	 * (as nf_flow_table's refresh): a flow expires up to a second early.
+	 */
+	if (natk_mutant(seen_lagging)) {
+		if (time_after_eq(now, READ_ONCE(flow->seen) + HZ))
+			WRITE_ONCE(flow->seen, now);
+		return;
+	}
+	if (time_after(now, READ_ONCE(flow->seen)))
+		WRITE_ONCE(flow->seen, now + NATK_SEEN_AHEAD);
 }
 
 static void natk_flow_free_rcu(struct rcu_head *head)
@@ -270,6 +285,7 @@ static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 					 u8 state)
 {
 	struct natk_flow *flow = kmem_cache_zalloc(natk_flow_cache, NATK_GFP);
+	unsigned long now = jiffies;
 
 	if (!flow)
 		return NULL;
@@ -278,10 +294,10 @@ static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
 	flow->rkey.rport = key->rport;
 	flow->rkey.proto = key->proto;
 	flow->state = state;
-	flow->created = (u32)jiffies;
-	flow->seen = jiffies;
+	flow->created = (u32)now;
+	flow->seen = now + NATK_SEEN_AHEAD;	/* natk_flow_refresh() */
 	/* Its FLOW_NEW announces it (natk_flow_update_due()). */
-	flow->announced = natk_secs(flow->seen);
+	flow->announced = natk_secs(now);
 	return flow;
 }
 

@@ -417,6 +417,12 @@ static inline unsigned long natk_timeout_for(const struct natk_cfg *cfg,
 	}
 }
 
+/*
+ * How far flow->seen runs ahead of the packet that wrote it: a refresh
+ * writes at most once in this long (natk_flow_refresh()).
+ */
+#define NATK_SEEN_AHEAD	(HZ - 1)
+
 /* When @flow expires, in jiffies, if nothing refreshes it before. */
 static inline unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
 					       const struct natk_flow *flow)
