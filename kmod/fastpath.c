@@ -498,18 +498,14 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
 	if (!flow)
 		return NF_ACCEPT;
-	if (!blocked) {
-		blocked = natk_fp_check(state->net, cfg, &ingress) !=
-			  NATK_FP_ACTIVE;
-		/* Written only when it changes: no shared write per packet. */
-		if (blocked)
-			WRITE_ONCE(nn->fp_blocked, true);
-	} else {
-		WRITE_ONCE(nn->fp_blocked, false);
-		blocked = false;
+	/* Written only when it changes: no shared write per packet. */
+	if (!blocked &&
+	    natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE) {
+		WRITE_ONCE(nn->fp_blocked, true);
+		return NF_ACCEPT;
 	}
 	if (blocked)
-		return NF_ACCEPT;
+		WRITE_ONCE(nn->fp_blocked, false);
 	/* Its ingress hook had the packet, and let it go: so do we. */
 	if (ingress && natk_fp_dev_hooked(nn, state->in) &&
 	    natk_fp_ingress_last(cfg, state->in))

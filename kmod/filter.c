@@ -15,7 +15,6 @@
  * (changing the filtering flushes), so the other modes pay nothing for it,
  * not even room in struct natk_flow: a flow finds its node again by key.
  */
-#include <linux/jhash.h>
 #include <linux/slab.h>
 #include "natk.h"
 

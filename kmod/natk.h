@@ -467,10 +467,6 @@ void natk_stats_sum(struct natk_net *nn, u64 *out);
 /* flow.c */
 int natk_flow_cache_init(void);
 void natk_flow_cache_exit(void);
-int natk_map_cache_init(void);
-void natk_map_cache_exit(void);
-struct natk_map *natk_map_alloc(gfp_t gfp);
-void natk_map_discard(struct natk_map *map);
 int natk_tables_init(struct natk_net *nn);
 void natk_tables_destroy(struct natk_net *nn);
 struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
@@ -513,6 +509,10 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
+int natk_map_cache_init(void);
+void natk_map_cache_exit(void);
+struct natk_map *natk_map_alloc(gfp_t gfp);
+void natk_map_discard(struct natk_map *map);
 void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
 			    struct natk_map *heir);
 int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,

@@ -48,6 +48,23 @@ const struct rhashtable_params natk_meparams = {
 };
 
 /*
+ * The forward that follows the primary external address (ekey.eaddr 0)
+ * and has @eport, if @eaddr is the primary. Caller holds rcu_read_lock().
+ */
+static struct natk_map *natk_map_lookup_primary(struct natk_net *nn,
+						const struct natk_cfg *cfg,
+						u8 proto, __be32 eaddr,
+						__be16 eport)
+{
+	struct natk_ekey k = { .eport = eport, .proto = proto };
+
+	/* (While natk waits, an import's address may be the primary's.) */
+	if (!eaddr || (eaddr != cfg->ext_addr && cfg->ext_addr))
+		return NULL;
+	return rhashtable_lookup(&nn->metbl, &k, natk_meparams);
+}
+
+/*
  * The mapping of external address and port @eaddr:@eport: the one made
  * with that address, or a forward that follows the primary external
  * address (ekey.eaddr 0) when @eaddr is it. Caller holds rcu_read_lock().
@@ -60,11 +77,7 @@ struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
 	struct natk_map *map;
 
 	map = rhashtable_lookup(&nn->metbl, &k, natk_meparams);
-	/* (While natk waits, an import's address may be the primary's.) */
-	if (map || !eaddr || (eaddr != cfg->ext_addr && cfg->ext_addr))
-		return map;
-	k.eaddr = 0;
-	return rhashtable_lookup(&nn->metbl, &k, natk_meparams);
+	return map ?: natk_map_lookup_primary(nn, cfg, proto, eaddr, eport);
 }
 
 /*
@@ -416,18 +429,15 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
-	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
 	struct natk_map *map = arg;
+	u8 proto = map->ekey.proto;
 	__be32 eaddr = map->ekey.eaddr;
-	struct natk_ekey k = {
-		.eport = port, .proto = map->ekey.proto,
-	};
 
 	map->ekey.eport = port;
-	if ((eaddr && (eaddr == cfg->ext_addr || !cfg->ext_addr) &&
-	     !natk_mutant(claim_primary_fwd) &&
-	     rhashtable_lookup(&nn->metbl, &k, natk_meparams)) ||
-	    natk_port_local_use(nn, map->ekey.proto, eaddr, port))
+	if ((!natk_mutant(claim_primary_fwd) &&
+	     natk_map_lookup_primary(nn, rcu_dereference(nn->cfg), proto,
+				     eaddr, port)) ||
+	    natk_port_local_use(nn, proto, eaddr, port))
 		return -EEXIST;
 	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					     natk_meparams);
