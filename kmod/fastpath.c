@@ -279,12 +279,6 @@ static struct dst_entry *natk_fp_route(struct natk_net *nn,
 	return dst;
 }
 
-/* One device's ingress hook; freed after an RCU grace period. */
-struct natk_fp_dev {
-	struct nf_hook_ops ops;
-	struct rcu_head rcu;
-};
-
 /* Has @dev natk's ingress hook? (packet path, or RTNL held: a few loads) */
 static bool natk_fp_dev_hooked(struct natk_net *nn,
 			       const struct net_device *dev)
@@ -314,9 +308,6 @@ static void natk_fp_want(struct natk_net *nn, const struct net_device *dev)
 	WRITE_ONCE(nn->fp_want, dev->ifindex);
 	schedule_work(&nn->fp_work);
 }
-
-static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
-				    const struct nf_hook_state *state);
 
 /*
  * Is natk's the last ingress hook of @in (mode auto; on: it need not be)?
@@ -359,7 +350,7 @@ static struct natk_flow *natk_fp_flow(struct natk_net *nn,
 	struct natk_flow *flow;
 
 	if (iph->ihl != 5 || iph->ttl <= 1 || ip_is_fragment(iph) ||
-	    skb->pkt_type != PACKET_HOST || skb_sec_path(skb) ||
+	    skb_sec_path(skb) ||
 	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
 		return NULL;
 	/* The slow path parses (and counts) anything malformed. */
@@ -495,6 +486,8 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 	blocked = READ_ONCE(nn->fp_blocked);
 	if (blocked && natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE)
 		return NF_ACCEPT;
+	if (skb->pkt_type != PACKET_HOST)
+		return NF_ACCEPT;
 	flow = natk_fp_flow(nn, cfg, skb, state->in, &pkt, &dir);
 	if (!flow)
 		return NF_ACCEPT;
@@ -521,36 +514,49 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
  * The netdev ingress hook: before IPv4 input, so this checks what
  * ip_rcv_core() would (the slow path then counts and drops what is wrong).
  * Last of the device's ingress hooks: any other (nftables netdev chains)
- * has had the packet.
+ * has had the packet. On a bridge's port it acts for the bridge when it
+ * may (fpbridge.c): the packet then skips the bridge as well.
  */
-static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
-				    const struct nf_hook_state *state)
+unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
 {
+	const struct natk_fp_dev *d = priv;
 	struct natk_net *nn = natk_pernet(state->net);
-	struct net_device *in = state->in;
+	struct net_device *in = state->in, *br = NULL;
 	struct natk_pkt pkt = {};
 	const struct natk_cfg *cfg;
 	const struct iphdr *iph;
 	unsigned int len, verdict;
 	struct natk_flow *flow;
+	u8 pkt_type;
 	bool ingress;
 	int dir;
 
+	/* A port's hook looked it up just now and found no flow. */
 	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
-	    rcu_access_pointer(in->rx_handler) || netif_is_l3_slave(in) ||
-	    skb_shared(skb) || !pskb_may_pull(skb, sizeof(struct iphdr)))
+	    skb_shared(skb) || this_cpu_read(natk_fp_missed) == skb)
+		return NF_ACCEPT;
+	cfg = rcu_dereference(nn->cfg);
+	if (!cfg)
+		return NF_ACCEPT;
+	if (rcu_access_pointer(in->rx_handler)) {
+		br = natk_fpb_master(d, cfg, state->net, skb, in);
+		if (!br)
+			return NF_ACCEPT;
+		in = br;
+	} else if (skb->pkt_type != PACKET_HOST) {
+		return NF_ACCEPT;
+	}
+	if (netif_is_l3_slave(in) || !pskb_may_pull(skb, sizeof(struct iphdr)))
 		return NF_ACCEPT;
 	iph = ip_hdr(skb);
 	len = ntohs(iph->tot_len);
 	if (iph->version != 4 || iph->ihl != 5 || len < sizeof(*iph) ||
 	    skb->len < len || ip_fast_csum(iph, iph->ihl))
 		return NF_ACCEPT;
-	cfg = rcu_dereference(nn->cfg);
-	if (!cfg)
-		return NF_ACCEPT;
 	/*
 	 * A packet of no established flow (a new one) pays only the lookup,
-	 * here and not again at PRE_ROUTING.
+	 * here and not again on the bridge or at PRE_ROUTING.
 	 */
 	flow = natk_fp_flow(nn, cfg, skb, in, &pkt, &dir);
 	if (!flow) {
@@ -558,36 +564,112 @@ static unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 	if (natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
-	    !ingress || !natk_fp_ingress_last(cfg, in) ||
-	    pskb_trim_rcsum(skb, len))
+	    !ingress || !natk_fp_ingress_last(cfg, state->in))
+		return NF_ACCEPT;
+	/*
+	 * Through the bridge, so that it learns the source: the other
+	 * direction, a flow's first packet from this port, and the one that
+	 * refreshes its last-seen stamp (once a second).
+	 */
+	if (br && (dir || time_after(jiffies, READ_ONCE(flow->seen)) ||
+		   READ_ONCE(flow->fp_port) != state->in->ifindex)) {
+		if (!dir && READ_ONCE(flow->fp_port) != state->in->ifindex)
+			WRITE_ONCE(flow->fp_port, state->in->ifindex);
+		return NF_ACCEPT;
+	}
+	if (pskb_trim_rcsum(skb, len))
 		return NF_ACCEPT;
 	/* Ours now: what ip_rcv_core() sets (routing may add a flag). */
 	memset(IPCB(skb), 0, sizeof(struct inet_skb_parm));
-	IPCB(skb)->iif = skb->skb_iif;
+	IPCB(skb)->iif = in->ifindex;
 	skb_set_transport_header(skb, sizeof(struct iphdr));
+	pkt_type = skb->pkt_type;
+	skb->pkt_type = PACKET_HOST;	/* what the bridge sets */
 	verdict = natk_fp_send(nn, cfg, skb, in, flow, &pkt, dir);
-	if (verdict == NF_STOLEN)
+	if (verdict == NF_ACCEPT) {
+		skb->pkt_type = pkt_type;
+		return NF_ACCEPT;
+	}
+	/* The bridge counts what it passes up. Mutant fpb-uncounted: not. */
+	if (br && !natk_mutant(fpb_uncounted))
+		dev_sw_netstats_rx_add(br, len);
+	if (verdict == NF_STOLEN) {
 		natk_stat_inc(nn, NATK_STAT_FASTPATH_INGRESS);
+		if (br)
+			natk_stat_inc(nn, NATK_STAT_FASTPATH_BRIDGE);
+	}
 	return verdict;
 }
 
+static void natk_fp_dev_free_rcu(struct rcu_head *head)
+{
+	struct natk_fp_dev *d = container_of(head, struct natk_fp_dev, rcu);
+
+	natk_fpb_detach(d);
+	kfree(d);
+}
+
+/*
+ * Unhook slot @i (RTNL held). The callback runs before natk.ko goes:
+ * module exit waits for RCU callbacks (natk_map_cache_exit()).
+ */
 static void natk_fp_dev_free(struct natk_net *nn, int i)
 {
 	struct natk_fp_dev *d = rtnl_dereference(nn->fp_devs[i]);
 
 	RCU_INIT_POINTER(nn->fp_devs[i], NULL);
 	nf_unregister_net_hook(nn->net, &d->ops);
-	kfree_rcu(d, rcu);
+	call_rcu(&d->rcu, natk_fp_dev_free_rcu);
 }
 
-/* Process context: hook the device asked for at ingress. */
+/*
+ * Hook @dev's ingress (RTNL held). -ENOSPC: all NATK_FP_DEVS are taken;
+ * another error: not hooked (a bridge port natk cannot serve).
+ */
+static int natk_fp_hook(struct natk_net *nn, struct net_device *dev)
+{
+	struct natk_fp_dev *d;
+	int i, err;
+
+	if (natk_fp_dev_hooked(nn, dev))
+		return 0;
+	for (i = 0; i < NATK_FP_DEVS; i++)
+		if (!rtnl_dereference(nn->fp_devs[i]))
+			break;
+	if (i == NATK_FP_DEVS)
+		return -ENOSPC;
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
+	d->ops.hook = natk_fp_ingress;
+	d->ops.priv = d;
+	d->ops.pf = NFPROTO_NETDEV;
+	d->ops.hooknum = NF_NETDEV_INGRESS;
+	d->ops.priority = INT_MAX;	/* last: see natk_fp_ingress_last() */
+	d->ops.dev = dev;
+	err = natk_fpb_attach(d, dev);
+	if (!err)
+		err = nf_register_net_hook(nn->net, &d->ops);
+	if (err) {
+		natk_fpb_detach(d);
+		kfree(d);
+		return err;
+	}
+	rcu_assign_pointer(nn->fp_devs[i], d);
+	return 0;
+}
+
+/*
+ * Process context: hook the device asked for at PRE_ROUTING, and if it is
+ * a bridge, its ports (bounded by NATK_FP_DEVS).
+ */
 static void natk_fp_work(struct work_struct *work)
 {
 	struct natk_net *nn = container_of(work, struct natk_net, fp_work);
-	struct natk_fp_dev *d;
-	struct net_device *dev;
-	int i, free = -1;
+	struct net_device *dev, *lower;
+	struct list_head *iter;
 	bool off;
+	int err;
 
 	rtnl_lock();
 	/*
@@ -599,32 +681,61 @@ static void natk_fp_work(struct work_struct *work)
 	      NATK_FAST_PATH_OFF;
 	rcu_read_unlock();
 	dev = __dev_get_by_index(nn->net, READ_ONCE(nn->fp_want));
-	if (!nn->fp_on || off || !dev || dev->reg_state != NETREG_REGISTERED ||
-	    natk_fp_dev_hooked(nn, dev))
+	if (!nn->fp_on || off || !dev || dev->reg_state != NETREG_REGISTERED)
 		goto out;
-	for (i = 0; i < NATK_FP_DEVS && free < 0; i++)
-		if (!rtnl_dereference(nn->fp_devs[i]))
-			free = i;
-	if (free < 0)
+	err = natk_fp_hook(nn, dev);
+	if (err == -ENOSPC)
 		goto full;		/* PRE_ROUTING serves it */
-	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
-	if (!d)
-		goto out;
-	d->ops.hook = natk_fp_ingress;
-	d->ops.priv = (void *)&natk_hook_priv;
-	d->ops.pf = NFPROTO_NETDEV;
-	d->ops.hooknum = NF_NETDEV_INGRESS;
-	d->ops.priority = INT_MAX;	/* last: see natk_fp_ingress_last() */
-	d->ops.dev = dev;
-	if (nf_register_net_hook(nn->net, &d->ops)) {
-		kfree(d);
-		goto out;
-	}
-	rcu_assign_pointer(nn->fp_devs[free], d);
+	if (!err && netif_is_bridge_master(dev))
+		netdev_for_each_lower_dev(dev, lower, iter)
+			if (natk_fp_hook(nn, lower) == -ENOSPC)
+				break;	/* the bridge's hook serves the rest */
 out:
 	WRITE_ONCE(nn->fp_want, 0);
 full:
 	rtnl_unlock();
+}
+
+/*
+ * NETDEV_CHANGEUPPER (RTNL held): a device that joins a bridge whose ingress
+ * natk hooks is hooked as its port; a port that leaves a bridge loses its
+ * hook (and natk its hold on bridge.ko).
+ */
+void natk_fp_dev_upper(struct net_device *dev,
+		       const struct netdev_notifier_changeupper_info *info)
+{
+	struct natk_net *nn = natk_pernet(dev_net(dev));
+	struct natk_fp_dev *d;
+	int i;
+
+	if (!netif_is_bridge_master(info->upper_dev))
+		return;
+	if (info->linking) {
+		if (nn->fp_on && natk_fp_dev_hooked(nn, info->upper_dev))
+			natk_fp_hook(nn, dev);	/* no room: the bridge's serves */
+		return;
+	}
+	for (i = 0; i < NATK_FP_DEVS; i++) {
+		d = rtnl_dereference(nn->fp_devs[i]);
+		if (d && d->ops.dev == dev && d->br_flag_is_set)
+			natk_fp_dev_free(nn, i);
+	}
+}
+
+/* A bridge port's STP state changed (fpbridge.c's switchdev notifier). */
+void natk_fp_dev_state(struct net_device *dev, u8 state)
+{
+	struct natk_net *nn = natk_pernet(dev_net(dev));
+	struct natk_fp_dev *d;
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < NATK_FP_DEVS; i++) {
+		d = rcu_dereference(nn->fp_devs[i]);
+		if (d && d->ops.dev == dev)
+			WRITE_ONCE(d->br_state, state);
+	}
+	rcu_read_unlock();
 }
 
 /* NETDEV_UNREGISTER (RTNL held): its hook goes before the device does. */

@@ -23,12 +23,17 @@ static int __init natk_init(void)
 	err = natk_netns_init();
 	if (err)
 		goto err_map_cache;
-	err = natk_genl_init();
+	err = natk_fpb_init();
 	if (err)
 		goto err_netns;
+	err = natk_genl_init();
+	if (err)
+		goto err_fpb;
 	pr_info("natk " NATK_VERSION " loaded\n");
 	return 0;
 
+err_fpb:
+	natk_fpb_exit();
 err_netns:
 	natk_netns_exit();
 err_map_cache:
@@ -41,6 +46,7 @@ err_flow_cache:
 static void __exit natk_exit(void)
 {
 	natk_genl_exit();
+	natk_fpb_exit();
 	natk_netns_exit();
 	natk_map_cache_exit();
 	natk_flow_cache_exit();

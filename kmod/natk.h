@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/netdevice.h>
+#include <linux/netfilter.h>
 #include <linux/skbuff.h>
 #include <linux/sched/mm.h>
 #include <linux/memcontrol.h>
@@ -184,6 +185,9 @@ struct natk_flow {
 	u64 pkts[2], bytes[2];		/* [0]: lan -> wan, [1]: wan -> lan */
 	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route, same index */
 	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
+	int fp_port;			/* fpbridge.c: bridge port it came in on
+					 * last (lan -> wan); in the padding
+					 */
 	struct rcu_head rcu;
 };
 
@@ -237,8 +241,18 @@ struct natk_blocks {
 #define NATK_ADDR_SLOTS		(2 * NATK_ADDRS_MAX)
 
 /* fastpath.c: devices whose netdev ingress hook runs the fast path. */
-#define NATK_FP_DEVS		8
-struct natk_fp_dev;
+#define NATK_FP_DEVS		16
+
+/* One device's ingress hook; freed after an RCU grace period. */
+struct natk_fp_dev {
+	struct nf_hook_ops ops;
+	/* fpbridge.c: a bridge port's helpers from bridge.ko, else NULL */
+	bool (*br_flag_is_set)(const struct net_device *dev,
+			       unsigned long flag);
+	bool (*br_vlan_enabled)(const struct net_device *dev);
+	u8 br_state;			/* the port's STP state (BR_STATE_*) */
+	struct rcu_head rcu;
+};
 
 struct natk_net {
 	struct net *net;
@@ -703,6 +717,21 @@ void natk_fp_flow_release(struct natk_flow *flow);
 void natk_fp_net_init(struct natk_net *nn);
 void natk_fp_net_exit(struct natk_net *nn);
 void natk_fp_dev_gone(struct net_device *dev);
+void natk_fp_dev_upper(struct net_device *dev,
+		       const struct netdev_notifier_changeupper_info *info);
+void natk_fp_dev_state(struct net_device *dev, u8 state);
+unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state);
+
+/* fpbridge.c */
+int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev);
+void natk_fpb_detach(struct natk_fp_dev *d);
+struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
+				   const struct natk_cfg *cfg, struct net *net,
+				   const struct sk_buff *skb,
+				   struct net_device *port);
+int natk_fpb_init(void);
+void natk_fpb_exit(void);
 void natk_fp_devs_clear(struct natk_net *nn);
 int natk_fp_register(struct net *net);
 void natk_fp_unregister(struct net *net);

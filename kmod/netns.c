@@ -396,6 +396,9 @@ static int natk_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
 	switch (event) {
+	case NETDEV_CHANGEUPPER:
+		natk_fp_dev_upper(dev, ptr);
+		break;
 	case NETDEV_UNREGISTER:
 		natk_fp_dev_gone(dev);
 		fallthrough;

@@ -573,6 +573,7 @@ static const char *const stat_names[NATK_STAT_MAX + 1] = {
 	[NATK_STAT_PASSED_OUT_OF_SCOPE]		= "passed_out_of_scope",
 	[NATK_STAT_MAP_EVENTS_LOST]		= "map_events_lost",
 	[NATK_STAT_FASTPATH_INGRESS]		= "fastpath_ingress",
+	[NATK_STAT_FASTPATH_BRIDGE]		= "fastpath_bridge",
 };
 
 struct stats {

@@ -937,7 +937,7 @@ static void test_stats(void)
 	EXPECT(!strncmp(s, "{\"active_connections\":3,\"connection_attempts\":0,", 48));
 	EXPECT(strstr(s, ",\"hairpinned\":1099511627776,"));
 	EXPECT(strstr(s, ",\"drop_icmp_ratelimit\":7,"));
-	EXPECT(strstr(s, ",\"fastpath_routes\":0,\"passed_out_of_scope\":0,\"map_events_lost\":0,\"fastpath_ingress\":0}\n"));
+	EXPECT(strstr(s, ",\"fastpath_routes\":0,\"passed_out_of_scope\":0,\"map_events_lost\":0,\"fastpath_ingress\":0,\"fastpath_bridge\":0}\n"));
 	save_json("stats", s);
 	free(s);
 }

@@ -300,7 +300,14 @@
  * (nf_conntrack, nftables, iptables) would be skipped, NATK_FAST_PATH_ON
  * always, NATK_FAST_PATH_OFF never. Packets it sends are counted in
  * NATK_STAT_FASTPATH_PACKETS as well as in the usual counters, and those
- * sent from an ingress hook in NATK_STAT_FASTPATH_INGRESS too.
+ * sent from an ingress hook in NATK_STAT_FASTPATH_INGRESS too. When natk
+ * hooks a bridge, it hooks the bridge's ports too, and takes a flow's
+ * packets there, before the bridge, while the bridge would only have
+ * passed them up (port forwarding, not locked, no VLAN filtering, frame
+ * for the bridge's address) and nothing else on the bridge device would
+ * see them (no tc, XDP, packet socket or, in mode auto, netfilter ingress
+ * or bridge-family hook); those are in NATK_STAT_FASTPATH_BRIDGE too, and
+ * in the bridge device's receive counters.
  *
  * Multicast group NATK_MCGRP_EVENTS ("events"):
  *   NATK_CMD_FLOW_NEW when a flow is created, NATK_CMD_FLOW_DEL when it is
@@ -667,6 +674,7 @@ enum natk_stat {
 	NATK_STAT_PASSED_OUT_OF_SCOPE,	/* left untranslated: see "Scope" */
 	NATK_STAT_MAP_EVENTS_LOST,	/* mapping events not delivered */
 	NATK_STAT_FASTPATH_INGRESS,	/* of FASTPATH_PACKETS: from ingress */
+	NATK_STAT_FASTPATH_BRIDGE,	/* of FASTPATH_INGRESS: at a bridge port */
 	__NATK_STAT_MAX
 };
 
