@@ -33,12 +33,15 @@ plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp
 	fp-ingress-nft-after-fast fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
-	fp-auto-back fp-auto-back-fast fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
+	fp-auto-back fp-auto-back-fast fp-bridge-replies fp-bridge-used \
+	fp-bridge-rx-counted fp-bridge-nft-counted fp-bridge-port-disabled \
+	fp-bridge-port-forwarding fp-bridge-port-rejoined \
+	fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
 # nft list hooks needs nfnetlink_hook (6.12 has it, Debian's 6.1 not).
 HOOKLIST=0
 if modprobe -q nfnetlink_hook; then
 	HOOKLIST=1
-	plan fp-ingress-hook-listed fp-off-unhooks
+	plan fp-ingress-hook-listed fp-off-unhooks fp-bridge-port-left
 else
 	log "no nfnetlink_hook in $(uname -r): fp-ingress-hook-listed and fp-off-unhooks not run"
 fi
@@ -257,6 +260,87 @@ nctl set fast-path auto
 nsx nat nft delete table ip fw
 expect_eq fp-auto-back "true" "$(fpjq .fast_path_active)" "fast_path_active once the chain is gone"
 fast_ok fp-auto-back-fast 8 "once the chain is gone"
+
+# The LAN side is a bridge (lan0, ports vlan1 and vlan2): once a flow's
+# packets have come through a port once, natk's hook on that port takes
+# them before the bridge, and the bridge's receive counters still count
+# them.
+fpb() { fpstat fastpath_bridge; }
+lan0_rx() { nsx nat cat /sys/class/net/lan0/statistics/rx_packets; }
+reply_ok() { [ "$(pp 4007 1)" = 1 ]; }
+pp 4007 3 > /dev/null
+b0=$(fpb); r0=$(lan0_rx)
+got=$(pp 4007 50)
+b1=$(fpb); r1=$(lan0_rx)
+expect_eq fp-bridge-replies 50 "$got" "replies to 50 datagrams"
+expect_ge fp-bridge-used 45 $((b1 - b0)) "growth of fastpath_bridge for 50 datagrams from lan1"
+expect_ge fp-bridge-rx-counted 50 $((r1 - r0)) "growth of lan0's rx_packets for 50 datagrams"
+
+# A bridge-family chain (nftables bridge, br_netfilter) sees every frame:
+# natk then leaves them to the bridge, and takes them at lan0.
+nsx nat nft -f - <<-EOF
+	table bridge natk_t64b {
+		chain pre { type filter hook prerouting priority 0; ether type ip udp dport 7000 counter; }
+	}
+EOF
+b0=$(fpb)
+got=$(pp 4007 20)
+b1=$(fpb)
+cnt=$(nsx nat nft -j list table bridge natk_t64b | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
+nsx nat nft delete table bridge natk_t64b
+expect_eq fp-bridge-nft-counted "20 20" "$got $cnt" \
+	"replies, and datagrams an nft bridge prerouting chain counted (fastpath_bridge +$((b1 - b0)))"
+
+# A port the bridge does not forward on passes nothing, even for an
+# established flow (wan counts what reaches it). natk learns the port's
+# state from the bridge's switchdev notification, deferred to a work item:
+# the first datagram may still pass, so poll until one does not.
+nsx wan nft -f - <<-EOF
+	table ip natk_t64w {
+		chain pre { type filter hook prerouting priority 0; udp dport 7000 counter; }
+	}
+EOF
+wan_in() { nsx wan nft -j list table ip natk_t64w | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add'; }
+oneshot_lost() { local c; c=$(wan_in); udp_oneshot lan1 4007 $WAN1 7000; [ "$(wan_in)" = "$c" ]; }
+nsx nat bridge link set dev vlan1 state 0
+poll 10 oneshot_lost
+c0=$(wan_in)
+for i in 1 2 3; do udp_oneshot lan1 4007 $WAN1 7000; done
+c1=$(wan_in)
+expect_eq fp-bridge-port-disabled 0 $((c1 - c0)) \
+	"datagrams of an established flow that reached wan with lan1's bridge port disabled"
+nsx nat bridge link set dev vlan1 state 3
+poll 20 reply_ok
+b0=$(fpb)
+got=$(pp 4007 10)
+b1=$(fpb)
+if [ "$got" = 10 ] && [ $((b1 - b0)) -ge 8 ]; then
+	pass fp-bridge-port-forwarding
+else
+	fail fp-bridge-port-forwarding "port forwarding again: $got replies of 10, fastpath_bridge +$((b1 - b0)) (want 10, >= 8)"
+fi
+nsx wan nft delete table ip natk_t64w
+
+# A port that leaves the bridge loses natk's hook; one that joins a bridge
+# natk hooks gets one, and its state (blocking, then forwarding) from the
+# bridge's notifications.
+vlan1_hooked() { nsx nat nft list hooks netdev device vlan1 2>&1 | grep -q natk_fp_ingress; }
+nsx nat ip link set vlan1 nomaster
+if [ $HOOKLIST = 1 ] && vlan1_hooked; then
+	fail fp-bridge-port-left "natk_fp_ingress still hooked on vlan1 after it left lan0"
+elif [ $HOOKLIST = 1 ]; then
+	pass fp-bridge-port-left
+fi
+nsx nat ip link set vlan1 master lan0
+poll 20 reply_ok
+b0=$(fpb)
+got=$(pp 4007 10)
+b1=$(fpb)
+if [ "$got" = 10 ] && [ $((b1 - b0)) -ge 8 ]; then
+	pass fp-bridge-port-rejoined
+else
+	fail fp-bridge-port-rejoined "vlan1 back in lan0: $got replies of 10, fastpath_bridge +$((b1 - b0)) (want 10, >= 8)"
+fi
 
 # The device goes away while flows hold routes through it.
 pp 4003 3 > /dev/null
