@@ -20,6 +20,11 @@
 #  - the external interface down and up: the flow goes on;
 #  - auto falls back when an nft chain is hooked at FORWARD (status says
 #    why), and comes back when it is gone; on overrides it;
+#  - lan0 is a bridge: natk's hook on its port takes an established flow's
+#    packets before the bridge (fastpath_bridge), lan0's rx_packets still
+#    count them, an nft bridge chain still sees every frame, a disabled
+#    port passes nothing, and a port that leaves and rejoins the bridge
+#    loses its hook and gets it back with its state;
 #  - deleting the external interface while flows hold its routes completes
 #    at once (no "waiting for ... to become free"), though natk keeps those
 #    flows while it waits for the interface to come back.
