@@ -22,9 +22,9 @@
 #    why), and comes back when it is gone; on overrides it;
 #  - lan0 is a bridge: natk's hook on its port takes an established flow's
 #    packets before the bridge (fastpath_bridge), lan0's rx_packets still
-#    count them, an nft bridge chain still sees every frame, a disabled
-#    port passes nothing, and a port that leaves and rejoins the bridge
-#    loses its hook and gets it back with its state;
+#    count them, an nft bridge chain and tcpdump -i lan0 still see every
+#    frame, a disabled port passes nothing, and a port that leaves and
+#    rejoins the bridge loses its hook and gets it back with its state;
 #  - deleting the external interface while flows hold its routes completes
 #    at once (no "waiting for ... to become free"), though natk keeps those
 #    flows while it waits for the interface to come back.
@@ -39,7 +39,7 @@ plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp
 	fp-df-frag-needed fp-route-blackhole fp-route-restored fp-neigh-change \
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
 	fp-auto-back fp-auto-back-fast fp-bridge-replies fp-bridge-used \
-	fp-bridge-rx-counted fp-bridge-nft-counted fp-bridge-port-disabled \
+	fp-bridge-rx-counted fp-bridge-nft-counted fp-bridge-tcpdump fp-bridge-port-disabled \
 	fp-bridge-port-forwarding fp-bridge-port-rejoined \
 	fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
 # nft list hooks needs nfnetlink_hook (6.12 has it, Debian's 6.1 not).
@@ -296,6 +296,22 @@ nsx nat nft delete table bridge natk_t64b
 expect_eq fp-bridge-nft-counted "20 20" "$got $cnt" \
 	"replies, and datagrams an nft bridge prerouting chain counted (fastpath_bridge +$((b1 - b0)))"
 
+# tcpdump on the bridge sees every packet: natk leaves them to the bridge
+# while a packet socket is open on lan0 (and takes them at lan0).
+D64=$(mktemp -d /tmp/natk-t64.XXXXXX)
+ip netns exec nat tcpdump -l -n -i lan0 udp port 7000 > "$D64/cap.txt" 2> "$D64/cap.err" &
+tcpd=$!
+poll 15 grep -q 'listening on' "$D64/cap.err" || log "tcpdump did not start: $(cat "$D64/cap.err")"
+b0=$(fpb)
+got=$(pp 4007 10)
+b1=$(fpb)
+poll 5 sh -c "[ \$(grep -c '> $WAN1\.7000' $D64/cap.txt) -ge 10 ]"
+kill $tcpd; wait $tcpd 2> /dev/null
+n=$(grep -c "> $WAN1\.7000" "$D64/cap.txt")
+rm -rf "$D64"
+expect_eq fp-bridge-tcpdump "10 10 0" "$got $n $((b1 - b0))" \
+	"replies, datagrams tcpdump -i lan0 saw, growth of fastpath_bridge"
+
 # A port the bridge does not forward on passes nothing, even for an
 # established flow (wan counts what reaches it). natk learns the port's
 # state from the bridge's switchdev notification, deferred to a work item:
@@ -309,11 +325,18 @@ wan_in() { nsx wan nft -j list table ip natk_t64w | jq -r '[.nftables[] | select
 oneshot_lost() { local c; c=$(wan_in); udp_oneshot lan1 4007 $WAN1 7000; [ "$(wan_in)" = "$c" ]; }
 nsx nat bridge link set dev vlan1 state 0
 poll 10 oneshot_lost
+# 20 datagrams at once: a packet a second refreshes the flow, and that one
+# goes through the bridge anyway.
 c0=$(wan_in)
-for i in 1 2 3; do udp_oneshot lan1 4007 $WAN1 7000; done
+nsx lan1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 4007))
+for i in range(20):
+    s.sendto(b"x", (sys.argv[1], 7000))' $WAN1
 c1=$(wan_in)
 expect_eq fp-bridge-port-disabled 0 $((c1 - c0)) \
-	"datagrams of an established flow that reached wan with lan1's bridge port disabled"
+	"of 20 datagrams of an established flow, those that reached wan with lan1's bridge port disabled"
 nsx nat bridge link set dev vlan1 state 3
 poll 20 reply_ok
 b0=$(fpb)
