@@ -325,18 +325,31 @@ wan_in() { nsx wan nft -j list table ip natk_t64w | jq -r '[.nftables[] | select
 oneshot_lost() { local c; c=$(wan_in); udp_oneshot lan1 4007 $WAN1 7000; [ "$(wan_in)" = "$c" ]; }
 nsx nat bridge link set dev vlan1 state 0
 poll 10 oneshot_lost
-# 20 datagrams at once: a packet a second refreshes the flow, and that one
-# goes through the bridge anyway.
+# A flow's packets from a port go through the bridge when its last-seen
+# stamp is due (once a second), and a dropped one refreshes nothing, so
+# natk would stop taking them at a disabled port even without its state;
+# but the other direction refreshes the stamp too. So wan keeps sending
+# to the flow (raw UDP from its port 7000, every 20 ms for 4 s) while lan1
+# sends a datagram every 20 ms for 2 s: none may reach wan.
+eport=$(flow_field udp $LAN1 4007 external_port)
+nsx wan python3 -c 'import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+udp = struct.pack("!HHHH", 7000, int(sys.argv[2]), 9, 0) + b"r"
+for i in range(200):
+    s.sendto(udp, (sys.argv[1], 0)); time.sleep(0.02)' $NAT_EXT "$eport" &
+wsend=$!
 c0=$(wan_in)
-nsx lan1 python3 -c 'import socket, sys
+nsx lan1 python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("", 4007))
-for i in range(20):
-    s.sendto(b"x", (sys.argv[1], 7000))' $WAN1
+time.sleep(0.5)
+for i in range(100):
+    s.sendto(b"x", (sys.argv[1], 7000)); time.sleep(0.02)' $WAN1
 c1=$(wan_in)
+wait $wsend
 expect_eq fp-bridge-port-disabled 0 $((c1 - c0)) \
-	"of 20 datagrams of an established flow, those that reached wan with lan1's bridge port disabled"
+	"of 100 datagrams of an established flow (wan sending to it), those that reached wan with lan1's bridge port disabled"
 nsx nat bridge link set dev vlan1 state 3
 poll 20 reply_ok
 b0=$(fpb)
