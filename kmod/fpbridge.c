@@ -45,6 +45,19 @@
 #include "natk.h"
 
 /*
+ * bridge.ko's helpers and the switchdev notifier: in every kernel natk.ko
+ * is built for (Debian's: bridge a module, switchdev built in). Without
+ * them (a KUnit build, say) natk serves a bridge from its device only.
+ */
+#if IS_ENABLED(CONFIG_BRIDGE) && IS_ENABLED(CONFIG_NET_SWITCHDEV) && \
+	IS_ENABLED(CONFIG_MODULES)
+#define NATK_FPB 1
+#else
+#define NATK_FPB 0
+#endif
+
+#if NATK_FPB
+/*
  * @dev, whose ingress natk hooks (RTNL held): a bridge port? Then take the
  * bridge's helpers and its STP state. 0: not a port, or a port natk can
  * act for; an error: a port natk cannot serve (hooking it would be idle).
@@ -188,3 +201,30 @@ void natk_fpb_exit(void)
 {
 	unregister_switchdev_blocking_notifier(&natk_fpb_nb);
 }
+#else /* !NATK_FPB */
+int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev)
+{
+	return netif_is_bridge_port(dev) ? -EOPNOTSUPP : 0;
+}
+
+void natk_fpb_detach(struct natk_fp_dev *d)
+{
+}
+
+struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
+				   const struct natk_cfg *cfg, struct net *net,
+				   const struct sk_buff *skb,
+				   struct net_device *port)
+{
+	return NULL;
+}
+
+int natk_fpb_init(void)
+{
+	return 0;
+}
+
+void natk_fpb_exit(void)
+{
+}
+#endif
