@@ -532,7 +532,7 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	bool ingress;
 	int dir;
 
-	/* A port's hook looked it up just now and found no flow. */
+	/* (natk_fp_missed: a port's hook found no flow for it just now.) */
 	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
 	    skb_shared(skb) || this_cpu_read(natk_fp_missed) == skb)
 		return NF_ACCEPT;
@@ -585,6 +585,7 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	skb_set_transport_header(skb, sizeof(struct iphdr));
 	pkt_type = skb->pkt_type;
 	skb->pkt_type = PACKET_HOST;	/* what the bridge sets */
+	skb->skb_iif = in->ifindex;	/* as if received on the bridge */
 	verdict = natk_fp_send(nn, cfg, skb, in, flow, &pkt, dir);
 	if (verdict == NF_ACCEPT) {
 		skb->pkt_type = pkt_type;
