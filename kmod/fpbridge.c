@@ -65,20 +65,25 @@
 int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev)
 {
 	u8 (*stp_state)(const struct net_device *dev);
+	bool ok;
 
 	if (!netif_is_bridge_port(dev))
 		return 0;
 	stp_state = symbol_get(br_port_get_stp_state);
 	d->br_flag_is_set = symbol_get(br_port_flag_is_set);
+	ok = stp_state && d->br_flag_is_set;
+#if IS_ENABLED(CONFIG_BRIDGE_VLAN_FILTERING)	/* else never filters */
 	d->br_vlan_enabled = symbol_get(br_vlan_enabled);
-	if (!stp_state || !d->br_flag_is_set || !d->br_vlan_enabled) {
-		if (stp_state)
-			symbol_put(br_port_get_stp_state);
+	ok = ok && d->br_vlan_enabled;
+#endif
+	if (ok)
+		d->br_state = stp_state(dev);
+	if (stp_state)
+		symbol_put(br_port_get_stp_state);
+	if (!ok) {
 		natk_fpb_detach(d);
 		return -ENOENT;
 	}
-	d->br_state = stp_state(dev);
-	symbol_put(br_port_get_stp_state);
 	return 0;
 }
 
@@ -165,7 +170,8 @@ struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
 	    !ether_addr_equal(eth->h_dest, br->dev_addr) ||
 	    !is_valid_ether_addr(eth->h_source) ||
 	    natk_fpb_watched(cfg, net, br) ||
-	    d->br_flag_is_set(port, BR_PORT_LOCKED) || d->br_vlan_enabled(br))
+	    d->br_flag_is_set(port, BR_PORT_LOCKED) ||
+	    (d->br_vlan_enabled && d->br_vlan_enabled(br)))
 		return NULL;
 	return br;
 }

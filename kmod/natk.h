@@ -246,7 +246,10 @@ struct natk_blocks {
 /* One device's ingress hook; freed after an RCU grace period. */
 struct natk_fp_dev {
 	struct nf_hook_ops ops;
-	/* fpbridge.c: a bridge port's helpers from bridge.ko, else NULL */
+	/*
+	 * fpbridge.c: a bridge port's helpers from bridge.ko, else NULL
+	 * (br_vlan_enabled NULL too in a kernel without VLAN filtering)
+	 */
 	bool (*br_flag_is_set)(const struct net_device *dev,
 			       unsigned long flag);
 	bool (*br_vlan_enabled)(const struct net_device *dev);
