@@ -540,7 +540,7 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	if (!cfg)
 		return NF_ACCEPT;
 	if (rcu_access_pointer(in->rx_handler)) {
-		br = natk_fpb_master(d, cfg, state->net, skb, in);
+		br = natk_fpb_master(d, skb, in);
 		if (!br)
 			return NF_ACCEPT;
 		in = br;
@@ -564,7 +564,8 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 	if (natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
-	    !ingress || !natk_fp_ingress_last(cfg, state->in))
+	    !ingress || !natk_fp_ingress_last(cfg, state->in) ||
+	    (br && !natk_fpb_may(d, cfg, state->net, skb, state->in, br)))
 		return NF_ACCEPT;
 	/*
 	 * Through the bridge, so that it learns the source: the other

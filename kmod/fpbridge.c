@@ -148,32 +148,45 @@ static bool natk_fpb_watched(const struct natk_cfg *cfg, struct net *net,
 }
 
 /*
- * @skb came in on @port, a device natk hooks (@d): the bridge natk may act
- * for, or NULL (not a bridge port, or the bridge must see the packet).
- * Per packet: a few loads and two calls into the bridge.
+ * @skb came in on @port, a device natk hooks (@d): the bridge it is for
+ * (a port of a bridge, the frame for the bridge's own address), or NULL.
+ * A few loads: every packet that comes in on a port pays it, new flows
+ * and bridged traffic included.
  */
 struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct natk_cfg *cfg, struct net *net,
 				   const struct sk_buff *skb,
 				   struct net_device *port)
 {
-	const struct ethhdr *eth = eth_hdr(skb);
 	struct net_device *br;
 
-	/* Mutant fpb-stp-ignored: a blocked port's frames go on. */
-	if (!d->br_flag_is_set || !netif_is_bridge_port(port) ||
-	    (!natk_mutant(fpb_stp_ignored) &&
-	     READ_ONCE(d->br_state) != BR_STATE_FORWARDING))
+	if (!d->br_flag_is_set || !netif_is_bridge_port(port))
 		return NULL;
 	br = netdev_master_upper_dev_get_rcu(port);
-	if (!br || !netif_is_bridge_master(br) || !netif_running(br) ||
-	    !ether_addr_equal(eth->h_dest, br->dev_addr) ||
-	    !is_valid_ether_addr(eth->h_source) ||
+	if (!br || !netif_is_bridge_master(br) ||
+	    !ether_addr_equal(eth_hdr(skb)->h_dest, br->dev_addr))
+		return NULL;
+	return br;
+}
+
+/*
+ * May natk take @skb, from @port for its bridge @br (natk_fpb_master()),
+ * before the bridge? Only while the bridge would pass it up unchanged and
+ * nothing on @br would see it. Asked once a packet has an established
+ * flow: a few loads and two calls into the bridge.
+ */
+bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,
+		  struct net *net, const struct sk_buff *skb,
+		  struct net_device *port, const struct net_device *br)
+{
+	/* Mutant fpb-stp-ignored: a blocked port's frames go on. */
+	if ((!natk_mutant(fpb_stp_ignored) &&
+	     READ_ONCE(d->br_state) != BR_STATE_FORWARDING) ||
+	    !netif_running(br) || !is_valid_ether_addr(eth_hdr(skb)->h_source) ||
 	    natk_fpb_watched(cfg, net, br) ||
 	    d->br_flag_is_set(port, BR_PORT_LOCKED) ||
 	    (d->br_vlan_enabled && d->br_vlan_enabled(br)))
-		return NULL;
-	return br;
+		return false;
+	return true;
 }
 
 /*
@@ -218,11 +231,17 @@ void natk_fpb_detach(struct natk_fp_dev *d)
 }
 
 struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct natk_cfg *cfg, struct net *net,
 				   const struct sk_buff *skb,
 				   struct net_device *port)
 {
 	return NULL;
+}
+
+bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,
+		  struct net *net, const struct sk_buff *skb,
+		  struct net_device *port, const struct net_device *br)
+{
+	return false;
 }
 
 int natk_fpb_init(void)

@@ -730,9 +730,11 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev);
 void natk_fpb_detach(struct natk_fp_dev *d);
 struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct natk_cfg *cfg, struct net *net,
 				   const struct sk_buff *skb,
 				   struct net_device *port);
+bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,
+		  struct net *net, const struct sk_buff *skb,
+		  struct net_device *port, const struct net_device *br);
 int natk_fpb_init(void);
 void natk_fpb_exit(void);
 void natk_fp_devs_clear(struct natk_net *nn);
