@@ -502,6 +502,26 @@ freed_wait() {
 	echo -1
 }
 
+# settle: until no flow objects are being freed (a deleted netns's, whose
+# cleanup may still run: netns cleanup is one work item for all of them, so
+# a teardown measured behind another netns's would include it), checked a
+# second apart, at most TD_LIMIT seconds.
+settle() {
+	local c o1 o2 t0
+	t0=$(now_us)
+	for c in natk_flow nf_conntrack; do
+		[ -r "/sys/kernel/slab/$c/objects" ] || continue
+		o2=$(slab_objs $c)
+		while :; do
+			o1=$o2
+			nap 1
+			o2=$(slab_objs $c)
+			[ $(( o1 - o2 )) -lt 1000 ] && break
+			[ $(( $(now_us) - t0 )) -ge $(( TD_LIMIT * 1000000 )) ] && break
+		done
+	done
+}
+
 m_teardown() { # V
 	local v=$1 cache base n t0 us what
 	case $v in
@@ -513,6 +533,7 @@ m_teardown() { # V
 		case $what:$v in rmmod:[bc]) continue ;; esac
 		topo $v || { say "teardown $v: topology failed"; topo_del $v; return 1; }
 		sleep 5   # RCU callbacks and workers of whatever ran before
+		settle
 		base=$(slab_objs $cache)
 		PRELOADED=
 		preload $v 0 "$TD_SIZE"
