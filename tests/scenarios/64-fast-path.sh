@@ -273,6 +273,20 @@ fast_ok fp-auto-back-fast 8 "once the chain is gone"
 fpb() { fpstat fastpath_bridge; }
 lan0_rx() { nsx nat cat /sys/class/net/lan0/statistics/rx_packets; }
 reply_ok() { [ "$(pp 4007 1)" = 1 ]; }
+# bridge_fast_ok NAME WHAT: once flow 4007 gets replies again, 10 more
+# datagrams get theirs and at least 8 are taken at lan1's bridge port.
+bridge_fast_ok() {
+	local b0 b1 got
+	poll 20 reply_ok
+	b0=$(fpb)
+	got=$(pp 4007 10)
+	b1=$(fpb)
+	if [ "$got" = 10 ] && [ $((b1 - b0)) -ge 8 ]; then
+		pass "$1"
+	else
+		fail "$1" "$2: $got replies of 10, fastpath_bridge +$((b1 - b0)) (want 10, >= 8)"
+	fi
+}
 pp 4007 3 > /dev/null
 b0=$(fpb); r0=$(lan0_rx)
 got=$(pp 4007 50)
@@ -351,15 +365,7 @@ wait $wsend
 expect_eq fp-bridge-port-disabled 0 $((c1 - c0)) \
 	"of 100 datagrams of an established flow (wan sending to it), those that reached wan with lan1's bridge port disabled"
 nsx nat bridge link set dev vlan1 state 3
-poll 20 reply_ok
-b0=$(fpb)
-got=$(pp 4007 10)
-b1=$(fpb)
-if [ "$got" = 10 ] && [ $((b1 - b0)) -ge 8 ]; then
-	pass fp-bridge-port-forwarding
-else
-	fail fp-bridge-port-forwarding "port forwarding again: $got replies of 10, fastpath_bridge +$((b1 - b0)) (want 10, >= 8)"
-fi
+bridge_fast_ok fp-bridge-port-forwarding "port forwarding again"
 nsx wan nft delete table ip natk_t64w
 
 # A port that leaves the bridge loses natk's hook; one that joins a bridge
@@ -373,15 +379,7 @@ elif [ $HOOKLIST = 1 ]; then
 	pass fp-bridge-port-left
 fi
 nsx nat ip link set vlan1 master lan0
-poll 20 reply_ok
-b0=$(fpb)
-got=$(pp 4007 10)
-b1=$(fpb)
-if [ "$got" = 10 ] && [ $((b1 - b0)) -ge 8 ]; then
-	pass fp-bridge-port-rejoined
-else
-	fail fp-bridge-port-rejoined "vlan1 back in lan0: $got replies of 10, fastpath_bridge +$((b1 - b0)) (want 10, >= 8)"
-fi
+bridge_fast_ok fp-bridge-port-rejoined "vlan1 back in lan0"
 
 # The device goes away while flows hold routes through it.
 pp 4003 3 > /dev/null
