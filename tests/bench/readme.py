@@ -25,10 +25,13 @@ section = f"""## Benchmarks
 `make bench` (not part of `make check`: it reports, never fails) boots one
 VM and measures, on the lan-nat-wan namespace topology, (a) plain IPv4
 forwarding, (b) nf_conntrack with nftables masquerade, (c) the same with an
-nftables software flowtable, (d) natk with its fast path off and (e) natk
-with its fast path: 64-byte UDP packets per second on
-one flow (pktgen), new flows per second, per-packet cost with 1k, 100k and
-1M flows in the table, kernel memory per flow and iperf3 TCP throughput.
+nftables software flowtable on lan0 and wan0, (d) natk with its fast path
+off, (e) natk with its fast path and (f) c with lan0's bridge port in the
+flowtable too (nft then skips the bridge, as natk's fast path does): 64-byte
+UDP packets per second on one flow (pktgen, its skbs unshared as a NIC's
+since 2026-12-05: earlier runs had the bridge clone every packet), new flows
+per second, per-packet cost with 1k, 100k and 1M flows in the table, kernel
+memory per flow and iperf3 TCP throughput.
 QEMU runs with `-icount` so that guest time counts instructions: figures are
 per guest second and repeat whatever the host's load (the runs kept in
 bench/results/, on hosts with load averages from 6 to 9, agree within 2%
