@@ -19,7 +19,7 @@ NAMES = {
     "c": "nft masquerade + flowtable",
     "d": "natk, fast path off",
     "e": "natk, fast path",
-    "f": "flowtable on lan0's port too",
+    "f": "flowtable on the bridge port too",
 }
 
 
