@@ -98,6 +98,7 @@ void natk_fpb_detach(struct natk_fp_dev *d)
 	d->br_vlan_enabled = NULL;
 }
 
+#ifdef CONFIG_NETFILTER_INGRESS
 /* Only natk's hooks in @e (or none)? Bounded by the number of hooks. */
 static bool natk_fpb_only_ours(const struct nf_hook_entries *e)
 {
@@ -110,6 +111,7 @@ static bool natk_fpb_only_ours(const struct nf_hook_entries *e)
 			return false;
 	return true;
 }
+#endif
 
 /* tc at @dev's ingress (a clsact or ingress qdisc, a tcx program)? */
 static bool natk_fpb_tc_ingress(const struct net_device *dev)
