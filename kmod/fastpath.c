@@ -279,19 +279,26 @@ static struct dst_entry *natk_fp_route(struct natk_net *nn,
 	return dst;
 }
 
-/* Has @dev natk's ingress hook? (packet path, or RTNL held: a few loads) */
-static bool natk_fp_dev_hooked(struct natk_net *nn,
-			       const struct net_device *dev)
+/* natk's ingress hook on @dev, or NULL (RCU or RTNL held: a few loads) */
+static struct natk_fp_dev *natk_fp_dev_find(struct natk_net *nn,
+					    const struct net_device *dev)
 {
-	const struct natk_fp_dev *d;
+	struct natk_fp_dev *d;
 	int i;
 
 	for (i = 0; i < NATK_FP_DEVS; i++) {
 		d = rcu_dereference_rtnl(nn->fp_devs[i]);
 		if (d && d->ops.dev == dev)
-			return true;
+			return d;
 	}
-	return false;
+	return NULL;
+}
+
+/* Has @dev natk's ingress hook? (packet path, or RTNL held) */
+static bool natk_fp_dev_hooked(struct natk_net *nn,
+			       const struct net_device *dev)
+{
+	return natk_fp_dev_find(nn, dev);
 }
 
 /*
@@ -572,11 +579,15 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	 * direction, a flow's first packet from this port, and the one that
 	 * refreshes its last-seen stamp (once a second).
 	 */
-	if (br && (dir || time_after(jiffies, READ_ONCE(flow->seen)) ||
-		   READ_ONCE(flow->fp_port) != state->in->ifindex)) {
-		if (!dir && READ_ONCE(flow->fp_port) != state->in->ifindex)
+	if (br) {
+		if (dir)
+			return NF_ACCEPT;
+		if (READ_ONCE(flow->fp_port) != state->in->ifindex) {
 			WRITE_ONCE(flow->fp_port, state->in->ifindex);
-		return NF_ACCEPT;
+			return NF_ACCEPT;
+		}
+		if (time_after(jiffies, READ_ONCE(flow->seen)))
+			return NF_ACCEPT;
 	}
 	if (pskb_trim_rcsum(skb, len))
 		return NF_ACCEPT;
@@ -707,40 +718,31 @@ void natk_fp_dev_upper(struct net_device *dev,
 		       const struct netdev_notifier_changeupper_info *info)
 {
 	struct natk_net *nn = natk_pernet(dev_net(dev));
-	struct natk_fp_dev *d;
-	int i;
 
 	if (!netif_is_bridge_master(info->upper_dev))
 		return;
-	if (info->linking) {
-		if (nn->fp_on && natk_fp_dev_hooked(nn, info->upper_dev))
-			natk_fp_hook(nn, dev);	/* no room: the bridge's serves */
-		return;
-	}
-	for (i = 0; i < NATK_FP_DEVS; i++) {
-		d = rtnl_dereference(nn->fp_devs[i]);
-		if (d && d->ops.dev == dev && d->br_flag_is_set)
-			natk_fp_dev_free(nn, i);
-	}
+	if (!info->linking)
+		natk_fp_dev_gone(dev);
+	else if (nn->fp_on && natk_fp_dev_hooked(nn, info->upper_dev))
+		natk_fp_hook(nn, dev);	/* no room: the bridge's hook serves */
 }
 
 /* A bridge port's STP state changed (fpbridge.c's switchdev notifier). */
 void natk_fp_dev_state(struct net_device *dev, u8 state)
 {
-	struct natk_net *nn = natk_pernet(dev_net(dev));
 	struct natk_fp_dev *d;
-	int i;
 
 	rcu_read_lock();
-	for (i = 0; i < NATK_FP_DEVS; i++) {
-		d = rcu_dereference(nn->fp_devs[i]);
-		if (d && d->ops.dev == dev)
-			WRITE_ONCE(d->br_state, state);
-	}
+	d = natk_fp_dev_find(natk_pernet(dev_net(dev)), dev);
+	if (d)
+		WRITE_ONCE(d->br_state, state);
 	rcu_read_unlock();
 }
 
-/* NETDEV_UNREGISTER (RTNL held): its hook goes before the device does. */
+/*
+ * NETDEV_UNREGISTER, or a port leaving a bridge (RTNL held): its hook goes
+ * before the device does.
+ */
 void natk_fp_dev_gone(struct net_device *dev)
 {
 	struct natk_net *nn = natk_pernet(dev_net(dev));

@@ -107,6 +107,12 @@ pp 4005 50 > /dev/null
 f1=$(fpstat fastpath_ingress)
 expect_ge fp-ingress-used 90 $((f1 - f0)) "growth of fastpath_ingress for 100 packets"
 
+# table_packets NS FAMILY TABLE: the packets its rules' counters counted
+table_packets() {
+	nsx "$1" nft -j list table "$2" "$3" |
+		jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add'
+}
+
 # ingress_nft PRIO N SPORT [rehook]: with an nft netdev chain on lan0 at
 # PRIO counting lan1's datagrams to port 7000, N exchanges from SPORT;
 # prints "COUNTED INGRESS_FAST FAST" (the chain's count, and the growth
@@ -123,7 +129,7 @@ ingress_nft() {
 	[ "${4:-}" = rehook ] && nctl set fast-path auto
 	i0=$(fpstat fastpath_ingress); f0=$(fpstat)
 	pp "$3" "$2" > /dev/null
-	c=$(nsx nat nft -j list table netdev natk_t64 | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
+	c=$(table_packets nat netdev natk_t64)
 	echo "$c $(( $(fpstat fastpath_ingress) - i0 )) $(( $(fpstat) - f0 ))"
 	nsx nat nft delete table netdev natk_t64
 }
@@ -305,7 +311,7 @@ EOF
 b0=$(fpb)
 got=$(pp 4007 20)
 b1=$(fpb)
-cnt=$(nsx nat nft -j list table bridge natk_t64b | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
+cnt=$(table_packets nat bridge natk_t64b)
 nsx nat nft delete table bridge natk_t64b
 expect_eq fp-bridge-nft-counted "20 20" "$got $cnt" \
 	"replies, and datagrams an nft bridge prerouting chain counted (fastpath_bridge +$((b1 - b0)))"
@@ -335,7 +341,7 @@ nsx wan nft -f - <<-EOF
 		chain pre { type filter hook prerouting priority 0; udp dport 7000 counter; }
 	}
 EOF
-wan_in() { nsx wan nft -j list table ip natk_t64w | jq -r '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add'; }
+wan_in() { table_packets wan ip natk_t64w; }
 oneshot_lost() { local c; c=$(wan_in); udp_oneshot lan1 4007 $WAN1 7000; [ "$(wan_in)" = "$c" ]; }
 nsx nat bridge link set dev vlan1 state 0
 poll 10 oneshot_lost
