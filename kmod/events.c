@@ -10,12 +10,36 @@
 #include <net/genetlink.h>
 #include "natk.h"
 
-/* Room for one flow nest and a timestamp (about 200 bytes used). */
+/* Room for one flow nest and a timestamp (about 210 bytes used). */
 #define NATK_EVENT_SIZE	320
+
+/* NATK_FLOW_A_SEEN: the directions @flow has had packets in. */
+static u8 natk_flow_seen(const struct natk_flow *flow)
+{
+	return (test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ?
+		NATK_FLOW_F_SEEN_OUT : 0) |
+	       (test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ?
+		NATK_FLOW_F_SEEN_IN : 0);
+}
+
+/* The counters of an accounted flow (NATK_A_ACCOUNTING). */
+static int natk_flow_fill_acct(struct sk_buff *skb,
+			       const struct natk_flow_acct *acct)
+{
+	return nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_OUT,
+				 READ_ONCE(acct->pkts[0]), NATK_FLOW_A_PAD) ||
+	       nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_OUT,
+				 READ_ONCE(acct->bytes[0]), NATK_FLOW_A_PAD) ||
+	       nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_IN,
+				 READ_ONCE(acct->pkts[1]), NATK_FLOW_A_PAD) ||
+	       nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_IN,
+				 READ_ONCE(acct->bytes[1]), NATK_FLOW_A_PAD);
+}
 
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 		   const struct natk_cfg *cfg, u8 reason)
 {
+	const struct natk_flow_acct *acct = natk_flow_counters(flow);
 	long timeout = natk_timeout_for(cfg, flow->okey.proto,
 					READ_ONCE(flow->state));
 	/*
@@ -42,14 +66,8 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	    nla_put_u32(skb, NATK_FLOW_A_EXPIRES_MS,
 			left > 0 ? jiffies_to_msecs(left) : 0) ||
 	    nla_put_u32(skb, NATK_FLOW_A_AGE_MS, jiffies_to_msecs(age)) ||
-	    nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_OUT,
-			      READ_ONCE(flow->pkts[0]), NATK_FLOW_A_PAD) ||
-	    nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_OUT,
-			      READ_ONCE(flow->bytes[0]), NATK_FLOW_A_PAD) ||
-	    nla_put_u64_64bit(skb, NATK_FLOW_A_PKTS_IN,
-			      READ_ONCE(flow->pkts[1]), NATK_FLOW_A_PAD) ||
-	    nla_put_u64_64bit(skb, NATK_FLOW_A_BYTES_IN,
-			      READ_ONCE(flow->bytes[1]), NATK_FLOW_A_PAD) ||
+	    nla_put_u8(skb, NATK_FLOW_A_SEEN, natk_flow_seen(flow)) ||
+	    (acct && natk_flow_fill_acct(skb, acct)) ||
 	    nla_put_u32(skb, NATK_FLOW_A_ID, natk_flow_id(flow)) ||
 	    (reason && nla_put_u8(skb, NATK_FLOW_A_REASON, reason))) {
 		nla_nest_cancel(skb, nest);

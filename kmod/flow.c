@@ -19,7 +19,9 @@
 #include <linux/net.h>
 #include "natk.h"
 
+/* Flows without counters, and flows with (struct natk_flow_acct after). */
 static struct kmem_cache *natk_flow_cache __read_mostly;
+static struct kmem_cache *natk_flow_acct_cache __read_mostly;
 
 /* After a full eviction pass that found nothing, the next waits this long. */
 #define NATK_EVICT_RETRY	HZ
@@ -52,17 +54,38 @@ int natk_flow_cache_init(void)
 {
 	/* natk_flow.announced lives in the padding after state. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     offsetof(struct natk_flow, pkts) !=
+		     offsetof(struct natk_flow, fp_dst) !=
 		     offsetof(struct natk_flow, created) + 8);
+	/* Two cache lines without counters (issue 15: memory a flow). */
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
+		     sizeof(struct natk_flow) > 128);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
-	return natk_flow_cache ? 0 : -ENOMEM;
+	if (!natk_flow_cache)
+		return -ENOMEM;
+	natk_flow_acct_cache = kmem_cache_create("natk_flow_acct",
+						 sizeof(struct natk_flow) +
+						 sizeof(struct natk_flow_acct),
+						 __alignof__(struct natk_flow),
+						 0, NULL);
+	if (!natk_flow_acct_cache) {
+		kmem_cache_destroy(natk_flow_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void natk_flow_cache_exit(void)
 {
 	/* Flows are freed by RCU callbacks; wait for all of them. */
 	rcu_barrier();
+	kmem_cache_destroy(natk_flow_acct_cache);
 	kmem_cache_destroy(natk_flow_cache);
+}
+
+static void natk_flow_free(struct natk_flow *flow)
+{
+	kmem_cache_free(natk_flow_counters(flow) ? natk_flow_acct_cache :
+			natk_flow_cache, flow);
 }
 
 static void natk_gc_work(struct work_struct *work);
@@ -161,7 +184,7 @@ static void natk_flow_free_left(void *ptr, void *arg)
 		natk_map_put(nn, flow->map);
 	natk_host_put(nn, flow->host);
 	natk_fp_flow_release(flow);
-	kmem_cache_free(natk_flow_cache, flow);
+	natk_flow_free(flow);
 }
 
 /*
@@ -278,17 +301,23 @@ static void natk_flow_free_rcu(struct rcu_head *head)
 	struct natk_flow *flow = container_of(head, struct natk_flow, rcu);
 
 	natk_fp_flow_release(flow);
-	kmem_cache_free(natk_flow_cache, flow);
+	natk_flow_free(flow);
 }
 
-static struct natk_flow *natk_flow_alloc(const struct natk_okey *key,
-					 u8 state)
+static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
+					 const struct natk_okey *key, u8 state)
 {
-	struct natk_flow *flow = kmem_cache_zalloc(natk_flow_cache, NATK_GFP);
+	/* Mutant acct_always: every flow gets counters. */
+	bool acct = cfg->accounting || natk_mutant(acct_always);
+	struct natk_flow *flow;
 	unsigned long now = jiffies;
 
+	flow = kmem_cache_zalloc(acct ? natk_flow_acct_cache : natk_flow_cache,
+				 NATK_GFP);
 	if (!flow)
 		return NULL;
+	if (acct)
+		__set_bit(NATK_FLOW_ACCT, &flow->flags);
 	flow->okey = *key;
 	flow->rkey.raddr = key->raddr;
 	flow->rkey.rport = key->rport;
@@ -359,7 +388,7 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
 	if (in_rtbl)
 		call_rcu(&flow->rcu, natk_flow_free_rcu);
 	else
-		kmem_cache_free(natk_flow_cache, flow);
+		natk_flow_free(flow);
 }
 
 /*
@@ -420,7 +449,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	/* Mutant pool_unpaired: any address of the pool, for each mapping. */
 	if (natk_mutant(pool_unpaired) && !map && cfg->naddrs > 1)
 		eaddr = cfg->addrs[get_random_u32_below(cfg->naddrs)];
-	flow = natk_flow_alloc(key, state);
+	flow = natk_flow_alloc(cfg, key, state);
 	if (!flow) {
 		*why = NATK_STAT_DROP_NO_MEMORY;
 		goto err_host;
@@ -497,7 +526,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	return flow;
 
 err_flow:
-	kmem_cache_free(natk_flow_cache, flow);
+	natk_flow_free(flow);
 err_host:
 	natk_host_put(nn, host);
 err_count:

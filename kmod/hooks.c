@@ -110,11 +110,14 @@ void natk_count_in(struct natk_net *nn, bool outbound, unsigned int len)
 void natk_account(struct natk_net *nn, struct natk_flow *flow,
 		  bool outbound, unsigned int len)
 {
+	struct natk_flow_acct *acct = natk_flow_counters(flow);
 	int dir = outbound ? 0 : 1;
 
 	/* Per-flow counters are advisory: racing CPUs may lose a count. */
-	WRITE_ONCE(flow->pkts[dir], flow->pkts[dir] + 1);
-	WRITE_ONCE(flow->bytes[dir], flow->bytes[dir] + len);
+	if (acct) {
+		WRITE_ONCE(acct->pkts[dir], acct->pkts[dir] + 1);
+		WRITE_ONCE(acct->bytes[dir], acct->bytes[dir] + len);
+	}
 	if (outbound) {
 		natk_stat_inc(nn, NATK_STAT_PACKETS_OUT_TO_DESTINATION);
 		natk_stat_add(nn, NATK_STAT_BYTES_OUT_TO_DESTINATION, len);

@@ -41,13 +41,16 @@ static int natk_import_refused(struct netlink_ext_ack *extack,
 
 /*
  * The state @s describes, on @flow (new, or an update of one that exists):
- * its TCP state, what was left of its idle time (at most a full timeout)
- * and its counters.
+ * its TCP state, what was left of its idle time (at most a full timeout),
+ * its counters (if it has them: natk_flow_counters()) and the directions
+ * it has seen.
  */
 static void natk_flow_import_set(const struct natk_cfg *cfg,
 				 struct natk_flow *flow,
 				 const struct natk_flow_spec *s)
 {
+	struct natk_flow_acct *acct = natk_flow_counters(flow);
+	u8 seen = s->seen;
 	unsigned long timeout, left;
 
 	if (s->okey.proto == IPPROTO_TCP)
@@ -55,14 +58,21 @@ static void natk_flow_import_set(const struct natk_cfg *cfg,
 	timeout = natk_timeout_for(cfg, s->okey.proto, s->state);
 	left = min_t(unsigned long, msecs_to_jiffies(s->expires_ms), timeout);
 	WRITE_ONCE(flow->seen, jiffies - (timeout - left));
-	WRITE_ONCE(flow->pkts[0], s->pkts[0]);
-	WRITE_ONCE(flow->pkts[1], s->pkts[1]);
-	WRITE_ONCE(flow->bytes[0], s->bytes[0]);
-	WRITE_ONCE(flow->bytes[1], s->bytes[1]);
-	/* Both ways seen: not evicted first, and the fast path may take it. */
-	if (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)
+	if (acct) {
+		WRITE_ONCE(acct->pkts[0], s->pkts[0]);
+		WRITE_ONCE(acct->pkts[1], s->pkts[1]);
+		WRITE_ONCE(acct->bytes[0], s->bytes[0]);
+		WRITE_ONCE(acct->bytes[1], s->bytes[1]);
+	}
+	/*
+	 * Both ways seen: not evicted first, and the fast path may take it.
+	 * A peer that does not say (no NATK_FLOW_A_SEEN): its counters.
+	 */
+	if (seen & NATK_FLOW_F_SEEN_OUT ||
+	    (!seen && (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)))
 		set_bit(NATK_FLOW_SEEN_OUT, &flow->flags);
-	if (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)
+	if (seen & NATK_FLOW_F_SEEN_IN ||
+	    (!seen && (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)))
 		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
 }
 

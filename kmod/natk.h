@@ -84,6 +84,7 @@ struct natk_cfg {
 	u8 mapping, filtering;
 	u16 mss_clamp;
 	u8 fast_path;			/* enum natk_fast_path */
+	bool accounting;		/* new flows count packets and bytes */
 	unsigned long port_hold;	/* jiffies, RFC 6888 REQ-8 */
 	struct natk_scope internal;	/* scope.c: sources, empty = any */
 	struct natk_scope no_nat;	/* scope.c: destinations left alone */
@@ -163,6 +164,7 @@ struct natk_map {
 #define NATK_FLOW_SEEN_OUT	1	/* bit: a packet went lan -> wan */
 #define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
 #define NATK_FLOW_SEEN_IN	3	/* bit: a packet came wan -> lan */
+#define NATK_FLOW_ACCT		4	/* bit: struct natk_flow_acct follows */
 
 struct natk_host;
 
@@ -182,14 +184,32 @@ struct natk_flow {
 					 * FLOW_NEW or FLOW_UPDATE; in the
 					 * padding, the struct does not grow
 					 */
-	u64 pkts[2], bytes[2];		/* [0]: lan -> wan, [1]: wan -> lan */
-	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route, same index */
+	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route; [0]: lan ->
+					    * wan, [1]: wan -> lan
+					    */
 	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
 	int fp_port;			/* fpbridge.c: bridge port it came in on
 					 * last (lan -> wan); in the padding
 					 */
 	struct rcu_head rcu;
 };
+
+/*
+ * A flow's counters, right after it in the same object when it was created
+ * with accounting on (NATK_FLOW_ACCT); the same index as fp_dst.
+ */
+struct natk_flow_acct {
+	u64 pkts[2], bytes[2];
+};
+
+/* Its counters, or NULL: the flow was created with accounting off. */
+static inline struct natk_flow_acct *
+natk_flow_counters(const struct natk_flow *flow)
+{
+	if (!test_bit(NATK_FLOW_ACCT, &flow->flags))
+		return NULL;
+	return (struct natk_flow_acct *)(flow + 1);
+}
 
 /* log.c: kinds of rate-limited kernel log lines, each once a minute. */
 enum natk_log_kind {
@@ -632,6 +652,7 @@ struct natk_flow_spec {
 	u8 state;
 	u32 expires_ms;
 	u64 pkts[2], bytes[2];
+	u8 seen;		/* NATK_FLOW_F_SEEN_*, 0: from the counters */
 	bool replace;		/* NATK_FLOW_A_UPDATE: update a flow that exists */
 };
 

@@ -81,6 +81,7 @@ static const struct nla_policy natk_set_policy[NATK_A_MAX + 1] = {
 	[NATK_A_PORT_BLOCKS_PER_HOST] =
 		NLA_POLICY_RANGE(NLA_U16, 1, NATK_PORT_BLOCKS_MAX),
 	[NATK_A_ADDRS] = { .type = NLA_NESTED },
+	[NATK_A_ACCOUNTING] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* Commands that take no attributes: everything is rejected. */
@@ -123,6 +124,8 @@ static const struct nla_policy natk_flow_add_attr_policy[NATK_FLOW_A_MAX + 1] = 
 	[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
 	[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
 	[NATK_FLOW_A_UPDATE] = { .type = NLA_FLAG },
+	[NATK_FLOW_A_SEEN] = NLA_POLICY_MASK(NLA_U8, NATK_FLOW_F_SEEN_OUT |
+					     NATK_FLOW_F_SEEN_IN),
 };
 
 static const struct nla_policy natk_flow_add_policy[NATK_A_MAX + 1] = {
@@ -235,6 +238,7 @@ static int natk_fill_config(struct sk_buff *skb, struct natk_net *nn)
 	    nla_put_u16(skb, NATK_A_PORT_BLOCK, cfg->port_block) ||
 	    nla_put_u16(skb, NATK_A_PORT_BLOCKS_PER_HOST,
 			cfg->blocks_per_host) ||
+	    nla_put_u8(skb, NATK_A_ACCOUNTING, cfg->accounting) ||
 	    (cfg->addrs_mode == NATK_ADDRS_LIST && natk_fill_ranges(skb, cfg)) ||
 	    natk_pool_fill(skb, nn, cfg))
 		goto out;
@@ -651,6 +655,8 @@ static int natk_parse_config(struct net *net, struct natk_cfg *cfg,
 	}
 	if (tb[NATK_A_FAST_PATH])
 		cfg->fast_path = nla_get_u8(tb[NATK_A_FAST_PATH]);
+	if (tb[NATK_A_ACCOUNTING])
+		cfg->accounting = nla_get_u8(tb[NATK_A_ACCOUNTING]);
 	if (tb[NATK_A_INTERNAL]) {
 		int err = natk_parse_scope(tb[NATK_A_INTERNAL],
 					   &cfg->internal, extack);
@@ -1022,6 +1028,8 @@ static int natk_cmd_flow_add(struct sk_buff *skb, struct genl_info *info)
 	s.pkts[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_PKTS_IN]);
 	s.bytes[0] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_OUT]);
 	s.bytes[1] = natk_nla_u64_or0(tb[NATK_FLOW_A_BYTES_IN]);
+	if (tb[NATK_FLOW_A_SEEN])
+		s.seen = nla_get_u8(tb[NATK_FLOW_A_SEEN]);
 	s.replace = nla_get_flag(tb[NATK_FLOW_A_UPDATE]);
 	if (!s.eaddr) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[NATK_FLOW_A_EXT_ADDR_BE],

@@ -987,13 +987,15 @@ static void natk_ports_flow_import(struct kunit *test)
 	struct natk_flow *f;
 	long left;
 
+	cfg->accounting = true;
 	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
 	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
-	KUNIT_EXPECT_EQ(test, f->pkts[1], 9ULL);
+	KUNIT_ASSERT_NOT_NULL(test, natk_flow_counters(f));
+	KUNIT_EXPECT_EQ(test, natk_flow_counters(f)->pkts[1], 9ULL);
 	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
 	left = (long)(natk_flow_deadline(cfg, f) - jiffies);
 	KUNIT_EXPECT_LE(test, left, (long)msecs_to_jiffies(60000));
@@ -1010,6 +1012,44 @@ static void natk_ports_flow_import(struct kunit *test)
 	s.eaddr = NATK_T_EXT;
 	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EADDRINUSE);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+}
+
+/*
+ * Accounting off (the default): an imported flow has no counters, and the
+ * directions it has seen come from NATK_FLOW_A_SEEN, or from a peer's
+ * counters when it does not say.
+ */
+static void natk_ports_flow_import_seen(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_flow_spec s = {
+		.okey = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 41000,
+				       NATK_T_REM, 53),
+		.eaddr = NATK_T_EXT,
+		.eport = htons(52000),
+		.expires_ms = 60000,
+		.seen = NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN,
+	};
+	struct natk_flow *f;
+
+	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
+	s.okey.rport = htons(54);
+	s.seen = 0;
+	s.pkts[0] = 3;
+	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
+	rcu_read_lock();
+	f = natk_flow_lookup_out(nn, &s.okey);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_EXPECT_NULL(test, natk_flow_counters(f));
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_OUT, &f->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	s.okey.rport = htons(53);
+	f = natk_flow_lookup_out(nn, &s.okey);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_EXPECT_NULL(test, natk_flow_counters(f));
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_OUT, &f->flags));
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	rcu_read_unlock();
 }
 
 /*
@@ -1033,6 +1073,7 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	struct natk_flow *f;
 	long left;
 
+	cfg->accounting = true;
 	natk_test_pool(nn, NULL, 0);
 	KUNIT_ASSERT_EQ(test, natk_cfg_state(cfg), NATK_STATE_WAIT_ADDRESS);
 	KUNIT_ASSERT_EQ(test, natk_test_import(nn, &s), 0);
@@ -1060,7 +1101,7 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
-	KUNIT_EXPECT_EQ(test, f->pkts[1], 5ULL);
+	KUNIT_EXPECT_EQ(test, natk_flow_counters(f)->pkts[1], 5ULL);
 	left = (long)(natk_flow_deadline(cfg, f) - jiffies);
 	KUNIT_EXPECT_GT(test, left, (long)msecs_to_jiffies(3500000));
 	rcu_read_unlock();
@@ -1314,6 +1355,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_exhaustion_throttled),
 	KUNIT_CASE(natk_ports_wanted),
 	KUNIT_CASE(natk_ports_flow_import),
+	KUNIT_CASE(natk_ports_flow_import_seen),
 	KUNIT_CASE(natk_ports_flow_import_standby),
 	KUNIT_CASE(natk_ports_paired),
 	KUNIT_CASE(natk_ports_pool_exhaustion),

@@ -91,6 +91,8 @@
  *                               addresses (see "External addresses")
  *     NATK_A_PORT_BLOCK, NATK_A_PORT_BLOCKS_PER_HOST  u16 (see "Port
  *                               blocks")
+ *     NATK_A_ACCOUNTING    u8   1: flows created from now on count their
+ *                               packets and bytes (see "Accounting")
  *
  * NATK_CMD_SET_CONFIG (doit, CAP_NET_ADMIN)
  *   Takes any subset of: NATK_A_IFINDEX or NATK_A_IFNAME (start
@@ -103,7 +105,7 @@
  *   NATK_A_PORT_HOLD (0..NATK_PORT_HOLD_MAX seconds, default 120),
  *   NATK_A_FAST_PATH, NATK_A_INTERNAL, NATK_A_NO_NAT, NATK_A_ADDRS_MODE,
  *   NATK_A_ADDRS (see "External addresses"), NATK_A_PORT_BLOCK,
- *   NATK_A_PORT_BLOCKS_PER_HOST (see "Port blocks").
+ *   NATK_A_PORT_BLOCKS_PER_HOST (see "Port blocks"), NATK_A_ACCOUNTING.
  *   All attributes are validated before any is applied: the command
  *   applies all of them or none. With NATK_A_RESET (flag) every setting
  *   the request does not give returns to its default, the external
@@ -184,6 +186,15 @@
  * use. With blocks on, the mapping log has one event per block instead
  * of one per mapping (see NATK_MCGRP_MAPPINGS).
  *
+ * Accounting (NATK_A_ACCOUNTING, 0 = off, the default, as
+ * nf_conntrack_acct): a flow created while it is on counts its packets and
+ * bytes each way, and dumps and events carry NATK_FLOW_A_PKTS_OUT,
+ * _BYTES_OUT, _PKTS_IN and _BYTES_IN for it; a flow created while it is
+ * off has no counters (32 bytes less kernel memory a flow, and no write to
+ * the flow per packet) and carries none. Changing it leaves existing flows
+ * as they are. Every flow carries NATK_FLOW_A_SEEN: the directions it has
+ * had packets in (NATK_FLOW_F_SEEN_OUT, NATK_FLOW_F_SEEN_IN).
+ *
  * NATK_CMD_GET_CONFIG returns NATK_A_ADDRS_MODE, NATK_A_ADDRS (LIST mode)
  * and NATK_A_POOL: a nest of NATK_POOL_A_ENTRY nests, one per address in
  * the pool, each with NATK_POOL_A_ADDR_BE, NATK_POOL_A_HOSTS (u32,
@@ -257,8 +268,10 @@
  *   NATK_FLOW_A_EXT_ADDR_BE, NATK_FLOW_A_EXT_PORT, NATK_FLOW_A_REM_ADDR_BE,
  *   NATK_FLOW_A_REM_PORT, and optionally NATK_FLOW_A_STATE (TCP; default
  *   NATK_TCP_ESTABLISHED), NATK_FLOW_A_EXPIRES_MS (default: a full idle
- *   timeout; never more) and the four NATK_FLOW_A_PKTS_ / _BYTES_
- *   counters. The flow keeps that external port: its endpoint's mapping
+ *   timeout; never more), the four NATK_FLOW_A_PKTS_ / _BYTES_
+ *   counters (kept if the flow is accounted: NATK_A_ACCOUNTING on here)
+ *   and NATK_FLOW_A_SEEN (without it: a direction with packets counted,
+ *   or an established TCP state, counts as seen). The flow keeps that external port: its endpoint's mapping
  *   is made with it (or must already have it), and a port forward's flow
  *   goes through that forward. While natk waits for its interface or
  *   address (an HA pair's standby, before keepalived gives it the
@@ -511,6 +524,7 @@ enum natk_attr {
 	NATK_A_POOL,			/* nest of NATK_POOL_A_ENTRY */
 	NATK_A_PORT_BLOCK,		/* u16, ports in a block, 0 = off */
 	NATK_A_PORT_BLOCKS_PER_HOST,	/* u16 */
+	NATK_A_ACCOUNTING,		/* u8, 0 or 1 */
 	__NATK_A_MAX
 };
 
@@ -561,10 +575,15 @@ enum natk_flow_attr {
 	NATK_FLOW_A_PAD,
 	NATK_FLOW_A_ID,			/* u32, the flow's id for its life */
 	NATK_FLOW_A_UPDATE,		/* flag, NATK_CMD_FLOW_ADD: update it */
+	NATK_FLOW_A_SEEN,		/* u8, NATK_FLOW_F_SEEN_* bits */
 	__NATK_FLOW_A_MAX
 };
 
 #define NATK_FLOW_A_MAX (__NATK_FLOW_A_MAX - 1)
+
+/* NATK_FLOW_A_SEEN: the directions a flow has had packets in. */
+#define NATK_FLOW_F_SEEN_OUT	0x1	/* internal -> remote */
+#define NATK_FLOW_F_SEEN_IN	0x2	/* remote -> internal */
 
 enum natk_fwd_attr {
 	NATK_FWD_A_UNSPEC,
