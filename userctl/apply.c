@@ -541,6 +541,9 @@ static void save_fill(FILE *fp, const void *arg)
 	if (status_has(st, NATK_A_FAST_PATH) &&
 	    st->fast_path <= NATK_FAST_PATH_MAX)
 		fprintf(fp, "fast-path %s\n", fast_path_names[st->fast_path]);
+	/* Neither reported nor accepted by an older module. */
+	if (status_has(st, NATK_A_ACCOUNTING))
+		fprintf(fp, "accounting %s\n", st->accounting ? "on" : "off");
 	/* Neither are reported nor accepted by an older module. */
 	if (status_has(st, NATK_A_PORT_BLOCK)) {
 		if (st->port_block)

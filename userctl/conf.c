@@ -62,6 +62,7 @@ enum setting {
 	S_ADDRESSES,
 	S_PORT_BLOCK,
 	S_BLOCKS_PER_HOST,
+	S_ACCOUNTING,
 	S_COUNT,
 };
 
@@ -81,6 +82,7 @@ static const char *const setting_names[S_COUNT] = {
 	[S_ADDRESSES]	= "addresses",
 	[S_PORT_BLOCK]	= "port-block",
 	[S_BLOCKS_PER_HOST] = "port-blocks-per-host",
+	[S_ACCOUNTING]	= "accounting",
 };
 
 static const char *const setting_help[S_COUNT] = {
@@ -99,6 +101,7 @@ static const char *const setting_help[S_COUNT] = {
 	[S_ADDRESSES]	= "primary, all, or ADDR[,ADDR|ADDR-ADDR]... (at most 16 ranges, 32 addresses)",
 	[S_PORT_BLOCK]	= "ports a block from 8 to 4096, or off",
 	[S_BLOCKS_PER_HOST] = "a number from 1 to 32",
+	[S_ACCOUNTING]	= "on or off (count the packets and bytes of the flows made from then on)",
 };
 
 const char *const addrs_mode_names[NATK_ADDRS_MODE_MAX + 1] = {
@@ -113,11 +116,14 @@ const char *const fast_path_names[NATK_FAST_PATH_MAX + 1] = {
 	[NATK_FAST_PATH_OFF]	= "off",
 };
 
+/* accounting's values, indexed by NATK_A_ACCOUNTING's. */
+static const char *const accounting_names[2] = { "off", "on" };
+
 const char *conf_keywords(void)
 {
 	return "external, ports, max-flows, max-flows-per-host, timeout, "
 	       "mapping, filtering, mss-clamp, port-hold, fast-path, internal, "
-	       "no-nat, addresses, port-block, port-blocks-per-host";
+	       "no-nat, addresses, port-block, port-blocks-per-host, accounting";
 }
 
 /* One of names[n] (or an unambiguous prefix): its index in *out. */
@@ -427,6 +433,12 @@ int conf_parse_setting(struct natk_conf *c, int argc, char **argv,
 			    setting_help[s]);
 		c->port_blocks_per_host = (uint16_t)u;
 		break;
+	case S_ACCOUNTING:
+		bit = HAVE_ACCOUNTING;
+		if (!parse_choice(v, accounting_names, ARRAY_SIZE(accounting_names),
+				  prefix_ok, &c->accounting))
+			ERR("invalid accounting '%s': expected %s", v, setting_help[s]);
+		break;
 	default:
 		ERR("internal error");
 	}
@@ -527,6 +539,8 @@ void conf_put_attrs(struct nl_msg *msg, const struct natk_conf *c)
 	if (c->have & HAVE_BLOCKS_PER_HOST)
 		nla_put_u16(msg, NATK_A_PORT_BLOCKS_PER_HOST,
 			    c->port_blocks_per_host);
+	if (c->have & HAVE_ACCOUNTING)
+		nla_put_u8(msg, NATK_A_ACCOUNTING, c->accounting);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		if (c->have & (HAVE_TIMEOUT0 << i))
 			nla_put_u32(msg, timeout_attrs[i], c->timeout[i]);
@@ -560,6 +574,8 @@ const char *conf_unsupported(const struct natk_conf *c,
 	if ((c->have & HAVE_BLOCKS_PER_HOST) &&
 	    !status_has(st, NATK_A_PORT_BLOCKS_PER_HOST))
 		return "port-blocks-per-host";
+	if ((c->have & HAVE_ACCOUNTING) && !status_has(st, NATK_A_ACCOUNTING))
+		return "accounting";
 	return NULL;
 }
 
@@ -620,7 +636,7 @@ void conf_send(const struct natk_conf *c, bool reset)
 
 	/* An older module would refuse them with a bare policy error. */
 	if (c->have & (HAVE_INTERNAL | HAVE_NO_NAT | HAVE_ADDRS |
-		       HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)) {
+		       HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST | HAVE_ACCOUNTING)) {
 		err = status_get(&st);
 		if (err)
 			nk_fail(reset ? "apply" : "set", err);

@@ -35,6 +35,9 @@ const char *reason_name(uint8_t reason)
 
 #define P(x) (1u << (x))
 
+/* present records attributes below 32 only. */
+_Static_assert(NATK_FLOW_A_MAX < 32, "struct flow's present is too small");
+
 bool flow_parse(const struct nlattr *nest, struct flow *f)
 {
 	const struct nlattr *a;
@@ -49,6 +52,7 @@ bool flow_parse(const struct nlattr *nest, struct flow *f)
 		case NATK_FLOW_A_PROTO:
 		case NATK_FLOW_A_STATE:
 		case NATK_FLOW_A_REASON:
+		case NATK_FLOW_A_SEEN:
 			if (len < 1)
 				return false;
 			break;
@@ -95,6 +99,7 @@ bool flow_parse(const struct nlattr *nest, struct flow *f)
 		case NATK_FLOW_A_BYTES_OUT: f->bytes_out = nla_get_u64(a); break;
 		case NATK_FLOW_A_PKTS_IN: f->pkts_in = nla_get_u64(a); break;
 		case NATK_FLOW_A_BYTES_IN: f->bytes_in = nla_get_u64(a); break;
+		case NATK_FLOW_A_SEEN: f->seen = nla_get_u8(a); break;
 		}
 	}
 	return true;
@@ -137,7 +142,6 @@ const char *flow_state_name(const struct flow *f)
 void flow_print(const struct flow *f, bool all)
 {
 	char a[INET_ADDRSTRLEN];
-	bool counters;
 
 	print_string(PRINT_ANY, "proto", "%s ", proto_name(f->proto));
 	print_string(PRINT_ANY, "internal_address", "%s", ip4(f->int_addr, a));
@@ -152,13 +156,19 @@ void flow_print(const struct flow *f, bool all)
 			  ((uint64_t)f->expires_ms + 999) / 1000);
 	if (all || (f->present & P(NATK_FLOW_A_AGE_MS)))
 		print_u64(PRINT_JSON, "age", NULL, f->age_ms / 1000);
-	counters = f->present & (P(NATK_FLOW_A_PKTS_OUT) | P(NATK_FLOW_A_BYTES_OUT) |
-				 P(NATK_FLOW_A_PKTS_IN) | P(NATK_FLOW_A_BYTES_IN));
-	if (all || counters) {
+	/* A flow made while accounting was off has none: no keys then. */
+	if (f->present & FLOW_P_COUNTERS) {
 		print_u64(PRINT_ANY, "packets_out", " out %u pkts", f->pkts_out);
 		print_u64(PRINT_ANY, "bytes_out", " %u bytes", f->bytes_out);
 		print_u64(PRINT_ANY, "packets_in", " in %u pkts", f->pkts_in);
 		print_u64(PRINT_ANY, "bytes_in", " %u bytes", f->bytes_in);
+	}
+	/* Nor from a module older than them. */
+	if (f->present & FLOW_P_SEEN) {
+		print_bool(PRINT_JSON, "seen_out", NULL,
+			   f->seen & NATK_FLOW_F_SEEN_OUT);
+		print_bool(PRINT_JSON, "seen_in", NULL,
+			   f->seen & NATK_FLOW_F_SEEN_IN);
 	}
 	/* A module older than flow ids sends none: no key then. */
 	if (f->present & P(NATK_FLOW_A_ID))
@@ -175,10 +185,21 @@ int tcp_state_from_name(const char *name)
 	return -1;
 }
 
+/* SEEN as a flow file has it, indexed by the NATK_FLOW_F_SEEN_* bits. */
+#define SEEN_BITS	(NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN)
+static const char *const seen_words[SEEN_BITS + 1] = {
+	[0]				= "seen=none",
+	[NATK_FLOW_F_SEEN_OUT]		= "seen=out",
+	[NATK_FLOW_F_SEEN_IN]		= "seen=in",
+	[SEEN_BITS]			= "seen=out,in",
+};
+
 size_t flow_format_line(const struct flow *f, char *buf, size_t len)
 {
 	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+	char cnt[4 * sizeof("18446744073709551615")];
 	const char *state = "-";
+	bool seen = f->present & FLOW_P_SEEN;
 	int n;
 
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
@@ -189,12 +210,19 @@ size_t flow_format_line(const struct flow *f, char *buf, size_t len)
 			return 0;
 		state = tcp_state_names[f->state];
 	}
-	n = snprintf(buf, len, "%s %s:%u %s:%u %s:%u %s %" PRIu32 " %" PRIu64
-		     " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+	/* A flow without counters (accounting off): "- - - -". */
+	if (f->present & FLOW_P_COUNTERS)
+		snprintf(cnt, sizeof(cnt), "%" PRIu64 " %" PRIu64 " %" PRIu64
+			 " %" PRIu64, f->pkts_out, f->bytes_out, f->pkts_in,
+			 f->bytes_in);
+	else
+		snprintf(cnt, sizeof(cnt), "- - - -");
+	/* Seen bits unknown (an older module): no SEEN field. */
+	n = snprintf(buf, len, "%s %s:%u %s:%u %s:%u %s %" PRIu32 " %s%s%s\n",
 		     proto_name(f->proto), ip4(f->int_addr, ia), f->int_port,
 		     ip4(f->ext_addr, ea), f->ext_port, ip4(f->rem_addr, ra),
-		     f->rem_port, state, f->expires_ms, f->pkts_out,
-		     f->bytes_out, f->pkts_in, f->bytes_in);
+		     f->rem_port, state, f->expires_ms, cnt, seen ? " " : "",
+		     seen ? seen_words[f->seen & SEEN_BITS] : "");
 	if (n < 0 || (size_t)n >= len)
 		return 0;
 	return (size_t)n;
@@ -218,9 +246,9 @@ static bool parse_endpoint(const char *s, uint32_t *addr_be, uint16_t *port)
 	return true;
 }
 
-#define FLOW_FIELDS 10
+#define FLOW_FIELDS 10	/* and SEEN, optional */
 #define FLOW_FIELD_NAMES "PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT " \
-	"STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN"
+	"STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN [SEEN]"
 
 bool flow_parse_line(const char *line, struct flow *f, char *err,
 		     size_t errlen)
@@ -233,10 +261,10 @@ bool flow_parse_line(const char *line, struct flow *f, char *err,
 			     &f->bytes_in };
 	uint32_t *addr[3] = { &f->int_addr, &f->ext_addr, &f->rem_addr };
 	uint16_t *port[3] = { &f->int_port, &f->ext_port, &f->rem_port };
-	char buf[FLOW_LINE_MAX], *w[FLOW_FIELDS], *p, *sp;
+	char buf[FLOW_LINE_MAX], *w[FLOW_FIELDS + 1], *p, *sp;
 	size_t len = strlen(line);
 	const char *proto;
-	int n = 0, st;
+	int n = 0, st, dashes = 0;
 
 	memset(f, 0, sizeof(*f));
 	if (len >= sizeof(buf)) {
@@ -261,16 +289,16 @@ bool flow_parse_line(const char *line, struct flow *f, char *err,
 				 n + 1);
 			return false;
 		}
-		if (n < FLOW_FIELDS)
+		if (n <= FLOW_FIELDS)
 			w[n] = p;
 		n++;
 		if (!sp)
 			break;
 		*sp = '\0';
 	}
-	if (n != FLOW_FIELDS) {
-		snprintf(err, errlen, "expected %d fields (" FLOW_FIELD_NAMES "), found %d",
-			 FLOW_FIELDS, n);
+	if (n != FLOW_FIELDS && n != FLOW_FIELDS + 1) {
+		snprintf(err, errlen, "expected %d or %d fields (" FLOW_FIELD_NAMES "), found %d",
+			 FLOW_FIELDS, FLOW_FIELDS + 1, n);
 		return false;
 	}
 	if (!parse_proto(w[0], true, &f->proto)) {
@@ -317,9 +345,17 @@ bool flow_parse_line(const char *line, struct flow *f, char *err,
 			 w[5]);
 		return false;
 	}
-	for (int i = 0; i < 4; i++) {
+	/* All four "-": a flow without counters. */
+	for (int i = 0; i < 4; i++)
+		dashes += !strcmp(w[6 + i], "-");
+	if (dashes && dashes < 4) {
+		snprintf(err, errlen, "counters '%s %s %s %s': all four are numbers, or all four '-' (a flow without counters)",
+			 w[6], w[7], w[8], w[9]);
+		return false;
+	}
+	for (int i = 0; !dashes && i < 4; i++) {
 		if (!parse_u64(w[6 + i], cnt[i])) {
-			snprintf(err, errlen, "invalid %s '%s' (0 to 18446744073709551615)",
+			snprintf(err, errlen, "invalid %s '%s' (0 to 18446744073709551615, or '-' for all four)",
 				 cnt_names[i], w[6 + i]);
 			return false;
 		}
@@ -328,13 +364,34 @@ bool flow_parse_line(const char *line, struct flow *f, char *err,
 		     P(NATK_FLOW_A_INT_PORT) | P(NATK_FLOW_A_EXT_ADDR_BE) |
 		     P(NATK_FLOW_A_EXT_PORT) | P(NATK_FLOW_A_REM_ADDR_BE) |
 		     P(NATK_FLOW_A_REM_PORT) | P(NATK_FLOW_A_STATE) |
-		     P(NATK_FLOW_A_EXPIRES_MS) | P(NATK_FLOW_A_PKTS_OUT) |
-		     P(NATK_FLOW_A_BYTES_OUT) | P(NATK_FLOW_A_PKTS_IN) |
-		     P(NATK_FLOW_A_BYTES_IN);
+		     P(NATK_FLOW_A_EXPIRES_MS) | (dashes ? 0 : FLOW_P_COUNTERS);
+	/* Without SEEN (an older natkctl's file): not known. */
+	if (n > FLOW_FIELDS) {
+		int k = 0;
+
+		while (k <= SEEN_BITS && strcmp(w[FLOW_FIELDS], seen_words[k]))
+			k++;
+		if (k > SEEN_BITS) {
+			snprintf(err, errlen, "invalid SEEN '%s' (seen=out,in, seen=out, seen=in or seen=none)",
+				 w[FLOW_FIELDS]);
+			return false;
+		}
+		f->seen = (uint8_t)k;
+		f->present |= FLOW_P_SEEN;
+	}
 	return true;
 }
 
-struct nl_msg *flow_add_msg(const struct flow *f, bool update)
+/*
+ * NATK_FLOW_A_SEEN came with NATK_A_ACCOUNTING (include/uapi/linux/natk.h):
+ * a module that reports the one takes the other.
+ */
+bool flow_add_takes_seen(const struct natk_status *st)
+{
+	return status_has(st, NATK_A_ACCOUNTING);
+}
+
+struct nl_msg *flow_add_msg(const struct flow *f, bool update, bool seen_ok)
 {
 	struct nl_msg *msg = nk_msg_size(NATK_CMD_FLOW_ADD, 0, 512);
 	struct nlattr *nest = nla_nest_start(msg, NATK_A_FLOW);
@@ -351,10 +408,16 @@ struct nl_msg *flow_add_msg(const struct flow *f, bool update)
 	    (f->proto == IPPROTO_TCP &&
 	     nla_put_u8(msg, NATK_FLOW_A_STATE, f->state) < 0) ||
 	    nla_put_u32(msg, NATK_FLOW_A_EXPIRES_MS, f->expires_ms) < 0 ||
-	    nla_put_u64(msg, NATK_FLOW_A_PKTS_OUT, f->pkts_out) < 0 ||
-	    nla_put_u64(msg, NATK_FLOW_A_BYTES_OUT, f->bytes_out) < 0 ||
-	    nla_put_u64(msg, NATK_FLOW_A_PKTS_IN, f->pkts_in) < 0 ||
-	    nla_put_u64(msg, NATK_FLOW_A_BYTES_IN, f->bytes_in) < 0 ||
+	    /* Only those it has: a flow made while accounting was off has
+	     * none, and zeros would pass for counts. */
+	    ((f->present & FLOW_P_COUNTERS) &&
+	     (nla_put_u64(msg, NATK_FLOW_A_PKTS_OUT, f->pkts_out) < 0 ||
+	      nla_put_u64(msg, NATK_FLOW_A_BYTES_OUT, f->bytes_out) < 0 ||
+	      nla_put_u64(msg, NATK_FLOW_A_PKTS_IN, f->pkts_in) < 0 ||
+	      nla_put_u64(msg, NATK_FLOW_A_BYTES_IN, f->bytes_in) < 0)) ||
+	    /* Not known: the kernel tells them from the counters and state. */
+	    (seen_ok && (f->present & FLOW_P_SEEN) &&
+	     nla_put_u8(msg, NATK_FLOW_A_SEEN, f->seen & SEEN_BITS) < 0) ||
 	    (update && nla_put_flag(msg, NATK_FLOW_A_UPDATE) < 0))
 		fail("out of memory");
 	nla_nest_end(msg, nest);

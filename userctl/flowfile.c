@@ -255,13 +255,14 @@ struct restore {
 	size_t base;		/* the batch's first flow in l */
 	size_t restored, present, refused, shown;
 	int fatal;		/* EOPNOTSUPP, EPERM: no flow can be restored */
+	bool seen_ok;		/* the module takes NATK_FLOW_A_SEEN */
 };
 
 static struct nl_msg *restore_build(size_t i, void *arg)
 {
 	const struct restore *r = arg;
 
-	return flow_add_msg(&r->l->v[r->base + i], false);
+	return flow_add_msg(&r->l->v[r->base + i], false, r->seen_ok);
 }
 
 /* The kernel's answer for flow i (nk_extack: its message). */
@@ -367,6 +368,7 @@ int flows_restore(int argc, char **argv)
 
 	r.name = name;
 	r.l = &l;
+	r.seen_ok = flow_add_takes_seen(&st);
 	if (l.n) {
 		nk_set_rcvbuf(4 << 20);
 		/* The first alone: an older natk.ko refuses them all. */

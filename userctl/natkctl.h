@@ -148,6 +148,7 @@ enum {
 	HAVE_ADDRS		= HAVE_NO_NAT << 1,
 	HAVE_PORT_BLOCK		= HAVE_ADDRS << 1,
 	HAVE_BLOCKS_PER_HOST	= HAVE_PORT_BLOCK << 1,
+	HAVE_ACCOUNTING		= HAVE_BLOCKS_PER_HOST << 1,
 };
 
 /* The kernel's defaults of the port block settings (natk.h, "Port blocks"). */
@@ -193,6 +194,7 @@ struct natk_conf {
 	struct natk_addr_list addrs;		/* NATK_ADDRS_LIST */
 	uint16_t port_block;			/* ports a block, 0: off */
 	uint16_t port_blocks_per_host;
+	uint8_t accounting;			/* 1: on, 0: off */
 };
 
 /*
@@ -281,11 +283,23 @@ struct flow {
 	uint32_t expires_ms, age_ms;
 	uint64_t pkts_out, bytes_out, pkts_in, bytes_in;
 	uint32_t id;
+	uint8_t seen;		/* NATK_FLOW_F_SEEN_* */
 };
+/*
+ * In present: the counters, which a flow has all four of or none (none
+ * when it was made while NATK_A_ACCOUNTING was off), and the seen bits
+ * (not sent by an older module, not in an older flow file).
+ */
+#define FLOW_P_COUNTERS	(1u << NATK_FLOW_A_PKTS_OUT | 1u << NATK_FLOW_A_BYTES_OUT | \
+			 1u << NATK_FLOW_A_PKTS_IN | 1u << NATK_FLOW_A_BYTES_IN)
+#define FLOW_P_SEEN	(1u << NATK_FLOW_A_SEEN)
 bool flow_parse(const struct nlattr *nest, struct flow *f);
 /* The TCP state as flows prints it ("-" for UDP and ICMP). */
 const char *flow_state_name(const struct flow *f);
-/* all: print every key (0 if missing); else only what the kernel sent. */
+/*
+ * all: print expires and age (0 if missing); else only what the kernel
+ * sent. The counters and the seen bits only when the flow has them.
+ */
 void flow_print(const struct flow *f, bool all);
 const char *reason_name(uint8_t reason);
 /* The enum natk_tcp_state of a state as flows prints it ("established"),
@@ -296,9 +310,12 @@ int tcp_state_from_name(const char *name);
  * A flow file (flows save, flows restore; natkctl(8), FLOW FILE): one flow
  * a line, its fields separated by one space:
  *   PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS
- *   PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN
+ *   PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN [SEEN]
  * STATE is "-" for UDP and ICMP; for ICMP the internal port is the echo
- * identifier and the remote port 0. FLOW_LINE_MAX bytes hold any line.
+ * identifier and the remote port 0. The counters are "- - - -" for a flow
+ * without counters. SEEN is seen=out,in, seen=out, seen=in or seen=none;
+ * without it (a file of an older natkctl, a flow from an older module)
+ * the directions seen are not known. FLOW_LINE_MAX bytes hold any line.
  */
 #define FLOW_LINE_MAX	256
 /* f's line with its newline in buf; its length, or 0 if f cannot be
@@ -308,9 +325,18 @@ size_t flow_format_line(const struct flow *f, char *buf, size_t len);
  * for anything flow_format_line would not have written. */
 bool flow_parse_line(const char *line, struct flow *f, char *err,
 		     size_t errlen);
-/* NATK_CMD_FLOW_ADD importing f (exits when out of memory); with update,
- * a flow that exists with the same port is updated (NATK_FLOW_A_UPDATE). */
-struct nl_msg *flow_add_msg(const struct flow *f, bool update);
+/*
+ * NATK_CMD_FLOW_ADD importing f (exits when out of memory), with its
+ * counters if it has them and, with seen_ok, its seen bits if known; with
+ * update, a flow that exists with the same port is updated
+ * (NATK_FLOW_A_UPDATE).
+ */
+struct nl_msg *flow_add_msg(const struct flow *f, bool update, bool seen_ok);
+/*
+ * Does the module whose status is st take NATK_FLOW_A_SEEN in a
+ * NATK_CMD_FLOW_ADD? An older one refuses the flow over it.
+ */
+bool flow_add_takes_seen(const struct natk_status *st);
 
 /*
  * Write path as fill writes it, through a temporary file next to it that
@@ -409,6 +435,7 @@ struct natk_status {
 	} pool[NATK_ADDRS_MAX];
 	uint16_t port_block;			/* nor these: 0 = off */
 	uint16_t port_blocks_per_host;
+	uint8_t accounting;			/* nor this: 1 = on */
 };
 int status_get(struct natk_status *st);
 /* Parse a NATK_CMD_GET_CONFIG reply or a NATK_CMD_STATE event into st. */

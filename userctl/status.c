@@ -198,6 +198,7 @@ int status_parse(struct nl_msg *msg, struct natk_status *st)
 	GET(NATK_A_ADDRS_MODE, addrs_mode, nla_get_u8, 1);
 	GET(NATK_A_PORT_BLOCK, port_block, nla_get_u16, 2);
 	GET(NATK_A_PORT_BLOCKS_PER_HOST, port_blocks_per_host, nla_get_u16, 2);
+	GET(NATK_A_ACCOUNTING, accounting, nla_get_u8, 1);
 	for (i = 0; i < TIMEOUT_COUNT; i++)
 		GET(timeout_attrs[i], timeout[i], nla_get_u32, 4);
 #undef GET
@@ -497,6 +498,11 @@ static void status_print(const struct natk_status *st,
 			   st->fast_path_why == NATK_FP_ACTIVE);
 		print_string(PRINT_ANY, "fast_path_state", " (%s)\n",
 			     w ? w : "unknown");
+	}
+	/* Missing from the replies of older modules. */
+	if (status_has(st, NATK_A_ACCOUNTING)) {
+		print_textf("  accounting: %s\n", st->accounting ? "on" : "off");
+		print_bool(PRINT_JSON, "accounting", NULL, st->accounting);
 	}
 
 	if (!fwds && nfwd) {

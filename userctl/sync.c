@@ -53,6 +53,10 @@
 #include "natkctl.h"
 #include "sync.h"
 
+_Static_assert(SYNC_REC_F_SEEN_OUT == NATK_FLOW_F_SEEN_OUT &&
+	       SYNC_REC_F_SEEN_IN == NATK_FLOW_F_SEEN_IN,
+	       "a sync record carries NATK_FLOW_A_SEEN's bits as they are");
+
 #define SYNC_CONF		"/etc/natk.conf"
 #define SYNC_SOCKET		"/run/natk/sync.sock"
 /* Unacked messages in flight (go-back-N window). */
@@ -393,10 +397,18 @@ static void sync_rec_to_flow(const struct sync_rec *r, uint32_t expires_ms,
 	f->ext_port = r->ext_port;
 	f->rem_port = r->rem_port;
 	f->expires_ms = expires_ms;
-	f->pkts_out = r->pkts_out;
-	f->bytes_out = r->bytes_out;
-	f->pkts_in = r->pkts_in;
-	f->bytes_in = r->bytes_in;
+	/* A peer older than the flags sends 0: counters, seen not known. */
+	if (!(r->flags & SYNC_REC_F_NO_COUNTERS)) {
+		f->present |= FLOW_P_COUNTERS;
+		f->pkts_out = r->pkts_out;
+		f->bytes_out = r->bytes_out;
+		f->pkts_in = r->pkts_in;
+		f->bytes_in = r->bytes_in;
+	}
+	if (r->flags & SYNC_REC_F_SEEN) {
+		f->present |= FLOW_P_SEEN;
+		f->seen = r->flags & (SYNC_REC_F_SEEN_OUT | SYNC_REC_F_SEEN_IN);
+	}
 }
 
 /* A held flow, with the idle time it has left at @now. */
@@ -445,6 +457,7 @@ static struct {
 
 	/* natk */
 	uint8_t natk_state;
+	bool natk_seen_ok;		/* it takes NATK_FLOW_A_SEEN */
 	/* natk's external addresses when last looked at (its pool) */
 	uint32_t pool[NATK_ADDRS_MAX];
 	unsigned int npool;
@@ -623,10 +636,17 @@ static void sync_flow_to_rec(const struct flow *f, uint8_t op, struct sync_rec *
 	r->ext_port = f->ext_port;
 	r->rem_port = f->rem_port;
 	r->expires_ms = f->expires_ms;
-	r->pkts_out = f->pkts_out;
-	r->bytes_out = f->bytes_out;
-	r->pkts_in = f->pkts_in;
-	r->bytes_in = f->bytes_in;
+	if (f->present & FLOW_P_COUNTERS) {
+		r->pkts_out = f->pkts_out;
+		r->bytes_out = f->bytes_out;
+		r->pkts_in = f->pkts_in;
+		r->bytes_in = f->bytes_in;
+	} else {
+		r->flags |= SYNC_REC_F_NO_COUNTERS;
+	}
+	if (f->present & FLOW_P_SEEN)
+		r->flags |= SYNC_REC_F_SEEN | (f->seen & (SYNC_REC_F_SEEN_OUT |
+							  SYNC_REC_F_SEEN_IN));
 }
 
 /* This host's whole table to the peer: BEGIN, every flow, END. */
@@ -676,7 +696,7 @@ static void sync_standby_import(const struct sync_rec *r)
 	int err;
 
 	sync_rec_to_flow(r, r->expires_ms, &f);
-	msg = flow_add_msg(&f, true);
+	msg = flow_add_msg(&f, true, sd.natk_seen_ok);
 	err = nk_request(msg, NULL, NULL, NULL);
 	if (!err) {
 		sd.standby_imports++;
@@ -875,7 +895,7 @@ static struct nl_msg *sync_commit_build(size_t i, void *arg)
 {
 	const struct sync_commit *c = arg;
 
-	return flow_add_msg(&c->v[i], false);
+	return flow_add_msg(&c->v[i], false, sd.natk_seen_ok);
 }
 
 static void sync_commit_done(size_t i, int err, void *arg)
@@ -1278,6 +1298,8 @@ static int sync_run(int argc, char **argv)
 	if (err)
 		nk_fail("sync run", err);
 	sd.natk_state = st.state;
+	/* A reload of natk.ko ends the daemon: this holds for its run. */
+	sd.natk_seen_ok = flow_add_takes_seen(&st);
 	sd.npool = st.npool;
 	for (unsigned int i = 0; i < st.npool; i++)
 		sd.pool[i] = st.pool[i].addr_be;

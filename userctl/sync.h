@@ -24,12 +24,26 @@
  *   records (SYNC_REC_LEN bytes each)
  *     0  u8 op: SYNC_OP_UPSERT, SYNC_OP_DEL, SYNC_OP_BEGIN (a whole table
  *        follows: what it does not name is gone at SYNC_OP_END), SYNC_OP_END
- *     1  u8 proto, 2 u8 TCP state, 3 u8 0
+ *     1  u8 proto, 2 u8 TCP state, 3 u8 flags (SYNC_REC_F_*)
  *     4  be32 internal, 8 be32 external, 12 be32 remote address
  *    16  be16 internal, 18 be16 external, 20 be16 remote port, 22 u16 0
  *    24  u32 expires_ms
- *    28  u64 packets out, 36 bytes out, 44 packets in, 52 bytes in
+ *    28  u64 packets out, 36 bytes out, 44 packets in, 52 bytes in (0
+ *        with SYNC_REC_F_NO_COUNTERS)
  *   MAC: the first SYNC_MAC_LEN bytes of HMAC-SHA256(key, header|records)
+ *
+ * A record's flags (byte 3), for the flow of an UPSERT or DEL:
+ *   0x01 SYNC_REC_F_SEEN_OUT, 0x02 SYNC_REC_F_SEEN_IN  the directions it
+ *        has had packets in (NATK_FLOW_F_SEEN_OUT, _IN), when 0x40 is set
+ *   0x40 SYNC_REC_F_SEEN  the two bits above are known; without it the
+ *        importing side sends no NATK_FLOW_A_SEEN (the kernel tells them
+ *        from the counters and the TCP state)
+ *   0x80 SYNC_REC_F_NO_COUNTERS  the flow has no counters (made while
+ *        NATK_A_ACCOUNTING was off): the four are 0 and not imported
+ *   the rest: 0, ignored
+ * A peer older than the flags sends 0 there (it was a pad): counters
+ * valid, seen bits not known. It ignores the byte it gets and imports the
+ * four counters as they are (0 for a flow without them).
  */
 #ifndef NATKCTL_SYNC_H
 #define NATKCTL_SYNC_H
@@ -83,8 +97,15 @@ struct sync_hdr {
 	uint64_t ack_epoch;
 };
 
+/* A record's byte 3 (sync_rec.flags): see above. */
+#define SYNC_REC_F_SEEN_OUT	0x01	/* NATK_FLOW_F_SEEN_OUT */
+#define SYNC_REC_F_SEEN_IN	0x02	/* NATK_FLOW_F_SEEN_IN */
+#define SYNC_REC_F_SEEN		0x40
+#define SYNC_REC_F_NO_COUNTERS	0x80
+
 struct sync_rec {
 	uint8_t op, proto, state;
+	uint8_t flags;				/* SYNC_REC_F_* */
 	uint32_t int_addr, ext_addr, rem_addr;	/* network order */
 	uint16_t int_port, ext_port, rem_port;
 	uint32_t expires_ms;

@@ -61,6 +61,7 @@ static void rec_put(uint8_t *p, const struct sync_rec *r)
 	p[0] = r->op;
 	p[1] = r->proto;
 	p[2] = r->state;
+	p[3] = r->flags;
 	memcpy(p + 4, &r->int_addr, 4);
 	memcpy(p + 8, &r->ext_addr, 4);
 	memcpy(p + 12, &r->rem_addr, 4);
@@ -80,6 +81,7 @@ void sync_rec_get(const uint8_t *p, struct sync_rec *r)
 	r->op = p[0];
 	r->proto = p[1];
 	r->state = p[2];
+	r->flags = p[3];
 	memcpy(&r->int_addr, p + 4, 4);
 	memcpy(&r->ext_addr, p + 8, 4);
 	memcpy(&r->rem_addr, p + 12, 4);

@@ -60,11 +60,15 @@ A = dict(ENABLED=1, IFINDEX=2, IFNAME=3, EXT_ADDR_BE=4, PORT_MIN=5,
          PORTS_HELD=27, HASH_MAX_CHAIN=28,
          HASH_ENTRIES=29, FAST_PATH=30, FAST_PATH_WHY=31, STATE=32, RESET=33, DRY_RUN=34,
          FWD_REPLACE=35, INTERNAL=36, NO_NAT=37, MAP=38, ADDRS_MODE=39,
-         ADDRS=40, POOL=41, PORT_BLOCK=42, PORT_BLOCKS_PER_HOST=43)
-NATK_A_MAX = 43
+         ADDRS=40, POOL=41, PORT_BLOCK=42, PORT_BLOCKS_PER_HOST=43,
+         ACCOUNTING=44)
+NATK_A_MAX = 44
 FWD_A = dict(PROTO=1, EXT_PORT=2, INT_ADDR_BE=3, INT_PORT=4, EXT_ADDR_BE=5)
 NATK_FWD_A_MAX = 5
-NATK_FLOW_A_MAX = 18
+NATK_FLOW_A_MAX = 19
+# NATK_FLOW_A_SEEN (u8): the directions a flow has had packets in.
+NATK_FLOW_A_SEEN = 19
+NATK_FLOW_F_SEEN_OUT, NATK_FLOW_F_SEEN_IN = 0x1, 0x2
 NATK_STAT_MAX = 36
 MAP_A = dict(PROTO=1, INT_ADDR_BE=2, INT_PORT=3, EXT_ADDR_BE=4, EXT_PORT=5,
              EXT_PORT_LAST=6)
@@ -95,7 +99,7 @@ A_SIZE = {1: 1, 2: 4, 3: 0, 4: 4, 5: 2, 6: 2, 7: 4, 8: 4, 9: 4, 10: 1,
           11: 1, 12: 4, 13: 4, 14: 4, 15: 4, 16: 2, 17: 4, 18: 0, 19: 0,
           20: 1, 21: 4, 22: 2, 23: 0, 24: 8, 25: 0, 26: 4, 27: 4, 28: 4,
           29: 4, 30: 1, 31: 1, 32: 1, 33: 0, 34: 0, 35: 0, 36: 0, 37: 0, 38: 0,
-          39: 1, 40: 0, 41: 0, 42: 2, 43: 2}
+          39: 1, 40: 0, 41: 0, 42: 2, 43: 2, 44: 1}
 FWD_SIZE = {1: 1, 2: 2, 3: 4, 4: 2, 5: 4}
 
 

@@ -56,7 +56,8 @@ IFNAMES = [b"lo", b"dummy0", b"", b"nosuch0", b"x" * 15, b"x" * 16,
            b"x" * 40, b"lo\0junk", b"\xff\xfe", b"dummy0\0"]
 CMD_ATTRS = {
     nl.NATK_CMD_SET_CONFIG: [2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16,
-                             23, 23, 35, 35, 36, 37, 39, 40, 40, 42, 43],
+                             23, 23, 35, 35, 36, 37, 39, 40, 40, 42, 43,
+                             44],
     nl.NATK_CMD_GET_FLOWS: [20, 21, 22],
     nl.NATK_CMD_FWD_ADD: [23],
     nl.NATK_CMD_FWD_DEL: [23],

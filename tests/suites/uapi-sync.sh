@@ -57,7 +57,8 @@ for sym in dir(nl):
             "NATK_RANGE_A_MAX", "NATK_POOL_A_MAX", "NATK_ADDRS_MAX",
             "NATK_ADDR_RANGES_MAX", "NATK_ADDRS_MODE_MAX",
             "NATK_PORT_BLOCK_MIN", "NATK_PORT_BLOCK_MAX",
-            "NATK_PORT_BLOCKS_MAX"):
+            "NATK_PORT_BLOCKS_MAX", "NATK_FLOW_A_SEEN",
+            "NATK_FLOW_F_SEEN_OUT", "NATK_FLOW_F_SEEN_IN"):
         checks.append((sym, getattr(nl, sym)))
 for sym, val in checks:
     print('_Static_assert(%s == %d, "natknl.py: %s = %d");' % (sym, val, sym, val))

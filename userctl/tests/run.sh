@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-UNIT="printer parsers prefixes status save-apply stats flows event extack metrics doctor supervise times maplog journal who flowfile sync addresses addr-save-apply addr-forwards addr-metrics blocks block-log"
+UNIT="printer parsers prefixes status save-apply stats flows event extack metrics doctor supervise times maplog journal who flowfile sync addresses addr-save-apply addr-forwards addr-metrics blocks block-log accounting"
 NL="dump doit enoent policy-error policy-extack dump-after-errors batch batch-window batch-bench after-batch"
 PLAN=()
 for t in $UNIT; do PLAN+=("userctl-unit-$t"); done

@@ -96,6 +96,13 @@ expect 1 "invalid port-blocks-per-host '0': expected a number from 1 to 32" set 
 expect 1 "invalid port-blocks-per-host '33'" set port-blocks-per-host 33
 expect 1 "ambiguous setting 'port-b'" set port-b 16
 expect 1 "'port-block' given twice" set port-block 16 port-block off
+# accounting
+expect 1 "invalid accounting 'yes': expected on or off (count the packets and bytes of the flows made from then on)" set accounting yes
+expect 1 "invalid accounting 'o': expected on or off" set accounting o
+expect 1 "'accounting' needs a value: on or off" set accounting
+expect 1 "'accounting' given twice" set accounting on accounting off
+expect 1 "ambiguous setting 'a' (one of: .*, accounting)" set a on
+expect 0 'accounting on|off' help set
 expect 0 'ADDRS := ADDR\[,ADDR|ADDR-ADDR\]' help set
 expect 1 'down takes no arguments' down now
 expect 1 'flush takes no arguments' flush all
@@ -140,6 +147,8 @@ tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10
 
 udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50
 icmp 10.0.0.2:7 192.0.2.1:7 192.0.2.2:0 - 59000 1 84 1 84
+udp 10.0.0.2:41703 192.0.2.1:41703 192.0.2.2:5001 - 299000 - - - - seen=out,in
+tcp 10.0.0.2:41704 192.0.2.1:41704 192.0.2.2:5000 syn_out 119000 - - - - seen=out
 FLOWS
 cat >"$tmp/bad.flows" <<'FLOWS'
 # natk flows
@@ -149,15 +158,19 @@ tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 open 7439000 12 1034 10 980
 tcp 10.0.0.300:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980
 udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:0 - 299000 1 34 1 50
 tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980
+udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 - 1 50 seen=out
+udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - - seen=both
 FLOWS
-expect 1 'bad.flows:2: expected 10 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN), found 9' flows restore "$tmp/bad.flows"
+expect 1 'bad.flows:2: expected 10 or 11 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN \[SEEN\]), found 9' flows restore "$tmp/bad.flows"
 expect 1 "bad.flows:3: state 'established': a udp flow has no TCP state ('-')" flows restore "$tmp/bad.flows"
 expect 1 "bad.flows:4: invalid TCP state 'open'" flows restore "$tmp/bad.flows"
 expect 1 "bad.flows:5: invalid internal ADDR:PORT '10.0.0.300:41700'" flows restore "$tmp/bad.flows"
 expect 1 "bad.flows:6: remote port 0: a udp flow's ports are 1 to 65535" flows restore "$tmp/bad.flows"
-expect 1 '^natkctl: flows restore: .*bad.flows: 5 bad lines, nothing restored$' flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:8: counters '1 - 1 50': all four are numbers, or all four '-' (a flow without counters)" flows restore "$tmp/bad.flows"
+expect 1 "bad.flows:9: invalid SEEN 'seen=both' (seen=out,in, seen=out, seen=in or seen=none)" flows restore "$tmp/bad.flows"
+expect 1 '^natkctl: flows restore: .*bad.flows: 7 bad lines, nothing restored$' flows restore "$tmp/bad.flows"
 expect 1 '^natkctl: flows restore: <stdin>:3: state' flows restore - <"$tmp/bad.flows"
-expect 1 '<stdin>: 5 bad lines, nothing restored' -j flows restore - <"$tmp/bad.flows"
+expect 1 '<stdin>: 7 bad lines, nothing restored' -j flows restore - <"$tmp/bad.flows"
 expect 1 'Usage: natkctl forward' forward add
 expect 1 "not 'sctp'" forward add sctp 80 10.0.0.2
 expect 1 "not '0'" forward add tcp 0 10.0.0.2
@@ -244,6 +257,7 @@ mapping endpoint-independent
 filtering address-port-dependent
 mss-clamp pmtu
 port-hold 120
+accounting on
 internal 10.0.0.0/16
 no-nat 10.0.0.0/8, 172.16.0.0/12,192.168.0.0/16
 
@@ -291,6 +305,7 @@ ext eth0
 port-hold 3601
 internal 10.0.0.1/24
 no-nat 10.0.0.0/8 172.16.0.0/12
+accounting maybe
 CONF
 expect 1 'bad.conf:1: invalid port range' apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:2: 'timeout' needs a value" apply --check "$tmp/bad.conf"
@@ -301,7 +316,8 @@ expect 1 "bad.conf:7: unknown setting 'ext'" apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:8: invalid port-hold '3601'" apply --check "$tmp/bad.conf"
 expect 1 'bad.conf:9: internal: 10.0.0.1/24 has host bits set: did you mean 10.0.0.0/24?' apply --check "$tmp/bad.conf"
 expect 1 "bad.conf:10: one setting per line: unexpected '172.16.0.0/12' (separate the prefixes of a list with commas)" apply --check "$tmp/bad.conf"
-expect 1 'bad.conf: 9 errors, nothing applied' apply --check "$tmp/bad.conf"
+expect 1 "bad.conf:11: invalid accounting 'maybe': expected on or off" apply --check "$tmp/bad.conf"
+expect 1 'bad.conf: 10 errors, nothing applied' apply --check "$tmp/bad.conf"
 
 # Without the module, every command that talks to the kernel says so.
 if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
@@ -309,6 +325,7 @@ if [ ! -e /sys/module/natk ] && ! modinfo natk >/dev/null 2>&1; then
 		"set ports 1024-2048" "set port-hold off" "forward del tcp 80" \
 		"set internal 10.0.0.0/8" "set no-nat none" "set addresses all" \
 		"set port-block 64" "set port-block off port-blocks-per-host 4" \
+		"set accounting on" \
 		"set external eth0 addresses 192.0.2.1,192.0.2.5-192.0.2.7" \
 		"forward add udp 7000 10.0.0.2 address 192.0.2.5" "forward del udp 7000 address 192.0.2.5" \
 		"flows save $tmp/saved.flows" "flows restore $tmp/good.flows"; do

@@ -942,8 +942,9 @@ static void test_stats(void)
 	free(s);
 }
 
+/* seen: NATK_FLOW_A_SEEN's bits, or -1 for none (an older module). */
 static void put_flow(struct nl_msg *m, uint8_t proto, uint8_t state,
-		     uint8_t reason, bool counters)
+		     uint8_t reason, bool counters, int seen)
 {
 	struct nlattr *nest = nla_nest_start(m, NATK_A_FLOW);
 
@@ -966,6 +967,8 @@ static void put_flow(struct nl_msg *m, uint8_t proto, uint8_t state,
 		nla_put_u64(m, NATK_FLOW_A_PKTS_IN, 10);
 		nla_put_u64(m, NATK_FLOW_A_BYTES_IN, 9000);
 	}
+	if (seen >= 0)
+		nla_put_u8(m, NATK_FLOW_A_SEEN, (uint8_t)seen);
 	nla_put_u32(m, NATK_FLOW_A_MAX + 3, 1);	/* unknown: ignored */
 	nla_nest_end(m, nest);
 }
@@ -976,8 +979,8 @@ static void test_flows(void)
 	struct flow_buf b = {};
 	char *s;
 
-	put_flow(m, IPPROTO_TCP, NATK_TCP_ESTABLISHED, 0, true);
-	put_flow(m, IPPROTO_ICMP, 0, 0, true);
+	put_flow(m, IPPROTO_TCP, NATK_TCP_ESTABLISHED, 0, true, -1);
+	put_flow(m, IPPROTO_ICMP, 0, 0, true, -1);
 	EXPECT(flows_cb(m, &b) == NL_OK);
 	nlmsg_free(m);
 	EXPECT(b.n == 2);
@@ -1006,6 +1009,61 @@ static void test_flows(void)
 		"\"packets_in\":10,\"bytes_in\":9000}]\n");
 	save_json("flows", s);
 	free(s);
+
+	/* flows made with accounting off have no counters: neither text nor
+	 * keys; a module that has the seen bits sends them (JSON only) */
+	{
+		struct nl_msg *am = genl_msg(NATK_CMD_GET_FLOWS);
+		struct flow_buf ab = {};
+
+		put_flow(am, IPPROTO_UDP, 0, 0, false, NATK_FLOW_F_SEEN_OUT);
+		put_flow(am, IPPROTO_TCP, NATK_TCP_ESTABLISHED, 0, true,
+			 NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN);
+		put_flow(am, IPPROTO_ICMP, 0, 0, false, 0);
+		EXPECT(flows_cb(am, &ab) == NL_OK && ab.n == 3 && !ab.bad);
+		nlmsg_free(am);
+		EXPECT(!(ab.v[0].present & FLOW_P_COUNTERS) &&
+		       (ab.v[0].present & FLOW_P_SEEN) &&
+		       ab.v[0].seen == NATK_FLOW_F_SEEN_OUT);
+		EXPECT((ab.v[1].present & FLOW_P_COUNTERS) == FLOW_P_COUNTERS &&
+		       ab.v[1].seen == (NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN));
+		EXPECT((ab.v[2].present & FLOW_P_SEEN) && ab.v[2].seen == 0);
+		cap_start(false, false);
+		flows_print(&ab);
+		s = cap_end();
+		EXPECT_STR(s,
+			"udp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:80 - expires 7439s\n"
+			"tcp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:80 established expires 7439s out 12 pkts 1024 bytes in 10 pkts 9000 bytes\n"
+			"icmp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:0 - expires 7439s\n");
+		free(s);
+		cap_start(true, false);
+		flows_print(&ab);
+		s = cap_end();
+		EXPECT_STR(s,
+			"[{\"proto\":\"udp\",\"internal_address\":\"10.0.0.2\",\"internal_port\":40000,"
+			"\"external_address\":\"192.0.2.1\",\"external_port\":40000,"
+			"\"remote_address\":\"192.0.2.2\",\"remote_port\":80,\"state\":\"-\","
+			"\"expires\":7439,\"age\":1,\"seen_out\":true,\"seen_in\":false},"
+			"{\"proto\":\"tcp\",\"internal_address\":\"10.0.0.2\",\"internal_port\":40000,"
+			"\"external_address\":\"192.0.2.1\",\"external_port\":40000,"
+			"\"remote_address\":\"192.0.2.2\",\"remote_port\":80,\"state\":\"established\","
+			"\"expires\":7439,\"age\":1,\"packets_out\":12,\"bytes_out\":1024,"
+			"\"packets_in\":10,\"bytes_in\":9000,\"seen_out\":true,\"seen_in\":true},"
+			"{\"proto\":\"icmp\",\"internal_address\":\"10.0.0.2\",\"internal_port\":40000,"
+			"\"external_address\":\"192.0.2.1\",\"external_port\":40000,"
+			"\"remote_address\":\"192.0.2.2\",\"remote_port\":0,\"state\":\"-\","
+			"\"expires\":7439,\"age\":1,\"seen_out\":false,\"seen_in\":false}]\n");
+		save_json("flows-no-counters", s);
+		free(s);
+		/* an event (monitor) the same way */
+		ab.v[0].present &= ~(1u << NATK_FLOW_A_EXPIRES_MS | 1u << NATK_FLOW_A_AGE_MS);
+		cap_start(false, false);
+		flow_print(&ab.v[0], false);
+		s = cap_end();
+		EXPECT_STR(s, "udp 10.0.0.2:40000 -> 192.0.2.1:40000 -> 192.0.2.2:80 -");
+		free(s);
+		free(ab.v);
+	}
 
 	b.n = 0;
 	cap_start(true, false);
@@ -1060,7 +1118,7 @@ static void test_event(void)
 	struct mon mo = { .count = 2 };
 	char *s;
 
-	put_flow(m, IPPROTO_UDP, 0, NATK_REASON_EXPIRED, true);
+	put_flow(m, IPPROTO_UDP, 0, NATK_REASON_EXPIRED, true, -1);
 	/* 2024-05-01T12:34:56.123456789Z */
 	nla_put_u64(m, NATK_A_TIMESTAMP_NS, 1714566896123456789ull);
 	nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
@@ -1850,7 +1908,7 @@ static void test_maplog(void)
 		EXPECT(!ml_parse_msg(m, &p));
 		nlmsg_free(m);
 		m = genl_msg(NATK_CMD_FLOW_NEW);
-		put_flow(m, IPPROTO_UDP, 0, 0, false);
+		put_flow(m, IPPROTO_UDP, 0, 0, false, -1);
 		nlmsg_hdr(m)->nlmsg_type = (uint16_t)family;
 		EXPECT(!ml_parse_msg(m, &p));
 		nlmsg_free(m);
@@ -2465,8 +2523,10 @@ static struct flow flow_of(uint8_t proto, const char *ia, uint16_t ip,
 			   const char *ea, uint16_t ep, const char *ra,
 			   uint16_t rp, uint8_t state)
 {
+	/* with counters, as a module with accounting on sends them */
 	struct flow f = { .proto = proto, .int_port = ip, .ext_port = ep,
-			  .rem_port = rp, .state = state };
+			  .rem_port = rp, .state = state,
+			  .present = FLOW_P_COUNTERS };
 
 	inet_pton(AF_INET, ia, &f.int_addr);
 	inet_pton(AF_INET, ea, &f.ext_addr);
@@ -2484,7 +2544,10 @@ static bool flow_same(const struct flow *a, const struct flow *b)
 	       (b->proto == IPPROTO_TCP ? b->state : 0) &&
 	       a->expires_ms == b->expires_ms && a->pkts_out == b->pkts_out &&
 	       a->bytes_out == b->bytes_out && a->pkts_in == b->pkts_in &&
-	       a->bytes_in == b->bytes_in;
+	       a->bytes_in == b->bytes_in &&
+	       (a->present & (FLOW_P_COUNTERS | FLOW_P_SEEN)) ==
+	       (b->present & (FLOW_P_COUNTERS | FLOW_P_SEEN)) &&
+	       (!(a->present & FLOW_P_SEEN) || a->seen == b->seen);
 }
 
 /* flows save and restore: the file's lines, the FLOW_ADD message, the
@@ -2549,6 +2612,62 @@ static void test_flowfile(void)
 			       &g, err, sizeof(err)));
 	EXPECT(g.state == NATK_TCP_SYNACK_OUT && g.bytes_in == UINT64_MAX &&
 	       g.expires_ms == UINT32_MAX);
+	/* without counters (accounting off) and with the seen bits: both
+	 * ways; a file without them (an older natkctl's) reads as before */
+	{
+		static const struct {
+			uint32_t present;
+			uint8_t seen;
+			const char *tail;
+		} cs[] = {
+			{ 0, 0, " 7439000 - - - -\n" },
+			{ FLOW_P_SEEN, NATK_FLOW_F_SEEN_OUT, " 7439000 - - - - seen=out\n" },
+			{ FLOW_P_SEEN, NATK_FLOW_F_SEEN_IN, " 7439000 - - - - seen=in\n" },
+			{ FLOW_P_SEEN, NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN,
+			  " 7439000 - - - - seen=out,in\n" },
+			{ FLOW_P_SEEN, 0, " 7439000 - - - - seen=none\n" },
+			{ FLOW_P_COUNTERS | FLOW_P_SEEN, NATK_FLOW_F_SEEN_IN,
+			  " 7439000 12 1034 10 980 seen=in\n" },
+			{ FLOW_P_COUNTERS, 0, " 7439000 12 1034 10 980\n" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(cs); i++) {
+			f = v[0];
+			f.present = cs[i].present;
+			f.seen = cs[i].seen;
+			if (!(f.present & FLOW_P_COUNTERS))
+				f.pkts_out = f.bytes_out = f.pkts_in = f.bytes_in = 0;
+			len = flow_format_line(&f, line, sizeof(line));
+			EXPECT(len > strlen(cs[i].tail) &&
+			       !strcmp(line + len - strlen(cs[i].tail), cs[i].tail));
+			if (!len)
+				continue;
+			line[len - 1] = '\0';
+			if (!flow_parse_line(line, &g, err, sizeof(err))) {
+				fprintf(stderr, "round trip of '%s': %s\n", line, err);
+				failures++;
+				continue;
+			}
+			EXPECT(flow_same(&f, &g));
+		}
+		/* bits a newer module may add are not written */
+		f = v[1];
+		f.present |= FLOW_P_SEEN;
+		f.seen = 0x80 | NATK_FLOW_F_SEEN_OUT;
+		EXPECT(flow_format_line(&f, line, sizeof(line)) > 0);
+		EXPECT_STR(line, "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50 seen=out\n");
+		/* the longest line still fits */
+		f = v[n - 1];
+		f.present |= FLOW_P_SEEN;
+		f.seen = NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN;
+		len = flow_format_line(&f, line, sizeof(line));
+		EXPECT(len > 0 && len < FLOW_LINE_MAX);
+		/* an older natkctl's line: counters, the seen bits not known */
+		EXPECT(flow_parse_line("udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 1 50",
+				       &g, err, sizeof(err)));
+		EXPECT((g.present & FLOW_P_COUNTERS) == FLOW_P_COUNTERS &&
+		       !(g.present & FLOW_P_SEEN) && g.bytes_in == 50);
+	}
 	for (int st = NATK_TCP_NONE + 1; st <= NATK_TCP_MAX; st++)
 		EXPECT(tcp_state_from_name(tcp_state_names[st]) == st);
 	EXPECT(tcp_state_from_name("-") == -1 && tcp_state_from_name("ESTABLISHED") == -1);
@@ -2585,15 +2704,18 @@ static void test_flowfile(void)
 		struct nl_msg *dm = genl_msg(NATK_CMD_GET_FLOWS);
 		struct flow_buf b = {};
 
-		put_flow(dm, IPPROTO_TCP, NATK_TCP_FIN_OUT, 0, true);
-		put_flow(dm, IPPROTO_ICMP, 0, 0, false);
-		EXPECT(flows_cb(dm, &b) == NL_OK && b.n == 2);
+		put_flow(dm, IPPROTO_TCP, NATK_TCP_FIN_OUT, 0, true, -1);
+		put_flow(dm, IPPROTO_ICMP, 0, 0, false, -1);
+		put_flow(dm, IPPROTO_UDP, 0, 0, false, NATK_FLOW_F_SEEN_OUT);
+		EXPECT(flows_cb(dm, &b) == NL_OK && b.n == 3);
 		nlmsg_free(dm);
-		if (b.n == 2) {
+		if (b.n == 3) {
 			flow_format_line(&b.v[0], line, sizeof(line));
 			EXPECT_STR(line, "tcp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:80 fin_out 7438001 12 1024 10 9000\n");
 			flow_format_line(&b.v[1], line, sizeof(line));
-			EXPECT_STR(line, "icmp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:0 - 7438001 0 0 0 0\n");
+			EXPECT_STR(line, "icmp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:0 - 7438001 - - - -\n");
+			flow_format_line(&b.v[2], line, sizeof(line));
+			EXPECT_STR(line, "udp 10.0.0.2:40000 192.0.2.1:40000 192.0.2.2:80 - 7438001 - - - - seen=out\n");
 		}
 		free(b.v);
 	}
@@ -2602,9 +2724,21 @@ static void test_flowfile(void)
 	{
 		static const struct { const char *line, *why; } bad[] = {
 			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10",
-			  "expected 10 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN), found 9" },
+			  "expected 10 or 11 fields (PROTO INT_ADDR:PORT EXT_ADDR:PORT REM_ADDR:PORT STATE EXPIRES_MS PKTS_OUT BYTES_OUT PKTS_IN BYTES_IN [SEEN]), found 9" },
 			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980 1",
-			  "expected 10 fields" },
+			  "invalid SEEN '1' (seen=out,in, seen=out, seen=in or seen=none)" },
+			{ "tcp 10.0.0.2:41700 192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980 seen=out 1",
+			  "expected 10 or 11 fields" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - - seen=both",
+			  "invalid SEEN 'seen=both'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - - seen=in,out",
+			  "invalid SEEN 'seen=in,out'" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - - seen=out ",
+			  "field 12 is empty" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 - 1 50",
+			  "counters '1 - 1 50': all four are numbers, or all four '-' (a flow without counters)" },
+			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - 0 seen=out",
+			  "counters '- - - 0'" },
 			{ "tcp", "found 1" },
 			{ "tcp 10.0.0.2:41700  192.0.2.1:41700 192.0.2.2:5000 established 7439000 12 1034 10 980",
 			  "field 3 is empty: fields are separated by one space" },
@@ -2651,7 +2785,7 @@ static void test_flowfile(void)
 			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 1s 1 34 1 50",
 			  "invalid EXPIRES_MS '1s'" },
 			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 -1 34 1 50",
-			  "invalid PKTS_OUT '-1' (0 to 18446744073709551615)" },
+			  "invalid PKTS_OUT '-1' (0 to 18446744073709551615, or '-' for all four)" },
 			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 0x22 1 50",
 			  "invalid BYTES_OUT '0x22'" },
 			{ "udp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 1 34 18446744073709551616 50",
@@ -2696,6 +2830,9 @@ static void test_flowfile(void)
 		fclose(fp);
 		EXPECT(l.n == 2 && l.line[0] == 2 && l.line[1] == 6);
 		EXPECT(l.n == 2 && flow_same(&l.v[0], &v[0]) && flow_same(&l.v[1], &v[1]));
+		/* an older natkctl's file: counters, seen not known */
+		EXPECT(l.n == 2 && (l.v[0].present & FLOW_P_COUNTERS) == FLOW_P_COUNTERS &&
+		       !(l.v[1].present & FLOW_P_SEEN));
 		free(l.v);
 		free(l.line);
 
@@ -2730,7 +2867,7 @@ static void test_flowfile(void)
 			err_start();
 			EXPECT(flows_read("big", fp, &l) == 25);
 			s = err_end();
-			EXPECT(count_lines(s, ": expected 10 fields") == 20);
+			EXPECT(count_lines(s, ": expected 10 or 11 fields") == 20);
 			EXPECT(strstr(s, "natkctl: flows restore: big: ... and 5 more bad lines\n"));
 			free(s);
 			fclose(fp);
@@ -2756,6 +2893,8 @@ static void test_flowfile(void)
 			[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
 			[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
 			[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
+			[NATK_FLOW_A_UPDATE] = { .type = NLA_FLAG },
+			[NATK_FLOW_A_SEEN] = { .type = NLA_U8 },
 		};
 		/* the sizes the kernel's strict validation wants exactly */
 		static const int size[NATK_FLOW_A_MAX + 1] = {
@@ -2766,12 +2905,13 @@ static void test_flowfile(void)
 			[NATK_FLOW_A_REM_ADDR_BE] = 4, [NATK_FLOW_A_EXPIRES_MS] = 4,
 			[NATK_FLOW_A_PKTS_OUT] = 8, [NATK_FLOW_A_BYTES_OUT] = 8,
 			[NATK_FLOW_A_PKTS_IN] = 8, [NATK_FLOW_A_BYTES_IN] = 8,
+			[NATK_FLOW_A_SEEN] = 1,
 		};
 
 		family = 0x1234;
 		for (size_t i = 0; i < 4; i++) {
 			const struct flow *w = &v[i == 3 ? n - 1 : i];
-			struct nl_msg *m = flow_add_msg(w, false);
+			struct nl_msg *m = flow_add_msg(w, false, true);
 			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
 			struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(m));
 			struct nlattr *a;
@@ -2812,8 +2952,118 @@ static void test_flowfile(void)
 			/* addresses in network order, as the dump gives them */
 			if (i == 0)
 				EXPECT(ntohl(nla_get_u32(fb[NATK_FLOW_A_INT_ADDR_BE])) == 0x0a000002);
+			EXPECT(!fb[NATK_FLOW_A_SEEN] && !fb[NATK_FLOW_A_UPDATE]);
 			nlmsg_free(m);
 		}
+
+		/* counters only when the flow has them; the seen bits when
+		 * known and the module takes them (sizes as above) */
+		for (int k = 0; k < 5; k++) {
+			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct flow w = v[1];
+			bool seen_ok = k != 2, counters = k >= 3;
+			struct nl_msg *m;
+			struct nlattr *a;
+			int rem, attrs = 0;
+
+			if (!counters) {
+				w.present &= ~FLOW_P_COUNTERS;
+				w.pkts_out = w.bytes_out = w.pkts_in = w.bytes_in = 0;
+			}
+			if (k != 1 && k != 4) {
+				w.present |= FLOW_P_SEEN;
+				/* a newer module's bit is not passed on */
+				w.seen = NATK_FLOW_F_SEEN_OUT | 0x40;
+			}
+			m = flow_add_msg(&w, k == 0, seen_ok);
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0 &&
+			       tb[NATK_A_FLOW]);
+			if (!tb[NATK_A_FLOW]) {
+				nlmsg_free(m);
+				continue;
+			}
+			EXPECT(nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
+			nla_for_each_nested(a, tb[NATK_A_FLOW], rem) {
+				int t = nla_type(a);
+
+				attrs++;
+				EXPECT(t <= NATK_FLOW_A_MAX &&
+				       (t == NATK_FLOW_A_UPDATE ? nla_len(a) == 0 :
+					size[t] && nla_len(a) == size[t]));
+			}
+			EXPECT(!fb[NATK_FLOW_A_PKTS_OUT] == !counters &&
+			       !fb[NATK_FLOW_A_BYTES_OUT] == !counters &&
+			       !fb[NATK_FLOW_A_PKTS_IN] == !counters &&
+			       !fb[NATK_FLOW_A_BYTES_IN] == !counters);
+			EXPECT(!fb[NATK_FLOW_A_SEEN] ==
+			       !(seen_ok && (w.present & FLOW_P_SEEN)));
+			if (fb[NATK_FLOW_A_SEEN])
+				EXPECT(nla_get_u8(fb[NATK_FLOW_A_SEEN]) == NATK_FLOW_F_SEEN_OUT);
+			EXPECT(!fb[NATK_FLOW_A_UPDATE] == (k != 0));
+			EXPECT(attrs == 8 + (counters ? 4 : 0) + !!fb[NATK_FLOW_A_SEEN] +
+			       (k == 0));
+			nlmsg_free(m);
+		}
+		/* the seen bits came with accounting: an older module has neither */
+		{
+			struct natk_status st = {};
+
+			EXPECT(!flow_add_takes_seen(&st));
+			st.present = 1ull << NATK_A_ACCOUNTING;
+			EXPECT(flow_add_takes_seen(&st));
+		}
+		/* flows restore sends them only to a module that takes them */
+		{
+			struct flow w = v[1];
+			struct flow_list l = { .v = &w, .n = 1 };
+			struct restore r = { .l = &l };
+			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct nl_msg *m;
+
+			w.present |= FLOW_P_SEEN;
+			w.seen = NATK_FLOW_F_SEEN_IN;
+			for (int k = 0; k < 2; k++) {
+				r.seen_ok = k;
+				m = restore_build(0, &r);
+				EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0 &&
+				       tb[NATK_A_FLOW] &&
+				       nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
+				EXPECT(!fb[NATK_FLOW_A_SEEN] == !k && fb[NATK_FLOW_A_PKTS_OUT]);
+				nlmsg_free(m);
+			}
+		}
+	}
+
+	/* a table with and without counters and seen bits: saved and read back */
+	{
+		struct flow w[4] = { v[0], v[1], v[2], v[3] };
+		struct flow_list l = {};
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *m = open_memstream(&buf, &blen), *fp;
+
+		w[1].present = FLOW_P_SEEN;
+		w[1].pkts_out = w[1].bytes_out = w[1].pkts_in = w[1].bytes_in = 0;
+		w[1].seen = NATK_FLOW_F_SEEN_OUT | NATK_FLOW_F_SEEN_IN;
+		w[2].present = 0;
+		w[3].present |= FLOW_P_SEEN;
+		w[3].seen = NATK_FLOW_F_SEEN_OUT;
+		EXPECT(flows_write(m, w, 4, 1796279400123456000ull, &skipped) == 4);
+		fclose(m);
+		EXPECT(strstr(buf, "\nudp 10.0.0.2:41702 192.0.2.1:41702 192.0.2.2:5001 - 299000 - - - - seen=out,in\n"));
+		EXPECT(strstr(buf, "\nicmp 10.0.0.3:0 192.0.2.1:1 198.51.100.7:0 - 0 - - - -\n"));
+		fp = fmemopen(buf, blen, "r");
+		err_start();
+		EXPECT(flows_read("mixed", fp, &l) == 0 && l.n == 4);
+		s = err_end();
+		EXPECT_STR(s, "");
+		free(s);
+		fclose(fp);
+		for (size_t i = 0; i < l.n && i < 4; i++)
+			EXPECT(flow_same(&l.v[i], &w[i]));
+		free(l.v);
+		free(l.line);
+		free(buf);
 	}
 
 	/* the kernel's answers, counted: faked */
@@ -3017,7 +3267,103 @@ static void test_sync(void)
 	       r.rem_addr == recs[21].rem_addr && r.int_port == 40021 &&
 	       r.ext_port == 41021 && r.rem_port == 5001 &&
 	       r.expires_ms == 300000 && r.pkts_out == 1 && r.bytes_out == 2 &&
-	       r.pkts_in == 3 && r.bytes_in == 0x1122334455667788ull);
+	       r.pkts_in == 3 && r.bytes_in == 0x1122334455667788ull &&
+	       r.flags == 0);
+
+	/*
+	 * Byte 3: the seen bits (known with SYNC_REC_F_SEEN) and a flow
+	 * without counters (SYNC_REC_F_NO_COUNTERS); 0 from an older peer,
+	 * whose byte was a pad: counters valid, seen not known.
+	 */
+	{
+		static const uint8_t flags[] = {
+			SYNC_REC_F_SEEN | SYNC_REC_F_SEEN_OUT | SYNC_REC_F_SEEN_IN,
+			SYNC_REC_F_SEEN | SYNC_REC_F_SEEN_OUT | SYNC_REC_F_NO_COUNTERS,
+			SYNC_REC_F_SEEN | SYNC_REC_F_NO_COUNTERS,	/* none seen */
+			SYNC_REC_F_SEEN | SYNC_REC_F_SEEN_IN,
+			SYNC_REC_F_NO_COUNTERS,			/* an older module's flow */
+			0,					/* an older peer */
+		};
+		uint8_t fb[SYNC_MAX_MSG];
+		struct sync_rec in[ARRAY_SIZE(flags)], out;
+		struct sync_hdr fh = { .type = SYNC_DATA, .count = ARRAY_SIZE(flags) };
+		struct flow f, back;
+		char lb[FLOW_LINE_MAX], eb[256];
+		size_t flen;
+
+		for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+			in[i] = sync_rec_of(SYNC_OP_UPSERT, (uint16_t)(50000 + i));
+			in[i].flags = flags[i];
+			if (flags[i] & SYNC_REC_F_NO_COUNTERS)
+				in[i].pkts_out = in[i].bytes_out = in[i].pkts_in =
+					in[i].bytes_in = 0;
+		}
+		flen = sync_seal(fb, &fh, in, key);
+		EXPECT(sync_open(fb, flen, &g, key) == SYNC_OK);
+		for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+			const uint8_t *p = fb + SYNC_HDR_LEN + i * SYNC_REC_LEN;
+			bool counters = !(flags[i] & SYNC_REC_F_NO_COUNTERS);
+			bool seen = flags[i] & SYNC_REC_F_SEEN;
+
+			/* on the wire: byte 3 as it is, the pad at 22 still 0 */
+			EXPECT(p[3] == flags[i] && p[22] == 0 && p[23] == 0);
+			sync_rec_get(p, &out);
+			EXPECT(out.flags == flags[i] && out.int_port == in[i].int_port &&
+			       out.pkts_out == in[i].pkts_out &&
+			       out.bytes_in == in[i].bytes_in);
+			/* as natk gets it */
+			sync_rec_to_flow(&out, out.expires_ms, &f);
+			EXPECT(!(f.present & FLOW_P_COUNTERS) == !counters);
+			EXPECT(!(f.present & FLOW_P_SEEN) == !seen);
+			EXPECT(f.seen == (seen ? flags[i] & 3 : 0));
+			EXPECT(!counters || f.bytes_in == 0x1122334455667788ull);
+			{
+				struct nl_msg *m = flow_add_msg(&f, true, true);
+				struct nlattr *tb[NATK_A_MAX + 1], *ab[NATK_FLOW_A_MAX + 1];
+
+				EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0 &&
+				       tb[NATK_A_FLOW] &&
+				       nla_parse_nested(ab, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], NULL) == 0);
+				EXPECT(!ab[NATK_FLOW_A_PKTS_OUT] == !counters &&
+				       !ab[NATK_FLOW_A_BYTES_IN] == !counters);
+				EXPECT(!ab[NATK_FLOW_A_SEEN] == !seen);
+				EXPECT(!ab[NATK_FLOW_A_SEEN] ||
+				       nla_get_u8(ab[NATK_FLOW_A_SEEN]) == (flags[i] & 3));
+				nlmsg_free(m);
+			}
+			/* and back: the record a flow event makes is the same */
+			sync_flow_to_rec(&f, SYNC_OP_UPSERT, &out);
+			EXPECT(out.flags == flags[i] && out.pkts_out == in[i].pkts_out &&
+			       out.bytes_in == in[i].bytes_in);
+			/* a sync flows line, read back */
+			EXPECT(flow_format_line(&f, lb, sizeof(lb)) > 0);
+			lb[strcspn(lb, "\n")] = '\0';
+			EXPECT(flow_parse_line(lb, &back, eb, sizeof(eb)));
+			EXPECT(!(back.present & FLOW_P_COUNTERS) == !counters &&
+			       !(back.present & FLOW_P_SEEN) == !seen &&
+			       back.seen == f.seen);
+		}
+		/* an older peer's record (its pad byte 0, built by hand):
+		 * counters imported, no NATK_FLOW_A_SEEN */
+		memset(fb, 0, SYNC_REC_LEN);
+		fb[0] = SYNC_OP_UPSERT;
+		fb[1] = IPPROTO_UDP;
+		fb[17] = 7;		/* internal port 7 */
+		fb[35] = 5;		/* packets out 5 */
+		sync_rec_get(fb, &out);
+		sync_rec_to_flow(&out, 1000, &f);
+		EXPECT(out.flags == 0 && out.int_port == 7 && f.pkts_out == 5 &&
+		       (f.present & FLOW_P_COUNTERS) == FLOW_P_COUNTERS &&
+		       !(f.present & FLOW_P_SEEN));
+		/* a flow of natk here, from an older module (no seen bits):
+		 * a record as an older natkctl sent it, byte 3 = 0 */
+		memset(&f, 0, sizeof(f));
+		f.proto = IPPROTO_TCP;
+		f.present = FLOW_P_COUNTERS;
+		f.pkts_in = 9;
+		sync_flow_to_rec(&f, SYNC_OP_UPSERT, &out);
+		EXPECT(out.flags == 0 && out.pkts_in == 9);
+	}
 
 	/* refused: another key, any bit changed, cut, padded */
 	EXPECT(sync_open(buf, len, &g, key2) == SYNC_BAD_MAC);
@@ -3141,6 +3487,33 @@ static void test_sync(void)
 	EXPECT(sd.replays == 3);
 	sync_cache_sweep(UINT64_MAX, false);
 	EXPECT(sync_cache.n == 0);
+
+	/* the held copy keeps byte 3: sync flows shows what the peer sent */
+	{
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *fp;
+
+		recs[0] = sync_rec_of(SYNC_OP_UPSERT, 40000);
+		recs[0].flags = SYNC_REC_F_SEEN | SYNC_REC_F_SEEN_OUT |
+				SYNC_REC_F_NO_COUNTERS;
+		recs[0].pkts_out = recs[0].bytes_out = recs[0].pkts_in =
+			recs[0].bytes_in = 0;
+		recs[1] = sync_rec_of(SYNC_OP_UPSERT, 40001);	/* an older peer */
+		sync_apply_rec(&recs[0], sync_now_ms());
+		sync_apply_rec(&recs[1], sync_now_ms());
+		fp = open_memstream(&out, &outlen);
+		sync_ctl_flows(fp);
+		fclose(fp);
+		EXPECT(count_lines(out, "\n") == 2);
+		EXPECT(strstr(out, "udp 10.0.0.2:40000 192.0.2.1:41000 192.0.2.2:5001 - ") &&
+		       strstr(out, " - - - - seen=out\n"));
+		EXPECT(strstr(out, "udp 10.0.0.2:40001 192.0.2.1:41001 192.0.2.2:5001 - ") &&
+		       strstr(out, " 1 2 3 1234605616436508552\n"));
+		free(out);
+		sync_cache_sweep(UINT64_MAX, false);
+		EXPECT(sync_cache.n == 0);
+	}
 }
 
 /* ---- several external addresses (natkctl set addresses, pool) ---- */
@@ -4561,6 +4934,218 @@ static void test_block_log(void)
 	}
 }
 
+/* set accounting on|off: parsing, the request, status, save and apply. */
+static void test_accounting(void)
+{
+	struct natk_conf c = {};
+	struct natk_status st = {};
+	struct nlattr *tb[NATK_A_MAX + 1];
+	char err[256], *s;
+	struct nl_msg *m;
+
+	/* the values, an abbreviation of the setting, the request */
+	{
+		static const char *const good[] = { "on", "off", "of" };
+		static const uint8_t want[] = { 1, 0, 0 };
+		static const char *const bad[] = {
+			"yes", "1", "0", "ON", "o", "", "enabled", "offf",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+			char *a[] = { "acc", (char *)good[i] };
+
+			memset(&c, 0, sizeof(c));
+			c.accounting = 7;
+			EXPECT(conf_parse_setting(&c, 2, a, true, err, sizeof(err)) == 2);
+			EXPECT(c.have == HAVE_ACCOUNTING && c.accounting == want[i]);
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			char *a[] = { "accounting", (char *)bad[i] };
+			char want_err[128];
+
+			memset(&c, 0, sizeof(c));
+			snprintf(want_err, sizeof(want_err),
+				 "invalid accounting '%s': expected on or off (", bad[i]);
+			err[0] = '\0';
+			if (conf_parse_setting(&c, 2, a, true, err, sizeof(err)) >= 0 ||
+			    !strstr(err, want_err) || c.have) {
+				fprintf(stderr, "accounting '%s': got '%s'\n", bad[i], err);
+				failures++;
+			}
+		}
+		/* the file takes only the whole words */
+		{
+			char *a[] = { "accounting", "of" }, *b[] = { "acc", "on" };
+
+			memset(&c, 0, sizeof(c));
+			EXPECT(conf_parse_setting(&c, 2, a, false, err, sizeof(err)) < 0);
+			EXPECT(conf_parse_setting(&c, 2, b, false, err, sizeof(err)) < 0 &&
+			       strstr(err, "unknown setting 'acc'") &&
+			       strstr(err, "accounting"));
+		}
+		{
+			char *a[] = { "accounting" };
+			char *two[] = { "accounting", "on", "accounting", "off" };
+			char *amb[] = { "a", "on" };
+
+			memset(&c, 0, sizeof(c));
+			EXPECT(conf_parse_setting(&c, 1, a, true, err, sizeof(err)) < 0 &&
+			       strstr(err, "'accounting' needs a value: on or off"));
+			EXPECT(conf_parse_setting(&c, 4, two, true, err, sizeof(err)) == 2);
+			EXPECT(conf_parse_setting(&c, 2, two + 2, true, err, sizeof(err)) < 0 &&
+			       strstr(err, "'accounting' given twice"));
+			/* addresses, accounting */
+			EXPECT(conf_parse_setting(&c, 2, amb, true, err, sizeof(err)) < 0 &&
+			       strstr(err, "ambiguous setting 'a'"));
+		}
+		EXPECT(strstr(conf_keywords(), ", accounting"));
+		for (int k = 0; k < 3; k++) {
+			memset(&c, 0, sizeof(c));
+			if (k < 2) {
+				c.have = HAVE_ACCOUNTING;
+				c.accounting = (uint8_t)k;
+			}
+			m = genl_msg(NATK_CMD_SET_CONFIG);
+			conf_put_attrs(m, &c);
+			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+			if (k < 2)
+				EXPECT(tb[NATK_A_ACCOUNTING] &&
+				       nla_len(tb[NATK_A_ACCOUNTING]) == 1 &&
+				       nla_get_u8(tb[NATK_A_ACCOUNTING]) == k);
+			else
+				EXPECT(!tb[NATK_A_ACCOUNTING]);
+			nlmsg_free(m);
+		}
+	}
+
+	/* status: after fast-path; an older module: nothing */
+	m = addr_config(NATK_ADDRS_PRIMARY, false);
+	nla_put_u8(m, NATK_A_FAST_PATH, NATK_FAST_PATH_AUTO);
+	nla_put_u8(m, NATK_A_FAST_PATH_WHY, NATK_FP_ACTIVE);
+	nla_put_u8(m, NATK_A_ACCOUNTING, 1);
+	EXPECT(config_cb(m, &st) == NL_OK);
+	nlmsg_free(m);
+	EXPECT(st.accounting == 1 && status_has(&st, NATK_A_ACCOUNTING));
+	for (int k = 0; k < 3; k++) {
+		static const char *const text[] = {
+			"\n  fast-path: auto (active)\n  accounting: on\n",
+			"\n  fast-path: auto (active)\n  accounting: off\n",
+		};
+		static const char *const want_json[] = {
+			"\"fast_path_state\":\"active\",\"accounting\":true,",
+			"\"fast_path_state\":\"active\",\"accounting\":false,",
+		};
+
+		if (k == 1)
+			st.accounting = 0;
+		if (k == 2)
+			st.present &= ~(1ull << NATK_A_ACCOUNTING);
+		cap_start(false, false);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(k == 2 ? !strstr(s, "accounting") : !!strstr(s, text[k]));
+		free(s);
+		cap_start(true, false);
+		status_print(&st, NULL, 0);
+		s = cap_end();
+		EXPECT(k == 2 ? !strstr(s, "accounting") : !!strstr(s, want_json[k]));
+		if (k == 0)
+			save_json("status-accounting", s);
+		free(s);
+	}
+
+	/* save writes it, apply reads it back and sends it */
+	for (int k = 0; k < 3; k++) {
+		struct file_conf fc = {};
+		FILE *fp;
+
+		m = addr_config(NATK_ADDRS_PRIMARY, false);
+		if (k < 2)
+			nla_put_u8(m, NATK_A_ACCOUNTING, (uint8_t)!k);
+		memset(&st, 0, sizeof(st));
+		EXPECT(config_cb(m, &st) == NL_OK);
+		nlmsg_free(m);
+		cap_start(false, false);
+		save_print(&st, NULL, 0);
+		s = cap_end();
+		if (k == 0)
+			EXPECT(strstr(s, "\naccounting on\n"));
+		else if (k == 1)
+			EXPECT(strstr(s, "\naccounting off\n"));
+		else
+			EXPECT(!strstr(s, "accounting"));	/* an older module */
+		fp = fmemopen(s, strlen(s), "r");
+		assert(fp);
+		EXPECT(parse_file("saved", fp, &fc) == 0);
+		fclose(fp);
+		EXPECT(!(fc.c.have & HAVE_ACCOUNTING) == (k == 2));
+		EXPECT(k == 2 || fc.c.accounting == !k);
+		m = genl_msg(NATK_CMD_SET_CONFIG);
+		conf_put_attrs(m, &fc.c);
+		EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+		/* left out: NATK_A_RESET's default, off */
+		EXPECT(k == 2 ? !tb[NATK_A_ACCOUNTING] :
+		       tb[NATK_A_ACCOUNTING] && nla_get_u8(tb[NATK_A_ACCOUNTING]) == !k);
+		nlmsg_free(m);
+		/* a module without it: the line is named, with what to do */
+		st.present &= ~(1ull << NATK_A_ACCOUNTING);
+		err_start();
+		EXPECT(apply_name_unsupported("saved", &fc, &st) == (k < 2));
+		{
+			char *e = err_end();
+
+			EXPECT(k == 2 ? !*e :
+			       !!strstr(e, ": accounting: the loaded natk.ko is too old for this setting: upgrade natk"));
+			free(e);
+		}
+		{
+			const char *u = conf_unsupported(&fc.c, &st);
+
+			EXPECT(k == 2 ? !u : u && !strcmp(u, "accounting"));
+		}
+		st.present |= 1ull << NATK_A_ACCOUNTING;
+		EXPECT(!conf_unsupported(&fc.c, &st));
+		free(fc.fwd);
+		free(fc.fwd_line);
+		free(fc.line_conf);
+		free(fc.line_no);
+		free(s);
+	}
+	/* a file a person writes */
+	{
+		static const char good[] = "external wan0\naccounting on\n";
+		static const char *const bad[] = {
+			"accounting maybe\n", "accounting on off\n", "accounting\n",
+			"accounting on\naccounting off\n", "acc on\n",
+		};
+		struct file_conf fc = {};
+		FILE *fp;
+
+		fp = fmemopen((void *)good, strlen(good), "r");
+		EXPECT(parse_file("good", fp, &fc) == 0);
+		fclose(fp);
+		EXPECT((fc.c.have & HAVE_ACCOUNTING) && fc.c.accounting == 1 &&
+		       fc.nlines == 2);
+		free(fc.line_conf);
+		free(fc.line_no);
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			memset(&fc, 0, sizeof(fc));
+			fp = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+			err_start();
+			if (parse_file("bad", fp, &fc) != 1) {
+				fprintf(saved_stderr, "apply accepted: %s", bad[i]);
+				failures++;
+			}
+			free(err_end());
+			fclose(fp);
+			free(fc.fwd);
+			free(fc.fwd_line);
+			free(fc.line_conf);
+			free(fc.line_no);
+		}
+	}
+}
+
 int main(void)
 {
 	run("printer", test_printer);
@@ -4587,6 +5172,7 @@ int main(void)
 	run("addr-metrics", test_addr_metrics);
 	run("blocks", test_blocks);
 	run("block-log", test_block_log);
+	run("accounting", test_accounting);
 	if (failures) {
 		fprintf(stderr, "test_unit: %d failure(s)\n", failures);
 		return 1;
