@@ -264,9 +264,11 @@ natk_unload() {
 }
 
 # natk_up: load natk and masquerade out of wan0 in netns nat.
+# natk_up [SETTING VALUE...]: load natk and masquerade out of wan0, with
+# any other natkctl settings given (e.g. accounting on).
 natk_up() {
 	natk_load || return 1
-	nctl set external wan0
+	nctl set external wan0 "$@"
 }
 
 # require_natk NAME: FAIL NAME and exit the scenario if natk is not built.

@@ -12,7 +12,7 @@ plan "$SCEN-natk-up" two-hosts-both-work two-hosts-distinct-ports \
 	two-hosts-replies-to-right-host two-hosts-flows-listed
 require_natk two-hosts-distinct-ports
 topo_setup || { fail two-hosts-distinct-ports "topology setup failed"; exit 1; }
-check "$SCEN-natk-up" natk_up || exit 1
+check "$SCEN-natk-up" natk_up accounting on || exit 1
 nsx wan python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -10,6 +10,10 @@
 #          idle_timeouts +1, active_connections 0
 #   flow:  packets_out/bytes_out/packets_in/bytes_in the same numbers
 # and the same for ICMP echo and a TCP connection (connections_established).
+# Per-flow counters are kept with accounting on (set here; off by default):
+# a flow made with it off has none (a 128-byte flow object), is still
+# listed as seen both ways and counted in the stats, and a flow made
+# while it was on keeps counting.
 . "$NATK_REPO/tests/lib/netns.sh"
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
@@ -25,10 +29,12 @@ plan counters-natk-up counters-set-timeouts counters-udp-replies counters-packet
 	counters-icmp-connection-attempts counters-flow-icmp counters-tcp-reply \
 	counters-tcp-connection-attempts counters-tcp-connections-established \
 	counters-tcp-flow-matches-stats counters-tcp-in-out-balance counters-flush \
-	counters-monotonic-after-flush counters-active-after-flush
+	counters-monotonic-after-flush counters-active-after-flush counters-accounting-off \
+	counters-status-accounting-off counters-flow-no-counters counters-stats-without-accounting \
+	counters-flow-keeps-counting counters-flow-object-128
 require_natk counters-natk-built
 topo_setup || { fail counters-topology "topology setup failed"; exit 1; }
-check counters-natk-up natk_up || exit 1
+check counters-natk-up natk_up accounting on || exit 1
 check counters-set-timeouts nctl set timeout udp 10 timeout icmp 30
 udp_echo_server wan $WAN1 7000 200
 
@@ -97,3 +103,23 @@ b5=$(ctl_stats_json nat)
 json_expect counters-monotonic-after-flush "$(jq -n --argjson a "$b4" --argjson b "$b5" \
 	'[$a | to_entries[] | select(.key != "active_connections") | .key] | map(. as $k | $b[$k] >= $a[$k]) | all')" '. == true'
 expect_eq counters-active-after-flush 0 "$(printf '%s' "$b5" | jq .active_connections)"
+
+# Accounting off (the default; natk_up set it on above).
+got=$(udp_pingpong lan1 41002 $WAN1 7000 2 100)
+check counters-accounting-off nctl set accounting off
+expect_eq counters-status-accounting-off false "$(status_key nat .accounting)" "natkctl -j status .accounting"
+b6=$(ctl_stats_json nat)
+got=$(udp_pingpong lan1 41003 $WAN1 7000 $N 100)
+b7=$(ctl_stats_json nat)
+json_expect counters-flow-no-counters "$(nctl -j flows proto udp internal $LAN1:41003)" \
+	'length == 1 and .[0].seen_out and .[0].seen_in and ([.[0] | has("packets_out", "bytes_out", "packets_in", "bytes_in")] | any | not)' \
+	"a flow made with accounting off: seen both ways, no counters"
+expect_eq counters-stats-without-accounting "$N $((N * 128)) $N $((N * 228))" \
+	"$(stat_delta "$b6" "$b7" packets_out_to_destination) $(stat_delta "$b6" "$b7" bytes_out_to_destination) $(stat_delta "$b6" "$b7" packets_out_to_source) $(stat_delta "$b6" "$b7" bytes_out_to_source)" \
+	"stats moved by the $N datagrams of the unaccounted flow (packets, bytes out; packets, bytes back)"
+got=$(udp_pingpong lan1 41002 $WAN1 7000 3 100)
+json_expect counters-flow-keeps-counting "$(nctl -j flows proto udp internal $LAN1:41002)" \
+	'length == 1 and .[0].packets_out == 5 and .[0].bytes_out == 640 and .[0].packets_in == 5 and .[0].bytes_in == 1140' \
+	"the flow made with accounting on, 2 + 3 datagrams each way"
+expect_eq counters-flow-object-128 128 "$(cat /sys/kernel/slab/natk_flow/object_size 2>&1)" \
+	"bytes of a flow without counters (/sys/kernel/slab/natk_flow/object_size)"

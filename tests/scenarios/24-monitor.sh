@@ -28,7 +28,7 @@ plan monitor-natk-up monitor-sees-new monitor-new-event monitor-time-format moni
 	monitor-update-idle-none monitor-update-events-lost
 require_natk monitor-natk-built
 topo_setup || { fail monitor-topology "topology setup failed"; exit 1; }
-check monitor-natk-up natk_up || exit 1
+check monitor-natk-up natk_up accounting on || exit 1
 peer_server wan udp 5000 $WAN1
 
 lines() { [ -s "$1" ] && wc -l < "$1" || echo 0; }

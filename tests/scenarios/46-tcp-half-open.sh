@@ -202,9 +202,9 @@ flood_flows() {
 	nctl -j flows proto tcp | jq -c --arg l "$LAN1" --arg w "$WAN1" \
 		"[.[] | select(.internal_address == \$l and .internal_port == 80 and .remote_address == \$w and .remote_port >= $FLOOD_PORT and .remote_port < 20000)]"
 }
-# every flood flow saw lan1's SYN-ACK (packets_out >= 1)
+# every flood flow saw lan1's SYN-ACK (seen_out)
 flood_answered() {
-	flood_flows | jq -e 'length > 0 and all(.[]; .packets_out >= 1)'
+	flood_flows | jq -e 'length > 0 and all(.[]; .seen_out)'
 }
 
 trans=$(nctl -j status | jq -r .timeouts.tcp_transitory)
@@ -287,10 +287,10 @@ nest=$(echo "$F" | jq '[.[] | select(.state == "established")] | length')
 nlong=$(echo "$F" | jq "[.[] | select(.expires > $trans)] | length")
 log "$((port - FLOOD_PORT)) spoofed SYNs in $tries rounds: $nflood flows, states $(echo "$F" | jq -c 'group_by(.state) | map({(.[0].state): length}) | add'), SYN-ACKs dropped in wan: $(nsx wan nft list counter ip halfopen synack | grep -o 'packets [0-9]*')"
 expect_eq halfopen-table-filled $MAXF "$(nctl -j status | jq -r .flows)" "flows after the spoofed SYNs"
-if [ "$nflood" -ge $((MAXF - 16)) ] && echo "$F" | jq -e 'all(.[]; .packets_out >= 1)' > /dev/null; then
+if [ "$nflood" -ge $((MAXF - 16)) ] && echo "$F" | jq -e 'all(.[]; .seen_out)' > /dev/null; then
 	pass halfopen-spoofed-syns-answered
 else
-	fail halfopen-spoofed-syns-answered "$nflood flows from the spoofed SYNs, unanswered: $(echo "$F" | jq -c '[.[] | select(.packets_out < 1)] | .[:5]')"
+	fail halfopen-spoofed-syns-answered "$nflood flows from the spoofed SYNs, unanswered: $(echo "$F" | jq -c '[.[] | select(.seen_out | not)] | .[:5]')"
 fi
 if [ "$nflood" -gt 0 ] && [ "$nest" -eq 0 ]; then
 	pass halfopen-spoofed-not-established

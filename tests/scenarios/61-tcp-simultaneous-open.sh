@@ -20,7 +20,7 @@ require_natk simopen-setup
 D=$(mktemp -d)
 trap 'rc=$?; rm -rf "$D"; (exit $rc); scenario_cleanup' EXIT
 topo_setup || { fail simopen-setup "topology setup failed"; exit 1; }
-check "$SCEN-natk-up" natk_up || exit 1
+check "$SCEN-natk-up" natk_up accounting on || exit 1
 
 # wan counts what natk's side sends it: RSTs and ICMP errors from the
 # external address, and SYNs without ACK to 42101.

@@ -53,7 +53,7 @@ fi
 dmesg_mark
 require_natk fp-natk-built
 topo_setup || { fail fp-topology "topology setup failed"; exit 1; }
-check fp-natk-up natk_up || exit 1
+check fp-natk-up natk_up accounting on || exit 1
 
 fpstat() { nctl -j stats | jq -r ".${1:-fastpath_packets}"; }
 fpjq() { nctl -j status | jq -r "$1"; }
