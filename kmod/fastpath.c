@@ -711,8 +711,9 @@ full:
 
 /*
  * NETDEV_CHANGEUPPER (RTNL held): a device that joins a bridge whose ingress
- * natk hooks is hooked as its port; a port that leaves a bridge loses its
- * hook (and natk its hold on bridge.ko).
+ * natk hooks is hooked as its port (one natk hooked on its own before is
+ * hooked again: a port's hook needs bridge.ko's helpers); a port that
+ * leaves a bridge loses its hook (and natk its hold on bridge.ko).
  */
 void natk_fp_dev_upper(struct net_device *dev,
 		       const struct netdev_notifier_changeupper_info *info)
@@ -721,10 +722,14 @@ void natk_fp_dev_upper(struct net_device *dev,
 
 	if (!netif_is_bridge_master(info->upper_dev))
 		return;
-	if (!info->linking)
+	if (!info->linking) {
 		natk_fp_dev_gone(dev);
-	else if (nn->fp_on && natk_fp_dev_hooked(nn, info->upper_dev))
+	} else if (nn->fp_on && natk_fp_dev_hooked(nn, info->upper_dev)) {
+		/* Mutant fpb-plain-kept: a device hooked alone stays so. */
+		if (!natk_mutant(fpb_plain_kept))
+			natk_fp_dev_gone(dev);
 		natk_fp_hook(nn, dev);	/* no room: the bridge's hook serves */
+	}
 }
 
 /* A bridge port's STP state changed (fpbridge.c's switchdev notifier). */

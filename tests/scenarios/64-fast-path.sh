@@ -40,7 +40,7 @@ plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp
 	fp-link-down-up fp-auto-hooks-inactive fp-auto-hooks-slow fp-on-overrides \
 	fp-auto-back fp-auto-back-fast fp-bridge-replies fp-bridge-used \
 	fp-bridge-rx-counted fp-bridge-nft-counted fp-bridge-tcpdump fp-bridge-port-disabled \
-	fp-bridge-port-forwarding fp-bridge-port-rejoined \
+	fp-bridge-port-forwarding fp-plain-port-fast fp-bridge-port-rejoined \
 	fp-dev-delete-quick fp-dev-delete-waiting fp-kernel-log
 # nft list hooks needs nfnetlink_hook (6.12 has it, Debian's 6.1 not).
 HOOKLIST=0
@@ -375,17 +375,41 @@ bridge_fast_ok fp-bridge-port-forwarding "port forwarding again"
 nsx wan nft delete table ip natk_t64w
 
 # A port that leaves the bridge loses natk's hook; one that joins a bridge
-# natk hooks gets one, and its state (blocking, then forwarding) from the
-# bridge's notifications.
+# natk hooks gets one (again as a port if natk hooked it alone meanwhile),
+# and its state (blocking, then forwarding) from the bridge's
+# notifications.
 vlan1_hooked() { nsx nat nft list hooks netdev device vlan1 2>&1 | grep -q natk_fp_ingress; }
+mac0=$(nsx nat cat /sys/class/net/lan0/address)	# lan1's gateway MAC
 nsx nat ip link set vlan1 nomaster
 if [ $HOOKLIST = 1 ] && vlan1_hooked; then
 	fail fp-bridge-port-left "natk_fp_ingress still hooked on vlan1 after it left lan0"
 elif [ $HOOKLIST = 1 ]; then
 	pass fp-bridge-port-left
 fi
+# Out of the bridge, vlan1 carries lan1's traffic on its own (lan0's MAC,
+# a host route): natk hooks it as a plain device and takes the flow there.
+# Back in lan0 it must be hooked again as a port: the plain hook would
+# leave every packet to the bridge.
+fpi() { fpstat fastpath_ingress; }
+# (the work hooks vlan1 after the flow's first fast packet there)
+ingress_grows() { local i; i=$(fpi); pp 4007 1 > /dev/null; [ "$(fpi)" -gt "$i" ]; }
+mac1=$(nsx nat cat /sys/class/net/vlan1/address)
+nsx nat ip link set vlan1 address "$mac0"
+nsx nat ip route add $LAN1/32 dev vlan1
+poll 20 reply_ok
+poll 10 ingress_grows
+i0=$(fpi); b0=$(fpb)
+got=$(pp 4007 10)
+i1=$(fpi); b1=$(fpb)
+if [ "$got" = 10 ] && [ $((i1 - i0)) -ge 8 ] && [ $((b1 - b0)) = 0 ]; then
+	pass fp-plain-port-fast
+else
+	fail fp-plain-port-fast "vlan1 out of the bridge: $got replies of 10, fastpath_ingress +$((i1 - i0)) (want >= 8), fastpath_bridge +$((b1 - b0)) (want 0)"
+fi
+nsx nat ip route del $LAN1/32 dev vlan1
+nsx nat ip link set vlan1 address "$mac1"
 nsx nat ip link set vlan1 master lan0
-bridge_fast_ok fp-bridge-port-rejoined "vlan1 back in lan0"
+bridge_fast_ok fp-bridge-port-rejoined "vlan1 back in lan0, hooked alone before"
 
 # The device goes away while flows hold routes through it.
 pp 4003 3 > /dev/null
