@@ -14,7 +14,7 @@
 #define NATK_EVENT_SIZE	320
 
 /* NATK_FLOW_A_SEEN: the directions @flow has had packets in. */
-static u8 natk_flow_seen(const struct natk_flow *flow)
+static u8 natk_flow_seen_dirs(const struct natk_flow *flow)
 {
 	return (test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ?
 		NATK_FLOW_F_SEEN_OUT : 0) |
@@ -58,15 +58,15 @@ int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 	if (nla_put_u8(skb, NATK_FLOW_A_PROTO, flow->okey.proto) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_INT_ADDR_BE, flow->okey.iaddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_INT_PORT, ntohs(flow->okey.iport)) ||
-	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, flow->rkey.eaddr) ||
-	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->rkey.eport)) ||
+	    nla_put_in_addr(skb, NATK_FLOW_A_EXT_ADDR_BE, flow->eaddr) ||
+	    nla_put_u16(skb, NATK_FLOW_A_EXT_PORT, ntohs(flow->eport)) ||
 	    nla_put_in_addr(skb, NATK_FLOW_A_REM_ADDR_BE, flow->okey.raddr) ||
 	    nla_put_u16(skb, NATK_FLOW_A_REM_PORT, ntohs(flow->okey.rport)) ||
 	    nla_put_u8(skb, NATK_FLOW_A_STATE, READ_ONCE(flow->state)) ||
 	    nla_put_u32(skb, NATK_FLOW_A_EXPIRES_MS,
 			left > 0 ? jiffies_to_msecs(left) : 0) ||
 	    nla_put_u32(skb, NATK_FLOW_A_AGE_MS, jiffies_to_msecs(age)) ||
-	    nla_put_u8(skb, NATK_FLOW_A_SEEN, natk_flow_seen(flow)) ||
+	    nla_put_u8(skb, NATK_FLOW_A_SEEN, natk_flow_seen_dirs(flow)) ||
 	    (acct && natk_flow_fill_acct(skb, acct)) ||
 	    nla_put_u32(skb, NATK_FLOW_A_ID, natk_flow_id(flow)) ||
 	    (reason && nla_put_u8(skb, NATK_FLOW_A_REASON, reason))) {
@@ -173,7 +173,7 @@ bool natk_flow_update_due(const struct natk_cfg *cfg,
 	unsigned long timeout = natk_timeout_for(cfg, flow->okey.proto,
 						 READ_ONCE(flow->state));
 	/* The time of the packet that wrote it (natk_flow_refresh()). */
-	unsigned long seen = READ_ONCE(flow->seen) - NATK_SEEN_AHEAD;
+	unsigned long seen = natk_flow_seen(flow, now) - NATK_SEEN_AHEAD;
 	unsigned long every, idle;
 	u16 age;
 
@@ -279,8 +279,8 @@ void natk_event_flow_map(struct natk_net *nn, const struct natk_flow *flow,
 		.proto = flow->okey.proto,
 	};
 
-	natk_event_mapping(nn, &ik, ik.iaddr, flow->rkey.eaddr,
-			   ntohs(flow->rkey.eport), 0, cmd);
+	natk_event_mapping(nn, &ik, ik.iaddr, flow->eaddr,
+			   ntohs(flow->eport), 0, cmd);
 }
 
 /* Port blocks (blocks.c): for every protocol, no internal port. */

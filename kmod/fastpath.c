@@ -435,7 +435,7 @@ static unsigned int natk_fp_send(struct natk_net *nn,
 
 	natk_count_in(nn, !dir, len);
 	if (dir ? natk_manip(skb, false, flow->okey.iaddr, flow->okey.iport) :
-		  natk_manip(skb, true, flow->rkey.eaddr, flow->rkey.eport)) {
+		  natk_manip(skb, true, flow->eaddr, flow->eport)) {
 		natk_drop(nn, NATK_STAT_DROP_NO_MEMORY);
 		return NF_DROP;
 	}
@@ -582,11 +582,11 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	if (br) {
 		if (dir)
 			return NF_ACCEPT;
-		if (READ_ONCE(flow->fp_port) != state->in->ifindex) {
-			WRITE_ONCE(flow->fp_port, state->in->ifindex);
+		if (READ_ONCE(flow->fp_port) != (u16)state->in->ifindex) {
+			WRITE_ONCE(flow->fp_port, (u16)state->in->ifindex);
 			return NF_ACCEPT;
 		}
-		if (time_after(jiffies, READ_ONCE(flow->seen)))
+		if (natk_flow_refresh_due(flow, jiffies))
 			return NF_ACCEPT;
 	}
 	if (pskb_trim_rcsum(skb, len))

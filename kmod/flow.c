@@ -43,22 +43,57 @@ static const struct rhashtable_params natk_oparams = {
 	.automatic_shrinking = true,
 };
 
+/*
+ * The reply table's key is not stored: natk_flow_rkey() makes it from the
+ * original key and the external end (16 bytes less a flow). Both hashes
+ * are jhash2 of a struct natk_rkey, as rhashtable's default for a stored
+ * key would be.
+ */
+static u32 natk_rkey_hash(const void *data, u32 len, u32 seed)
+{
+	return jhash2(data, sizeof(struct natk_rkey) / sizeof(u32), seed);
+}
+
+static u32 natk_flow_rhash(const void *data, u32 len, u32 seed)
+{
+	struct natk_rkey k = natk_flow_rkey(data);
+
+	return natk_rkey_hash(&k, len, seed);
+}
+
+static int natk_flow_rcmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct natk_rkey *k = arg->key;
+	const struct natk_flow *flow = obj;
+
+	return k->raddr != flow->okey.raddr || k->eaddr != flow->eaddr ||
+	       k->rport != flow->okey.rport || k->eport != flow->eport ||
+	       k->proto != flow->okey.proto;
+}
+
 static const struct rhashtable_params natk_rparams = {
 	.head_offset = offsetof(struct natk_flow, rnode),
-	.key_offset = offsetof(struct natk_flow, rkey),
 	.key_len = sizeof(struct natk_rkey),
+	.hashfn = natk_rkey_hash,
+	.obj_hashfn = natk_flow_rhash,
+	.obj_cmpfn = natk_flow_rcmp,
 	.automatic_shrinking = true,
 };
 
+/* Put @flow in the reply table, unless its reply key is taken. */
+static int natk_flow_rinsert(struct natk_net *nn, struct natk_flow *flow)
+{
+	struct natk_rkey k = natk_flow_rkey(flow);
+
+	return rhashtable_lookup_insert_key(&nn->rtbl, &k, &flow->rnode,
+					    natk_rparams);
+}
+
 int natk_flow_cache_init(void)
 {
-	/* natk_flow.announced lives in the padding after state. */
+	/* Without counters (issue 15: memory a flow): no hole. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     offsetof(struct natk_flow, fp_dst) !=
-		     offsetof(struct natk_flow, created) + 8);
-	/* Two cache lines without counters (issue 15: memory a flow). */
-	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     sizeof(struct natk_flow) > 128);
+		     sizeof(struct natk_flow) > 112);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	if (!natk_flow_cache)
 		return -ENOMEM;
@@ -288,12 +323,12 @@ void natk_flow_refresh(struct natk_flow *flow)
 	 * (as nf_flow_table's refresh): a flow expires up to a second early.
 	 */
 	if (natk_mutant(seen_lagging)) {
-		if (time_after_eq(now, READ_ONCE(flow->seen) + HZ))
-			WRITE_ONCE(flow->seen, now);
+		if (time_after_eq(now, natk_flow_seen(flow, now) + HZ))
+			WRITE_ONCE(flow->seen, (u32)now);
 		return;
 	}
-	if (time_after(now, READ_ONCE(flow->seen)))
-		WRITE_ONCE(flow->seen, now + NATK_SEEN_AHEAD);
+	if (natk_flow_refresh_due(flow, now))
+		WRITE_ONCE(flow->seen, (u32)(now + NATK_SEEN_AHEAD));
 }
 
 static void natk_flow_free_rcu(struct rcu_head *head)
@@ -319,12 +354,9 @@ static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
 	if (acct)
 		__set_bit(NATK_FLOW_ACCT, &flow->flags);
 	flow->okey = *key;
-	flow->rkey.raddr = key->raddr;
-	flow->rkey.rport = key->rport;
-	flow->rkey.proto = key->proto;
 	flow->state = state;
 	flow->created = (u32)now;
-	flow->seen = now + NATK_SEEN_AHEAD;	/* natk_flow_refresh() */
+	flow->seen = (u32)(now + NATK_SEEN_AHEAD);	/* natk_flow_refresh() */
 	/* Its FLOW_NEW announces it (natk_flow_update_due()). */
 	flow->announced = natk_secs(now);
 	return flow;
@@ -341,17 +373,18 @@ static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
 static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 {
 	struct natk_flow *flow = arg;
+	struct natk_rkey k;
 
 	if (natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), flow->okey.proto,
-				flow->rkey.eaddr, port))
+				flow->eaddr, port))
 		return -EEXIST;
-	flow->rkey.eport = port;
-	if (rhashtable_lookup(&nn->rtbl, &flow->rkey, natk_rparams))
+	flow->eport = port;
+	k = natk_flow_rkey(flow);
+	if (rhashtable_lookup(&nn->rtbl, &k, natk_rparams))
 		return -EEXIST;
-	if (natk_port_local_use(nn, flow->okey.proto, flow->rkey.eaddr, port))
+	if (natk_port_local_use(nn, flow->okey.proto, flow->eaddr, port))
 		return -EEXIST;
-	return rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
-					     natk_rparams);
+	return natk_flow_rinsert(nn, flow);
 }
 
 /* The table is full: have the GC evict flows that are not established. */
@@ -467,15 +500,14 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 			goto err_flow;
 	}
 	set_active_memcg(memcg);
-	flow->rkey.eaddr = eaddr;
+	flow->eaddr = eaddr;
 	if (map) {
 		flow->map = map;
 		/* The endpoint's own mapping may be a forward's. */
 		if (map->ekey.eaddr || !given)
-			flow->rkey.eaddr = natk_map_eaddr(map, cfg);
-		flow->rkey.eport = map->ekey.eport;
-		err = rhashtable_lookup_insert_fast(&nn->rtbl, &flow->rnode,
-						    natk_rparams);
+			flow->eaddr = natk_map_eaddr(map, cfg);
+		flow->eport = map->ekey.eport;
+		err = natk_flow_rinsert(nn, flow);
 	} else if (want) {
 		err = natk_flow_claim(nn, flow, want);
 	} else {

@@ -367,9 +367,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	if (!out)
 		goto drop;
 	/* The receiver sees the sender's external address and port. */
-	rk.raddr = out->rkey.eaddr;
+	rk.raddr = out->eaddr;
 	rk.eaddr = iph->daddr;
-	rk.rport = out->rkey.eport;
+	rk.rport = out->eport;
 	rk.eport = pkt.dport;
 	rk.proto = pkt.proto;
 	in = natk_flow_lookup_in(nn, &rk);
@@ -385,7 +385,7 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	}
 	natk_count_in(nn, true, skb->len);
 	if (natk_manip(skb, false, in->okey.iaddr, in->okey.iport) ||
-	    natk_manip(skb, true, out->rkey.eaddr, out->rkey.eport)) {
+	    natk_manip(skb, true, out->eaddr, out->eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
@@ -571,7 +571,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	}
 
 	natk_count_in(nn, true, skb->len);
-	if (natk_manip(skb, true, flow->rkey.eaddr, flow->rkey.eport)) {
+	if (natk_manip(skb, true, flow->eaddr, flow->eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}

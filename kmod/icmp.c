@@ -320,8 +320,8 @@ unsigned int natk_icmp_error_out(struct natk_net *nn,
 		why = NATK_STAT_DROP_ICMP_RATELIMIT;
 		goto drop;
 	}
-	if (natk_icmp_rewrite(skb, &in, false, flow->rkey.eaddr,
-			      flow->rkey.eport)) {
+	if (natk_icmp_rewrite(skb, &in, false, flow->eaddr,
+			      flow->eport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
@@ -368,9 +368,9 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 		ok.proto = in.proto;
 		rcv = natk_flow_lookup_out(nn, &ok);
 		if (rcv) {
-			rk.raddr = rcv->rkey.eaddr;
+			rk.raddr = rcv->eaddr;
 			rk.eaddr = in.saddr;
-			rk.rport = rcv->rkey.eport;
+			rk.rport = rcv->eport;
 			rk.eport = in.sport;
 			rk.proto = in.proto;
 			snd = natk_flow_lookup_in(nn, &rk);
@@ -384,8 +384,8 @@ unsigned int natk_icmp_error_hairpin(struct natk_net *nn,
 		why = NATK_STAT_DROP_NO_FLOW;
 		goto drop;
 	}
-	if (natk_icmp_rewrite(skb, &in, false, rcv->rkey.eaddr,
-			      rcv->rkey.eport) ||
+	if (natk_icmp_rewrite(skb, &in, false, rcv->eaddr,
+			      rcv->eport) ||
 	    natk_icmp_rewrite(skb, &in, true, snd->okey.iaddr,
 			      snd->okey.iport)) {
 		why = NATK_STAT_DROP_NO_MEMORY;

@@ -57,7 +57,7 @@ static void natk_flow_import_set(const struct natk_cfg *cfg,
 		WRITE_ONCE(flow->state, s->state);
 	timeout = natk_timeout_for(cfg, s->okey.proto, s->state);
 	left = min_t(unsigned long, msecs_to_jiffies(s->expires_ms), timeout);
-	WRITE_ONCE(flow->seen, jiffies - (timeout - left));
+	WRITE_ONCE(flow->seen, (u32)(jiffies - (timeout - left)));
 	if (acct) {
 		WRITE_ONCE(acct->pkts[0], s->pkts[0]);
 		WRITE_ONCE(acct->pkts[1], s->pkts[1]);
@@ -110,8 +110,8 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 	flow = natk_flow_lookup_out(nn, &s->okey);
 	if (flow) {
 		/* NATK_FLOW_A_UPDATE: a peer's update of a flow here. */
-		if (s->replace && flow->rkey.eport == s->eport &&
-		    flow->rkey.eaddr == s->eaddr) {
+		if (s->replace && flow->eport == s->eport &&
+		    flow->eaddr == s->eaddr) {
 			natk_flow_import_set(cfg, flow, s);
 			goto out;
 		}
@@ -147,7 +147,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		err = natk_import_refused(extack, why);
 		goto out;
 	}
-	if (flow->rkey.eport != s->eport || flow->rkey.eaddr != s->eaddr) {
+	if (flow->eport != s->eport || flow->eaddr != s->eaddr) {
 		/* A packet made it meanwhile, with another port. */
 		NL_SET_ERR_MSG(extack, "natk: the flow exists with another external port");
 		err = -EADDRINUSE;

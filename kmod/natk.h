@@ -171,28 +171,43 @@ struct natk_host;
 /* A flow (a session): one 5-tuple through the NAT. */
 struct natk_flow {
 	struct rhash_head onode;
-	struct rhash_head rnode;
+	struct rhash_head rnode;	/* by natk_flow_rkey() */
 	struct natk_okey okey;
-	struct natk_rkey rkey;
+	__be32 eaddr;			/* external address and port: with */
+	__be16 eport;			/* okey, the reply key */
+	u8 state;			/* enum natk_tcp_state */
 	struct natk_map *map;		/* NULL: address-port-dependent */
 	struct natk_host *host;
-	unsigned long seen;		/* jiffies, last refresh */
-	unsigned long flags;
-	u32 created;			/* jiffies, for the age */
-	u8 state;			/* enum natk_tcp_state */
-	u16 announced;			/* events.c: natk_secs() of the last
-					 * FLOW_NEW or FLOW_UPDATE; in the
-					 * padding, the struct does not grow
+	u32 seen;			/* jiffies (low 32 bits), last refresh:
+					 * natk_flow_seen()
 					 */
+	u32 created;			/* jiffies, for the age */
+	unsigned long flags;
+	u16 announced;			/* events.c: natk_secs() of the last
+					 * FLOW_NEW or FLOW_UPDATE
+					 */
+	u16 fp_port;			/* fpbridge.c: low 16 bits of the
+					 * ifindex of the bridge port it came
+					 * in on last (lan -> wan)
+					 */
+	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
 	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route; [0]: lan ->
 					    * wan, [1]: wan -> lan
 					    */
-	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
-	int fp_port;			/* fpbridge.c: bridge port it came in on
-					 * last (lan -> wan); in the padding
-					 */
 	struct rcu_head rcu;
 };
+
+/* The reply-direction key of @flow: its remote end and external end. */
+static inline struct natk_rkey natk_flow_rkey(const struct natk_flow *flow)
+{
+	return (struct natk_rkey){
+		.raddr = flow->okey.raddr,
+		.eaddr = flow->eaddr,
+		.rport = flow->okey.rport,
+		.eport = flow->eport,
+		.proto = flow->okey.proto,
+	};
+}
 
 /*
  * A flow's counters, right after it in the same object when it was created
@@ -460,12 +475,48 @@ static inline unsigned long natk_timeout_for(const struct natk_cfg *cfg,
  */
 #define NATK_SEEN_AHEAD	(HZ - 1)
 
+/*
+ * flow->seen keeps the low 32 bits of jiffies. It is at most
+ * NATK_SEEN_AHEAD after the time of a refresh, and a caller's @now may
+ * lag the clock a little (a GC run reads it once): a value up to
+ * NATK_SEEN_SLACK after @now is that far ahead. Any other is in the past:
+ * at most the longest timeout (NATK_TIMEOUT_MAX, 30 days) plus a GC pass
+ * before the flow is gone, well under 2^32 jiffies less the slack (49
+ * days at HZ 1000).
+ */
+#define NATK_SEEN_SLACK	(60 * HZ)
+
+/* flow->seen in jiffies, at @now. */
+static inline unsigned long natk_flow_seen(const struct natk_flow *flow,
+					   unsigned long now)
+{
+	u32 ahead = READ_ONCE(flow->seen) - (u32)now;
+
+	if (ahead <= NATK_SEEN_SLACK)
+		return now + ahead;
+	return now - (u32)-ahead;
+}
+
+/* Does a packet at @now refresh flow->seen (natk_flow_refresh())? */
+static inline bool natk_flow_refresh_due(const struct natk_flow *flow,
+					 unsigned long now)
+{
+	return (u32)(READ_ONCE(flow->seen) - (u32)now) > NATK_SEEN_SLACK;
+}
+
 /* When @flow expires, in jiffies, if nothing refreshes it before. */
+static inline unsigned long natk_flow_deadline_at(const struct natk_cfg *cfg,
+						  const struct natk_flow *flow,
+						  unsigned long now)
+{
+	return natk_flow_seen(flow, now) +
+	       natk_timeout_for(cfg, flow->okey.proto, READ_ONCE(flow->state));
+}
+
 static inline unsigned long natk_flow_deadline(const struct natk_cfg *cfg,
 					       const struct natk_flow *flow)
 {
-	return READ_ONCE(flow->seen) +
-	       natk_timeout_for(cfg, flow->okey.proto, READ_ONCE(flow->state));
+	return natk_flow_deadline_at(cfg, flow, jiffies);
 }
 
 /*
@@ -479,7 +530,7 @@ static inline bool natk_flow_expired(const struct natk_cfg *cfg,
 	/* Mutant never_expire: no flow ever expires. */
 	if (natk_mutant(never_expire))
 		return false;
-	return time_after(now, natk_flow_deadline(cfg, flow));
+	return time_after(now, natk_flow_deadline_at(cfg, flow, now));
 }
 
 static inline void natk_stat_add(struct natk_net *nn, enum natk_stat s, u64 v)

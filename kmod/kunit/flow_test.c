@@ -11,19 +11,6 @@
 #include <linux/jhash.h>
 #include "natk_test.h"
 
-static struct natk_rkey natk_flow_rkey(const struct natk_flow *f)
-{
-	struct natk_rkey k = {
-		.raddr = f->okey.raddr,
-		.eaddr = NATK_T_EXT,
-		.rport = f->okey.rport,
-		.eport = f->rkey.eport,
-		.proto = f->okey.proto,
-	};
-
-	return k;
-}
-
 static struct natk_flow *natk_lookup_out(struct natk_net *nn,
 					 const struct natk_okey *k)
 {
@@ -60,11 +47,12 @@ static void natk_flow_insert_lookup(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
 	/* The reply key is the remote endpoint and the external port. */
-	KUNIT_EXPECT_EQ(test, f->rkey.raddr, NATK_T_REM);
-	KUNIT_EXPECT_EQ(test, f->rkey.rport, htons(53));
-	KUNIT_EXPECT_EQ(test, f->rkey.proto, IPPROTO_UDP);
+	KUNIT_EXPECT_EQ(test, rk.raddr, NATK_T_REM);
+	KUNIT_EXPECT_EQ(test, rk.eaddr, NATK_T_EXT);
+	KUNIT_EXPECT_EQ(test, rk.rport, htons(53));
+	KUNIT_EXPECT_EQ(test, rk.proto, IPPROTO_UDP);
 	KUNIT_EXPECT_PTR_NE(test, f->map, NULL);
-	KUNIT_EXPECT_EQ(test, f->rkey.eport, f->map->ekey.eport);
+	KUNIT_EXPECT_EQ(test, f->eport, f->map->ekey.eport);
 	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
 	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f->flags));
 }
@@ -391,7 +379,7 @@ static void natk_flow_lazy_expiry(struct kunit *test)
 				      NATK_T_REM, 53);
 		f[i] = natk_test_flow(test, nn, &k[i], NATK_TCP_NONE);
 	}
-	rk = f[1]->rkey;
+	rk = natk_flow_rkey(f[1]);
 	natk_flow_expire(nn, f[0]);
 	natk_flow_expire(nn, f[1]);
 	WRITE_ONCE(f[2]->seen, jiffies + HZ -
@@ -637,7 +625,7 @@ static int natk_reader_fn(void *data)
 		 * flow freed under the lookup.
 		 */
 		if (f && (memcmp(&f->okey, k, sizeof(*k)) ||
-			  f->rkey.proto != k->proto ||
+			  f->eaddr != NATK_T_EXT ||
 			  READ_ONCE(f->map->ekey.proto) != k->proto))
 			atomic_inc(&r->mismatches);
 		if (f)
@@ -883,7 +871,7 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
 	/* The loser had claimed 40000 (preserved): it is free again. */
-	KUNIT_EXPECT_NE(test, ntohs(f->rkey.eport), 40000);
+	KUNIT_EXPECT_NE(test, ntohs(f->eport), 40000);
 	rk.eport = htons(40000);
 	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);

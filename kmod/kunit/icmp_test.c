@@ -33,7 +33,7 @@ static void natk_icmp_setup(struct kunit *test, struct natk_icmp_ctx *c,
 	c->nn = natk_test_net(test);
 	c->flow = natk_test_flow(test, c->nn, &k,
 				 proto == IPPROTO_TCP ? NATK_TCP_ESTABLISHED : 0);
-	c->eport = c->flow->rkey.eport;
+	c->eport = c->flow->eport;
 }
 
 /*
@@ -222,7 +222,7 @@ static void natk_icmp_in_tcp_full(struct kunit *test)
 	c.nn = natk_test_net(test);
 	natk_test_flow(test, c.nn, &other, NATK_TCP_ESTABLISHED);
 	c.flow = natk_test_flow(test, c.nn, &k, NATK_TCP_ESTABLISHED);
-	c.eport = c.flow->rkey.eport;
+	c.eport = c.flow->eport;
 	KUNIT_ASSERT_NE(test, c.eport, htons(40000));
 	inner = natk_icmp_inner_out(test, &c, IPPROTO_TCP, 443, 30);
 	memcpy(payload, inner->data + sizeof(struct iphdr) +

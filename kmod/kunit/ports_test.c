@@ -984,6 +984,7 @@ static void natk_ports_flow_import(struct kunit *test)
 		.pkts = { 10, 9 },
 		.bytes = { 1000, 900 },
 	};
+	struct natk_rkey rk;
 	struct natk_flow *f;
 	long left;
 
@@ -992,7 +993,7 @@ static void natk_ports_flow_import(struct kunit *test)
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 52000);
 	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
 	KUNIT_ASSERT_NOT_NULL(test, natk_flow_counters(f));
 	KUNIT_EXPECT_EQ(test, natk_flow_counters(f)->pkts[1], 9ULL);
@@ -1001,7 +1002,8 @@ static void natk_ports_flow_import(struct kunit *test)
 	KUNIT_EXPECT_LE(test, left, (long)msecs_to_jiffies(60000));
 	KUNIT_EXPECT_GT(test, left, (long)msecs_to_jiffies(50000));
 	/* The reply direction finds it by that port. */
-	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &f->rkey), f);
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &rk), f);
 	rcu_read_unlock();
 	/* Twice: it exists. Another address: refused. */
 	KUNIT_EXPECT_EQ(test, natk_test_import(nn, &s), -EEXIST);
@@ -1080,7 +1082,7 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	rcu_read_lock();
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 52000);
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 52000);
 	KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, NATK_T_EXT);
 	rcu_read_unlock();
 	/* Another address too (another endpoint). */
@@ -1157,30 +1159,32 @@ static void natk_pool_flow_refused(struct kunit *test, struct natk_net *nn,
 static void natk_ports_paired(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
+	struct natk_rkey rk;
 	struct natk_flow *f;
 	__be32 a, b;
 	int i;
 
 	natk_test_pool(nn, natk_two, 2);
-	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->rkey.eaddr;
-	b = natk_pool_flow(test, nn, NATK_T_INT2, 40000)->rkey.eaddr;
+	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->eaddr;
+	b = natk_pool_flow(test, nn, NATK_T_INT2, 40000)->eaddr;
 	KUNIT_EXPECT_NE(test, a, b);
 	for (i = 1; i < 20; i++) {
 		f = natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
-		KUNIT_EXPECT_EQ(test, f->rkey.eaddr, a);
+		KUNIT_EXPECT_EQ(test, f->eaddr, a);
 		KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, a);
 		f = natk_pool_flow(test, nn, NATK_T_INT2, 40000 + i);
-		KUNIT_EXPECT_EQ(test, f->rkey.eaddr, b);
+		KUNIT_EXPECT_EQ(test, f->eaddr, b);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, a)->hosts), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, b)->hosts), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, a)->ports[1]), 20);
 	KUNIT_EXPECT_EQ(test, atomic_read(&natk_addr_use(nn, b)->ports[1]), 20);
 	/* Each port is the internal one: the addresses share port numbers. */
-	KUNIT_EXPECT_EQ(test, ntohs(f->rkey.eport), 40019);
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 40019);
 	/* The reply finds each flow by its own address. */
 	rcu_read_lock();
-	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &f->rkey), f);
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_lookup_in(nn, &rk), f);
 	rcu_read_unlock();
 }
 
@@ -1194,7 +1198,7 @@ static void natk_ports_pool_exhaustion(struct kunit *test)
 
 	natk_test_pool(nn, natk_two, 2);
 	natk_range(nn, 5000, 5009);
-	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->rkey.eaddr;
+	a = natk_pool_flow(test, nn, NATK_T_INT, 40000)->eaddr;
 	for (i = 1; i < 10; i++)
 		natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
 	natk_pool_flow_refused(test, nn, NATK_T_INT, 40010);
@@ -1204,7 +1208,7 @@ static void natk_ports_pool_exhaustion(struct kunit *test)
 	/* The other host is on the other address, which has all its ports. */
 	for (i = 0; i < 10; i++) {
 		f = natk_pool_flow(test, nn, NATK_T_INT2, 40000 + i);
-		KUNIT_EXPECT_NE(test, f->rkey.eaddr, a);
+		KUNIT_EXPECT_NE(test, f->eaddr, a);
 	}
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_PORT_ALLOCATION_ERRORS),
 			1ULL);
@@ -1224,8 +1228,8 @@ static void natk_ports_pool_sweep(struct kunit *test)
 	natk_test_cfg(nn)->port_hold = 60 * HZ;
 	f = natk_pool_flow(test, nn, NATK_T_INT, 40000);
 	g = natk_pool_flow(test, nn, NATK_T_INT2, 40000);
-	KUNIT_ASSERT_EQ(test, f->rkey.eaddr, NATK_T_EXT);
-	KUNIT_ASSERT_EQ(test, g->rkey.eaddr, NATK_T_EXT2);
+	KUNIT_ASSERT_EQ(test, f->eaddr, NATK_T_EXT);
+	KUNIT_ASSERT_EQ(test, g->eaddr, NATK_T_EXT2);
 	k = g->okey;
 	natk_test_pool(nn, natk_two, 1);
 	natk_test_sweep(nn);
@@ -1239,7 +1243,7 @@ static void natk_ports_pool_sweep(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			atomic_read(&natk_addr_use(nn, NATK_T_EXT2)->ports[1]), 0);
 	g = natk_pool_flow(test, nn, NATK_T_INT2, 40000);
-	KUNIT_EXPECT_EQ(test, g->rkey.eaddr, NATK_T_EXT);
+	KUNIT_EXPECT_EQ(test, g->eaddr, NATK_T_EXT);
 }
 
 /* Port blocks of @size ports, @limit a host (block maps claimed). */
@@ -1277,11 +1281,11 @@ static void natk_ports_blocks(struct kunit *test)
 	natk_blocks_setup(nn, 16, 2);
 	KUNIT_ASSERT_NOT_NULL(test, use->blockmap);
 	f = natk_pool_flow(test, nn, NATK_T_INT, 40001);
-	b1 = natk_block_of(f->rkey.eport, 16);
+	b1 = natk_block_of(f->eport, 16);
 	for (i = 1; i < 16; i++) {
 		f = natk_pool_flow(test, nn, NATK_T_INT, 40001 + 2 * i);
-		p = ntohs(f->rkey.eport);
-		KUNIT_EXPECT_EQ(test, natk_block_of(f->rkey.eport, 16), b1);
+		p = ntohs(f->eport);
+		KUNIT_EXPECT_EQ(test, natk_block_of(f->eport, 16), b1);
 		/* The block's 8 odd ports first: the internal port's parity. */
 		if (i < 8)
 			KUNIT_EXPECT_EQ(test, p & 1, 1);
@@ -1289,17 +1293,17 @@ static void natk_ports_blocks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&use->blocks), 1);
 	/* Full: a second block, another one. */
 	f = natk_pool_flow(test, nn, NATK_T_INT, 41001);
-	b2 = natk_block_of(f->rkey.eport, 16);
+	b2 = natk_block_of(f->eport, 16);
 	KUNIT_EXPECT_NE(test, b2, b1);
 	for (i = 1; i < 16; i++) {
 		f = natk_pool_flow(test, nn, NATK_T_INT, 41001 + 2 * i);
-		KUNIT_EXPECT_EQ(test, natk_block_of(f->rkey.eport, 16), b2);
+		KUNIT_EXPECT_EQ(test, natk_block_of(f->eport, 16), b2);
 	}
 	/* Two blocks full, the limit is two: dropped. */
 	natk_pool_flow_refused(test, nn, NATK_T_INT, 42001);
 	/* Another host: its own block, neither of the first host's. */
 	f = natk_pool_flow(test, nn, NATK_T_INT2, 40001);
-	b3 = natk_block_of(f->rkey.eport, 16);
+	b3 = natk_block_of(f->eport, 16);
 	KUNIT_EXPECT_NE(test, b3, b1);
 	KUNIT_EXPECT_NE(test, b3, b2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&use->blocks), 3);
@@ -1324,7 +1328,7 @@ static void natk_ports_blocks_random(struct kunit *test)
 	natk_blocks_setup(nn, 16, 1);
 	for (i = 0; i < 20; i++) {
 		f = natk_pool_flow(test, nn, htonl(0x0a000100 + i), 40000);
-		set_bit((natk_block_of(f->rkey.eport, 16) - 10000) / 16, seen);
+		set_bit((natk_block_of(f->eport, 16) - 10000) / 16, seen);
 	}
 	/* Twenty hosts, twenty blocks, not the first twenty in order. */
 	KUNIT_EXPECT_EQ(test, bitmap_weight(seen, 62), 20U);

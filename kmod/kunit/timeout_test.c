@@ -136,7 +136,8 @@ static void natk_timeout_refresh_extends(struct kunit *test)
 
 	KUNIT_EXPECT_TRUE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
 	natk_flow_refresh(&f);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, before + NATK_SEEN_AHEAD,
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_seen(&f, jiffies),
+					      before + NATK_SEEN_AHEAD,
 					      jiffies + NATK_SEEN_AHEAD));
 	KUNIT_EXPECT_FALSE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
 	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_deadline(&cfg, &f),
@@ -159,7 +160,7 @@ static void natk_timeout_refresh_once_a_second(struct kunit *test)
 
 	first = jiffies;
 	natk_flow_refresh(&f);
-	seen = f.seen;
+	seen = natk_flow_seen(&f, jiffies);
 	KUNIT_EXPECT_TRUE(test, time_in_range(seen, first, jiffies + HZ));
 	/* A packet in a later jiffy, inside that second: nothing written. */
 	end = jiffies + 2 * HZ;
@@ -169,7 +170,7 @@ static void natk_timeout_refresh_once_a_second(struct kunit *test)
 	if (time_before(jiffies, first + NATK_SEEN_AHEAD)) {
 		now = jiffies;
 		natk_flow_refresh(&f);
-		KUNIT_EXPECT_EQ(test, f.seen, seen);
+		KUNIT_EXPECT_EQ(test, natk_flow_seen(&f, jiffies), seen);
 		/* ... and still live its full timeout after that packet. */
 		KUNIT_EXPECT_FALSE(test,
 				   time_before(natk_flow_deadline(&cfg, &f),
@@ -179,21 +180,41 @@ static void natk_timeout_refresh_once_a_second(struct kunit *test)
 	f.seen = jiffies - 1;
 	now = jiffies;
 	natk_flow_refresh(&f);
-	KUNIT_EXPECT_TRUE(test, time_in_range(f.seen, now, jiffies + HZ));
+	KUNIT_EXPECT_TRUE(test, time_in_range(natk_flow_seen(&f, jiffies), now,
+					      jiffies + HZ));
 	KUNIT_EXPECT_FALSE(test, time_before(natk_flow_deadline(&cfg, &f),
 					     now + 30 * HZ));
 }
 
-/* jiffies wrap: a flow last seen a quarter of the counter ago expired. */
+/*
+ * flow->seen keeps 32 bits of jiffies: across their wrap, and for the
+ * longest timeout (30 days, 2.6e9 jiffies at HZ 1000: beyond a signed
+ * 32-bit difference), a flow expires when it should, and a time a little
+ * ahead of the caller's clock (a packet racing with the GC) is ahead.
+ */
 static void natk_timeout_wrap(struct kunit *test)
 {
-	struct natk_cfg cfg = natk_timeout_cfg();
-	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0,
-					       jiffies - (ULONG_MAX / 4));
+	struct natk_cfg cfg = natk_timeout_cfg();	/* UDP 30 s */
+	unsigned long now = (jiffies | 0xffffffffUL) + 1 + 5 * HZ;
+	unsigned long max = (unsigned long)NATK_TIMEOUT_MAX * HZ;
+	struct natk_flow f = natk_timeout_flow(IPPROTO_UDP, 0, now - 10 * HZ);
 
-	KUNIT_EXPECT_TRUE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
-	natk_flow_refresh(&f);
-	KUNIT_EXPECT_FALSE(test, time_after(jiffies, natk_flow_deadline(&cfg, &f)));
+	KUNIT_EXPECT_EQ(test, natk_flow_seen(&f, now), now - 10 * HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_expired(&cfg, &f, now));
+	f.seen = (u32)(now - 31 * HZ);
+	KUNIT_EXPECT_TRUE(test, natk_flow_expired(&cfg, &f, now));
+	f.seen = (u32)(now + NATK_SEEN_AHEAD + 3);
+	KUNIT_EXPECT_EQ(test, natk_flow_seen(&f, now),
+			now + NATK_SEEN_AHEAD + 3);
+	KUNIT_EXPECT_FALSE(test, natk_flow_refresh_due(&f, now));
+	KUNIT_EXPECT_TRUE(test, natk_flow_refresh_due(&f, now + 2 * HZ));
+	cfg.timeout[NATK_TO_UDP] = max;
+	f.seen = (u32)(now - max + HZ);
+	KUNIT_EXPECT_EQ(test, natk_flow_seen(&f, now), now - max + HZ);
+	KUNIT_EXPECT_FALSE(test, natk_flow_expired(&cfg, &f, now));
+	KUNIT_EXPECT_TRUE(test, natk_flow_refresh_due(&f, now));
+	f.seen = (u32)(now - max - 1);
+	KUNIT_EXPECT_TRUE(test, natk_flow_expired(&cfg, &f, now));
 }
 
 /* A flow last announced @ago before @now and last seen @idle before it. */
@@ -298,7 +319,7 @@ static void natk_timeout_update_new_flow(struct kunit *test)
 	cfg->timeout[NATK_TO_UDP] = 30 * HZ;
 	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 1000, NATK_T_REM, 53);
 	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
-	t = f->seen - NATK_SEEN_AHEAD;	/* when it was made */
+	t = natk_flow_seen(f, jiffies) - NATK_SEEN_AHEAD; /* when it was made */
 	KUNIT_EXPECT_EQ(test, f->announced, natk_secs(t));
 	KUNIT_EXPECT_FALSE(test, natk_flow_update_due(cfg, f, t + 100 * HZ));
 	WRITE_ONCE(f->seen, t + 50 * HZ + NATK_SEEN_AHEAD);

@@ -271,8 +271,9 @@
  *   timeout; never more), the four NATK_FLOW_A_PKTS_ / _BYTES_
  *   counters (kept if the flow is accounted: NATK_A_ACCOUNTING on here)
  *   and NATK_FLOW_A_SEEN (without it: a direction with packets counted,
- *   or an established TCP state, counts as seen). The flow keeps that external port: its endpoint's mapping
- *   is made with it (or must already have it), and a port forward's flow
+ *   or an established TCP state, counts as seen). The flow keeps that
+ *   external port: its endpoint's mapping is made with it (or must
+ *   already have it), and a port forward's flow
  *   goes through that forward. While natk waits for its interface or
  *   address (an HA pair's standby, before keepalived gives it the
  *   address), flows are imported too, with any external address: they
