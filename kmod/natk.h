@@ -153,12 +153,16 @@ struct natk_map {
 	struct natk_mkey ikey;
 	struct natk_ekey ekey;
 	refcount_t ref;			/* flows using it (+1 if static) */
-	u32 flags;
+	u16 flags;
+	u8 use;				/* pool.c: counted in addr_use[use];
+					 * NATK_MAP_NO_USE: nowhere
+					 */
 	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
 	u32 held_since;			/* jiffies: held since (last put) */
-	struct natk_addr_use *use;	/* pool.c: counted there; or NULL */
 	struct rcu_head rcu;
 };
+
+#define NATK_MAP_NO_USE		U8_MAX
 
 #define NATK_FLOW_DEAD		0	/* bit: unlinked, freed after RCU */
 #define NATK_FLOW_SEEN_OUT	1	/* bit: a packet went lan -> wan */

@@ -158,12 +158,14 @@ bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 /*
  * Mappings have a cache of their own: a 72-byte struct in kmalloc-96
  * wasted a quarter of each (make bench: memory per flow with a mapping
- * each).
+ * each). It is 64 bytes now (the address slot by index, not pointer).
  */
 static struct kmem_cache *natk_map_cache __read_mostly;
 
 int natk_map_cache_init(void)
 {
+	/* One cache line (issue 15: memory a flow with a mapping each). */
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) && sizeof(struct natk_map) > 64);
 	natk_map_cache = KMEM_CACHE(natk_map, 0);
 	return natk_map_cache ? 0 : -ENOMEM;
 }
@@ -177,7 +179,11 @@ void natk_map_cache_exit(void)
 
 struct natk_map *natk_map_alloc(gfp_t gfp)
 {
-	return kmem_cache_zalloc(natk_map_cache, gfp);
+	struct natk_map *map = kmem_cache_zalloc(natk_map_cache, gfp);
+
+	if (map)
+		map->use = NATK_MAP_NO_USE;	/* natk_map_count() */
+	return map;
 }
 
 /* Free a mapping nobody can have seen (or NULL). */
@@ -193,14 +199,32 @@ static void natk_map_free_rcu(struct rcu_head *head)
 			container_of(head, struct natk_map, rcu));
 }
 
+/* Count @map among the ports of @eaddr's slot (pool.c), if it has one. */
+static void natk_map_count(struct natk_net *nn, struct natk_map *map,
+			   __be32 eaddr)
+{
+	struct natk_addr_use *u = natk_addr_use(nn, eaddr);
+
+	BUILD_BUG_ON(NATK_ADDR_SLOTS >= NATK_MAP_NO_USE);
+	map->use = u ? u - nn->addr_use : NATK_MAP_NO_USE;
+	if (u)
+		atomic_inc(&u->ports[natk_port_class(map->ekey.proto)]);
+}
+
+static void natk_map_uncount(struct natk_net *nn, struct natk_map *map)
+{
+	if (map->use != NATK_MAP_NO_USE)
+		atomic_dec(&nn->addr_use[map->use]
+			   .ports[natk_port_class(map->ekey.proto)]);
+}
+
 /*
  * Unlink a mapping whose reference count has reached zero (or never left
  * it) and free it after a grace period: readers may still see it.
  */
 static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 {
-	if (map->use)
-		atomic_dec(&map->use->ports[natk_port_class(map->ekey.proto)]);
+	natk_map_uncount(nn, map);
 	/*
 	 * The mapping log: this port is free for others from now on. Not
 	 * for a forward, deleted ones (NO_HOLD) included: never logged.
@@ -622,9 +646,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			return NULL;
 		}
 		/* Counted on its address until natk_map_unlink(). */
-		map->use = natk_addr_use(nn, eaddr);
-		if (map->use)
-			atomic_inc(&map->use->ports[natk_port_class(proto)]);
+		natk_map_count(nn, map, eaddr);
 		natk_race(nn, NATK_RACE_MAP_PUBLISH, map);
 		old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
 							natk_miparams);
@@ -637,8 +659,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			return map;
 		}
 		/* Lost a race for this endpoint: nobody holds this one. */
-		if (map->use)
-			atomic_dec(&map->use->ports[natk_port_class(proto)]);
+		natk_map_uncount(nn, map);
 		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
 		call_rcu(&map->rcu, natk_map_free_rcu);
 		if (IS_ERR(old)) {
