@@ -415,7 +415,7 @@ if phase profile; then
 fi
 
 # object sizes of the per-flow caches
-for c in natk_flow nf_conntrack; do
+for c in natk_flow natk_map nf_conntrack; do
 	[ -r /sys/kernel/slab/$c/object_size ] &&
 		emit "{\"m\":\"objsize\",\"cache\":\"$c\",\"object_size\":$(cat /sys/kernel/slab/$c/object_size),\"slab_size\":$(cat /sys/kernel/slab/$c/slab_size)}"
 done
