@@ -4278,6 +4278,29 @@ static void test_addr_metrics(void)
 }
 
 /* Port blocks: the settings, status, the file and metrics. */
+/*
+ * The configuration a status message @m gives (freed), as natkctl save
+ * writes it (returned, to free), read back into @fc as apply reads a file.
+ */
+static char *saved_config(struct nl_msg *m, struct natk_status *st,
+			  struct file_conf *fc)
+{
+	FILE *fp;
+	char *s;
+
+	memset(st, 0, sizeof(*st));
+	EXPECT(config_cb(m, st) == NL_OK);
+	nlmsg_free(m);
+	cap_start(false, false);
+	save_print(st, NULL, 0);
+	s = cap_end();
+	fp = fmemopen(s, strlen(s), "r");
+	assert(fp);
+	EXPECT(parse_file("saved", fp, fc) == 0);
+	fclose(fp);
+	return s;
+}
+
 static void test_blocks(void)
 {
 	struct natk_conf c = {};
@@ -4422,29 +4445,19 @@ static void test_blocks(void)
 	/* save and apply: the file says them, reading it gives them back */
 	for (int k = 0; k < 3; k++) {
 		struct file_conf fc = {};
-		FILE *fp;
 
 		m = addr_config(NATK_ADDRS_PRIMARY, false);
 		if (k < 2) {
 			nla_put_u16(m, NATK_A_PORT_BLOCK, k ? 64 : 0);
 			nla_put_u16(m, NATK_A_PORT_BLOCKS_PER_HOST, k ? 3 : 8);
 		}
-		memset(&st, 0, sizeof(st));
-		EXPECT(config_cb(m, &st) == NL_OK);
-		nlmsg_free(m);
-		cap_start(false, false);
-		save_print(&st, NULL, 0);
-		s = cap_end();
+		s = saved_config(m, &st, &fc);
 		if (k == 0)
 			EXPECT(strstr(s, "\nport-block off\nport-blocks-per-host 8\n"));
 		else if (k == 1)
 			EXPECT(strstr(s, "\nport-block 64\nport-blocks-per-host 3\n"));
 		else
 			EXPECT(!strstr(s, "port-block"));	/* an older module */
-		fp = fmemopen(s, strlen(s), "r");
-		assert(fp);
-		EXPECT(parse_file("saved", fp, &fc) == 0);
-		fclose(fp);
 		if (k < 2) {
 			EXPECT((fc.c.have & (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST)) ==
 			       (HAVE_PORT_BLOCK | HAVE_BLOCKS_PER_HOST));
@@ -5057,27 +5070,17 @@ static void test_accounting(void)
 	/* save writes it, apply reads it back and sends it */
 	for (int k = 0; k < 3; k++) {
 		struct file_conf fc = {};
-		FILE *fp;
 
 		m = addr_config(NATK_ADDRS_PRIMARY, false);
 		if (k < 2)
 			nla_put_u8(m, NATK_A_ACCOUNTING, (uint8_t)!k);
-		memset(&st, 0, sizeof(st));
-		EXPECT(config_cb(m, &st) == NL_OK);
-		nlmsg_free(m);
-		cap_start(false, false);
-		save_print(&st, NULL, 0);
-		s = cap_end();
+		s = saved_config(m, &st, &fc);
 		if (k == 0)
 			EXPECT(strstr(s, "\naccounting on\n"));
 		else if (k == 1)
 			EXPECT(strstr(s, "\naccounting off\n"));
 		else
 			EXPECT(!strstr(s, "accounting"));	/* an older module */
-		fp = fmemopen(s, strlen(s), "r");
-		assert(fp);
-		EXPECT(parse_file("saved", fp, &fc) == 0);
-		fclose(fp);
 		EXPECT(!(fc.c.have & HAVE_ACCOUNTING) == (k == 2));
 		EXPECT(k == 2 || fc.c.accounting == !k);
 		m = genl_msg(NATK_CMD_SET_CONFIG);
