@@ -2552,6 +2552,60 @@ static bool flow_same(const struct flow *a, const struct flow *b)
 
 /* flows save and restore: the file's lines, the FLOW_ADD message, the
  * kernel's answers counted (natkctl(8), FLOW FILE). */
+/*
+ * The flow nest of a NATK_CMD_FLOW_ADD message @m into @fb, each
+ * attribute checked against the size the kernel's strict validation
+ * wants exactly; returns how many there are, -1 if @m has no flow nest.
+ */
+static int flow_add_parse(struct nl_msg *m, struct nlattr **fb)
+{
+	static struct nla_policy pol[NATK_FLOW_A_MAX + 1] = {
+		[NATK_FLOW_A_PROTO] = { .type = NLA_U8 },
+		[NATK_FLOW_A_INT_ADDR_BE] = { .type = NLA_U32 },
+		[NATK_FLOW_A_INT_PORT] = { .type = NLA_U16 },
+		[NATK_FLOW_A_EXT_ADDR_BE] = { .type = NLA_U32 },
+		[NATK_FLOW_A_EXT_PORT] = { .type = NLA_U16 },
+		[NATK_FLOW_A_REM_ADDR_BE] = { .type = NLA_U32 },
+		[NATK_FLOW_A_REM_PORT] = { .type = NLA_U16 },
+		[NATK_FLOW_A_STATE] = { .type = NLA_U8 },
+		[NATK_FLOW_A_EXPIRES_MS] = { .type = NLA_U32 },
+		[NATK_FLOW_A_PKTS_OUT] = { .type = NLA_U64 },
+		[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
+		[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
+		[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
+		[NATK_FLOW_A_UPDATE] = { .type = NLA_FLAG },
+		[NATK_FLOW_A_SEEN] = { .type = NLA_U8 },
+	};
+	/* the sizes the kernel's strict validation wants exactly */
+	static const int size[NATK_FLOW_A_MAX + 1] = {
+		[NATK_FLOW_A_PROTO] = 1, [NATK_FLOW_A_STATE] = 1,
+		[NATK_FLOW_A_INT_PORT] = 2, [NATK_FLOW_A_EXT_PORT] = 2,
+		[NATK_FLOW_A_REM_PORT] = 2,
+		[NATK_FLOW_A_INT_ADDR_BE] = 4, [NATK_FLOW_A_EXT_ADDR_BE] = 4,
+		[NATK_FLOW_A_REM_ADDR_BE] = 4, [NATK_FLOW_A_EXPIRES_MS] = 4,
+		[NATK_FLOW_A_PKTS_OUT] = 8, [NATK_FLOW_A_BYTES_OUT] = 8,
+		[NATK_FLOW_A_PKTS_IN] = 8, [NATK_FLOW_A_BYTES_IN] = 8,
+		[NATK_FLOW_A_SEEN] = 1,
+	};
+	struct nlattr *tb[NATK_A_MAX + 1], *a;
+	int rem, attrs = 0;
+
+	EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
+	EXPECT(tb[NATK_A_FLOW] != NULL);
+	if (!tb[NATK_A_FLOW])
+		return -1;
+	EXPECT(nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
+	nla_for_each_nested(a, tb[NATK_A_FLOW], rem) {
+		int t = nla_type(a);
+
+		attrs++;
+		EXPECT(t <= NATK_FLOW_A_MAX &&
+		       (t == NATK_FLOW_A_UPDATE ? nla_len(a) == 0 :
+			size[t] && nla_len(a) == size[t]));
+	}
+	return attrs;
+}
+
 static void test_flowfile(void)
 {
 	char line[FLOW_LINE_MAX], err[256], *s;
@@ -2879,58 +2933,20 @@ static void test_flowfile(void)
 
 	/* NATK_CMD_FLOW_ADD, as the kernel's policy takes it */
 	{
-		static struct nla_policy pol[NATK_FLOW_A_MAX + 1] = {
-			[NATK_FLOW_A_PROTO] = { .type = NLA_U8 },
-			[NATK_FLOW_A_INT_ADDR_BE] = { .type = NLA_U32 },
-			[NATK_FLOW_A_INT_PORT] = { .type = NLA_U16 },
-			[NATK_FLOW_A_EXT_ADDR_BE] = { .type = NLA_U32 },
-			[NATK_FLOW_A_EXT_PORT] = { .type = NLA_U16 },
-			[NATK_FLOW_A_REM_ADDR_BE] = { .type = NLA_U32 },
-			[NATK_FLOW_A_REM_PORT] = { .type = NLA_U16 },
-			[NATK_FLOW_A_STATE] = { .type = NLA_U8 },
-			[NATK_FLOW_A_EXPIRES_MS] = { .type = NLA_U32 },
-			[NATK_FLOW_A_PKTS_OUT] = { .type = NLA_U64 },
-			[NATK_FLOW_A_BYTES_OUT] = { .type = NLA_U64 },
-			[NATK_FLOW_A_PKTS_IN] = { .type = NLA_U64 },
-			[NATK_FLOW_A_BYTES_IN] = { .type = NLA_U64 },
-			[NATK_FLOW_A_UPDATE] = { .type = NLA_FLAG },
-			[NATK_FLOW_A_SEEN] = { .type = NLA_U8 },
-		};
-		/* the sizes the kernel's strict validation wants exactly */
-		static const int size[NATK_FLOW_A_MAX + 1] = {
-			[NATK_FLOW_A_PROTO] = 1, [NATK_FLOW_A_STATE] = 1,
-			[NATK_FLOW_A_INT_PORT] = 2, [NATK_FLOW_A_EXT_PORT] = 2,
-			[NATK_FLOW_A_REM_PORT] = 2,
-			[NATK_FLOW_A_INT_ADDR_BE] = 4, [NATK_FLOW_A_EXT_ADDR_BE] = 4,
-			[NATK_FLOW_A_REM_ADDR_BE] = 4, [NATK_FLOW_A_EXPIRES_MS] = 4,
-			[NATK_FLOW_A_PKTS_OUT] = 8, [NATK_FLOW_A_BYTES_OUT] = 8,
-			[NATK_FLOW_A_PKTS_IN] = 8, [NATK_FLOW_A_BYTES_IN] = 8,
-			[NATK_FLOW_A_SEEN] = 1,
-		};
-
 		family = 0x1234;
 		for (size_t i = 0; i < 4; i++) {
 			const struct flow *w = &v[i == 3 ? n - 1 : i];
 			struct nl_msg *m = flow_add_msg(w, false, true);
-			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct nlattr *fb[NATK_FLOW_A_MAX + 1];
 			struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(m));
-			struct nlattr *a;
-			int rem, attrs = 0;
+			int attrs;
 
 			EXPECT(gh->cmd == NATK_CMD_FLOW_ADD);
 			EXPECT(nlmsg_hdr(m)->nlmsg_type == 0x1234);
-			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0);
-			EXPECT(tb[NATK_A_FLOW] != NULL);
-			if (!tb[NATK_A_FLOW]) {
+			attrs = flow_add_parse(m, fb);
+			if (attrs < 0) {
 				nlmsg_free(m);
 				continue;
-			}
-			EXPECT(nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
-			nla_for_each_nested(a, tb[NATK_A_FLOW], rem) {
-				int t = nla_type(a);
-
-				attrs++;
-				EXPECT(t <= NATK_FLOW_A_MAX && size[t] && nla_len(a) == size[t]);
 			}
 			/* only TCP has a state: the kernel refuses one for the others */
 			EXPECT(attrs == (w->proto == IPPROTO_TCP ? 13 : 12));
@@ -2959,12 +2975,11 @@ static void test_flowfile(void)
 		/* counters only when the flow has them; the seen bits when
 		 * known and the module takes them (sizes as above) */
 		for (int k = 0; k < 5; k++) {
-			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct nlattr *fb[NATK_FLOW_A_MAX + 1];
 			struct flow w = v[1];
 			bool seen_ok = k != 2, counters = k >= 3;
 			struct nl_msg *m;
-			struct nlattr *a;
-			int rem, attrs = 0;
+			int attrs;
 
 			if (!counters) {
 				w.present &= ~FLOW_P_COUNTERS;
@@ -2976,20 +2991,10 @@ static void test_flowfile(void)
 				w.seen = NATK_FLOW_F_SEEN_OUT | 0x40;
 			}
 			m = flow_add_msg(&w, k == 0, seen_ok);
-			EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0 &&
-			       tb[NATK_A_FLOW]);
-			if (!tb[NATK_A_FLOW]) {
+			attrs = flow_add_parse(m, fb);
+			if (attrs < 0) {
 				nlmsg_free(m);
 				continue;
-			}
-			EXPECT(nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
-			nla_for_each_nested(a, tb[NATK_A_FLOW], rem) {
-				int t = nla_type(a);
-
-				attrs++;
-				EXPECT(t <= NATK_FLOW_A_MAX &&
-				       (t == NATK_FLOW_A_UPDATE ? nla_len(a) == 0 :
-					size[t] && nla_len(a) == size[t]));
 			}
 			EXPECT(!fb[NATK_FLOW_A_PKTS_OUT] == !counters &&
 			       !fb[NATK_FLOW_A_BYTES_OUT] == !counters &&
@@ -3017,7 +3022,7 @@ static void test_flowfile(void)
 			struct flow w = v[1];
 			struct flow_list l = { .v = &w, .n = 1 };
 			struct restore r = { .l = &l };
-			struct nlattr *tb[NATK_A_MAX + 1], *fb[NATK_FLOW_A_MAX + 1];
+			struct nlattr *fb[NATK_FLOW_A_MAX + 1];
 			struct nl_msg *m;
 
 			w.present |= FLOW_P_SEEN;
@@ -3025,9 +3030,7 @@ static void test_flowfile(void)
 			for (int k = 0; k < 2; k++) {
 				r.seen_ok = k;
 				m = restore_build(0, &r);
-				EXPECT(genlmsg_parse(nlmsg_hdr(m), 0, tb, NATK_A_MAX, NULL) == 0 &&
-				       tb[NATK_A_FLOW] &&
-				       nla_parse_nested(fb, NATK_FLOW_A_MAX, tb[NATK_A_FLOW], pol) == 0);
+				EXPECT(flow_add_parse(m, fb) > 0);
 				EXPECT(!fb[NATK_FLOW_A_SEEN] == !k && fb[NATK_FLOW_A_PKTS_OUT]);
 				nlmsg_free(m);
 			}
