@@ -41,7 +41,9 @@ LOAD_RUNS=${BENCH_LOAD_RUNS:-$RUNS}
 LOAD_COUNT=${BENCH_LOAD_COUNT:-20000}  # packets per loaded-table run
 IPERF_TIME=${BENCH_IPERF_TIME:-1}
 SKIP=${BENCH_SKIP:-}                     # e.g. "iperf load"
-PHASES=${BENCH_PHASES:-basic load teardown}
+PHASES=${BENCH_PHASES:-basic load mem1 teardown}
+MEM1_HOSTS=${BENCH_MEM1_HOSTS:-17}       # phase mem1: internal hosts
+MEM1_PORTS=${BENCH_MEM1_PORTS:-60000}    # phase mem1: flows (ports) each
 TD_SIZE=${BENCH_TEARDOWN_SIZE:-1000000}  # flows at teardown
 TD_VARIANTS=${BENCH_TEARDOWN_VARIANTS:-e b}  # natk (d or e), conntrack (b)
 TD_LIMIT=${BENCH_TEARDOWN_LIMIT:-600}    # guest seconds to wait at most
@@ -468,6 +470,37 @@ phase load && ! skip load && for v in e d b c f; do
 	topo_del $v
 	say "teardown $v: $(( $(date +%s) - t ))s"
 done
+
+# ------------------------------------------------------------ phase mem1
+# Metric 4b: kernel memory per flow at MEM1_HOSTS x MEM1_PORTS (1,020,000)
+# flows with one mapping each (issue 15's target counts everything: flow,
+# mapping, bucket arrays). Every flow is its own internal endpoint (a
+# source address, a source port) to one destination, so each needs an
+# external port of its own: natk (e) masquerades behind MEM1_HOSTS + 1
+# addresses of wan0 (192.0.2.1 and 192.0.2.10 on), and paired pooling
+# gives each internal host one. Slab and VmallocUsed before and after,
+# divided by the flows made (the tables' first bucket arrays, sized by
+# natk.flows_hint, were there before).
+if phase mem1 && ! skip mem1; then
+	for v in e; do
+		case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
+		topo $v || { say "topology $v failed"; topo_del $v; continue; }
+		for i in $(seq 1 "$MEM1_HOSTS"); do
+			echo "addr add 192.0.2.$((9 + i))/24 dev wan0"
+		done | ip -n nat$v -b - || { say "mem1: addresses failed"; topo_del $v; continue; }
+		nsx nat$v "$NATKCTL" set addresses all || { say "mem1: natkctl set addresses all failed"; topo_del $v; continue; }
+		sleep 10   # let the previous variant's table be freed (RCU, workers)
+		s0=$(slab); m0=$(vmalloc); f0=$(flows $v); t=$(date +%s)
+		for i in $(seq 1 "$MEM1_HOSTS"); do
+			pgrun $v "$MEM1_PORTS" 10.0.0.$((99 + i)) 2000 "$MEM1_PORTS" 10000 1 > /dev/null
+		done
+		f1=$(flows $v)
+		maps=$(nsx nat$v "$NATKCTL" -j status | jq '[.addresses.pool[]?.ports.udp // 0] | add // 0')
+		emit "{\"m\":\"mem1\",\"v\":\"$v\",\"flows_before\":$f0,\"flows\":$f1,\"mappings\":${maps:-0},\"seconds\":$(( $(date +%s) - t )),\"slab_delta\":$(( $(slab) - s0 )),\"vmalloc_delta\":$(( $(vmalloc) - m0 ))}"
+		say "mem1 $v: $f0 -> $f1 flows, $maps UDP mappings, Slab +$(( $(slab) - s0 )), vmalloc +$(( $(vmalloc) - m0 ))"
+		topo_del $v
+	done
+fi
 
 # ------------------------------------------------------------ phase 3
 # Metric 6: teardown with a full table. Deleting the nat netns: cleanup_net
