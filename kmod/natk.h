@@ -505,7 +505,7 @@ static inline unsigned long natk_flow_seen(const struct natk_flow *flow,
 static inline bool natk_flow_refresh_due(const struct natk_flow *flow,
 					 unsigned long now)
 {
-	return (u32)(READ_ONCE(flow->seen) - (u32)now) > NATK_SEEN_SLACK;
+	return time_after(now, natk_flow_seen(flow, now));
 }
 
 /* When @flow expires, in jiffies, if nothing refreshes it before. */
