@@ -406,10 +406,14 @@ static void prom_write_pool(FILE *f, const struct natk_status *st)
 		   st->npool);
 	if (!st->npool)
 		return;
-	prom_head(f, "pool_hosts", "gauge",
-		  "Internal hosts paired with each external address: each host's mappings use one address (RFC 4787 paired pooling).");
+	/* Hosts are counted only while natk keeps an object per host. */
+	if (st->pool[0].has_hosts)
+		prom_head(f, "pool_hosts", "gauge",
+			  "Internal hosts paired with each external address: each host's mappings use one address (RFC 4787 paired pooling).");
 	for (i = 0; i < st->npool; i++) {
 		pa = &st->pool[i];
+		if (!pa->has_hosts)
+			continue;
 		inet_ntop(AF_INET, &pa->addr_be, a, sizeof(a));
 		fprintf(f, "natk_pool_hosts{address=\"%s\"} %u\n", a, pa->hosts);
 	}

@@ -429,6 +429,10 @@ struct natk_status {
 	struct natk_pool_addr {
 		uint32_t addr_be;
 		uint32_t hosts;
+		bool has_hosts;		/* natk counts them (more than one
+					 * address, a per-host limit or
+					 * port blocks)
+					 */
 		uint32_t ports[3];		/* tcp, udp, icmp */
 		uint64_t exhausted[3];
 		uint32_t blocks;		/* port blocks in use */

@@ -135,8 +135,10 @@ static void pool_parse(const struct nlattr *nest, struct natk_status *st)
 		p = &st->pool[st->npool++];
 		memset(p, 0, sizeof(*p));
 		p->addr_be = nla_get_u32(tb[NATK_POOL_A_ADDR_BE]);
-		if (tb[NATK_POOL_A_HOSTS] && nla_len(tb[NATK_POOL_A_HOSTS]) >= 4)
+		if (tb[NATK_POOL_A_HOSTS] && nla_len(tb[NATK_POOL_A_HOSTS]) >= 4) {
 			p->hosts = nla_get_u32(tb[NATK_POOL_A_HOSTS]);
+			p->has_hosts = true;
+		}
 		if (tb[NATK_POOL_A_BLOCKS] && nla_len(tb[NATK_POOL_A_BLOCKS]) >= 4)
 			p->blocks = nla_get_u32(tb[NATK_POOL_A_BLOCKS]);
 		for (int i = 0; i < POOL_NPROTO; i++) {
@@ -290,8 +292,12 @@ static void pool_print(const struct natk_status *st)
 		inet_ntop(AF_INET, &p->addr_be, a, sizeof(a));
 		print_open_object(NULL);
 		print_string(PRINT_ANY, "address", "    %s:", a);
-		print_u64(PRINT_ANY, "hosts", " %u", p->hosts);
-		print_text(p->hosts == 1 ? " host, ports" : " hosts, ports");
+		/* Counted only while natk keeps an object per host. */
+		if (p->has_hosts) {
+			print_u64(PRINT_ANY, "hosts", " %u", p->hosts);
+			print_text(p->hosts == 1 ? " host," : " hosts,");
+		}
+		print_text(" ports");
 		print_open_object("ports");
 		for (i = 0; i < POOL_NPROTO; i++) {
 			print_textf(" %s", pool_proto_names[i]);

@@ -3862,6 +3862,23 @@ static void test_addresses(void)
 	EXPECT(strstr(s, "\"missing\": [\n      \"192.0.2.6\"\n    ]\n  },"));
 	save_json("status_addresses_list", s);
 	free(s);
+	/* one address, no per-host limit or blocks: hosts are not counted */
+	{
+		struct natk_status one = st;
+
+		one.npool = 1;
+		one.pool[0].has_hosts = false;
+		cap_start(false, false);
+		status_print(&one, NULL, 0);
+		s = cap_end();
+		EXPECT(strstr(s, "    192.0.2.1: ports tcp 120 udp 40 icmp 2\n"));
+		free(s);
+		cap_start(true, false);
+		status_print(&one, NULL, 0);
+		s = cap_end();
+		EXPECT(strstr(s, "{\"address\":\"192.0.2.1\",\"ports\":{\"tcp\":120,"));
+		free(s);
+	}
 	/* waiting for its interface: none is "missing", all are */
 	st.state = NATK_STATE_WAIT_INTERFACE;
 	st.npool = 0;
@@ -4224,6 +4241,16 @@ static void test_addr_metrics(void)
 	EXPECT(strstr(buf, "\nnatk_pool_addresses 0\n") && !strstr(buf, "natk_pool_hosts"));
 	free(buf);
 	buf = NULL;
+	/* one address, hosts not counted: no hosts gauge */
+	x->st.npool = 1;
+	x->st.pool[0].has_hosts = false;
+	fp = open_memstream(&buf, &len);
+	prom_write(fp, x);
+	fclose(fp);
+	EXPECT(strstr(buf, "\nnatk_pool_addresses 1\n") && !strstr(buf, "natk_pool_hosts") &&
+	       strstr(buf, "natk_pool_used_ports{address=\"192.0.2.1\",proto=\"tcp\"} 120\n"));
+	free(buf);
+	buf = NULL;
 	/* an older module: none of them */
 	x->st.present &= ~(1ull << NATK_A_POOL);
 	fp = open_memstream(&buf, &len);
@@ -4401,6 +4428,7 @@ static void test_blocks(void)
 		nla_nest_end(m, e);
 		e = nla_nest_start(m, NATK_POOL_A_ENTRY);
 		nla_put_u32(m, NATK_POOL_A_ADDR_BE, htonl(0xc0000205));
+		nla_put_u32(m, NATK_POOL_A_HOSTS, 0);
 		nla_nest_end(m, e);
 		nla_nest_end(m, nest);
 	}
