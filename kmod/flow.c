@@ -93,7 +93,7 @@ int natk_flow_cache_init(void)
 {
 	/* Without counters (issue 15: memory a flow): no hole. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     sizeof(struct natk_flow) > 112);
+		     sizeof(struct natk_flow) > 104);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	if (!natk_flow_cache)
 		return -ENOMEM;
@@ -201,9 +201,9 @@ err_o:
 
 /*
  * natk_tables_destroy(): free a flow nothing can reach any more (see
- * there). Its winner of DEAD unwinds it, as always; its mapping and host
- * references are dropped as natk_flow_kill() drops them (the mapping may
- * be a deleted forward's, in no table). It is freed at once: no packet,
+ * there). Its winner of DEAD unwinds it, as always; its mapping reference
+ * is dropped as natk_flow_kill() drops it (the mapping may be a deleted
+ * forward's, in no table); its host goes with the host table. It is freed at once: no packet,
  * GC walk or dump can still hold it under RCU.
  */
 static void natk_flow_free_left(void *ptr, void *arg)
@@ -217,7 +217,6 @@ static void natk_flow_free_left(void *ptr, void *arg)
 	atomic_dec(&nn->nflows);
 	if (flow->map)
 		natk_map_put(nn, flow->map);
-	natk_host_put(nn, flow->host);
 	natk_fp_flow_release(flow);
 	natk_flow_free(flow);
 }
@@ -416,7 +415,7 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
 		rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
 	if (flow->map)
 		natk_map_put(nn, flow->map);
-	natk_host_put(nn, flow->host);
+	natk_host_release(nn, flow);
 	atomic_dec(&nn->nflows);
 	if (in_rtbl)
 		call_rcu(&flow->rcu, natk_flow_free_rcu);
@@ -447,11 +446,12 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 					const struct natk_cfg *cfg,
 					const struct natk_okey *key, u8 state,
 					struct natk_map *map, __be32 eaddr,
-					__be16 want, enum natk_stat *why)
+					__be16 want, bool known,
+					enum natk_stat *why)
 {
+	struct natk_host *host = NULL;
 	struct mem_cgroup *memcg;
 	struct natk_flow *flow, *old;
-	struct natk_host *host;
 	bool given = map;
 	int err;
 
@@ -474,11 +474,20 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	/* A forward's address; one following the primary: an import's. */
 	if (map && (map->ekey.eaddr || !eaddr))
 		eaddr = natk_map_eaddr(map, cfg);
-	host = natk_host_get(nn, cfg, key->iaddr, eaddr, why);
-	if (!host)
-		goto err_count;
-	if (!eaddr)
-		eaddr = natk_host_addr(host);
+	/*
+	 * Its host's object only when something needs it (host.c); the
+	 * mutant hosts_never: never, whatever needs it.
+	 */
+	if ((known || natk_cfg_needs_hosts(cfg) ||
+	     READ_ONCE(nn->hosts_attach)) && !natk_mutant(hosts_never)) {
+		host = natk_host_get(nn, cfg, key->iaddr, eaddr, why);
+		if (!host)
+			goto err_count;
+		if (!eaddr)
+			eaddr = natk_host_addr(host);
+	} else if (!eaddr) {
+		eaddr = natk_pool_pick(nn, cfg);	/* one address */
+	}
 	/* Mutant pool_unpaired: any address of the pool, for each mapping. */
 	if (natk_mutant(pool_unpaired) && !map && cfg->naddrs > 1)
 		eaddr = cfg->addrs[get_random_u32_below(cfg->naddrs)];
@@ -487,7 +496,8 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 		*why = NATK_STAT_DROP_NO_MEMORY;
 		goto err_host;
 	}
-	flow->host = host;
+	if (host)
+		__set_bit(NATK_FLOW_HOST, &flow->flags);
 
 	/* A forward's mapping is given (and pinned by its static ref). */
 	if (map) {
@@ -560,24 +570,33 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 err_flow:
 	natk_flow_free(flow);
 err_host:
-	natk_host_put(nn, host);
+	if (host)
+		natk_host_put(nn, host);
 err_count:
 	set_active_memcg(memcg);
 	atomic_dec(&nn->nflows);
 	return NULL;
 }
 
+/*
+ * natk_flow_make() for a packet. @known: natk_host_known() must know its
+ * internal host from now on (its packet came in by the external interface:
+ * a one-armed NAT's), so it makes the host's object even when nothing
+ * else needs one.
+ */
 struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
 				   const struct natk_okey *key, u8 state,
-				   struct natk_map *map, enum natk_stat *why)
+				   struct natk_map *map, bool known,
+				   enum natk_stat *why)
 {
-	return natk_flow_make(nn, cfg, key, state, map, 0, 0, why);
+	return natk_flow_make(nn, cfg, key, state, map, 0, 0, known, why);
 }
 
 /*
  * natk_flow_create() for a flow imported with its external port
- * (NATK_CMD_FLOW_ADD): that port or nothing. An existing flow with the
+ * (NATK_CMD_FLOW_ADD): that port or nothing. Its host is made known: the
+ * NAT it came from may have been one-armed. An existing flow with the
  * same tuple is returned as it is (the caller compares). Caller holds
  * rcu_read_lock().
  */
@@ -587,7 +606,8 @@ struct natk_flow *natk_flow_create_port(struct natk_net *nn,
 					struct natk_map *map, __be32 eaddr,
 					__be16 eport, enum natk_stat *why)
 {
-	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, why);
+	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, true,
+			      why);
 }
 
 /*
@@ -630,7 +650,7 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 		natk_map_put(nn, flow->map);
 	else			/* its port is free again */
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);
-	natk_host_put(nn, flow->host);
+	natk_host_release(nn, flow);
 	call_rcu(&flow->rcu, natk_flow_free_rcu);
 }
 

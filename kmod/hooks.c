@@ -194,12 +194,14 @@ void natk_track(struct natk_net *nn, struct natk_flow *flow,
 /*
  * A flow for an outbound packet that has none, created when the packet may
  * open one (any UDP or ICMP echo; for TCP only a SYN). NULL with *why set.
+ * @iif: the interface it came in by; the external one makes its host known
+ * (natk_host_known(): a one-armed NAT tells its lan hosts by that).
  */
 static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
 					    const struct natk_cfg *cfg,
 					    const struct natk_okey *key,
 					    const struct natk_pkt *pkt,
-					    int *why)
+					    int iif, int *why)
 {
 	struct natk_flow *flow;
 	enum natk_stat reason;
@@ -212,7 +214,8 @@ static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
 		}
 		st = NATK_TCP_SYN_OUT;
 	}
-	flow = natk_flow_create(nn, cfg, key, st, NULL, &reason);
+	flow = natk_flow_create(nn, cfg, key, st, NULL, iif == cfg->ifindex,
+				&reason);
 	if (!flow)
 		*why = reason;
 	return flow;
@@ -254,7 +257,7 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 		*why = NATK_STAT_DROP_UNSOLICITED;
 		return NULL;
 	}
-	flow = natk_flow_create(nn, cfg, &k, st, map, &reason);
+	flow = natk_flow_create(nn, cfg, &k, st, map, false, &reason);
 	natk_map_put(nn, map);
 	if (!flow)
 		*why = reason;
@@ -363,7 +366,8 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	ok.proto = pkt.proto;
 	out = natk_flow_lookup_out(nn, &ok);
 	if (!out)
-		out = natk_flow_outbound(nn, cfg, &ok, &pkt, &why);
+		out = natk_flow_outbound(nn, cfg, &ok, &pkt,
+					 state->in->ifindex, &why);
 	if (!out)
 		goto drop;
 	/* The receiver sees the sender's external address and port. */
@@ -565,7 +569,8 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 			why = NATK_STAT_DROP_NO_FLOW;
 			goto drop;
 		}
-		flow = natk_flow_outbound(nn, cfg, &k, &pkt, &why);
+		flow = natk_flow_outbound(nn, cfg, &k, &pkt, skb->skb_iif,
+					  &why);
 		if (!flow)
 			goto drop;
 	}

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * natk per-internal-host accounting (RFC 6888 REQ-4/5): every flow holds a
- * reference on the host object of its internal address, so the number of
- * flows a host has is its reference count. With max-flows-per-host set, a
- * host at its limit gets no new flow (drop_host_limit): one host cannot
+ * natk per-internal-host accounting (RFC 6888 REQ-4/5): a flow that needs
+ * its host object holds a reference on it (NATK_FLOW_HOST), so the number
+ * of flows a host has is its reference count. With max-flows-per-host set,
+ * a host at its limit gets no new flow (drop_host_limit): one host cannot
  * exhaust the table or the ports for the others. Host objects live in a
  * hash table by address and go when their last flow does.
+ *
+ * Only what needs one makes one (natk_cfg_needs_hosts(), natk_flow_make()):
+ * a per-host limit, port blocks, a pool of more than one address, and
+ * flows whose host natk_host_known() must know (a one-armed NAT's, an
+ * import's). Otherwise a new flow makes no host object and takes no
+ * reference: one lookup, one allocation and one shared atomic fewer.
+ * When a configuration comes to need them, natk_hosts_attach() gives the
+ * flows made without one theirs before it is published.
  *
  * A host is also where paired pooling (RFC 4787 REQ-2) keeps its external
  * address: chosen when the host gets its first flow (pool.c), the address
@@ -39,9 +47,18 @@ int natk_hosts_init(struct natk_net *nn)
 	return rhashtable_init(&nn->htbl, &natk_hparams);
 }
 
+static void natk_host_free_left(void *ptr, void *arg)
+{
+	kfree(ptr);
+}
+
+/*
+ * Netns exit, after the flows: the hosts they held (natk_flow_free_left()
+ * drops no reference, one by one) go with the table. Process context.
+ */
 void natk_hosts_destroy(struct natk_net *nn)
 {
-	rhashtable_destroy(&nn->htbl);
+	rhashtable_free_and_destroy(&nn->htbl, natk_host_free_left, NULL);
 }
 
 static void natk_host_pair(struct natk_net *nn, struct natk_host *host,
@@ -102,37 +119,24 @@ __be32 natk_host_addr(const struct natk_host *host)
 }
 
 /*
- * Take a flow reference on the host @iaddr, creating it if needed, paired
- * with @eaddr (an imported flow's, a forward's) or else with the pool's
- * choice. Returns NULL with *why set when the host is at its limit or
+ * A flow reference on the host @iaddr, made if needed and paired with
+ * @eaddr or else with the pool's choice; *made tells which. NULL when
  * memory ran out. Caller holds rcu_read_lock(); softirq safe; bounded
  * retries.
  */
-struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
-				__be32 iaddr, __be32 eaddr, enum natk_stat *why)
+static struct natk_host *natk_host_ref(struct natk_net *nn,
+				       const struct natk_cfg *cfg, __be32 iaddr,
+				       __be32 eaddr, bool *made)
 {
 	struct natk_host *host, *old;
 	int attempt;
 
+	*made = false;
 	for (attempt = 0; attempt < 3; attempt++) {
 		host = rhashtable_lookup(&nn->htbl, &iaddr, natk_hparams);
 		if (host) {
 			if (!refcount_inc_not_zero(&host->flows))
 				continue;	/* being freed: look again */
-			/* Mutant no_host_limit: the limit is ignored. */
-			if (cfg->max_flows_per_host && !natk_mutant(no_host_limit) &&
-			    refcount_read(&host->flows) > cfg->max_flows_per_host) {
-				if (natk_log_due(&host->log_next))
-					natk_log(nn, LOGLEVEL_WARNING,
-						 "%pI4 reached max-flows-per-host %u: its new flows dropped\n",
-						 &iaddr, cfg->max_flows_per_host);
-				natk_host_put(nn, host);
-				*why = NATK_STAT_DROP_HOST_LIMIT;
-				return NULL;
-			}
-			if (cfg->naddrs &&
-			    !natk_pool_has(cfg, READ_ONCE(host->eaddr)))
-				natk_host_repair(nn, cfg, host);
 			return host;
 		}
 		host = kzalloc(sizeof(*host), NATK_GFP);
@@ -146,15 +150,51 @@ struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		refcount_set(&host->flows, 1);
 		old = rhashtable_lookup_get_insert_fast(&nn->htbl, &host->node,
 							natk_hparams);
-		if (!old)
+		if (!old) {
+			*made = true;
 			return host;
+		}
 		natk_host_unpair(host);
 		kfree(host);	/* never visible */
 		if (IS_ERR(old))
 			break;
 	}
-	*why = NATK_STAT_DROP_NO_MEMORY;
 	return NULL;
+}
+
+/*
+ * Take a flow reference on the host @iaddr, creating it if needed, paired
+ * with @eaddr (an imported flow's, a forward's) or else with the pool's
+ * choice. Returns NULL with *why set when the host is at its limit or
+ * memory ran out. Caller holds rcu_read_lock(); softirq safe.
+ */
+struct natk_host *natk_host_get(struct natk_net *nn, const struct natk_cfg *cfg,
+				__be32 iaddr, __be32 eaddr, enum natk_stat *why)
+{
+	struct natk_host *host;
+	bool made;
+
+	host = natk_host_ref(nn, cfg, iaddr, eaddr, &made);
+	if (!host) {
+		*why = NATK_STAT_DROP_NO_MEMORY;
+		return NULL;
+	}
+	if (made)
+		return host;
+	/* Mutant no_host_limit: the limit is ignored. */
+	if (cfg->max_flows_per_host && !natk_mutant(no_host_limit) &&
+	    refcount_read(&host->flows) > cfg->max_flows_per_host) {
+		if (natk_log_due(&host->log_next))
+			natk_log(nn, LOGLEVEL_WARNING,
+				 "%pI4 reached max-flows-per-host %u: its new flows dropped\n",
+				 &iaddr, cfg->max_flows_per_host);
+		natk_host_put(nn, host);
+		*why = NATK_STAT_DROP_HOST_LIMIT;
+		return NULL;
+	}
+	if (cfg->naddrs && !natk_pool_has(cfg, READ_ONCE(host->eaddr)))
+		natk_host_repair(nn, cfg, host);
+	return host;
 }
 
 void natk_host_put(struct natk_net *nn, struct natk_host *host)
@@ -165,6 +205,84 @@ void natk_host_put(struct natk_net *nn, struct natk_host *host)
 	natk_host_unpair(host);
 	rhashtable_remove_fast(&nn->htbl, &host->node, natk_hparams);
 	kfree_rcu(host, rcu);
+}
+
+/*
+ * @flow is ending: drop its reference on its host, if it holds one. The
+ * host is the one in the table: it cannot go while the flow holds it, nor
+ * another be made for its address. Any context.
+ */
+void natk_host_release(struct natk_net *nn, struct natk_flow *flow)
+{
+	struct natk_host *host;
+
+	if (!test_and_clear_bit(NATK_FLOW_HOST, &flow->flags))
+		return;
+	rcu_read_lock();
+	host = rhashtable_lookup(&nn->htbl, &flow->okey.iaddr, natk_hparams);
+	if (!WARN_ON_ONCE(!host))
+		natk_host_put(nn, host);
+	rcu_read_unlock();
+}
+
+/*
+ * Give @flow the reference it did not take when it was made, unless it is
+ * ending already (then natk_host_release() has passed). False: no memory.
+ */
+static bool natk_host_attach_one(struct natk_net *nn, void *obj, u8 arg)
+{
+	const struct natk_cfg *cfg = rcu_dereference_check(nn->cfg,
+					lockdep_is_held(&nn->lock));
+	struct natk_flow *flow = obj;
+	struct natk_host *host;
+	unsigned long old;
+	bool made;
+
+	if (test_bit(NATK_FLOW_HOST, &flow->flags) ||
+	    test_bit(NATK_FLOW_DEAD, &flow->flags))
+		return false;
+	/* Paired with the address its flows have: all had the one. */
+	host = natk_host_ref(nn, cfg, flow->okey.iaddr, flow->eaddr, &made);
+	if (!host) {
+		nn->hosts_unattached++;
+		return false;
+	}
+	old = READ_ONCE(flow->flags);
+	for (;;) {
+		unsigned long seen;
+
+		if (old & (BIT(NATK_FLOW_DEAD) | BIT(NATK_FLOW_HOST))) {
+			natk_host_put(nn, host);
+			return false;
+		}
+		seen = cmpxchg(&flow->flags, old, old | BIT(NATK_FLOW_HOST));
+		if (seen == old)
+			return false;
+		old = seen;
+	}
+}
+
+/*
+ * The configuration about to be published needs host objects (a per-host
+ * limit, port blocks, more than one address): every flow made without
+ * one gets its host's, so the limit counts it and its host stays paired
+ * with its address. New flows already make theirs (nn->hosts_attach is
+ * set and the packets of before have passed). Process context, under
+ * nn->lock. Returns -ENOMEM when some flow got none.
+ */
+int natk_hosts_attach(struct natk_net *nn)
+{
+	struct mem_cgroup *memcg;
+	int pass;
+
+	lockdep_assert_held(&nn->lock);
+	nn->hosts_unattached = 0;
+	memcg = set_active_memcg(nn->memcg);
+	for (pass = 0; pass < 16; pass++)
+		if (!natk_sweep(nn, &nn->otbl, natk_host_attach_one, 0))
+			break;
+	set_active_memcg(memcg);
+	return nn->hosts_unattached ? -ENOMEM : 0;
 }
 
 /*

@@ -169,6 +169,9 @@ struct natk_map {
 #define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
 #define NATK_FLOW_SEEN_IN	3	/* bit: a packet came wan -> lan */
 #define NATK_FLOW_ACCT		4	/* bit: struct natk_flow_acct follows */
+#define NATK_FLOW_HOST		5	/* bit: holds a reference on its
+					 * internal host's object (host.c)
+					 */
 
 struct natk_host;
 
@@ -181,7 +184,6 @@ struct natk_flow {
 	__be16 eport;			/* okey, the reply key */
 	u8 state;			/* enum natk_tcp_state */
 	struct natk_map *map;		/* NULL: address-port-dependent */
-	struct natk_host *host;
 	u32 seen;			/* jiffies (low 32 bits), last refresh:
 					 * natk_flow_seen()
 					 */
@@ -318,6 +320,11 @@ struct natk_net {
 	u32 icmp_stamp;			/* jiffies of its last refill */
 	struct rhltable atbl;		/* filter.c: endpoints' remote addrs */
 	struct rhashtable htbl;		/* host.c: internal hosts */
+	bool hosts_attach;		/* host.c: every new flow makes its
+					 * host's object (a configuration that
+					 * needs them is coming)
+					 */
+	unsigned int hosts_unattached;	/* natk_hosts_attach(): no memory */
 	unsigned long flags;		/* NATK_NET_* bits */
 	struct natk_stats __percpu *stats;
 	struct delayed_work gc_work;
@@ -568,7 +575,8 @@ struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 struct natk_flow *natk_flow_create(struct natk_net *nn,
 				   const struct natk_cfg *cfg,
 				   const struct natk_okey *key, u8 state,
-				   struct natk_map *map, enum natk_stat *why);
+				   struct natk_map *map, bool known,
+				   enum natk_stat *why);
 struct natk_flow *natk_flow_create_port(struct natk_net *nn,
 					const struct natk_cfg *cfg,
 					const struct natk_okey *key, u8 state,
@@ -688,7 +696,20 @@ __be32 natk_host_addr(const struct natk_host *host);
 struct natk_blocks *natk_host_blocks(struct natk_host *host);
 void natk_hosts_reblock(struct natk_net *nn);
 void natk_host_put(struct natk_net *nn, struct natk_host *host);
+void natk_host_release(struct natk_net *nn, struct natk_flow *flow);
+int natk_hosts_attach(struct natk_net *nn);
 bool natk_host_known(struct natk_net *nn, __be32 iaddr);
+
+/*
+ * Does every new flow need its host's object (host.c)? A per-host limit
+ * counts flows by host, port blocks are a host's, and paired pooling keeps
+ * a host's address in it; with one address and neither, only flows that
+ * natk_host_known() must vouch for make one.
+ */
+static inline bool natk_cfg_needs_hosts(const struct natk_cfg *cfg)
+{
+	return cfg->max_flows_per_host || cfg->port_block || cfg->naddrs > 1;
+}
 
 /* filter.c */
 int natk_filter_init(struct natk_net *nn);

@@ -259,9 +259,33 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 		  strncmp(old->ifname, ncfg->ifname, IFNAMSIZ);
 	if (!old->ifname[0] && !ncfg->ifname[0])
 		changed = false;
+	/*
+	 * A per-host limit, port blocks or a second address: every flow
+	 * needs its host's object (host.c). New flows make theirs from now
+	 * on; once the packets of before have passed, the flows they made
+	 * without one get theirs, before the limit applies. A flush ends
+	 * them anyway.
+	 */
+	if (natk_cfg_needs_hosts(ncfg) && !READ_ONCE(nn->hosts_attach)) {
+		WRITE_ONCE(nn->hosts_attach, true);
+		if (!flush && !natk_mutant(hosts_unattached)) {
+			synchronize_net();
+			err = natk_hosts_attach(nn);
+			if (err) {
+				WRITE_ONCE(nn->hosts_attach, false);
+				NL_SET_ERR_MSG(extack,
+					       "natk: out of memory for the internal hosts' objects: try again");
+				kfree(ncfg);
+				return err;
+			}
+		}
+	}
 	natk_cfg_log(nn, old, ncfg, same_if, flush);
 	natk_pool_claim(nn, ncfg);
 	rcu_assign_pointer(nn->cfg, ncfg);
+	/* Packets of the old snapshot may still make hosts: harmless. */
+	if (!natk_cfg_needs_hosts(ncfg))
+		WRITE_ONCE(nn->hosts_attach, false);
 	/* Held ports are measured against the new hold at the next GC pass. */
 	if (old->port_hold != ncfg->port_hold)
 		WRITE_ONCE(nn->held_next, jiffies);

@@ -313,10 +313,13 @@ int natk_pool_fill(struct sk_buff *skb, struct natk_net *nn,
 		e = nla_nest_start(skb, NATK_POOL_A_ENTRY);
 		if (!e ||
 		    nla_put_in_addr(skb, NATK_POOL_A_ADDR_BE, cfg->addrs[i]) ||
-		    nla_put_u32(skb, NATK_POOL_A_HOSTS,
-				u ? atomic_read(&u->hosts) : 0) ||
 		    nla_put_u32(skb, NATK_POOL_A_BLOCKS,
 				u ? atomic_read(&u->blocks) : 0))
+			goto err;
+		/* Hosts are counted only while every flow has one (host.c). */
+		if (natk_cfg_needs_hosts(cfg) &&
+		    nla_put_u32(skb, NATK_POOL_A_HOSTS,
+				u ? atomic_read(&u->hosts) : 0))
 			goto err;
 		for (c = 0; c < ARRAY_SIZE(ports); c++)
 			if (nla_put_u32(skb, ports[c],

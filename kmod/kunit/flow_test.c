@@ -253,7 +253,8 @@ static void natk_flow_table_full(struct kunit *test)
 	}
 	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 7000, NATK_T_REM, 53);
 	rcu_read_lock();
-	f = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL, &why);
+	f = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL, false,
+			     &why);
 	rcu_read_unlock();
 	KUNIT_EXPECT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_TABLE_FULL);
@@ -543,7 +544,8 @@ static void natk_flow_teardown_bulk(struct kunit *test)
 		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT2, 22,
 				   htonl(ntohl(NATK_T_REM) + i), 40000);
 		rcu_read_lock();
-		f = natk_flow_create(nn, cfg, &k, NATK_TCP_SYN_IN, fmap, &why);
+		f = natk_flow_create(nn, cfg, &k, NATK_TCP_SYN_IN, fmap,
+				     false, &why);
 		rcu_read_unlock();
 		KUNIT_ASSERT_NOT_NULL_MSG(test, f, "why %d", why);
 	}
@@ -848,7 +850,8 @@ static void natk_flow_twin_race(struct natk_net *nn, enum natk_race_point p,
 	t->busy = true;
 	/* Address-and-port-dependent: the twin claims its own port. */
 	k = f->okey;
-	t->winner = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL, &why);
+	t->winner = natk_flow_create(nn, natk_test_cfg(nn), &k, 0, NULL,
+				     false, &why);
 	t->busy = false;
 }
 
@@ -862,6 +865,8 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	struct natk_flow *f;
 
 	natk_test_cfg(nn)->mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	/* Host objects too: the loser's reference must go. */
+	natk_test_cfg(nn)->max_flows_per_host = 100;
 	natk_test_set_race(test, natk_flow_twin_race, &t);
 	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
 	KUNIT_ASSERT_NOT_NULL(test, t.winner);
@@ -875,6 +880,103 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	rk.eport = htons(40000);
 	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f->flags));
+}
+
+static struct natk_flow *natk_flow_make_known(struct kunit *test,
+					      struct natk_net *nn,
+					      const struct natk_okey *k,
+					      bool known, enum natk_stat *why)
+{
+	struct natk_flow *f;
+
+	rcu_read_lock();
+	f = natk_flow_create(nn, natk_test_cfg(nn), k, NATK_TCP_NONE, NULL,
+			     known, why);
+	rcu_read_unlock();
+	return f;
+}
+
+/*
+ * With one address, no per-host limit and no port blocks a flow makes no
+ * host object; one that came in by the external interface (@known: a
+ * one-armed NAT's) does, and makes its host known, until it ends.
+ */
+static void natk_flow_host_only_if_needed(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_okey k1, k2;
+	struct natk_flow *f1, *f2;
+
+	k1 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 6000, NATK_T_REM, 53);
+	k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 6000, NATK_T_REM, 53);
+	f1 = natk_flow_make_known(test, nn, &k1, false, &why);
+	KUNIT_ASSERT_NOT_NULL(test, f1);
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_HOST, &f1->flags));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, f1->eaddr, NATK_T_EXT);
+	rcu_read_lock();
+	KUNIT_EXPECT_FALSE(test, natk_host_known(nn, NATK_T_INT));
+	rcu_read_unlock();
+
+	f2 = natk_flow_make_known(test, nn, &k2, true, &why);
+	KUNIT_ASSERT_NOT_NULL(test, f2);
+	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f2->flags));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
+	rcu_read_lock();
+	KUNIT_EXPECT_TRUE(test, natk_host_known(nn, NATK_T_INT2));
+	rcu_read_unlock();
+
+	natk_flow_kill(nn, f1, NATK_REASON_NONE);
+	natk_flow_kill(nn, f2, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_FALSE(test, natk_host_known(nn, NATK_T_INT2));
+	rcu_read_unlock();
+}
+
+/*
+ * A per-host limit set while flows live without host objects counts them:
+ * natk_hosts_attach() gives each its host's, and the host at its limit
+ * gets no new flow. Killing them drops the references again.
+ */
+static void natk_flow_hosts_attached(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_flow *f[3];
+	struct natk_okey k;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 6000 + i,
+				   NATK_T_REM, 53);
+		f[i] = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 0);
+	/* A flow ending meanwhile is left alone. */
+	natk_flow_kill(nn, f[2], NATK_REASON_NONE);
+
+	natk_test_cfg(nn)->max_flows_per_host = 2;
+	mutex_lock(&nn->lock);
+	WRITE_ONCE(nn->hosts_attach, true);
+	KUNIT_EXPECT_EQ(test, natk_hosts_attach(nn), 0);
+	/* A second call finds nothing to do. */
+	KUNIT_EXPECT_EQ(test, natk_hosts_attach(nn), 0);
+	mutex_unlock(&nn->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f[i]->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_HOST, &f[2]->flags));
+
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 7000, NATK_T_REM, 53);
+	KUNIT_EXPECT_NULL(test, natk_flow_make_known(test, nn, &k, false, &why));
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_HOST_LIMIT);
+
+	natk_flow_kill(nn, f[0], NATK_REASON_NONE);
+	natk_flow_kill(nn, f[1], NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 0);
 }
 
 /*
@@ -967,7 +1069,8 @@ static void natk_flow_evict_fruitless_throttled(struct kunit *test)
 	k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 7000, NATK_T_REM, 80);
 	rcu_read_lock();
 	KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn), &k,
-						 NATK_TCP_SYN_OUT, NULL, &why));
+						 NATK_TCP_SYN_OUT, NULL, false,
+						 &why));
 	rcu_read_unlock();
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_TABLE_FULL);
 	KUNIT_EXPECT_TRUE(test, test_bit(NATK_NET_EVICT, &nn->flags));
@@ -979,14 +1082,15 @@ static void natk_flow_evict_fruitless_throttled(struct kunit *test)
 	for (i = 0; i < 10; i++)
 		KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn),
 							 &k, NATK_TCP_SYN_OUT,
-							 NULL, &why));
+							 NULL, false, &why));
 	rcu_read_unlock();
 	KUNIT_EXPECT_FALSE(test, test_bit(NATK_NET_EVICT, &nn->flags));
 	/* A second later a drop may ask again. */
 	nn->evict_fruitless = jiffies - HZ - 1;
 	rcu_read_lock();
 	KUNIT_EXPECT_NULL(test, natk_flow_create(nn, natk_test_cfg(nn), &k,
-						 NATK_TCP_SYN_OUT, NULL, &why));
+						 NATK_TCP_SYN_OUT, NULL, false,
+						 &why));
 	rcu_read_unlock();
 	KUNIT_EXPECT_TRUE(test, test_bit(NATK_NET_EVICT, &nn->flags));
 	WRITE_ONCE(nn->hooked, false);
@@ -1098,6 +1202,8 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_hash_collisions),
 	KUNIT_CASE(natk_flow_flush_in_publish_window),
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
+	KUNIT_CASE(natk_flow_host_only_if_needed),
+	KUNIT_CASE(natk_flow_hosts_attached),
 	KUNIT_CASE(natk_flow_half_open_evicted),
 	KUNIT_CASE(natk_flow_reply_recognised),
 	KUNIT_CASE(natk_flow_evict_fruitless_throttled),

@@ -156,7 +156,8 @@ struct natk_flow *natk_test_flow(struct kunit *test, struct natk_net *nn,
 	struct natk_flow *flow;
 
 	rcu_read_lock();
-	flow = natk_flow_create(nn, natk_test_cfg(nn), key, state, NULL, &why);
+	flow = natk_flow_create(nn, natk_test_cfg(nn), key, state, NULL,
+				false, &why);
 	rcu_read_unlock();
 	KUNIT_ASSERT_NOT_NULL_MSG(test, flow, "natk_flow_create: why %d", why);
 	return flow;

@@ -287,7 +287,7 @@ static void natk_ports_exhaustion_bounded(struct kunit *test)
 				   NATK_T_REM, 443);
 		rcu_read_lock();
 		f = natk_flow_create(nn, natk_test_cfg(nn), &k,
-				     NATK_TCP_SYN_OUT, NULL, &why);
+				     NATK_TCP_SYN_OUT, NULL, false, &why);
 		rcu_read_unlock();
 		KUNIT_EXPECT_NULL(test, f);
 		KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
@@ -1146,7 +1146,7 @@ static void natk_pool_flow_refused(struct kunit *test, struct natk_net *nn,
 
 	rcu_read_lock();
 	f = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE, NULL,
-			     &why);
+			     false, &why);
 	rcu_read_unlock();
 	KUNIT_EXPECT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);

@@ -4,6 +4,9 @@
 # when resources run out):
 #  - max-flows-per-host 3: lan1 opening 5 UDP flows gets 3, the other 2
 #    are dropped and counted (drop_host_limit); lan2 is not affected;
+#  - a limit set while a host has flows counts them: without a limit (and
+#    with one address) natk keeps no host objects and status counts no
+#    hosts; max-flows-per-host 4 set over lan1's 4 flows refuses its 5th;
 #  - max-flows 6 (whole table): 10 unreplied flows from lan2 -> the excess
 #    is dropped (drop_table_full), unreplied flows are evicted
 #    (flows_evicted), and a flow with replies is kept and keeps working.
@@ -13,7 +16,10 @@ scenario_init
 plan "$SCEN-natk-up" rfc6888-req4-set-host-limit rfc6888-req4-status \
 	rfc6888-req4-host-flows-capped rfc6888-req4-host-limit-counted \
 	rfc6888-req4-host-limit-wan-saw rfc6888-req4-other-host-unaffected \
-	rfc6888-req4-set-no-limit rfc6888-flush rfc6888-req11-set-max-flows \
+	rfc6888-req4-set-no-limit rfc6888-flush rfc6888-req4-hosts-uncounted \
+	rfc6888-req4-set-late-limit rfc6888-req4-late-limit-counts-existing \
+	rfc6888-req4-late-limit-hosts rfc6888-req4-unset-late-limit \
+	rfc6888-flush-late rfc6888-req11-set-max-flows \
 	rfc6888-req11-replied-flow rfc6888-req11-table-capped rfc6888-req11-table-full-counted \
 	rfc6888-req11-unreplied-evicted rfc6888-req11-replied-flow-kept \
 	rfc6888-req11-replied-flow-works rfc6888-kernel-log
@@ -49,6 +55,28 @@ r=$(ask lan2 udp $WAN1 5001 40910 | sed -n 1p)
 expect_eq rfc6888-req4-other-host-unaffected "$NAT_EXT" "${r%% *}" "lan2's reply while lan1 is at its limit"
 check rfc6888-req4-set-no-limit nctl set max-flows-per-host none
 check rfc6888-flush nctl flush
+
+# A limit set over existing flows: they were made without host objects
+# (one address, no limit), and must count at once.
+many lan1 40940 4 prelimit
+lan1_flows() { [ "$(nctl -j flows | jq '[.[] | select(.internal_address == "'$LAN1'")] | length')" = "$1" ]; }
+poll 5 lan1_flows 4 || log "prelimit: $LAN1 has not 4 flows: $(nctl flows)"
+expect_eq rfc6888-req4-hosts-uncounted false \
+	"$(nctl -j status | jq '.addresses.pool[0] | has("hosts")')" \
+	"status .addresses.pool[0] has hosts (one address, no per-host limit: none counted)"
+check rfc6888-req4-set-late-limit nctl set max-flows-per-host 4
+hl1=$(stat_of drop_host_limit)
+many lan1 40950 1 overlimit
+late_dropped() { [ "$(stat_delta drop_host_limit "$hl1")" -ge 1 ]; }
+poll 3 late_dropped
+expect_eq rfc6888-req4-late-limit-counts-existing "1 0" \
+	"$(stat_delta drop_host_limit "$hl1") $(grep -c overlimit "$D/wan.log")" \
+	"drop_host_limit increase and datagrams wan got, for a 5th flow of $LAN1 whose 4 flows predate max-flows-per-host 4"
+expect_eq rfc6888-req4-late-limit-hosts 1 \
+	"$(nctl -j status | jq '.addresses.pool[0].hosts')" \
+	"status .addresses.pool[0].hosts with the limit set ($LAN1 alone has flows)"
+check rfc6888-req4-unset-late-limit nctl set max-flows-per-host none
+check rfc6888-flush-late nctl flush
 
 # --- REQ-11: table full
 check rfc6888-req11-set-max-flows nctl set max-flows 6

@@ -4,6 +4,9 @@
 # 4787 REQ-2), checked as the administrator of a NAT host sees it:
 #  - a list naming an address the interface does not have is refused,
 #    naming it, and changes nothing;
+#  - with the primary alone (and no per-host limit) status counts no hosts
+#    (natk keeps no host objects); two hosts with flows from then keep the
+#    primary for their new mappings once a second address is listed;
 #  - a real STUN client (coturn's turnutils_natdiscovery against a
 #    turnserver on the wan side) from several local ports of one internal
 #    host, with other hosts already paired, always sees one external
@@ -30,7 +33,8 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 plan addr-natk-up addr-default-primary addr-list-refused addr-list-refused-unchanged \
-	addr-set-list addr-status-list addr-list-other-if addr-list-other-if-unchanged \
+	addr-primary-hosts-uncounted addr-set-list addr-status-list \
+	addr-list-hosts-keep-address addr-list-hosts-counted addr-list-other-if addr-list-other-if-unchanged \
 	addr-natdiscovery-ran addr-natdiscovery-one-address \
 	addr-natdiscovery-flows-agree addr-natdiscovery-eim addr-set-ports addr-load-replies \
 	addr-load-flows addr-load-no-drop addr-load-both-used addr-load-paired \
@@ -174,10 +178,27 @@ fi
 json_expect addr-list-refused-unchanged "$(status_j)" \
 	'.addresses.mode == "primary" and ([.addresses.pool[].address] == ["'$NAT_EXT'"])' \
 	"status after the refused list"
+# Two hosts with flows on the primary alone (natk keeps no host objects
+# then: status counts none), then the second address: each keeps its
+# address for its new mappings (both were paired with the primary when it
+# came), where the fewest hosts would put the second on the new one.
+r1=$(uask $LAN1 41500 $WAN1 5000)
+r2=$(uask $LAN2 41500 $WAN1 5000)
+log "before the list: $LAN1 seen as '$r1', $LAN2 as '$r2'"
+json_expect addr-primary-hosts-uncounted "$(status_j)" \
+	'[.addresses.pool[] | has("hosts")] == [false]' \
+	"status with the primary alone and no per-host limit (no host objects)"
 expect_ok addr-set-list nat set external wan0 addresses $NAT_EXT,$EXT2
 json_expect addr-status-list "$(status_j)" \
 	'.addresses.mode == "list" and (.addresses.list | join(",")) == "'$NAT_EXT,$EXT2'" and ([.addresses.pool[].address] | sort) == ["'$NAT_EXT'", "'$EXT2'"] and .external_address == "'$NAT_EXT'"' \
 	"natkctl -j status with two addresses listed"
+r1=$(uask $LAN1 41501 $WAN1 5000)
+r2=$(uask $LAN2 41501 $WAN1 5000)
+expect_eq addr-list-hosts-keep-address "$NAT_EXT $NAT_EXT" "${r1%% *} ${r2%% *}" \
+	"external address of new mappings of $LAN1 and $LAN2, whose flows predate the second address"
+json_expect addr-list-hosts-counted "$(status_j)" \
+	'[.addresses.pool[] | {(.address): .hosts}] | add == {"'$NAT_EXT'": 2, "'$EXT2'": 0}' \
+	"pool hosts once two addresses are listed ($LAN1 and $LAN2 on the primary)"
 # The list stays until changed: moving to an interface without those
 # addresses is refused, and the error names the setting in the way.
 ip -n nat link add ext9 type dummy && ip -n nat addr add 203.0.113.9/24 dev ext9 &&
@@ -441,7 +462,7 @@ json_expect addr-primary-exhausted "$(status_j)" \
 	"status: $NAT_EXT's UDP ports all in use and its exhaustion count"
 txt=$(nctl status)
 if printf '%s\n' "$txt" | grep -qx "  addresses: primary" &&
-	printf '%s\n' "$txt" | grep -Eqx " *$NAT_EXT: [0-9]+ hosts?, ports tcp [0-9]+ udp 10 icmp [0-9]+, exhausted tcp [0-9]+ udp [1-9][0-9]* icmp [0-9]+"; then
+	printf '%s\n' "$txt" | grep -Eqx " *$NAT_EXT: ports tcp [0-9]+ udp 10 icmp [0-9]+, exhausted tcp [0-9]+ udp [1-9][0-9]* icmp [0-9]+"; then
 	pass addr-text-status-exhausted
 else
 	fail addr-text-status-exhausted "natkctl status: $(printf '%s' "$txt" | tr '\n' '|')"

@@ -198,7 +198,9 @@
  * NATK_CMD_GET_CONFIG returns NATK_A_ADDRS_MODE, NATK_A_ADDRS (LIST mode)
  * and NATK_A_POOL: a nest of NATK_POOL_A_ENTRY nests, one per address in
  * the pool, each with NATK_POOL_A_ADDR_BE, NATK_POOL_A_HOSTS (u32,
- * internal hosts paired with it), NATK_POOL_A_PORTS_TCP, _UDP, _ICMP (u32,
+ * internal hosts paired with it; only while natk keeps an object per
+ * internal host: with more than one address, a per-host limit or port
+ * blocks), NATK_POOL_A_PORTS_TCP, _UDP, _ICMP (u32,
  * its external ports that endpoint-independent mappings hold now, held
  * ports included; address-and-port-dependent mapping holds none) and
  * NATK_POOL_A_EXHAUSTED_TCP, _UDP, _ICMP (u64, new flows dropped because
