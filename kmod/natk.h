@@ -261,8 +261,15 @@ struct natk_addr_use {
 	atomic_long_t exhausted[3];	/* new flows it had no port for */
 	struct natk_port_fail port_fail[3];
 	unsigned long *blockmap;	/* blocks.c: blocks taken; NULL: off */
+	unsigned long *portmap;		/* ports.c: ports its dynamic mappings
+					 * have, NATK_PORT_MAP_BITS a protocol
+					 * class; NULL: no memory for it
+					 */
 	atomic_t blocks;		/* blocks taken */
 };
+
+/* A protocol class's part of natk_addr_use.portmap: every port. */
+#define NATK_PORT_MAP_BITS	65536
 
 /* Blocks in a bitmap: 65536 ports in blocks of NATK_PORT_BLOCK_MIN. */
 #define NATK_BLOCK_BITS		(65536 / NATK_PORT_BLOCK_MIN)
@@ -342,6 +349,7 @@ struct natk_net {
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
 	atomic_t test_port_offers;	/* KUnit: candidates offered */
+	atomic_t test_port_inserts;	/* KUnit: by-port inserts tried */
 #endif
 };
 
@@ -678,6 +686,14 @@ static inline void natk_test_port_offered(struct natk_net *nn)
 {
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
 	atomic_inc(&nn->test_port_offers);
+#endif
+}
+
+/* ... and the by-port table inserts their claims try. */
+static inline void natk_test_port_inserted(struct natk_net *nn)
+{
+#if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
+	atomic_inc(&nn->test_port_inserts);
 #endif
 }
 

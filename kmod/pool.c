@@ -202,6 +202,16 @@ struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
 
 	if (u && cfg->port_block && !u->blockmap)
 		u->blockmap = bitmap_zalloc(NATK_BLOCK_BITS, GFP_KERNEL);
+	/*
+	 * Its port map (ports.c), once for the slot's life: every bit is
+	 * clear whenever the slot counts no mapping. Without one, claims
+	 * only insert (as they did before it).
+	 */
+	if (u && !u->portmap)
+		smp_store_release(&u->portmap,
+				  kvzalloc(BITS_TO_LONGS(3 * NATK_PORT_MAP_BITS) *
+					   sizeof(unsigned long),
+					   GFP_KERNEL_ACCOUNT));
 	return u;
 }
 
@@ -232,8 +242,12 @@ void natk_pool_destroy(struct natk_net *nn)
 {
 	unsigned int i;
 
-	for (i = 0; i < NATK_ADDR_SLOTS; i++)
+	for (i = 0; i < NATK_ADDR_SLOTS; i++) {
 		bitmap_free(nn->addr_use[i].blockmap);
+		nn->addr_use[i].blockmap = NULL;
+		kvfree(nn->addr_use[i].portmap);
+		nn->addr_use[i].portmap = NULL;
+	}
 }
 
 /*

@@ -200,22 +200,67 @@ static void natk_map_free_rcu(struct rcu_head *head)
 }
 
 /* Count @map among the ports of @eaddr's slot (pool.c), if it has one. */
-static void natk_map_count(struct natk_net *nn, struct natk_map *map,
-			   __be32 eaddr)
+/*
+ * The slot a new dynamic mapping on @eaddr will be counted in (before its
+ * port search: the claims read its port map).
+ */
+static void natk_map_use(struct natk_net *nn, struct natk_map *map,
+			 __be32 eaddr)
 {
 	struct natk_addr_use *u = natk_addr_use(nn, eaddr);
 
 	BUILD_BUG_ON(NATK_ADDR_SLOTS >= NATK_MAP_NO_USE);
 	map->use = u ? u - nn->addr_use : NATK_MAP_NO_USE;
-	if (u)
-		atomic_inc(&u->ports[natk_port_class(map->ekey.proto)]);
 }
 
+/*
+ * The port map of @map's address (its slot's, natk_map_use()) and, in
+ * *bit, the bit of its port; NULL if it has none. Each address's dynamic
+ * mappings have their ports' bits set there from natk_map_count() to
+ * natk_map_uncount(): a claim skips a port whose bit is set without a
+ * lookup, an insert or a socket check. Only a hint: a set bit is always a
+ * mapping's, a clear one is checked by the insert as before.
+ */
+static unsigned long *natk_port_map(struct natk_net *nn,
+				    const struct natk_map *map, __be16 port,
+				    unsigned int *bit)
+{
+	if (map->use == NATK_MAP_NO_USE)
+		return NULL;
+	*bit = natk_port_class(map->ekey.proto) * NATK_PORT_MAP_BITS +
+	       ntohs(port);
+	return smp_load_acquire(&nn->addr_use[map->use].portmap);
+}
+
+/* Counted on its slot, its port marked taken: it is in the by-port table. */
+static void natk_map_count(struct natk_net *nn, struct natk_map *map)
+{
+	unsigned long *pm;
+	unsigned int bit;
+
+	if (map->use == NATK_MAP_NO_USE)
+		return;
+	atomic_inc(&nn->addr_use[map->use]
+		   .ports[natk_port_class(map->ekey.proto)]);
+	pm = natk_port_map(nn, map, map->ekey.eport, &bit);
+	if (pm)
+		set_bit(bit, pm);
+}
+
+/* Before it leaves the by-port table: its port is free again. */
 static void natk_map_uncount(struct natk_net *nn, struct natk_map *map)
 {
-	if (map->use != NATK_MAP_NO_USE)
-		atomic_dec(&nn->addr_use[map->use]
-			   .ports[natk_port_class(map->ekey.proto)]);
+	unsigned long *pm;
+	unsigned int bit;
+
+	if (map->use == NATK_MAP_NO_USE)
+		return;
+	atomic_dec(&nn->addr_use[map->use]
+		   .ports[natk_port_class(map->ekey.proto)]);
+	pm = natk_port_map(nn, map, map->ekey.eport, &bit);
+	/* Mutant portmap-stale: a freed port stays taken for claims. */
+	if (pm && !natk_mutant(portmap_stale))
+		clear_bit(bit, pm);
 }
 
 /*
@@ -445,24 +490,33 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
- * Claim a port for a mapping: insert it into the by-port table, which
- * fails with -EEXIST if a mapping made with this address has the port
- * (so natk_map_lookup_ext()'s first lookup is the insert's own). A
- * forward that follows the primary address is keyed by address 0: looked
- * up first, as the NAT host's sockets are.
+ * Claim a port for a mapping: a port another dynamic mapping on this
+ * address has is refused by its bit in the address's port map (no lookup,
+ * no insert); else insert it into the by-port table, which fails with
+ * -EEXIST if a mapping made with this address has the port (a forward,
+ * or one the map has not marked yet: natk_map_lookup_ext()'s first lookup
+ * is the insert's own). A forward that follows the primary address is
+ * keyed by address 0: looked up first, as the NAT host's sockets are.
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
 	struct natk_map *map = arg;
 	u8 proto = map->ekey.proto;
 	__be32 eaddr = map->ekey.eaddr;
+	unsigned long *pm;
+	unsigned int bit;
 
+	/* Mutant portmap-unused: every candidate tried by an insert. */
+	pm = natk_port_map(nn, map, port, &bit);
+	if (pm && test_bit(bit, pm) && !natk_mutant(portmap_unused))
+		return -EEXIST;
 	map->ekey.eport = port;
 	if ((!natk_mutant(claim_primary_fwd) &&
 	     natk_map_lookup_primary(nn, rcu_dereference(nn->cfg), proto,
 				     eaddr, port)) ||
 	    natk_port_local_use(nn, proto, eaddr, port))
 		return -EEXIST;
+	natk_test_port_inserted(nn);
 	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					     natk_meparams);
 }
@@ -615,6 +669,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		if (b)
 			map->flags |= NATK_MAP_IN_BLOCK;
 		atomic_set(&map->hold, NATK_MAP_NEW);
+		natk_map_use(nn, map, eaddr);
 
 		if (want) {
 			if ((b && natk_blocks_take(nn, cfg, b, iaddr, eaddr,
@@ -646,7 +701,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			return NULL;
 		}
 		/* Counted on its address until natk_map_unlink(). */
-		natk_map_count(nn, map, eaddr);
+		natk_map_count(nn, map);
 		natk_race(nn, NATK_RACE_MAP_PUBLISH, map);
 		old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
 							natk_miparams);

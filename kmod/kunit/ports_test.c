@@ -298,6 +298,55 @@ static void natk_ports_exhaustion_bounded(struct kunit *test)
 		natk_map_put(nn, m[i]);
 }
 
+/* By-port table inserts the claims tried since the last call. */
+static int natk_inserts(struct natk_net *nn)
+{
+	return atomic_xchg(&nn->test_port_inserts, 0);
+}
+
+/*
+ * A port another dynamic mapping of the address has costs a claim no
+ * insert (the address's port map says so): a search over a range with one
+ * free port of eight tries one insert, a full range none; a freed port is
+ * found again, by one insert.
+ */
+static void natk_ports_map_skips_taken(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	enum natk_stat why = NATK_STAT_UNSPEC;
+	struct natk_map *m[8];
+	int i;
+
+	natk_range(nn, 20000, 20007);
+	for (i = 0; i < 7; i++)
+		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
+				   20000 + i);
+	natk_inserts(nn);
+	m[7] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 20000);
+	KUNIT_EXPECT_EQ(test, ntohs(m[7]->ekey.eport), 20007);
+	KUNIT_EXPECT_EQ(test, natk_inserts(nn), 1);
+	KUNIT_EXPECT_GE(test, natk_offers(nn), 2);
+
+	natk_ports_init(nn);
+	KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_UDP, NATK_T_INT2, 20001,
+					 &why));
+	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
+	KUNIT_EXPECT_EQ(test, natk_inserts(nn), 0);
+	/* Another protocol's ports are its own. */
+	natk_map_put(nn, natk_get_ok(test, nn, IPPROTO_TCP, NATK_T_INT2,
+				     20001));
+	natk_inserts(nn);
+
+	/* No hold in these tests: the port is free at once. */
+	natk_map_put(nn, m[3]);
+	natk_ports_init(nn);
+	m[3] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT2, 20001);
+	KUNIT_EXPECT_EQ(test, ntohs(m[3]->ekey.eport), 20003);
+	KUNIT_EXPECT_EQ(test, natk_inserts(nn), 1);
+	for (i = 0; i < 8; i++)
+		natk_map_put(nn, m[i]);
+}
+
 /*
  * A stretch of taken ports longer than the search budget (a block of held
  * ports, mappings made in order) costs new mappings nothing while the rest
@@ -1344,6 +1393,7 @@ static struct kunit_case natk_ports_cases[] = {
 	KUNIT_CASE(natk_ports_exhaustion),
 	KUNIT_CASE(natk_ports_exhaustion_bounded),
 	KUNIT_CASE(natk_ports_dense_stretch),
+	KUNIT_CASE(natk_ports_map_skips_taken),
 	KUNIT_CASE(natk_ports_small_range_offers),
 	KUNIT_CASE(natk_ports_local_socket),
 	KUNIT_CASE(natk_ports_forward_reserved),
