@@ -208,6 +208,7 @@ struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
 	 * only insert (as they did before it).
 	 */
 	if (u && !u->portmap)
+		/* Zeroed before seen: natk_port_map()'s acquire pairs. */
 		smp_store_release(&u->portmap,
 				  kvzalloc(BITS_TO_LONGS(3 * NATK_PORT_MAP_BITS) *
 					   sizeof(unsigned long),

@@ -229,6 +229,7 @@ static unsigned long *natk_port_map(struct natk_net *nn,
 		return NULL;
 	*bit = natk_port_class(map->ekey.proto) * NATK_PORT_MAP_BITS +
 	       ntohs(port);
+	/* Pairs with the release in natk_addr_use_prepare(): zeroed. */
 	return smp_load_acquire(&nn->addr_use[map->use].portmap);
 }
 
