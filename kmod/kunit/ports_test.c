@@ -40,6 +40,17 @@ static void natk_range(struct natk_net *nn, u16 lo, u16 hi)
 	natk_test_cfg(nn)->port_max = hi;
 }
 
+/* @n mappings of @proto, one a host (10.16.0.0 on), ports @lo on kept. */
+static void natk_fill(struct kunit *test, struct natk_net *nn, u8 proto,
+		      struct natk_map **m, int n, u16 lo)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		m[i] = natk_get_ok(test, nn, proto, htonl(0x0a100000 + i),
+				   lo + i);
+}
+
 static void natk_ports_preserved(struct kunit *test)
 {
 	struct natk_net *nn = natk_test_net(test);
@@ -263,9 +274,7 @@ static void natk_ports_exhaustion_bounded(struct kunit *test)
 	m = kunit_kcalloc(test, n, sizeof(*m), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	natk_range(nn, 20000, 20000 + n - 1);
-	for (i = 0; i < n; i++)
-		m[i] = natk_get_ok(test, nn, IPPROTO_TCP, htonl(0x0a100000 + i),
-				   20000 + i);
+	natk_fill(test, nn, IPPROTO_TCP, m, n, 20000);
 	for (i = 0; i < 100; i++) {
 		/* Forget the last failure: a full search each time. */
 		natk_ports_init(nn);
@@ -318,9 +327,7 @@ static void natk_ports_map_skips_taken(struct kunit *test)
 	int i;
 
 	natk_range(nn, 20000, 20007);
-	for (i = 0; i < 7; i++)
-		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
-				   20000 + i);
+	natk_fill(test, nn, IPPROTO_UDP, m, 7, 20000);
 	natk_inserts(nn);
 	m[7] = natk_get_ok(test, nn, IPPROTO_UDP, NATK_T_INT, 20000);
 	KUNIT_EXPECT_EQ(test, ntohs(m[7]->ekey.eport), 20007);
@@ -364,9 +371,7 @@ static void natk_ports_dense_stretch(struct kunit *test)
 	m = kunit_kcalloc(test, n + fresh, sizeof(*m), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	natk_range(nn, 20000, 29999);
-	for (i = 0; i < n; i++)
-		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
-				   20000 + i);
+	natk_fill(test, nn, IPPROTO_UDP, m, n, 20000);
 	for (i = n; i < n + fresh; i++) {
 		/* Internal ports outside the range: always a search. */
 		natk_ports_init(nn);
@@ -394,9 +399,7 @@ static void natk_ports_small_range_offers(struct kunit *test)
 	int i;
 
 	natk_range(nn, 30000, 30099);
-	for (i = 0; i < 100; i++)
-		m[i] = natk_get_ok(test, nn, IPPROTO_UDP, htonl(0x0a100000 + i),
-				   30000 + i);
+	natk_fill(test, nn, IPPROTO_UDP, m, 100, 30000);
 	natk_ports_init(nn);
 	natk_offers(nn);
 	KUNIT_EXPECT_NULL(test, natk_get(nn, IPPROTO_UDP, NATK_T_REM, 30050,
