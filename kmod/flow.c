@@ -203,8 +203,8 @@ err_o:
  * natk_tables_destroy(): free a flow nothing can reach any more (see
  * there). Its winner of DEAD unwinds it, as always; its mapping reference
  * is dropped as natk_flow_kill() drops it (the mapping may be a deleted
- * forward's, in no table); its host goes with the host table. It is freed at once: no packet,
- * GC walk or dump can still hold it under RCU.
+ * forward's, in no table); its host goes with the host table. It is freed
+ * at once: no packet, GC walk or dump can still hold it under RCU.
  */
 static void natk_flow_free_left(void *ptr, void *arg)
 {
