@@ -227,7 +227,8 @@ void natk_host_release(struct natk_net *nn, struct natk_flow *flow)
 
 /*
  * Give @flow the reference it did not take when it was made, unless it is
- * ending already (then natk_host_release() has passed). False: no memory.
+ * ending already (then natk_host_release() has passed). True: no memory
+ * (natk_sweep() counts it; the next pass tries again).
  */
 static bool natk_host_attach_one(struct natk_net *nn, void *obj, u8 arg)
 {
@@ -243,10 +244,8 @@ static bool natk_host_attach_one(struct natk_net *nn, void *obj, u8 arg)
 		return false;
 	/* Paired with the address its flows have: all had the one. */
 	host = natk_host_ref(nn, cfg, flow->okey.iaddr, flow->eaddr, &made);
-	if (!host) {
-		nn->hosts_unattached++;
-		return false;
-	}
+	if (!host)
+		return true;
 	old = READ_ONCE(flow->flags);
 	for (;;) {
 		unsigned long seen;
@@ -267,28 +266,34 @@ static bool natk_host_attach_one(struct natk_net *nn, void *obj, u8 arg)
  * limit, port blocks, more than one address): every flow made without
  * one gets its host's, so the limit counts it and its host stays paired
  * with its address. New flows already make theirs (nn->hosts_attach is
- * set and the packets of before have passed). Process context, under
- * nn->lock. Returns -ENOMEM when some flow got none.
+ * set and the packets of before have passed). Passes repeat while one
+ * left a flow without (no memory, or a walk that skipped it), bounded as
+ * natk_flush(). Process context, under nn->lock. Returns -ENOMEM when
+ * some flow still has none.
  */
 int natk_hosts_attach(struct natk_net *nn)
 {
 	struct mem_cgroup *memcg;
+	unsigned int left = 0;
 	int pass;
 
 	lockdep_assert_held(&nn->lock);
-	nn->hosts_unattached = 0;
 	memcg = set_active_memcg(nn->memcg);
-	for (pass = 0; pass < 16; pass++)
-		if (!natk_sweep(nn, &nn->otbl, natk_host_attach_one, 0))
+	for (pass = 0; pass < 16; pass++) {
+		left = natk_sweep(nn, &nn->otbl, natk_host_attach_one, 0);
+		if (!left)
 			break;
+	}
 	set_active_memcg(memcg);
-	return nn->hosts_unattached ? -ENOMEM : 0;
+	return left ? -ENOMEM : 0;
 }
 
 /*
- * Does natk masquerade @iaddr right now (has it a flow)? A one-armed NAT
- * tells its lan hosts from the internet this way. Caller holds
- * rcu_read_lock().
+ * Does natk masquerade @iaddr right now, as a host it keeps an object for?
+ * Every host with flows while natk_cfg_needs_hosts(), and otherwise one
+ * with a flow that came in by the external interface or was imported. A
+ * one-armed NAT tells its lan hosts from the internet this way. Caller
+ * holds rcu_read_lock().
  */
 bool natk_host_known(struct natk_net *nn, __be32 iaddr)
 {

@@ -331,7 +331,6 @@ struct natk_net {
 					 * host's object (a configuration that
 					 * needs them is coming)
 					 */
-	unsigned int hosts_unattached;	/* natk_hosts_attach(): no memory */
 	unsigned long flags;		/* NATK_NET_* bits */
 	struct natk_stats __percpu *stats;
 	struct delayed_work gc_work;

@@ -199,10 +199,10 @@ static void natk_map_free_rcu(struct rcu_head *head)
 			container_of(head, struct natk_map, rcu));
 }
 
-/* Count @map among the ports of @eaddr's slot (pool.c), if it has one. */
 /*
- * The slot a new dynamic mapping on @eaddr will be counted in (before its
- * port search: the claims read its port map).
+ * The slot of @eaddr (pool.c), if it has one, that a new dynamic mapping
+ * on it will be counted in: set before its port search, whose claims read
+ * the slot's port map.
  */
 static void natk_map_use(struct natk_net *nn, struct natk_map *map,
 			 __be32 eaddr)
