@@ -16,9 +16,9 @@
 /* NATK_FLOW_A_SEEN: the directions @flow has had packets in. */
 static u8 natk_flow_seen_dirs(const struct natk_flow *flow)
 {
-	return (test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ?
+	return (natk_flow_flag(flow, NATK_FLOW_SEEN_OUT) ?
 		NATK_FLOW_F_SEEN_OUT : 0) |
-	       (test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ?
+	       (natk_flow_flag(flow, NATK_FLOW_SEEN_IN) ?
 		NATK_FLOW_F_SEEN_IN : 0);
 }
 
@@ -149,7 +149,7 @@ void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 void natk_event_update(struct natk_net *nn, struct natk_flow *flow)
 {
 	rcu_read_lock();
-	if (!test_bit(NATK_FLOW_DEAD, &flow->flags) && natk_events_heard(nn)) {
+	if (!natk_flow_flag(flow, NATK_FLOW_DEAD) && natk_events_heard(nn)) {
 		WRITE_ONCE(flow->announced, natk_secs(jiffies));
 		__natk_event(nn, flow, NATK_CMD_FLOW_UPDATE, NATK_REASON_NONE);
 	}

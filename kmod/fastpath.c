@@ -393,9 +393,9 @@ static struct natk_flow *natk_fp_flow(struct natk_net *nn,
 	 * Only flows that saw both directions (TCP: established), never a
 	 * hairpinned one (its remote is the NAT itself).
 	 */
-	if (!flow || test_bit(NATK_FLOW_DEAD, &flow->flags) ||
-	    !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
-	    !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
+	if (!flow || natk_flow_flag(flow, NATK_FLOW_DEAD) ||
+	    !natk_flow_flag(flow, NATK_FLOW_SEEN_OUT) ||
+	    !natk_flow_flag(flow, NATK_FLOW_SEEN_IN) ||
 	    (pkt->proto == IPPROTO_TCP &&
 	     READ_ONCE(flow->state) != NATK_TCP_ESTABLISHED) ||
 	    natk_pool_has(cfg, flow->okey.raddr))

@@ -107,7 +107,7 @@ int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 		return err;
 	}
 indexed:
-	set_bit(NATK_FLOW_INDEXED, &flow->flags);
+	natk_flow_flag_set(flow, NATK_FLOW_INDEXED);
 	return 0;
 }
 
@@ -123,7 +123,7 @@ void natk_filter_del(struct natk_net *nn, struct natk_flow *flow)
 	struct natk_akey k;
 	int left;
 
-	if (!test_bit(NATK_FLOW_INDEXED, &flow->flags))
+	if (!natk_flow_flag(flow, NATK_FLOW_INDEXED))
 		return;
 	natk_akey_of(flow, &k);
 	rcu_read_lock();

@@ -93,7 +93,7 @@ int natk_flow_cache_init(void)
 {
 	/* Without counters (issue 15: memory a flow): no hole. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     sizeof(struct natk_flow) > 104);
+		     sizeof(struct natk_flow) > 96);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	if (!natk_flow_cache)
 		return -ENOMEM;
@@ -212,7 +212,7 @@ static void natk_flow_free_left(void *ptr, void *arg)
 	struct natk_net *nn = arg;
 
 	/* Killed flows leave the original table before they are freed. */
-	if (WARN_ON_ONCE(test_and_set_bit(NATK_FLOW_DEAD, &flow->flags)))
+	if (WARN_ON_ONCE(natk_flow_flag_test_set(flow, NATK_FLOW_DEAD)))
 		return;
 	atomic_dec(&nn->nflows);
 	if (flow->map)
@@ -351,7 +351,7 @@ static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
 	if (!flow)
 		return NULL;
 	if (acct)
-		__set_bit(NATK_FLOW_ACCT, &flow->flags);
+		natk_flow_flag_set(flow, NATK_FLOW_ACCT);
 	flow->okey = *key;
 	flow->state = state;
 	flow->created = (u32)now;
@@ -408,7 +408,7 @@ static void natk_evict_kick(struct natk_net *nn)
 static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
 			     bool in_rtbl)
 {
-	if (test_and_set_bit(NATK_FLOW_DEAD, &flow->flags))
+	if (natk_flow_flag_test_set(flow, NATK_FLOW_DEAD))
 		return;
 	natk_filter_del(nn, flow);
 	if (in_rtbl)
@@ -497,7 +497,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 		goto err_host;
 	}
 	if (host)
-		__set_bit(NATK_FLOW_HOST, &flow->flags);
+		natk_flow_flag_set(flow, NATK_FLOW_HOST);
 
 	/* A forward's mapping is given (and pinned by its static ref). */
 	if (map) {
@@ -637,7 +637,7 @@ u32 natk_flow_id(const struct natk_flow *flow)
 /* Unlink a flow and free it after a grace period. Any context. */
 void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 {
-	if (test_and_set_bit(NATK_FLOW_DEAD, &flow->flags))
+	if (natk_flow_flag_test_set(flow, NATK_FLOW_DEAD))
 		return;
 	natk_filter_del(nn, flow);
 	rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
@@ -664,8 +664,8 @@ static bool natk_flow_evictable(const struct natk_flow *flow)
 	/* Mutant no_eviction: nothing is ever evicted. */
 	if (natk_mutant(no_eviction))
 		return false;
-	return !test_bit(NATK_FLOW_SEEN_OUT, &flow->flags) ||
-	       !test_bit(NATK_FLOW_SEEN_IN, &flow->flags) ||
+	return !natk_flow_flag(flow, NATK_FLOW_SEEN_OUT) ||
+	       !natk_flow_flag(flow, NATK_FLOW_SEEN_IN) ||
 	       (flow->okey.proto == IPPROTO_TCP &&
 		READ_ONCE(flow->state) != NATK_TCP_ESTABLISHED);
 }

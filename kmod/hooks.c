@@ -161,8 +161,8 @@ void natk_track(struct natk_net *nn, struct natk_flow *flow,
 
 	int seen = outbound ? NATK_FLOW_SEEN_OUT : NATK_FLOW_SEEN_IN;
 
-	if (!test_bit(seen, &flow->flags))
-		set_bit(seen, &flow->flags);
+	if (!natk_flow_flag(flow, seen))
+		natk_flow_flag_set(flow, seen);
 	if (pkt->proto == IPPROTO_TCP) {
 		for (i = 0; i < 4; i++) {
 			old = READ_ONCE(flow->state);

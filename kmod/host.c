@@ -214,12 +214,13 @@ void natk_host_put(struct natk_net *nn, struct natk_host *host)
  */
 void natk_host_release(struct natk_net *nn, struct natk_flow *flow)
 {
+	__be32 iaddr = flow->okey.iaddr;	/* okey is packed */
 	struct natk_host *host;
 
-	if (!test_and_clear_bit(NATK_FLOW_HOST, &flow->flags))
+	if (!natk_flow_flag_test_clear(flow, NATK_FLOW_HOST))
 		return;
 	rcu_read_lock();
-	host = rhashtable_lookup(&nn->htbl, &flow->okey.iaddr, natk_hparams);
+	host = rhashtable_lookup(&nn->htbl, &iaddr, natk_hparams);
 	if (!WARN_ON_ONCE(!host))
 		natk_host_put(nn, host);
 	rcu_read_unlock();
@@ -236,29 +237,25 @@ static bool natk_host_attach_one(struct natk_net *nn, void *obj, u8 arg)
 					lockdep_is_held(&nn->lock));
 	struct natk_flow *flow = obj;
 	struct natk_host *host;
-	unsigned long old;
 	bool made;
+	int old;
 
-	if (test_bit(NATK_FLOW_HOST, &flow->flags) ||
-	    test_bit(NATK_FLOW_DEAD, &flow->flags))
+	if (natk_flow_flag(flow, NATK_FLOW_HOST) ||
+	    natk_flow_flag(flow, NATK_FLOW_DEAD))
 		return false;
 	/* Paired with the address its flows have: all had the one. */
 	host = natk_host_ref(nn, cfg, flow->okey.iaddr, flow->eaddr, &made);
 	if (!host)
 		return true;
-	old = READ_ONCE(flow->flags);
-	for (;;) {
-		unsigned long seen;
-
+	old = atomic_read(&flow->flags);
+	do {
 		if (old & (BIT(NATK_FLOW_DEAD) | BIT(NATK_FLOW_HOST))) {
 			natk_host_put(nn, host);
 			return false;
 		}
-		seen = cmpxchg(&flow->flags, old, old | BIT(NATK_FLOW_HOST));
-		if (seen == old)
-			return false;
-		old = seen;
-	}
+	} while (!atomic_try_cmpxchg(&flow->flags, &old,
+				     old | BIT(NATK_FLOW_HOST)));
+	return false;
 }
 
 /*

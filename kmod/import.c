@@ -70,10 +70,10 @@ static void natk_flow_import_set(const struct natk_cfg *cfg,
 	 */
 	if (seen & NATK_FLOW_F_SEEN_OUT ||
 	    (!seen && (s->pkts[0] || s->state == NATK_TCP_ESTABLISHED)))
-		set_bit(NATK_FLOW_SEEN_OUT, &flow->flags);
+		natk_flow_flag_set(flow, NATK_FLOW_SEEN_OUT);
 	if (seen & NATK_FLOW_F_SEEN_IN ||
 	    (!seen && (s->pkts[1] || s->state == NATK_TCP_ESTABLISHED)))
-		set_bit(NATK_FLOW_SEEN_IN, &flow->flags);
+		natk_flow_flag_set(flow, NATK_FLOW_SEEN_IN);
 }
 
 /* Make the flow @s describes. Process context, under nn->lock. */

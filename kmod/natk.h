@@ -98,8 +98,7 @@ struct natk_okey {
 	__be16 iport;
 	__be16 rport;
 	u8 proto;
-	u8 pad[3];
-};
+} __packed;
 
 /* Key of a flow in the reply (wan -> lan) direction. Pad must be 0. */
 struct natk_rkey {
@@ -179,29 +178,57 @@ struct natk_host;
 struct natk_flow {
 	struct rhash_head onode;
 	struct rhash_head rnode;	/* by natk_flow_rkey() */
-	struct natk_okey okey;
+	struct natk_okey okey;		/* 13 bytes: the next two fill its
+					 * word
+					 */
+	u8 state;			/* enum natk_tcp_state */
+	u16 announced;			/* events.c: natk_secs() of the last
+					 * FLOW_NEW or FLOW_UPDATE
+					 */
 	__be32 eaddr;			/* external address and port: with */
 	__be16 eport;			/* okey, the reply key */
-	u8 state;			/* enum natk_tcp_state */
+	u16 fp_port;			/* fpbridge.c: low 16 bits of the
+					 * ifindex of the bridge port it came
+					 * in on last (lan -> wan)
+					 */
 	struct natk_map *map;		/* NULL: address-port-dependent */
 	u32 seen;			/* jiffies (low 32 bits), last refresh:
 					 * natk_flow_seen()
 					 */
 	u32 created;			/* jiffies, for the age */
-	unsigned long flags;
-	u16 announced;			/* events.c: natk_secs() of the last
-					 * FLOW_NEW or FLOW_UPDATE
-					 */
-	u16 fp_port;			/* fpbridge.c: low 16 bits of the
-					 * ifindex of the bridge port it came
-					 * in on last (lan -> wan)
-					 */
+	atomic_t flags;			/* NATK_FLOW_* bits: natk_flow_flag() */
 	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
 	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route; [0]: lan ->
 					    * wan, [1]: wan -> lan
 					    */
 	struct rcu_head rcu;
 };
+
+/*
+ * A flow's flag bits, in 32 bits (atomic_t, not an unsigned long and the
+ * bitops: the flow is 96 bytes). The test-and-change ones are fully
+ * ordered, as test_and_set_bit(); setting, clearing and reading are not,
+ * as set_bit(), clear_bit() and test_bit().
+ */
+static inline bool natk_flow_flag(const struct natk_flow *flow, int bit)
+{
+	return atomic_read(&flow->flags) & BIT(bit);
+}
+
+static inline void natk_flow_flag_set(struct natk_flow *flow, int bit)
+{
+	atomic_or(BIT(bit), &flow->flags);
+}
+
+static inline bool natk_flow_flag_test_set(struct natk_flow *flow, int bit)
+{
+	return atomic_fetch_or(BIT(bit), &flow->flags) & BIT(bit);
+}
+
+static inline bool natk_flow_flag_test_clear(struct natk_flow *flow, int bit)
+{
+	return atomic_fetch_andnot(BIT(bit), &flow->flags) & BIT(bit);
+}
 
 /* The reply-direction key of @flow: its remote end and external end. */
 static inline struct natk_rkey natk_flow_rkey(const struct natk_flow *flow)
@@ -227,7 +254,7 @@ struct natk_flow_acct {
 static inline struct natk_flow_acct *
 natk_flow_counters(const struct natk_flow *flow)
 {
-	if (!test_bit(NATK_FLOW_ACCT, &flow->flags))
+	if (!natk_flow_flag(flow, NATK_FLOW_ACCT))
 		return NULL;
 	return (struct natk_flow_acct *)(flow + 1);
 }

@@ -1060,7 +1060,7 @@ static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
 	err = -ENOENT;
 	rcu_read_lock();
 	flow = natk_flow_lookup_out(nn, &key);
-	if (flow && !test_bit(NATK_FLOW_DEAD, &flow->flags) &&
+	if (flow && !natk_flow_flag(flow, NATK_FLOW_DEAD) &&
 	    (!tb[NATK_FLOW_A_ID] ||
 	     nla_get_u32(tb[NATK_FLOW_A_ID]) == natk_flow_id(flow))) {
 		natk_flow_kill(nn, flow, NATK_REASON_DELETED);

@@ -54,7 +54,7 @@ static void natk_flow_insert_lookup(struct kunit *test)
 	KUNIT_EXPECT_PTR_NE(test, f->map, NULL);
 	KUNIT_EXPECT_EQ(test, f->eport, f->map->ekey.eport);
 	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_DEAD));
 }
 
 static void natk_flow_lookup_miss(struct kunit *test)
@@ -814,7 +814,7 @@ static void natk_flow_flush_in_publish_window(struct kunit *test)
 	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
 	KUNIT_EXPECT_EQ(test, hits, 1);
 	rk = natk_flow_rkey(f);
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_DEAD));
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
@@ -880,7 +880,7 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	rk.eport = htons(40000);
 	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f->flags));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_HOST));
 }
 
 static struct natk_flow *natk_flow_make_known(struct kunit *test,
@@ -913,7 +913,7 @@ static void natk_flow_host_only_if_needed(struct kunit *test)
 	k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 6000, NATK_T_REM, 53);
 	f1 = natk_flow_make_known(test, nn, &k1, false, &why);
 	KUNIT_ASSERT_NOT_NULL(test, f1);
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_HOST, &f1->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f1, NATK_FLOW_HOST));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 0);
 	KUNIT_EXPECT_EQ(test, f1->eaddr, NATK_T_EXT);
 	rcu_read_lock();
@@ -922,7 +922,7 @@ static void natk_flow_host_only_if_needed(struct kunit *test)
 
 	f2 = natk_flow_make_known(test, nn, &k2, true, &why);
 	KUNIT_ASSERT_NOT_NULL(test, f2);
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f2->flags));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f2, NATK_FLOW_HOST));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
 	rcu_read_lock();
 	KUNIT_EXPECT_TRUE(test, natk_host_known(nn, NATK_T_INT2));
@@ -967,8 +967,8 @@ static void natk_flow_hosts_attached(struct kunit *test)
 	mutex_unlock(&nn->lock);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
 	for (i = 0; i < 2; i++)
-		KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_HOST, &f[i]->flags));
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_HOST, &f[2]->flags));
+		KUNIT_EXPECT_TRUE(test, natk_flow_flag(f[i], NATK_FLOW_HOST));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f[2], NATK_FLOW_HOST));
 
 	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 7000, NATK_T_REM, 53);
 	KUNIT_EXPECT_NULL(test, natk_flow_make_known(test, nn, &k, false, &why));
@@ -1000,8 +1000,8 @@ static void natk_flow_half_open_evicted(struct kunit *test)
 		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 6000 + i,
 				   NATK_T_REM, 80);
 		f[i] = natk_test_flow(test, nn, &k, states[i]);
-		set_bit(NATK_FLOW_SEEN_OUT, &f[i]->flags);
-		set_bit(NATK_FLOW_SEEN_IN, &f[i]->flags);
+		natk_flow_flag_set(f[i], NATK_FLOW_SEEN_OUT);
+		natk_flow_flag_set(f[i], NATK_FLOW_SEEN_IN);
 	}
 	set_bit(NATK_NET_EVICT, &nn->flags);
 	/* Evicts down to max_flows - max(1, max_flows / 16): one flow. */
@@ -1011,8 +1011,8 @@ static void natk_flow_half_open_evicted(struct kunit *test)
 			(int)ARRAY_SIZE(states) - 1);
 	for (i = 0; i < ARRAY_SIZE(states); i++)
 		if (states[i] == NATK_TCP_ESTABLISHED)
-			KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD,
-							  &f[i]->flags));
+			KUNIT_EXPECT_FALSE(test, natk_flow_flag(f[i],
+							NATK_FLOW_DEAD));
 	/* Again and again: only the non-established ones ever go. */
 	for (i = 0; i < 4; i++) {
 		set_bit(NATK_NET_EVICT, &nn->flags);
@@ -1021,8 +1021,8 @@ static void natk_flow_half_open_evicted(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_FLOWS_EVICTED), 4ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f[4]->flags));
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &f[5]->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f[4], NATK_FLOW_DEAD));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f[5], NATK_FLOW_DEAD));
 }
 
 /* One-armed NAT: a translated reply is recognised by its flow. */
@@ -1063,8 +1063,8 @@ static void natk_flow_evict_fruitless_throttled(struct kunit *test)
 		k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 6000 + i,
 				   NATK_T_REM, 80);
 		f = natk_test_flow(test, nn, &k, NATK_TCP_ESTABLISHED);
-		set_bit(NATK_FLOW_SEEN_OUT, &f->flags);
-		set_bit(NATK_FLOW_SEEN_IN, &f->flags);
+		natk_flow_flag_set(f, NATK_FLOW_SEEN_OUT);
+		natk_flow_flag_set(f, NATK_FLOW_SEEN_IN);
 	}
 	k = natk_test_okey(IPPROTO_TCP, NATK_T_INT, 7000, NATK_T_REM, 80);
 	rcu_read_lock();

@@ -177,7 +177,7 @@ static void natk_icmp_in_udp(struct kunit *test)
 					     NATK_STAT_ICMP_ERRORS_TRANSLATED),
 			1ULL);
 	/* An error never refreshes or kills the flow. */
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &c.flow->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(c.flow, NATK_FLOW_DEAD));
 }
 
 /* RFC 792 minimum: the inner TCP header is cut after 8 bytes. */
@@ -249,7 +249,7 @@ static void natk_icmp_in_tcp_full(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, natk_test_stat(c.nn,
 					     NATK_STAT_ICMP_ERRORS_TRANSLATED),
 			1ULL);
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_DEAD, &c.flow->flags));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(c.flow, NATK_FLOW_DEAD));
 }
 
 /* An error about an echo request: the identifier is translated back. */

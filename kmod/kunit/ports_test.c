@@ -1049,7 +1049,7 @@ static void natk_ports_flow_import(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->state, NATK_TCP_ESTABLISHED);
 	KUNIT_ASSERT_NOT_NULL(test, natk_flow_counters(f));
 	KUNIT_EXPECT_EQ(test, natk_flow_counters(f)->pkts[1], 9ULL);
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_SEEN_IN));
 	left = (long)(natk_flow_deadline(cfg, f) - jiffies);
 	KUNIT_EXPECT_LE(test, left, (long)msecs_to_jiffies(60000));
 	KUNIT_EXPECT_GT(test, left, (long)msecs_to_jiffies(50000));
@@ -1095,14 +1095,14 @@ static void natk_ports_flow_import_seen(struct kunit *test)
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_NULL(test, natk_flow_counters(f));
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_OUT, &f->flags));
-	KUNIT_EXPECT_FALSE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_SEEN_OUT));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_SEEN_IN));
 	s.okey.rport = htons(53);
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_NULL(test, natk_flow_counters(f));
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_OUT, &f->flags));
-	KUNIT_EXPECT_TRUE(test, test_bit(NATK_FLOW_SEEN_IN, &f->flags));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_SEEN_OUT));
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_SEEN_IN));
 	rcu_read_unlock();
 }
 
