@@ -559,17 +559,22 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	iph = ip_hdr(skb);
 	len = ntohs(iph->tot_len);
 	if (iph->version != 4 || iph->ihl != 5 || len < sizeof(*iph) ||
-	    skb->len < len || ip_fast_csum(iph, iph->ihl))
+	    skb->len < len)
 		return NF_ACCEPT;
 	/*
 	 * A packet of no established flow (a new one) pays only the lookup,
-	 * here and not again on the bridge or at PRE_ROUTING.
+	 * here and not again on the bridge or at PRE_ROUTING (ip_rcv_core()
+	 * checks its header's checksum there). The lengths are checked: a
+	 * wrong checksum only makes the lookup look for another tuple.
 	 */
 	flow = natk_fp_flow(nn, cfg, skb, in, &pkt, &dir);
 	if (!flow) {
 		this_cpu_write(natk_fp_missed, skb);
 		return NF_ACCEPT;
 	}
+	/* Mutant fp-csum-unchecked: a damaged header is translated and sent. */
+	if (ip_fast_csum(ip_hdr(skb), 5) && !natk_mutant(fp_csum_unchecked))
+		return NF_ACCEPT;
 	if (natk_fp_check(state->net, cfg, &ingress) != NATK_FP_ACTIVE ||
 	    !ingress || !natk_fp_ingress_last(cfg, state->in) ||
 	    (br && !natk_fpb_may(d, cfg, state->net, skb, state->in, br)))

@@ -12,6 +12,7 @@
 #    priority 0 (ingress goes on) and at the highest, when it was there
 #    before natk's (ingress gives way to PRE_ROUTING); mode off removes
 #    natk's ingress hooks (nft list hooks);
+#  - a frame with a wrong IPv4 header checksum never goes fast;
 #  - TTL 1 still gets ICMP time exceeded, DF over the MTU still gets
 #    fragmentation needed (the slow path sends them);
 #  - a route change mid-flow is followed at once (a blackhole route stops
@@ -32,7 +33,7 @@
 . "$NATK_REPO/tests/lib/ctl.sh"
 ctl_init
 plan fp-natk-up fp-default-auto fp-module-param fp-auto-active fp-udp-replies fp-udp-fast \
-	fp-udp-flow-counters fp-ingress-used \
+	fp-udp-flow-counters fp-ingress-used fp-ingress-bad-csum-control fp-ingress-bad-csum \
 	fp-ingress-nft-before-counted fp-ingress-nft-before-fast \
 	fp-ingress-nft-after-counted \
 	fp-ingress-nft-after-fast fp-tcp-sha256 fp-tcp-fast fp-ttl-exceeded \
@@ -106,6 +107,49 @@ f0=$(fpstat fastpath_ingress)
 pp 4005 50 > /dev/null
 f1=$(fpstat fastpath_ingress)
 expect_ge fp-ingress-used 90 $((f1 - f0)) "growth of fastpath_ingress for 100 packets"
+
+# An IPv4 header with a wrong checksum is never sent fast: ip_rcv drops it
+# as a header error on the normal path. lan1 writes 10 frames of the
+# established flow 4002 to its link itself, with a wrong IP header
+# checksum: the nat netns's InHdrErrors must grow by 10 (the fast path
+# passed them on) and fastpath_packets not at all.
+# shellcheck disable=SC2016
+bad_frames() { # 10 frames lan1:4002 -> wan1:7000 to lan0's MAC, wrong csum
+	nsx lan1 python3 -c 'import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+mac = lambda m: bytes.fromhex(m.replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+udp = struct.pack("!HHHH", 4002, 7000, 9, 0) + b"c"
+for i in range(10):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 100 + i, 0, 64,
+                     17, 0, socket.inet_aton(sys.argv[3]), socket.inet_aton(sys.argv[4]))
+    ip = ip[:10] + struct.pack("!H", csum(ip) ^ 0x5a5a) + ip[12:]
+    s.send(mac(sys.argv[1]) + mac(sys.argv[2]) + b"\x08\x00" + ip + udp)' \
+		"$(nsx nat cat /sys/class/net/lan0/address)" \
+		"$(nsx lan1 cat /sys/class/net/eth0/address)" $LAN1 $WAN1
+}
+# The nat netns's IP InHdrErrors (/proc/net/snmp)
+# shellcheck disable=SC2016
+hdr_errors() {
+	nsx nat awk '/^Ip: [A-Z]/ { for (i = 2; i <= NF; i++) if ($i == "InHdrErrors") c = i; next }
+		/^Ip: / && c { print $c }' /proc/net/snmp
+}
+fast_ok fp-ingress-bad-csum-control 8 "flow 4002 before the frames"
+e0=$(hdr_errors); f0=$(fpstat)
+bad_frames
+hdr_grew() { [ $(($(hdr_errors) - e0)) -ge 10 ]; }
+poll 5 hdr_grew
+e1=$(hdr_errors); f1=$(fpstat)
+if [ $((e1 - e0)) = 10 ] && [ $((f1 - f0)) = 0 ]; then
+	pass fp-ingress-bad-csum
+else
+	fail fp-ingress-bad-csum "10 frames of an established flow with a wrong IP header checksum: InHdrErrors +$((e1 - e0)) (want 10), fastpath_packets +$((f1 - f0)) (want 0)"
+fi
 
 # table_packets NS FAMILY TABLE: the packets its rules' counters counted
 table_packets() {
