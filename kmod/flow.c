@@ -93,7 +93,7 @@ int natk_flow_cache_init(void)
 {
 	/* Without counters (issue 15: memory a flow): no hole. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     sizeof(struct natk_flow) > 96);
+		     sizeof(struct natk_flow) > 80);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	if (!natk_flow_cache)
 		return -ENOMEM;
@@ -178,6 +178,7 @@ int natk_tables_init(struct natk_net *nn)
 	err = natk_hosts_init(nn);
 	if (err)
 		goto err_a;
+	natk_grave_init(nn);
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	nn->held_next = jiffies;
 	nn->update_last = jiffies;
@@ -236,6 +237,7 @@ static void natk_flow_free_left(void *ptr, void *arg)
  */
 void natk_tables_destroy(struct natk_net *nn)
 {
+	natk_graves_destroy(nn);
 	rhashtable_walk_exit(&nn->gc_iter);
 	natk_filter_destroy(nn);
 	rhashtable_destroy(&nn->rtbl);
@@ -260,7 +262,10 @@ static struct natk_flow *natk_flow_live(struct natk_net *nn,
 	if (!flow || natk_mutant(no_lazy_expiry) ||
 	    likely(!natk_flow_expired(rcu_dereference(nn->cfg), flow, jiffies)))
 		return flow;
-	natk_flow_kill(nn, flow, NATK_REASON_EXPIRED);
+	/* No memory to kill it: it serves, until the GC tries again. */
+	if (!natk_flow_kill(nn, flow, NATK_REASON_EXPIRED) &&
+	    !natk_flow_flag(flow, NATK_FLOW_DEAD))
+		return flow;
 	return NULL;
 }
 
@@ -330,10 +335,9 @@ void natk_flow_refresh(struct natk_flow *flow)
 		WRITE_ONCE(flow->seen, (u32)(now + NATK_SEEN_AHEAD));
 }
 
-static void natk_flow_free_rcu(struct rcu_head *head)
+/* Free a flow no reader can hold any more (grave.c): its routes too. */
+void natk_flow_free_now(struct natk_flow *flow)
 {
-	struct natk_flow *flow = container_of(head, struct natk_flow, rcu);
-
 	natk_fp_flow_release(flow);
 	natk_flow_free(flow);
 }
@@ -418,7 +422,7 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
 	natk_host_release(nn, flow);
 	atomic_dec(&nn->nflows);
 	if (in_rtbl)
-		call_rcu(&flow->rcu, natk_flow_free_rcu);
+		natk_flow_orphan(nn, flow);
 	else
 		natk_flow_free(flow);
 }
@@ -634,11 +638,22 @@ u32 natk_flow_id(const struct natk_flow *flow)
 	return (u32)siphash(&in, sizeof(in), &key);
 }
 
-/* Unlink a flow and free it after a grace period. Any context. */
-void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
+/*
+ * Unlink a flow and free it after a grace period (in a grave). False: it
+ * was dead already, or no memory for its grave (it lives on, for a later
+ * kill to try again). Any context.
+ */
+bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 {
-	if (natk_flow_flag_test_set(flow, NATK_FLOW_DEAD))
-		return;
+	struct natk_grave_slot slot;
+
+	if (natk_flow_flag(flow, NATK_FLOW_DEAD) ||
+	    !natk_grave_reserve(nn, &slot))
+		return false;
+	if (natk_flow_flag_test_set(flow, NATK_FLOW_DEAD)) {
+		natk_grave_fill(nn, &slot, NULL);
+		return false;
+	}
 	natk_filter_del(nn, flow);
 	rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
 	rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
@@ -651,7 +666,8 @@ void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	else			/* its port is free again */
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);
 	natk_host_release(nn, flow);
-	call_rcu(&flow->rcu, natk_flow_free_rcu);
+	natk_grave_fill(nn, &slot, flow);
+	return true;
 }
 
 /*
@@ -815,6 +831,11 @@ static void natk_gc_work(struct work_struct *work)
 	bool done = natk_gc_scan(nn, NATK_GC_BUDGET);
 	unsigned long delay = 1;
 
+	/* What this run killed is freed after a grace period. */
+	natk_grave_close(nn);
+	natk_grave_prepare(nn);
+	natk_orphans_free(nn);
+
 	if (done) {
 		natk_map_release_held(nn, true);
 		rcu_read_lock();
@@ -886,6 +907,7 @@ unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 
 			rhashtable_walk_stop(&it);
 			cond_resched();
+			natk_grave_prepare(nn);	/* for the next kills */
 			rhashtable_walk_start(&it);
 			if (!at || it.p != at) {
 				n++;
@@ -896,13 +918,14 @@ unsigned int natk_sweep(struct natk_net *nn, struct rhashtable *ht,
 	}
 	rhashtable_walk_stop(&it);
 	rhashtable_walk_exit(&it);
+	/* What it killed (if its callback kills) goes after a grace period. */
+	natk_grave_close(nn);
 	return n;
 }
 
 static bool natk_flush_one(struct natk_net *nn, void *flow, u8 reason)
 {
-	natk_flow_kill(nn, flow, reason);
-	return true;
+	return natk_flow_kill(nn, flow, reason);
 }
 
 /*

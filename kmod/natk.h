@@ -15,6 +15,7 @@
 #include <linux/skbuff.h>
 #include <linux/sched/mm.h>
 #include <linux/memcontrol.h>
+#include <linux/llist.h>
 #include <net/net_namespace.h>
 #include <net/genetlink.h>
 #include <linux/netfilter.h>
@@ -176,7 +177,10 @@ struct natk_host;
 
 /* A flow (a session): one 5-tuple through the NAT. */
 struct natk_flow {
-	struct rhash_head onode;
+	union {
+		struct rhash_head onode;
+		struct llist_node orphan; /* grave.c: never in otbl */
+	};
 	struct rhash_head rnode;	/* by natk_flow_rkey() */
 	struct natk_okey okey;		/* 13 bytes: the next two fill its
 					 * word
@@ -201,7 +205,7 @@ struct natk_flow {
 	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route; [0]: lan ->
 					    * wan, [1]: wan -> lan
 					    */
-	struct rcu_head rcu;
+	/* no rcu_head: killed flows wait in graves (grave.c) */
 };
 
 /*
@@ -373,6 +377,11 @@ struct natk_net {
 	bool fp_blocked;		/* natk_fast(): hooks kept it off last */
 	struct work_struct fp_work;	/* registers that hook */
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
+	/* grave.c: killed flows waiting for a grace period */
+	spinlock_t grave_lock;
+	struct natk_grave *grave;	/* open, under grave_lock */
+	struct natk_grave *grave_spare;	/* under grave_lock */
+	struct llist_head orphans;	/* never published: natk_flow_orphan() */
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
 	atomic_t test_port_offers;	/* KUnit: candidates offered */
 	atomic_t test_port_inserts;	/* KUnit: by-port inserts tried */
@@ -617,7 +626,29 @@ struct natk_flow *natk_flow_create_port(struct natk_net *nn,
 					struct natk_map *map, __be32 eaddr,
 					__be16 eport, enum natk_stat *why);
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
-void natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
+bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
+void natk_flow_free_now(struct natk_flow *flow);
+
+/* grave.c: a slot in a grave, for a flow being killed */
+struct natk_grave;
+struct natk_grave_slot {
+	struct natk_grave *grave;
+	unsigned int i;
+};
+
+void natk_grave_init(struct natk_net *nn);
+bool natk_grave_reserve(struct natk_net *nn, struct natk_grave_slot *s);
+void natk_grave_fill(struct natk_net *nn, const struct natk_grave_slot *s,
+		     struct natk_flow *flow);
+void natk_grave_close(struct natk_net *nn);
+void natk_grave_prepare(struct natk_net *nn);
+void natk_flow_orphan(struct natk_net *nn, struct natk_flow *flow);
+void natk_orphans_free(struct natk_net *nn);
+void natk_graves_destroy(struct natk_net *nn);
+#if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)
+extern bool natk_grave_test_fail;
+extern atomic_t natk_grave_test_freed;
+#endif
 u32 natk_flow_id(const struct natk_flow *flow);
 void natk_flow_refresh(struct natk_flow *flow);
 void natk_flush(struct natk_net *nn, u8 reason);

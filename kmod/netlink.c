@@ -1063,11 +1063,17 @@ static int natk_cmd_delete_flow(struct sk_buff *skb, struct genl_info *info)
 	if (flow && !natk_flow_flag(flow, NATK_FLOW_DEAD) &&
 	    (!tb[NATK_FLOW_A_ID] ||
 	     nla_get_u32(tb[NATK_FLOW_A_ID]) == natk_flow_id(flow))) {
-		natk_flow_kill(nn, flow, NATK_REASON_DELETED);
 		err = 0;
+		/* Dead now either way, unless there was no memory. */
+		if (!natk_flow_kill(nn, flow, NATK_REASON_DELETED) &&
+		    !natk_flow_flag(flow, NATK_FLOW_DEAD))
+			err = -ENOMEM;
 	}
 	rcu_read_unlock();
-	if (err)
+	natk_grave_close(nn);	/* freed after a grace period, not a GC run */
+	if (err == -ENOMEM)
+		NL_SET_ERR_MSG(extack, "natk: no memory to end the flow; try again");
+	else if (err)
 		NL_SET_ERR_MSG(extack, "natk: no such flow");
 	return err;
 }

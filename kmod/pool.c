@@ -283,8 +283,7 @@ static bool natk_pool_sweep_flow(struct natk_net *nn, void *obj, u8 reason)
 	/* Mutant pool_flush_all: every flow goes, not only the address's. */
 	if (natk_pool_has(cfg, flow->eaddr) && !natk_mutant(pool_flush_all))
 		return false;
-	natk_flow_kill(nn, flow, reason);
-	return true;
+	return natk_flow_kill(nn, flow, reason);
 }
 
 /*

@@ -78,8 +78,7 @@ static bool natk_scope_sweep_one(struct natk_net *nn, void *obj, u8 reason)
 		return false;
 	if (natk_in_scope(cfg, flow->okey.iaddr, flow->okey.raddr))
 		return false;
-	natk_flow_kill(nn, flow, reason);
-	return true;
+	return natk_flow_kill(nn, flow, reason);
 }
 
 /*

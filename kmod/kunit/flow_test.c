@@ -881,6 +881,74 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->htbl.nelems), 1);
 	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_HOST));
+	/* The loser was in the reply table: it waits as an orphan. */
+	KUNIT_EXPECT_FALSE(test, llist_empty(&nn->orphans));
+	natk_orphans_free(nn);
+	KUNIT_EXPECT_TRUE(test, llist_empty(&nn->orphans));
+}
+
+static void natk_grave_test_fail_clear(void *unused)
+{
+	WRITE_ONCE(natk_grave_test_fail, false);
+}
+
+/*
+ * A kill takes a slot in a grave first (grave.c): with no memory for one
+ * it is refused and the flow lives on, whole, in both tables; an expired
+ * one still serves its packets. The next kill that finds memory ends it.
+ */
+static void natk_flow_kill_no_memory(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 12000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	struct natk_rkey rk = natk_flow_rkey(f);
+
+	/* No open grave and no spare: the next kill must allocate. */
+	natk_graves_destroy(nn);
+	WRITE_ONCE(natk_grave_test_fail, true);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test,
+						  natk_grave_test_fail_clear,
+						  NULL), 0);
+	natk_flow_expire(nn, f);
+	KUNIT_EXPECT_FALSE(test, natk_flow_kill(nn, f, NATK_REASON_DELETED));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_DEAD));
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 0ULL);
+
+	WRITE_ONCE(natk_grave_test_fail, false);
+	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k));
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	KUNIT_EXPECT_EQ(test, natk_test_stat(nn, NATK_STAT_IDLE_TIMEOUTS), 1ULL);
+}
+
+/*
+ * Killed flows are freed in batches, a grave at a time, after a grace
+ * period: a flush of more flows than a grave holds frees every one (the
+ * flows' cache is back to what it held before), the last partly filled
+ * grave included (closed at the end of the sweep).
+ */
+static void natk_flow_graves_free(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	int n = 2 * PAGE_SIZE / sizeof(void *) + 7;
+	int made, freed;
+
+	natk_flows_add(test, nn, n, 0x0a050000, false);
+	made = atomic_read(&nn->nflows);
+	KUNIT_EXPECT_EQ(test, made, n);
+	rcu_barrier();		/* earlier tests' graves */
+	freed = atomic_read(&natk_grave_test_freed);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 0);
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, atomic_read(&natk_grave_test_freed) - freed,
+			made);
 }
 
 static struct natk_flow *natk_flow_make_known(struct kunit *test,
@@ -1202,6 +1270,8 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_hash_collisions),
 	KUNIT_CASE(natk_flow_flush_in_publish_window),
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
+	KUNIT_CASE(natk_flow_kill_no_memory),
+	KUNIT_CASE(natk_flow_graves_free),
 	KUNIT_CASE(natk_flow_host_only_if_needed),
 	KUNIT_CASE(natk_flow_hosts_attached),
 	KUNIT_CASE(natk_flow_half_open_evicted),
