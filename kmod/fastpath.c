@@ -16,7 +16,8 @@
  * fragmentation needed).
  *
  * Routes: each flow caches the input route of each direction, with a
- * reference (flow->fp_dst). It is used only while dst_check() says it is
+ * reference, in its netns's route table (fproute.c: flow->fp_route names
+ * an entry). It is used only while dst_check() says it is
  * current: any FIB change, device down or address change bumps the
  * netns's route generation (rt_cache_flush) and the next packet looks the
  * route up again, so a flow follows a new route at once. A device that is
@@ -227,20 +228,12 @@ enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg)
 	return natk_fp_check(net, cfg, NULL);
 }
 
-/* Drop a flow's cached routes (it is being freed: no reader left). */
-void natk_fp_flow_release(struct natk_flow *flow)
-{
-	int dir;
-
-	for (dir = 0; dir < 2; dir++)
-		dst_release(rcu_dereference_protected(flow->fp_dst[dir], 1));
-}
-
 /*
  * The route for @skb of @flow in direction @dir (0: lan -> wan), looked
  * up with the packet's addresses before translation for outbound (as the
  * slow path routes it before natk_out) and after it for inbound (natk_in
- * translates before routing). NULL: take the slow path.
+ * translates before routing). The flow caches it in the netns's route
+ * table (fproute.c). NULL: take the slow path. Valid while RCU is held.
  */
 static struct dst_entry *natk_fp_route(struct natk_net *nn,
 				       const struct natk_cfg *cfg,
@@ -249,32 +242,37 @@ static struct dst_entry *natk_fp_route(struct natk_net *nn,
 				       struct net_device *in)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct dst_entry *dst, *old;
+	struct dst_entry *dst;
 	__be32 daddr;
+	int iif;
+	u8 i;
 
-	dst = rcu_dereference(flow->fp_dst[dir]);
-	/* Mutant fp-stale-route: a cached route is used whatever changed. */
-	if (dst && (dir || READ_ONCE(flow->fp_iif) == in->ifindex) &&
-	    (natk_mutant(fp_stale_route) ||
-	     (dst_check(dst, 0) && netif_running(dst->dev))))
-		return dst;
+	i = READ_ONCE(flow->fp_route[dir]);
+	if (i) {
+		dst = natk_fp_route_dst(nn, i, &iif);
+		/* Mutant fp-stale-route: a cached route is used whatever changed. */
+		if (dst && (dir || iif == in->ifindex) &&
+		    (natk_mutant(fp_stale_route) ||
+		     (dst_check(dst, 0) && netif_running(dst->dev))))
+			return dst;
+	}
 
 	daddr = dir ? flow->okey.iaddr : iph->daddr;
 	if (ip_route_input_noref(skb, daddr, iph->saddr, iph->tos, in))
 		return NULL;
 	dst = skb_dst(skb);
-	skb_dst_drop(skb);	/* the flow's reference is what we use */
+	skb_dst_drop(skb);	/* valid until RCU ends: the FIB's cache */
 	if (!dst || natk_rt(dst)->rt_type != RTN_UNICAST ||
 	    natk_rt(dst)->rt_flags & (RTCF_LOCAL | RTCF_BROADCAST |
 					 RTCF_MULTICAST) ||
 	    natk_rt(dst)->rt_gw_family == AF_INET6 || dst->error ||
-	    (!dir && dst->dev->ifindex != cfg->ifindex) ||
-	    !dst_hold_safe(dst))
+	    (!dir && dst->dev->ifindex != cfg->ifindex))
 		return NULL;
-	if (!dir)
-		WRITE_ONCE(flow->fp_iif, in->ifindex);
-	old = unrcu_pointer(xchg(&flow->fp_dst[dir], RCU_INITIALIZER(dst)));
-	dst_release(old);
+	if (!dst_hold_safe(dst))
+		return NULL;
+	/* Cached for the flow's next packets, with that reference. */
+	natk_fp_route_set(nn, flow, dir,
+			  natk_fp_route_claim(nn, dst, in->ifindex));
 	natk_stat_inc(nn, NATK_STAT_FASTPATH_ROUTES);
 	return dst;
 }

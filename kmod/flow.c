@@ -93,7 +93,7 @@ int natk_flow_cache_init(void)
 {
 	/* Without counters (issue 15: memory a flow): no hole. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
-		     sizeof(struct natk_flow) > 80);
+		     sizeof(struct natk_flow) > 64);
 	natk_flow_cache = KMEM_CACHE(natk_flow, 0);
 	if (!natk_flow_cache)
 		return -ENOMEM;
@@ -178,6 +178,9 @@ int natk_tables_init(struct natk_net *nn)
 	err = natk_hosts_init(nn);
 	if (err)
 		goto err_a;
+	err = natk_fp_routes_init(nn);
+	if (err)
+		goto err_h;
 	natk_grave_init(nn);
 	rhashtable_walk_enter(&nn->otbl, &nn->gc_iter);
 	nn->held_next = jiffies;
@@ -187,6 +190,8 @@ int natk_tables_init(struct natk_net *nn)
 	INIT_DEFERRABLE_WORK(&nn->gc_work, natk_gc_work);
 	return 0;
 
+err_h:
+	natk_hosts_destroy(nn);
 err_a:
 	natk_filter_destroy(nn);
 err_me:
@@ -218,8 +223,7 @@ static void natk_flow_free_left(void *ptr, void *arg)
 	atomic_dec(&nn->nflows);
 	if (flow->map)
 		natk_map_put(nn, flow->map);
-	natk_fp_flow_release(flow);
-	natk_flow_free(flow);
+	natk_flow_free(flow);	/* its routes go with the route table */
 }
 
 /*
@@ -238,6 +242,7 @@ static void natk_flow_free_left(void *ptr, void *arg)
 void natk_tables_destroy(struct natk_net *nn)
 {
 	natk_graves_destroy(nn);
+	natk_fp_routes_destroy(nn);
 	rhashtable_walk_exit(&nn->gc_iter);
 	natk_filter_destroy(nn);
 	rhashtable_destroy(&nn->rtbl);
@@ -262,9 +267,13 @@ static struct natk_flow *natk_flow_live(struct natk_net *nn,
 	if (!flow || natk_mutant(no_lazy_expiry) ||
 	    likely(!natk_flow_expired(rcu_dereference(nn->cfg), flow, jiffies)))
 		return flow;
-	/* No memory to kill it: it serves, until the GC tries again. */
+	/*
+	 * No memory to kill it: it serves, until the GC tries again. Mutant
+	 * grave_refused_dropped: missing, though it stays in the tables.
+	 */
 	if (!natk_flow_kill(nn, flow, NATK_REASON_EXPIRED) &&
-	    !natk_flow_flag(flow, NATK_FLOW_DEAD))
+	    !natk_flow_flag(flow, NATK_FLOW_DEAD) &&
+	    !natk_mutant(grave_refused_dropped))
 		return flow;
 	return NULL;
 }
@@ -335,10 +344,9 @@ void natk_flow_refresh(struct natk_flow *flow)
 		WRITE_ONCE(flow->seen, (u32)(now + NATK_SEEN_AHEAD));
 }
 
-/* Free a flow no reader can hold any more (grave.c): its routes too. */
+/* Free a flow no reader can hold any more (grave.c; its routes went). */
 void natk_flow_free_now(struct natk_flow *flow)
 {
-	natk_fp_flow_release(flow);
 	natk_flow_free(flow);
 }
 
@@ -666,6 +674,7 @@ bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	else			/* its port is free again */
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);
 	natk_host_release(nn, flow);
+	natk_fp_flow_release(nn, flow);
 	natk_grave_fill(nn, &slot, flow);
 	return true;
 }
@@ -767,6 +776,9 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 			clear_bit(NATK_NET_EVICT, &nn->flags);
 			target = -1;
 		}
+		/* Routes it cached that changed since: let the entries go. */
+		if (!victim)
+			natk_fp_route_clean(nn, flow);
 		/* Mutant no_refresh_updates: a busy flow is never announced. */
 		if (!victim && updates && !natk_mutant(no_refresh_updates) &&
 		    natk_flow_update_due(cfg, flow, jiffies)) {

@@ -201,10 +201,9 @@ struct natk_flow {
 					 */
 	u32 created;			/* jiffies, for the age */
 	atomic_t flags;			/* NATK_FLOW_* bits: natk_flow_flag() */
-	int fp_iif;			/* fastpath.c: fp_dst[0] came in here */
-	struct dst_entry __rcu *fp_dst[2]; /* fastpath.c: route; [0]: lan ->
-					    * wan, [1]: wan -> lan
-					    */
+	u8 fp_route[2];			/* fproute.c: its routes' entries (0:
+					 * none); [0]: lan -> wan, [1]: back
+					 */
 	/* no rcu_head: killed flows wait in graves (grave.c) */
 };
 
@@ -248,7 +247,7 @@ static inline struct natk_rkey natk_flow_rkey(const struct natk_flow *flow)
 
 /*
  * A flow's counters, right after it in the same object when it was created
- * with accounting on (NATK_FLOW_ACCT); the same index as fp_dst.
+ * with accounting on (NATK_FLOW_ACCT); the same index as fp_route.
  */
 struct natk_flow_acct {
 	u64 pkts[2], bytes[2];
@@ -377,6 +376,9 @@ struct natk_net {
 	bool fp_blocked;		/* natk_fast(): hooks kept it off last */
 	struct work_struct fp_work;	/* registers that hook */
 	unsigned long log_next[NATK_LOG_NUM]; /* log.c: jiffies, by kind */
+	/* fproute.c: the fast path's routes, NATK_FP_ROUTES of them */
+	spinlock_t fp_route_lock;
+	struct natk_fp_route *fp_routes;
 	/* grave.c: killed flows waiting for a grace period */
 	spinlock_t grave_lock;
 	struct natk_grave *grave;	/* open, under grave_lock */
@@ -886,7 +888,18 @@ void natk_log_init(struct natk_net *nn);
 /* fastpath.c */
 extern u8 natk_fp_default;	/* module parameter fast_path */
 enum natk_fp_why natk_fp_why(struct net *net, const struct natk_cfg *cfg);
-void natk_fp_flow_release(struct natk_flow *flow);
+/* fproute.c */
+#define NATK_FP_ROUTES		256	/* entries, [0] unused: u8 indexes */
+struct natk_fp_route;
+int natk_fp_routes_init(struct natk_net *nn);
+void natk_fp_routes_destroy(struct natk_net *nn);
+struct dst_entry *natk_fp_route_dst(struct natk_net *nn, u8 i, int *iif);
+u8 natk_fp_route_claim(struct natk_net *nn, struct dst_entry *dst, int iif);
+void natk_fp_route_put(struct natk_net *nn, u8 i);
+void natk_fp_route_set(struct natk_net *nn, struct natk_flow *flow, int dir,
+		       u8 i);
+void natk_fp_flow_release(struct natk_net *nn, struct natk_flow *flow);
+void natk_fp_route_clean(struct natk_net *nn, struct natk_flow *flow);
 void natk_fp_net_init(struct natk_net *nn);
 void natk_fp_net_exit(struct natk_net *nn);
 void natk_fp_dev_gone(struct net_device *dev);

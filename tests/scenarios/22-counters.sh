@@ -11,7 +11,7 @@
 #   flow:  packets_out/bytes_out/packets_in/bytes_in the same numbers
 # and the same for ICMP echo and a TCP connection (connections_established).
 # Per-flow counters are kept with accounting on (set here; off by default):
-# a flow made with it off has none (an 80-byte flow object), is still
+# a flow made with it off has none (a 64-byte flow object), is still
 # listed as seen both ways and counted in the stats, and a flow made
 # while it was on keeps counting.
 . "$NATK_REPO/tests/lib/netns.sh"
@@ -124,5 +124,5 @@ got=$(udp_pingpong lan1 41002 $WAN1 7000 3 100)
 json_expect counters-flow-keeps-counting "$(nctl -j flows proto udp internal $LAN1:41002)" \
 	'length == 1 and .[0].packets_out == 5 and .[0].bytes_out == 640 and .[0].packets_in == 5 and .[0].bytes_in == 1140' \
 	"the flow made with accounting on, 2 + 3 datagrams each way"
-expect_eq counters-flow-object-size 80 "$(cat /sys/kernel/slab/natk_flow/object_size 2>&1)" \
+expect_eq counters-flow-object-size 64 "$(cat /sys/kernel/slab/natk_flow/object_size 2>&1)" \
 	"bytes of a flow without counters (/sys/kernel/slab/natk_flow/object_size)"
