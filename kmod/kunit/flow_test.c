@@ -1079,8 +1079,8 @@ static void natk_flow_half_open_evicted(struct kunit *test)
 			(int)ARRAY_SIZE(states) - 1);
 	for (i = 0; i < ARRAY_SIZE(states); i++)
 		if (states[i] == NATK_TCP_ESTABLISHED)
-			KUNIT_EXPECT_FALSE(test, natk_flow_flag(f[i],
-							NATK_FLOW_DEAD));
+			KUNIT_EXPECT_FALSE(test,
+					   natk_flow_flag(f[i], NATK_FLOW_DEAD));
 	/* Again and again: only the non-established ones ever go. */
 	for (i = 0; i < 4; i++) {
 		set_bit(NATK_NET_EVICT, &nn->flags);
