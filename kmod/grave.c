@@ -19,10 +19,12 @@
  * grace period starts after the last of its flows was unlinked.
  *
  * The GC closes the open grave at the end of each run, a sweep (flush,
- * address and scope changes) at its end, netns exit before the tables
- * go: a partly filled grave waits at most one GC pause. A spare grave,
- * allocated in process context by the GC and before sweeps, makes the
- * GFP_ATOMIC allocation of a kill in softirq rare.
+ * address and scope changes) at its end, a netlink delete after its kill,
+ * netns exit before the tables go: a partly filled grave waits at most one
+ * GC pause. A spare grave, allocated in process context by the GC and
+ * where a long sweep rests (never at a sweep's start: a KUnit race hook
+ * sweeps under rcu_read_lock()), makes the GFP_ATOMIC allocation of a
+ * kill in softirq rare.
  *
  * A flow that lost the race to publish (natk_flow_make(): in the reply
  * table, never in the original one) takes no slot: its original-table
