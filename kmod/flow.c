@@ -84,9 +84,13 @@ static const struct rhashtable_params natk_rparams = {
 static int natk_flow_rinsert(struct natk_net *nn, struct natk_flow *flow)
 {
 	struct natk_rkey k = natk_flow_rkey(flow);
+	int err;
 
-	return rhashtable_lookup_insert_key(&nn->rtbl, &k, &flow->rnode,
-					    natk_rparams);
+	err = rhashtable_lookup_insert_key(&nn->rtbl, &k, &flow->rnode,
+					   natk_rparams);
+	if (!err)
+		natk_flow_flag_set(flow, NATK_FLOW_RTBL);
+	return err;
 }
 
 int natk_flow_cache_init(void)
@@ -134,7 +138,7 @@ static void natk_gc_work(struct work_struct *work);
  * nf_conntrack's hashsize. They still grow beyond it, and shrink no
  * further than it (min_size, a u16: at most 32768 buckets). At most 65535
  * (rhashtable's nelem_hint): 131072 buckets of 8 bytes in each of the
- * flow and mapping tables (4 MiB a netns).
+ * flow tables and the mappings' by-endpoint one (3 MiB a netns).
  */
 unsigned int natk_flows_hint;
 module_param_named(flows_hint, natk_flows_hint, uint, 0644);
@@ -169,7 +173,8 @@ int natk_tables_init(struct natk_net *nn)
 	err = natk_table_init(&nn->mitbl, &natk_miparams);
 	if (err)
 		goto err_r;
-	err = natk_table_init(&nn->metbl, &natk_meparams);
+	/* Forwards: few, whatever the flows (ports.c). */
+	err = rhashtable_init(&nn->metbl, &natk_meparams);
 	if (err)
 		goto err_mi;
 	err = natk_filter_init(nn);
@@ -286,10 +291,38 @@ struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
 						    natk_oparams));
 }
 
-/* Caller holds rcu_read_lock(). */
+/*
+ * The flow a packet from the outside with @key belongs to. A flow of a
+ * dynamic mapping that has its port by its owner slot is in no reply
+ * table: its mapping, found by that port, gives the internal endpoint,
+ * and with the packet's source that is the flow's original key (one
+ * otbl lookup, no rtbl entry to make, keep and free). Other flows (those
+ * of address-and-port-dependent mapping, forwards, mappings in metbl) are
+ * in the reply table. Caller holds rcu_read_lock().
+ */
 struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 				      const struct natk_rkey *key)
 {
+	struct natk_map *map = natk_map_lookup_owner(nn, key->proto, key->eaddr,
+						     key->eport);
+	struct natk_flow *flow;
+
+	if (map) {
+		struct natk_okey k = {
+			.iaddr = map->ikey.iaddr, .raddr = key->raddr,
+			.iport = map->ikey.iport, .rport = key->rport,
+			.proto = key->proto,
+		};
+
+		flow = rhashtable_lookup(&nn->otbl, &k, natk_oparams);
+		/* Mutant rkey-derived-unchecked: any flow of that key. */
+		if (flow && (flow->map == map ||
+			     natk_mutant(rkey_derived_unchecked)))
+			return natk_flow_live(nn, flow);
+	}
+	/* (Empty while every flow has an owned mapping.) */
+	if (!atomic_read(&nn->rtbl.nelems))
+		return NULL;
 	return natk_flow_live(nn, rhashtable_lookup(&nn->rtbl, key,
 						    natk_rparams));
 }
@@ -417,9 +450,10 @@ static void natk_evict_kick(struct natk_net *nn)
  * win DEAD; readers that found it in the reply table may still hold it
  * under RCU.
  */
-static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow,
-			     bool in_rtbl)
+static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow)
 {
+	bool in_rtbl = natk_flow_flag(flow, NATK_FLOW_RTBL);
+
 	if (natk_flow_flag_test_set(flow, NATK_FLOW_DEAD))
 		return;
 	natk_filter_del(nn, flow);
@@ -529,7 +563,14 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 		if (map->ekey.eaddr || !given)
 			flow->eaddr = natk_map_eaddr(map, cfg);
 		flow->eport = map->ekey.eport;
-		err = natk_flow_rinsert(nn, flow);
+		/*
+		 * Found by its mapping's port (natk_flow_lookup_in()) if the
+		 * mapping has an owner slot; else by the reply table. Mutant
+		 * owned-rtbl: every flow of a mapping in the reply table too.
+		 */
+		err = READ_ONCE(map->flags) & NATK_MAP_OWNED &&
+		      !natk_mutant(owned_rtbl) ?
+		      0 : natk_flow_rinsert(nn, flow);
 	} else if (want) {
 		err = natk_flow_claim(nn, flow, want);
 	} else {
@@ -537,7 +578,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 				       natk_flow_claim, flow);
 	}
 	if (err) {
-		natk_flow_unwind(nn, flow, false);
+		natk_flow_unwind(nn, flow);
 		if (err == -EEXIST) {
 			/*
 			 * The reply tuple is taken: by this flow's twin that
@@ -565,7 +606,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 						natk_oparams);
 	if (old) {
 		/* Another CPU won the race (or the insert failed). */
-		natk_flow_unwind(nn, flow, true);
+		natk_flow_unwind(nn, flow);
 		if (IS_ERR(old)) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
 			return NULL;
@@ -663,7 +704,8 @@ bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 		return false;
 	}
 	natk_filter_del(nn, flow);
-	rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
+	if (natk_flow_flag(flow, NATK_FLOW_RTBL))
+		rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
 	rhashtable_remove_fast(&nn->otbl, &flow->onode, natk_oparams);
 	atomic_dec(&nn->nflows);
 	if (reason == NATK_REASON_EXPIRED)

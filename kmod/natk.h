@@ -131,6 +131,9 @@ struct natk_ekey {
 #define NATK_MAP_NO_HOLD	BIT(1)	/* a deleted forward: no port hold */
 #define NATK_MAP_EXT_ONLY	BIT(2)	/* not in the by-endpoint table */
 #define NATK_MAP_IN_BLOCK	BIT(3)	/* its port is in its host's block */
+#define NATK_MAP_OWNED		BIT(4)	/* ports.c: has its port by its owner
+					 * slot, not metbl
+					 */
 
 /*
  * natk_map.hold: a mapping is published NEW (no reference can be taken),
@@ -149,7 +152,9 @@ enum {
 
 struct natk_map {
 	struct rhash_head inode;	/* by internal endpoint */
-	struct rhash_head enode;	/* by external port */
+	struct rhash_head enode;	/* metbl: forwards, and mappings on an
+					 * address with no owners (ports.c)
+					 */
 	struct natk_mkey ikey;
 	struct natk_ekey ekey;
 	refcount_t ref;			/* flows using it (+1 if static) */
@@ -169,6 +174,9 @@ struct natk_map {
 #define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
 #define NATK_FLOW_SEEN_IN	3	/* bit: a packet came wan -> lan */
 #define NATK_FLOW_ACCT		4	/* bit: struct natk_flow_acct follows */
+#define NATK_FLOW_RTBL		6	/* bit: in the reply table (not a flow
+					 * of an owned mapping: flow.c)
+					 */
 #define NATK_FLOW_HOST		5	/* bit: holds a reference on its
 					 * internal host's object (host.c)
 					 */
@@ -181,7 +189,7 @@ struct natk_flow {
 		struct rhash_head onode;
 		struct llist_node orphan; /* grave.c: never in otbl */
 	};
-	struct rhash_head rnode;	/* by natk_flow_rkey() */
+	struct rhash_head rnode;	/* by natk_flow_rkey(), if RTBL */
 	struct natk_okey okey;		/* 13 bytes: the next two fill its
 					 * word
 					 */
@@ -291,15 +299,23 @@ struct natk_addr_use {
 	atomic_long_t exhausted[3];	/* new flows it had no port for */
 	struct natk_port_fail port_fail[3];
 	unsigned long *blockmap;	/* blocks.c: blocks taken; NULL: off */
-	unsigned long *portmap;		/* ports.c: ports its dynamic mappings
-					 * have, NATK_PORT_MAP_BITS a protocol
-					 * class; NULL: no memory for it
-					 */
+	/*
+	 * ports.c: the dynamic mapping that has each port, by protocol
+	 * class: NATK_OWNER_CHUNKS chunks a class, each made when a mapping
+	 * first takes one of its ports and kept for the slot's life. NULL:
+	 * no memory for it (the slot's mappings go to metbl then).
+	 */
+	struct natk_owners __rcu **owners;
 	atomic_t blocks;		/* blocks taken */
 };
 
-/* A protocol class's part of natk_addr_use.portmap: every port. */
-#define NATK_PORT_MAP_BITS	65536
+/* A chunk of natk_addr_use.owners: the owners of NATK_OWNER_PORTS ports. */
+#define NATK_OWNER_PORTS	256
+#define NATK_OWNER_CHUNKS	(65536 / NATK_OWNER_PORTS)
+
+struct natk_owners {
+	struct natk_map __rcu *map[NATK_OWNER_PORTS];
+};
 
 /* Blocks in a bitmap: 65536 ports in blocks of NATK_PORT_BLOCK_MIN. */
 #define NATK_BLOCK_BITS		(65536 / NATK_PORT_BLOCK_MIN)
@@ -345,7 +361,9 @@ struct natk_net {
 	struct rhashtable otbl;		/* flows by natk_okey */
 	struct rhashtable rtbl;		/* flows by natk_rkey */
 	struct rhashtable mitbl;	/* mappings by natk_mkey */
-	struct rhashtable metbl;	/* mappings by natk_ekey */
+	struct rhashtable metbl;	/* forwards (and mappings natk_addr_use
+					 * has no owners for) by natk_ekey
+					 */
 	atomic_t nheld;			/* mappings held (port reserved) */
 	unsigned long held_next;	/* GC: no hold ends before (jiffies) */
 	unsigned long evict_fruitless;	/* jiffies: last eviction found none */
@@ -688,6 +706,8 @@ void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
 			     struct natk_map *map);
 bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 			 __be16 port);
+struct natk_map *natk_map_lookup_owner(struct natk_net *nn, u8 proto,
+				       __be32 eaddr, __be16 eport);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
 				     const struct natk_cfg *cfg, u8 proto,
 				     __be32 eaddr, __be16 eport);
@@ -748,7 +768,7 @@ static inline void natk_test_port_offered(struct natk_net *nn)
 #endif
 }
 
-/* ... and the by-port table inserts their claims try. */
+/* ... and the claims that get past the owner check to take the port. */
 static inline void natk_test_port_inserted(struct natk_net *nn)
 {
 #if IS_ENABLED(CONFIG_NATK_KUNIT_TEST)

@@ -203,16 +203,16 @@ struct natk_addr_use *natk_addr_use_prepare(struct natk_net *nn,
 	if (u && cfg->port_block && !u->blockmap)
 		u->blockmap = bitmap_zalloc(NATK_BLOCK_BITS, GFP_KERNEL);
 	/*
-	 * Its port map (ports.c), once for the slot's life: every bit is
-	 * clear whenever the slot counts no mapping. Without one, claims
-	 * only insert (as they did before it).
+	 * Its owner array (ports.c), once for the slot's life: every slot
+	 * is empty whenever the slot counts no mapping. Without one, its
+	 * mappings go to metbl.
 	 */
-	if (u && !u->portmap)
-		/* Zeroed before seen: natk_port_map()'s acquire pairs. */
-		smp_store_release(&u->portmap,
-				  kvzalloc(BITS_TO_LONGS(3 * NATK_PORT_MAP_BITS) *
-					   sizeof(unsigned long),
-					   GFP_KERNEL_ACCOUNT));
+	if (u && !u->owners)
+		/* Zeroed before seen: natk_port_owner()'s acquire pairs. */
+		smp_store_release(&u->owners,
+				  kcalloc(3 * NATK_OWNER_CHUNKS,
+					  sizeof(*u->owners),
+					  GFP_KERNEL_ACCOUNT));
 	return u;
 }
 
@@ -241,13 +241,19 @@ void natk_pool_release(struct natk_net *nn, const struct natk_cfg *cfg)
 /* Netns exit: no host, mapping or packet is left. */
 void natk_pool_destroy(struct natk_net *nn)
 {
-	unsigned int i;
+	unsigned int i, c;
 
 	for (i = 0; i < NATK_ADDR_SLOTS; i++) {
-		bitmap_free(nn->addr_use[i].blockmap);
-		nn->addr_use[i].blockmap = NULL;
-		kvfree(nn->addr_use[i].portmap);
-		nn->addr_use[i].portmap = NULL;
+		struct natk_addr_use *u = &nn->addr_use[i];
+
+		bitmap_free(u->blockmap);
+		u->blockmap = NULL;
+		if (!u->owners)
+			continue;
+		for (c = 0; c < 3 * NATK_OWNER_CHUNKS; c++)
+			kfree(rcu_access_pointer(u->owners[c]));
+		kfree(u->owners);
+		u->owners = NULL;
 	}
 }
 

@@ -4,10 +4,14 @@
  *
  * A mapping ties an internal endpoint (proto, address, port) to one external
  * port, for every destination (RFC 4787 REQ-1 endpoint-independent mapping).
- * Mappings are refcounted by the flows that use them and live in two hash
- * tables: by internal endpoint and by external port. The external port is
- * claimed atomically by inserting into the by-port table, so two CPUs can
- * never hand out the same port, without a global lock.
+ * Mappings are refcounted by the flows that use them. They are found by
+ * internal endpoint in a hash table (mitbl) and by external port in their
+ * address's owner array (natk_addr_use.owners: a pointer a port and
+ * protocol class, in chunks made as ports are first taken). A port is
+ * claimed by a compare-and-exchange on its owner slot, so two CPUs can
+ * never hand out the same port, without a global lock or a hash insert.
+ * Forwards, and mappings on an address with no owner array, are in a hash
+ * table by external port instead (metbl), which is empty on most hosts.
  *
  * Port choice: the internal port when it is free and in range (port
  * preservation), else a random start in the range and a bounded search
@@ -65,6 +69,81 @@ static struct natk_map *natk_map_lookup_primary(struct natk_net *nn,
 }
 
 /*
+ * The owner slot of @port in protocol class @class of @u's owner array,
+ * its chunk made if @make (softirq safe); NULL if @u has no owner array,
+ * or the chunk is not there (or no memory for it). A chunk is never freed
+ * while its slot lives (natk_pool_destroy() frees them): no RCU for them.
+ */
+static struct natk_map __rcu **natk_port_owner(struct natk_net *nn,
+					       struct natk_addr_use *u,
+					       unsigned int class, __be16 port,
+					       bool make)
+{
+	/* Pairs with the release in natk_addr_use_prepare(): zeroed. */
+	struct natk_owners __rcu **dir = smp_load_acquire(&u->owners);
+	unsigned int p = ntohs(port);
+	struct natk_owners *c, *old;
+
+	if (!dir)
+		return NULL;
+	dir += class * NATK_OWNER_CHUNKS + p / NATK_OWNER_PORTS;
+	/* The acquire pairs with the cmpxchg below: a chunk seen is zeroed. */
+	c = (struct natk_owners __force *)smp_load_acquire(dir);
+	if (!c && make) {
+		c = kzalloc(sizeof(*c), NATK_GFP | __GFP_NOWARN);
+		if (!c)
+			return NULL;
+		old = (struct natk_owners __force *)
+		      cmpxchg((struct natk_owners __force **)dir, NULL, c);
+		if (old) {		/* another CPU made it first */
+			kfree(c);
+			c = old;
+		}
+	}
+	return c ? &c->map[p % NATK_OWNER_PORTS] : NULL;
+}
+
+/*
+ * The dynamic mapping that has @eaddr:@eport in its owner array, if any.
+ * Caller holds rcu_read_lock().
+ */
+struct natk_map *natk_map_lookup_owner(struct natk_net *nn, u8 proto,
+				       __be32 eaddr, __be16 eport)
+{
+	struct natk_addr_use *u = natk_addr_use(nn, eaddr);
+	struct natk_map __rcu **slot;
+	struct natk_map *map;
+
+	if (!u)
+		return NULL;
+	slot = natk_port_owner(nn, u, natk_port_class(proto), eport, false);
+	map = slot ? rcu_dereference(*slot) : NULL;
+	/*
+	 * A slot's mapping is on its address: but the slot may have been
+	 * freed and taken by another address since natk_addr_use() looked.
+	 */
+	if (map && (map->ekey.eaddr != eaddr || map->ekey.eport != eport ||
+		    map->ekey.proto != proto))
+		return NULL;
+	return map;
+}
+
+/* A forward that has @eaddr:@eport, if there is any forward at all. */
+static struct natk_map *natk_map_lookup_fwd(struct natk_net *nn,
+					    const struct natk_cfg *cfg,
+					    u8 proto, __be32 eaddr,
+					    __be16 eport)
+{
+	struct natk_ekey k = { .eaddr = eaddr, .eport = eport, .proto = proto };
+	struct natk_map *map;
+
+	if (!atomic_read(&nn->metbl.nelems))
+		return NULL;
+	map = rhashtable_lookup(&nn->metbl, &k, natk_meparams);
+	return map ?: natk_map_lookup_primary(nn, cfg, proto, eaddr, eport);
+}
+
+/*
  * The mapping of external address and port @eaddr:@eport: the one made
  * with that address, or a forward that follows the primary external
  * address (ekey.eaddr 0) when @eaddr is it. Caller holds rcu_read_lock().
@@ -73,11 +152,8 @@ struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
 				     const struct natk_cfg *cfg, u8 proto,
 				     __be32 eaddr, __be16 eport)
 {
-	struct natk_ekey k = { .eaddr = eaddr, .eport = eport, .proto = proto };
-	struct natk_map *map;
-
-	map = rhashtable_lookup(&nn->metbl, &k, natk_meparams);
-	return map ?: natk_map_lookup_primary(nn, cfg, proto, eaddr, eport);
+	return natk_map_lookup_owner(nn, proto, eaddr, eport) ?:
+	       natk_map_lookup_fwd(nn, cfg, proto, eaddr, eport);
 }
 
 /*
@@ -214,54 +290,54 @@ static void natk_map_use(struct natk_net *nn, struct natk_map *map,
 }
 
 /*
- * The port map of @map's address (its slot's, natk_map_use()) and, in
- * *bit, the bit of its port; NULL if it has none. Each address's dynamic
- * mappings have their ports' bits set there from natk_map_count() to
- * natk_map_uncount(): a claim skips a port whose bit is set without a
- * lookup, an insert or a socket check. Only a hint: a set bit is always a
- * mapping's, a clear one is checked by the insert as before.
+ * The owner slot @map has its port in, or NULL: then it is in metbl (a
+ * forward; a mapping on an address without an owner array, or that lost
+ * its claim). Set by natk_map_claim().
  */
-static unsigned long *natk_port_map(struct natk_net *nn,
-				    const struct natk_map *map, __be16 port,
-				    unsigned int *bit)
+static struct natk_map __rcu **natk_map_slot(struct natk_net *nn,
+					     struct natk_map *map)
 {
-	if (map->use == NATK_MAP_NO_USE)
+	struct natk_map __rcu **slot;
+
+	if (!(map->flags & NATK_MAP_OWNED))
 		return NULL;
-	*bit = natk_port_class(map->ekey.proto) * NATK_PORT_MAP_BITS +
-	       ntohs(port);
-	/* Pairs with the release in natk_addr_use_prepare(): zeroed. */
-	return smp_load_acquire(&nn->addr_use[map->use].portmap);
+	slot = natk_port_owner(nn, &nn->addr_use[map->use],
+			       natk_port_class(map->ekey.proto),
+			       map->ekey.eport, false);
+	return slot && rcu_access_pointer(*slot) == map ? slot : NULL;
 }
 
-/* Counted on its slot, its port marked taken: it is in the by-port table. */
+/* Counted on its slot: it has its port. */
 static void natk_map_count(struct natk_net *nn, struct natk_map *map)
 {
-	unsigned long *pm;
-	unsigned int bit;
-
 	if (map->use == NATK_MAP_NO_USE)
 		return;
 	atomic_inc(&nn->addr_use[map->use]
 		   .ports[natk_port_class(map->ekey.proto)]);
-	pm = natk_port_map(nn, map, map->ekey.eport, &bit);
-	if (pm)
-		set_bit(bit, pm);
 }
 
-/* Before it leaves the by-port table: its port is free again. */
+/* Its port is free again: out of its owner slot, or of metbl. */
+static void natk_map_unport(struct natk_net *nn, struct natk_map *map)
+{
+	struct natk_map __rcu **slot = natk_map_slot(nn, map);
+
+	/*
+	 * Mutant owner-stale: the slot keeps a freed mapping; the port is
+	 * never claimed again, and a lookup checks a freed mapping's key.
+	 */
+	if (slot && !natk_mutant(owner_stale))
+		RCU_INIT_POINTER(*slot, NULL);
+	else if (!slot)
+		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+}
+
+/* Before it gives its port up: uncounted on its slot. */
 static void natk_map_uncount(struct natk_net *nn, struct natk_map *map)
 {
-	unsigned long *pm;
-	unsigned int bit;
-
 	if (map->use == NATK_MAP_NO_USE)
 		return;
 	atomic_dec(&nn->addr_use[map->use]
 		   .ports[natk_port_class(map->ekey.proto)]);
-	pm = natk_port_map(nn, map, map->ekey.eport, &bit);
-	/* Mutant portmap-stale: a freed port stays taken for claims. */
-	if (pm && !natk_mutant(portmap_stale))
-		clear_bit(bit, pm);
 }
 
 /*
@@ -281,7 +357,7 @@ static void natk_map_unlink(struct natk_net *nn, struct natk_map *map)
 		natk_event_map(nn, map, NATK_CMD_MAP_DEL);
 	if (!(map->flags & NATK_MAP_EXT_ONLY))
 		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
-	rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+	natk_map_unport(nn, map);
 	atomic_inc(&nn->map_frees);
 	call_rcu(&map->rcu, natk_map_free_rcu);
 }
@@ -491,35 +567,75 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
+ * Is @map's port (ekey) a forward's? One that follows the primary address
+ * is keyed by address 0: looked up too, as the NAT host's sockets are.
+ */
+static bool natk_map_fwd_has(struct natk_net *nn, const struct natk_map *map)
+{
+	const struct natk_ekey *k = &map->ekey;
+
+	if (!atomic_read(&nn->metbl.nelems))
+		return false;
+	return rhashtable_lookup(&nn->metbl, k, natk_meparams) ||
+	       (!natk_mutant(claim_primary_fwd) &&
+		natk_map_lookup_primary(nn, rcu_dereference(nn->cfg), k->proto,
+					k->eaddr, k->eport));
+}
+
+/*
  * Claim a port for a mapping: a port another dynamic mapping on this
- * address has is refused by its bit in the address's port map (no lookup,
- * no insert); else insert it into the by-port table, which fails with
- * -EEXIST if a mapping made with this address has the port (a forward,
- * or one the map has not marked yet: natk_map_lookup_ext()'s first lookup
- * is the insert's own). A forward that follows the primary address is
- * keyed by address 0: looked up first, as the NAT host's sockets are.
+ * address has is refused by its owner slot (no lookup at all); else a
+ * port of the NAT host's own sockets is refused, and the slot is taken by
+ * a compare-and-exchange, which only one CPU wins. A forward's port is
+ * refused after that: a forward made meanwhile checks the slot after its
+ * own insert (natk_map_insert_static()), so one of the two sees the other.
+ * An address without an owner array: the insert into metbl claims.
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
+	struct natk_owners __rcu **dir = NULL;
+	struct natk_map __rcu **slot = NULL;
 	struct natk_map *map = arg;
 	u8 proto = map->ekey.proto;
 	__be32 eaddr = map->ekey.eaddr;
-	unsigned long *pm;
-	unsigned int bit;
 
-	/* Mutant portmap-unused: every candidate tried by an insert. */
-	pm = natk_port_map(nn, map, port, &bit);
-	if (pm && test_bit(bit, pm) && !natk_mutant(portmap_unused))
-		return -EEXIST;
+	if (map->use != NATK_MAP_NO_USE)
+		/* Pairs with natk_addr_use_prepare()'s release. */
+		dir = smp_load_acquire(&nn->addr_use[map->use].owners);
+	/* (A slot without an owner array: no memory for it then.) */
+	if (dir) {
+		slot = natk_port_owner(nn, &nn->addr_use[map->use],
+				       natk_port_class(proto), port, true);
+		if (!slot)
+			return -ENOMEM;	/* no memory for its chunk */
+		/* Mutant owner-unchecked: a taken slot is offered anyway. */
+		if (rcu_access_pointer(*slot) && !natk_mutant(owner_unchecked))
+			return -EEXIST;
+	}
 	map->ekey.eport = port;
-	if ((!natk_mutant(claim_primary_fwd) &&
-	     natk_map_lookup_primary(nn, rcu_dereference(nn->cfg), proto,
-				     eaddr, port)) ||
-	    natk_port_local_use(nn, proto, eaddr, port))
+	if (natk_port_local_use(nn, proto, eaddr, port))
 		return -EEXIST;
 	natk_test_port_inserted(nn);
-	return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
-					     natk_meparams);
+	if (!slot) {
+		if (natk_map_fwd_has(nn, map))
+			return -EEXIST;
+		return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
+						     natk_meparams);
+	}
+	map->flags |= NATK_MAP_OWNED;
+	if (natk_mutant(owner_unchecked)) {
+		rcu_assign_pointer(*slot, map);
+	} else if (cmpxchg((struct natk_map __force **)slot, NULL, map)) {
+		map->flags &= ~NATK_MAP_OWNED;
+		return -EEXIST;
+	}
+	/* (cmpxchg() is fully ordered: the slot before the loads below.) */
+	if (natk_map_fwd_has(nn, map)) {
+		RCU_INIT_POINTER(*slot, NULL);
+		map->flags &= ~NATK_MAP_OWNED;
+		return -EEXIST;
+	}
+	return 0;
 }
 
 /*
@@ -716,7 +832,7 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 		}
 		/* Lost a race for this endpoint: nobody holds this one. */
 		natk_map_uncount(nn, map);
-		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+		natk_map_unport(nn, map);
 		call_rcu(&map->rcu, natk_map_free_rcu);
 		if (IS_ERR(old)) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
@@ -821,6 +937,18 @@ int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 	if (err)
 		return err;
 	rcu_read_lock();
+	/*
+	 * A dynamic mapping that took the port meanwhile (natk_map_claim()
+	 * checks for forwards after its slot): the port is taken.
+	 */
+	smp_mb();
+	if (natk_map_lookup_owner(nn, map->ekey.proto,
+				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
+				  map->ekey.eport)) {
+		rcu_read_unlock();
+		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
+		return -EEXIST;
+	}
 	old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
 						natk_miparams);
 	if (old && !IS_ERR(old) && (READ_ONCE(old->flags) & NATK_MAP_STATIC)) {

@@ -471,8 +471,13 @@ static void natk_flow_tables_sized(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, resizing);
 	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->rtbl, &resizing), 16384U);
 	KUNIT_EXPECT_FALSE(test, resizing);
-	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->metbl, &resizing), 16384U);
-	KUNIT_EXPECT_FALSE(test, resizing);
+	/*
+	 * The mappings are in their owner slots: the forwards' table is
+	 * empty, and so is the reply table (mutant owned-rtbl: not).
+	 */
+	KUNIT_EXPECT_EQ(test, natk_tbl_size(&nn->metbl, &resizing), 64U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->rtbl.nelems), 0);
 	/* Emptied, they keep their size (min_size). */
 	natk_flush(nn, NATK_REASON_FLUSH);
 	rcu_barrier();
@@ -887,6 +892,101 @@ static void natk_flow_twin_in_publish_window(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, llist_empty(&nn->orphans));
 }
 
+/*
+ * A flow of an endpoint-independent mapping is in no reply table: a packet
+ * from outside finds its mapping by the external port, and the mapping's
+ * internal endpoint with the packet's source is the flow's original key.
+ * That flow must be the mapping's own: an address-and-port-dependent flow
+ * of the same endpoint and remote, made before the rule changed, has
+ * another port and answers only on it (mutant rkey-derived-unchecked).
+ */
+static void natk_flow_reply_by_mapping(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey kj = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 40000,
+					     NATK_T_REM, 53);
+	struct natk_okey ki = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					     NATK_T_REM, 53);
+	struct natk_okey ki2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					      NATK_T_ROUTER, 53);
+	struct natk_flow *g, *h, *f;
+	struct natk_rkey rk;
+
+	/* Endpoint J has port 40000 on an owned mapping: no reply entry. */
+	g = natk_test_flow(test, nn, &kj, NATK_TCP_NONE);
+	KUNIT_EXPECT_EQ(test, ntohs(g->eport), 40000);
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(g, NATK_FLOW_RTBL));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->rtbl.nelems), 0);
+	rk = natk_flow_rkey(g);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), g);
+	rk.rport = htons(54);		/* another remote port: no flow */
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+
+	/* I, per destination: 40000 is J's, so another port. */
+	natk_test_cfg(nn)->mapping = NATK_MAPPING_ADDRESS_PORT_DEPENDENT;
+	h = natk_test_flow(test, nn, &ki, NATK_TCP_NONE);
+	KUNIT_EXPECT_NE(test, ntohs(h->eport), 40000);
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(h, NATK_FLOW_RTBL));
+
+	/* J's flow ends (no hold here): I's new mapping gets 40000. */
+	natk_flow_kill(nn, g, NATK_REASON_NONE);
+	natk_test_cfg(nn)->mapping = NATK_MAPPING_ENDPOINT_INDEPENDENT;
+	f = natk_test_flow(test, nn, &ki2, NATK_TCP_NONE);
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 40000);
+
+	/* I's flow to the remote is h, on its own port only. */
+	rk = natk_flow_rkey(h);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), h);
+	rk.eport = htons(40000);
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk));
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->rtbl.nelems), 1);
+}
+
+/*
+ * An address slot without an owner array (no memory for one when the
+ * address came): its mappings claim their ports in metbl and their flows
+ * are found by the reply table; once a later configuration made the
+ * array, new mappings use it, and the old one's port stays its own.
+ */
+static void natk_flow_no_owner_array(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_addr_use *u = natk_addr_use(nn, NATK_T_EXT);
+	struct natk_okey kf = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					     NATK_T_REM, 53);
+	struct natk_okey kg = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 40000,
+					     NATK_T_REM, 53);
+	struct natk_owners __rcu **owners;
+	struct natk_flow *f, *g;
+	struct natk_rkey rk;
+
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	owners = u->owners;
+	KUNIT_ASSERT_NOT_NULL(test, owners);
+	u->owners = NULL;
+	f = natk_test_flow(test, nn, &kf, NATK_TCP_NONE);
+	u->owners = owners;
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 40000);
+	KUNIT_EXPECT_FALSE(test, f->map->flags & NATK_MAP_OWNED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 1);
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_RTBL));
+
+	g = natk_test_flow(test, nn, &kg, NATK_TCP_NONE);
+	KUNIT_EXPECT_NE(test, ntohs(g->eport), 40000);
+	KUNIT_EXPECT_TRUE(test, g->map->flags & NATK_MAP_OWNED);
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(g, NATK_FLOW_RTBL));
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	rk = natk_flow_rkey(g);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), g);
+
+	natk_flow_kill(nn, f, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->rtbl.nelems), 0);
+}
+
 static void natk_grave_test_fail_clear(void *unused)
 {
 	WRITE_ONCE(natk_grave_test_fail, false);
@@ -1270,6 +1370,8 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_hash_collisions),
 	KUNIT_CASE(natk_flow_flush_in_publish_window),
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
+	KUNIT_CASE(natk_flow_reply_by_mapping),
+	KUNIT_CASE(natk_flow_no_owner_array),
 	KUNIT_CASE(natk_flow_kill_no_memory),
 	KUNIT_CASE(natk_flow_graves_free),
 	KUNIT_CASE(natk_flow_host_only_if_needed),

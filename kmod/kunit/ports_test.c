@@ -687,6 +687,7 @@ static void natk_ports_hold_forward(struct kunit *test)
  */
 struct natk_map_race {
 	struct natk_map *seen, *winner;
+	__be16 seen_port;
 	bool tryget, live, busy;
 };
 
@@ -700,6 +701,7 @@ static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
 	if (p != NATK_RACE_MAP_PUBLISH || r->busy || r->seen)
 		return;
 	r->seen = map;
+	r->seen_port = map->ekey.eport;
 	found = natk_test_map_ext(nn, map->ekey.proto, map->ekey.eport);
 	r->live = found == map && natk_map_live(found);
 	r->tryget = found && natk_map_tryget(found);
@@ -729,7 +731,13 @@ static void natk_map_publish_window(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, refcount_read(&m->ref), 2);
 	KUNIT_EXPECT_TRUE(test, natk_map_live(m));
 	/* The loser's port went back: only the winner's is mapped. */
-	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 1);
+	KUNIT_EXPECT_NE(test, r.seen_port, m->ekey.eport);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, r.seen_port));
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						    m->ekey.eport), m);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->metbl.nelems), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
 	natk_map_put(nn, m);
 	natk_map_put(nn, m);
