@@ -574,12 +574,11 @@ static bool natk_map_fwd_has(struct natk_net *nn, const struct natk_map *map)
 {
 	const struct natk_ekey *k = &map->ekey;
 
-	if (!atomic_read(&nn->metbl.nelems))
-		return false;
-	return rhashtable_lookup(&nn->metbl, k, natk_meparams) ||
-	       (!natk_mutant(claim_primary_fwd) &&
-		natk_map_lookup_primary(nn, rcu_dereference(nn->cfg), k->proto,
-					k->eaddr, k->eport));
+	/* Mutant claim_primary_fwd: the primary address's forwards skipped. */
+	if (natk_mutant(claim_primary_fwd))
+		return rhashtable_lookup(&nn->metbl, k, natk_meparams);
+	return natk_map_lookup_fwd(nn, rcu_dereference(nn->cfg), k->proto,
+				   k->eaddr, k->eport);
 }
 
 /*
