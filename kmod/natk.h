@@ -174,11 +174,11 @@ struct natk_map {
 #define NATK_FLOW_INDEXED	2	/* bit: in the filtering table */
 #define NATK_FLOW_SEEN_IN	3	/* bit: a packet came wan -> lan */
 #define NATK_FLOW_ACCT		4	/* bit: struct natk_flow_acct follows */
-#define NATK_FLOW_RTBL		6	/* bit: in the reply table (not a flow
-					 * of an owned mapping: flow.c)
-					 */
 #define NATK_FLOW_HOST		5	/* bit: holds a reference on its
 					 * internal host's object (host.c)
+					 */
+#define NATK_FLOW_RTBL		6	/* bit: in the reply table (not a flow
+					 * of an owned mapping: flow.c)
 					 */
 
 struct natk_host;
