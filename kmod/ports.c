@@ -70,12 +70,12 @@ static struct natk_map *natk_map_lookup_primary(struct natk_net *nn,
 
 /*
  * The owner slot of @port in protocol class @class of @u's owner array,
- * its chunk made if @make (softirq safe); NULL if @u has no owner array,
- * or the chunk is not there (or no memory for it). A chunk is never freed
- * while its slot lives (natk_pool_destroy() frees them): no RCU for them.
+ * its chunk made if @make (softirq safe); NULL if @u has no owner array
+ * or (without @make) the chunk is not there; ERR_PTR(-ENOMEM) if no
+ * memory for the chunk. A chunk is never freed while its slot lives
+ * (natk_pool_destroy() frees them): no RCU for them.
  */
-static struct natk_map __rcu **natk_port_owner(struct natk_net *nn,
-					       struct natk_addr_use *u,
+static struct natk_map __rcu **natk_port_owner(struct natk_addr_use *u,
 					       unsigned int class, __be16 port,
 					       bool make)
 {
@@ -92,7 +92,7 @@ static struct natk_map __rcu **natk_port_owner(struct natk_net *nn,
 	if (!c && make) {
 		c = kzalloc(sizeof(*c), NATK_GFP | __GFP_NOWARN);
 		if (!c)
-			return NULL;
+			return ERR_PTR(-ENOMEM);
 		old = (struct natk_owners __force *)
 		      cmpxchg((struct natk_owners __force **)dir, NULL, c);
 		if (old) {		/* another CPU made it first */
@@ -116,7 +116,7 @@ struct natk_map *natk_map_lookup_owner(struct natk_net *nn, u8 proto,
 
 	if (!u)
 		return NULL;
-	slot = natk_port_owner(nn, u, natk_port_class(proto), eport, false);
+	slot = natk_port_owner(u, natk_port_class(proto), eport, false);
 	map = slot ? rcu_dereference(*slot) : NULL;
 	/*
 	 * A slot's mapping is on its address: but the slot may have been
@@ -301,7 +301,7 @@ static struct natk_map __rcu **natk_map_slot(struct natk_net *nn,
 
 	if (!(map->flags & NATK_MAP_OWNED))
 		return NULL;
-	slot = natk_port_owner(nn, &nn->addr_use[map->use],
+	slot = natk_port_owner(&nn->addr_use[map->use],
 			       natk_port_class(map->ekey.proto),
 			       map->ekey.eport, false);
 	return slot && rcu_access_pointer(*slot) == map ? slot : NULL;
@@ -592,25 +592,20 @@ static bool natk_map_fwd_has(struct natk_net *nn, const struct natk_map *map)
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
-	struct natk_owners __rcu **dir = NULL;
 	struct natk_map __rcu **slot = NULL;
 	struct natk_map *map = arg;
 	u8 proto = map->ekey.proto;
 	__be32 eaddr = map->ekey.eaddr;
 
+	/* (NULL: a slot without an owner array, no memory for it then.) */
 	if (map->use != NATK_MAP_NO_USE)
-		/* Pairs with natk_addr_use_prepare()'s release. */
-		dir = smp_load_acquire(&nn->addr_use[map->use].owners);
-	/* (A slot without an owner array: no memory for it then.) */
-	if (dir) {
-		slot = natk_port_owner(nn, &nn->addr_use[map->use],
+		slot = natk_port_owner(&nn->addr_use[map->use],
 				       natk_port_class(proto), port, true);
-		if (!slot)
-			return -ENOMEM;	/* no memory for its chunk */
-		/* Mutant owner-unchecked: a taken slot is offered anyway. */
-		if (rcu_access_pointer(*slot) && !natk_mutant(owner_unchecked))
-			return -EEXIST;
-	}
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);	/* no memory for its chunk */
+	/* Mutant owner-unchecked: a taken slot is offered anyway. */
+	if (slot && rcu_access_pointer(*slot) && !natk_mutant(owner_unchecked))
+		return -EEXIST;
 	map->ekey.eport = port;
 	if (natk_port_local_use(nn, proto, eaddr, port))
 		return -EEXIST;
