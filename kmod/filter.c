@@ -149,24 +149,23 @@ void natk_filter_del(struct natk_net *nn, struct natk_flow *flow)
 }
 
 /*
- * May a packet from @raddr open a flow on @map? Caller holds
- * rcu_read_lock().
+ * May a packet from @raddr open a flow on the mapping of internal endpoint
+ * @ik (@fwd: a port forward's)? Caller holds rcu_read_lock().
  */
 bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
-			const struct natk_map *map, __be32 raddr)
+			const struct natk_mkey *ik, bool fwd, __be32 raddr)
 {
 	struct natk_akey k = {
-		.iaddr = map->ikey.iaddr,
+		.iaddr = ik->iaddr,
 		.raddr = raddr,
-		.iport = map->ikey.iport,
-		.proto = map->ikey.proto,
+		.iport = ik->iport,
+		.proto = ik->proto,
 	};
 	struct rhlist_head *list, *pos;
 	struct natk_anode *a;
 
 	/* Mutant no_filtering: anyone may use any mapping. */
-	if ((READ_ONCE(map->flags) & NATK_MAP_STATIC) ||
-	    natk_mutant(no_filtering))
+	if (fwd || natk_mutant(no_filtering))
 		return true;
 	switch (cfg->filtering) {
 	case NATK_FILTERING_ENDPOINT_INDEPENDENT:

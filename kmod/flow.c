@@ -226,7 +226,10 @@ static void natk_flow_free_left(void *ptr, void *arg)
 	if (WARN_ON_ONCE(natk_flow_flag_test_set(flow, NATK_FLOW_DEAD)))
 		return;
 	atomic_dec(&nn->nflows);
-	if (flow->map)
+	/* Its own mapping leaves mitbl: freed after the flows, with it. */
+	if (natk_flow_flag(flow, NATK_FLOW_SELF))
+		natk_map_self_end(nn, flow, true);
+	else if (flow->map)
 		natk_map_put(nn, flow->map);
 	natk_flow_free(flow);	/* its routes go with the route table */
 }
@@ -296,27 +299,31 @@ struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
  * dynamic mapping that has its port by its owner slot is in no reply
  * table: its mapping, found by that port, gives the internal endpoint,
  * and with the packet's source that is the flow's original key (one
- * otbl lookup, no rtbl entry to make, keep and free). Other flows (those
- * of address-and-port-dependent mapping, forwards, mappings in metbl) are
- * in the reply table. Caller holds rcu_read_lock().
+ * otbl lookup, no rtbl entry to make, keep and free). The owner slot may
+ * name a flow that is its own mapping (ports.c): the same, and the flow
+ * found must be that one. Other flows (those of address-and-port-dependent
+ * mapping, forwards, mappings in metbl) are in the reply table. Caller
+ * holds rcu_read_lock().
  */
 struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 				      const struct natk_rkey *key)
 {
+	struct natk_flow *flow, *self;
 	struct natk_map *map = natk_map_lookup_owner(nn, key->proto, key->eaddr,
-						     key->eport);
-	struct natk_flow *flow;
+						     key->eport, &self);
 
-	if (map) {
+	if (map || self) {
 		struct natk_okey k = {
-			.iaddr = map->ikey.iaddr, .raddr = key->raddr,
-			.iport = map->ikey.iport, .rport = key->rport,
+			.iaddr = map ? map->ikey.iaddr : self->okey.iaddr,
+			.raddr = key->raddr,
+			.iport = map ? map->ikey.iport : self->okey.iport,
+			.rport = key->rport,
 			.proto = key->proto,
 		};
 
 		flow = rhashtable_lookup(&nn->otbl, &k, natk_oparams);
 		/* Mutant rkey-derived-unchecked: any flow of that key. */
-		if (flow && (flow->map == map ||
+		if (flow && ((map ? flow->map == map : flow == self) ||
 			     natk_mutant(rkey_derived_unchecked)))
 			return natk_flow_live(nn, flow);
 	}
@@ -395,8 +402,9 @@ static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
 				 NATK_GFP);
 	if (!flow)
 		return NULL;
-	if (acct)
-		natk_flow_flag_set(flow, NATK_FLOW_ACCT);
+	/* Told from a mapping in mitbl by its flags (natk_mi_flow()). */
+	atomic_set(&flow->flags, BIT(NATK_FLOW_IS_FLOW) |
+				 (acct ? BIT(NATK_FLOW_ACCT) : 0));
 	flow->okey = *key;
 	flow->state = state;
 	flow->created = (u32)now;
@@ -416,11 +424,11 @@ static struct natk_flow *natk_flow_alloc(const struct natk_cfg *cfg,
  */
 static int natk_flow_claim(struct natk_net *nn, void *arg, __be16 port)
 {
-	struct natk_flow *flow = arg;
+	struct natk_flow *flow = arg, *self;
 	struct natk_rkey k;
 
 	if (natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), flow->okey.proto,
-				flow->eaddr, port))
+				flow->eaddr, port, &self) || self)
 		return -EEXIST;
 	flow->eport = port;
 	k = natk_flow_rkey(flow);
@@ -459,11 +467,14 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow)
 	natk_filter_del(nn, flow);
 	if (in_rtbl)
 		rhashtable_remove_fast(&nn->rtbl, &flow->rnode, natk_rparams);
-	if (flow->map)
+	if (natk_flow_flag(flow, NATK_FLOW_SELF))
+		natk_map_self_end(nn, flow, false);
+	else if (flow->map)
 		natk_map_put(nn, flow->map);
 	natk_host_release(nn, flow);
 	atomic_dec(&nn->nflows);
-	if (in_rtbl)
+	/* Readers may hold it: found in rtbl, or by its owner slot. */
+	if (in_rtbl || natk_flow_flag(flow, NATK_FLOW_CLAIMED))
 		natk_flow_orphan(nn, flow);
 	else
 		natk_flow_free(flow);
@@ -546,18 +557,21 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 		natk_flow_flag_set(flow, NATK_FLOW_HOST);
 
 	/* A forward's mapping is given (and pinned by its static ref). */
+	flow->eaddr = eaddr;
 	if (map) {
 		refcount_inc(&map->ref);
 	} else if (cfg->mapping == NATK_MAPPING_ENDPOINT_INDEPENDENT &&
 		   !natk_mutant(apdm)) {	/* mutant: per destination */
+		/* NULL and NATK_FLOW_SELF: the flow is its own mapping. */
 		map = natk_map_get(nn, cfg, key->proto, key->iaddr, key->iport,
-				   eaddr, want, host, why);
-		if (!map)
+				   eaddr, want, host, flow, why);
+		if (!map && !natk_flow_flag(flow, NATK_FLOW_SELF))
 			goto err_flow;
 	}
 	set_active_memcg(memcg);
-	flow->eaddr = eaddr;
-	if (map) {
+	if (natk_flow_flag(flow, NATK_FLOW_SELF)) {
+		err = 0;	/* found by its owner slot: in no rtbl */
+	} else if (map) {
 		flow->map = map;
 		/* The endpoint's own mapping may be a forward's. */
 		if (map->ekey.eaddr || !given)
@@ -616,12 +630,17 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	/* Published: from here on the GC or a flush may kill it. */
 	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
 	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
-	if (!flow->map)		/* address-port-dependent: its own mapping */
+	/* Address-and-port-dependent: its own mapping, in rtbl. */
+	if (!natk_flow_flag(flow, NATK_FLOW_SELF) && !flow->map)
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_NEW);
 	return flow;
 
 err_flow:
-	natk_flow_free(flow);
+	/* (Its owner slot named it for a while: readers may hold it.) */
+	if (natk_flow_flag(flow, NATK_FLOW_CLAIMED))
+		natk_flow_orphan(nn, flow);
+	else
+		natk_flow_free(flow);
 err_host:
 	if (host)
 		natk_host_put(nn, host);
@@ -711,7 +730,9 @@ bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason)
 	if (reason == NATK_REASON_EXPIRED)
 		natk_stat_inc(nn, NATK_STAT_IDLE_TIMEOUTS);
 	natk_event(nn, flow, NATK_CMD_FLOW_DEL, reason);
-	if (flow->map)
+	if (natk_flow_flag(flow, NATK_FLOW_SELF))
+		natk_map_self_end(nn, flow, false);
+	else if (flow->map)
 		natk_map_put(nn, flow->map);
 	else			/* its port is free again */
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);

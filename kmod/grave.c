@@ -198,8 +198,9 @@ void natk_grave_prepare(struct natk_net *nn)
 }
 
 /*
- * A flow that was in the reply table only (natk_flow_make() lost the race
- * to publish it): freed by natk_orphans_free(). Any context.
+ * A flow that was in the reply table, or its port's owner slot, only
+ * (natk_flow_make() did not publish it): freed by natk_orphans_free().
+ * Any context.
  */
 void natk_flow_orphan(struct natk_net *nn, struct natk_flow *flow)
 {

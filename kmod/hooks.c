@@ -223,26 +223,32 @@ static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
 
 /*
  * An inbound packet for a mapped external port with no flow: a port
- * forward opens a flow; otherwise the filtering behaviour decides.
+ * forward opens a flow; otherwise the filtering behaviour decides. The
+ * mapping is @map, or @self, a flow that is its own mapping: shared then.
  */
 static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 					   const struct natk_cfg *cfg,
 					   struct natk_map *map,
+					   struct natk_flow *self,
 					   const struct natk_rkey *rk,
 					   const struct natk_pkt *pkt, int *why)
 {
 	struct natk_okey k = {
-		.iaddr = map->ikey.iaddr,
-		.iport = map->ikey.iport,
+		.iaddr = map ? map->ikey.iaddr : self->okey.iaddr,
+		.iport = map ? map->ikey.iport : self->okey.iport,
 		.raddr = rk->raddr,
 		.rport = rk->rport,
 		.proto = rk->proto,
 	};
+	const struct natk_mkey ik = {
+		.iaddr = k.iaddr, .iport = k.iport, .proto = k.proto,
+	};
+	bool fwd = map && (READ_ONCE(map->flags) & NATK_MAP_STATIC);
 	enum natk_stat reason;
 	struct natk_flow *flow;
 	u8 st = NATK_TCP_NONE;
 
-	if (!natk_filter_allows(nn, cfg, map, rk->raddr)) {
+	if (!natk_filter_allows(nn, cfg, &ik, fwd, rk->raddr)) {
 		*why = NATK_STAT_DROP_UNSOLICITED;
 		return NULL;
 	}
@@ -253,7 +259,15 @@ static struct natk_flow *natk_flow_inbound(struct natk_net *nn,
 		}
 		st = NATK_TCP_SYN_IN;
 	}
-	if (!natk_map_tryget(map)) {
+	if (self)
+		map = natk_map_share(nn, self);
+	else if (!natk_map_tryget(map))
+		map = NULL;
+	if (IS_ERR(map)) {
+		*why = NATK_STAT_DROP_NO_MEMORY;
+		return NULL;
+	}
+	if (!map) {
 		*why = NATK_STAT_DROP_UNSOLICITED;
 		return NULL;
 	}
@@ -337,7 +351,7 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	const struct iphdr *iph = ip_hdr(skb);
 	struct natk_okey ok = {};
 	struct natk_rkey rk = {};
-	struct natk_flow *out, *in;
+	struct natk_flow *out, *in, *self;
 	struct natk_map *map;
 	struct natk_pkt pkt;
 	int why;
@@ -355,8 +369,9 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	if (why)
 		goto drop;
 	iph = ip_hdr(skb);
-	map = natk_map_lookup_ext(nn, cfg, pkt.proto, iph->daddr, pkt.dport);
-	if (!map || !natk_map_live(map))
+	map = natk_map_lookup_ext(nn, cfg, pkt.proto, iph->daddr, pkt.dport,
+				  &self);
+	if (!natk_port_live(map, self))
 		return NF_ACCEPT;	/* a service of the host itself */
 
 	ok.iaddr = iph->saddr;
@@ -378,7 +393,7 @@ static unsigned int natk_hairpin(struct natk_net *nn,
 	rk.proto = pkt.proto;
 	in = natk_flow_lookup_in(nn, &rk);
 	if (!in) {
-		in = natk_flow_inbound(nn, cfg, map, &rk, &pkt, &why);
+		in = natk_flow_inbound(nn, cfg, map, self, &rk, &pkt, &why);
 		if (!in)
 			goto drop;
 	}
@@ -451,15 +466,17 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 	k.proto = pkt.proto;
 	flow = natk_flow_lookup_in(nn, &k);
 	if (!flow) {
+		struct natk_flow *self;
 		struct natk_map *map = natk_map_lookup_ext(nn, cfg, pkt.proto,
-							   k.eaddr, pkt.dport);
+							   k.eaddr, pkt.dport,
+							   &self);
 
 		/*
 		 * Not natk's port (or only held), or a connection of the NAT
 		 * host's own that happens to use a port natk has mapped for
 		 * other remotes: the host's business.
 		 */
-		if (!map || !natk_map_live(map) ||
+		if (!natk_port_live(map, self) ||
 		    natk_local_sock(state->net, skb, &pkt, state->in)) {
 			natk_stat_inc(nn, NATK_STAT_PASSED_NO_FLOW);
 			return NF_ACCEPT;
@@ -470,7 +487,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		 */
 		if (natk_host_known(nn, k.raddr))
 			return natk_hairpin(nn, cfg, skb, state);
-		flow = natk_flow_inbound(nn, cfg, map, &k, &pkt, &why);
+		flow = natk_flow_inbound(nn, cfg, map, self, &k, &pkt, &why);
 		if (!flow)
 			goto drop;
 	}

@@ -82,7 +82,7 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 {
 	const struct natk_cfg *cfg;
 	struct natk_map *map = NULL;
-	struct natk_flow *flow;
+	struct natk_flow *flow, *self;
 	enum natk_stat why;
 	int err = 0;
 
@@ -125,7 +125,9 @@ int natk_flow_import(struct natk_net *nn, const struct natk_flow_spec *s,
 		goto out;
 	}
 	/* The flow of a port forward comes in through that forward. */
-	map = natk_map_lookup_ext(nn, cfg, s->okey.proto, s->eaddr, s->eport);
+	/* (A flow that is its own mapping is a dynamic one: not a forward.) */
+	map = natk_map_lookup_ext(nn, cfg, s->okey.proto, s->eaddr, s->eport,
+				  &self);
 	if (map && !(map->flags & NATK_MAP_STATIC)) {
 		map = NULL;
 	} else if (map) {

@@ -150,21 +150,33 @@ enum {
 /* Packet-path allocations, charged to the netns's memory cgroup. */
 #define NATK_GFP	(GFP_ATOMIC | __GFP_ACCOUNT)
 
+/*
+ * A mapping. mitbl holds mappings and flows that are their own mapping
+ * (NATK_FLOW_SELF): its node is at the offset of a flow's rnode, and the
+ * word at the offset of a flow's flags has NATK_FLOW_IS_FLOW clear
+ * (natk_mi_flow() tells them apart).
+ */
 struct natk_map {
-	struct rhash_head inode;	/* by internal endpoint */
 	struct rhash_head enode;	/* metbl: forwards, and mappings on an
 					 * address with no owners (ports.c)
 					 */
+	struct rhash_head inode;	/* by internal endpoint (mitbl) */
 	struct natk_mkey ikey;
 	struct natk_ekey ekey;
+	struct rcu_head rcu;
 	refcount_t ref;			/* flows using it (+1 if static) */
-	u16 flags;
-	u8 use;				/* pool.c: counted in addr_use[use];
+	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
+	union {
+		u32 kind;		/* bit NATK_FLOW_IS_FLOW: always 0 */
+		struct {
+			u16 flags;
+			u8 use;		/* pool.c: counted in addr_use[use];
 					 * NATK_MAP_NO_USE: nowhere
 					 */
-	atomic_t hold;			/* NATK_MAP_LIVE, _HELD or _DEAD */
+			u8 zero;
+		};
+	};
 	u32 held_since;			/* jiffies: held since (last put) */
-	struct rcu_head rcu;
 };
 
 #define NATK_MAP_NO_USE		U8_MAX
@@ -180,6 +192,14 @@ struct natk_map {
 #define NATK_FLOW_RTBL		6	/* bit: in the reply table (not a flow
 					 * of an owned mapping: flow.c)
 					 */
+#define NATK_FLOW_SELF		7	/* bit: its own mapping (ports.c): in
+					 * mitbl by its rnode and in its port's
+					 * owner slot, until ->map is set
+					 */
+#define NATK_FLOW_CLAIMED	8	/* bit: its port's owner slot named it
+					 * (ports.c): freed after a grace period
+					 */
+#define NATK_FLOW_IS_FLOW	31	/* bit: always set (natk_mi_flow()) */
 
 struct natk_host;
 
@@ -203,7 +223,11 @@ struct natk_flow {
 					 * ifindex of the bridge port it came
 					 * in on last (lan -> wan)
 					 */
-	struct natk_map *map;		/* NULL: address-port-dependent */
+	struct natk_map *map;		/* NULL: address-port-dependent, or
+					 * its own mapping (SELF); once SELF,
+					 * set by cmpxchg: the mapping that
+					 * took its place, or NATK_SELF_DEAD
+					 */
 	u32 seen;			/* jiffies (low 32 bits), last refresh:
 					 * natk_flow_seen()
 					 */
@@ -234,6 +258,35 @@ static inline void natk_flow_flag_set(struct natk_flow *flow, int bit)
 static inline bool natk_flow_flag_test_set(struct natk_flow *flow, int bit)
 {
 	return atomic_fetch_or(BIT(bit), &flow->flags) & BIT(bit);
+}
+
+/* flow->map of a flow whose own mapping has ended (ports.c). */
+#define NATK_SELF_DEAD		((struct natk_map *)1)
+
+/* The mapping @flow shares, or NULL: none, or it is its own (SELF). */
+static inline struct natk_map *natk_flow_map(const struct natk_flow *flow)
+{
+	struct natk_map *map = READ_ONCE(flow->map);
+
+	return map == NATK_SELF_DEAD ? NULL : map;
+}
+
+/* Is @flow its own mapping still (ports.c)? */
+static inline bool natk_flow_self(const struct natk_flow *flow)
+{
+	return natk_flow_flag(flow, NATK_FLOW_SELF) && !READ_ONCE(flow->map);
+}
+
+/*
+ * An object of mitbl: a flow that is its own mapping, or NULL (then a
+ * struct natk_map). The word at natk_map.kind is natk_flow.flags.
+ */
+static inline struct natk_flow *natk_mi_flow(const void *obj)
+{
+	const struct natk_map *map = obj;
+
+	return READ_ONCE(map->kind) & BIT(NATK_FLOW_IS_FLOW) ?
+	       (struct natk_flow *)obj : NULL;
 }
 
 static inline bool natk_flow_flag_test_clear(struct natk_flow *flow, int bit)
@@ -443,6 +496,7 @@ struct natk_fwd_spec {
 enum natk_race_point {
 	NATK_RACE_FLOW_PUBLISH,	/* flow in the reply table, not the original */
 	NATK_RACE_MAP_PUBLISH,	/* port claimed, endpoint not yet inserted */
+	NATK_RACE_SELF_PUBLISH,	/* the same, for a flow that is its own */
 	NATK_RACE_PACKET,	/* a packet inside a hook, config in hand */
 	NATK_RACE_DUMP,		/* a flow dump call, inside its table walk */
 };
@@ -690,7 +744,11 @@ extern const struct rhashtable_params natk_meparams;
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
 			      __be32 eaddr, __be16 want,
-			      struct natk_host *host, enum natk_stat *why);
+			      struct natk_host *host, struct natk_flow *self,
+			      enum natk_stat *why);
+struct natk_map *natk_map_share(struct natk_net *nn, struct natk_flow *flow);
+void natk_map_self_end(struct natk_net *nn, struct natk_flow *flow,
+		       bool teardown);
 void natk_map_put(struct natk_net *nn, struct natk_map *map);
 bool natk_map_tryget(struct natk_map *map);
 void natk_map_free(struct natk_map *map);
@@ -707,10 +765,12 @@ void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
 bool natk_port_local_use(struct natk_net *nn, u8 proto, __be32 addr,
 			 __be16 port);
 struct natk_map *natk_map_lookup_owner(struct natk_net *nn, u8 proto,
-				       __be32 eaddr, __be16 eport);
+				       __be32 eaddr, __be16 eport,
+				       struct natk_flow **self);
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
 				     const struct natk_cfg *cfg, u8 proto,
-				     __be32 eaddr, __be16 eport);
+				     __be32 eaddr, __be16 eport,
+				     struct natk_flow **self);
 void natk_ports_count_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr);
 void natk_map_release_held(struct natk_net *nn, bool expired_only);
 void natk_map_release_gone(struct natk_net *nn);
@@ -730,6 +790,20 @@ void natk_maps_destroy(struct natk_net *nn);
 static inline bool natk_map_live(const struct natk_map *map)
 {
 	return atomic_read(&map->hold) == NATK_MAP_LIVE;
+}
+
+/*
+ * What natk_map_lookup_ext() found may carry flows: a live mapping, or a
+ * flow that is its own mapping, published and not ended (or just shared:
+ * natk_map_share() then gives the mapping).
+ */
+static inline bool natk_port_live(const struct natk_map *map,
+				  const struct natk_flow *self)
+{
+	if (map)
+		return natk_map_live(map);
+	return self && natk_flow_flag(self, NATK_FLOW_SELF) &&
+	       READ_ONCE(self->map) != NATK_SELF_DEAD;
 }
 
 int natk_port_range(const struct natk_cfg *cfg, u8 proto, __be16 iport,
@@ -813,7 +887,7 @@ int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 		    struct natk_flow *flow);
 void natk_filter_del(struct natk_net *nn, struct natk_flow *flow);
 bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
-			const struct natk_map *map, __be32 raddr);
+			const struct natk_mkey *ik, bool fwd, __be32 raddr);
 
 /* import.c: a flow as NATK_CMD_FLOW_ADD describes it. */
 struct natk_flow_spec {

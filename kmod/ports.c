@@ -37,10 +37,51 @@
 #include <net/tcp.h>
 #include "natk.h"
 
+static u32 natk_mi_hash(const void *data, u32 len, u32 seed)
+{
+	return jhash2(data, sizeof(struct natk_mkey) / sizeof(u32), seed);
+}
+
+/* The internal endpoint an object of mitbl maps: a mapping's, a flow's. */
+static struct natk_mkey natk_mi_key(const void *obj)
+{
+	const struct natk_flow *flow = natk_mi_flow(obj);
+
+	if (!flow)
+		return ((const struct natk_map *)obj)->ikey;
+	return (struct natk_mkey){ .iaddr = flow->okey.iaddr,
+				   .iport = flow->okey.iport,
+				   .proto = flow->okey.proto };
+}
+
+static u32 natk_mi_obj_hash(const void *obj, u32 len, u32 seed)
+{
+	struct natk_mkey k = natk_mi_key(obj);
+
+	return natk_mi_hash(&k, len, seed);
+}
+
+static int natk_mi_obj_cmp(struct rhashtable_compare_arg *arg,
+			   const void *obj)
+{
+	struct natk_mkey k = natk_mi_key(obj);
+
+	return memcmp(&k, arg->key, sizeof(k));
+}
+
+/*
+ * mitbl holds struct natk_map and struct natk_flow (one that is its own
+ * mapping) alike, by the node at the same offset in both; their keys are
+ * not at one offset, so the table hashes and compares objects by
+ * natk_mi_key(), and inserts give the key (rhashtable_*_insert_key()).
+ */
 const struct rhashtable_params natk_miparams = {
 	.head_offset = offsetof(struct natk_map, inode),
 	.key_offset = offsetof(struct natk_map, ikey),
 	.key_len = sizeof(struct natk_mkey),
+	.hashfn = natk_mi_hash,
+	.obj_hashfn = natk_mi_obj_hash,
+	.obj_cmpfn = natk_mi_obj_cmp,
 	.automatic_shrinking = true,
 };
 
@@ -104,24 +145,52 @@ static struct natk_map __rcu **natk_port_owner(struct natk_addr_use *u,
 }
 
 /*
- * The dynamic mapping that has @eaddr:@eport in its owner array, if any.
- * Caller holds rcu_read_lock().
+ * An owner slot holds a mapping, or a flow that is its own mapping (ports
+ * claimed for it, NATK_FLOW_SELF once published) with bit 0 set.
+ */
+static struct natk_map *natk_owner_self(struct natk_flow *flow)
+{
+	return (struct natk_map *)((unsigned long)flow | 1UL);
+}
+
+static struct natk_flow *natk_owner_flow(const struct natk_map *owner)
+{
+	if (!((unsigned long)owner & 1UL))
+		return NULL;
+	return (struct natk_flow *)((unsigned long)owner & ~1UL);
+}
+
+/*
+ * The dynamic mapping that has @eaddr:@eport in its owner array, if any;
+ * or NULL with *@self the flow that has it as its own mapping (published
+ * or being published: natk_map_self_live()). Caller holds
+ * rcu_read_lock().
  */
 struct natk_map *natk_map_lookup_owner(struct natk_net *nn, u8 proto,
-				       __be32 eaddr, __be16 eport)
+				       __be32 eaddr, __be16 eport,
+				       struct natk_flow **self)
 {
 	struct natk_addr_use *u = natk_addr_use(nn, eaddr);
 	struct natk_map __rcu **slot;
+	struct natk_flow *flow;
 	struct natk_map *map;
 
+	*self = NULL;
 	if (!u)
 		return NULL;
 	slot = natk_port_owner(u, natk_port_class(proto), eport, false);
 	map = slot ? rcu_dereference(*slot) : NULL;
+	flow = natk_owner_flow(map);
 	/*
 	 * A slot's mapping is on its address: but the slot may have been
 	 * freed and taken by another address since natk_addr_use() looked.
 	 */
+	if (flow) {
+		if (flow->eaddr == eaddr && flow->eport == eport &&
+		    flow->okey.proto == proto)
+			*self = flow;
+		return NULL;
+	}
 	if (map && (map->ekey.eaddr != eaddr || map->ekey.eport != eport ||
 		    map->ekey.proto != proto))
 		return NULL;
@@ -146,14 +215,20 @@ static struct natk_map *natk_map_lookup_fwd(struct natk_net *nn,
 /*
  * The mapping of external address and port @eaddr:@eport: the one made
  * with that address, or a forward that follows the primary external
- * address (ekey.eaddr 0) when @eaddr is it. Caller holds rcu_read_lock().
+ * address (ekey.eaddr 0) when @eaddr is it; or NULL with *@self the flow
+ * that is its own mapping there. Caller holds rcu_read_lock().
  */
 struct natk_map *natk_map_lookup_ext(struct natk_net *nn,
 				     const struct natk_cfg *cfg, u8 proto,
-				     __be32 eaddr, __be16 eport)
+				     __be32 eaddr, __be16 eport,
+				     struct natk_flow **self)
 {
-	return natk_map_lookup_owner(nn, proto, eaddr, eport) ?:
-	       natk_map_lookup_fwd(nn, cfg, proto, eaddr, eport);
+	struct natk_map *map = natk_map_lookup_owner(nn, proto, eaddr, eport,
+						     self);
+
+	if (map || *self)
+		return map;
+	return natk_map_lookup_fwd(nn, cfg, proto, eaddr, eport);
 }
 
 /*
@@ -242,6 +317,12 @@ int natk_map_cache_init(void)
 {
 	/* One cache line (issue 15: memory a flow with a mapping each). */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) && sizeof(struct natk_map) > 64);
+	/* mitbl holds both (natk_mi_flow()). */
+	BUILD_BUG_ON(offsetof(struct natk_map, inode) !=
+		     offsetof(struct natk_flow, rnode));
+	BUILD_BUG_ON(offsetof(struct natk_map, kind) !=
+		     offsetof(struct natk_flow, flags));
+	BUILD_BUG_ON(NATK_FLOW_IS_FLOW != 31);
 	natk_map_cache = KMEM_CACHE(natk_map, 0);
 	return natk_map_cache ? 0 : -ENOMEM;
 }
@@ -392,7 +473,8 @@ static bool natk_map_release_one(struct natk_net *nn, void *obj,
 	struct natk_map *map = obj;
 	unsigned long until;
 
-	if (atomic_read_acquire(&map->hold) != NATK_MAP_HELD)
+	if (natk_mi_flow(obj) ||	/* a flow: its own mapping, in use */
+	    atomic_read_acquire(&map->hold) != NATK_MAP_HELD)
 		return false;
 	/* held_since is 32 bits: holds are far shorter than 2^32 jiffies. */
 	until = jiffies - (u32)((u32)jiffies - READ_ONCE(map->held_since)) +
@@ -412,7 +494,9 @@ static bool natk_map_release_gone_one(struct natk_net *nn, void *obj,
 					lockdep_is_held(&nn->lock));
 	struct natk_map *map = obj;
 
-	if (!map->ekey.eaddr || natk_pool_has(cfg, map->ekey.eaddr))
+	/* (A flow that is its own mapping goes with its address's flows.) */
+	if (natk_mi_flow(obj) || !map->ekey.eaddr ||
+	    natk_pool_has(cfg, map->ekey.eaddr))
 		return false;
 	return natk_map_kill_held(nn, map);
 }
@@ -455,6 +539,7 @@ void natk_map_release_held(struct natk_net *nn, bool expired_only)
 			break;
 }
 
+/* (No flow is in mitbl any more: natk_flow_free_left() took them out.) */
 static void natk_map_free_left(void *ptr, void *arg)
 {
 	kmem_cache_free(natk_map_cache, ptr);
@@ -567,66 +652,95 @@ int natk_port_search(struct natk_net *nn, const struct natk_cfg *cfg,
 }
 
 /*
- * Is @map's port (ekey) a forward's? One that follows the primary address
- * is keyed by address 0: looked up too, as the NAT host's sockets are.
+ * Is @eaddr:@eport a forward's? One that follows the primary address is
+ * keyed by address 0: looked up too, as the NAT host's sockets are.
  */
-static bool natk_map_fwd_has(struct natk_net *nn, const struct natk_map *map)
+static bool natk_map_fwd_has(struct natk_net *nn, u8 proto, __be32 eaddr,
+			     __be16 eport)
 {
-	const struct natk_ekey *k = &map->ekey;
+	const struct natk_ekey k = { .eaddr = eaddr, .eport = eport,
+				     .proto = proto };
 
 	/* Mutant claim_primary_fwd: the primary address's forwards skipped. */
 	if (natk_mutant(claim_primary_fwd))
-		return rhashtable_lookup(&nn->metbl, k, natk_meparams);
-	return natk_map_lookup_fwd(nn, rcu_dereference(nn->cfg), k->proto,
-				   k->eaddr, k->eport);
+		return rhashtable_lookup(&nn->metbl, &k, natk_meparams);
+	return natk_map_lookup_fwd(nn, rcu_dereference(nn->cfg), proto, eaddr,
+				   eport);
 }
 
 /*
- * Claim a port for a mapping: a port another dynamic mapping on this
- * address has is refused by its owner slot (no lookup at all); else a
- * port of the NAT host's own sockets is refused, and the slot is taken by
- * a compare-and-exchange, which only one CPU wins. A forward's port is
+ * What a port is claimed for: a mapping, or a flow that is to be its own
+ * mapping (natk_map_get()); on address slot @u (NULL: none, metbl).
+ */
+struct natk_claimant {
+	struct natk_map *map;
+	struct natk_flow *flow;
+	struct natk_addr_use *u;
+	__be32 eaddr;
+	u8 proto;
+};
+
+static void natk_claimant_port(struct natk_claimant *c, __be16 port)
+{
+	if (c->map)
+		c->map->ekey.eport = port;
+	else
+		WRITE_ONCE(c->flow->eport, port);
+}
+
+/*
+ * Claim a port: a port another dynamic mapping on this address has is
+ * refused by its owner slot (no lookup at all); else a port of the NAT
+ * host's own sockets is refused, and the slot is taken by a
+ * compare-and-exchange, which only one CPU wins. A forward's port is
  * refused after that: a forward made meanwhile checks the slot after its
  * own insert (natk_map_insert_static()), so one of the two sees the other.
- * An address without an owner array: the insert into metbl claims.
+ * A mapping on an address without an owner array: the insert into metbl
+ * claims (a flow is never its own mapping there).
  */
 static int natk_map_claim(struct natk_net *nn, void *arg, __be16 port)
 {
+	struct natk_claimant *c = arg;
 	struct natk_map __rcu **slot = NULL;
-	struct natk_map *map = arg;
-	u8 proto = map->ekey.proto;
-	__be32 eaddr = map->ekey.eaddr;
+	struct natk_map *owner;
 
 	/* (NULL: a slot without an owner array, no memory for it then.) */
-	if (map->use != NATK_MAP_NO_USE)
-		slot = natk_port_owner(&nn->addr_use[map->use],
-				       natk_port_class(proto), port, true);
+	if (c->u)
+		slot = natk_port_owner(c->u, natk_port_class(c->proto), port,
+				       true);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);	/* no memory for its chunk */
+	if (!slot && !c->map)
+		return -ENOMEM;
 	/* Mutant owner-unchecked: a taken slot is offered anyway. */
 	if (slot && rcu_access_pointer(*slot) && !natk_mutant(owner_unchecked))
 		return -EEXIST;
-	map->ekey.eport = port;
-	if (natk_port_local_use(nn, proto, eaddr, port))
+	natk_claimant_port(c, port);
+	if (natk_port_local_use(nn, c->proto, c->eaddr, port))
 		return -EEXIST;
 	natk_test_port_inserted(nn);
 	if (!slot) {
-		if (natk_map_fwd_has(nn, map))
+		if (natk_map_fwd_has(nn, c->proto, c->eaddr, port))
 			return -EEXIST;
-		return rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
+		return rhashtable_lookup_insert_fast(&nn->metbl,
+						     &c->map->enode,
 						     natk_meparams);
 	}
-	map->flags |= NATK_MAP_OWNED;
+	owner = c->map ?: natk_owner_self(c->flow);
+	if (c->map)
+		c->map->flags |= NATK_MAP_OWNED;
 	if (natk_mutant(owner_unchecked)) {
-		rcu_assign_pointer(*slot, map);
-	} else if (cmpxchg((struct natk_map __force **)slot, NULL, map)) {
-		map->flags &= ~NATK_MAP_OWNED;
+		rcu_assign_pointer(*slot, owner);
+	} else if (cmpxchg((struct natk_map __force **)slot, NULL, owner)) {
+		if (c->map)
+			c->map->flags &= ~NATK_MAP_OWNED;
 		return -EEXIST;
 	}
 	/* (cmpxchg() is fully ordered: the slot before the loads below.) */
-	if (natk_map_fwd_has(nn, map)) {
+	if (natk_map_fwd_has(nn, c->proto, c->eaddr, port)) {
 		RCU_INIT_POINTER(*slot, NULL);
-		map->flags &= ~NATK_MAP_OWNED;
+		if (c->map)
+			c->map->flags &= ~NATK_MAP_OWNED;
 		return -EEXIST;
 	}
 	return 0;
@@ -705,15 +819,231 @@ void natk_ports_init(struct natk_net *nn)
 }
 
 /*
+ * At most half the port range is held at once: a host that churns
+ * through source ports (a flood of new flows, each evicted or expired in
+ * turn) would otherwise have every port held, and no other host could
+ * get one for the whole hold. Beyond that, a freed port is free at once.
+ */
+static bool natk_map_may_hold(struct natk_net *nn, const struct natk_cfg *cfg)
+{
+	/* Mutant no_port_hold: never held. */
+	return cfg->port_hold && !natk_mutant(no_port_hold) &&
+	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2 *
+					 max_t(u32, cfg->naddrs, 1);
+}
+
+/*
+ * A flow is its own mapping while it is the only flow of its internal
+ * endpoint (NATK_FLOW_SELF): the owner slot of its port names it, and it
+ * is in mitbl by its rnode (unused: the owner slot finds its replies).
+ * That saves a struct natk_map, its allocation and its free for the
+ * common flow of a connection from its own source port. A second flow of
+ * the endpoint, or its death with a port hold, makes one: the mapping
+ * takes the flow's place in mitbl and in the owner slot, and the flow
+ * points at it (flow->map). Who makes it, and who ends the flow's own
+ * mapping, is decided by one cmpxchg() on flow->map: NULL to a mapping
+ * (natk_map_share()), or to NATK_SELF_DEAD (natk_map_self_end()). The
+ * winner alone touches the slot and mitbl.
+ */
+
+/* The mapping of @flow's endpoint and port, unlinked from everything. */
+static struct natk_map *natk_map_from_self(struct natk_net *nn,
+					   const struct natk_flow *flow,
+					   struct natk_addr_use *u)
+{
+	struct natk_map *map = natk_map_alloc(NATK_GFP);
+
+	if (!map)
+		return NULL;
+	map->ikey = (struct natk_mkey){ .iaddr = flow->okey.iaddr,
+					.iport = flow->okey.iport,
+					.proto = flow->okey.proto };
+	map->ekey = (struct natk_ekey){ .eaddr = flow->eaddr,
+					.eport = flow->eport,
+					.proto = flow->okey.proto };
+	map->use = u - nn->addr_use;
+	map->flags = NATK_MAP_OWNED;
+	return map;
+}
+
+/* The owner slot of @flow's port, on its address slot *@u. */
+static struct natk_map __rcu **natk_self_slot(struct natk_net *nn,
+					      const struct natk_flow *flow,
+					      struct natk_addr_use **u)
+{
+	/* Its port counts on the address slot: the slot stays its. */
+	*u = natk_addr_use(nn, flow->eaddr);
+	if (WARN_ON_ONCE(!*u))
+		return NULL;
+	return natk_port_owner(*u, natk_port_class(flow->okey.proto),
+			       flow->eport, false);
+}
+
+/*
+ * Another flow is to share @flow's mapping: the mapping, with a reference
+ * for the caller, made if @flow is its own mapping still; NULL if the
+ * mapping is not usable (being published or ended: the caller looks
+ * again), ERR_PTR(-ENOMEM) if no memory. Caller holds rcu_read_lock();
+ * softirq safe.
+ */
+struct natk_map *natk_map_share(struct natk_net *nn, struct natk_flow *flow)
+{
+	struct natk_map __rcu **slot;
+	struct natk_addr_use *u;
+	struct natk_map *map, *cur;
+
+	/* Pairs with natk_map_make_self(): seen SELF, seen in mitbl. */
+	if (!(atomic_read_acquire(&flow->flags) & BIT(NATK_FLOW_SELF)))
+		return NULL;		/* not published yet */
+	cur = READ_ONCE(flow->map);
+	/* Mutant self-share-unchecked: made whatever flow->map says. */
+	if (cur && !natk_mutant(self_share_unchecked))
+		goto shared;
+	slot = natk_self_slot(nn, flow, &u);
+	if (!slot)
+		return NULL;
+	map = natk_map_from_self(nn, flow, u);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	/* @flow's reference and the caller's. */
+	refcount_set(&map->ref, 2);
+	atomic_set(&map->hold, NATK_MAP_LIVE);
+	if (natk_mutant(self_share_unchecked)) {
+		WRITE_ONCE(flow->map, map);
+		cur = NULL;
+	} else {
+		cur = cmpxchg(&flow->map, NULL, map);
+	}
+	if (cur) {
+		natk_map_discard(map);
+		goto shared;
+	}
+	/* (cmpxchg() orders the mapping's fields before it is seen.) */
+	rcu_assign_pointer(*slot, map);
+	WARN_ON_ONCE(rhashtable_replace_fast(&nn->mitbl, &flow->rnode,
+					     &map->inode, natk_miparams));
+	return map;
+
+shared:
+	if (cur == NATK_SELF_DEAD || !natk_map_tryget(cur))
+		return NULL;
+	return cur;
+}
+
+/*
+ * @flow, its own mapping, has ended (killed or unwound): the mapping
+ * that took its place loses its reference; or the port is held by a
+ * mapping made now (or freed, without memory for it, or without a hold).
+ * @teardown: netns exit, nothing is kept or announced. Any context.
+ */
+void natk_map_self_end(struct natk_net *nn, struct natk_flow *flow,
+		       bool teardown)
+{
+	struct natk_map __rcu **slot;
+	struct natk_map *cur, *held = NULL;
+	struct mem_cgroup *memcg;
+	struct natk_addr_use *u;
+
+	cur = cmpxchg(&flow->map, NULL, NATK_SELF_DEAD);
+	if (cur) {
+		natk_map_put(nn, cur);
+		return;
+	}
+	if (teardown) {
+		rhashtable_remove_fast(&nn->mitbl, &flow->rnode, natk_miparams);
+		return;
+	}
+	slot = natk_self_slot(nn, flow, &u);
+	/* As natk_map_put(): a revival on this CPU cannot spin meanwhile. */
+	local_bh_disable();
+	if (slot && natk_map_may_hold(nn, rcu_dereference_bh(nn->cfg)) &&
+	    !natk_mutant(self_no_hold)) {
+		memcg = set_active_memcg(nn->memcg);
+		held = natk_map_from_self(nn, flow, u);
+		set_active_memcg(memcg);
+	}
+	if (held) {
+		held->held_since = (u32)jiffies;
+		atomic_set(&held->hold, NATK_MAP_HELD);
+		atomic_inc(&nn->nheld);
+		rcu_assign_pointer(*slot, held);
+		WARN_ON_ONCE(rhashtable_replace_fast(&nn->mitbl, &flow->rnode,
+						     &held->inode,
+						     natk_miparams));
+		goto out;
+	}
+	/* Its port is free for others from now on (natk_map_unlink()). */
+	if (u)
+		atomic_dec(&u->ports[natk_port_class(flow->okey.proto)]);
+	if (!natk_mutant(map_log_no_del))
+		natk_event_flow_map(nn, flow, NATK_CMD_MAP_DEL);
+	rhashtable_remove_fast(&nn->mitbl, &flow->rnode, natk_miparams);
+	/* Mutant self-slot-stale: the slot keeps the dead flow. */
+	if (slot && !natk_mutant(self_slot_stale))
+		RCU_INIT_POINTER(*slot, NULL);
+	atomic_inc(&nn->map_frees);
+out:
+	local_bh_enable();
+}
+
+/*
+ * Make @flow, a new flow of an endpoint with no mapping, its own mapping:
+ * claim a port on @u for it and publish it in mitbl. 0: done
+ * (NATK_FLOW_SELF set); -EAGAIN: another flow of the endpoint published
+ * first (look again); another error: no port, no memory.
+ */
+static int natk_map_make_self(struct natk_net *nn, const struct natk_cfg *cfg,
+			      const struct natk_mkey *k, struct natk_flow *flow,
+			      struct natk_addr_use *u)
+{
+	struct natk_claimant c = { .flow = flow, .u = u, .eaddr = flow->eaddr,
+				   .proto = k->proto };
+	struct natk_map __rcu **slot;
+	void *old;
+	int err;
+
+	err = natk_port_search(nn, cfg, k->proto, k->iport, natk_map_claim,
+			       &c);
+	if (err)
+		return err;
+	/*
+	 * Readers may find it by its slot from now on: it goes to a grave
+	 * when it is unwound (natk_flow_unwind()).
+	 */
+	natk_flow_flag_set(flow, NATK_FLOW_CLAIMED);
+	atomic_inc(&u->ports[natk_port_class(k->proto)]);
+	natk_race(nn, NATK_RACE_SELF_PUBLISH, flow);
+	old = rhashtable_lookup_get_insert_key(&nn->mitbl, k, &flow->rnode,
+					       natk_miparams);
+	if (!old) {
+		/* In mitbl before SELF is seen (natk_map_share()). */
+		smp_mb__before_atomic();
+		natk_flow_flag_set(flow, NATK_FLOW_SELF);
+		natk_event_flow_map(nn, flow, NATK_CMD_MAP_NEW);
+		return 0;
+	}
+	/* Lost the race for the endpoint: the port is free again. */
+	atomic_dec(&u->ports[natk_port_class(k->proto)]);
+	slot = natk_port_owner(u, natk_port_class(k->proto), flow->eport,
+			       false);
+	if (slot)
+		RCU_INIT_POINTER(*slot, NULL);
+	return IS_ERR(old) ? PTR_ERR(old) : -EAGAIN;
+}
+
+/*
  * Find or create the mapping for an internal endpoint and take a reference.
- * Caller holds rcu_read_lock(); softirq safe. Returns NULL with *why set.
+ * Caller holds rcu_read_lock(); softirq safe. Returns NULL with *why set;
+ * or NULL with NATK_FLOW_SELF set on @self, the new flow being made (may
+ * be NULL), when that flow is the endpoint's mapping now (see above).
  *
  * A new mapping is published with no reference and in state NEW: it may
  * be seen in the by-port table while its internal endpoint is inserted,
  * but nobody can take a reference on it (refcount_inc_not_zero) nor see it
  * live. Only once it is in both tables does it get its first reference
  * and go LIVE; a mapping that loses the race is freed after a grace
- * period, with nobody holding it.
+ * period, with nobody holding it. A flow that is its own mapping is
+ * likewise not usable as one until it is in mitbl (NATK_FLOW_SELF).
  *
  * @want: 0 to search the range for a port; else that external port or
  * nothing (a flow imported with its mapping: NATK_CMD_FLOW_ADD), with
@@ -723,19 +1053,39 @@ void natk_ports_init(struct natk_net *nn)
 struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			      u8 proto, __be32 iaddr, __be16 iport,
 			      __be32 eaddr, __be16 want,
-			      struct natk_host *host, enum natk_stat *why)
+			      struct natk_host *host, struct natk_flow *self,
+			      enum natk_stat *why)
 {
 	struct natk_mkey k = { .iaddr = iaddr, .iport = iport, .proto = proto };
 	/* Port blocks (blocks.c): the host's ports are in its blocks. */
 	struct natk_blocks *b = cfg->port_block && host &&
 				!natk_mutant(blocks_ignored) ?	/* mutant */
 				natk_host_blocks(host) : NULL;
+	struct natk_claimant c = { .eaddr = eaddr, .proto = proto };
 	struct natk_map *map, *old;
+	struct natk_flow *flow;
 	unsigned int frees;
 	int attempt, err;
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
+		flow = map ? natk_mi_flow(map) : NULL;
+		if (flow) {
+			/* A flow that is the endpoint's mapping: shared. */
+			if (want && (flow->eport != want ||
+				     flow->eaddr != eaddr)) {
+				*why = NATK_STAT_DROP_NO_PORT;
+				return NULL;
+			}
+			map = natk_map_share(nn, flow);
+			if (IS_ERR(map)) {
+				*why = NATK_STAT_DROP_NO_MEMORY;
+				return NULL;
+			}
+			if (map)
+				return map;
+			continue;	/* being published or ended: again */
+		}
 		if (map && want && (map->ekey.eport != want ||
 				    natk_map_eaddr(map, cfg) != eaddr)) {
 			*why = NATK_STAT_DROP_NO_PORT;
@@ -769,6 +1119,21 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
+		c.u = natk_addr_use(nn, eaddr);
+		/*
+		 * The new flow is the mapping, if its port can have an
+		 * owner slot (not with blocks, not for an import). Mutant
+		 * self-off: a struct natk_map always.
+		 */
+		if (self && !want && !b && c.u &&
+		    READ_ONCE(c.u->owners) && !natk_mutant(self_off)) {
+			err = natk_map_make_self(nn, cfg, &k, self, c.u);
+			if (!err)
+				return NULL;
+			if (err == -EAGAIN)
+				continue;
+			goto err_search;
+		}
 		map = natk_map_alloc(NATK_GFP);
 		if (!map) {
 			*why = NATK_STAT_DROP_NO_MEMORY;
@@ -781,11 +1146,12 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			map->flags |= NATK_MAP_IN_BLOCK;
 		atomic_set(&map->hold, NATK_MAP_NEW);
 		natk_map_use(nn, map, eaddr);
+		c.map = map;
 
 		if (want) {
 			if ((b && natk_blocks_take(nn, cfg, b, iaddr, eaddr,
 						   want)) ||
-			    natk_map_claim(nn, map, want)) {
+			    natk_map_claim(nn, &c, want)) {
 				natk_map_discard(map);
 				*why = NATK_STAT_DROP_NO_PORT;
 				return NULL;
@@ -793,29 +1159,21 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			err = 0;
 		} else if (b) {
 			err = natk_blocks_search(nn, cfg, b, iaddr, eaddr, proto,
-						 iport, natk_map_claim, map);
+						 iport, natk_map_claim, &c);
 		} else {
 			err = natk_port_search(nn, cfg, proto, iport,
-					       natk_map_claim, map);
+					       natk_map_claim, &c);
 		}
 		if (err) {
 			natk_map_discard(map);
-			if (err == -EADDRINUSE) {
-				if (!b)
-					natk_ports_note_exhausted(nn, cfg, proto,
-								  eaddr, frees);
-				natk_ports_count_exhausted(nn, proto, eaddr);
-				*why = NATK_STAT_DROP_NO_PORT;
-			} else {
-				*why = NATK_STAT_DROP_NO_MEMORY;
-			}
-			return NULL;
+			goto err_search;
 		}
 		/* Counted on its address until natk_map_unlink(). */
 		natk_map_count(nn, map);
 		natk_race(nn, NATK_RACE_MAP_PUBLISH, map);
-		old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
-							natk_miparams);
+		old = rhashtable_lookup_get_insert_key(&nn->mitbl, &k,
+						       &map->inode,
+						       natk_miparams);
 		if (!old) {
 			refcount_set(&map->ref, 1);
 			/* Orders the reference before the state readers test. */
@@ -835,6 +1193,17 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 	}
 	*why = NATK_STAT_DROP_NO_MEMORY;
 	return NULL;
+
+err_search:
+	if (err == -EADDRINUSE) {
+		if (!b)
+			natk_ports_note_exhausted(nn, cfg, proto, eaddr, frees);
+		natk_ports_count_exhausted(nn, proto, eaddr);
+		*why = NATK_STAT_DROP_NO_PORT;
+	} else {
+		*why = NATK_STAT_DROP_NO_MEMORY;
+	}
+	return NULL;
 }
 
 /*
@@ -847,20 +1216,6 @@ bool natk_map_tryget(struct natk_map *map)
 	if (atomic_read_acquire(&map->hold) != NATK_MAP_LIVE)
 		return false;
 	return refcount_inc_not_zero(&map->ref);
-}
-
-/*
- * At most half the port range is held at once: a host that churns
- * through source ports (a flood of new flows, each evicted or expired in
- * turn) would otherwise have every port held, and no other host could
- * get one for the whole hold. Beyond that, a freed port is free at once.
- */
-static bool natk_map_may_hold(struct natk_net *nn, const struct natk_cfg *cfg)
-{
-	/* Mutant no_port_hold: never held. */
-	return cfg->port_hold && !natk_mutant(no_port_hold) &&
-	       atomic_read(&nn->nheld) < (cfg->port_max - cfg->port_min + 1) / 2 *
-					 max_t(u32, cfg->naddrs, 1);
 }
 
 /*
@@ -894,16 +1249,18 @@ out:
 static void natk_map_release_for(struct natk_net *nn,
 				 const struct natk_map *map)
 {
+	struct natk_flow *self;
 	struct natk_map *old;
 
+	/* (A flow that is its own mapping is in use, never held.) */
 	rcu_read_lock();
 	old = natk_map_lookup_ext(nn, rcu_dereference(nn->cfg), map->ekey.proto,
 				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
-				  map->ekey.eport);
+				  map->ekey.eport, &self);
 	if (old)
 		natk_map_kill_held(nn, old);
 	old = rhashtable_lookup(&nn->mitbl, &map->ikey, natk_miparams);
-	if (old)
+	if (old && !natk_mi_flow(old))
 		natk_map_kill_held(nn, old);
 	rcu_read_unlock();
 }
@@ -920,6 +1277,7 @@ static void natk_map_release_for(struct natk_net *nn,
  */
 int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 {
+	struct natk_flow *self;
 	struct natk_map *old;
 	int err;
 
@@ -938,14 +1296,15 @@ int natk_map_insert_static(struct natk_net *nn, struct natk_map *map)
 	smp_mb();
 	if (natk_map_lookup_owner(nn, map->ekey.proto,
 				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
-				  map->ekey.eport)) {
+				  map->ekey.eport, &self) || self) {
 		rcu_read_unlock();
 		rhashtable_remove_fast(&nn->metbl, &map->enode, natk_meparams);
 		return -EEXIST;
 	}
-	old = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
-						natk_miparams);
-	if (old && !IS_ERR(old) && (READ_ONCE(old->flags) & NATK_MAP_STATIC)) {
+	old = rhashtable_lookup_get_insert_key(&nn->mitbl, &map->ikey,
+					       &map->inode, natk_miparams);
+	if (old && !IS_ERR(old) && !natk_mi_flow(old) &&
+	    (READ_ONCE(old->flags) & NATK_MAP_STATIC)) {
 		map->flags |= NATK_MAP_EXT_ONLY;
 		old = NULL;
 	}
@@ -976,22 +1335,30 @@ static const char natk_msg_port_deleted[] =
 int natk_map_static_check(struct natk_net *nn, const struct natk_map *map,
 			  bool port_owned, const char **msg)
 {
+	struct natk_flow *self;
 	struct natk_map *old;
 	int err = 0;
 
 	rcu_read_lock();
 	old = rhashtable_lookup(&nn->mitbl, &map->ikey, natk_miparams);
-	if (old && !(READ_ONCE(old->flags) & NATK_MAP_STATIC) &&
-	    atomic_read(&old->hold) != NATK_MAP_HELD) {
+	if (old && (natk_mi_flow(old) ||
+		    (!(READ_ONCE(old->flags) & NATK_MAP_STATIC) &&
+		     atomic_read(&old->hold) != NATK_MAP_HELD))) {
 		*msg = natk_msg_ep_busy;
 		err = -EBUSY;
 		goto out;
 	}
+	self = NULL;
 	old = port_owned ? NULL :
 	      natk_map_lookup_ext(nn, rcu_dereference(nn->cfg),
 				  map->ekey.proto,
 				  natk_map_eaddr(map, rcu_dereference(nn->cfg)),
-				  map->ekey.eport);
+				  map->ekey.eport, &self);
+	if (self) {
+		*msg = natk_msg_port_busy;
+		err = -EBUSY;
+		goto out;
+	}
 	if (!old || atomic_read(&old->hold) == NATK_MAP_HELD)
 		goto out;
 	*msg = READ_ONCE(old->flags) & NATK_MAP_NO_HOLD ? natk_msg_port_deleted :
@@ -1023,8 +1390,9 @@ void natk_map_replace_static(struct natk_net *nn, struct natk_map *old,
 	    !rhashtable_lookup_insert_fast(&nn->metbl, &map->enode,
 					   natk_meparams)) {
 		rcu_read_lock();
-		cur = rhashtable_lookup_get_insert_fast(&nn->mitbl, &map->inode,
-							natk_miparams);
+		cur = rhashtable_lookup_get_insert_key(&nn->mitbl, &map->ikey,
+						       &map->inode,
+						       natk_miparams);
 		rcu_read_unlock();
 	}
 	if (cur)
@@ -1047,8 +1415,8 @@ void natk_map_retire_static(struct natk_net *nn, struct natk_map *map,
 	if (!(map->flags & NATK_MAP_EXT_ONLY))
 		rhashtable_remove_fast(&nn->mitbl, &map->inode, natk_miparams);
 	WRITE_ONCE(map->flags, flags);
-	if (heir && !rhashtable_lookup_insert_fast(&nn->mitbl, &heir->inode,
-						   natk_miparams))
+	if (heir && !rhashtable_lookup_insert_key(&nn->mitbl, &heir->ikey,
+						  &heir->inode, natk_miparams))
 		WRITE_ONCE(heir->flags, heir->flags & ~NATK_MAP_EXT_ONLY);
 	natk_map_put(nn, map);
 }

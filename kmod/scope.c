@@ -72,9 +72,10 @@ static bool natk_scope_sweep_one(struct natk_net *nn, void *obj, u8 reason)
 	const struct natk_cfg *cfg = rcu_dereference_check(nn->cfg,
 					lockdep_is_held(&nn->lock));
 	struct natk_flow *flow = obj;
+	struct natk_map *map = natk_flow_map(flow);
 
 	/* Port forwards stay whatever the lists say. */
-	if (flow->map && (flow->map->flags & NATK_MAP_STATIC))
+	if (map && (map->flags & NATK_MAP_STATIC))
 		return false;
 	if (natk_in_scope(cfg, flow->okey.iaddr, flow->okey.raddr))
 		return false;

@@ -51,9 +51,13 @@ static void natk_flow_insert_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rk.eaddr, NATK_T_EXT);
 	KUNIT_EXPECT_EQ(test, rk.rport, htons(53));
 	KUNIT_EXPECT_EQ(test, rk.proto, IPPROTO_UDP);
-	KUNIT_EXPECT_PTR_NE(test, f->map, NULL);
-	KUNIT_EXPECT_EQ(test, f->eport, f->map->ekey.eport);
-	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+	/* Its endpoint's only flow: its own mapping, found by its port. */
+	KUNIT_EXPECT_NULL(test, f->map);
+	KUNIT_EXPECT_TRUE(test, natk_flow_self(f));
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP, f->eport),
+			    (void *)f);
+	rcu_read_unlock();
 	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_DEAD));
 }
 
@@ -100,7 +104,9 @@ static void natk_flow_create_existing(struct kunit *test)
 
 	KUNIT_EXPECT_PTR_EQ(test, natk_test_flow(test, nn, &k, NATK_TCP_NONE), f);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
-	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+	/* The twin shared f's mapping (made then) and gave it back. */
+	KUNIT_ASSERT_NOT_NULL(test, natk_flow_map(f));
+	KUNIT_EXPECT_EQ(test, refcount_read(&natk_flow_map(f)->ref), 1);
 }
 
 /* Flows of one internal endpoint to two remotes share the mapping. */
@@ -141,7 +147,8 @@ static bool natk_test_allows(struct natk_net *nn, struct natk_map *map,
 	bool ok;
 
 	rcu_read_lock();
-	ok = natk_filter_allows(nn, natk_test_cfg(nn), map, raddr);
+	ok = natk_filter_allows(nn, natk_test_cfg(nn), &map->ikey,
+				map->flags & NATK_MAP_STATIC, raddr);
 	rcu_read_unlock();
 	return ok;
 }
@@ -621,6 +628,7 @@ static int natk_reader_fn(void *data)
 {
 	struct natk_reader *r = data;
 	struct natk_flow *f;
+	struct natk_map *m;
 	unsigned int i = 0;
 
 	while (!kthread_should_stop()) {
@@ -631,9 +639,10 @@ static int natk_reader_fn(void *data)
 		/* Read the flow as the packet path does: KASAN catches a
 		 * flow freed under the lookup.
 		 */
+		m = f ? natk_flow_map(f) : NULL;
 		if (f && (memcmp(&f->okey, k, sizeof(*k)) ||
 			  f->eaddr != NATK_T_EXT ||
-			  READ_ONCE(f->map->ekey.proto) != k->proto))
+			  (m && READ_ONCE(m->ekey.proto) != k->proto)))
 			atomic_inc(&r->mismatches);
 		if (f)
 			natk_flow_refresh(f);
@@ -823,7 +832,7 @@ static void natk_flow_flush_in_publish_window(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_out(nn, &k), f);
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
 	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 1);
-	KUNIT_EXPECT_EQ(test, refcount_read(&f->map->ref), 1);
+	KUNIT_EXPECT_TRUE(test, natk_flow_self(f));
 	/* And a flush afterwards takes it out of both tables. */
 	natk_flush(nn, NATK_REASON_FLUSH);
 	KUNIT_EXPECT_NULL(test, natk_lookup_out(nn, &k));
@@ -975,7 +984,7 @@ static void natk_flow_no_owner_array(struct kunit *test)
 
 	g = natk_test_flow(test, nn, &kg, NATK_TCP_NONE);
 	KUNIT_EXPECT_NE(test, ntohs(g->eport), 40000);
-	KUNIT_EXPECT_TRUE(test, g->map->flags & NATK_MAP_OWNED);
+	KUNIT_EXPECT_TRUE(test, natk_flow_self(g));
 	KUNIT_EXPECT_FALSE(test, natk_flow_flag(g, NATK_FLOW_RTBL));
 	rk = natk_flow_rkey(f);
 	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
@@ -1347,6 +1356,252 @@ static void natk_flow_dump_rewind_first_call(struct kunit *test)
 			      "a dump rewound inside its first call was not flagged NLM_F_DUMP_INTR");
 }
 
+/*
+ * An endpoint's only flow is its own mapping (ports.c): no struct
+ * natk_map; the owner slot names the flow and mitbl holds it; its replies
+ * are found by its port, another remote's packet finds no flow. When it
+ * dies (no port hold) its port is free at once, uncounted, anyone's; a
+ * dead flow is never shared.
+ */
+static void natk_flow_self_mapping(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_addr_use *u = natk_addr_use(nn, NATK_T_EXT);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	const struct natk_mkey mk = { .iaddr = NATK_T_INT,
+				      .iport = htons(40000),
+				      .proto = IPPROTO_UDP };
+	struct natk_flow *f, *g;
+	struct natk_rkey rk, rk2;
+	struct natk_map *m;
+
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	rk = natk_flow_rkey(f);
+	KUNIT_ASSERT_TRUE(test, natk_flow_self(f));
+	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 40000);
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f, NATK_FLOW_RTBL));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->rtbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->ports[1]), 1);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rhashtable_lookup(&nn->mitbl, &mk,
+						    natk_miparams), (void *)f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP, f->eport),
+			    (void *)f);
+	rcu_read_unlock();
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	rk2 = rk;
+	rk2.raddr = NATK_T_ROUTER;
+	KUNIT_EXPECT_NULL(test, natk_lookup_in(nn, &rk2));
+
+	rcu_read_lock();
+	natk_flow_kill(nn, f, NATK_REASON_NONE);
+	/* Mutant self-share-unchecked: a mapping for a dead flow. */
+	m = natk_map_share(nn, f);
+	KUNIT_EXPECT_NULL(test, m);
+	rcu_read_unlock();
+	if (!IS_ERR_OR_NULL(m))
+		natk_map_put(nn, m);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->ports[1]), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						  htons(40000)));
+	rcu_read_unlock();
+	/* Its port is anyone's again. */
+	k.iaddr = NATK_T_INT2;
+	g = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_EXPECT_EQ(test, ntohs(g->eport), 40000);
+	KUNIT_EXPECT_TRUE(test, natk_flow_self(g));
+}
+
+/*
+ * A second flow of the endpoint shares the first one's mapping: a struct
+ * natk_map with the same port takes the first flow's place in mitbl and
+ * in the owner slot, and both flows point at it; each one's replies are
+ * found by the port. Sharing again gives that mapping.
+ */
+static void natk_flow_self_shared(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_addr_use *u = natk_addr_use(nn, NATK_T_EXT);
+	struct natk_okey k1 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					     NATK_T_REM, 53);
+	struct natk_okey k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 5000,
+					     NATK_T_ROUTER, 53);
+	const struct natk_mkey mk = { .iaddr = NATK_T_INT,
+				      .iport = htons(5000),
+				      .proto = IPPROTO_UDP };
+	struct natk_flow *f1, *f2;
+	struct natk_map *map, *m;
+	struct natk_rkey rk;
+	__be16 eport;
+
+	f1 = natk_test_flow(test, nn, &k1, NATK_TCP_NONE);
+	KUNIT_ASSERT_TRUE(test, natk_flow_self(f1));
+	eport = f1->eport;
+	f2 = natk_test_flow(test, nn, &k2, NATK_TCP_NONE);
+	map = f1->map;
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_ASSERT_PTR_NE(test, map, NATK_SELF_DEAD);
+	KUNIT_EXPECT_PTR_EQ(test, f2->map, map);
+	KUNIT_EXPECT_FALSE(test, natk_flow_self(f1));
+	KUNIT_EXPECT_FALSE(test, natk_flow_flag(f2, NATK_FLOW_SELF));
+	KUNIT_EXPECT_EQ(test, map->ekey.eport, eport);
+	KUNIT_EXPECT_EQ(test, f2->eport, eport);
+	KUNIT_EXPECT_TRUE(test, map->flags & NATK_MAP_OWNED);
+	KUNIT_EXPECT_EQ(test, refcount_read(&map->ref), 2);
+	KUNIT_EXPECT_TRUE(test, natk_map_live(map));
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->ports[1]), 1);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, rhashtable_lookup(&nn->mitbl, &mk,
+						    natk_miparams), map);
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP, eport),
+			    (void *)map);
+	m = natk_map_share(nn, f1);
+	rcu_read_unlock();
+	KUNIT_EXPECT_PTR_EQ(test, m, map);
+	if (m == map)
+		natk_map_put(nn, m);
+	rk = natk_flow_rkey(f1);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f1);
+	rk = natk_flow_rkey(f2);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f2);
+
+	natk_flow_kill(nn, f1, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, refcount_read(&map->ref), 1);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f2);
+	natk_flow_kill(nn, f2, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->ports[1]), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP, eport));
+	rcu_read_unlock();
+}
+
+/*
+ * With a port hold, a flow that was its own mapping leaves a held mapping
+ * behind when it dies: the port is nobody else's; the same endpoint gets
+ * it back.
+ */
+static void natk_flow_self_hold(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_addr_use *u = natk_addr_use(nn, NATK_T_EXT);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	struct natk_flow *f, *g, *h;
+	struct natk_map *m;
+
+	natk_test_cfg(nn)->port_hold = 60 * HZ;
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_ASSERT_TRUE(test, natk_flow_self(f));
+	natk_flow_kill(nn, f, NATK_REASON_NONE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->ports[1]), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	rcu_read_lock();
+	m = natk_test_map_ext(nn, IPPROTO_UDP, htons(40000));
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_PTR_NE(test, (void *)m, (void *)f);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->hold), NATK_MAP_HELD);
+	rcu_read_unlock();
+
+	k.iaddr = NATK_T_INT2;
+	g = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_EXPECT_NE(test, ntohs(g->eport), 40000);
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000, NATK_T_ROUTER, 53);
+	h = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_EXPECT_EQ(test, ntohs(h->eport), 40000);
+	KUNIT_EXPECT_PTR_EQ(test, h->map, m);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	natk_flush(nn, NATK_REASON_FLUSH);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nheld), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 0);
+}
+
+/*
+ * Inside the window where a new flow has its port's owner slot but is not
+ * in mitbl yet, a packet to that port finds it not live and cannot share
+ * it; another flow of the same endpoint is made and published first. The
+ * first one loses: its port goes back, it shares the winner's mapping,
+ * and both work.
+ */
+struct natk_self_race {
+	struct natk_flow *seen, *winner;
+	__be16 seen_port;
+	bool live, shared, busy;
+};
+
+static void natk_self_publish_race(struct natk_net *nn, enum natk_race_point p,
+				   void *obj, void *arg)
+{
+	struct natk_self_race *r = arg;
+	struct natk_flow *flow = obj, *self;
+	struct natk_okey k;
+	enum natk_stat why;
+	struct natk_map *m;
+
+	if (p != NATK_RACE_SELF_PUBLISH || r->busy || r->seen)
+		return;
+	r->seen = flow;
+	r->seen_port = flow->eport;
+	m = natk_map_lookup_ext(nn, natk_test_cfg(nn), IPPROTO_UDP,
+				NATK_T_EXT, flow->eport, &self);
+	r->live = natk_port_live(m, self) || self != flow;
+	m = natk_map_share(nn, flow);
+	r->shared = m;
+	if (!IS_ERR_OR_NULL(m))
+		natk_map_put(nn, m);
+	r->busy = true;
+	k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000, NATK_T_ROUTER, 53);
+	r->winner = natk_flow_create(nn, natk_test_cfg(nn), &k, NATK_TCP_NONE,
+				     NULL, false, &why);
+	r->busy = false;
+}
+
+static void natk_flow_self_publish_window(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					    NATK_T_REM, 53);
+	struct natk_self_race r = {};
+	struct natk_flow *f;
+	struct natk_rkey rk;
+	struct natk_map *m;
+
+	natk_test_set_race(test, natk_self_publish_race, &r);
+	f = natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	KUNIT_ASSERT_PTR_EQ(test, r.seen, f);
+	KUNIT_EXPECT_EQ(test, ntohs(r.seen_port), 40000);
+	KUNIT_EXPECT_FALSE(test, r.live);
+	KUNIT_EXPECT_FALSE(test, r.shared);
+	KUNIT_ASSERT_NOT_NULL(test, r.winner);
+	m = natk_flow_map(f);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_map(r.winner), m);
+	KUNIT_EXPECT_EQ(test, refcount_read(&m->ref), 2);
+	KUNIT_EXPECT_EQ(test, f->eport, m->ekey.eport);
+	KUNIT_EXPECT_NE(test, ntohs(m->ekey.eport), 40000);
+	KUNIT_EXPECT_TRUE(test, natk_flow_flag(f, NATK_FLOW_CLAIMED));
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						  htons(40000)));
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						    m->ekey.eport), (void *)m);
+	rcu_read_unlock();
+	rk = natk_flow_rkey(f);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), f);
+	rk = natk_flow_rkey(r.winner);
+	KUNIT_EXPECT_PTR_EQ(test, natk_lookup_in(nn, &rk), r.winner);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
+}
+
 static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_insert_lookup),
 	KUNIT_CASE(natk_flow_lookup_miss),
@@ -1372,6 +1627,10 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_twin_in_publish_window),
 	KUNIT_CASE(natk_flow_reply_by_mapping),
 	KUNIT_CASE(natk_flow_no_owner_array),
+	KUNIT_CASE(natk_flow_self_mapping),
+	KUNIT_CASE(natk_flow_self_shared),
+	KUNIT_CASE(natk_flow_self_hold),
+	KUNIT_CASE(natk_flow_self_publish_window),
 	KUNIT_CASE(natk_flow_kill_no_memory),
 	KUNIT_CASE(natk_flow_graves_free),
 	KUNIT_CASE(natk_flow_host_only_if_needed),

@@ -32,12 +32,18 @@ u64 natk_test_stat(struct natk_net *nn, enum natk_stat s);
 /* The pool: @n addresses from @addrs, the first primary (slots claimed). */
 void natk_test_pool(struct natk_net *nn, const __be32 *addrs, unsigned int n);
 
-/* The mapping of @port on the test's primary external address. */
-static inline struct natk_map *natk_test_map_ext(struct natk_net *nn, u8 proto,
-						 __be16 port)
+/*
+ * What has @port on the test's primary external address: its mapping, or
+ * the flow that is its own mapping (ports.c); NULL: nothing.
+ */
+static inline void *natk_test_map_ext(struct natk_net *nn, u8 proto,
+				      __be16 port)
 {
-	return natk_map_lookup_ext(nn, natk_test_cfg(nn), proto, NATK_T_EXT,
-				   port);
+	struct natk_flow *self;
+	struct natk_map *map = natk_map_lookup_ext(nn, natk_test_cfg(nn), proto,
+						   NATK_T_EXT, port, &self);
+
+	return map ?: (void *)self;
 }
 
 struct natk_okey natk_test_okey(u8 proto, __be32 iaddr, u16 iport,

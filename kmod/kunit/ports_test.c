@@ -18,7 +18,7 @@ static struct natk_map *natk_get(struct natk_net *nn, u8 proto, __be32 iaddr,
 
 	rcu_read_lock();
 	map = natk_map_get(nn, natk_test_cfg(nn), proto, iaddr, htons(iport),
-			   NATK_T_EXT, 0, NULL, why);
+			   NATK_T_EXT, 0, NULL, NULL, why);
 	rcu_read_unlock();
 	return map;
 }
@@ -710,7 +710,7 @@ static void natk_map_publish_race(struct natk_net *nn, enum natk_race_point p,
 	r->busy = true;
 	r->winner = natk_map_get(nn, natk_test_cfg(nn), map->ikey.proto,
 				 map->ikey.iaddr, map->ikey.iport, NATK_T_EXT,
-				 0, NULL, &why);
+				 0, NULL, NULL, &why);
 	r->busy = false;
 }
 
@@ -978,13 +978,13 @@ static void natk_ports_wanted(struct kunit *test)
 
 	rcu_read_lock();
 	m = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), NATK_T_EXT, htons(50001), NULL, &why);
+			 htons(40000), NATK_T_EXT, htons(50001), NULL, NULL, &why);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	KUNIT_EXPECT_EQ(test, ntohs(m->ekey.eport), 50001);
 	KUNIT_EXPECT_EQ(test, m->ekey.eaddr, NATK_T_EXT);
 	/* The same endpoint and port: the same mapping. */
 	n = natk_map_get(nn, natk_test_cfg(nn), IPPROTO_UDP, NATK_T_INT,
-			 htons(40000), NATK_T_EXT, htons(50001), NULL, &why);
+			 htons(40000), NATK_T_EXT, htons(50001), NULL, NULL, &why);
 	KUNIT_EXPECT_PTR_EQ(test, n, m);
 	if (n)
 		natk_map_put(nn, n);
@@ -993,14 +993,14 @@ static void natk_ports_wanted(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT,
 					     htons(40000), NATK_T_EXT,
-					     htons(50002), NULL, &why));
+					     htons(50002), NULL, NULL, &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* 50001 is taken: not for another endpoint. */
 	why = NATK_STAT_UNSPEC;
 	KUNIT_EXPECT_NULL(test, natk_map_get(nn, natk_test_cfg(nn),
 					     IPPROTO_UDP, NATK_T_INT2,
 					     htons(40000), NATK_T_EXT,
-					     htons(50001), NULL, &why));
+					     htons(50001), NULL, NULL, &why));
 	KUNIT_EXPECT_EQ(test, why, NATK_STAT_DROP_NO_PORT);
 	/* Not counted as exhaustion: nothing was searched. */
 	KUNIT_EXPECT_EQ(test, natk_test_stat(nn,
@@ -1143,7 +1143,7 @@ static void natk_ports_flow_import_standby(struct kunit *test)
 	f = natk_flow_lookup_out(nn, &s.okey);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, ntohs(f->eport), 52000);
-	KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, NATK_T_EXT);
+	KUNIT_EXPECT_EQ(test, f->eaddr, NATK_T_EXT);
 	rcu_read_unlock();
 	/* Another address too (another endpoint). */
 	s.okey.iport = htons(41001);
@@ -1231,7 +1231,7 @@ static void natk_ports_paired(struct kunit *test)
 	for (i = 1; i < 20; i++) {
 		f = natk_pool_flow(test, nn, NATK_T_INT, 40000 + i);
 		KUNIT_EXPECT_EQ(test, f->eaddr, a);
-		KUNIT_EXPECT_EQ(test, f->map->ekey.eaddr, a);
+		KUNIT_EXPECT_EQ(test, f->eaddr, a);
 		f = natk_pool_flow(test, nn, NATK_T_INT2, 40000 + i);
 		KUNIT_EXPECT_EQ(test, f->eaddr, b);
 	}
