@@ -295,7 +295,9 @@ def main():
         L.append("Per-flow object sizes (/sys/kernel/slab): " + ", ".join(
             f"{c} object_size {o['object_size']} B (slab_size {o['slab_size']})"
             for c, o in objsize.items()) + ". natk's mappings (cache natk_map, 64 B "
-            "since 2026-12-05) come besides, one a flow at most; "
+            "since 2026-12-05) come besides only for internal endpoints with "
+            "two flows or more, forwards and held ports: an endpoint's only "
+            "flow is its own mapping (since 2026-12-06); "
             "nf_conntrack adds its extensions (NAT, ...) in kmalloc'd memory.\n")
 
     if sizes:
