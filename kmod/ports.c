@@ -888,6 +888,7 @@ static struct natk_map __rcu **natk_self_slot(struct natk_net *nn,
  */
 struct natk_map *natk_map_share(struct natk_net *nn, struct natk_flow *flow)
 {
+	struct mem_cgroup *memcg;
 	struct natk_map __rcu **slot;
 	struct natk_addr_use *u;
 	struct natk_map *map, *cur;
@@ -902,7 +903,10 @@ struct natk_map *natk_map_share(struct natk_net *nn, struct natk_flow *flow)
 	slot = natk_self_slot(nn, flow, &u);
 	if (!slot)
 		return NULL;
+	/* Charged to the netns's owner, as the flows (natk_flow_make()). */
+	memcg = set_active_memcg(nn->memcg);
 	map = natk_map_from_self(nn, flow, u);
+	set_active_memcg(memcg);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	/* @flow's reference and the caller's. */
