@@ -526,8 +526,11 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 		*why = NATK_STAT_DROP_TABLE_FULL;
 		return NULL;
 	}
-	/* Charge the flow, its mapping and host to the netns's owner. */
-	memcg = set_active_memcg(nn->memcg);
+	/*
+	 * Charge the flow, its mapping and host to the netns's owner.
+	 * Mutant memcg-off: to nobody (softirq).
+	 */
+	memcg = set_active_memcg(natk_mutant(memcg_off) ? NULL : nn->memcg);
 	/* A forward's address; one following the primary: an import's. */
 	if (map && (map->ekey.eaddr || !eaddr))
 		eaddr = natk_map_eaddr(map, cfg);

@@ -336,7 +336,10 @@ void natk_map_cache_exit(void)
 
 struct natk_map *natk_map_alloc(gfp_t gfp)
 {
-	struct natk_map *map = kmem_cache_zalloc(natk_map_cache, gfp);
+	/* Mutant map-uncharged: never charged to a memory cgroup. */
+	struct natk_map *map = kmem_cache_zalloc(natk_map_cache,
+						 natk_mutant(map_uncharged) ?
+						 gfp & ~__GFP_ACCOUNT : gfp);
 
 	if (map)
 		map->use = NATK_MAP_NO_USE;	/* natk_map_count() */

@@ -4,11 +4,15 @@
 # a netns (a container's natkctl), not to nobody: the flows, mappings and
 # hosts that packets create in softirq count against that cgroup. Here
 # natkctl sets the external interface from inside cgroup natk-test, and
-# lan1 (in the root cgroup) opens 2000 UDP flows: natk-test's slab must
-# grow by at least 128 bytes a flow, and go back down after a flush.
+# lan1 (in the root cgroup) opens 2000 UDP flows, each from a source port
+# of its own (each flow is its own mapping: the flow object, 64 bytes):
+# natk-test's slab must grow by at least 64 bytes a flow. Then a second
+# flow from each of those ports (to another remote port) makes each
+# endpoint a mapping object of its own besides: at least 128 bytes more
+# an endpoint. A flush gives it back.
 . "$NATK_REPO/tests/lib/netns.sh"
 scenario_init
-plan memcg-natk-up memcg-flows-created memcg-flows-charged memcg-flush-uncharged "$SCEN-kernel-log"
+plan memcg-natk-up memcg-flows-created memcg-flows-charged memcg-mappings-charged memcg-flush-uncharged "$SCEN-kernel-log"
 dmesg_mark
 require_natk memcg-setup
 CG=/sys/fs/cgroup
@@ -38,21 +42,24 @@ nsx wan nft -f - <<-EOT
 	table ip sink {
 		chain pre {
 			type filter hook prerouting priority -400;
-			udp dport 9 drop
+			udp dport { 9, 10 } drop
 		}
 	}
 EOT
-s0=$(slab)
-nsx lan1 python3 - "$WAN1" "$N" <<-'PY'
-	import socket, sys
-	dst, n = sys.argv[1], int(sys.argv[2])
-	for i in range(n):
-	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-	    s.bind(("0.0.0.0", 20000 + i))
-	    s.sendto(b"x", (dst, 9))
-	    s.close()
-PY
+send() { # DPORT: one datagram from each of the N source ports
+	nsx lan1 python3 - "$WAN1" "$N" "$1" <<-'PY'
+		import socket, sys
+		dst, n, dport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+		for i in range(n):
+		    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		    s.bind(("0.0.0.0", 20000 + i))
+		    s.sendto(b"x", (dst, dport))
+		    s.close()
+	PY
+}
 flows_ge() { [ "$(nctl -j status | jq -r .flows)" -ge "$1" ]; }
+s0=$(slab)
+send 9
 if poll 20 flows_ge $N; then
 	pass memcg-flows-created
 else
@@ -61,11 +68,23 @@ fi
 s1=$(slab)
 grew=$(( (s1 - s0) / N ))
 log "natk-test slab: $s0 -> $s1 bytes ($grew per flow)"
-if [ "$grew" -ge 128 ]; then
+if [ "$grew" -ge 64 ]; then
 	pass memcg-flows-charged
 else
 	fail memcg-flows-charged "cgroup natk-test's slab grew by $grew bytes a flow for $N flows; natk's allocations are not charged to it"
 fi
+send 10
+poll 20 flows_ge $(( 2 * N )) ||
+	log "only $(nctl -j status | jq -r .flows) of $(( 2 * N )) flows"
+s2=$(slab)
+grew=$(( (s2 - s1) / N ))
+log "natk-test slab: $s1 -> $s2 bytes ($grew per endpoint's second flow)"
+if [ "$grew" -ge 128 ]; then
+	pass memcg-mappings-charged
+else
+	fail memcg-mappings-charged "cgroup natk-test's slab grew by $grew bytes for each endpoint's second flow and mapping ($N endpoints); the mappings made for them are not charged to it"
+fi
+s1=$s2
 nctl flush
 # Freed after an RCU grace period; slab accounting catches up soon after.
 shrunk() { [ $(( $(slab) - s0 )) -lt $(( (s1 - s0) / 2 )) ]; }
