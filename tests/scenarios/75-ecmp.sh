@@ -399,10 +399,14 @@ fi
 ta=$(share "$D/tcp1" 3 $EC_A_EXT)
 tb=$(share "$D/tcp1" 3 $EC_B_EXT)
 log "TCP connections by external address: nat-a $ta, nat-b $tb"
-if [ "$ta" -ge $((TCP_N / 2)) ] && [ "$tb" -ge $((TCP_N / 2)) ]; then
+# Each external address carries at least an eighth of the connections.
+# The multipath hash's key is random a boot: with a fair hash a quarter
+# (8 of 32) was missed about once in 480 runs (it was, 2026-12-06: 7 and
+# 25); an eighth, about once in 400,000. None on one side still fails.
+if [ "$ta" -ge $((TCP_N / 4)) ] && [ "$tb" -ge $((TCP_N / 4)) ]; then
 	pass ecmp-tcp-spread
 else
-	fail ecmp-tcp-spread "want >= $((TCP_N / 2)) of $((2 * TCP_N)) connections per external address: nat-a $ta, nat-b $tb"
+	fail ecmp-tcp-spread "want >= $((TCP_N / 4)) of $((2 * TCP_N)) connections per external address: nat-a $ta, nat-b $tb"
 fi
 
 # Long-lived connections from lan1, kept open across the failure below.
