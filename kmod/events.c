@@ -133,9 +133,16 @@ void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason)
 {
 	rcu_read_lock();
+	natk_event_rcu(nn, flow, cmd, reason);
+	rcu_read_unlock();
+}
+
+/* natk_event() for a caller that holds rcu_read_lock() (a new flow's). */
+void natk_event_rcu(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
+		    u8 reason)
+{
 	if (natk_events_heard(nn))
 		__natk_event(nn, flow, cmd, reason);
-	rcu_read_unlock();
 }
 
 /*

@@ -464,24 +464,17 @@ static unsigned int natk_fp_send(struct natk_net *nn,
 	return NF_STOLEN;
 }
 
-static unsigned int natk_fast(void *priv, struct sk_buff *skb,
-			      const struct nf_hook_state *state)
+static noinline unsigned int natk_fast_try(struct natk_net *nn,
+					   const struct natk_cfg *cfg,
+					   struct sk_buff *skb,
+					   const struct nf_hook_state *state)
 {
-	struct natk_net *nn = natk_pernet(state->net);
-	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
 	struct natk_pkt pkt = {};
 	struct natk_flow *flow;
 	unsigned int verdict;
 	bool ingress, blocked;
 	int dir;
 
-	if (!cfg || cfg->fast_path == NATK_FAST_PATH_OFF)
-		return NF_ACCEPT;
-	/* Its ingress hook found no established flow for it just now. */
-	if (this_cpu_read(natk_fp_missed) == skb) {
-		this_cpu_write(natk_fp_missed, NULL);
-		return NF_ACCEPT;
-	}
 	/*
 	 * The lookup first: a packet of no established flow (a new one)
 	 * pays only that, not the walk of the hook lists. While those keep
@@ -516,20 +509,43 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
 }
 
 /*
+ * PRE_ROUTING: the fast path for a packet no ingress hook took. A packet
+ * its ingress hook found no established flow for just now (a new flow's)
+ * pays only the first test (the work, with its stack frame, is
+ * natk_fast_try()).
+ */
+static unsigned int natk_fast(void *priv, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	struct natk_net *nn;
+	const struct natk_cfg *cfg;
+
+	if (this_cpu_read(natk_fp_missed) == skb) {
+		this_cpu_write(natk_fp_missed, NULL);
+		return NF_ACCEPT;
+	}
+	nn = natk_pernet_rcu(state->net);
+	cfg = rcu_dereference(nn->cfg);
+	if (!cfg || cfg->fast_path == NATK_FAST_PATH_OFF)
+		return NF_ACCEPT;
+	return natk_fast_try(nn, cfg, skb, state);
+}
+
+/*
  * The netdev ingress hook: before IPv4 input, so this checks what
  * ip_rcv_core() would (the slow path then counts and drops what is wrong).
  * Last of the device's ingress hooks: any other (nftables netdev chains)
  * has had the packet. On a bridge's port it acts for the bridge when it
  * may (fpbridge.c): the packet then skips the bridge as well.
  */
-unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
-			     const struct nf_hook_state *state)
+static noinline unsigned int natk_fp_ingress_try(const struct natk_fp_dev *d,
+						 struct natk_net *nn,
+						 const struct natk_cfg *cfg,
+						 struct sk_buff *skb,
+						 const struct nf_hook_state *state)
 {
-	const struct natk_fp_dev *d = priv;
-	struct natk_net *nn = natk_pernet(state->net);
 	struct net_device *in = state->in, *br = NULL;
 	struct natk_pkt pkt = {};
-	const struct natk_cfg *cfg;
 	const struct iphdr *iph;
 	unsigned int len, verdict;
 	struct natk_flow *flow;
@@ -537,13 +553,6 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 	bool ingress;
 	int dir;
 
-	/* (natk_fp_missed: a port's hook found no flow for it just now.) */
-	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
-	    skb_shared(skb) || this_cpu_read(natk_fp_missed) == skb)
-		return NF_ACCEPT;
-	cfg = rcu_dereference(nn->cfg);
-	if (!cfg)
-		return NF_ACCEPT;
 	if (rcu_access_pointer(in->rx_handler)) {
 		br = natk_fpb_master(d, skb, in);
 		if (!br)
@@ -615,6 +624,27 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 			natk_stat_inc(nn, NATK_STAT_FASTPATH_BRIDGE);
 	}
 	return verdict;
+}
+
+unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct natk_net *nn;
+	const struct natk_cfg *cfg;
+
+	/*
+	 * Only these tests (the work, with its stack frame, is
+	 * natk_fp_ingress_try()) for what is not IPv4 and for the packet a
+	 * port's hook found no flow for just now (natk_fp_missed).
+	 */
+	if (skb->protocol != htons(ETH_P_IP) || skb_vlan_tag_present(skb) ||
+	    skb_shared(skb) || this_cpu_read(natk_fp_missed) == skb)
+		return NF_ACCEPT;
+	nn = natk_pernet_rcu(state->net);
+	cfg = rcu_dereference(nn->cfg);
+	if (!cfg)
+		return NF_ACCEPT;
+	return natk_fp_ingress_try(priv, nn, cfg, skb, state);
 }
 
 static void natk_fp_dev_free_rcu(struct rcu_head *head)

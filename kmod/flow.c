@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/log2.h>
 #include <linux/jiffies.h>
+#include <linux/jhash.h>
 #include <linux/random.h>
 #include <linux/siphash.h>
 #include <linux/net.h>
@@ -36,10 +37,27 @@ static struct kmem_cache *natk_flow_acct_cache __read_mostly;
 #define NATK_GC_RATE		32768
 #define NATK_GC_PAUSE_MAX	(60 * HZ)
 
+/*
+ * The original table's hash: the tuple in three words and the protocol in
+ * the seed, as TCP's inet_ehashfn() hashes its tuple (jhash() over the 13
+ * packed bytes of the key costs three times as many instructions, and a
+ * new flow hashes its key three times: the ingress hook's lookup, natk_out's
+ * and the insert).
+ */
+static u32 natk_okey_hash(const void *data, u32 len, u32 seed)
+{
+	const struct natk_okey *k = data;
+
+	return jhash_3words((__force u32)k->iaddr, (__force u32)k->raddr,
+			    (__force u32)k->iport << 16 |
+			    (__force u32)k->rport, seed ^ k->proto);
+}
+
 static const struct rhashtable_params natk_oparams = {
 	.head_offset = offsetof(struct natk_flow, onode),
 	.key_offset = offsetof(struct natk_flow, okey),
 	.key_len = sizeof(struct natk_okey),
+	.hashfn = natk_okey_hash,
 	.automatic_shrinking = true,
 };
 
@@ -499,12 +517,11 @@ static void natk_flow_unwind(struct natk_net *nn, struct natk_flow *flow)
  * table, so a flow is out of their reach until it is fully published, and
  * a reader of the original table never sees a port still being chosen.
  */
-static struct natk_flow *natk_flow_make(struct natk_net *nn,
-					const struct natk_cfg *cfg,
-					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be32 eaddr,
-					__be16 want, bool known,
-					enum natk_stat *why)
+struct natk_flow *natk_flow_make(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 const struct natk_okey *key, u8 state,
+				 struct natk_map *map, __be32 eaddr,
+				 __be16 want, bool known, enum natk_stat *why)
 {
 	struct natk_host *host = NULL;
 	struct mem_cgroup *memcg;
@@ -632,7 +649,7 @@ static struct natk_flow *natk_flow_make(struct natk_net *nn,
 	}
 	/* Published: from here on the GC or a flush may kill it. */
 	natk_stat_inc(nn, NATK_STAT_CONNECTION_ATTEMPTS);
-	natk_event(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
+	natk_event_rcu(nn, flow, NATK_CMD_FLOW_NEW, NATK_REASON_NONE);
 	/* Address-and-port-dependent: its own mapping, in rtbl. */
 	if (!natk_flow_flag(flow, NATK_FLOW_SELF) && !flow->map)
 		natk_event_flow_map(nn, flow, NATK_CMD_MAP_NEW);
@@ -651,38 +668,6 @@ err_count:
 	set_active_memcg(memcg);
 	atomic_dec(&nn->nflows);
 	return NULL;
-}
-
-/*
- * natk_flow_make() for a packet. @known: natk_host_known() must know its
- * internal host from now on (its packet came in by the external interface:
- * a one-armed NAT's), so it makes the host's object even when nothing
- * else needs one.
- */
-struct natk_flow *natk_flow_create(struct natk_net *nn,
-				   const struct natk_cfg *cfg,
-				   const struct natk_okey *key, u8 state,
-				   struct natk_map *map, bool known,
-				   enum natk_stat *why)
-{
-	return natk_flow_make(nn, cfg, key, state, map, 0, 0, known, why);
-}
-
-/*
- * natk_flow_create() for a flow imported with its external port
- * (NATK_CMD_FLOW_ADD): that port or nothing. Its host is made known: the
- * NAT it came from may have been one-armed. An existing flow with the
- * same tuple is returned as it is (the caller compares). Caller holds
- * rcu_read_lock().
- */
-struct natk_flow *natk_flow_create_port(struct natk_net *nn,
-					const struct natk_cfg *cfg,
-					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be32 eaddr,
-					__be16 eport, enum natk_stat *why)
-{
-	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, true,
-			      why);
 }
 
 /*

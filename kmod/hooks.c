@@ -129,17 +129,23 @@ void natk_account(struct natk_net *nn, struct natk_flow *flow,
 
 /*
  * MSS clamping on SYNs crossing the external interface: a fixed value, or
- * (NATK_MSS_CLAMP_PMTU) the MTU towards the destination minus 40 bytes.
+ * (NATK_MSS_CLAMP_PMTU) the MTU towards the destination minus 40 bytes:
+ * the route's (@routed: the packet has one) or @dev's. The MTU is looked
+ * up only for a SYN that is clamped (dst_mtu() is not free).
  */
 static void natk_clamp(const struct natk_cfg *cfg, struct sk_buff *skb,
-		       const struct natk_pkt *pkt, unsigned int mtu)
+		       const struct natk_pkt *pkt,
+		       const struct net_device *dev, bool routed)
 {
 	u16 mss = cfg->mss_clamp;
+	unsigned int mtu;
 
 	if (!mss || pkt->proto != IPPROTO_TCP ||
 	    !(pkt->tcpflags & NATK_TCPF_SYN))
 		return;
 	if (mss == NATK_MSS_CLAMP_PMTU) {
+		mtu = routed && skb_dst(skb) ? dst_mtu(skb_dst(skb)) :
+					       dev->mtu;
 		if (mtu <= 40 + 88)
 			return;
 		mss = mtu - 40;
@@ -197,11 +203,10 @@ void natk_track(struct natk_net *nn, struct natk_flow *flow,
  * @iif: the interface it came in by; the external one makes its host known
  * (natk_host_known(): a one-armed NAT tells its lan hosts by that).
  */
-static struct natk_flow *natk_flow_outbound(struct natk_net *nn,
-					    const struct natk_cfg *cfg,
-					    const struct natk_okey *key,
-					    const struct natk_pkt *pkt,
-					    int iif, int *why)
+static __always_inline struct natk_flow *
+natk_flow_outbound(struct natk_net *nn, const struct natk_cfg *cfg,
+		   const struct natk_okey *key, const struct natk_pkt *pkt,
+		   int iif, int *why)
 {
 	struct natk_flow *flow;
 	enum natk_stat reason;
@@ -418,19 +423,18 @@ drop:
 	return NF_DROP;
 }
 
-static unsigned int natk_in(void *priv, struct sk_buff *skb,
-			    const struct nf_hook_state *state)
+/* natk_in() for a packet to natk's external address (the rest pass). */
+static noinline unsigned int natk_in_ext(struct natk_net *nn,
+					 const struct natk_cfg *cfg,
+					 struct sk_buff *skb,
+					 const struct nf_hook_state *state)
 {
-	struct natk_net *nn = natk_pernet(state->net);
-	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
-	const struct iphdr *iph = ip_hdr(skb);
+	const struct iphdr *iph;
 	struct natk_rkey k = {};
 	struct natk_flow *flow;
 	struct natk_pkt pkt;
 	int why;
 
-	if (!cfg || !natk_pool_has(cfg, iph->daddr))
-		return NF_ACCEPT;
 	natk_race(nn, NATK_RACE_PACKET, skb);
 	if (state->in->ifindex != cfg->ifindex)
 		return natk_hairpin(nn, cfg, skb, state);
@@ -497,7 +501,7 @@ static unsigned int natk_in(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
-	natk_clamp(cfg, skb, &pkt, state->in->mtu);
+	natk_clamp(cfg, skb, &pkt, state->in, false);
 	natk_track(nn, flow, &pkt, false);
 	natk_account(nn, flow, false, skb->len);
 	return NF_ACCEPT;
@@ -506,10 +510,26 @@ drop:
 	return NF_DROP;
 }
 
+/*
+ * PRE_ROUTING: a packet to natk's external address. Every packet the
+ * host receives or forwards passes here, so the rest pay only this test
+ * (the work, with its stack frame, is natk_in_ext()).
+ */
+static unsigned int natk_in(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct natk_net *nn = natk_pernet_rcu(state->net);
+	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
+
+	if (!cfg || !natk_pool_has(cfg, ip_hdr(skb)->daddr))
+		return NF_ACCEPT;
+	return natk_in_ext(nn, cfg, skb, state);
+}
+
 static unsigned int natk_out(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
-	struct natk_net *nn = natk_pernet(state->net);
+	struct natk_net *nn = natk_pernet_rcu(state->net);
 	const struct natk_cfg *cfg = rcu_dereference(nn->cfg);
 	const struct iphdr *iph = ip_hdr(skb);
 	struct natk_okey k = {};
@@ -597,8 +617,7 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 		why = NATK_STAT_DROP_NO_MEMORY;
 		goto drop;
 	}
-	natk_clamp(cfg, skb, &pkt, skb_dst(skb) ? dst_mtu(skb_dst(skb)) :
-				   state->out->mtu);
+	natk_clamp(cfg, skb, &pkt, state->out, true);
 	natk_track(nn, flow, &pkt, true);
 	natk_account(nn, flow, true, skb->len);
 	return NF_ACCEPT;

@@ -13,10 +13,14 @@
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
 #include <linux/sched/mm.h>
 #include <linux/memcontrol.h>
 #include <linux/llist.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 #include <net/genetlink.h>
 #include <linux/netfilter.h>
 #include <uapi/linux/natk.h>
@@ -522,6 +526,17 @@ static inline void natk_race(struct natk_net *nn, enum natk_race_point p,
 /* netns.c */
 extern unsigned int natk_net_id;
 struct natk_net *natk_pernet(const struct net *net);
+
+/*
+ * natk_pernet() for the hooks, which run under rcu_read_lock(): no lock
+ * of its own and no call (net_generic() takes and drops the RCU read lock,
+ * two calls under preemptible RCU: about 30 instructions a packet each
+ * hook).
+ */
+static inline struct natk_net *natk_pernet_rcu(const struct net *net)
+{
+	return rcu_dereference(net->gen)->ptr[natk_net_id];
+}
 int natk_netns_init(void);
 void natk_netns_exit(void);
 struct natk_cfg *natk_cfg_dup(struct natk_net *nn);
@@ -689,16 +704,42 @@ struct natk_flow *natk_flow_lookup_out(struct natk_net *nn,
 				       const struct natk_okey *key);
 struct natk_flow *natk_flow_lookup_in(struct natk_net *nn,
 				      const struct natk_rkey *key);
-struct natk_flow *natk_flow_create(struct natk_net *nn,
-				   const struct natk_cfg *cfg,
-				   const struct natk_okey *key, u8 state,
-				   struct natk_map *map, bool known,
-				   enum natk_stat *why);
-struct natk_flow *natk_flow_create_port(struct natk_net *nn,
-					const struct natk_cfg *cfg,
-					const struct natk_okey *key, u8 state,
-					struct natk_map *map, __be32 eaddr,
-					__be16 eport, enum natk_stat *why);
+struct natk_flow *natk_flow_make(struct natk_net *nn,
+				 const struct natk_cfg *cfg,
+				 const struct natk_okey *key, u8 state,
+				 struct natk_map *map, __be32 eaddr,
+				 __be16 want, bool known, enum natk_stat *why);
+
+/*
+ * natk_flow_make() for a packet. @known: natk_host_known() must know its
+ * internal host from now on (its packet came in by the external interface:
+ * a one-armed NAT's), so it makes the host's object even when nothing
+ * else needs one.
+ */
+static inline struct natk_flow *
+natk_flow_create(struct natk_net *nn, const struct natk_cfg *cfg,
+		 const struct natk_okey *key, u8 state, struct natk_map *map,
+		 bool known, enum natk_stat *why)
+{
+	return natk_flow_make(nn, cfg, key, state, map, 0, 0, known, why);
+}
+
+/*
+ * natk_flow_create() for a flow imported with its external port
+ * (NATK_CMD_FLOW_ADD): that port or nothing. Its host is made known: the
+ * NAT it came from may have been one-armed. An existing flow with the
+ * same tuple is returned as it is (the caller compares). Caller holds
+ * rcu_read_lock().
+ */
+static inline struct natk_flow *
+natk_flow_create_port(struct natk_net *nn, const struct natk_cfg *cfg,
+		      const struct natk_okey *key, u8 state,
+		      struct natk_map *map, __be32 eaddr, __be16 eport,
+		      enum natk_stat *why)
+{
+	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, true,
+			      why);
+}
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 void natk_flow_free_now(struct natk_flow *flow);
@@ -933,7 +974,21 @@ u8 natk_tcp_next(u8 state, bool outbound, u8 tcpflags);
 bool natk_tcp_may_create(u8 tcpflags);
 
 /* xlate.c */
-int natk_l4_hdrlen(u8 proto);
+/* Bytes of L4 header natk reads and writes, or -1 if it does not NAT it. */
+static inline int natk_l4_hdrlen(u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+		return sizeof(struct udphdr);
+	case IPPROTO_ICMP:
+		return sizeof(struct icmphdr);
+	default:
+		return -1;
+	}
+}
+
 int natk_manip(struct sk_buff *skb, bool src, __be32 addr, __be16 port);
 int natk_mss_clamp(struct sk_buff *skb, unsigned int l4off, u16 mss);
 
@@ -1065,6 +1120,8 @@ void natk_event_block(struct natk_net *nn, __be32 iaddr, __be32 eaddr,
 		      u16 first, u16 last, u8 cmd);
 void natk_event(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
 		u8 reason);
+void natk_event_rcu(struct natk_net *nn, const struct natk_flow *flow, u8 cmd,
+		    u8 reason);
 int natk_fill_state(struct sk_buff *skb, const struct natk_cfg *cfg);
 int natk_flow_fill(struct sk_buff *skb, const struct natk_flow *flow,
 		   const struct natk_cfg *cfg, u8 reason);

@@ -37,9 +37,22 @@
 #include <net/tcp.h>
 #include "natk.h"
 
+/*
+ * mitbl's hash of an internal endpoint: two words, as the key's and an
+ * object's (natk_mi_obj_hash()) must hash alike.
+ */
+static __always_inline u32 natk_mi_hash_of(__be32 iaddr, __be16 iport, u8 proto,
+					     u32 seed)
+{
+	return jhash_2words((__force u32)iaddr,
+			    (__force u32)iport | (u32)proto << 16, seed);
+}
+
 static u32 natk_mi_hash(const void *data, u32 len, u32 seed)
 {
-	return jhash2(data, sizeof(struct natk_mkey) / sizeof(u32), seed);
+	const struct natk_mkey *k = data;
+
+	return natk_mi_hash_of(k->iaddr, k->iport, k->proto, seed);
 }
 
 /* The internal endpoint an object of mitbl maps: a mapping's, a flow's. */
@@ -56,9 +69,14 @@ static struct natk_mkey natk_mi_key(const void *obj)
 
 static u32 natk_mi_obj_hash(const void *obj, u32 len, u32 seed)
 {
-	struct natk_mkey k = natk_mi_key(obj);
+	const struct natk_flow *flow = natk_mi_flow(obj);
+	const struct natk_map *map = obj;
 
-	return natk_mi_hash(&k, len, seed);
+	if (flow)
+		return natk_mi_hash_of(flow->okey.iaddr, flow->okey.iport,
+				       flow->okey.proto, seed);
+	return natk_mi_hash_of(map->ikey.iaddr, map->ikey.iport,
+			       map->ikey.proto, seed);
 }
 
 static int natk_mi_obj_cmp(struct rhashtable_compare_arg *arg,
@@ -664,6 +682,9 @@ static bool natk_map_fwd_has(struct natk_net *nn, u8 proto, __be32 eaddr,
 	const struct natk_ekey k = { .eaddr = eaddr, .eport = eport,
 				     .proto = proto };
 
+	/* No forward at all (the common case): nothing to look up. */
+	if (!atomic_read(&nn->metbl.nelems))
+		return false;
 	/* Mutant claim_primary_fwd: the primary address's forwards skipped. */
 	if (natk_mutant(claim_primary_fwd))
 		return rhashtable_lookup(&nn->metbl, &k, natk_meparams);
@@ -761,25 +782,29 @@ unsigned int natk_port_class(u8 proto)
 	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
 }
 
-/* The last failed search of @proto's class on @eaddr (its slot's, if any). */
-static struct natk_port_fail *natk_port_fail(struct natk_net *nn, u8 proto,
-					     __be32 eaddr,
-					     struct natk_addr_use **use)
+/* The last failed search of @proto's class on slot @u (NULL: no slot). */
+static struct natk_port_fail *natk_port_fail(struct natk_net *nn,
+					     struct natk_addr_use *u, u8 proto)
 {
 	unsigned int class = natk_port_class(proto);
 
-	*use = natk_addr_use(nn, eaddr);
-	return *use ? &(*use)->port_fail[class] : &nn->port_fail[class];
+	return u ? &u->port_fail[class] : &nn->port_fail[class];
 }
 
-bool natk_ports_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr)
+/* natk_ports_exhausted() of the address whose slot is @u. */
+static bool natk_ports_exhausted_on(struct natk_net *nn,
+				    struct natk_addr_use *u, u8 proto)
 {
-	struct natk_addr_use *use;
-	const struct natk_port_fail *pf = natk_port_fail(nn, proto, eaddr, &use);
+	const struct natk_port_fail *pf = natk_port_fail(nn, u, proto);
 	unsigned long when = READ_ONCE(pf->when);
 
 	return READ_ONCE(pf->frees) == atomic_read(&nn->map_frees) &&
 	       time_in_range_open(jiffies, when, when + NATK_PORT_RETRY);
+}
+
+bool natk_ports_exhausted(struct natk_net *nn, u8 proto, __be32 eaddr)
+{
+	return natk_ports_exhausted_on(nn, natk_addr_use(nn, eaddr), proto);
 }
 
 static void natk_ports_note_exhausted(struct natk_net *nn,
@@ -788,8 +813,8 @@ static void natk_ports_note_exhausted(struct natk_net *nn,
 {
 	static const char *const names[] = { "TCP", "UDP", "ICMP" };
 	unsigned int class = natk_port_class(proto);
-	struct natk_addr_use *use;
-	struct natk_port_fail *pf = natk_port_fail(nn, proto, eaddr, &use);
+	struct natk_port_fail *pf = natk_port_fail(nn, natk_addr_use(nn, eaddr),
+						   proto);
 
 	WRITE_ONCE(pf->frees, frees);
 	WRITE_ONCE(pf->when, jiffies);
@@ -1120,13 +1145,13 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			continue;	/* being freed or published: again */
 
 		frees = atomic_read(&nn->map_frees);
+		c.u = natk_addr_use(nn, eaddr);
 		/* (Not with blocks: one host's full blocks are its own.) */
-		if (!want && !b && natk_ports_exhausted(nn, proto, eaddr)) {
+		if (!want && !b && natk_ports_exhausted_on(nn, c.u, proto)) {
 			natk_ports_count_exhausted(nn, proto, eaddr);
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
-		c.u = natk_addr_use(nn, eaddr);
 		/*
 		 * The new flow is the mapping, if its port can have an
 		 * owner slot (not with blocks, not for an import). Mutant

@@ -17,21 +17,6 @@
 #include <net/tcp.h>
 #include "natk.h"
 
-/* Bytes of L4 header natk reads and writes, or -1 if it does not NAT it. */
-int natk_l4_hdrlen(u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return sizeof(struct tcphdr);
-	case IPPROTO_UDP:
-		return sizeof(struct udphdr);
-	case IPPROTO_ICMP:
-		return sizeof(struct icmphdr);
-	default:
-		return -1;
-	}
-}
-
 /*
  * Rewrite the source (@src) or destination address and port of @skb.
  * The caller has checked that the L4 header is present (pskb_may_pull).
