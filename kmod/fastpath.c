@@ -118,6 +118,61 @@ static unsigned int natk_fast(void *priv, struct sk_buff *skb,
  */
 static DEFINE_PER_CPU(const struct sk_buff *, natk_fp_missed);
 
+/*
+ * The last packet this CPU looked up in the original table for the fast
+ * path and found no flow of, and its key: natk_out() need not look again
+ * for it (natk_fp_missed_out()). The same packet with the same key: a
+ * flow another CPU made for that key meanwhile makes natk_flow_create()
+ * return that one, as a lookup would have. A stale pointer that a new skb
+ * reuses must also have the same key; that packet then takes the same
+ * path, nothing worse.
+ */
+struct natk_fp_miss {
+	const struct sk_buff *skb;
+	u64 addrs, rest;	/* the key: natk_fp_miss_words() */
+};
+
+static DEFINE_PER_CPU(struct natk_fp_miss, natk_fp_miss);
+
+/* @k in two words, compared at once. */
+static __always_inline void natk_fp_miss_words(const struct natk_okey *k,
+						u64 *addrs, u64 *rest)
+{
+	*addrs = (u64)(__force u32)k->raddr << 32 | (__force u32)k->iaddr;
+	*rest = (u64)k->proto << 32 | (u32)(__force u16)k->rport << 16 |
+		(__force u16)k->iport;
+}
+
+void natk_fp_note_miss(const struct sk_buff *skb, const struct natk_okey *k)
+{
+	u64 addrs, rest;
+
+	natk_fp_miss_words(k, &addrs, &rest);
+	this_cpu_write(natk_fp_miss.skb, skb);
+	this_cpu_write(natk_fp_miss.addrs, addrs);
+	this_cpu_write(natk_fp_miss.rest, rest);
+}
+
+/*
+ * Did this CPU's fast path just find no flow for @skb with key @k? Each
+ * answer is given once. Any context (preemptible: each read is of one
+ * CPU's record; only this skb's CPU can have recorded it).
+ */
+bool natk_fp_missed_out(const struct sk_buff *skb, const struct natk_okey *k)
+{
+	u64 addrs, rest;
+
+	if (this_cpu_read(natk_fp_miss.skb) != skb)
+		return false;
+	this_cpu_write(natk_fp_miss.skb, NULL);
+	/* Mutant fp-miss-keyless: the key it had then is not compared. */
+	if (natk_mutant(fp_miss_keyless))
+		return true;
+	natk_fp_miss_words(k, &addrs, &rest);
+	return this_cpu_read(natk_fp_miss.addrs) == addrs &&
+	       this_cpu_read(natk_fp_miss.rest) == rest;
+}
+
 static const struct nf_hook_ops natk_fast_ops = {
 	.hook = natk_fast,
 	.priv = (void *)&natk_hook_priv,
@@ -385,6 +440,8 @@ static struct natk_flow *natk_fp_flow(struct natk_net *nn,
 		if (natk_pool_has(cfg, iph->saddr))
 			return NULL;	/* the host's own */
 		flow = natk_flow_lookup_out(nn, &k);
+		if (!flow)
+			natk_fp_note_miss(skb, &k);
 		*dir = 0;
 	}
 	/*

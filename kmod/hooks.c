@@ -584,7 +584,9 @@ static unsigned int natk_out(void *priv, struct sk_buff *skb,
 	k.iport = pkt.sport;
 	k.rport = pkt.dport;
 	k.proto = pkt.proto;
-	flow = natk_flow_lookup_out(nn, &k);
+	/* The fast path's lookup of it just now found nothing: not again. */
+	flow = natk_fp_missed_out(skb, &k) ? NULL :
+					      natk_flow_lookup_out(nn, &k);
 	if (!flow) {
 		/*
 		 * One-armed NAT: a reply natk_in translated is forwarded out

@@ -1055,6 +1055,8 @@ void natk_fp_dev_gone(struct net_device *dev);
 void natk_fp_dev_upper(struct net_device *dev,
 		       const struct netdev_notifier_changeupper_info *info);
 void natk_fp_dev_state(struct net_device *dev, u8 state);
+void natk_fp_note_miss(const struct sk_buff *skb, const struct natk_okey *k);
+bool natk_fp_missed_out(const struct sk_buff *skb, const struct natk_okey *k);
 unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state);
 
