@@ -858,7 +858,28 @@ bool natk_gc_scan(struct natk_net *nn, unsigned int budget)
 }
 
 /*
- * How long the GC rests after a full pass over @nflows flows, in jiffies.
+ * What a GC pass walks, in flows: the flows, and the original table's
+ * buckets, empty ones included. rhashtable's walker visits each bucket at
+ * about the cost of a flow (about 20 instructions), so a table sized for
+ * 65,535 flows (natk.flows_hint) that holds a thousand is 132,072 to walk,
+ * not 1,000. Process context.
+ */
+unsigned int natk_gc_walk_size(struct natk_net *nn)
+{
+	unsigned int buckets;
+
+	rcu_read_lock();
+	buckets = rcu_dereference(nn->otbl.tbl)->size;
+	rcu_read_unlock();
+	/* Mutant gc-buckets-uncounted: the flows only. */
+	if (natk_mutant(gc_buckets_uncounted))
+		buckets = 0;
+	return atomic_read(&nn->nflows) + buckets;
+}
+
+/*
+ * How long the GC rests after a full pass that walked @nflows flows and
+ * buckets (natk_gc_walk_size()), in jiffies.
  * Its scan rate scales with the table and the timeouts, as nf_conntrack's
  * gc_worker's does: a small table is walked every NATK_GC_INTERVAL, a
  * large one at NATK_GC_RATE flows a second at most (1M flows: a pass
@@ -903,7 +924,7 @@ static void natk_gc_work(struct work_struct *work)
 		natk_map_release_held(nn, true);
 		rcu_read_lock();
 		delay = natk_gc_pause(rcu_dereference(nn->cfg),
-				      atomic_read(&nn->nflows),
+				      natk_gc_walk_size(nn),
 				      natk_events_heard(nn));
 		rcu_read_unlock();
 	}

@@ -774,6 +774,7 @@ extern unsigned int natk_flows_hint;
 void natk_gc_start(struct natk_net *nn);
 void natk_gc_stop(struct natk_net *nn);
 bool natk_gc_scan(struct natk_net *nn, unsigned int budget);
+unsigned int natk_gc_walk_size(struct natk_net *nn);
 unsigned long natk_gc_pause(const struct natk_cfg *cfg, unsigned int nflows,
 			    bool heard);
 void natk_gc_kick(struct natk_net *nn);

@@ -290,8 +290,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	if (old->port_hold != ncfg->port_hold)
 		WRITE_ONCE(nn->held_next, jiffies);
 	/* A GC resting for a large table under the old timeouts: now. */
-	if (natk_gc_pause(ncfg, atomic_read(&nn->nflows), false) <
-	    natk_gc_pause(old, atomic_read(&nn->nflows), false))
+	if (natk_gc_pause(ncfg, natk_gc_walk_size(nn), false) <
+	    natk_gc_pause(old, natk_gc_walk_size(nn), false))
 		natk_gc_kick(nn);
 	/* Mode off: natk's ingress hooks go, and cost no packet anything. */
 	if (ncfg->fast_path == NATK_FAST_PATH_OFF &&

@@ -453,6 +453,36 @@ static unsigned int natk_tbl_size(struct rhashtable *ht, bool *resizing)
 }
 
 /*
+ * A GC pass walks the flows and every bucket of the original table: a
+ * table sized for many flows that holds few rests as long as its buckets
+ * take to walk, not as a table of a few flows.
+ */
+static void natk_flow_gc_walks_buckets(struct kunit *test)
+{
+	unsigned int old = natk_flows_hint, size;
+	struct natk_net *nn;
+	struct natk_okey k;
+	bool resizing;
+	int i;
+
+	natk_flows_hint = 65535;
+	nn = natk_test_net(test);
+	natk_flows_hint = old;
+	for (i = 0; i < 10; i++) {
+		k = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000 + i,
+				   NATK_T_REM, 53);
+		natk_test_flow(test, nn, &k, NATK_TCP_NONE);
+	}
+	size = natk_tbl_size(&nn->otbl, &resizing);
+	KUNIT_EXPECT_EQ(test, size, 131072);
+	KUNIT_EXPECT_EQ(test, natk_gc_walk_size(nn), 10 + size);
+	/* 131,082 at 32,768 a second: four seconds, not half of one. */
+	KUNIT_EXPECT_EQ(test, natk_gc_pause(natk_test_cfg(nn),
+					    natk_gc_walk_size(nn), false),
+			4 * HZ);
+}
+
+/*
  * flows_hint sizes a new netns's flow and mapping tables at once: 12000
  * flows (each with its own mapping) go in without a resize. Without it
  * the tables start at 64 buckets.
@@ -1617,6 +1647,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_gc_one_pass),
 	KUNIT_CASE(natk_flow_lazy_expiry),
 	KUNIT_CASE(natk_flow_gc_pace),
+	KUNIT_CASE(natk_flow_gc_walks_buckets),
 	KUNIT_CASE(natk_flow_tables_sized),
 	KUNIT_CASE(natk_flow_flush_all),
 	KUNIT_CASE(natk_flow_teardown_bulk),
