@@ -38,6 +38,13 @@
 #                            BENCH_VARIANTS=e (where natk's time goes, per
 #                            function, from the function_graph tracer; kept
 #                            as latest-profile.md)
+#                            insns, run alone: BENCH_PHASES=insns
+#                            BENCH_VARIANTS="a d e" (every instruction the
+#                            guest kernel runs, by function, for one new-flow
+#                            run and one one-flow run of each variant: a QEMU
+#                            plugin, tests/bench/insnprof.c, built here with
+#                            gcc; report tests/bench/insns.py, kept as
+#                            latest-insns.md; exact, so one run suffices)
 #   BENCH_FLOWS_HINT=65535   natk.flows_hint in the guest (tables sized for
 #                            that many flows from a netns's start, as
 #                            nf_conntrack's hashsize 1048576; 0: grow)
@@ -93,6 +100,17 @@ ICOUNT="-icount shift=${NATK_BENCH_ICOUNT_SHIFT:-0},sleep=off"
 [ "${NATK_BENCH_ICOUNT:-1}" = 0 ] && ICOUNT=
 export NATK_QEMU_EXTRA="${NATK_QEMU_EXTRA:-} $ICOUNT"
 
+# Phase insns: the plugin counts, the marker program tells it when to dump
+# (at a fixed address: the guest runs without user-space ASLR).
+if [ "${BENCH_PHASES:-}" = insns ]; then
+	gcc -O2 -shared -fPIC -fvisibility=hidden -o "$res/insnprof.so" "$HERE/bench/insnprof.c" &&
+		gcc -O1 -static -no-pie -Wl,-Ttext-segment=0x13370000 -o "$res/insn-marker" "$HERE/bench/insnmark.c" ||
+		{ echo "bench: cannot build the insns plugin (gcc, static libc)" >&2; exit 1; }
+	mark=$(nm "$res/insn-marker" | awk '$3 == "natk_insn_marker" { print "0x" $1 }')
+	NATK_QEMU_EXTRA+=" -plugin $res/insnprof.so,arg=mark=$mark,arg=out=$res/snap"
+	echo "BENCH_INSN_MARKER=insn-marker" >> "$res/bench.env"
+fi
+
 log=${NATK_LOG_DIR:-$REPO/build/test-logs}/bench-$KVER-console.log
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
@@ -113,6 +131,12 @@ n=$(cat "$res/guest.log" 2> /dev/null | wc -l)
 [ "$n" -gt "$shown" ] && sed -n "$((shown + 1)),${n}p" "$res/guest.log"
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "${BENCH_PHASES:-}" = insns ]; then
+	[ -s "$res/insn-windows" ] || { echo "bench: the VM measured nothing; console log: $log" >&2; exit 1; }
+	python3 "$HERE/bench/insns.py" "$res" "$OUT/latest-insns.md" || exit 1
+	echo "bench: $OUT/latest-insns.md"
+	exit 0
+fi
 if [ ! -s "$res/raw.jsonl" ]; then
 	echo "bench: the VM measured nothing; console log: $log" >&2
 	tail -n 30 "$log" >&2

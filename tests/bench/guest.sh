@@ -20,7 +20,9 @@
 # a nat netns holding BENCH_TEARDOWN_SIZE flows, and rmmod natk with them);
 # only when named: smp (7: one flow on one CPU against two flows on two
 # CPUs, for a VM of 2 vCPUs without icount), profile (where natk's time
-# goes, from the function_graph tracer).
+# goes, from the function_graph tracer), insns (the same, exactly: a QEMU
+# plugin counts every instruction; the marker program before and after
+# each run, PG_MARK, has it dump its counts).
 # Traffic: kernel pktgen in lan1 (64-byte UDP, clone_skb 0, unshared) to 192.0.2.2;
 # wan drops UDP at its eth0 ingress and counts it (nft netdev counter).
 # iperf3 for TCP.
@@ -202,7 +204,12 @@ pgrun() {
 	pg $v eth0 "udp_dst_min $dmin"
 	pg $v eth0 "udp_dst_max $((nd > 1 ? dmin + nd : dmin))"
 	d0=$(sink $v)
-	pg $v pgctrl start
+	if [ -n "${PG_MARK:-}" ]; then
+		# phase insns: the marker right before and after the run
+		nsx lan1$v sh -c "$PG_MARK; echo start > /proc/net/pktgen/pgctrl; $PG_MARK"
+	else
+		pg $v pgctrl start
+	fi
 	d1=$(sink $v)
 	res=$(nsx lan1$v cat /proc/net/pktgen/eth0)
 	# Result: OK: 1234(c1200+d34) usec, 1000 (64byte,0frags)
@@ -420,6 +427,27 @@ if phase profile; then
 		say "profile $v: $(grep -c '"m":"profile","v":"'$v'"' "$RAW") records"
 		topo_del $v
 	done
+fi
+
+if phase insns; then
+	# Exact instruction counts (tests/bench/insnprof): the host's QEMU
+	# plugin dumps its per-block counts each time the marker program
+	# runs; the windows between dumps are the runs below.
+	# (Run from tmpfs: from the 9p share its exec costs more, and counts.)
+	MARK=/tmp/insn-marker
+	cp "$RESDIR/${BENCH_INSN_MARKER:?}" "$MARK" || { say "insns: no marker"; exit 1; }
+	for v in $VARIANTS; do
+		topo $v || { say "topology $v failed"; topo_del $v; continue; }
+		establish $v 40000
+		pgrun $v 2000 $LAN1 40000 1 5000 1 > /dev/null
+		pgrun $v 2000 $LAN1 40000 1 5000 1 > /dev/null
+		echo "$v newflows $PROFILE_COUNT" >> "$RESDIR/insn-windows"
+		PG_MARK=$MARK pgrun $v "$PROFILE_COUNT" 10.0.0.3 1024 "$PROFILE_COUNT" 7000 1 > /dev/null
+		echo "$v pps $PROFILE_COUNT" >> "$RESDIR/insn-windows"
+		PG_MARK=$MARK pgrun $v "$PROFILE_COUNT" $LAN1 40000 1 5000 1 > /dev/null
+		topo_del $v
+	done
+	cat /proc/kallsyms > "$RESDIR/kallsyms"
 fi
 
 # object sizes of the per-flow caches
