@@ -76,8 +76,11 @@ int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev)
 	d->br_vlan_enabled = symbol_get(br_vlan_enabled);
 	ok = ok && d->br_vlan_enabled;
 #endif
-	if (ok)
+	if (ok) {
 		d->br_state = stp_state(dev);
+		d->br = netdev_master_upper_dev_get(dev);
+		ok = d->br && netif_is_bridge_master(d->br);
+	}
 	if (stp_state)
 		symbol_put(br_port_get_stp_state);
 	if (!ok) {
@@ -149,26 +152,6 @@ static bool natk_fpb_watched(const struct natk_cfg *cfg, struct net *net,
 #endif
 }
 
-/*
- * @skb came in on @port, a device natk hooks (@d): the bridge it is for
- * (a port of a bridge, the frame for the bridge's own address), or NULL.
- * A few loads: every packet that comes in on a port pays it, new flows
- * and bridged traffic included.
- */
-struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct sk_buff *skb,
-				   struct net_device *port)
-{
-	struct net_device *br;
-
-	if (!d->br_flag_is_set || !netif_is_bridge_port(port))
-		return NULL;
-	br = netdev_master_upper_dev_get_rcu(port);
-	if (!br || !netif_is_bridge_master(br) ||
-	    !ether_addr_equal(eth_hdr(skb)->h_dest, br->dev_addr))
-		return NULL;
-	return br;
-}
 
 /*
  * May natk take @skb, from @port for its bridge @br (natk_fpb_master()),
@@ -230,13 +213,6 @@ int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev)
 
 void natk_fpb_detach(struct natk_fp_dev *d)
 {
-}
-
-struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct sk_buff *skb,
-				   struct net_device *port)
-{
-	return NULL;
 }
 
 bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,

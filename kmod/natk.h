@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/netdevice.h>
+#include <linux/etherdevice.h>
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
@@ -404,6 +405,11 @@ struct natk_fp_dev {
 	bool (*br_flag_is_set)(const struct net_device *dev,
 			       unsigned long flag);
 	bool (*br_vlan_enabled)(const struct net_device *dev);
+	/*
+	 * fpbridge.c: the bridge the port is in, for the hook's life (a
+	 * port that leaves its bridge loses its hook: natk_fp_dev_upper())
+	 */
+	struct net_device *br;
 	u8 br_state;			/* the port's STP state (BR_STATE_*) */
 	struct rcu_head rcu;
 };
@@ -1064,9 +1070,29 @@ unsigned int natk_fp_ingress(void *priv, struct sk_buff *skb,
 /* fpbridge.c */
 int natk_fpb_attach(struct natk_fp_dev *d, struct net_device *dev);
 void natk_fpb_detach(struct natk_fp_dev *d);
-struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
-				   const struct sk_buff *skb,
-				   struct net_device *port);
+/*
+ * @skb came in on @port, a device natk hooks (@d): the bridge it is for
+ * (a port of a bridge, the frame for the bridge's own address), or NULL.
+ * A few loads: every packet that comes in on a port pays it, new flows
+ * and bridged traffic included. The bridge is the one the port was in
+ * when it was hooked (natk_fpb_attach()), not looked up again: a port
+ * that leaves its bridge loses its hook at the unlink (natk_fp_dev_upper(),
+ * after br_del_if() disabled the port's STP state: natk_fpb_may() says no
+ * from then on), and a reader still in the hook holds RCU, which the
+ * bridge device outlives. (No bridge helpers in the kernel: d->br is
+ * never set.)
+ */
+static inline struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
+						 const struct sk_buff *skb,
+						 struct net_device *port)
+{
+	struct net_device *br = d->br;
+
+	if (!br || !netif_is_bridge_port(port) ||
+	    !ether_addr_equal(eth_hdr(skb)->h_dest, br->dev_addr))
+		return NULL;
+	return br;
+}
 bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,
 		  struct net *net, const struct sk_buff *skb,
 		  struct net_device *port, const struct net_device *br);
