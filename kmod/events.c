@@ -230,17 +230,15 @@ lost:
  * @last) was made (NATK_CMD_MAP_NEW) or is free again (NATK_CMD_MAP_DEL).
  * Any context; nothing is allocated when nobody listens.
  */
-static void natk_event_mapping(struct natk_net *nn, const struct natk_mkey *ik,
-			       __be32 iaddr, __be32 eaddr, u16 first, u16 last,
-			       u8 cmd)
+static noinline void natk_event_mapping_send(struct natk_net *nn,
+					     const struct natk_mkey *ik,
+					     __be32 iaddr, __be32 eaddr,
+					     u16 first, u16 last, u8 cmd)
 {
 	struct sk_buff *skb;
 	struct nlattr *nest;
 	void *hdr;
 
-	if (!READ_ONCE(natk_events_on) || !check_net(nn->net) ||
-	    !genl_has_listeners(&natk_genl_family, nn->net, NATK_GRP_MAPPINGS))
-		return;
 	skb = genlmsg_new(NATK_MAP_EVENT_SIZE, GFP_ATOMIC);
 	if (!skb)
 		goto lost;
@@ -266,6 +264,27 @@ lost:
 	natk_stat_inc(nn, NATK_STAT_MAP_EVENTS_LOST);
 }
 
+/* May anyone hear a mapping event (natk_events_heard(), their group)? */
+static bool natk_map_events_heard(struct natk_net *nn)
+{
+	return READ_ONCE(natk_events_on) && check_net(nn->net) &&
+	       genl_has_listeners(&natk_genl_family, nn->net,
+				  NATK_GRP_MAPPINGS);
+}
+
+/*
+ * The check first, before anything is set up for the message: every new
+ * mapping asks, and nobody listens most of the time.
+ */
+static void natk_event_mapping(struct natk_net *nn, const struct natk_mkey *ik,
+			       __be32 iaddr, __be32 eaddr, u16 first, u16 last,
+			       u8 cmd)
+{
+	if (natk_map_events_heard(nn))
+		natk_event_mapping_send(nn, ik, iaddr, eaddr, first, last,
+					cmd);
+}
+
 void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 {
 	natk_event_mapping(nn, &map->ikey, map->ikey.iaddr, map->ekey.eaddr,
@@ -280,14 +299,17 @@ void natk_event_map(struct natk_net *nn, const struct natk_map *map, u8 cmd)
 void natk_event_flow_map(struct natk_net *nn, const struct natk_flow *flow,
 			 u8 cmd)
 {
-	const struct natk_mkey ik = {
+	struct natk_mkey ik;
+
+	if (!natk_map_events_heard(nn))
+		return;
+	ik = (struct natk_mkey){
 		.iaddr = flow->okey.iaddr,
 		.iport = flow->okey.iport,
 		.proto = flow->okey.proto,
 	};
-
-	natk_event_mapping(nn, &ik, ik.iaddr, flow->eaddr,
-			   ntohs(flow->eport), 0, cmd);
+	natk_event_mapping_send(nn, &ik, ik.iaddr, flow->eaddr,
+				ntohs(flow->eport), 0, cmd);
 }
 
 /* Port blocks (blocks.c): for every protocol, no internal port. */

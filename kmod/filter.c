@@ -72,13 +72,12 @@ void natk_filter_destroy(struct natk_net *nn)
 }
 
 /*
- * Index a new flow if the filtering needs it: count it on a live node of
- * its key, or insert a node for it. Softirq safe; caller holds
- * rcu_read_lock(). The walk is bounded by the nodes of one key: live ones
- * count flows, and dead ones are on their way out.
+ * Index a new flow (natk_filter_add(): the filtering needs it): count it
+ * on a live node of its key, or insert a node for it. Softirq safe; caller
+ * holds rcu_read_lock(). The walk is bounded by the nodes of one key: live
+ * ones count flows, and dead ones are on their way out.
  */
-int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
-		    struct natk_flow *flow)
+int __natk_filter_add(struct natk_net *nn, struct natk_flow *flow)
 {
 	struct rhlist_head *list, *pos;
 	struct mem_cgroup *memcg;
@@ -86,8 +85,6 @@ int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
 	struct natk_akey k;
 	int err;
 
-	if (cfg->filtering != NATK_FILTERING_ADDRESS_DEPENDENT)
-		return 0;
 	natk_akey_of(flow, &k);
 	list = rhltable_lookup(&nn->atbl, &k, natk_aparams);
 	rhl_for_each_entry_rcu(a, pos, list, node) {

@@ -931,8 +931,21 @@ static inline bool natk_cfg_needs_hosts(const struct natk_cfg *cfg)
 /* filter.c */
 int natk_filter_init(struct natk_net *nn);
 void natk_filter_destroy(struct natk_net *nn);
-int natk_filter_add(struct natk_net *nn, const struct natk_cfg *cfg,
-		    struct natk_flow *flow);
+int __natk_filter_add(struct natk_net *nn, struct natk_flow *flow);
+
+/*
+ * Index a new flow if the filtering needs it (address-dependent only):
+ * the test inline, so that every other new flow pays only that.
+ */
+static inline int natk_filter_add(struct natk_net *nn,
+				  const struct natk_cfg *cfg,
+				  struct natk_flow *flow)
+{
+	if (cfg->filtering != NATK_FILTERING_ADDRESS_DEPENDENT)
+		return 0;
+	return __natk_filter_add(nn, flow);
+}
+
 void natk_filter_del(struct natk_net *nn, struct natk_flow *flow);
 bool natk_filter_allows(struct natk_net *nn, const struct natk_cfg *cfg,
 			const struct natk_mkey *ik, bool fwd, __be32 raddr);
