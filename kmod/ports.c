@@ -134,9 +134,9 @@ static struct natk_map *natk_map_lookup_primary(struct natk_net *nn,
  * memory for the chunk. A chunk is never freed while its slot lives
  * (natk_pool_destroy() frees them): no RCU for them.
  */
-static struct natk_map __rcu **natk_port_owner(struct natk_addr_use *u,
-					       unsigned int class, __be16 port,
-					       bool make)
+static __always_inline struct natk_map __rcu **
+natk_port_owner(struct natk_addr_use *u, unsigned int class, __be16 port,
+		bool make)
 {
 	/* Pairs with the release in natk_addr_use_prepare(): zeroed. */
 	struct natk_owners __rcu **dir = smp_load_acquire(&u->owners);
@@ -1018,6 +1018,15 @@ out:
 	local_bh_enable();
 }
 
+/* Has @port on @u's owner array no owner (or no chunk yet)? */
+static bool natk_port_unowned(struct natk_addr_use *u, u8 proto, __be16 port)
+{
+	struct natk_map __rcu **slot;
+
+	slot = natk_port_owner(u, natk_port_class(proto), port, false);
+	return !slot || !rcu_access_pointer(*slot);
+}
+
 /*
  * Make @flow, a new flow of an endpoint with no mapping, its own mapping:
  * claim a port on @u for it and publish it in mitbl. 0: done
@@ -1098,9 +1107,30 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 	struct natk_flow *flow;
 	unsigned int frees;
 	int attempt, err;
+	bool selfable;
 
 	for (attempt = 0; attempt < 3; attempt++) {
-		map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
+		c.u = natk_addr_use(nn, eaddr);
+		/*
+		 * The new flow can be its own mapping (not with blocks, not for
+		 * an import, and only where a port has an owner slot). Mutant
+		 * self-off: a struct natk_map always.
+		 */
+		selfable = self && !want && !b && c.u &&
+			   READ_ONCE(c.u->owners) && !natk_mutant(self_off);
+		/*
+		 * An endpoint without a mapping, the common new flow, usually
+		 * finds its own port free (natk keeps it when it can): then
+		 * the first attempt skips the lookup and claims. If the
+		 * endpoint had a mapping on another port after all, publishing
+		 * in mitbl finds it, gives the port back and looks (the next
+		 * attempt), as when another CPU publishes first.
+		 */
+		if (!attempt && selfable &&
+		    natk_port_unowned(c.u, proto, iport))
+			map = NULL;
+		else
+			map = rhashtable_lookup(&nn->mitbl, &k, natk_miparams);
 		flow = map ? natk_mi_flow(map) : NULL;
 		if (flow) {
 			/* A flow that is the endpoint's mapping: shared. */
@@ -1145,20 +1175,14 @@ struct natk_map *natk_map_get(struct natk_net *nn, const struct natk_cfg *cfg,
 			continue;	/* being freed or published: again */
 
 		frees = atomic_read(&nn->map_frees);
-		c.u = natk_addr_use(nn, eaddr);
 		/* (Not with blocks: one host's full blocks are its own.) */
 		if (!want && !b && natk_ports_exhausted_on(nn, c.u, proto)) {
 			natk_ports_count_exhausted(nn, proto, eaddr);
 			*why = NATK_STAT_DROP_NO_PORT;
 			return NULL;
 		}
-		/*
-		 * The new flow is the mapping, if its port can have an
-		 * owner slot (not with blocks, not for an import). Mutant
-		 * self-off: a struct natk_map always.
-		 */
-		if (self && !want && !b && c.u &&
-		    READ_ONCE(c.u->owners) && !natk_mutant(self_off)) {
+		/* The new flow is the mapping, if it can be. */
+		if (selfable) {
 			err = natk_map_make_self(nn, cfg, &k, self, c.u);
 			if (!err)
 				return NULL;

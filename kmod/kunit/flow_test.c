@@ -136,6 +136,50 @@ static void natk_flow_shared_mapping(struct kunit *test)
 }
 
 /*
+ * An endpoint whose mapping is on another port than its own (its own port
+ * was another host's then) and whose own port is free again: its next
+ * flow shares that mapping, and the port it tried first (its own: a new
+ * flow claims before it looks, when its own port is free) goes back.
+ */
+static void natk_flow_self_offport_found(struct kunit *test)
+{
+	struct natk_net *nn = natk_test_net(test);
+	struct natk_okey k2 = natk_test_okey(IPPROTO_UDP, NATK_T_INT2, 40000,
+					     NATK_T_REM, 53);
+	struct natk_okey k1 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					     NATK_T_REM, 53);
+	struct natk_okey k3 = natk_test_okey(IPPROTO_UDP, NATK_T_INT, 40000,
+					     NATK_T_ROUTER, 53);
+	struct natk_flow *f1, *f2, *f3;
+	struct natk_map *m;
+
+	f2 = natk_test_flow(test, nn, &k2, NATK_TCP_NONE);
+	KUNIT_ASSERT_EQ(test, ntohs(f2->eport), 40000);
+	f1 = natk_test_flow(test, nn, &k1, NATK_TCP_NONE);
+	KUNIT_ASSERT_NE(test, ntohs(f1->eport), 40000);
+	natk_flow_kill(nn, f2, NATK_REASON_NONE);
+	rcu_read_lock();
+	KUNIT_ASSERT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						  htons(40000)));
+	rcu_read_unlock();
+
+	f3 = natk_test_flow(test, nn, &k3, NATK_TCP_NONE);
+	m = natk_flow_map(f1);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_PTR_EQ(test, natk_flow_map(f3), m);
+	KUNIT_EXPECT_EQ(test, f3->eport, f1->eport);
+	KUNIT_EXPECT_EQ(test, refcount_read(&m->ref), 2);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						  htons(40000)));
+	KUNIT_EXPECT_PTR_EQ(test, natk_test_map_ext(nn, IPPROTO_UDP,
+						    f1->eport), (void *)m);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->mitbl.nelems), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&nn->nflows), 2);
+}
+
+/*
  * Address-dependent filtering (RFC 4787 REQ-8): an endpoint's mapping lets
  * a remote address in while any of the endpoint's flows to that address
  * lives, whatever their remote ports; the index counts them, so the first
@@ -1637,6 +1681,7 @@ static struct kunit_case natk_flow_cases[] = {
 	KUNIT_CASE(natk_flow_lookup_miss),
 	KUNIT_CASE(natk_flow_create_existing),
 	KUNIT_CASE(natk_flow_shared_mapping),
+	KUNIT_CASE(natk_flow_self_offport_found),
 	KUNIT_CASE(natk_flow_filter_index),
 	KUNIT_CASE(natk_flow_delete),
 	KUNIT_CASE(natk_flow_id_stable),
