@@ -135,8 +135,8 @@ struct natk_fp_miss {
 static DEFINE_PER_CPU(struct natk_fp_miss, natk_fp_miss);
 
 /* @k in two words, compared at once. */
-static __always_inline void natk_fp_miss_words(const struct natk_okey *k,
-						u64 *addrs, u64 *rest)
+static __always_inline void
+natk_fp_miss_words(const struct natk_okey *k, u64 *addrs, u64 *rest)
 {
 	*addrs = (u64)(__force u32)k->raddr << 32 | (__force u32)k->iaddr;
 	*rest = (u64)k->proto << 32 | (u32)(__force u16)k->rport << 16 |

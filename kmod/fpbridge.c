@@ -152,7 +152,6 @@ static bool natk_fpb_watched(const struct natk_cfg *cfg, struct net *net,
 #endif
 }
 
-
 /*
  * May natk take @skb, from @port for its bridge @br (natk_fpb_master()),
  * before the bridge? Only while the bridge would pass it up unchanged and

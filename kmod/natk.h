@@ -543,6 +543,7 @@ static inline struct natk_net *natk_pernet_rcu(const struct net *net)
 {
 	return rcu_dereference(net->gen)->ptr[natk_net_id];
 }
+
 int natk_netns_init(void);
 void natk_netns_exit(void);
 struct natk_cfg *natk_cfg_dup(struct natk_net *nn);
@@ -752,6 +753,7 @@ natk_flow_create_port(struct natk_net *nn, const struct natk_cfg *cfg,
 	return natk_flow_make(nn, cfg, key, state, map, eaddr, eport, true,
 			      why);
 }
+
 bool natk_flow_is_reply(struct natk_net *nn, const struct natk_okey *key);
 bool natk_flow_kill(struct natk_net *nn, struct natk_flow *flow, u8 reason);
 void natk_flow_free_now(struct natk_flow *flow);
@@ -1112,6 +1114,7 @@ static inline struct net_device *natk_fpb_master(const struct natk_fp_dev *d,
 		return NULL;
 	return br;
 }
+
 bool natk_fpb_may(const struct natk_fp_dev *d, const struct natk_cfg *cfg,
 		  struct net *net, const struct sk_buff *skb,
 		  struct net_device *port, const struct net_device *br);

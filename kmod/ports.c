@@ -41,8 +41,8 @@
  * mitbl's hash of an internal endpoint: two words, as the key's and an
  * object's (natk_mi_obj_hash()) must hash alike.
  */
-static __always_inline u32 natk_mi_hash_of(__be32 iaddr, __be16 iport, u8 proto,
-					     u32 seed)
+static __always_inline u32
+natk_mi_hash_of(__be32 iaddr, __be16 iport, u8 proto, u32 seed)
 {
 	return jhash_2words((__force u32)iaddr,
 			    (__force u32)iport | (u32)proto << 16, seed);
