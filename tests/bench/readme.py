@@ -40,7 +40,13 @@ figure and the spread of each: [bench/results/latest.md](bench/results/latest.md
 `.json`). `BENCH_PHASES=profile BENCH_VARIANTS="d e" make bench` shows
 where natk's time goes, function by function, from the function_graph
 tracer ([bench/results/latest-profile.md](bench/results/latest-profile.md);
-how to read it: docs/design.md, "What a new flow costs"). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
+how to read it: docs/design.md, "What a new flow costs"), and
+`BENCH_PHASES=insns BENCH_VARIANTS="a d e" make bench` counts it exactly:
+a QEMU plugin counts every instruction the guest kernel runs (under
+`-icount` an instruction is a nanosecond) and reports, function by
+function, what natk adds to a new flow and to an established packet
+([bench/results/latest-insns.md](bench/results/latest-insns.md), a minute
+to run). Latest run ({title.replace("natk benchmark: ", "")}); median (min-max) across interleaved runs,
 then the ratio to plain forwarding:
 
 {main}
