@@ -14,6 +14,7 @@ shows there too: read it against the function names).
 import bisect
 import collections
 import sys
+import time
 
 
 def symbols(d):
@@ -51,10 +52,19 @@ def main():
                 i = bisect.bisect_right(addrs, key[0]) - 1
                 fn[names[i] if i >= 0 else "?"] += dc * key[1]
         runs[(v, what)] = {n: c / int(pk) for n, c in fn.items()}
-    out = ["### Instructions per packet (phase insns)", "",
+    try:
+        with open(f"{d}/kernel") as f:
+            kernel = f.read().strip()
+    except OSError:
+        kernel = "?"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    out = [f"### Instructions per packet (phase insns): {kernel}, {when}", "",
            "Every instruction the guest kernel executed during each run "
            "(QEMU plugin tests/bench/insnprof.c; with -icount one "
-           "instruction is 1 ns), divided by the packets sent.", ""]
+           "instruction is 1 ns), divided by the packets sent: 5,000 "
+           "packets, every one a new flow (newflows) or all of one "
+           "established flow (pps), the same traffic as make bench's "
+           "(tests/bench/guest.sh, phase insns).", ""]
     out += ["| variant | run | all | natk_* | added over a |",
             "|---|---|---|---|---|"]
     for (v, what), fn in runs.items():
