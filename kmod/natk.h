@@ -580,23 +580,27 @@ __be32 natk_pool_pick(struct natk_net *nn, const struct natk_cfg *cfg);
 int natk_pool_fill(struct sk_buff *skb, struct natk_net *nn,
 		   const struct natk_cfg *cfg);
 
-/*
- * Is @addr one natk masquerades behind now? Caller holds the snapshot (a
- * complete one: the pool holds ext_addr, so a pool of one address is that
- * one).
- */
-static inline bool natk_pool_has(const struct natk_cfg *cfg, __be32 addr)
+/* Is @addr among @cfg's pool addresses (complete or being made)? */
+static inline bool natk_addrs_have(const struct natk_cfg *cfg, __be32 addr)
 {
 	unsigned int i;
 
-	if (likely(addr == cfg->ext_addr))
-		return addr != 0;
-	if (cfg->naddrs <= 1)
-		return false;
 	for (i = 0; i < cfg->naddrs; i++)
 		if (cfg->addrs[i] == addr)
 			return true;
 	return false;
+}
+
+/*
+ * Is @addr one natk masquerades behind now? Caller holds the snapshot (a
+ * complete one: the pool holds ext_addr, so a pool of one address is that
+ * one; natk_pool_resolve(), which makes it, asks natk_addrs_have()).
+ */
+static inline bool natk_pool_has(const struct natk_cfg *cfg, __be32 addr)
+{
+	if (likely(addr == cfg->ext_addr))
+		return addr != 0;
+	return cfg->naddrs > 1 && natk_addrs_have(cfg, addr);
 }
 
 /*

@@ -34,17 +34,6 @@ static bool natk_ranges_have(const struct natk_cfg *cfg, __be32 addr)
 	return false;
 }
 
-/* Has the pool being made (no ext_addr yet) @addr? */
-static bool natk_pool_making_has(const struct natk_cfg *cfg, __be32 addr)
-{
-	unsigned int i;
-
-	for (i = 0; i < cfg->naddrs; i++)
-		if (cfg->addrs[i] == addr)
-			return true;
-	return false;
-}
-
 /*
  * Compute @cfg's pool from @dev's addresses (NULL: no device) and its
  * mode, and the primary external address. RCU read lock held.
@@ -67,7 +56,7 @@ void natk_pool_resolve(struct natk_cfg *cfg, struct net_device *dev)
 		if (!primary && !(ifa->ifa_flags & IFA_F_SECONDARY))
 			primary = a;
 		if (cfg->naddrs == NATK_ADDRS_MAX ||
-		    natk_pool_making_has(cfg, a))
+		    natk_addrs_have(cfg, a))
 			continue;
 		if (cfg->addrs_mode == NATK_ADDRS_ALL ||
 		    (cfg->addrs_mode == NATK_ADDRS_LIST &&
@@ -81,7 +70,7 @@ void natk_pool_resolve(struct natk_cfg *cfg, struct net_device *dev)
 		return;
 	}
 	if (cfg->naddrs)
-		cfg->ext_addr = natk_pool_making_has(cfg, primary) ?
+		cfg->ext_addr = natk_addrs_have(cfg, primary) ?
 				primary : cfg->addrs[0];
 }
 
