@@ -205,6 +205,7 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	struct natk_cfg *old = rcu_dereference_protected(nn->cfg,
 						lockdep_is_held(&nn->lock));
 	bool same_if, flush, changed, rescope, sweep, reblock;
+	unsigned int walk;
 	u8 now;
 	int err;
 
@@ -290,8 +291,8 @@ int natk_cfg_commit(struct natk_net *nn, struct natk_cfg *ncfg,
 	if (old->port_hold != ncfg->port_hold)
 		WRITE_ONCE(nn->held_next, jiffies);
 	/* A GC resting for a large table under the old timeouts: now. */
-	if (natk_gc_pause(ncfg, natk_gc_walk_size(nn), false) <
-	    natk_gc_pause(old, natk_gc_walk_size(nn), false))
+	walk = natk_gc_walk_size(nn);
+	if (natk_gc_pause(ncfg, walk, false) < natk_gc_pause(old, walk, false))
 		natk_gc_kick(nn);
 	/* Mode off: natk's ingress hooks go, and cost no packet anything. */
 	if (ncfg->fast_path == NATK_FAST_PATH_OFF &&

@@ -69,14 +69,9 @@ static struct natk_mkey natk_mi_key(const void *obj)
 
 static u32 natk_mi_obj_hash(const void *obj, u32 len, u32 seed)
 {
-	const struct natk_flow *flow = natk_mi_flow(obj);
-	const struct natk_map *map = obj;
+	const struct natk_mkey k = natk_mi_key(obj);
 
-	if (flow)
-		return natk_mi_hash_of(flow->okey.iaddr, flow->okey.iport,
-				       flow->okey.proto, seed);
-	return natk_mi_hash_of(map->ikey.iaddr, map->ikey.iport,
-			       map->ikey.proto, seed);
+	return natk_mi_hash_of(k.iaddr, k.iport, k.proto, seed);
 }
 
 static int natk_mi_obj_cmp(struct rhashtable_compare_arg *arg,
